@@ -1,0 +1,62 @@
+/* decide.h - the admission decision: one request in, allow/deny + patch + warnings + the
+ * ScaledObject out. The pure core that `serve` (per AdmissionReview) and `render` (per file)
+ * share, so that what `render` prints is exactly what the webhook would do.
+ *
+ * No I/O, no API calls: reads that admission may make (HPA conflicts for warnings and `reject`)
+ * are done by the caller before or after and passed in/merged by the caller.
+ *
+ * Ownership: struct mla_decision is caller-embedded; mla_decision_init() cannot fail, and
+ * mla_decision_fini() frees what the decision owns (marked "owned" below).
+ * Threading: pure; the policy set is immutable and may be shared by any number of threads.
+ */
+#ifndef MLA_DECIDE_H
+#define MLA_DECIDE_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#include "mla/adm.h"
+#include "mla/err.h"
+
+struct mla_policy_set; /* policy.h: an immutable, refcounted snapshot */
+
+enum mla_hpa_mode { MLA_HPA_DELETE = 0, MLA_HPA_TRANSFER, MLA_HPA_REJECT };
+
+/* What the API side must do once the Deployment is stored. */
+enum mla_action {
+    MLA_ACT_NONE = 0, /* not opted in, not a Deployment, or dry-run-like: nothing to write */
+    MLA_ACT_APPLY,    /* server-side apply `scaled_object`, handling HPAs per `hpa_mode` */
+    MLA_ACT_REMOVE,   /* opt-in removed: delete the ScaledObject we made, restore the HPA */
+};
+
+struct mla_decision {
+    bool allowed;
+    int code;              /* HTTP status for a denial (400 invalid, 403 refused); 200 allowed */
+    char message[1024];    /* the denial message, or a short summary when allowed */
+    cJSON *patch;          /* owned: RFC 6902 ops array for the Deployment, NULL for none */
+    cJSON *warnings;       /* owned: array of strings shown by kubectl, NULL for none */
+    cJSON *scaled_object;  /* owned: the full keda.sh/v1alpha1 ScaledObject, NULL for none */
+    enum mla_hpa_mode hpa_mode;
+    enum mla_action action;
+    bool skip_write;       /* `skip-scaledobject: "true"`: decide and patch, write nothing */
+    bool opted_in;         /* the new object carries enabled: "true" */
+    char policy[128];      /* the policy that matched, "" when none */
+    char profile[64];      /* the profile used, "" when none */
+    char policy_hash[72];  /* "sha256:<hex16>" of the policy content, "" when none */
+    char so_name[64];      /* the ScaledObject name (<= 63 chars), "" when none */
+};
+
+void mla_decision_init(struct mla_decision *d);
+void mla_decision_fini(struct mla_decision *d);
+
+/* Adds a warning (copied) to d->warnings. */
+void mla_decision_warn(struct mla_decision *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Decides for one decoded request. `ps` may be NULL only in tests of the webhook shell.
+ * Returns MLA_OK with the decision filled (a denial is a decision, not an error); an error code
+ * only when the decision could not be made at all (then `out` is left denied with the reason). */
+enum mla_code mla_decide(const struct mla_policy_set *ps, const struct mla_adm_request *req,
+                         struct mla_decision *out, struct mla_err *err) MLA_MUST_CHECK;
+
+#endif
