@@ -110,6 +110,15 @@ static enum mla_code drv_decide(void *ctx, const struct mla_policy_set *ps,
     return MLA_OK;
 }
 
+/* Stands in for the predictive loop's module at the MLA HOOK: records that it was called. */
+static void drv_predict(void *ctx, struct mla_kube *kc, const cJSON *so)
+{
+    (void)ctx;
+    (void)kc;
+    mla_log(MLA_LOG_INFO, "driver", "predictive hook called for %s/%s",
+            mla_kube_meta_str(so, "namespace"), mla_kube_meta_str(so, "name"));
+}
+
 static void drv_print(cJSON *o /* stolen */)
 {
     char *s = cJSON_PrintUnformatted(o);
@@ -330,6 +339,7 @@ int main(int argc, char **argv)
         }
         cfg.decide = drv_decide;
     }
+    cfg.predict = drv_predict;
     struct mla_policy_store store;
     bool have_store = false;
     struct mla_err err;
