@@ -41,7 +41,8 @@ kube_cleanup() {
   if [ "${MLA_VALGRIND:-0}" = 1 ]; then
     for f in "$MLA_TMP"/vg-*.log; do
       [ -e "$f" ] || continue
-      if grep -qE "definitely lost: [1-9]|ERROR SUMMARY: [1-9]|Invalid (read|write)" "$f"; then
+      # --quiet: valgrind writes only errors and definite leaks, so any output is a problem
+      if [ -s "$f" ]; then
         echo "valgrind: problems in $f" >&2; cat "$f" >&2; rc=1
       fi
     done
