@@ -38,6 +38,12 @@ kube_cleanup() {
     kill -KILL "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
   done
+  for f in "$MLA_TMP"/*.err; do
+    [ -e "$f" ] || continue
+    if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$f"; then
+      echo "sanitizer: problems in $f" >&2; cat "$f" >&2; rc=1
+    fi
+  done
   if [ "${MLA_VALGRIND:-0}" = 1 ]; then
     for f in "$MLA_TMP"/vg-*.log; do
       [ -e "$f" ] || continue

@@ -395,8 +395,10 @@ int main(int argc, char **argv)
     if (line.len && !drv_stop)
         drv_line(api, mla_buf_str(&line));
     mla_buf_fini(&line);
-    if (!drv_stop)
-        mla_apiside_wait_idle(api, drain_ms);
+    /* drain in slices so a signal still stops us promptly */
+    for (long waited = 0; !drv_stop && waited < drain_ms; waited += 100)
+        if (mla_apiside_wait_idle(api, 100))
+            break;
     while (stay && !drv_stop)
         pause();
     mla_apiside_destroy(api);
