@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mla/apiside.h"
@@ -196,6 +197,57 @@ static void drv_admission(struct mla_apiside *api, const cJSON *in)
     cJSON_Delete(old);
 }
 
+static int drv_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* {"cmd":"bench-review","namespace":..,"name":..,"n":N}: times the review hook (its API reads)
+ * N times in this thread and answers p50/p99/max in milliseconds. */
+static void drv_bench_review(struct mla_apiside *api, const cJSON *in)
+{
+    const char *ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "namespace"));
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "name"));
+    double nd = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(in, "n"));
+    int n = nd == nd && nd > 0 ? (int)nd : 1000;
+    if (!ns || !name)
+        return;
+    cJSON *obj = cJSON_CreateObject();
+    cJSON *m = cJSON_AddObjectToObject(obj, "metadata");
+    cJSON_AddStringToObject(m, "name", name);
+    cJSON_AddStringToObject(m, "namespace", ns);
+    struct mla_adm_request req = {
+        .root = NULL, .uid = "bench", .kind_group = "apps", .kind_version = "v1",
+        .kind = "Deployment", .resource = "deployments", .sub_resource = "", .op = MLA_OP_CREATE,
+        .operation = "CREATE", .namespace_ = ns, .name = name, .object = obj,
+        .old_object = NULL, .dry_run = false, .username = "bench"};
+    struct mla_admit_hooks hooks = mla_apiside_hooks(api);
+    double *t = mla_xcalloc((size_t)n, sizeof *t);
+    for (int i = 0; i < n; i++) {
+        struct mla_decision d;
+        mla_decision_init(&d);
+        d.action = MLA_ACT_APPLY;
+        d.scaled_object = drv_so_for(ns, name);
+        snprintf(d.so_name, sizeof d.so_name, "%s", name);
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        hooks.review(hooks.ctx, &req, &d);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        t[i] = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+        mla_decision_fini(&d);
+    }
+    qsort(t, (size_t)n, sizeof *t, drv_cmp_double);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "n", n);
+    cJSON_AddNumberToObject(o, "p50Ms", t[n / 2]);
+    cJSON_AddNumberToObject(o, "p99Ms", t[(int)((double)n * 0.99) < n ? (int)((double)n * 0.99) : n - 1]);
+    cJSON_AddNumberToObject(o, "maxMs", t[n - 1]);
+    drv_print(o);
+    free(t);
+    cJSON_Delete(obj);
+}
+
 static void drv_line(struct mla_apiside *api, const char *line)
 {
     cJSON *in = cJSON_Parse(line);
@@ -231,6 +283,8 @@ static void drv_line(struct mla_apiside *api, const char *line)
         cJSON_AddNumberToObject(o, "orphans", st.orphans);
         cJSON_AddNumberToObject(o, "paused", st.paused);
         drv_print(o);
+    } else if (!strcmp(cmd, "bench-review")) {
+        drv_bench_review(api, in);
     } else if (!strcmp(cmd, "leader")) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddBoolToObject(o, "leader", mla_apiside_is_leader(api));
