@@ -1,0 +1,257 @@
+/* test_hours.c - business-hours windows and the TZif reader (DST, midnight, weekends, errors),
+ * plus a comparison with glibc's localtime_r for random instants in several zones. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mla/hours.h"
+
+static void fini(void) { mla_hours_cache_clear(); }
+
+static time_t utc(int y, int mo, int d, int h, int mi)
+{
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
+                    .tm_min = mi};
+    return timegm(&tm);
+}
+
+static struct mla_hours *parse_ok(const char *spec, const char *tz, int def)
+{
+    struct mla_hours *h = NULL;
+    struct mla_err e;
+    mla_err_clear(&e);
+    enum mla_code rc = mla_hours_parse(spec, tz, def, &h, &e);
+    cr_assert_eq(rc, MLA_OK, "parse %s: %s", spec, e.msg);
+    return h;
+}
+
+static bool active(const struct mla_hours *h, time_t t) { return mla_hours_active(h, t, NULL); }
+
+Test(hours, local_time_matches_glibc_for_random_instants, .fini = fini)
+{
+    static const char *zones[] = {"Europe/Berlin",  "America/New_York", "Australia/Sydney",
+                                  "Asia/Kolkata",   "UTC",              "Europe/Dublin",
+                                  "Pacific/Chatham", "America/Sao_Paulo", "Africa/Casablanca",
+                                  "America/Santiago"};
+    unsigned seed = 12345;
+    for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++) {
+        const struct mla_tz *tz;
+        struct mla_err e;
+        cr_assert_eq(mla_hours_tz_load(zones[z], &tz, &e), MLA_OK, "%s", e.msg);
+        setenv("TZ", zones[z], 1);
+        tzset();
+        for (int i = 0; i < 4000; i++) {
+            /* 1901 .. 2100: covers LMT, the transition table and the POSIX footer range */
+            int64_t r = ((int64_t)rand_r(&seed) << 31) ^ rand_r(&seed);
+            time_t t = (time_t)(-2147483648LL + (int64_t)((uint64_t)r % 6250000000ULL));
+            if (i % 4 == 0) /* and many near today's transitions */
+                t = (time_t)(1700000000LL + (int64_t)((uint64_t)r % 700000000ULL));
+            struct tm want, got;
+            cr_assert(localtime_r(&t, &want));
+            cr_assert(mla_hours_local(tz, t, &got));
+            cr_assert(want.tm_year == got.tm_year && want.tm_mon == got.tm_mon &&
+                          want.tm_mday == got.tm_mday && want.tm_hour == got.tm_hour &&
+                          want.tm_min == got.tm_min && want.tm_sec == got.tm_sec &&
+                          want.tm_wday == got.tm_wday && want.tm_yday == got.tm_yday &&
+                          want.tm_isdst == got.tm_isdst && want.tm_gmtoff == got.tm_gmtoff,
+                      "%s t=%lld: glibc %04d-%02d-%02d %02d:%02d:%02d off %ld dst %d, ours "
+                      "%04d-%02d-%02d %02d:%02d:%02d off %ld dst %d",
+                      zones[z], (long long)t, want.tm_year + 1900, want.tm_mon + 1,
+                      want.tm_mday, want.tm_hour, want.tm_min, want.tm_sec, want.tm_gmtoff,
+                      want.tm_isdst, got.tm_year + 1900, got.tm_mon + 1, got.tm_mday,
+                      got.tm_hour, got.tm_min, got.tm_sec, got.tm_gmtoff, got.tm_isdst);
+            cr_assert_str_eq(want.tm_zone, got.tm_zone, "%s t=%lld", zones[z], (long long)t);
+        }
+    }
+}
+
+Test(hours, next_transition_berlin_table_and_footer, .fini = fini)
+{
+    const struct mla_tz *tz;
+    cr_assert_eq(mla_hours_tz_load("Europe/Berlin", &tz, NULL), MLA_OK);
+    /* 2026: table; 2045: past the last table entry, from "CET-1CEST,M3.5.0,M10.5.0/3" */
+    cr_assert_eq(mla_hours_tz_next_transition(tz, utc(2026, 1, 1, 0, 0)), utc(2026, 3, 29, 1, 0));
+    cr_assert_eq(mla_hours_tz_next_transition(tz, utc(2026, 3, 29, 1, 0)),
+                 utc(2026, 10, 25, 1, 0));
+    cr_assert_eq(mla_hours_tz_next_transition(tz, utc(2045, 1, 1, 0, 0)), utc(2045, 3, 26, 1, 0));
+    cr_assert_eq(mla_hours_tz_next_transition(tz, utc(2045, 3, 26, 1, 0)),
+                 utc(2045, 10, 29, 1, 0));
+    const struct mla_tz *u;
+    cr_assert_eq(mla_hours_tz_load("UTC", &u, NULL), MLA_OK);
+    cr_assert_eq(mla_hours_tz_next_transition(u, utc(2026, 1, 1, 0, 0)), (time_t)-1);
+}
+
+Test(hours, weekdays_and_weekends_with_own_floors, .fini = fini)
+{
+    struct mla_hours *h = parse_ok("Mon-Fri 09:00-18:00; Sat,Sun 10:00-14:00 min=1", "UTC", 3);
+    int min = -1;
+    /* 2026-11-23 is a Monday */
+    cr_assert(mla_hours_active(h, utc(2026, 11, 23, 9, 0), &min));
+    cr_assert_eq(min, 3);
+    cr_assert_not(active(h, utc(2026, 11, 23, 8, 59)));
+    cr_assert_not(active(h, utc(2026, 11, 23, 18, 0)));
+    cr_assert(mla_hours_active(h, utc(2026, 11, 28, 11, 0), &min)); /* Saturday */
+    cr_assert_eq(min, 1);
+    cr_assert_not(active(h, utc(2026, 11, 28, 9, 30)));
+    cr_assert_not(active(h, utc(2026, 11, 29, 14, 0))); /* Sunday, end is exclusive */
+    struct mla_hours_state st = mla_hours_eval(h, utc(2026, 11, 29, 13, 59));
+    cr_assert(st.active);
+    cr_assert_eq(st.window, 1);
+    /* Friday evening: the next change is Saturday 10:00 */
+    cr_assert_eq(mla_hours_next_change(h, utc(2026, 11, 27, 19, 0)), utc(2026, 11, 28, 10, 0));
+    mla_hours_destroy(h);
+}
+
+Test(hours, midnight_spanning_windows_belong_to_their_start_day, .fini = fini)
+{
+    struct mla_hours *h = parse_ok("Fri 22:00-06:00", "UTC", 2);
+    cr_assert(active(h, utc(2026, 11, 27, 22, 0)));  /* Fri */
+    cr_assert(active(h, utc(2026, 11, 28, 5, 59)));  /* Sat morning, still Friday's window */
+    cr_assert_not(active(h, utc(2026, 11, 28, 6, 0)));
+    cr_assert_not(active(h, utc(2026, 11, 27, 3, 0))); /* Fri morning belongs to Thursday */
+    cr_assert_not(active(h, utc(2026, 11, 28, 23, 0))); /* Sat night: not listed */
+    mla_hours_destroy(h);
+
+    h = parse_ok("Mon-Sun 22:00-06:00", "UTC", 1);
+    cr_assert(active(h, utc(2026, 11, 25, 23, 0)));
+    cr_assert(active(h, utc(2026, 11, 26, 0, 0)));
+    cr_assert_not(active(h, utc(2026, 11, 26, 21, 59)));
+    mla_hours_destroy(h);
+
+    h = parse_ok("Sat 20:00-00:00; daily 00:00-24:00 min=0", "UTC", 4);
+    struct mla_hours_state st = mla_hours_eval(h, utc(2026, 11, 28, 23, 59));
+    cr_assert(st.active);
+    cr_assert_eq(st.min_replicas, 4); /* overlapping windows: the larger floor wins */
+    cr_assert_eq(mla_hours_eval(h, utc(2026, 11, 29, 0, 0)).min_replicas, 0);
+    mla_hours_destroy(h);
+}
+
+Test(hours, wrapping_day_range, .fini = fini)
+{
+    struct mla_hours *h = parse_ok("fri-MON 12:00-13:00", "UTC", 1);
+    cr_assert(active(h, utc(2026, 11, 29, 12, 30)));  /* Sun */
+    cr_assert(active(h, utc(2026, 11, 30, 12, 30)));  /* Mon */
+    cr_assert_not(active(h, utc(2026, 11, 24, 12, 30))); /* Tue */
+    mla_hours_destroy(h);
+}
+
+Test(hours, berlin_spring_forward_window_starting_in_the_gap, .fini = fini)
+{
+    /* 2026-03-29: 02:00 CET -> 03:00 CEST at 01:00Z; 02:30 does not exist that day */
+    struct mla_hours *h = parse_ok("Sun 02:30-05:00", "Europe/Berlin", 2);
+    cr_assert_not(active(h, utc(2026, 3, 29, 0, 59)));
+    cr_assert(active(h, utc(2026, 3, 29, 1, 0))); /* the end of the gap, 03:00 CEST */
+    cr_assert(active(h, utc(2026, 3, 29, 2, 59)));
+    cr_assert_not(active(h, utc(2026, 3, 29, 3, 0))); /* 05:00 CEST */
+    /* a normal Sunday a week later: 02:30 CEST = 00:30Z */
+    cr_assert_not(active(h, utc(2026, 4, 5, 0, 29)));
+    cr_assert(active(h, utc(2026, 4, 5, 0, 30)));
+    cr_assert_eq(mla_hours_next_change(h, utc(2026, 3, 28, 12, 0)), utc(2026, 3, 29, 1, 0));
+    mla_hours_destroy(h);
+}
+
+Test(hours, berlin_fall_back_repeated_hour_counts_once, .fini = fini)
+{
+    /* 2026-10-25: 03:00 CEST -> 02:00 CET at 01:00Z; 02:00-02:59 occurs twice */
+    struct mla_hours *h = parse_ok("Sun 01:00-02:30", "Europe/Berlin", 2);
+    cr_assert(active(h, utc(2026, 10, 24, 23, 0)));      /* 01:00 CEST */
+    cr_assert(active(h, utc(2026, 10, 25, 0, 29)));      /* 02:29 CEST */
+    cr_assert_not(active(h, utc(2026, 10, 25, 0, 30)));  /* first 02:30: ends */
+    cr_assert_not(active(h, utc(2026, 10, 25, 1, 10)));  /* 02:10 CET: does not reopen */
+    mla_hours_destroy(h);
+
+    h = parse_ok("Sun 02:30-04:00", "Europe/Berlin", 2);
+    cr_assert(active(h, utc(2026, 10, 25, 0, 30)));      /* first 02:30 (CEST) */
+    cr_assert(active(h, utc(2026, 10, 25, 2, 59)));      /* 03:59 CET */
+    cr_assert_not(active(h, utc(2026, 10, 25, 3, 0)));   /* 04:00 CET */
+    mla_hours_destroy(h);
+}
+
+Test(hours, new_york_dst_both_ways, .fini = fini)
+{
+    /* 2026-03-08: 02:00 EST -> 03:00 EDT at 07:00Z */
+    struct mla_hours *h = parse_ok("Sun 02:30-06:00", "America/New_York", 2);
+    cr_assert_not(active(h, utc(2026, 3, 8, 6, 59)));
+    cr_assert(active(h, utc(2026, 3, 8, 7, 0)));
+    cr_assert(active(h, utc(2026, 3, 8, 9, 59)));  /* 05:59 EDT */
+    cr_assert_not(active(h, utc(2026, 3, 8, 10, 0)));
+    mla_hours_destroy(h);
+    /* 2026-11-01: 02:00 EDT -> 01:00 EST at 06:00Z; the window lasts 2.5 real hours */
+    h = parse_ok("Sun 01:30-03:00", "America/New_York", 2);
+    cr_assert_not(active(h, utc(2026, 11, 1, 5, 29)));
+    cr_assert(active(h, utc(2026, 11, 1, 5, 30)));  /* first 01:30 (EDT) */
+    cr_assert(active(h, utc(2026, 11, 1, 7, 59)));  /* 02:59 EST */
+    cr_assert_not(active(h, utc(2026, 11, 1, 8, 0)));
+    /* weekday business hours follow the local clock across the change */
+    mla_hours_destroy(h);
+    h = parse_ok("Mon-Fri 09:00-17:00", "America/New_York", 2);
+    cr_assert(active(h, utc(2026, 10, 30, 13, 0)));     /* Fri 09:00 EDT */
+    cr_assert_not(active(h, utc(2026, 11, 2, 13, 30))); /* Mon 08:30 EST */
+    cr_assert(active(h, utc(2026, 11, 2, 14, 0)));      /* Mon 09:00 EST */
+    mla_hours_destroy(h);
+}
+
+static void parse_fails(const char *spec, const char *tz, enum mla_code code, const char *needle)
+{
+    struct mla_hours *h = (struct mla_hours *)0x1;
+    struct mla_err e;
+    mla_err_clear(&e);
+    cr_assert_eq(mla_hours_parse(spec, tz, 1, &h, &e), code, "spec %s tz %s: %s", spec, tz,
+                 e.msg);
+    cr_assert(strstr(e.msg, needle), "message for %s: %s (want %s)", spec, e.msg, needle);
+    cr_assert_eq(h, (struct mla_hours *)0x1, "output touched on failure");
+}
+
+Test(hours, invalid_specs_name_the_bad_part, .fini = fini)
+{
+    parse_fails("Mon-Fry 09:00-18:00", "UTC", MLA_EINVAL, "unknown day \"Fry\"");
+    parse_fails("Mon 9-18", "UTC", MLA_EINVAL, "bad start time \"9\"");
+    parse_fails("Mon 09:00", "UTC", MLA_EINVAL, "bad times \"09:00\"");
+    parse_fails("Mon 09:00-09:00", "UTC", MLA_EINVAL, "empty");
+    parse_fails("Mon 24:00-02:00", "UTC", MLA_EINVAL, "bad start time");
+    parse_fails("Mon 09:00-24:30", "UTC", MLA_EINVAL, "bad end time");
+    parse_fails("Mon 09:00-18:00 min=x", "UTC", MLA_EINVAL, "min=N");
+    parse_fails("09:00-18:00", "UTC", MLA_EINVAL, "DAYS HH:MM-HH:MM");
+    parse_fails("", "UTC", MLA_EINVAL, "empty window");
+    parse_fails("Mon 09:00-18:00;;Tue 09:00-10:00", "UTC", MLA_EINVAL, "empty window");
+    parse_fails("Mon 09:00-18:00", "Mars/Olympus_Mons", MLA_ENOTFOUND, "unknown time zone");
+    parse_fails("Mon 09:00-18:00", "../../etc/passwd", MLA_EINVAL, "no \"..\"");
+    parse_fails("Mon 09:00-18:00", "/etc/localtime", MLA_EINVAL, "leading '/'");
+    parse_fails("Mon 09:00-18:00", "Europe/Berlin;rm", MLA_EINVAL, "not allowed");
+    parse_fails("Mon 09:00-18:00", "Europe", MLA_ENOTFOUND, "Europe"); /* a directory */
+}
+
+Test(hours, trailing_separator_and_spaces_are_fine, .fini = fini)
+{
+    struct mla_hours *h = parse_ok("  Sat, Sun  10:00-14:00 ; Mon 00:00-24:00;", "", 1);
+    cr_assert_eq(h->n, 2);
+    cr_assert_str_eq(mla_hours_tz_name(h->tz), "UTC");
+    cr_assert(active(h, utc(2026, 11, 30, 23, 59)));
+    mla_hours_destroy(h);
+}
+
+static void *load_berlin(void *arg)
+{
+    const struct mla_tz **out = arg;
+    for (int i = 0; i < 200; i++)
+        if (mla_hours_tz_load("Europe/Berlin", out, NULL) != MLA_OK)
+            *out = NULL;
+    return NULL;
+}
+
+Test(hours, concurrent_loads_share_one_zone, .fini = fini)
+{
+    pthread_t th[4];
+    const struct mla_tz *got[4] = {0};
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, load_berlin, &got[i]);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++) {
+        cr_assert_not_null(got[i]);
+        cr_assert_eq(got[i], got[0]);
+    }
+}
