@@ -2,6 +2,7 @@
  * hysteresis (step and hold), the cost cap, night caps, bounds, fallback, annotations, metrics. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mla/buf.h"
