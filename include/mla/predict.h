@@ -100,6 +100,7 @@ struct mla_predict_result {
     double peak, peak_point, confidence, observed; /* NaN when no forecast */
     char trend[24];
     char reason[512];           /* one human sentence, names every rule that acted */
+    const char *skipped; /* static string: why mla_predict_step made no decision; NULL if it did */
 };
 
 /* Defaults (the values listed above); cannot fail. */
