@@ -19,20 +19,20 @@
 
 #include "mla/mem.h"
 
-#define HOURS_SYNTAX                                                                        \
-    "expected DAYS HH:MM-HH:MM [min=N], windows separated by ';', DAYS like Mon-Fri, Sat,Sun " \
+#define HOURS_SYNTAX                                                                               \
+    "expected DAYS HH:MM-HH:MM [min=N], windows separated by ';', DAYS like Mon-Fri, Sat,Sun "     \
     "or daily"
 
 struct tz_type {
-    long off;     /* seconds east of UTC */
+    long off; /* seconds east of UTC */
     bool isdst;
-    size_t abbr;  /* index into chars */
+    size_t abbr; /* index into chars */
 };
 
 struct tz_rule {
-    char kind;    /* 'M' (month.week.day), 'J' (1..365, no Feb 29), 'N' (0..365) */
+    char kind; /* 'M' (month.week.day), 'J' (1..365, no Feb 29), 'N' (0..365) */
     int m, w, d, n;
-    long time;    /* seconds after local midnight of that day (may be negative or > 24h) */
+    long time; /* seconds after local midnight of that day (may be negative or > 24h) */
 };
 
 struct tz_posix {
@@ -45,15 +45,15 @@ struct tz_posix {
 
 struct mla_tz {
     char *name;
-    int64_t *trans;       /* ntrans ascending instants */
-    unsigned char *idx;   /* type index per transition */
+    int64_t *trans;     /* ntrans ascending instants */
+    unsigned char *idx; /* type index per transition */
     size_t ntrans;
     struct tz_type *types;
     size_t ntypes;
-    char *chars;          /* NUL-separated abbreviations */
+    char *chars; /* NUL-separated abbreviations */
     size_t nchars;
     struct tz_posix footer;
-    struct mla_tz *next;  /* cache list; immutable after publish */
+    struct mla_tz *next; /* cache list; immutable after publish */
 };
 
 struct tz_info {
@@ -101,7 +101,10 @@ static int weekday_of(int64_t days) /* 0 = Sunday */
     return (int)(((days % 7) + 11) % 7); /* 1970-01-01 was a Thursday (4) */
 }
 
-static bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+static bool is_leap(int64_t y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 static int month_len(int64_t y, int m)
 {
@@ -220,8 +223,7 @@ static bool posix_parse(const char *s, struct tz_posix *out)
             z.dst_off = -west;
         }
         if (*p == ',') {
-            if (!(p = posix_rule(p + 1, &z.start)) || *p != ',' ||
-                !(p = posix_rule(p + 1, &z.end)))
+            if (!(p = posix_rule(p + 1, &z.start)) || *p != ',' || !(p = posix_rule(p + 1, &z.end)))
                 return false;
         } else {
             /* POSIX leaves the default rule to the implementation; glibc uses the US one. */
@@ -323,7 +325,10 @@ static struct tz_info tz_lookup(const struct mla_tz *tz, int64_t t)
     return tz_type_info(tz, tz->idx[lo]);
 }
 
-long mla_hours_utc_offset(const struct mla_tz *tz, time_t t) { return tz_lookup(tz, t).off; }
+long mla_hours_utc_offset(const struct mla_tz *tz, time_t t)
+{
+    return tz_lookup(tz, t).off;
+}
 
 time_t mla_hours_tz_next_transition(const struct mla_tz *tz, time_t t)
 {
@@ -402,8 +407,7 @@ static enum mla_code tz_parse(const char *name, const unsigned char *d, size_t n
         return mla_err_set(err, MLA_EPARSE, "time zone %s: not a TZif file", name);
     if (d[4] < '2')
         return mla_err_set(err, MLA_EPARSE,
-                           "time zone %s: TZif version 1 is not supported (need 2 or later)",
-                           name);
+                           "time zone %s: TZif version 1 is not supported (need 2 or later)", name);
     size_t c[6];
     for (int i = 0; i < 6; i++)
         c[i] = (size_t)(uint32_t)be(d + 20 + 4 * i, 4);
@@ -560,7 +564,10 @@ enum mla_code mla_hours_tz_load(const char *name, const struct mla_tz **out, str
     return rc;
 }
 
-const char *mla_hours_tz_name(const struct mla_tz *tz) { return tz->name; }
+const char *mla_hours_tz_name(const struct mla_tz *tz)
+{
+    return tz->name;
+}
 
 void mla_hours_cache_clear(void)
 {
@@ -665,8 +672,7 @@ enum mla_code mla_hours_add_window(struct mla_hours *h, const char *days, const 
     if (rc)
         return rc;
     if (!parse_hhmm(start, strlen(start), false, &w.start_min))
-        return mla_err_set(err, MLA_EINVAL,
-                           "bad start time \"%s\" (HH:MM, 00:00 to 23:59)", start);
+        return mla_err_set(err, MLA_EINVAL, "bad start time \"%s\" (HH:MM, 00:00 to 23:59)", start);
     if (!parse_hhmm(end, strlen(end), true, &w.end_min))
         return mla_err_set(err, MLA_EINVAL, "bad end time \"%s\" (HH:MM, 00:00 to 24:00)", end);
     if (w.end_min == w.start_min)

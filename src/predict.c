@@ -117,7 +117,7 @@ static enum mla_code parse_hours(const cJSON *arr, const char *tz, struct mla_ho
     if (!cJSON_IsArray(arr))
         return mla_err_set(err, MLA_EINVAL,
                            CFG ": \"businessHours\" must be an array of {\"days\",\"start\","
-                           "\"end\",\"minReplicas\"} or null");
+                               "\"end\",\"minReplicas\"} or null");
     struct mla_hours *h;
     enum mla_code rc = mla_hours_create(tz, &h, err);
     if (rc)
@@ -135,7 +135,7 @@ static enum mla_code parse_hours(const cJSON *arr, const char *tz, struct mla_ho
             mla_hours_destroy(h);
             return mla_err_set(err, MLA_EINVAL,
                                CFG ": businessHours[%d] needs string \"days\" (Mon-Fri), "
-                               "\"start\" and \"end\" (HH:MM) and an integer \"minReplicas\"",
+                                   "\"start\" and \"end\" (HH:MM) and an integer \"minReplicas\"",
                                i);
         }
         double m = 0;
@@ -175,8 +175,7 @@ static enum mla_code parse_obj(const cJSON *o, struct mla_predict_config *c, str
     if ((rc = get_str(o, "query", &c->query, err)) ||
         (rc = get_num(o, "lookbackHours", NUM_REAL, 0, true, 24 * 400, false, &c->lookback_hours,
                       err)) ||
-        (rc = get_num(o, "stepSeconds", NUM_REAL, 1, false, 86400, false, &c->step_seconds,
-                      err)) ||
+        (rc = get_num(o, "stepSeconds", NUM_REAL, 1, false, 86400, false, &c->step_seconds, err)) ||
         (rc = get_int(o, "horizonMinutes", 1, 7 * 24 * 60, &horizon, err)))
         return rc;
     c->horizon_minutes = horizon;
@@ -184,8 +183,8 @@ static enum mla_code parse_obj(const cJSON *o, struct mla_predict_config *c, str
         (rc = get_num(o, "confidenceThreshold", NUM_REAL, 0, false, 1, false,
                       &c->confidence_threshold, err)) ||
         (rc = get_num(o, "quantile", NUM_REAL, 0, true, 1, true, &c->quantile, err)) ||
-        (rc = get_num(o, "anomalyThreshold", NUM_REAL, 0, true, 1e9, false,
-                      &c->anomaly_threshold, err)) ||
+        (rc = get_num(o, "anomalyThreshold", NUM_REAL, 0, true, 1e9, false, &c->anomaly_threshold,
+                      err)) ||
         (rc = get_num(o, "capacityPerReplica", NUM_REAL, 0, true, 1e15, false,
                       &c->capacity_per_replica, err)) ||
         (rc = get_str(o, "timezone", &c->timezone, err)) ||
@@ -197,8 +196,7 @@ static enum mla_code parse_obj(const cJSON *o, struct mla_predict_config *c, str
         (rc = get_int(o, "minReplicas", 0, 100000, &c->min_replicas, err)) ||
         (rc = get_int(o, "maxReplicas", 0, 100000, &c->max_replicas, err)) ||
         (rc = get_int(o, "hysteresisStep", 1, 100000, &c->hysteresis_step, err)) ||
-        (rc = get_int(o, "scaleDownHoldMinutes", 0, 7 * 24 * 60, &c->scale_down_hold_minutes,
-                      err)))
+        (rc = get_int(o, "scaleDownHoldMinutes", 0, 7 * 24 * 60, &c->scale_down_hold_minutes, err)))
         return rc;
     if (c->max_replicas < c->min_replicas)
         return mla_err_set(err, MLA_EINVAL, CFG ": \"maxReplicas\" %d is below \"minReplicas\" %d",
@@ -210,9 +208,9 @@ static enum mla_code parse_obj(const cJSON *o, struct mla_predict_config *c, str
     if (c->enabled && (!c->query || !*c->query))
         return mla_err_set(err, MLA_EINVAL,
                            CFG ": \"query\" (a PromQL expression) is required when \"enabled\" "
-                           "is true");
-    return parse_hours(cJSON_GetObjectItemCaseSensitive(o, "businessHours"), c->timezone,
-                       &c->hours, err);
+                               "is true");
+    return parse_hours(cJSON_GetObjectItemCaseSensitive(o, "businessHours"), c->timezone, &c->hours,
+                       err);
 }
 
 enum mla_code mla_predict_config_parse(const char *json, struct mla_predict_config *cfg,
@@ -240,9 +238,11 @@ enum mla_code mla_predict_config_parse(const char *json, struct mla_predict_conf
 /* ---- the decision ---- */
 
 /* Appends one clause to the explanation; a too-long explanation is cut, never an error. */
-static void say(char *buf, size_t n, const char *fmt, ...) MLA_PRINTF(3, 4);
-static void say(char *buf, size_t n, const char *fmt, ...)
+static void say(struct mla_predict_result *r, const char *fmt, ...) MLA_PRINTF(2, 3);
+static void say(struct mla_predict_result *r, const char *fmt, ...)
 {
+    char *buf = r->reason;
+    size_t n = sizeof r->reason;
     size_t len = strlen(buf);
     if (len > 0 && len + 2 < n) {
         memcpy(buf + len, "; ", 3);
@@ -256,12 +256,41 @@ static void say(char *buf, size_t n, const char *fmt, ...)
     va_end(ap);
 }
 
+/* "Mon-Fri 09:00-18:00" from a parsed window, for explanations. */
+static void describe_window(const struct mla_hours_window *w, char *out, size_t n)
+{
+    static const char *const names[7] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    size_t len = 0;
+    out[0] = '\0';
+    if ((w->days & 0x7f) == 0x7f) {
+        len = (size_t)snprintf(out, n, "daily");
+    } else {
+        for (int k = 0; k < 7 && len < n; k++) { /* Monday first */
+            int d = (k + 1) % 7;
+            if (!(w->days & (1u << d)) || (k > 0 && (w->days & (1u << ((d + 6) % 7)))))
+                continue; /* not a run start */
+            int e = k;
+            while (e + 1 < 7 && (w->days & (1u << ((e + 2) % 7))))
+                e++;
+            int de = (e + 1) % 7;
+            len += (size_t)snprintf(out + len, n - len, "%s%s%s%s", len ? "," : "", names[d],
+                                    e > k ? "-" : "", e > k ? names[de] : "");
+        }
+    }
+    if (len < n)
+        snprintf(out + len, n - len, " %02d:%02d-%02d:%02d", w->start_min / 60, w->start_min % 60,
+                 w->end_min / 60, w->end_min % 60);
+}
+
 void mla_predict_decide(const struct mla_predict_input *in, struct mla_predict_result *res)
 {
     const struct mla_predict_config *c = in->cfg;
     const struct mla_predict_forecast *fc = in->fc;
-    struct mla_predict_result r = {.previous = in->current_min, .forecast_replicas = -1,
-                                   .peak = NAN, .peak_point = NAN, .confidence = NAN,
+    struct mla_predict_result r = {.previous = in->current_min,
+                                   .forecast_replicas = -1,
+                                   .peak = NAN,
+                                   .peak_point = NAN,
+                                   .confidence = NAN,
                                    .observed = NAN};
 
     if (fc) {
@@ -275,18 +304,18 @@ void mla_predict_decide(const struct mla_predict_input *in, struct mla_predict_r
     int v = c->min_replicas; /* the fallback's start: business hours alone, then the bounds */
     if (!c->enabled) {
         r.rule = MLA_PREDICT_RULE_FALLBACK;
-        say(r.reason, sizeof r.reason, "predictive forecasting is disabled: business hours, cost cap and bounds only");
+        say(&r, "predictive forecasting is disabled: business hours, cost cap and bounds only");
     } else if (!fc) {
         r.rule = MLA_PREDICT_RULE_FALLBACK;
-        say(r.reason, sizeof r.reason, "no forecast (%s): business hours only",
+        say(&r, "no forecast (%s): business hours only",
             in->no_forecast_why ? in->no_forecast_why : "no history");
     } else if (isnan(c->capacity_per_replica)) {
         r.rule = MLA_PREDICT_RULE_FALLBACK;
-        say(r.reason, sizeof r.reason, "capacityPerReplica is not set, the forecast cannot be turned into replicas: "
-                  "business hours only");
+        say(&r, "capacityPerReplica is not set, the forecast cannot be turned into replicas: "
+                "business hours only");
     } else if (!(fc->confidence >= c->confidence_threshold) || !isfinite(fc->peak_upper)) {
         r.rule = MLA_PREDICT_RULE_FALLBACK;
-        say(r.reason, sizeof r.reason, "forecast confidence %.2f is below the threshold %.2f: business hours only",
+        say(&r, "forecast confidence %.2f is below the threshold %.2f: business hours only",
             fc->confidence, c->confidence_threshold);
     } else {
         double need = ceil(fmax(fc->peak_upper, 0) / c->capacity_per_replica - 1e-9);
@@ -294,7 +323,7 @@ void mla_predict_decide(const struct mla_predict_input *in, struct mla_predict_r
         r.rule = MLA_PREDICT_RULE_FORECAST;
         r.forecast_used = true;
         r.forecast_replicas = v;
-        say(r.reason, sizeof r.reason,
+        say(&r,
             "forecast peak %.1f (q%.2f upper bound, %d-%d min ahead) / %g per replica = %d "
             "(confidence %.2f, trend %s)",
             fc->peak_upper, c->quantile, c->scale_ahead_minutes, c->horizon_minutes,
@@ -310,12 +339,14 @@ void mla_predict_decide(const struct mla_predict_input *in, struct mla_predict_r
         if (st.active) {
             if (st.min_replicas > lo_hard)
                 lo_hard = st.min_replicas;
+            char wd[64];
+            describe_window(&c->hours->w[st.window], wd, sizeof wd);
             if (v < st.min_replicas) {
                 v = st.min_replicas;
                 r.rule = MLA_PREDICT_RULE_BUSINESS_HOURS;
-                say(r.reason, sizeof r.reason, "raised to %d inside business hours (window %d)", v, st.window + 1);
+                say(&r, "raised to %d inside business hours (%s)", v, wd);
             } else {
-                say(r.reason, sizeof r.reason, "inside business hours (floor %d)", st.min_replicas);
+                say(&r, "inside business hours (%s, floor %d)", wd, st.min_replicas);
             }
         } else if (c->night_max_replicas >= 0) {
             if (c->night_max_replicas < hi_hard)
@@ -323,7 +354,7 @@ void mla_predict_decide(const struct mla_predict_input *in, struct mla_predict_r
             if (v > c->night_max_replicas) {
                 v = c->night_max_replicas;
                 r.rule = MLA_PREDICT_RULE_BUSINESS_HOURS;
-                say(r.reason, sizeof r.reason, "capped at %d outside business hours (nightMaxReplicas)", v);
+                say(&r, "capped at %d outside business hours (nightMaxReplicas)", v);
             }
         }
     } else if (c->night_max_replicas >= 0) {
@@ -333,7 +364,7 @@ void mla_predict_decide(const struct mla_predict_input *in, struct mla_predict_r
         if (v > c->night_max_replicas) {
             v = c->night_max_replicas;
             r.rule = MLA_PREDICT_RULE_BUSINESS_HOURS;
-            say(r.reason, sizeof r.reason, "capped at %d by nightMaxReplicas (no business-hours windows)", v);
+            say(&r, "capped at %d by nightMaxReplicas (no business-hours windows)", v);
         }
     }
 
@@ -346,7 +377,7 @@ void mla_predict_decide(const struct mla_predict_input *in, struct mla_predict_r
         if (v > cap) {
             v = cap;
             r.rule = MLA_PREDICT_RULE_COST_CAP;
-            say(r.reason, sizeof r.reason, "capped at %d by the cost cap (%.2f/h max at %.2f/h per replica)", v,
+            say(&r, "capped at %d by the cost cap (%.2f/h max at %.2f/h per replica)", v,
                 c->max_hourly_cost, c->replica_hourly_cost);
         }
     }
@@ -355,7 +386,7 @@ void mla_predict_decide(const struct mla_predict_input *in, struct mla_predict_r
     if (v < c->min_replicas || v > c->max_replicas) {
         v = v < c->min_replicas ? c->min_replicas : c->max_replicas;
         r.rule = MLA_PREDICT_RULE_BOUNDS;
-        say(r.reason, sizeof r.reason, "clamped to %d by the bounds %d..%d", v, c->min_replicas, c->max_replicas);
+        say(&r, "clamped to %d by the bounds %d..%d", v, c->min_replicas, c->max_replicas);
     }
     if (lo_hard > hi_hard) /* conflicting limits: the bounds-clamped value is the answer */
         lo_hard = hi_hard = v;
@@ -367,12 +398,12 @@ void mla_predict_decide(const struct mla_predict_input *in, struct mla_predict_r
         long since = in->last_change > 0 ? (long)(in->now - in->last_change) : -1;
         long hold = (long)c->scale_down_hold_minutes * 60;
         if (delta < c->hysteresis_step) {
-            say(r.reason, sizeof r.reason, "kept at %d: the change to %d is smaller than hysteresisStep %d", cur, v,
+            say(&r, "kept at %d: the change to %d is smaller than hysteresisStep %d", cur, v,
                 c->hysteresis_step);
             v = cur;
             r.rule = MLA_PREDICT_RULE_HYSTERESIS;
         } else if (v < cur && since >= 0 && since < hold) {
-            say(r.reason, sizeof r.reason,
+            say(&r,
                 "kept at %d: no scale-down to %d within %d min of the last change (%ld min ago)",
                 cur, v, c->scale_down_hold_minutes, since / 60);
             v = cur;
@@ -447,17 +478,16 @@ void mla_predict_metrics_update(const char *ns, const char *scaledobject,
 {
     char *l = labels2("scaledobject", ns, scaledobject);
     gauge("mla_predicted_load",
-          "Forecast peak load over the scale-ahead window (upper bound at the policy quantile).",
-          l, res->peak);
+          "Forecast peak load over the scale-ahead window (upper bound at the policy quantile).", l,
+          res->peak);
     gauge("mla_observed_load", "Last observed load.", l, res->observed);
     gauge("mla_forecast_confidence", "Forecast confidence in [0,1].", l, res->confidence);
     gauge("mla_min_replicas", "minReplicaCount chosen by the predictive loop.", l,
           res->min_replicas);
     char *lr = mla_xasprintf("%s,rule=\"%s\"", l, mla_predict_rule_name(res->rule));
-    struct mla_metric *m =
-        mla_metrics_get(MLA_METRIC_COUNTER, "mla_predict_decisions_total",
-                        "Predictive minReplicaCount decisions by the rule that decided.", lr,
-                        NULL, 0);
+    struct mla_metric *m = mla_metrics_get(
+        MLA_METRIC_COUNTER, "mla_predict_decisions_total",
+        "Predictive minReplicaCount decisions by the rule that decided.", lr, NULL, 0);
     if (m)
         mla_metric_inc(m);
     free(lr);

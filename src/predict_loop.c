@@ -80,9 +80,8 @@ static double last_value(const double *v, size_t n)
 
 /* Queries the history and runs the forecaster. MLA_OK with *have false means "no forecast"
  * (why in whybuf); an error is a Prometheus failure. */
-static enum mla_code forecast(const struct mla_predict_env *env,
-                              const struct mla_predict_config *c, time_t now,
-                              struct mla_predict_forecast *fc, bool *have, char *whybuf,
+static enum mla_code forecast(const struct mla_predict_env *env, const struct mla_predict_config *c,
+                              time_t now, struct mla_predict_forecast *fc, bool *have, char *whybuf,
                               size_t whylen, struct mla_err *err)
 {
     *have = false;
@@ -114,8 +113,8 @@ static enum mla_code forecast(const struct mla_predict_env *env,
     struct mla_predict_forecast f = {.observed = NAN, .peak_upper = NAN, .peak_point = NAN};
     struct mla_err ferr;
     mla_err_clear(&ferr);
-    int frc = env->forecast(env->forecast_ctx, s.v, s.n, step, horizon, ahead, c->quantile, &f,
-                            &ferr);
+    int frc =
+        env->forecast(env->forecast_ctx, s.v, s.n, step, horizon, ahead, c->quantile, &f, &ferr);
     if (frc != MLA_OK) {
         snprintf(whybuf, whylen, "forecaster failed: %s", ferr.msg);
     } else {
@@ -190,9 +189,12 @@ enum mla_code mla_predict_step(const struct mla_predict_env *env, const cJSON *s
             return mla_err_prefix(err, "ScaledObject %s/%s: load history", ns, name);
         }
     }
-    struct mla_predict_input in = {.cfg = &c, .fc = have ? &fc : NULL,
-                                   .no_forecast_why = why[0] ? why : NULL, .now = now,
-                                   .current_min = current, .last_change = last > 0 ? last : 0};
+    struct mla_predict_input in = {.cfg = &c,
+                                   .fc = have ? &fc : NULL,
+                                   .no_forecast_why = why[0] ? why : NULL,
+                                   .now = now,
+                                   .current_min = current,
+                                   .last_change = last > 0 ? last : 0};
     mla_predict_decide(&in, &r);
 
     if (!env->no_metrics) {
@@ -220,9 +222,8 @@ enum mla_code mla_predict_step(const struct mla_predict_env *env, const cJSON *s
                    rc == MLA_OK ? mla_buf_str(&f) : NULL);
     mla_buf_fini(&f);
 
-    *merge_patch_out = r.changed || explanation_changed(annotations, &r)
-                           ? mla_predict_annotations(&r, now)
-                           : NULL;
+    *merge_patch_out =
+        r.changed || explanation_changed(annotations, &r) ? mla_predict_annotations(&r, now) : NULL;
     mla_predict_config_fini(&c);
     *res = r;
     return MLA_OK;

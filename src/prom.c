@@ -20,9 +20,15 @@
 static pthread_once_t prom_once = PTHREAD_ONCE_INIT;
 static CURLcode prom_init_rc; /* written once under prom_once */
 
-static void prom_init(void) { prom_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+static void prom_init(void)
+{
+    prom_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
-void mla_prom_global_cleanup(void) { curl_global_cleanup(); }
+void mla_prom_global_cleanup(void)
+{
+    curl_global_cleanup();
+}
 
 void mla_prom_series_fini(struct mla_prom_series *s)
 {
@@ -62,7 +68,8 @@ enum mla_code mla_prom_parse_matrix(const char *body, size_t len, struct mla_pro
         goto out;
     }
     if (strcmp(status, "success") != 0) {
-        const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "errorType"));
+        const char *type =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "errorType"));
         const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "error"));
         bool bad_query = type && (strcmp(type, "bad_data") == 0);
         rc = mla_err_set(err, bad_query ? MLA_EINVAL : MLA_EUNAVAIL, "status %s, %s: %s", status,

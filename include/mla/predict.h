@@ -1,9 +1,10 @@
 /* predict.h - the predictive decision: forecast summary + business hours + cost cap + bounds +
  * hysteresis -> a ScaledObject's minReplicaCount, with an explanation.
  *
- * Pipeline (mla_predict_decide), each step may override the previous value and then becomes
+ * Pipeline (mla_predict_decide); each step may override the previous value and then becomes
  * "the rule that decided":
- *   1. forecast       ceil(peak upper bound over [now+scaleAhead, now+horizon] / capacityPerReplica)
+ *   1. forecast       ceil(peak upper bound over [now+scaleAhead, now+horizon]
+ *                     / capacityPerReplica),
  *                     only when enabled, a forecast exists, capacityPerReplica is set and the
  *                     confidence reaches confidenceThreshold; otherwise "fallback" (starts at 0:
  *                     business hours alone, then the bounds).

@@ -9,12 +9,15 @@
 
 #include "mla/hours.h"
 
-static void fini(void) { mla_hours_cache_clear(); }
+static void fini(void)
+{
+    mla_hours_cache_clear();
+}
 
 static time_t utc(int y, int mo, int d, int h, int mi)
 {
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-                    .tm_min = mi};
+    struct tm tm = {
+        .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi};
     return timegm(&tm);
 }
 
@@ -28,13 +31,22 @@ static struct mla_hours *parse_ok(const char *spec, const char *tz, int def)
     return h;
 }
 
-static bool active(const struct mla_hours *h, time_t t) { return mla_hours_active(h, t, NULL); }
+static bool active(const struct mla_hours *h, time_t t)
+{
+    return mla_hours_active(h, t, NULL);
+}
 
 Test(hours, local_time_matches_glibc_for_random_instants, .fini = fini)
 {
-    static const char *zones[] = {"Europe/Berlin",  "America/New_York", "Australia/Sydney",
-                                  "Asia/Kolkata",   "UTC",              "Europe/Dublin",
-                                  "Pacific/Chatham", "America/Sao_Paulo", "Africa/Casablanca",
+    static const char *zones[] = {"Europe/Berlin",
+                                  "America/New_York",
+                                  "Australia/Sydney",
+                                  "Asia/Kolkata",
+                                  "UTC",
+                                  "Europe/Dublin",
+                                  "Pacific/Chatham",
+                                  "America/Sao_Paulo",
+                                  "Africa/Casablanca",
                                   "America/Santiago"};
     unsigned seed = 12345;
     for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++) {
@@ -59,10 +71,10 @@ Test(hours, local_time_matches_glibc_for_random_instants, .fini = fini)
                           want.tm_isdst == got.tm_isdst && want.tm_gmtoff == got.tm_gmtoff,
                       "%s t=%lld: glibc %04d-%02d-%02d %02d:%02d:%02d off %ld dst %d, ours "
                       "%04d-%02d-%02d %02d:%02d:%02d off %ld dst %d",
-                      zones[z], (long long)t, want.tm_year + 1900, want.tm_mon + 1,
-                      want.tm_mday, want.tm_hour, want.tm_min, want.tm_sec, want.tm_gmtoff,
-                      want.tm_isdst, got.tm_year + 1900, got.tm_mon + 1, got.tm_mday,
-                      got.tm_hour, got.tm_min, got.tm_sec, got.tm_gmtoff, got.tm_isdst);
+                      zones[z], (long long)t, want.tm_year + 1900, want.tm_mon + 1, want.tm_mday,
+                      want.tm_hour, want.tm_min, want.tm_sec, want.tm_gmtoff, want.tm_isdst,
+                      got.tm_year + 1900, got.tm_mon + 1, got.tm_mday, got.tm_hour, got.tm_min,
+                      got.tm_sec, got.tm_gmtoff, got.tm_isdst);
             cr_assert_str_eq(want.tm_zone, got.tm_zone, "%s t=%lld", zones[z], (long long)t);
         }
     }
@@ -74,11 +86,9 @@ Test(hours, next_transition_berlin_table_and_footer, .fini = fini)
     cr_assert_eq(mla_hours_tz_load("Europe/Berlin", &tz, NULL), MLA_OK);
     /* 2026: table; 2045: past the last table entry, from "CET-1CEST,M3.5.0,M10.5.0/3" */
     cr_assert_eq(mla_hours_tz_next_transition(tz, utc(2026, 1, 1, 0, 0)), utc(2026, 3, 29, 1, 0));
-    cr_assert_eq(mla_hours_tz_next_transition(tz, utc(2026, 3, 29, 1, 0)),
-                 utc(2026, 10, 25, 1, 0));
+    cr_assert_eq(mla_hours_tz_next_transition(tz, utc(2026, 3, 29, 1, 0)), utc(2026, 10, 25, 1, 0));
     cr_assert_eq(mla_hours_tz_next_transition(tz, utc(2045, 1, 1, 0, 0)), utc(2045, 3, 26, 1, 0));
-    cr_assert_eq(mla_hours_tz_next_transition(tz, utc(2045, 3, 26, 1, 0)),
-                 utc(2045, 10, 29, 1, 0));
+    cr_assert_eq(mla_hours_tz_next_transition(tz, utc(2045, 3, 26, 1, 0)), utc(2045, 10, 29, 1, 0));
     const struct mla_tz *u;
     cr_assert_eq(mla_hours_tz_load("UTC", &u, NULL), MLA_OK);
     cr_assert_eq(mla_hours_tz_next_transition(u, utc(2026, 1, 1, 0, 0)), (time_t)-1);
@@ -108,10 +118,10 @@ Test(hours, weekdays_and_weekends_with_own_floors, .fini = fini)
 Test(hours, midnight_spanning_windows_belong_to_their_start_day, .fini = fini)
 {
     struct mla_hours *h = parse_ok("Fri 22:00-06:00", "UTC", 2);
-    cr_assert(active(h, utc(2026, 11, 27, 22, 0)));  /* Fri */
-    cr_assert(active(h, utc(2026, 11, 28, 5, 59)));  /* Sat morning, still Friday's window */
+    cr_assert(active(h, utc(2026, 11, 27, 22, 0))); /* Fri */
+    cr_assert(active(h, utc(2026, 11, 28, 5, 59))); /* Sat morning, still Friday's window */
     cr_assert_not(active(h, utc(2026, 11, 28, 6, 0)));
-    cr_assert_not(active(h, utc(2026, 11, 27, 3, 0))); /* Fri morning belongs to Thursday */
+    cr_assert_not(active(h, utc(2026, 11, 27, 3, 0)));  /* Fri morning belongs to Thursday */
     cr_assert_not(active(h, utc(2026, 11, 28, 23, 0))); /* Sat night: not listed */
     mla_hours_destroy(h);
 
@@ -132,8 +142,8 @@ Test(hours, midnight_spanning_windows_belong_to_their_start_day, .fini = fini)
 Test(hours, wrapping_day_range, .fini = fini)
 {
     struct mla_hours *h = parse_ok("fri-MON 12:00-13:00", "UTC", 1);
-    cr_assert(active(h, utc(2026, 11, 29, 12, 30)));  /* Sun */
-    cr_assert(active(h, utc(2026, 11, 30, 12, 30)));  /* Mon */
+    cr_assert(active(h, utc(2026, 11, 29, 12, 30)));     /* Sun */
+    cr_assert(active(h, utc(2026, 11, 30, 12, 30)));     /* Mon */
     cr_assert_not(active(h, utc(2026, 11, 24, 12, 30))); /* Tue */
     mla_hours_destroy(h);
 }
@@ -157,16 +167,16 @@ Test(hours, berlin_fall_back_repeated_hour_counts_once, .fini = fini)
 {
     /* 2026-10-25: 03:00 CEST -> 02:00 CET at 01:00Z; 02:00-02:59 occurs twice */
     struct mla_hours *h = parse_ok("Sun 01:00-02:30", "Europe/Berlin", 2);
-    cr_assert(active(h, utc(2026, 10, 24, 23, 0)));      /* 01:00 CEST */
-    cr_assert(active(h, utc(2026, 10, 25, 0, 29)));      /* 02:29 CEST */
-    cr_assert_not(active(h, utc(2026, 10, 25, 0, 30)));  /* first 02:30: ends */
-    cr_assert_not(active(h, utc(2026, 10, 25, 1, 10)));  /* 02:10 CET: does not reopen */
+    cr_assert(active(h, utc(2026, 10, 24, 23, 0)));     /* 01:00 CEST */
+    cr_assert(active(h, utc(2026, 10, 25, 0, 29)));     /* 02:29 CEST */
+    cr_assert_not(active(h, utc(2026, 10, 25, 0, 30))); /* first 02:30: ends */
+    cr_assert_not(active(h, utc(2026, 10, 25, 1, 10))); /* 02:10 CET: does not reopen */
     mla_hours_destroy(h);
 
     h = parse_ok("Sun 02:30-04:00", "Europe/Berlin", 2);
-    cr_assert(active(h, utc(2026, 10, 25, 0, 30)));      /* first 02:30 (CEST) */
-    cr_assert(active(h, utc(2026, 10, 25, 2, 59)));      /* 03:59 CET */
-    cr_assert_not(active(h, utc(2026, 10, 25, 3, 0)));   /* 04:00 CET */
+    cr_assert(active(h, utc(2026, 10, 25, 0, 30)));    /* first 02:30 (CEST) */
+    cr_assert(active(h, utc(2026, 10, 25, 2, 59)));    /* 03:59 CET */
+    cr_assert_not(active(h, utc(2026, 10, 25, 3, 0))); /* 04:00 CET */
     mla_hours_destroy(h);
 }
 
@@ -176,14 +186,14 @@ Test(hours, new_york_dst_both_ways, .fini = fini)
     struct mla_hours *h = parse_ok("Sun 02:30-06:00", "America/New_York", 2);
     cr_assert_not(active(h, utc(2026, 3, 8, 6, 59)));
     cr_assert(active(h, utc(2026, 3, 8, 7, 0)));
-    cr_assert(active(h, utc(2026, 3, 8, 9, 59)));  /* 05:59 EDT */
+    cr_assert(active(h, utc(2026, 3, 8, 9, 59))); /* 05:59 EDT */
     cr_assert_not(active(h, utc(2026, 3, 8, 10, 0)));
     mla_hours_destroy(h);
     /* 2026-11-01: 02:00 EDT -> 01:00 EST at 06:00Z; the window lasts 2.5 real hours */
     h = parse_ok("Sun 01:30-03:00", "America/New_York", 2);
     cr_assert_not(active(h, utc(2026, 11, 1, 5, 29)));
-    cr_assert(active(h, utc(2026, 11, 1, 5, 30)));  /* first 01:30 (EDT) */
-    cr_assert(active(h, utc(2026, 11, 1, 7, 59)));  /* 02:59 EST */
+    cr_assert(active(h, utc(2026, 11, 1, 5, 30))); /* first 01:30 (EDT) */
+    cr_assert(active(h, utc(2026, 11, 1, 7, 59))); /* 02:59 EST */
     cr_assert_not(active(h, utc(2026, 11, 1, 8, 0)));
     /* weekday business hours follow the local clock across the change */
     mla_hours_destroy(h);
@@ -199,8 +209,7 @@ static void parse_fails(const char *spec, const char *tz, enum mla_code code, co
     struct mla_hours *h = (struct mla_hours *)0x1;
     struct mla_err e;
     mla_err_clear(&e);
-    cr_assert_eq(mla_hours_parse(spec, tz, 1, &h, &e), code, "spec %s tz %s: %s", spec, tz,
-                 e.msg);
+    cr_assert_eq(mla_hours_parse(spec, tz, 1, &h, &e), code, "spec %s tz %s: %s", spec, tz, e.msg);
     cr_assert(strstr(e.msg, needle), "message for %s: %s (want %s)", spec, e.msg, needle);
     cr_assert_eq(h, (struct mla_hours *)0x1, "output touched on failure");
 }

@@ -45,8 +45,8 @@ static void cfg_from(const char *json, struct mla_predict_config *c)
 
 static struct mla_predict_forecast fcst(double peak, double conf)
 {
-    struct mla_predict_forecast f = {.peak_upper = peak, .peak_point = peak * 0.8,
-                                     .confidence = conf, .observed = peak / 2};
+    struct mla_predict_forecast f = {
+        .peak_upper = peak, .peak_point = peak * 0.8, .confidence = conf, .observed = peak / 2};
     snprintf(f.trend, sizeof f.trend, "flat");
     return f;
 }
@@ -55,19 +55,18 @@ static struct mla_predict_result run(const struct mla_predict_config *c,
                                      const struct mla_predict_forecast *f, time_t now, int cur,
                                      time_t last)
 {
-    struct mla_predict_input in = {.cfg = c, .fc = f, .now = now, .current_min = cur,
-                                   .last_change = last};
+    struct mla_predict_input in = {
+        .cfg = c, .fc = f, .now = now, .current_min = cur, .last_change = last};
     struct mla_predict_result r;
     mla_predict_decide(&in, &r);
     return r;
 }
 
-#define ASSERT_DECISION(r, n, rulename)                                                       \
-    do {                                                                                      \
-        cr_assert_eq((r).min_replicas, (n), "want %d got %d (%s: %s)", (n), (r).min_replicas, \
-                     mla_predict_rule_name((r).rule), (r).reason);                            \
-        cr_assert_str_eq(mla_predict_rule_name((r).rule), (rulename), "reason: %s",           \
-                         (r).reason);                                                         \
+#define ASSERT_DECISION(r, n, rulename)                                                            \
+    do {                                                                                           \
+        cr_assert_eq((r).min_replicas, (n), "want %d got %d (%s: %s)", (n), (r).min_replicas,      \
+                     mla_predict_rule_name((r).rule), (r).reason);                                 \
+        cr_assert_str_eq(mla_predict_rule_name((r).rule), (rulename), "reason: %s", (r).reason);   \
     } while (0)
 
 Test(predict_config, contract_example_parses, .fini = fini)
@@ -163,6 +162,8 @@ Test(predict, business_hours_floor_beats_a_low_forecast, .fini = fini)
     struct mla_predict_forecast f = fcst(40.0, 0.9); /* 1 replica */
     struct mla_predict_result r = run(&c, &f, NOON, 1, 0);
     ASSERT_DECISION(r, 3, "business_hours");
+    cr_assert(strstr(r.reason, "raised to 3 inside business hours (Mon-Fri 09:00-18:00)"), "%s",
+              r.reason);
     r = run(&c, &f, NIGHT, 1, 0); /* outside: the forecast stands */
     ASSERT_DECISION(r, 1, "forecast");
     cr_assert_not(r.changed);
@@ -191,7 +192,7 @@ Test(predict, night_cap_outside_windows, .fini = fini)
 Test(predict, cost_cap_limits_replicas, .fini = fini)
 {
     struct mla_predict_config c;
-    cfg_from(base_json, &c); /* 40/h at 2.5/h per replica: at most 16 */
+    cfg_from(base_json, &c);                           /* 40/h at 2.5/h per replica: at most 16 */
     struct mla_predict_forecast f = fcst(1000.0, 0.9); /* 20 */
     struct mla_predict_result r = run(&c, &f, NOON, 3, 0);
     ASSERT_DECISION(r, 16, "cost_cap");
@@ -279,7 +280,7 @@ Test(predict, hysteresis_never_keeps_a_value_breaking_hard_limits, .fini = fini)
              "\"minReplicas\":1,\"maxReplicas\":50,\"hysteresisStep\":5,"
              "\"scaleDownHoldMinutes\":60}",
              &c);
-    struct mla_predict_forecast f = fcst(10.0, 0.9); /* 1 -> floor 3 */
+    struct mla_predict_forecast f = fcst(10.0, 0.9);       /* 1 -> floor 3 */
     struct mla_predict_result r = run(&c, &f, NOON, 2, 0); /* 2 is below the open window's floor */
     ASSERT_DECISION(r, 3, "business_hours");
     f = fcst(500.0, 0.9); /* 50 -> cost cap 16; current 18 is above the cap, held or not */

@@ -32,8 +32,8 @@ Test(prom, matrix_fills_the_grid_with_gaps_and_sums_series)
         "{\"metric\":{\"i\":\"b\"},\"values\":[[1000,\"10\"],[1120,\"-Inf\"],[1240,\"5\"]]}]}}";
     cr_assert_eq(parse(body, &g, &e), MLA_OK, "%s", e.msg);
     cr_assert_float_eq(g.v[0], 11, 1e-9);
-    cr_assert(isnan(g.v[1]));  /* NaN */
-    cr_assert(isnan(g.v[2]));  /* +Inf and -Inf: gaps */
+    cr_assert(isnan(g.v[1])); /* NaN */
+    cr_assert(isnan(g.v[2])); /* +Inf and -Inf: gaps */
     cr_assert_float_eq(g.v[3], 4, 1e-9);
     cr_assert_float_eq(g.v[4], 5, 1e-9);
     cr_assert_eq(g.series, 2);

@@ -61,9 +61,9 @@ static int toy_forecast(void *ctx, const double *v, size_t n, double step_s, int
     out->confidence = isnan(t->confidence) ? (double)have / (double)(n - from) : t->confidence;
     double last = mean(v, from, n), prev = n >= 2 * day ? mean(v, n - 2 * day, from) : NAN;
     const char *trend = isnan(prev) || isnan(last) || prev <= 0 ? "unknown"
-                        : last > prev * 1.1                      ? "rising"
-                        : last < prev * 0.9                      ? "falling"
-                                                                 : "flat";
+                        : last > prev * 1.1                     ? "rising"
+                        : last < prev * 0.9                     ? "falling"
+                                                                : "flat";
     snprintf(out->trend, sizeof out->trend, "%s", trend);
     out->observed = NAN;
     return MLA_OK;
@@ -133,7 +133,8 @@ int main(int argc, char **argv)
         return 1;
     }
     struct mla_predict_env env = {.prom = {.base_url = url, .timeout_ms = (long)timeout},
-                                  .forecast = toy_forecast, .forecast_ctx = &toy,
+                                  .forecast = toy_forecast,
+                                  .forecast_ctx = &toy,
                                   .no_metrics = true};
     cJSON *patch = NULL;
     struct mla_predict_result res;

@@ -55,11 +55,11 @@ enum fault { F_NONE, F_500, F_ERROR, F_DELAY, F_NAN, F_BADJSON };
 static const char *const fault_names[] = {"none", "500", "error", "delay", "nan", "badjson"};
 
 static struct trace tr;
-static double offset_s;   /* real time - trace time; immutable after start */
-static int nseries = 1;   /* immutable after start */
+static double offset_s; /* real time - trace time; immutable after start */
+static int nseries = 1; /* immutable after start */
 static pthread_mutex_t fault_mu = PTHREAD_MUTEX_INITIALIZER;
-static enum fault fault_mode;  /* guarded by fault_mu */
-static long fault_delay_ms = 2000; /* guarded by fault_mu */
+static enum fault fault_mode;           /* guarded by fault_mu */
+static long fault_delay_ms = 2000;      /* guarded by fault_mu */
 static double nan_from = 1, nan_to = 0; /* guarded by fault_mu */
 static atomic_long queries;
 static atomic_bool stopping;
@@ -252,8 +252,9 @@ static enum MHD_Result handle_query(struct MHD_Connection *c)
     enum mla_code rc = mla_buf_adds(&b, "{\"status\":\"success\",\"data\":{\"resultType\":"
                                         "\"matrix\",\"result\":[");
     for (int s = 0; s < nseries && rc == MLA_OK; s++) {
-        rc = mla_buf_addf(&b, "%s{\"metric\":{\"__name__\":\"trace\",\"instance\":\"%d\"},"
-                              "\"values\":[",
+        rc = mla_buf_addf(&b,
+                          "%s{\"metric\":{\"__name__\":\"trace\",\"instance\":\"%d\"},"
+                          "\"values\":[",
                           s ? "," : "", s);
         bool first = true;
         for (double t = start; t <= end + 1e-9 && rc == MLA_OK; t += step) {
@@ -395,15 +396,14 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    fprintf(stderr, "mla-testprom: listening on 127.0.0.1:%u, %zu samples, offset %.0f s\n",
-            bound, tr.n, offset_s);
+    fprintf(stderr, "mla-testprom: listening on 127.0.0.1:%u, %zu samples, offset %.0f s\n", bound,
+            tr.n, offset_s);
     int sig = 0;
     sigwait(&set, &sig);
     atomic_store(&stopping, true);
     MHD_stop_daemon(dmn);
     free(tr.ts);
     free(tr.v);
-    fprintf(stderr, "mla-testprom: stopped (signal %d), %ld queries\n", sig,
-            atomic_load(&queries));
+    fprintf(stderr, "mla-testprom: stopped (signal %d), %ld queries\n", sig, atomic_load(&queries));
     return 0;
 }
