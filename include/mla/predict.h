@@ -6,16 +6,18 @@
  *   1. forecast       ceil(peak upper bound over [now+scaleAhead, now+horizon]
  *                     / capacityPerReplica),
  *                     only when enabled, a forecast exists, capacityPerReplica is set and the
- *                     confidence reaches confidenceThreshold; otherwise "fallback" (starts at 0:
- *                     business hours alone, then the bounds).
+ *                     confidence reaches confidenceThreshold; otherwise "fallback": starts at
+ *                     minReplicas, so business hours alone decide (then the caps).
  *   2. business_hours inside a window: at least its minReplicas; outside every window with
  *                     nightMaxReplicas set: at most that.
  *   3. cost_cap       replicaHourlyCost x replicas <= maxHourlyCost: at most floor(max / cost).
  *   4. bounds         clamp to minReplicas..maxReplicas (the bounds win over the cost cap).
  *   5. hysteresis     keep the current value when the change is smaller than hysteresisStep, or
  *                     when it is a decrease within scaleDownHoldMinutes of the last change
- *                     (ml-autoscaling.io/min-replicas-updated); never to keep a value that breaks
- *                     the bounds, the cost cap, the night cap or an open window's floor.
+ *                     (ml-autoscaling.io/min-replicas-updated, written on every change, up or
+ *                     down: the contract has no separate "last scale-up" record); never to keep
+ *                     a value that breaks the bounds, the cost cap, the night cap or an open
+ *                     window's floor.
  *
  * Ownership: struct mla_predict_config owns its strings and hours (mla_predict_config_fini).
  * Results are plain values. cJSON returned by mla_predict_annotations is new (cJSON_Delete).
