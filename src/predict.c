@@ -112,8 +112,12 @@ static enum mla_code get_str(const cJSON *o, const char *key, char **out, struct
 static enum mla_code parse_hours(const cJSON *arr, const char *tz, struct mla_hours **out,
                                  struct mla_err *err)
 {
-    if (!arr || cJSON_IsNull(arr))
+    if (!arr || cJSON_IsNull(arr)) {
+        const struct mla_tz *z; /* still check the zone: a typo should not wait for windows */
+        if (tz && mla_hours_tz_load(tz, &z, err) != MLA_OK)
+            return mla_err_prefix(err, CFG ": \"timezone\"");
         return MLA_OK;
+    }
     if (!cJSON_IsArray(arr))
         return mla_err_set(err, MLA_EINVAL,
                            CFG ": \"businessHours\" must be an array of {\"days\",\"start\","
@@ -464,10 +468,13 @@ static char *labels2(const char *key, const char *ns, const char *name)
     return mla_buf_take(&b);
 }
 
+/* Sets a gauge; NaN drops the series, so a value that is no longer known does not linger. */
 static void gauge(const char *name, const char *help, const char *labels, double v)
 {
-    if (isnan(v))
+    if (isnan(v)) {
+        mla_metrics_remove(name, labels);
         return;
+    }
     struct mla_metric *m = mla_metrics_get(MLA_METRIC_GAUGE, name, help, labels, NULL, 0);
     if (m)
         mla_metric_set(m, v);

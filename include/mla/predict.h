@@ -131,8 +131,8 @@ const char *mla_predict_rule_name(enum mla_predict_rule rule);
 cJSON *mla_predict_annotations(const struct mla_predict_result *res, time_t now);
 
 /* Sets mla_predicted_load, mla_observed_load, mla_forecast_confidence, mla_min_replicas and
- * increments mla_predict_decisions_total{rule} for one ScaledObject. NaN values leave their
- * gauge unset. */
+ * increments mla_predict_decisions_total{rule} for one ScaledObject. A NaN value (no forecast)
+ * drops its gauge's series. */
 void mla_predict_metrics_update(const char *ns, const char *scaledobject,
                                 const struct mla_predict_result *res);
 /* Sets the cost gauges of one Deployment: mla_workload_replicas (when replicas >= 0),

@@ -3,9 +3,12 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mla/hours.h"
 
@@ -263,4 +266,99 @@ Test(hours, concurrent_loads_share_one_zone, .fini = fini)
         cr_assert_not_null(got[i]);
         cr_assert_eq(got[i], got[0]);
     }
+}
+
+/* Writes a TZif v2 file with no transitions, one type and `footer` as its POSIX TZ string. */
+static void write_tzif(const char *path, const char *footer)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    unsigned char hdr[44] = "TZif2";
+    memset(hdr + 5, 0, 39);
+    /* isutcnt, isstdcnt, leapcnt, timecnt, typecnt = 1, charcnt = 4 */
+    hdr[20 + 4 * 4 + 3] = 1;
+    hdr[20 + 5 * 4 + 3] = 4;
+    static const unsigned char type[6] = {0, 0, 0, 0, 0, 0};
+    for (int block = 0; block < 2; block++) {
+        fwrite(hdr, 1, sizeof hdr, f);
+        fwrite(type, 1, sizeof type, f);
+        fwrite("LMT", 1, 4, f);
+    }
+    fprintf(f, "\n%s\n", footer);
+    fclose(f);
+}
+
+Test(hours, posix_footer_rules_match_glibc, .fini = fini)
+{
+    static const char *rules[] = {"EST5EDT,M3.2.0,M11.1.0",
+                                  "CET-1CEST,M3.5.0,M10.5.0/3",
+                                  "IST-1GMT0,M10.5.0,M3.5.0/1",
+                                  "<-03>3<-02>,M3.5.0/-2,M10.5.0/-1",
+                                  "AAA3BBB,J60/2,J300/3",
+                                  "AAA3BBB,59/2,299/3",
+                                  "NZST-12NZDT,M9.5.0,M4.1.0/3",
+                                  "<+0330>-3:30",
+                                  "XXX-5:45",
+                                  "EST5EDT",
+                                  "AAA-2BBB-3:30:15,M4.1.6/1:30,M9.5.1/22"};
+    char dir[] = "/tmp/mla-tzdir.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/Test", dir);
+    mkdir(path, 0755);
+    setenv("TZDIR", dir, 1);
+    unsigned seed = 99;
+    for (size_t z = 0; z < sizeof rules / sizeof rules[0]; z++) {
+        char name[32];
+        snprintf(name, sizeof name, "Test/Zone%zu", z);
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        write_tzif(path, rules[z]);
+        const struct mla_tz *tz;
+        struct mla_err e;
+        cr_assert_eq(mla_hours_tz_load(name, &tz, &e), MLA_OK, "%s: %s", rules[z], e.msg);
+        setenv("TZ", rules[z], 1);
+        tzset();
+        for (int i = 0; i < 3000; i++) {
+            time_t t = (time_t)(946684800LL + (int64_t)(((uint64_t)rand_r(&seed) << 16 ^
+                                                         (uint64_t)rand_r(&seed)) %
+                                                        3155760000ULL)); /* 2000..2100 */
+            struct tm want, got;
+            cr_assert(localtime_r(&t, &want));
+            cr_assert(mla_hours_local(tz, t, &got));
+            cr_assert(want.tm_hour == got.tm_hour && want.tm_min == got.tm_min &&
+                          want.tm_sec == got.tm_sec && want.tm_mday == got.tm_mday &&
+                          want.tm_isdst == got.tm_isdst && want.tm_gmtoff == got.tm_gmtoff,
+                      "%s t=%lld: glibc off %ld dst %d, ours off %ld dst %d", rules[z],
+                      (long long)t, want.tm_gmtoff, want.tm_isdst, got.tm_gmtoff, got.tm_isdst);
+            cr_assert_str_eq(want.tm_zone, got.tm_zone, "%s t=%lld", rules[z], (long long)t);
+        }
+        unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/Test", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
+Test(hours, malformed_tzif_files_are_refused, .fini = fini)
+{
+    char dir[] = "/tmp/mla-tzdir.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    setenv("TZDIR", dir, 1);
+    char path[256];
+    snprintf(path, sizeof path, "%s/Junk", dir);
+    FILE *f = fopen(path, "w");
+    fputs("this is not a time zone file, not even close to one at all ok", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/BadRule", dir);
+    write_tzif(path, "EST5EDT,M13.1.0,M11.1.0");
+    const struct mla_tz *tz;
+    struct mla_err e;
+    cr_assert_eq(mla_hours_tz_load("Junk", &tz, &e), MLA_EPARSE);
+    cr_assert(strstr(e.msg, "not a TZif file"), "%s", e.msg);
+    cr_assert_eq(mla_hours_tz_load("BadRule", &tz, &e), MLA_EPARSE);
+    cr_assert(strstr(e.msg, "unsupported POSIX TZ footer"), "%s", e.msg);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/Junk", dir);
+    unlink(path);
+    rmdir(dir);
 }

@@ -136,6 +136,7 @@ Test(predict_config, errors_name_the_key_and_the_range, .fini = fini)
     parse_fails("{\"businessHours\":[{\"days\":\"Mon\",\"start\":\"09:00\",\"end\":\"18:00\"}],"
                 "\"timezone\":\"Europe/Atlantis\"}",
                 "unknown time zone \"Europe/Atlantis\"");
+    parse_fails("{\"timezone\":\"Mars/Base\"}", "\"timezone\": unknown time zone \"Mars/Base\"");
     parse_fails("{\"hysteresisStep\":0}", "\"hysteresisStep\" is 0, allowed [1..");
 }
 
