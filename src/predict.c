@@ -401,7 +401,10 @@ void mla_predict_decide(const struct mla_predict_input *in, struct mla_predict_r
         int delta = v > cur ? v - cur : cur - v;
         long since = in->last_change > 0 ? (long)(in->now - in->last_change) : -1;
         long hold = (long)c->scale_down_hold_minutes * 60;
-        if (delta < c->hysteresis_step) {
+        /* The step damps forecast noise only: a value set by business hours, a cap, the bounds
+         * or the fallback is a deliberate schedule or policy change and goes through (subject to
+         * the scale-down hold); otherwise a floor could outlive its window forever. */
+        if (delta < c->hysteresis_step && r.rule == MLA_PREDICT_RULE_FORECAST) {
             say(&r, "kept at %d: the change to %d is smaller than hysteresisStep %d", cur, v,
                 c->hysteresis_step);
             v = cur;

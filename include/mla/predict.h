@@ -12,7 +12,9 @@
  *                     nightMaxReplicas set: at most that.
  *   3. cost_cap       replicaHourlyCost x replicas <= maxHourlyCost: at most floor(max / cost).
  *   4. bounds         clamp to minReplicas..maxReplicas (the bounds win over the cost cap).
- *   5. hysteresis     keep the current value when the change is smaller than hysteresisStep, or
+ *   5. hysteresis     keep the current value when a forecast-decided change is smaller than
+ *                     hysteresisStep (changes decided by hours, caps, bounds or the fallback are
+ *                     deliberate and go through), or
  *                     when it is a decrease within scaleDownHoldMinutes of the last change
  *                     (ml-autoscaling.io/min-replicas-updated, written on every change, up or
  *                     down: the contract has no separate "last scale-up" record); never to keep

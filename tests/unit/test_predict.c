@@ -252,6 +252,22 @@ Test(predict, hysteresis_step_ignores_small_changes, .fini = fini)
     mla_predict_config_fini(&c);
 }
 
+Test(predict, hysteresis_step_does_not_hold_a_closed_window_floor, .fini = fini)
+{
+    struct mla_predict_config c;
+    cfg_from("{\"businessHours\":[{\"days\":\"daily\",\"start\":\"09:00\",\"end\":\"18:00\","
+             "\"minReplicas\":3}],\"minReplicas\":1,\"maxReplicas\":10,\"hysteresisStep\":3,"
+             "\"scaleDownHoldMinutes\":30}",
+             &c);
+    /* the window closed at 18:00; 3 -> 1 is smaller than the step but deliberate */
+    struct mla_predict_result r = run(&c, NULL, NIGHT, 3, NOON);
+    ASSERT_DECISION(r, 1, "fallback");
+    /* ... but still subject to the hold right after a change */
+    r = run(&c, NULL, NIGHT, 3, NIGHT - 60);
+    ASSERT_DECISION(r, 3, "hysteresis");
+    mla_predict_config_fini(&c);
+}
+
 Test(predict, scale_down_hold_after_a_change, .fini = fini)
 {
     struct mla_predict_config c;
