@@ -867,3 +867,41 @@ time_t mla_hours_next_change(const struct mla_hours *h, time_t now)
     }
     return (time_t)best;
 }
+
+void mla_hours_days_format(unsigned days, char *out, size_t n)
+{
+    size_t len = 0;
+    if (n == 0)
+        return;
+    out[0] = '\0';
+    days &= 0x7f;
+    if (days == 0x7f) {
+        snprintf(out, n, "daily");
+        return;
+    }
+    for (int k = 0; k < 7 && len < n; k++) { /* Monday first */
+        int d = (k + 1) % 7;
+        if (!(days & (1u << d)) || (k > 0 && (days & (1u << ((d + 6) % 7)))))
+            continue; /* not the start of a run */
+        int e = k;
+        while (e + 1 < 7 && (days & (1u << ((e + 2) % 7))))
+            e++;
+        int r = snprintf(out + len, n - len, "%s%s%s%s", len ? "," : "", day_names[d],
+                         e > k ? "-" : "", e > k ? day_names[(e + 1) % 7] : "");
+        len += r > 0 ? (size_t)r : 0;
+    }
+}
+
+void mla_hours_time_format(int min, char *out, size_t n)
+{
+    snprintf(out, n, "%02d:%02d", min / 60, min % 60);
+}
+
+void mla_hours_window_format(const struct mla_hours_window *w, char *out, size_t n)
+{
+    char days[40], s[8], e[8];
+    mla_hours_days_format(w->days, days, sizeof days);
+    mla_hours_time_format(w->start_min, s, sizeof s);
+    mla_hours_time_format(w->end_min, e, sizeof e);
+    snprintf(out, n, "%s %s-%s", days, s, e);
+}

@@ -260,32 +260,6 @@ static void say(struct mla_predict_result *r, const char *fmt, ...)
     va_end(ap);
 }
 
-/* "Mon-Fri 09:00-18:00" from a parsed window, for explanations. */
-static void describe_window(const struct mla_hours_window *w, char *out, size_t n)
-{
-    static const char *const names[7] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    size_t len = 0;
-    out[0] = '\0';
-    if ((w->days & 0x7f) == 0x7f) {
-        len = (size_t)snprintf(out, n, "daily");
-    } else {
-        for (int k = 0; k < 7 && len < n; k++) { /* Monday first */
-            int d = (k + 1) % 7;
-            if (!(w->days & (1u << d)) || (k > 0 && (w->days & (1u << ((d + 6) % 7)))))
-                continue; /* not a run start */
-            int e = k;
-            while (e + 1 < 7 && (w->days & (1u << ((e + 2) % 7))))
-                e++;
-            int de = (e + 1) % 7;
-            len += (size_t)snprintf(out + len, n - len, "%s%s%s%s", len ? "," : "", names[d],
-                                    e > k ? "-" : "", e > k ? names[de] : "");
-        }
-    }
-    if (len < n)
-        snprintf(out + len, n - len, " %02d:%02d-%02d:%02d", w->start_min / 60, w->start_min % 60,
-                 w->end_min / 60, w->end_min % 60);
-}
-
 void mla_predict_decide(const struct mla_predict_input *in, struct mla_predict_result *res)
 {
     const struct mla_predict_config *c = in->cfg;
@@ -344,7 +318,7 @@ void mla_predict_decide(const struct mla_predict_input *in, struct mla_predict_r
             if (st.min_replicas > lo_hard)
                 lo_hard = st.min_replicas;
             char wd[64];
-            describe_window(&c->hours->w[st.window], wd, sizeof wd);
+            mla_hours_window_format(&c->hours->w[st.window], wd, sizeof wd);
             if (v < st.min_replicas) {
                 v = st.min_replicas;
                 r.rule = MLA_PREDICT_RULE_BUSINESS_HOURS;

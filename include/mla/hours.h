@@ -106,6 +106,14 @@ bool mla_hours_active(const struct mla_hours *h, time_t now, int *min_replicas);
  * windows. Looks up to 8 days ahead. */
 time_t mla_hours_next_change(const struct mla_hours *h, time_t now);
 
+/* Formatting, e.g. to turn a parsed spec into the predictive-config JSON or an explanation:
+ * days "Mon-Fri", "Sat-Sun", "Mon,Wed-Thu" or "daily" (Monday first; a run wrapping past
+ * Sunday is written as two items); a time "09:00" (min 0..1440); a window
+ * "Mon-Fri 09:00-18:00". Output is cut to n bytes (40 is always enough for days). */
+void mla_hours_days_format(unsigned days, char *out, size_t n);
+void mla_hours_time_format(int min, char *out, size_t n);
+void mla_hours_window_format(const struct mla_hours_window *w, char *out, size_t n);
+
 /* Frees every cached zone (tests; at exit for valgrind). No zone may be in use. */
 void mla_hours_cache_clear(void);
 

@@ -362,3 +362,22 @@ Test(hours, malformed_tzif_files_are_refused, .fini = fini)
     unlink(path);
     rmdir(dir);
 }
+
+Test(hours, formatting_round_trips, .fini = fini)
+{
+    static const char *specs[] = {"Mon-Fri 09:00-18:00",     "Sat-Sun 10:00-14:00",
+                                  "Mon,Wed-Thu 22:00-06:00", "daily 00:00-24:00",
+                                  "Sun 01:30-02:00",         "Mon,Sat-Sun 12:00-13:00"};
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        struct mla_hours *h = parse_ok(specs[i], "UTC", 1);
+        char out[64];
+        mla_hours_window_format(&h->w[0], out, sizeof out);
+        cr_assert_str_eq(out, specs[i]);
+        mla_hours_destroy(h);
+    }
+    struct mla_hours *h = parse_ok("Fri-Mon 08:00-09:00", "UTC", 1);
+    char out[64];
+    mla_hours_days_format(h->w[0].days, out, sizeof out);
+    cr_assert_str_eq(out, "Mon,Fri-Sun"); /* same days, Monday first */
+    mla_hours_destroy(h);
+}
