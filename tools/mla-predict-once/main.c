@@ -1,7 +1,8 @@
 /* mla-predict-once - runs mla_predict_step once on a ScaledObject file (test driver).
  *
  * Usage: mla-predict-once --so FILE --prom URL --now UNIXTIME [--timeout-ms N]
- *                         [--confidence X]
+ *                         [--confidence X] [--repeat N]
+ * --repeat N runs the step N times (a benchmark: "steps: N, mean X ms" on stderr).
  * Prints the merge patch JSON (or `null` when nothing is to be sent) on stdout, and one line
  * "decision: min=N previous=N rule=R changed=B reason=..." (or "skipped: why") on stderr.
  * Exit 0, or 1 with "ERRNAME: message" on stderr.
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mla/log.h"
 #include "mla/mem.h"
@@ -91,14 +93,14 @@ static char *slurp(const char *path)
 static int usage(void)
 {
     fprintf(stderr, "usage: mla-predict-once --so FILE --prom URL --now UNIXTIME "
-                    "[--timeout-ms N] [--confidence X]\n");
+                    "[--timeout-ms N] [--confidence X] [--repeat N]\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
     const char *so_path = NULL, *url = NULL;
-    double now = NAN, timeout = 5000;
+    double now = NAN, timeout = 5000, repeat = 1;
     struct toy toy = {.confidence = NAN};
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *a = argv[i], *v = argv[i + 1];
@@ -113,6 +115,8 @@ int main(int argc, char **argv)
             now = x;
         else if (strcmp(a, "--timeout-ms") == 0 && isnum)
             timeout = x;
+        else if (strcmp(a, "--repeat") == 0 && isnum && x >= 1)
+            repeat = x;
         else if (strcmp(a, "--confidence") == 0 && isnum)
             toy.confidence = x;
         else
@@ -141,7 +145,21 @@ int main(int argc, char **argv)
     struct mla_err err;
     mla_err_clear(&err);
     int code = 0;
-    if (mla_predict_step(&env, so, (time_t)now, &patch, &res, &err) != MLA_OK) {
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long i = 1; i < (long)repeat; i++) {
+        if (mla_predict_step(&env, so, (time_t)now, &patch, &res, &err) != MLA_OK)
+            break;
+        cJSON_Delete(patch);
+        patch = NULL;
+    }
+    enum mla_code rc = mla_predict_step(&env, so, (time_t)now, &patch, &res, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (repeat > 1)
+        fprintf(stderr, "steps: %.0f, mean %.3f ms\n", repeat,
+                ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) /
+                    repeat);
+    if (rc != MLA_OK) {
         fprintf(stderr, "%s: %s\n", mla_err_name(err.code), err.msg);
         code = 1;
     } else {
