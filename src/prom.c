@@ -71,9 +71,12 @@ enum mla_code mla_prom_parse_matrix(const char *body, size_t len, struct mla_pro
         const char *type =
             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "errorType"));
         const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "error"));
-        bool bad_query = type && (strcmp(type, "bad_data") == 0);
-        rc = mla_err_set(err, bad_query ? MLA_EINVAL : MLA_EUNAVAIL, "status %s, %s: %s", status,
-                         type ? type : "no errorType", msg ? msg : "no error message");
+        enum mla_code code = !type                           ? MLA_EUNAVAIL
+                             : strcmp(type, "bad_data") == 0 ? MLA_EINVAL
+                             : strcmp(type, "timeout") == 0  ? MLA_ETIMEOUT
+                                                             : MLA_EUNAVAIL;
+        rc = mla_err_set(err, code, "status %s, %s: %s", status, type ? type : "no errorType",
+                         msg ? msg : "no error message");
         goto out;
     }
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");

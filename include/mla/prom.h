@@ -8,8 +8,8 @@
  * Ranges longer than Prometheus's 11,000-points-per-series limit are fetched in chunks.
  *
  * Errors: MLA_EUNAVAIL for connection failures and HTTP errors, MLA_ETIMEOUT when there is no
- * full answer within the timeout, MLA_EINVAL for a query Prometheus rejects (its errorType and
- * error are in the message), MLA_EPARSE for a malformed answer, MLA_ETOOBIG for an answer over
+ * full answer within the timeout (or Prometheus says errorType "timeout"), MLA_EINVAL for a
+ * query Prometheus rejects (bad_data; its errorType and error are in the message), MLA_EPARSE for a malformed answer, MLA_ETOOBIG for an answer over
  * 64 MiB. Messages name the Prometheus URL.
  *
  * Ownership: struct mla_prom_series owns its values (mla_prom_series_fini).

@@ -49,6 +49,13 @@ Test(prom, errors_and_wrong_shapes_leave_the_grid_alone)
                        &g, &e),
                  MLA_EINVAL);
     cr_assert(strstr(e.msg, "bad_data: parse error at char 3"), "%s", e.msg);
+    cr_assert_eq(parse("{\"status\":\"error\",\"errorType\":\"timeout\",\"error\":\"query "
+                       "timed out in expression evaluation\"}",
+                       &g, &e),
+                 MLA_ETIMEOUT);
+    cr_assert_eq(
+        parse("{\"status\":\"error\",\"errorType\":\"execution\",\"error\":\"x\"}", &g, &e),
+        MLA_EUNAVAIL);
     cr_assert_eq(parse("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\","
                        "\"result\":[]}}",
                        &g, &e),
