@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mla/lease.h"
@@ -35,9 +36,65 @@ struct mla_apiside {
     struct mla_lease *lease; /* NULL with no_loop */
     struct mla_rec *_Atomic rec; /* atomic: published after the elector starts; NULL with no_loop */
     long review_budget_ms;   /* immutable */
+    struct mla_predict_env penv; /* immutable; used when have_penv */
+    bool have_penv;
     _Atomic long long api_down_until_ms; /* atomic */
     struct mla_log_limit rl;
 };
+
+/* mla_predict_replicas_fn: the Deployment's spec.replicas, -1 when unknown. Loop thread. */
+static int apiside_replicas(void *ctx, const char *ns, const char *deployment)
+{
+    struct mla_apiside *api = ctx;
+    char *p = mla_xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", ns, deployment);
+    struct mla_kube_opts o = {.budget_ms = 2000, .max_attempts = 2};
+    struct mla_kube_resp r = {0};
+    int n = -1;
+    if (mla_kube_request(api->kc, MLA_KUBE_GET, p, NULL, &o, &r, NULL) == MLA_OK) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(r.body, "spec"), "replicas");
+        n = cJSON_IsNumber(v) ? (int)v->valuedouble : 1; /* absent: the API default, 1 */
+    }
+    mla_kube_resp_fini(&r);
+    free(p);
+    return n;
+}
+
+/* MLA HOOK implementation: one predictive step, its merge patch sent. Loop thread. */
+static void apiside_predict(void *ctx, struct mla_kube *kc, const cJSON *so)
+{
+    struct mla_apiside *api = ctx;
+    const char *ns = mla_kube_meta_str(so, "namespace");
+    const char *name = mla_kube_meta_str(so, "name");
+    if (!ns || !name)
+        return;
+    cJSON *patch = NULL;
+    struct mla_predict_result res;
+    memset(&res, 0, sizeof res);
+    struct mla_err err;
+    mla_err_clear(&err);
+    if (mla_predict_step(&api->penv, so, time(NULL), &patch, &res, &err) != MLA_OK) {
+        mla_log(MLA_LOG_WARN, "apiside", "%s/%s: predictive step failed, minReplicaCount left "
+                "as it is: %s", ns, name, err.msg);
+        return;
+    }
+    if (!patch)
+        return; /* skipped, or nothing changed materially */
+    char *body = cJSON_PrintUnformatted(patch);
+    cJSON_Delete(patch);
+    char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s", ns, name);
+    struct mla_kube_opts o = {.budget_ms = 10000, .content_type = "application/merge-patch+json"};
+    struct mla_kube_resp r = {0};
+    if (mla_kube_request(kc, MLA_KUBE_PATCH, p, body, &o, &r, &err) == MLA_OK)
+        mla_log(MLA_LOG_INFO, "apiside", "%s/%s: minReplicaCount %d (%s)", ns, name,
+                res.min_replicas, res.reason);
+    else
+        mla_log(MLA_LOG_WARN, "apiside", "%s/%s: cannot patch the predictive decision: %s", ns,
+                name, err.msg);
+    mla_kube_resp_fini(&r);
+    free(p);
+    free(body);
+}
 
 static void apiside_on_leader(void *ctx, bool leading)
 {
@@ -109,6 +166,16 @@ enum mla_code mla_apiside_create(const struct mla_apiside_config *cfg,
                                           .decide = cfg->decide, .decide_ctx = cfg->decide_ctx,
                                           .predict = cfg->predict,
                                           .predict_ctx = cfg->predict_ctx};
+            if (!rcfg.predict && cfg->predict_env) {
+                api->penv = *cfg->predict_env;
+                if (!api->penv.replicas) {
+                    api->penv.replicas = apiside_replicas;
+                    api->penv.replicas_ctx = api;
+                }
+                api->have_penv = true;
+                rcfg.predict = apiside_predict;
+                rcfg.predict_ctx = api;
+            }
             struct mla_rec *rec = NULL;
             rc = mla_rec_create(&rcfg, api->kc, api->q, api->lease, &rec, err);
             if (rc == MLA_OK) {

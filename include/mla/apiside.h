@@ -23,6 +23,7 @@
 #include "mla/err.h"
 #include "mla/kube.h"
 #include "mla/policy.h"
+#include "mla/predict_loop.h"
 #include "mla/rec.h"
 
 struct mla_apiside_config {
@@ -49,9 +50,16 @@ struct mla_apiside_config {
     long stored_give_up_ms;      /* 0: 30000 */
     long transfer_verify_ms;     /* 0: 10000 */
     long review_budget_ms;       /* 0: 300 */
-    /* plug-ins: decide for the loop (NULL: mla_decide), the predictive hook (NULL: none) */
+    /* plug-ins: decide for the loop (NULL: mla_decide) */
     mla_rec_decide_fn decide;
     void *decide_ctx;
+    /* The predictive step at the loop's MLA HOOK. With predict_env (copied; its prom URL and
+     * callbacks must outlive the façade), each pass runs mla_predict_step on every managed,
+     * unpaused ScaledObject with predictive-config and sends the merge patch it returns
+     * (application/merge-patch+json: spec.minReplicaCount + the explanation annotations);
+     * env.replicas NULL: the Deployment's spec.replicas read through this client.
+     * `predict` replaces that with a custom hook (tests). Both NULL: no predictive step. */
+    const struct mla_predict_env *predict_env;
     mla_rec_predict_fn predict;
     void *predict_ctx;
 };

@@ -32,8 +32,11 @@ kube_cleanup() {
   local rc=$?
   exec 3>&- 2>/dev/null || true
   exec 4>&- 2>/dev/null || true
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do
+  # newest first: the drivers release their Lease while the API server still answers
+  local i p
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    p=${PIDS[$i]}
+    kill -TERM "$p" 2>/dev/null || true
     for _ in $(seq 1 $((100 * SLOW))); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true

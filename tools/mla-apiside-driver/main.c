@@ -306,7 +306,7 @@ static void drv_usage(FILE *f)
             "       [--lease-namespace NS] [--lease-name N] [--identity ID]\n"
             "       [--lease-duration S] [--renew-deadline S] [--retry-period S]\n"
             "       [--stored-give-up S] [--transfer-verify S] [--drain S] [--stay]\n"
-            "       [--log-level L] [--metrics-out FILE]\n"
+            "       [--log-level L] [--metrics-out FILE] [--prom-url URL]\n"
             "Reads admission/command JSON lines on stdin (see the header of main.c).\n");
 }
 
@@ -317,6 +317,7 @@ int main(int argc, char **argv)
     long drain_ms = 30000;
     bool stay = false;
     const char *metrics_out = NULL;
+    const char *prom_url = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help")) {
@@ -348,6 +349,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--lease-name")) cfg.lease_name = v;
         else if (!strcmp(a, "--identity")) cfg.identity = v;
         else if (!strcmp(a, "--metrics-out")) metrics_out = v;
+        else if (!strcmp(a, "--prom-url")) prom_url = v;
         else if (!strcmp(a, "--log-level")) {
             enum mla_log_level lvl;
             if (mla_log_level_parse(v, &lvl, NULL) != MLA_OK) {
@@ -393,7 +395,15 @@ int main(int argc, char **argv)
         }
         cfg.decide = drv_decide;
     }
-    cfg.predict = drv_predict;
+    /* --prom-url: the real predictive step (mla_predict_step) at the loop's hook, without a
+     * forecaster (configs with forecasting disabled: business hours, cost cap, bounds); else a
+     * stand-in that records the calls */
+    struct mla_predict_env penv = {.prom = {.base_url = prom_url, .timeout_ms = 2000},
+                                   .no_metrics = false};
+    if (prom_url)
+        cfg.predict_env = &penv;
+    else
+        cfg.predict = drv_predict;
     struct mla_policy_store store;
     bool have_store = false;
     struct mla_err err;
