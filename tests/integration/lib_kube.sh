@@ -47,6 +47,7 @@ kube_cleanup() {
       echo "sanitizer: problems in $f" >&2; cat "$f" >&2; rc=1
     fi
   done
+  for ns in "${NS_MADE[@]:-}"; do [ -n "$ns" ] && kapi DELETE "/api/v1/namespaces/$ns" >/dev/null; done
   if [ "${MLA_VALGRIND:-0}" = 1 ]; then
     for f in "$MLA_TMP"/vg-*.log; do
       [ -e "$f" ] || continue
@@ -61,6 +62,16 @@ kube_cleanup() {
 trap kube_cleanup EXIT
 
 kube_is_real() { [ -n "${MLA_KUBE_URL:-}" ]; }
+# testapi_only WHAT: false (and says so) against a real cluster, for checks that need
+# mla-testapi's request log or fault injection
+testapi_only() { kube_is_real && { echo "skip on a real cluster: $*"; return 1; }; return 0; }
+NS_MADE=()
+ensure_ns() { # real clusters need the namespace; removed again at exit
+  kube_is_real || return 0
+  case " ${NS_MADE[*]:-} " in *" $1 "*) return 0;; esac
+  kapi POST /api/v1/namespaces "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"$1\"}}" >/dev/null
+  NS_MADE+=("$1")
+}
 
 # Starts the test API server; sets API (URL) and API_PID.
 kube_start_api() {
@@ -113,6 +124,7 @@ deployment() {
 }
 # store_deployment NS NAME -> POST (what kube-apiserver does after admission allowed it)
 store_deployment() {
+  ensure_ns "$1"
   local body; body=$(deployment "$1" "$2")
   kapi POST "/apis/apps/v1/namespaces/$1/deployments" "$body" >/dev/null
   [ "$(code)" = 201 ] || fail "store Deployment $1/$2: $(code) $(cat "$MLA_TMP/last.body")"
