@@ -3,7 +3,8 @@
  * Real HTTP(S) and JSON, the endpoints ml-autoscaling uses: Deployments (apps/v1), HPAs
  * (autoscaling/v2), ScaledObjects (keda.sh/v1alpha1), Leases (coordination.k8s.io/v1), Events
  * (core/v1 and events.k8s.io/v1). GET/LIST (labelSelector), POST, PUT, PATCH (merge patch,
- * strategic merge patch treated as merge, server-side apply for one field manager), DELETE;
+ * strategic merge patch treated as merge, server-side apply for one field manager; JSON Patch is
+ * answered 415, the product does not use it), DELETE;
  * resourceVersion from a global counter with 409 on conflict; uid/creationTimestamp on create;
  * garbage collection through ownerReferences; bearer-token check; KEDA's admission webhook rules
  * on ScaledObject writes (see /work/shared/keda/README.md, messages as KEDA prints them).
@@ -746,6 +747,14 @@ static long ta_api(const char *method, const struct ta_req *rq, struct MHD_Conne
     }
     cJSON *in = NULL;
     bool apply = ctype && !strncmp(ctype, "application/apply-patch+yaml", 28);
+    if (!strcmp(method, "PATCH") && !apply &&
+        (!ctype || (strncmp(ctype, "application/merge-patch+json", 28) &&
+                    strncmp(ctype, "application/strategic-merge-patch+json", 38)))) {
+        *out = ta_status(415, "UnsupportedMediaType", "the body of the request was in an unknown "
+                         "format - accepted media types include: application/merge-patch+json, "
+                         "application/strategic-merge-patch+json, application/apply-patch+yaml");
+        return 415;
+    }
     if (apply) {
         cJSON *docs = NULL;
         struct mla_err e;
@@ -844,14 +853,6 @@ static long ta_api(const char *method, const struct ta_req *rq, struct MHD_Conne
             cJSON_Delete(in);
         }
         return code;
-    }
-    if (!ctype || (strncmp(ctype, "application/merge-patch+json", 28) &&
-                   strncmp(ctype, "application/strategic-merge-patch+json", 38))) {
-        cJSON_Delete(in);
-        *out = ta_status(415, "UnsupportedMediaType", "the body of the request was in an unknown "
-                         "format - accepted media types include: application/merge-patch+json, "
-                         "application/strategic-merge-patch+json, application/apply-patch+yaml");
-        return 415;
     }
     if (!x) {
         cJSON_Delete(in);
