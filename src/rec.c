@@ -277,7 +277,10 @@ enum mla_code mla_rec_run_once(struct mla_rec *r, struct mla_rec_stats *stats,
     }
     struct mla_policy_set *ps = r->cfg.store ? mla_policy_store_acquire(r->cfg.store) : NULL;
     const cJSON *d;
-    cJSON_ArrayForEach(d, deps) rec_deployment(r, ps, d, sos, hpas, &st);
+    cJSON_ArrayForEach(d, deps)
+    {
+        rec_deployment(r, ps, d, sos, hpas, &st);
+    }
     mla_policy_set_unref(ps);
 
     /* 3. orphans: ours, Deployment gone or re-created */

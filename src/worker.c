@@ -525,8 +525,11 @@ static enum wk_res wk_step_apply(struct mla_worker *wk, struct mla_work *w)
     }
     const char *conflict = NULL;
     const cJSON *h;
-    cJSON_ArrayForEach(h, hpas) if (!conflict && mla_worker_hpa_conflicts(h, w->name)) conflict =
-        mla_kube_meta_str(h, "name");
+    cJSON_ArrayForEach(h, hpas)
+    {
+        if (!conflict && mla_worker_hpa_conflicts(h, w->name))
+            conflict = mla_kube_meta_str(h, "name");
+    }
     const char *prev_removed = existing ? mla_kube_annotation(existing, MLA_ANN_REMOVED_HPA) : NULL;
     if (conflict && w->hpa_mode == MLA_HPA_REJECT) {
         mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, true, "HPAConflict",
@@ -666,7 +669,9 @@ static enum wk_res wk_step_remove(struct mla_worker *wk, struct mla_work *w)
                 w->name, sn);
         mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, false, "ScaledObjectRemoved",
                          "the Deployment opted out: deleted ScaledObject %s", sn);
-        if (snap && (res = wk_restore_hpa(wk, w, snap)) != WK_DONE)
+        if (snap)
+            res = wk_restore_hpa(wk, w, snap);
+        if (res != WK_DONE)
             break;
     }
     cJSON_Delete(sos);

@@ -66,13 +66,16 @@ static char *kube_read_file(const char *path, size_t max)
     struct mla_buf b;
     mla_buf_init(&b, max);
     char chunk[4096];
-    size_t r;
     bool ok = true;
-    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
+    for (;;) {
+        size_t r = fread(chunk, 1, sizeof chunk, f);
+        if (r == 0)
+            break;
         if (mla_buf_add(&b, chunk, r) != MLA_OK) {
             ok = false;
             break;
         }
+    }
     fclose(f);
     if (!ok) {
         mla_buf_fini(&b);

@@ -358,7 +358,8 @@ int main(int argc, char **argv)
             }
             mla_log_set_level(lvl);
         } else {
-            if ((ms = drv_num(a, v)) < 0)
+            ms = drv_num(a, v);
+            if (ms < 0)
                 return 2;
             if (!strcmp(a, "--loop-interval")) cfg.loop_interval_ms = ms;
             else if (!strcmp(a, "--lease-duration")) cfg.lease_duration_ms = ms;
@@ -379,11 +380,14 @@ int main(int argc, char **argv)
         struct mla_buf b;
         mla_buf_init(&b, 1u << 20);
         char chunk[4096];
-        size_t n;
         bool ok = f != NULL;
-        while (f && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        while (f) {
+            size_t n = fread(chunk, 1, sizeof chunk, f);
+            if (n == 0)
+                break;
             if (mla_buf_add(&b, chunk, n) != MLA_OK)
                 ok = false;
+        }
         if (f)
             fclose(f);
         drv_template = ok ? cJSON_Parse(mla_buf_str(&b)) : NULL;

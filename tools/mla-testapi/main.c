@@ -681,14 +681,17 @@ static long ta_control(const char *body, cJSON **out)
         ta.down = false;
         ta.keda_adopts_hpa = false;
     }
-    const cJSON *v;
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(c, "latencyMs")))
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "latencyMs");
+    if (cJSON_IsNumber(v))
         ta.latency_ms = (long)v->valuedouble;
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(c, "dropConnections")))
+    v = cJSON_GetObjectItemCaseSensitive(c, "dropConnections");
+    if (cJSON_IsNumber(v))
         ta.drop = (long)v->valuedouble;
-    if (cJSON_IsBool(v = cJSON_GetObjectItemCaseSensitive(c, "down")))
+    v = cJSON_GetObjectItemCaseSensitive(c, "down");
+    if (cJSON_IsBool(v))
         ta.down = cJSON_IsTrue(v);
-    if (cJSON_IsBool(v = cJSON_GetObjectItemCaseSensitive(c, "kedaAdoptsHpa")))
+    v = cJSON_GetObjectItemCaseSensitive(c, "kedaAdoptsHpa");
+    if (cJSON_IsBool(v))
         ta.keda_adopts_hpa = cJSON_IsTrue(v);
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(c, "fail");
     if (cJSON_IsObject(f)) {
@@ -1004,13 +1007,16 @@ static char *ta_slurp(const char *path)
     struct mla_buf b;
     mla_buf_init(&b, 64u << 20);
     char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    for (;;) {
+        size_t n = fread(chunk, 1, sizeof chunk, f);
+        if (n == 0)
+            break;
         if (mla_buf_add(&b, chunk, n) != MLA_OK) {
             fclose(f);
             mla_buf_fini(&b);
             return NULL;
         }
+    }
     fclose(f);
     return mla_buf_take(&b);
 }
@@ -1022,7 +1028,10 @@ static int ta_load_one(const cJSON *o, const char *file)
     if (av && kind && !strcmp(kind, "List")) {
         const cJSON *it;
         cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "items"))
-        if (ta_load_one(it, file) != 0) return 1;
+        {
+            if (ta_load_one(it, file) != 0)
+                return 1;
+        }
         return 0;
     }
     const struct ta_res *r = av && kind ? ta_res_for(av, kind) : NULL;
@@ -1063,7 +1072,10 @@ static int ta_load(const char *file)
     }
     int bad = 0;
     const cJSON *d;
-    cJSON_ArrayForEach(d, docs) bad |= ta_load_one(d, file);
+    cJSON_ArrayForEach(d, docs)
+    {
+        bad |= ta_load_one(d, file);
+    }
     cJSON_Delete(docs);
     return bad;
 }
