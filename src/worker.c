@@ -705,6 +705,8 @@ long mla_worker_step(struct mla_worker *wk, struct mla_work *w)
                 return -1; /* deleted since: the ownerReference removes the ScaledObject */
             } else {
                 waiting_store = true;
+                if (!w->absent_ms)
+                    w->absent_ms = now;
                 res = WK_WAIT;
             }
         }
@@ -718,10 +720,12 @@ long mla_worker_step(struct mla_worker *wk, struct mla_work *w)
     }
     if (res == WK_DONE)
         return -1;
-    long long limit = res == WK_RETRY_API ? wk->cfg.api_give_up_ms : wk->cfg.stored_give_up_ms;
     if (w->stage == MLA_STAGE_VERIFY_TRANSFER && res == WK_WAIT)
         return 250; /* polling KEDA's adoption until stage_deadline_ms */
-    if (now - w->enqueued_ms > limit) {
+    bool give_up = res == WK_RETRY_API
+                       ? now - w->enqueued_ms > wk->cfg.api_give_up_ms
+                       : waiting_store && now - w->absent_ms > wk->cfg.stored_give_up_ms;
+    if (give_up) {
         wk_simple("mla_worker_gave_up_total", "Work items the worker gave up on (the loop "
                                               "repairs what is still missing).");
         mla_log(MLA_LOG_WARN, "worker", "%s/%s: giving up after %lld ms: %s", w->ns, w->name,

@@ -41,6 +41,8 @@ struct mla_work {
     int attempts;          /* retries so far */
     long long ready_ms;    /* monotonic ms when it may run */
     long long stored_ms;   /* monotonic ms when the worker first saw it stored; 0: not yet */
+    long long absent_ms;   /* monotonic ms when the API first answered "not stored yet"; the
+                            * give-up bound counts from here, not while the API is down */
     char *uid;             /* owned: the stored Deployment's uid once seen */
     enum mla_work_stage stage;
     char *transfer_hpa;    /* owned: the HPA being transferred (VERIFY_TRANSFER) */

@@ -32,7 +32,8 @@ struct mla_worker_config {
     int threads;              /* 0: 2 */
     const char *field_manager; /* NULL: "ml-autoscaling" (copied) */
     const char *identity;     /* Events' reportingInstance (copied); NULL: "ml-autoscaling" */
-    long stored_give_up_ms;   /* how long to wait for the Deployment to show; 0: 30000 */
+    long stored_give_up_ms;   /* how long to wait for the Deployment to show, from the first
+                               * answer saying it is not there (not while the API is down); 0: 30000 */
     long api_give_up_ms;      /* how long to retry API failures; 0: 900000 (then the loop) */
     long transfer_verify_ms;  /* how long KEDA gets to adopt a transferred HPA; 0: 10000 */
     long backoff_base_ms;     /* 0: 25 */

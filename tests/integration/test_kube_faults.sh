@@ -4,7 +4,22 @@
 . "$(dirname "$0")/lib_kube.sh"
 kube_is_real && { echo "skip: fault injection needs mla-testapi"; exit 0; }
 kube_start_api
-driver_start drv --no-loop
+driver_start drv --no-loop --stored-give-up 3
+
+# a slow API: the review's reads give up within their ~300 ms budget and allow
+control '{"latencyMs":2000}'
+t0=$(date +%s%N)
+out=$(send '{"namespace":"f","name":"slow","op":"CREATE","action":"apply","hpaMode":"reject"}')
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$(echo "$out" | jqr allowed)" = true ] || fail "slow API: not allowed: $out"
+[ "$ms" -ge 250 ] && [ "$ms" -lt $((900 * SLOW)) ] || fail "slow API: admission took $ms ms (budget 300 ms)"
+ok "slow API (2 s per answer): admission allowed after $ms ms (read budget 300 ms, fail open)"
+t0=$(date +%s%N)
+send '{"namespace":"f","name":"slow2","op":"CREATE","action":"apply","hpaMode":"reject"}' >/dev/null
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -lt 200 ] || fail "breaker: the next admission waited $ms ms again"
+ok "the next admission within 5 s skips the reads ($ms ms)"
+control '{"latencyMs":0}'
 
 # API down around admission
 control '{"down":true}'
