@@ -4,7 +4,7 @@ must contain. Used by tests/integration/test_chart_render.sh and test_kustomize.
 
 Usage: check_render.py RENDERED.yaml [--namespace NS] [--failure-policy P] [--timeout S]
          [--monitoring] [--no-cert-manager] [--policy-files a.yaml,b.yaml] [--no-match-conditions]
-         [--replicas N] [--policies-out DIR]
+         [--replicas N] [--policies-out DIR] [--with-namespace]
 Exit 0 when every check passes; otherwise prints each failed check and exits 1.
 """
 import argparse
@@ -39,7 +39,7 @@ API_VERSIONS = {
     "RoleBinding": "rbac.authorization.k8s.io/v1",
     "MutatingWebhookConfiguration": "admissionregistration.k8s.io/v1",
     "Issuer": "cert-manager.io/v1", "Certificate": "cert-manager.io/v1",
-    "ServiceMonitor": "monitoring.coreos.com/v1", "PrometheusRule": "monitoring.coreos.com/v1",
+    "ServiceMonitor": "monitoring.coreos.com/v1", "Namespace": "v1", "PrometheusRule": "monitoring.coreos.com/v1",
 }
 STABLE_ARGS = ["serve", "--listen", "0.0.0.0:8443", "--tls-cert", "/etc/ml-autoscaling/tls/tls.crt",
                "--tls-key", "/etc/ml-autoscaling/tls/tls.key", "--policies", "/etc/ml-autoscaling/policies"]
@@ -124,6 +124,7 @@ def main():
     ap.add_argument("--monitoring", action="store_true")
     ap.add_argument("--no-cert-manager", action="store_true")
     ap.add_argument("--no-match-conditions", action="store_true")
+    ap.add_argument("--with-namespace", action="store_true", help="a Namespace object named --namespace is expected")
     ap.add_argument("--policy-files", default=None, help="exact comma-separated keys of the policies ConfigMap")
     ap.add_argument("--policies-out", default=None, help="write the policies ConfigMap files here")
     a = ap.parse_args()
@@ -145,7 +146,7 @@ def main():
         by_kind.setdefault(d["kind"], []).append(d)
         check(API_VERSIONS.get(d["kind"]) == d["apiVersion"],
               f"{d['kind']} {d['metadata']['name']}: apiVersion {d['apiVersion']} (want {API_VERSIONS.get(d['kind'])})")
-        cluster_scoped = d["kind"] in ("ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration")
+        cluster_scoped = d["kind"] in ("ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration", "Namespace")
         if cluster_scoped:
             check("namespace" not in d["metadata"], f"{d['kind']} is cluster-scoped but has a namespace")
         else:
@@ -159,6 +160,9 @@ def main():
         expected.update({"Issuer": 2, "Certificate": 2})
     if a.monitoring:
         expected.update({"ServiceMonitor": 1, "PrometheusRule": 1})
+    if a.with_namespace:
+        expected["Namespace"] = 1
+        check([d["metadata"]["name"] for d in by_kind.get("Namespace", [])] == [ns], f"the Namespace object is {ns}")
     got_counts = {k: len(v) for k, v in by_kind.items()}
     check(got_counts == expected, f"kinds rendered {sorted(got_counts.items())} != expected {sorted(expected.items())}")
     if failures:
