@@ -13,10 +13,11 @@ KUBECTL=${KUBECTL:-/usr/bin/kubectl}
 
 echo "== kubectl kustomize deploy/"
 "$KUBECTL" kustomize "$MLA_ROOT/deploy" >kustomize.yaml 2>err.txt || die "kubectl kustomize deploy/ failed: $(cat err.txt)"
-default_files="00-values-defaults.yaml"
+default_files=""
 for f in "$MLA_ROOT"/policies/*.yaml "$MLA_ROOT"/policies/*.yml "$MLA_ROOT"/policies/*.json; do
   [ -e "$f" ] && default_files="$default_files,$(basename "$f")"
 done
+default_files=${default_files#,}
 "$PY" "$MLA_ROOT/tests/chart/check_render.py" kustomize.yaml --with-namespace --policy-files "$default_files" ||
   die "deploy/ objects fail the chart checks (kinds, RBAC, webhook/certificate wiring, security)"
 
