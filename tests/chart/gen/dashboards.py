@@ -120,7 +120,7 @@ d.panel("timeseries", "Forecast vs observed load", "Forecast peak over the scale
          (f"mla_observed_load{{{SEL}}}", "observed {{namespace}}/{{scaledobject}}")], w=24, h=9)
 d.panel("timeseries", "Forecast accuracy (observed peak / forecast made $lead earlier)",
         "Peak load observed over the last $lead divided by the peak forecast $lead ago for that window. At or below 1: the forecast covered the load; above 1: under-forecast.",
-        [(f"max_over_time(mla_observed_load{{{SEL}}}[$lead]) / (mla_predicted_load{{{SEL}}} offset $lead > 0)", "{{namespace}}/{{scaledobject}}")],
+        [(f"max by (namespace, scaledobject) (max_over_time(mla_observed_load{{{SEL}}}[$lead])) / max by (namespace, scaledobject) (mla_predicted_load{{{SEL}}} offset $lead > 0)", "{{namespace}}/{{scaledobject}}")],
         unit="percentunit", thresholds=[{"color": "green", "value": None}, {"color": "red", "value": 1}])
 d.panel("timeseries", "Forecast confidence", "Strength of the daily/weekly cycle found in the history, 0..1. Below the policy's threshold the loop falls back to business hours.",
         [(f"mla_forecast_confidence{{{SEL}}}", "{{namespace}}/{{scaledobject}}")], unit="percentunit",
@@ -156,7 +156,7 @@ d.row("Totals")
 d.panel("stat", "Hourly cost, all selected workloads", "Sum of replicas x replica hourly cost.",
         [(f"sum(mla_workload_hourly_cost{{{SELD}}})", "per hour")], w=8, h=4, extra={"fieldConfig": {"defaults": {"decimals": 2}, "overrides": []}})
 d.panel("stat", "Workloads over their cap", "Workloads whose current hourly cost exceeds the policy's cap.",
-        [(f"count(mla_workload_hourly_cost{{{SELD}}} > on (namespace, deployment) (mla_workload_hourly_cost_cap{{{SELD}}} > 0)) or vector(0)", "over cap")], w=8, h=4,
+        [(f"count(max by (namespace, deployment) (mla_workload_hourly_cost{{{SELD}}}) > max by (namespace, deployment) (mla_workload_hourly_cost_cap{{{SELD}}} > 0)) or vector(0)", "over cap")], w=8, h=4,
         thresholds=[{"color": "green", "value": None}, {"color": "red", "value": 1}])
 d.panel("stat", "Replicas", "Replicas of the selected workloads.", [(f"sum(mla_workload_replicas{{{SELD}}})", "replicas")], w=8, h=4)
 d.row("Per workload")
@@ -169,7 +169,7 @@ d.panel("timeseries", "Hourly cost vs cap", "Current replicas x replica hourly c
 d.panel("timeseries", "Replicas", "Replicas per workload.", [(f"mla_workload_replicas{{{SELD}}}", "{{namespace}}/{{deployment}}")],
         extra={"fieldConfig": {"defaults": {"decimals": 0, "custom": {"lineInterpolation": "stepAfter"}}, "overrides": []}})
 d.panel("timeseries", "Share of cap used", "Hourly cost divided by the cap; above 100% the budget is exceeded.",
-        [(f"mla_workload_hourly_cost{{{SELD}}} / on (namespace, deployment) (mla_workload_hourly_cost_cap{{{SELD}}} > 0)", "{{namespace}}/{{deployment}}")],
+        [(f"max by (namespace, deployment) (mla_workload_hourly_cost{{{SELD}}}) / max by (namespace, deployment) (mla_workload_hourly_cost_cap{{{SELD}}} > 0)", "{{namespace}}/{{deployment}}")],
         unit="percentunit", thresholds=[{"color": "green", "value": None}, {"color": "orange", "value": 0.9}, {"color": "red", "value": 1}])
 d.panel("table", "Workloads", "Replicas, hourly cost and cap now.", [], w=24, h=8,
         extra={"targets": [dict(tgt(f"mla_workload_replicas{{{SELD}}}", "", "A"), format="table", instant=True),

@@ -81,7 +81,7 @@ schema = {
                      "existingConfigMap": S()}),
     "metrics": obj({"serviceMonitor": obj({"enabled": B, "interval": duration, "scrapeTimeout": duration, "labels": STRMAP}, ["enabled"]),
                     "prometheusRule": obj({"enabled": B, "labels": STRMAP, "latencyTimeoutRatio": N(exclusiveMinimum=0, maximum=1),
-                                           "confidenceFloor": N(minimum=0, maximum=1)}, ["enabled"])}),
+                                           "confidenceFloor": N(minimum=0, maximum=1), "confidenceUsable": N(minimum=0, maximum=1)}, ["enabled"])}),
     "dashboards": obj({"enabled": B, "namespace": S(), "labels": STRMAP, "annotations": STRMAP}, ["enabled"]),
     "keda": {"type": "object", "properties": {"enabled": B}, "required": ["enabled"], "additionalProperties": True,
              "description": "values of the kedacore/keda chart when keda.enabled"},
