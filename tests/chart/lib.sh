@@ -57,5 +57,6 @@ render() {
     prev=$a
   done
   validate_values "${files[@]}" || return 1
-  "$RENDER" --chart "$CHART" "$@" >"$out"
+  # --strict: a reference to a value that does not exist fails, as with `helm lint --strict`.
+  "$RENDER" --chart "$CHART" --strict "$@" >"$out"
 }

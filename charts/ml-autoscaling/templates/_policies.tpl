@@ -59,23 +59,23 @@ PolicySet); `ml-autoscaling lint` checks the result like any admin file.
 {{- range $k := list "minReplicas" "maxReplicas" "hpaMode" -}}
 {{- if hasKey $s $k }}{{ $_ := set $ov $k (get $s $k) }}{{ end -}}
 {{- end -}}
-{{- with $s.predictiveScaling -}}
+{{- with get $s "predictiveScaling" -}}
 {{- $pred := dict -}}
 {{- range $from, $to := dict "enabled" "enabled" "lookbackHours" "lookbackHours" "forecastMinutes" "horizonMinutes" "confidenceThreshold" "confidenceThreshold" "scaleAheadMinutes" "scaleAheadMinutes" "query" "query" "capacityPerReplica" "capacityPerReplica" -}}
-{{- if hasKey $.predictiveScaling $from }}{{ $_ := set $pred $to (get $.predictiveScaling $from) }}{{ end -}}
+{{- if hasKey (get $s "predictiveScaling") $from }}{{ $_ := set $pred $to (get (get $s "predictiveScaling") $from) }}{{ end -}}
 {{- end -}}
 {{- $_ := set $ov "predictive" $pred -}}
 {{- end -}}
-{{- with $s.businessRules -}}
-{{- if .enabled -}}
-{{- $bh := dict "windows" (default (list) .windows) -}}
-{{- with .timezone }}{{ $_ := set $bh "timezone" . }}{{ end -}}
-{{- if not (kindIs "invalid" .nightMaxReplicas) }}{{ $_ := set $bh "nightMaxReplicas" .nightMaxReplicas }}{{ end -}}
+{{- with get $s "businessRules" -}}
+{{- if get . "enabled" -}}
+{{- $bh := dict "windows" (default (list) (get . "windows")) -}}
+{{- with get . "timezone" }}{{ $_ := set $bh "timezone" . }}{{ end -}}
+{{- if not (kindIs "invalid" (get . "nightMaxReplicas")) }}{{ $_ := set $bh "nightMaxReplicas" (get . "nightMaxReplicas") }}{{ end -}}
 {{- $_ := set $ov "businessHours" $bh -}}
 {{- end -}}
 {{- end -}}
-{{- with $s.cost }}{{ $_ := set $ov "cost" . }}{{ end -}}
-{{- with $s.settings }}{{ include "mla.overlay" (list $ov .) }}{{ end -}}
+{{- with get $s "cost" }}{{ $_ := set $ov "cost" . }}{{ end -}}
+{{- with get $s "settings" }}{{ include "mla.overlay" (list $ov .) }}{{ end -}}
 {{- toYaml $ov -}}
 {{- end -}}
 
@@ -143,29 +143,29 @@ in the overlay, the settings themselves, or (for a profile) the policy defaults.
 {{- if .Values.services -}}
 {{- $svcPolicies := list -}}
 {{- range $sname, $s := .Values.services -}}
-{{- if not (or $s.namespaces $s.matchLabels) }}{{ fail (printf "services.%s: set namespaces and/or matchLabels (a service override must not match every Deployment)" $sname) }}{{ end -}}
+{{- if not (or (get $s "namespaces") (get $s "matchLabels")) }}{{ fail (printf "services.%s: set namespaces and/or matchLabels (a service override must not match every Deployment)" $sname) }}{{ end -}}
 {{- $base := dict -}}
 {{- range $parsed -}}
-{{- if and (not $base) $s.policy (eq (get . "name") $s.policy) }}{{ $base = . }}{{ end -}}
+{{- if and (not $base) (get $s "policy") (eq (get . "name") (get $s "policy")) }}{{ $base = . }}{{ end -}}
 {{- end -}}
-{{- if and $s.policy (not $base) }}{{ fail (printf "services.%s.policy: no policy named %q in the policy files" $sname $s.policy) }}{{ end -}}
-{{- if and (not $base) $s.profile -}}
+{{- if and (get $s "policy") (not $base) }}{{ fail (printf "services.%s.policy: no policy named %q in the policy files" $sname (get $s "policy")) }}{{ end -}}
+{{- if and (not $base) (get $s "profile") -}}
 {{- range $parsed -}}
-{{- if and (not $base) (kindIs "map" (get . "profiles")) (hasKey (get . "profiles") $s.profile) }}{{ $base = . }}{{ end -}}
+{{- if and (not $base) (kindIs "map" (get . "profiles")) (hasKey (get . "profiles") (get $s "profile")) }}{{ $base = . }}{{ end -}}
 {{- end -}}
-{{- if not $base }}{{ fail (printf "services.%s.profile: no policy defines a profile %q" $sname $s.profile) }}{{ end -}}
+{{- if not $base }}{{ fail (printf "services.%s.profile: no policy defines a profile %q" $sname (get $s "profile")) }}{{ end -}}
 {{- end -}}
 {{- if and (not $base) $parsed }}{{ $base = first $parsed }}{{ end -}}
 {{- if not $base }}{{ fail (printf "services.%s: there is no policy to base it on (policies.includeDefaults is false and policies.files is empty)" $sname) }}{{ end -}}
 {{- $pol := deepCopy $base -}}
 {{- $_ := set $pol "name" (printf "service-%s" $sname) -}}
 {{- $_ := set $pol "description" (printf "Helm values services.%s, based on policy %s" $sname (get $base "name")) -}}
-{{- $_ := set $pol "priority" (default (add (int (get $base "priority" | default 0)) 100) $s.priority) -}}
+{{- $_ := set $pol "priority" (default (add (int (get $base "priority" | default 0)) 100) (get $s "priority")) -}}
 {{- $match := dict -}}
-{{- with $s.namespaces }}{{ $_ := set $match "namespaces" . }}{{ end -}}
-{{- with $s.matchLabels }}{{ $_ := set $match "selector" (dict "matchLabels" .) }}{{ end -}}
+{{- with (get $s "namespaces") }}{{ $_ := set $match "namespaces" . }}{{ end -}}
+{{- with (get $s "matchLabels") }}{{ $_ := set $match "selector" (dict "matchLabels" .) }}{{ end -}}
 {{- $_ := set $pol "match" $match -}}
-{{- with $s.profile }}{{ $_ := set $pol "defaultProfile" . }}{{ end -}}
+{{- with (get $s "profile") }}{{ $_ := set $pol "defaultProfile" . }}{{ end -}}
 {{- $sov := fromYaml (include "mla.serviceOverlay" $s) -}}
 {{- include "mla.applyOverlay" (list $pol $sov $sov) -}}
 {{- $svcPolicies = append $svcPolicies $pol -}}

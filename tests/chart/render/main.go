@@ -379,6 +379,7 @@ func main() {
 	apiVersions := flag.String("api-versions", "", "extra Capabilities.APIVersions, comma separated")
 	notes := flag.Bool("notes", false, "print the rendered NOTES.txt instead of the manifests")
 	depsOut := flag.String("deps-out", "", "write the enabled dependencies (JSON) to this file")
+	strict := flag.Bool("strict", false, "fail on a reference to a missing value (missingkey=error, as helm lint --strict)")
 	flag.Var(&valueFiles, "f", "values file (repeatable)")
 	flag.Var(&sets, "set", "key=value (repeatable)")
 	flag.Var(&setStrings, "set-string", "key=value, value kept a string (repeatable)")
@@ -516,6 +517,9 @@ func main() {
 		die("%v", err)
 	}
 	root := template.New("root").Option("missingkey=zero")
+	if *strict {
+		root = root.Option("missingkey=error")
+	}
 	funcs := sprig.TxtFuncMap()
 	delete(funcs, "env")
 	delete(funcs, "expandenv")
