@@ -184,6 +184,10 @@ def main():
     if "--loop-interval" in c["args"]:
         v = c["args"][c["args"].index("--loop-interval") + 1]
         check(isinstance(v, str) and v.isdigit(), f"--loop-interval value {v!r} is not a whole number of seconds")
+    # The Lease (Role in the release namespace) is taken in $POD_NAMESPACE by the API side.
+    env = {e["name"]: e for e in c.get("env", [])}
+    check(((env.get("POD_NAMESPACE") or {}).get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath")
+          == "metadata.namespace", "container env POD_NAMESPACE from the downward API (the leader Lease's namespace)")
     ports = {p["name"]: p for p in c.get("ports", [])}
     check(ports.get("https", {}).get("containerPort") == 8443, "container port https is not 8443")
     for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
