@@ -138,8 +138,12 @@ static enum mla_code dc_replicas(const struct mla_adm_request *req, const struct
     if (want == cur) {
         int c = cur < lo ? lo : cur > hi ? hi : cur;
         if (c != cur) {
-            mla_decision_warn(d, "ml-autoscaling: spec.replicas %d is outside %d-%d; set to %d",
-                              cur, lo, hi, c);
+            if (has_new)
+                mla_decision_warn(d, "ml-autoscaling: spec.replicas %d is outside %d-%d; set "
+                                  "to %d", cur, lo, hi, c);
+            else
+                mla_decision_warn(d, "ml-autoscaling: spec.replicas is unset (Kubernetes would "
+                                  "start 1); set to minReplicaCount %d", c);
             want = c;
         }
     }
@@ -279,7 +283,12 @@ static enum mla_code dc_opted_in(const struct mla_policy_set *ps,
     mla_err_clear(&e);
     enum mla_code rc = mla_resolve(ps, req->object, ns, &r, out, &e);
     if (rc != MLA_OK) {
-        dc_deny(out, 400, e.msg);
+        char full[sizeof out->message];
+        /* resolve wrote the whole denial (it can be longer than an mla_err holds) */
+        static const char pfx[] = "ml-autoscaling: ";
+        bool whole = !strncmp(out->message, pfx, sizeof pfx - 1);
+        snprintf(full, sizeof full, "%s", whole ? out->message + sizeof pfx - 1 : e.msg);
+        dc_deny(out, 400, full);
         return MLA_OK;
     }
     snprintf(out->policy, sizeof out->policy, "%s", r.policy->name);

@@ -144,10 +144,13 @@ static enum mla_code so_trigger(const struct mla_resolved *r, size_t i, bool fal
         if (rc != MLA_OK) {
             mla_buf_fini(&b);
             cJSON_Delete(o);
-            return mla_err_prefix(err, "%s trigger '%s', metadata.%s",
-                                  mla_trig_type_name(t->type),
-                                  t->metric ? t->metric : t->name ? t->name : "-",
-                                  t->meta[k].key);
+            char why[sizeof err->msg];
+            snprintf(why, sizeof why, "%s", err ? err->msg : "");
+            return mla_err_set(err, rc, "%s by profile '%s' (policy '%s'): its %s trigger '%s' "
+                               "places it in metadata.%s (\"%s\")", why, r->profile->name,
+                               r->policy->name, mla_trig_type_name(t->type),
+                               t->name ? t->name : t->metric ? t->metric : "-",
+                               t->meta[k].key, t->meta[k].tpl->src);
         }
         cJSON_AddStringToObject(md, t->meta[k].key, mla_buf_str(&b));
     }
@@ -204,7 +207,10 @@ static enum mla_code so_predictive(const struct mla_resolved *r, cJSON *anns,
         if (rc != MLA_OK) {
             mla_buf_fini(&b);
             cJSON_Delete(p);
-            return mla_err_prefix(err, "predictive.query");
+            char why[sizeof err->msg];
+            snprintf(why, sizeof why, "%s", err ? err->msg : "");
+            return mla_err_set(err, rc, "%s by profile '%s' (policy '%s'): its predictive.query "
+                               "uses it", why, r->profile->name, r->policy->name);
         }
         cJSON_AddStringToObject(p, "query", mla_buf_str(&b));
         mla_buf_fini(&b);

@@ -13,7 +13,7 @@
 #include "policy-int.h"
 
 struct rs_deny {
-    char msg[1024];
+    char msg[1000];
     size_t len;
 };
 
@@ -410,10 +410,13 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
             rs_deny(&dn, MLA_ANN_PREFIX "scale-to-zero: \"true\" contradicts " MLA_ANN_PREFIX
                     "min-replicas \"%s\"; allowed: remove one of them",
                     r->ann[MLA_ANN_MIN_REPLICAS]);
-        else if (s->b_replicas.min > 0)
-            mla_decision_warn(d, "ml-autoscaling: scale-to-zero: policy '%s' keeps at least %d "
-                              "replicas (bounds); using minReplicaCount %d", r->policy->name,
-                              s->b_replicas.min, s->b_replicas.min);
+        else if (s->b_replicas.min > 0) {
+            r->min_replicas = s->b_replicas.min;
+            mla_decision_warn(d, "ml-autoscaling: scale-to-zero: the bounds of policy '%s' keep "
+                              "at least %d replica%s; using minReplicaCount %d", r->policy->name,
+                              s->b_replicas.min, s->b_replicas.min == 1 ? "" : "s",
+                              s->b_replicas.min);
+        }
         else
             r->min_replicas = 0;
     }
@@ -495,8 +498,10 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
     if (r->ann[MLA_ANN_TIMEZONE] && !r->nwin)
         mla_decision_warn(d, "ml-autoscaling: timezone has no effect without business hours");
     r->skip_write = bval[MLA_ANN_SKIP_SO];
-    if (dn.len)
+    if (dn.len) {
+        snprintf(d->message, sizeof d->message, "ml-autoscaling: %s", dn.msg);
         return mla_err_set(err, MLA_EDENIED, "%s", dn.msg);
+    }
     mla_so_short_name(name, 54, r->so_name);
     mla_so_short_name(name, 63, r->dep_label);
     return MLA_OK;

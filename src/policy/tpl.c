@@ -215,9 +215,8 @@ enum mla_code mla_tpl_expand(const struct mla_tpl *t, const char *name, const ch
                                                       : ann[s->var];
         bool is_ann = s->var >= 0;
         if (!v)
-            return mla_err_set(err, MLA_EDENIED,
-                               "annotation " MLA_ANN_PREFIX "%s is required by the profile's "
-                               "query template (%s)", tpl_var_label(s->var), t->src);
+            return mla_err_set(err, MLA_EDENIED, MLA_ANN_PREFIX "%s is required",
+                               tpl_var_label(s->var));
         if (s->esc == MLA_ESC_NUMBER) {
             char *end = NULL;
             double d = strtod(v, &end);
