@@ -23,6 +23,18 @@ static void lint_usage(FILE *f)
                "  -h, --help       this help\n");
 }
 
+/* Errors in file order, then line and column: what an editor's quickfix list expects. */
+static int lint_cmp(const void *a, const void *b)
+{
+    const struct mla_err *x = a, *y = b;
+    int c = strcmp(x->src, y->src);
+    if (c)
+        return c;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return x->col < y->col ? -1 : x->col > y->col;
+}
+
 int mla_cmd_lint(int argc, char **argv)
 {
     const char *dir = NULL;
@@ -61,6 +73,8 @@ int mla_cmd_lint(int argc, char **argv)
         mla_policy_diags_fini(&diags);
         return MLA_EXIT_OK;
     }
+    if (diags.n)
+        qsort(diags.items, diags.n, sizeof *diags.items, lint_cmp);
     for (size_t i = 0; i < diags.n; i++) {
         char line[1200];
         mla_err_format(&diags.items[i], line, sizeof line);

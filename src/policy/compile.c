@@ -307,6 +307,7 @@ static void c_trigger(struct mla__cctx *c, const json_t *arr, size_t idx,
                       struct mla_trigger_tpl *t)
 {
     const json_t *o = json_array_get(arr, idx);
+    int before = c->nerr;
     if (!json_is_object(o)) {
         mla__cerr(c, arr, NULL, idx, 0, "triggers: each entry must be a mapping, got %s",
                   c_type(o));
@@ -415,7 +416,10 @@ static void c_trigger(struct mla__cctx *c, const json_t *arr, size_t idx,
             t->nmeta++;
         }
     }
-    /* What each trigger type needs, as KEDA's scalers require it. */
+    /* What each trigger type needs, as KEDA's scalers require it (unless a field was there but
+     * wrong: that is already reported). */
+    if (c->nerr != before)
+        return;
     switch (t->type) {
     case MLA_TRIG_PROMETHEUS:
         if (!c_has_meta(t, "serverAddress") || !c_has_meta(t, "query"))
@@ -669,6 +673,10 @@ static void c_settings(struct mla__cctx *c, const json_t *o, struct mla_settings
     json_t *tr = c_arr(c, o, "triggers");
     if (tr) {
         size_t n = json_array_size(tr);
+        if (n > 16) {
+            mla__cerr(c, o, "triggers", 0, 0, "triggers: at most 16 triggers per profile");
+            n = 16;
+        }
         struct mla_trigger_tpl *t = mla__arena_alloc(c->a, (n + 1) * sizeof *t);
         for (size_t i = 0; i < n; i++)
             c_trigger(c, tr, i, &t[i]);
@@ -679,8 +687,6 @@ static void c_settings(struct mla__cctx *c, const json_t *o, struct mla_settings
                               "triggers; an annotation could not tell them apart", t[i].metric);
         s->trig = t;
         s->ntrig = n;
-        if (!n)
-            mla__cerr(c, o, "triggers", 0, 0, "triggers: at least one trigger is needed");
     }
     static const char *const hm[] = {"delete", "transfer", "reject", NULL};
     int h;
@@ -713,8 +719,8 @@ static void c_settings_final(struct mla__cctx *c, const json_t *cont, const char
                              size_t idx, const struct mla_settings *s, const char *what)
 {
     if (!s->ntrig)
-        mla__cerr(c, cont, key, idx, 1, "%s: no triggers (set 'triggers' in defaults or here)",
-                  what);
+        mla__cerr(c, cont, key, idx, 1, "%s: no triggers; at least one is needed (set "
+                  "'triggers' in defaults or in the profile)", what);
     if (s->min_replicas > s->max_replicas)
         mla__cerr(c, cont, key, idx, 1, "%s: minReplicas %d is greater than maxReplicas %d", what,
                   s->min_replicas, s->max_replicas);

@@ -106,7 +106,7 @@ struct load_name {
 };
 
 static void load_doc(struct mla__cctx *c, const json_t *docs, size_t di, struct mla_policy_set *ps,
-                     size_t *cap, struct load_name **names)
+                     size_t *cap, struct load_name **names, size_t *nnames)
 {
     const json_t *doc = json_array_get(docs, di);
     if (json_is_null(doc))
@@ -138,28 +138,31 @@ static void load_doc(struct mla__cctx *c, const json_t *docs, size_t di, struct 
         return;
     }
     for (size_t i = 0; i < json_array_size(pols); i++) {
-        if (ps->n == *cap) {
+        if (ps->n == *cap || *nnames == *cap) {
             *cap = *cap ? *cap * 2 : 16;
             ps->pol = mla_xrealloc(ps->pol, *cap * sizeof *ps->pol);
             *names = mla_xrealloc(*names, *cap * sizeof **names);
         }
         struct mla_policy *p = &ps->pol[ps->n];
         memset(p, 0, sizeof *p);
-        if (!mla__compile_policy(c, pols, i, p))
-            continue;
-        p->file = c->file;
-        p->order = ps->n;
-        load_policy_hash(json_array_get(pols, i), p->hash, sizeof p->hash);
+        bool ok = mla__compile_policy(c, pols, i, p);
         struct load_name ln = {.name = p->name, .file = c->file};
         mla_yaml_pos_get(c->pos, json_array_get(pols, i), "name", 0, 0, &ln.line, &ln.col);
-        for (size_t j = 0; j < ps->n; j++)
+        for (size_t j = 0; p->name && j < *nnames; j++)
             if (!strcmp((*names)[j].name, p->name)) {
                 mla__cerr(c, json_array_get(pols, i), "name", 0, 0,
                           "policy name '%s' is already used at %s:%d:%d", p->name,
                           (*names)[j].file, (*names)[j].line, (*names)[j].col);
+                ok = false;
                 break;
             }
-        (*names)[ps->n] = ln;
+        if (p->name)
+            (*names)[(*nnames)++] = ln;
+        if (!ok)
+            continue;
+        p->file = c->file;
+        p->order = ps->n;
+        load_policy_hash(json_array_get(pols, i), p->hash, sizeof p->hash);
         ps->nprofiles += p->nprof;
         ps->n++;
     }
@@ -175,7 +178,7 @@ enum mla_code mla_policy_set_load_texts(const char *const *names, const char *co
     struct mla_err first;
     mla_err_clear(&first);
     int nerr = 0;
-    size_t cap = 0;
+    size_t cap = 0, npnames = 0;
     struct load_name *pnames = NULL;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
@@ -206,7 +209,7 @@ enum mla_code mla_policy_set_load_texts(const char *const *names, const char *co
         c.pos = pos;
         size_t before = ps->n;
         for (size_t d = 0; d < json_array_size(docs); d++)
-            load_doc(&c, docs, d, ps, &cap, &pnames);
+            load_doc(&c, docs, d, ps, &cap, &pnames, &npnames);
         if (ps->n == before && !c.nerr)
             mla__cerr(&c, docs, NULL, 0, 0, "no policies in this file");
         nerr += c.nerr;
