@@ -233,6 +233,8 @@ static enum mla_code yctx_attach(struct yctx *y, json_t *node, int line, int col
 {
     if (!y->depth) {
         y->doc_root = node;
+        if (y->pos) /* the document's position, as element of the documents array */
+            pos_put(y->pos, y->docs, NULL, json_array_size(y->docs), line, col, line, col);
         return MLA_OK;
     }
     struct yframe *f = &y->st[y->depth - 1];

@@ -118,7 +118,7 @@ static const struct bad_case bad_cases[] = {
      "windows: [{days: Funday, start: '09:00', end: '17:00', minReplicas: 1}]}\n" TRIG,
      4, 70, "days: 'Funday' is not valid"},
     {"policies:\n  - name: a\n    defaults:\n      pod: {defaultRequests: {cpu: lots}}\n" TRIG, 4,
-     38, "cpu: 'lots' is not a Kubernetes quantity"},
+     36, "cpu: 'lots' is not a Kubernetes quantity"},
     {"policies:\n  - name: a\n    defaultProfile: nope\n    defaults:\n" TRIG, 3, 21,
      "defaultProfile: 'nope' is not a profile of this policy"},
     {"apiVersion: v2\npolicies: []\n", 1, 13, "apiVersion: allowed: ml-autoscaling.io/v1"},
