@@ -40,7 +40,7 @@ struct mla_resolved {
     const char *timezone;             /* NULL: none configured */
     size_t nwin;
     struct mla_window win[MLA_MAX_WINDOWS];
-    char win_text[MLA_MAX_WINDOWS][3][32]; /* storage for windows parsed from the annotation */
+    char win_text[MLA_MAX_WINDOWS][3][40]; /* storage for windows parsed from the annotation */
     bool trig_on[MLA_MAX_TRIGGERS];
     double trig_thr[MLA_MAX_TRIGGERS];
 };
@@ -61,11 +61,6 @@ enum mla_code mla_so_build(const struct mla_resolved *r, const cJSON *dep, cJSON
  * "-" and 8 hex digits of sha256(name). out must hold max + 1 bytes. */
 void mla_so_short_name(const char *name, size_t max, char *out);
 
-/* Parses "Mon-Fri 09:00-18:00[, Sat 10:00-14:00]" into windows (minReplicas left 0). Returns
- * the number of windows, or -1 when invalid. */
-int mla_hours_parse(const char *s, struct mla_window *win, char (*text)[3][32], size_t max);
-bool mla__days_valid(const char *s);
-bool mla__tz_valid(const char *s);
 
 /* Kubernetes quantity to a double in base units (cpu cores, bytes); false when unparsable. */
 bool mla_quantity_parse(const char *s, double *out);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mla/hours.h"
 #include "mla/mem.h"
 #include "policy-int.h"
 
@@ -460,24 +461,20 @@ static void c_trigger(struct mla__cctx *c, const json_t *arr, size_t idx,
     }
 }
 
-static bool c_hhmm(const char *s)
-{
-    return strlen(s) == 5 && s[2] == ':' && s[0] >= '0' && s[0] <= '2' && s[1] >= '0' &&
-           s[1] <= '9' && s[3] >= '0' && s[3] <= '5' && s[4] >= '0' && s[4] <= '9' &&
-           ((s[0] - '0') * 10 + (s[1] - '0')) <= 24;
-}
-
-bool mla__days_valid(const char *s);
-bool mla__tz_valid(const char *s);
-
+/* Windows and zone are checked with the hours module the predictive loop uses, so whatever
+ * lint accepts the loop can evaluate. */
 static void c_hours(struct mla__cctx *c, const json_t *bh, struct mla_settings *s)
 {
     static const char *const keys[] = {"timezone", "windows", "minReplicas", "nightMaxReplicas",
                                        NULL};
     c_keys(c, bh, keys, "businessHours");
-    if (c_str(c, bh, "timezone", &s->timezone) > 0 && !mla__tz_valid(s->timezone))
-        mla__cerr(c, bh, "timezone", 0, 0, "timezone: '%s' is not an IANA time zone name "
-                  "(e.g. Europe/Berlin, America/New_York, UTC)", s->timezone);
+    struct mla_err e;
+    mla_err_clear(&e);
+    const struct mla_tz *tz;
+    if (c_str(c, bh, "timezone", &s->timezone) > 0 &&
+        mla_hours_tz_load(s->timezone, &tz, &e) != MLA_OK)
+        mla__cerr(c, bh, "timezone", 0, 0, "timezone: '%s' is not a known IANA time zone (e.g. "
+                  "Europe/Berlin, America/New_York, UTC)", s->timezone);
     c_int(c, bh, "minReplicas", 0, C_MAX_REPLICAS, &s->bh_min_replicas);
     json_t *nm = json_object_get(bh, "nightMaxReplicas");
     if (json_is_null(nm))
@@ -487,29 +484,41 @@ static void c_hours(struct mla__cctx *c, const json_t *bh, struct mla_settings *
     json_t *w = c_arr(c, bh, "windows");
     if (!w)
         return;
+    if (json_array_size(w) > 8)
+        mla__cerr(c, bh, "windows", 0, 0, "windows: at most 8");
     struct mla_window *win = mla__arena_alloc(c->a, (json_array_size(w) + 1) * sizeof *win);
+    struct mla_hours *h = NULL;
+    if (mla_hours_create("UTC", &h, NULL) != MLA_OK)
+        return;
     size_t i, n = 0;
-    json_t *e;
-    json_array_foreach(w, i, e) {
-        if (!json_is_object(e)) {
+    json_t *el;
+    json_array_foreach(w, i, el) {
+        if (!json_is_object(el)) {
             mla__cerr(c, w, NULL, i, 0, "windows: each entry must be a mapping");
             continue;
         }
         static const char *const wk[] = {"days", "start", "end", "minReplicas", NULL};
-        c_keys(c, e, wk, "a business-hours window");
+        c_keys(c, el, wk, "a business-hours window");
         struct mla_window *x = &win[n];
         x->days = "Mon-Fri";
-        if (c_str(c, e, "days", &x->days) > 0 && !mla__days_valid(x->days))
-            mla__cerr(c, e, "days", 0, 0, "days: '%s' is not valid; allowed: Mon-Fri, Sat, "
-                      "Mon,Wed,Fri, Sat-Sun, ...", x->days);
-        if (c_str(c, e, "start", &x->start) <= 0 || !c_hhmm(x->start))
-            mla__cerr(c, w, NULL, i, 0, "window: 'start' is required as HH:MM");
-        if (c_str(c, e, "end", &x->end) <= 0 || !c_hhmm(x->end))
-            mla__cerr(c, w, NULL, i, 0, "window: 'end' is required as HH:MM");
-        if (c_int(c, e, "minReplicas", 0, C_MAX_REPLICAS, &x->min_replicas) == 0)
+        int before = c->nerr;
+        c_str(c, el, "days", &x->days);
+        if (c_str(c, el, "start", &x->start) == 0)
+            mla__cerr(c, w, NULL, i, 0, "window: 'start' is required (HH:MM)");
+        if (c_str(c, el, "end", &x->end) == 0)
+            mla__cerr(c, w, NULL, i, 0, "window: 'end' is required (HH:MM)");
+        if (c_int(c, el, "minReplicas", 0, C_MAX_REPLICAS, &x->min_replicas) == 0)
             mla__cerr(c, w, NULL, i, 0, "window: 'minReplicas' is required");
+        if (c->nerr != before)
+            continue;
+        mla_err_clear(&e);
+        if (mla_hours_add_window(h, x->days, x->start, x->end, x->min_replicas, &e) != MLA_OK) {
+            mla__cerr(c, w, NULL, i, 0, "window: %s", e.msg);
+            continue;
+        }
         n++;
     }
+    mla_hours_destroy(h);
     s->win = win;
     s->nwin = n;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mla/hours.h"
 #include "mla/so.h"
 #include "policy-int.h"
 
@@ -34,109 +35,6 @@ static void rs_deny(struct rs_deny *dn, const char *fmt, ...)
         dn->len += (size_t)w;
     if (dn->len > sizeof dn->msg - 1)
         dn->len = sizeof dn->msg - 1;
-}
-
-static const char *const rs_days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", NULL};
-
-static int rs_day(const char *s, size_t n)
-{
-    for (int i = 0; rs_days[i]; i++)
-        if (n == 3 && !strncmp(s, rs_days[i], 3))
-            return i;
-    return -1;
-}
-
-bool mla__days_valid(const char *s)
-{
-    if (!*s)
-        return false;
-    const char *p = s;
-    while (*p) {
-        if (rs_day(p, 3) < 0 || strnlen(p, 3) < 3)
-            return false;
-        p += 3;
-        if (*p == '-') {
-            if (rs_day(p + 1, 3) < 0 || strnlen(p + 1, 3) < 3)
-                return false;
-            p += 4;
-        }
-        if (*p == ',')
-            p++;
-        else if (*p)
-            return false;
-    }
-    return p[-1] != ',';
-}
-
-bool mla__tz_valid(const char *s)
-{
-    size_t n = strlen(s);
-    if (!n || n > 64 || strstr(s, ".."))
-        return false;
-    bool seg_start = true;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (ch == '/') {
-            if (seg_start)
-                return false;
-            seg_start = true;
-            continue;
-        }
-        if (seg_start && !isalpha((unsigned char)ch))
-            return false;
-        seg_start = false;
-        if (!isalnum((unsigned char)ch) && ch != '_' && ch != '-' && ch != '+')
-            return false;
-    }
-    return !seg_start;
-}
-
-static bool rs_hhmm(const char *s, size_t n)
-{
-    return n == 5 && isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) && s[2] == ':' &&
-           isdigit((unsigned char)s[3]) && isdigit((unsigned char)s[4]) &&
-           (s[0] - '0') * 10 + (s[1] - '0') <= 24 && s[3] <= '5';
-}
-
-int mla_hours_parse(const char *s, struct mla_window *win, char (*text)[3][32], size_t max)
-{
-    size_t n = 0;
-    const char *p = s;
-    for (;;) {
-        while (*p == ' ' || *p == ',' || *p == ';')
-            p++;
-        if (!*p)
-            break;
-        if (n == max)
-            return -1;
-        const char *d = p;
-        while (*p && *p != ' ')
-            p++;
-        size_t dl = (size_t)(p - d);
-        if (dl >= sizeof text[n][0])
-            return -1;
-        memcpy(text[n][0], d, dl);
-        text[n][0][dl] = '\0';
-        if (!mla__days_valid(text[n][0]))
-            return -1;
-        while (*p == ' ')
-            p++;
-        const char *t = p;
-        while (*p && *p != ' ' && *p != ',' && *p != ';')
-            p++;
-        size_t tl = (size_t)(p - t);
-        if (tl != 11 || t[5] != '-' || !rs_hhmm(t, 5) || !rs_hhmm(t + 6, 5) ||
-            strncmp(t, t + 6, 5) >= 0)
-            return -1;
-        memcpy(text[n][1], t, 5);
-        text[n][1][5] = '\0';
-        memcpy(text[n][2], t + 6, 5);
-        text[n][2][5] = '\0';
-        win[n] = (struct mla_window){.days = text[n][0], .start = text[n][1],
-                                     .end = text[n][2]};
-        n++;
-    }
-    return n ? (int)n : -1;
 }
 
 static bool rs_int(const char *v, long lo, long hi, int *out)
@@ -306,18 +204,29 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
             rs_deny(&dn, MLA_ANN_PREFIX "queue: not a valid queue name; allowed: 1 to 255 "
                     "printable characters");
     }
-    if (r->ann[MLA_ANN_TIMEZONE] && !mla__tz_valid(r->ann[MLA_ANN_TIMEZONE]))
-        rs_deny(&dn, MLA_ANN_PREFIX "timezone: \"%s\" is not valid; allowed: an IANA time zone "
-                "name such as Europe/Berlin, America/New_York or UTC", r->ann[MLA_ANN_TIMEZONE]);
-    int nw = 0;
+    if (r->ann[MLA_ANN_TIMEZONE]) {
+        const struct mla_tz *tz;
+        struct mla_err te;
+        mla_err_clear(&te);
+        if (mla_hours_tz_load(r->ann[MLA_ANN_TIMEZONE], &tz, &te) != MLA_OK)
+            rs_deny(&dn, MLA_ANN_PREFIX "timezone: \"%s\" is not a known time zone; allowed: an "
+                    "IANA time zone name such as Europe/Berlin, America/New_York or UTC",
+                    r->ann[MLA_ANN_TIMEZONE]);
+    }
     if (r->ann[MLA_ANN_BUSINESS_HOURS]) {
-        nw = mla_hours_parse(r->ann[MLA_ANN_BUSINESS_HOURS], r->win, r->win_text,
-                             MLA_MAX_WINDOWS);
-        if (nw < 0)
-            rs_deny(&dn, MLA_ANN_PREFIX "business-hours: \"%s\" is not valid; allowed: "
-                    "\"DAYS HH:MM-HH:MM\" windows separated by commas, e.g. \"Mon-Fri "
-                    "09:00-18:00, Sat 10:00-14:00\" (days Mon..Sun, ranges like Mon-Fri or "
-                    "lists like Mon,Wed)", r->ann[MLA_ANN_BUSINESS_HOURS]);
+        /* syntax only here (the floor and zone are known later), so that every bad
+         * annotation is reported at once */
+        struct mla_hours *h = NULL;
+        struct mla_err he;
+        mla_err_clear(&he);
+        if (mla_hours_parse(r->ann[MLA_ANN_BUSINESS_HOURS], "UTC", 1, &h, &he) != MLA_OK)
+            rs_deny(&dn, MLA_ANN_PREFIX "business-hours: \"%s\" is not valid (%s); allowed: "
+                    "\"DAYS HH:MM-HH:MM [min=N]\" windows separated by ';', e.g. \"Mon-Fri "
+                    "09:00-18:00; Sat 10:00-14:00\"", r->ann[MLA_ANN_BUSINESS_HOURS], he.msg);
+        else if (h->n > MLA_MAX_WINDOWS)
+            rs_deny(&dn, MLA_ANN_PREFIX "business-hours: %zu windows; allowed: at most %d", h->n,
+                    MLA_MAX_WINDOWS);
+        mla_hours_destroy(h);
     }
 
     /* 3. the policy and profile */
@@ -475,14 +384,34 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
             r->capacity = r->trig_thr[i];
         }
     r->timezone = r->ann[MLA_ANN_TIMEZONE] ? r->ann[MLA_ANN_TIMEZONE] : s->timezone;
-    if (nw > 0) {
+    if (r->ann[MLA_ANN_BUSINESS_HOURS]) {
         int floor = s->bh_min_replicas ? s->bh_min_replicas
                                        : (r->min_replicas > 1 ? r->min_replicas : 1);
         if (floor > r->max_replicas)
             floor = r->max_replicas;
-        r->nwin = (size_t)nw;
-        for (int i = 0; i < nw; i++)
-            r->win[i].min_replicas = floor;
+        struct mla_hours *h = NULL;
+        if (mla_hours_parse(r->ann[MLA_ANN_BUSINESS_HOURS], r->timezone, floor, &h, NULL) ==
+            MLA_OK) {
+            for (size_t i = 0; i < h->n && i < MLA_MAX_WINDOWS; i++) {
+                mla_hours_days_format(h->w[i].days, r->win_text[i][0], sizeof r->win_text[i][0]);
+                mla_hours_time_format(h->w[i].start_min, r->win_text[i][1],
+                                      sizeof r->win_text[i][1]);
+                mla_hours_time_format(h->w[i].end_min, r->win_text[i][2],
+                                      sizeof r->win_text[i][2]);
+                int m = h->w[i].min_replicas;
+                if (m > r->max_replicas) {
+                    mla_decision_warn(d, "ml-autoscaling: business-hours min=%d is above "
+                                      "maxReplicaCount %d; using %d", m, r->max_replicas,
+                                      r->max_replicas);
+                    m = r->max_replicas;
+                }
+                r->win[i] = (struct mla_window){.days = r->win_text[i][0],
+                                                .start = r->win_text[i][1],
+                                                .end = r->win_text[i][2], .min_replicas = m};
+                r->nwin++;
+            }
+            mla_hours_destroy(h);
+        }
     } else {
         for (size_t i = 0; i < s->nwin && i < MLA_MAX_WINDOWS; i++) {
             r->win[i] = s->win[i];

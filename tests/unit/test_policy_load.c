@@ -116,7 +116,7 @@ static const struct bad_case bad_cases[] = {
      "    defaults:\n" TRIG, 3, 43, "operator In needs a non-empty 'values'"},
     {"policies:\n  - name: a\n    defaults:\n      businessHours: {timezone: Mars/Olympus_Mons1, "
      "windows: [{days: Funday, start: '09:00', end: '17:00', minReplicas: 1}]}\n" TRIG,
-     4, 70, "days: 'Funday' is not valid"},
+     4, 63, "window: unknown day \"Funday\""},
     {"policies:\n  - name: a\n    defaults:\n      pod: {defaultRequests: {cpu: lots}}\n" TRIG, 4,
      36, "cpu: 'lots' is not a Kubernetes quantity"},
     {"policies:\n  - name: a\n    defaultProfile: nope\n    defaults:\n" TRIG, 3, 21,
