@@ -349,6 +349,8 @@ enum mla_code mla_so_build(const struct mla_resolved *r, const cJSON *dep, cJSON
     cJSON_AddStringToObject(ref, "name", r->name);
     cJSON_AddNumberToObject(spec, "pollingInterval", r->polling);
     cJSON_AddNumberToObject(spec, "cooldownPeriod", r->cooldown);
+    if (r->idle_zero)
+        cJSON_AddNumberToObject(spec, "idleReplicaCount", 0);
     cJSON_AddNumberToObject(spec, "minReplicaCount", r->min_replicas);
     cJSON_AddNumberToObject(spec, "maxReplicaCount", r->max_replicas);
     bool fallback = s->fallback && so_fallback_ok(r);

@@ -137,6 +137,7 @@ struct mla_settings {
     int min_replicas, max_replicas, polling, cooldown;
     struct mla_range b_replicas, b_polling, b_cooldown;
     bool s2z_allowed;
+    bool s2z_idle;    /* scale to zero through idleReplicaCount 0, keeping minReplicaCount */
     int idle_seconds; /* cooldown when scaled to zero; 0: the cooldown */
     bool fallback;
     int fb_failures, fb_replicas;

@@ -35,6 +35,7 @@ struct mla_resolved {
     char dep_label[64];               /* the Deployment name as a label value (<= 63) */
     int min_replicas, max_replicas, polling, cooldown;
     bool scale_to_zero, skip_write, predictive;
+    bool idle_zero;                   /* write idleReplicaCount: 0 (min stays >= 1) */
     bool has_capacity;
     double capacity;
     const char *timezone;             /* NULL: none configured */

@@ -651,9 +651,10 @@ static void c_settings(struct mla__cctx *c, const json_t *o, struct mla_settings
     }
     json_t *z = c_obj(c, o, "scaleToZero");
     if (z) {
-        static const char *const zk[] = {"allowed", "idleSeconds", NULL};
+        static const char *const zk[] = {"allowed", "idleSeconds", "useIdleReplicaCount", NULL};
         c_keys(c, z, zk, "scaleToZero");
         c_bool(c, z, "allowed", &s->s2z_allowed);
+        c_bool(c, z, "useIdleReplicaCount", &s->s2z_idle);
         c_int(c, z, "idleSeconds", 0, 86400 * 7, &s->idle_seconds);
     }
     json_t *fb = json_object_get(o, "fallback");

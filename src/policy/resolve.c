@@ -326,7 +326,12 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
                               s->b_replicas.min, s->b_replicas.min == 1 ? "" : "s",
                               s->b_replicas.min);
         }
-        else
+        else if (s->s2z_idle) {
+            /* idle: 0 replicas; active: at least minReplicaCount (KEDA needs idle < min) */
+            r->idle_zero = true;
+            if (r->min_replicas < 1)
+                r->min_replicas = 1;
+        } else
             r->min_replicas = 0;
     }
     if (r->min_replicas > r->max_replicas) {
@@ -344,7 +349,7 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
         if (r->trig_on[i] && s->trig[i].type != MLA_TRIG_CPU &&
             s->trig[i].type != MLA_TRIG_MEMORY)
             external = true;
-    if (r->min_replicas == 0 && !external)
+    if ((r->min_replicas == 0 || r->idle_zero) && !external)
         rs_deny(&dn, "%s: minReplicaCount 0 with only cpu/memory triggers cannot work (KEDA "
                 "refuses it: the HPA cannot wake a workload from zero without an external "
                 "metric); allowed: min-replicas >= 1, or a profile with a queue or Prometheus "
@@ -357,7 +362,7 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
         r->polling = rs_clamp(d, "polling-seconds", ival[MLA_ANN_POLLING], s->b_polling.min,
                               s->b_polling.max, r);
     r->cooldown = s->cooldown;
-    if (r->scale_to_zero && r->min_replicas == 0 && s->idle_seconds)
+    if (r->scale_to_zero && (r->min_replicas == 0 || r->idle_zero) && s->idle_seconds)
         r->cooldown = s->idle_seconds;
     if (r->ann[MLA_ANN_COOLDOWN] && r->ann[MLA_ANN_COOLDOWN][0])
         r->cooldown = rs_clamp(d, "cooldown-seconds", ival[MLA_ANN_COOLDOWN], s->b_cooldown.min,
