@@ -275,9 +275,12 @@ int mla_cmd_render(int argc, char **argv)
     }
     cJSON *dep = render_load_deployment(file);
     cJSON *old = NULL;
-    if (dep && old_file && !(old = render_load_deployment(old_file))) {
-        cJSON_Delete(dep);
-        dep = NULL;
+    if (dep && old_file) {
+        old = render_load_deployment(old_file);
+        if (!old) {
+            cJSON_Delete(dep);
+            dep = NULL;
+        }
     }
     if (!dep) {
         mla_policy_set_unref(ps);

@@ -658,9 +658,12 @@ static void c_settings(struct mla__cctx *c, const json_t *o, struct mla_settings
         c_int(c, z, "idleSeconds", 0, 86400 * 7, &s->idle_seconds);
     }
     json_t *fb = json_object_get(o, "fallback");
-    if (json_is_null(fb) || json_is_false(fb)) {
+    bool fb_off = json_is_null(fb) || json_is_false(fb);
+    if (!fb_off)
+        fb = c_obj(c, o, "fallback");
+    if (fb_off) {
         s->fallback = false;
-    } else if ((fb = c_obj(c, o, "fallback"))) {
+    } else if (fb) {
         static const char *const fk[] = {"failureThreshold", "replicas", NULL};
         c_keys(c, fb, fk, "fallback");
         s->fallback = true;

@@ -305,8 +305,10 @@ enum mla_code mla_policy_set_load_dir_diags(const char *dir, struct mla_policy_s
     }
     char **files = NULL;
     size_t n = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
+    for (;;) {
+        struct dirent *de = readdir(d);
+        if (!de)
+            break;
         if (!load_wanted(de->d_name))
             continue;
         if (n == cap) {
