@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,15 +193,24 @@ static json_t *yaml_scalar(const yaml_event_t *ev)
 
 /* ---- the event loop ---- */
 
+/* Aliases share nodes, so a few of them can stand for an exponential tree ("billion laughs")
+ * that a consumer walking it would expand. Each node's expanded size is tracked and a document
+ * is refused past YAML_MAX_WEIGHT. */
+#define YAML_MAX_WEIGHT 1000000u
+#define YAML_OPEN ((size_t)-1) /* an anchored container still being built */
+
 struct yframe {
     json_t *node;
     char *key; /* pending mapping key (owned), NULL when a key is expected next */
     int kl, kc;
+    size_t weight; /* nodes under this one, aliases expanded */
+    long anchor;   /* index in anchors, -1 when not anchored */
 };
 
 struct yanchor {
     char *name;
     json_t *node; /* borrowed from the tree */
+    size_t weight; /* YAML_OPEN while its container is open */
 };
 
 struct yctx {
@@ -214,17 +224,28 @@ struct yctx {
     struct mla_yaml_pos *pos;
 };
 
-static void yctx_anchor(struct yctx *y, const unsigned char *name, json_t *node)
+static long yctx_anchor(struct yctx *y, const unsigned char *name, json_t *node, size_t weight)
 {
     if (!name)
-        return;
+        return -1;
     if (y->nanch == y->capanch) {
         y->capanch = y->capanch ? y->capanch * 2 : 8;
         y->anchors = mla_xrealloc(y->anchors, y->capanch * sizeof *y->anchors);
     }
     y->anchors[y->nanch].name = mla_xstrdup((const char *)name);
     y->anchors[y->nanch].node = node;
-    y->nanch++;
+    y->anchors[y->nanch].weight = weight;
+    return (long)y->nanch++;
+}
+
+/* Adds w to the current container; false past the limit. */
+static bool yctx_weigh(struct yctx *y, size_t w)
+{
+    if (!y->depth)
+        return w <= YAML_MAX_WEIGHT;
+    struct yframe *f = &y->st[y->depth - 1];
+    f->weight += w;
+    return f->weight <= YAML_MAX_WEIGHT;
 }
 
 /* Attaches `node` (stolen) to the current container; line/col are 1-based. */
@@ -271,13 +292,13 @@ static enum mla_code yctx_attach(struct yctx *y, json_t *node, int line, int col
     return MLA_OK;
 }
 
-static void yctx_push(struct yctx *y, json_t *node)
+static void yctx_push(struct yctx *y, json_t *node, long anchor)
 {
     if (y->depth == y->cap) {
         y->cap = y->cap ? y->cap * 2 : 16;
         y->st = mla_xrealloc(y->st, y->cap * sizeof *y->st);
     }
-    y->st[y->depth++] = (struct yframe){.node = node};
+    y->st[y->depth++] = (struct yframe){.node = node, .weight = 1, .anchor = anchor};
 }
 
 static void yctx_reset_doc(struct yctx *y)
@@ -312,23 +333,37 @@ static enum mla_code yaml_event(struct yctx *y, const yaml_event_t *ev, struct m
         if (!v)
             return mla_err_set_at(err, MLA_EPARSE, y->src, line, col,
                                   "scalar is not valid UTF-8");
-        yctx_anchor(y, ev->data.scalar.anchor, v);
+        yctx_anchor(y, ev->data.scalar.anchor, v, 1);
+        if (!want_key && !yctx_weigh(y, 1)) {
+            json_decref(v);
+            return mla_err_set_at(err, MLA_ETOOBIG, y->src, line, col, "document too large");
+        }
         return yctx_attach(y, v, line, col, 1, err);
     }
     case YAML_ALIAS_EVENT: {
         const char *name = (const char *)ev->data.alias.anchor;
-        for (size_t i = y->nanch; i-- > 0;)
-            if (!strcmp(y->anchors[i].name, name))
-                return yctx_attach(y, json_incref(y->anchors[i].node), line, col,
-                                   json_is_string(y->anchors[i].node), err);
+        for (size_t i = y->nanch; i-- > 0;) {
+            if (strcmp(y->anchors[i].name, name))
+                continue;
+            if (y->anchors[i].weight == YAML_OPEN)
+                return mla_err_set_at(err, MLA_EPARSE, y->src, line, col,
+                                      "alias '*%s' refers to a node that contains it", name);
+            if (!yctx_weigh(y, y->anchors[i].weight))
+                return mla_err_set_at(err, MLA_ETOOBIG, y->src, line, col,
+                                      "aliases expand this document past %u nodes",
+                                      YAML_MAX_WEIGHT);
+            return yctx_attach(y, json_incref(y->anchors[i].node), line, col,
+                               json_is_string(y->anchors[i].node), err);
+        }
         return mla_err_set_at(err, MLA_EPARSE, y->src, line, col, "unknown alias '*%s'", name);
     }
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT: {
         int is_seq = ev->type == YAML_SEQUENCE_START_EVENT;
         json_t *c = is_seq ? json_array() : json_object();
-        yctx_anchor(y, is_seq ? ev->data.sequence_start.anchor : ev->data.mapping_start.anchor,
-                    c);
+        long anc = yctx_anchor(
+            y, is_seq ? ev->data.sequence_start.anchor : ev->data.mapping_start.anchor, c,
+            YAML_OPEN);
         if (y->pos)
             pos_put(y->pos, c, NULL, SIZE_MAX, line, col, line, col);
         enum mla_code rc = yctx_attach(y, json_incref(c), line, col, 0, err);
@@ -336,15 +371,22 @@ static enum mla_code yaml_event(struct yctx *y, const yaml_event_t *ev, struct m
             json_decref(c);
             return rc;
         }
-        yctx_push(y, c);
+        yctx_push(y, c, anc);
         json_decref(c); /* the tree (or doc_root) holds it now */
         return MLA_OK;
     }
     case YAML_SEQUENCE_END_EVENT:
     case YAML_MAPPING_END_EVENT:
         if (y->depth) {
-            free(y->st[y->depth - 1].key);
+            struct yframe f = y->st[y->depth - 1];
+            free(f.key);
             y->depth--;
+            if (f.anchor >= 0)
+                y->anchors[f.anchor].weight = f.weight;
+            if (!yctx_weigh(y, f.weight))
+                return mla_err_set_at(err, MLA_ETOOBIG, y->src, line, col,
+                                      "aliases expand this document past %u nodes",
+                                      YAML_MAX_WEIGHT);
         }
         return MLA_OK;
     default:

@@ -230,3 +230,26 @@ Test(policy_store, shipped_policies_load)
     cr_assert_str_eq(p[0].name, "api");
     mla_policy_set_unref(ps);
 }
+
+Test(policy_yaml, alias_bombs_and_recursive_aliases_are_refused)
+{
+    json_t *docs = NULL;
+    struct mla_err err;
+    mla_err_clear(&err);
+    const char *rec = "a: &x [1, *x]\n";
+    cr_assert_eq(mla_yaml_parse("r.yaml", rec, strlen(rec), &docs, NULL, &err), MLA_EPARSE);
+    cr_assert(strstr(err.msg, "refers to a node that contains it"), "%s", err.msg);
+    /* 10 levels of 10 aliases: 10^10 nodes if expanded */
+    char bomb[4096];
+    size_t n = (size_t)snprintf(bomb, sizeof bomb, "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for (int i = 1; i < 10; i++)
+        n += (size_t)snprintf(bomb + n, sizeof bomb - n,
+                              "l%d: &l%d [*l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d]\n",
+                              i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+    cr_assert_eq(mla_yaml_parse("b.yaml", bomb, n, &docs, NULL, &err), MLA_ETOOBIG);
+    cr_assert(strstr(err.msg, "aliases expand this document past"), "%s", err.msg);
+    /* ordinary sharing is fine */
+    const char *ok = "base: &b {cpu: 1}\nx: *b\ny: *b\n";
+    cr_assert_eq(mla_yaml_parse("ok.yaml", ok, strlen(ok), &docs, NULL, &err), MLA_OK);
+    json_decref(docs);
+}
