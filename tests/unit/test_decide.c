@@ -216,3 +216,51 @@ Test(decide, no_policy_set_is_a_denial_not_a_crash)
     mla_decision_fini(&d);
     cJSON_Delete(dep);
 }
+
+#include <malloc.h>
+
+/* The hot path allocates nothing (PRODUCT.md: not opted in must cost almost nothing). cJSON
+ * allocations are counted through its hooks (the opted-in path makes hundreds); bytes in use
+ * through glibc's statistics (replaced by the sanitizers: that half is skipped there). */
+static long dt_allocs;
+static void *dt_malloc(size_t n)
+{
+    dt_allocs++;
+    return malloc(n);
+}
+
+Test(decide, not_opted_in_path_allocates_nothing)
+{
+    struct mla_policy_set *ps = fx_load();
+    cJSON *dep = fx_dep("a", "shop", "", "\"owner\":\"me\"", "3", NULL);
+    cJSON *old = fx_dep("a", "shop", "", "\"owner\":\"you\"", "3", NULL);
+    cJSON *opted = fx_dep("a", "shop", "", EN, "3", NULL);
+    struct mla_adm_request r = fx_req(dep, old, MLA_OP_UPDATE, "shop");
+    struct mla_adm_request ro = fx_req(opted, NULL, MLA_OP_CREATE, "shop");
+    struct mla_decision d;
+    cJSON_Hooks hooks = {.malloc_fn = dt_malloc, .free_fn = free};
+    cJSON_InitHooks(&hooks);
+#if !defined(__SANITIZE_ADDRESS__)
+    struct mallinfo2 before = mallinfo2();
+#endif
+    for (int i = 0; i < 1000; i++) {
+        cr_assert_eq(mla_decide(ps, &r, &d, NULL), MLA_OK);
+        cr_assert_eq(d.action, MLA_ACT_NONE);
+        mla_decision_fini(&d);
+    }
+#if !defined(__SANITIZE_ADDRESS__)
+    struct mallinfo2 after = mallinfo2();
+    cr_assert_eq(after.uordblks, before.uordblks, "bytes in use changed: %zu -> %zu",
+                 before.uordblks, after.uordblks);
+#endif
+    cr_assert_eq(dt_allocs, 0, "%ld cJSON allocations on the not-opted-in path", dt_allocs);
+    /* the counter does see the opted-in path */
+    cr_assert_eq(mla_decide(ps, &ro, &d, NULL), MLA_OK);
+    cr_assert_gt(dt_allocs, 10);
+    mla_decision_fini(&d);
+    cJSON_InitHooks(NULL);
+    cJSON_Delete(dep);
+    cJSON_Delete(old);
+    cJSON_Delete(opted);
+    mla_policy_set_unref(ps);
+}
