@@ -543,11 +543,12 @@ static void c_pred(struct mla__cctx *c, const json_t *p, struct mla_settings *s)
     c_int(c, p, "horizonMinutes", 1, 24 * 60, &s->pred.horizon_min);
     c_int(c, p, "scaleAheadMinutes", 0, 24 * 60, &s->pred.ahead_min);
     c_num(c, p, "confidenceThreshold", 0, 1, false, &s->pred.conf);
-    c_num(c, p, "quantile", 0, 1, true, &s->pred.quantile);
+    if (c_num(c, p, "quantile", 0, 1, true, &s->pred.quantile) > 0 && s->pred.quantile >= 1)
+        mla__cerr(c, p, "quantile", 0, 0, "quantile: allowed: a number > 0 and < 1");
     c_num(c, p, "anomalyThreshold", 0, 100, true, &s->pred.anomaly);
     if (c_num(c, p, "capacityPerReplica", 0, 1e12, true, &s->pred.capacity) > 0)
         s->pred.has_capacity = true;
-    c_int(c, p, "hysteresisStep", 0, 1000, &s->pred.hyst_step);
+    c_int(c, p, "hysteresisStep", 1, 1000, &s->pred.hyst_step);
     c_int(c, p, "scaleDownHoldMinutes", 0, 24 * 60, &s->pred.hold_min);
 }
 
@@ -715,7 +716,7 @@ static void c_settings(struct mla__cctx *c, const json_t *o, struct mla_settings
     if (cost) {
         static const char *const ck[] = {"replicaHourlyCost", "maxHourlyCost", NULL};
         c_keys(c, cost, ck, "cost");
-        if (c_num(c, cost, "replicaHourlyCost", 0, 1e9, false, &s->replica_cost) > 0)
+        if (c_num(c, cost, "replicaHourlyCost", 0, 1e9, true, &s->replica_cost) > 0)
             s->has_cost = true;
         if (c_num(c, cost, "maxHourlyCost", 0, 1e12, true, &s->max_cost) > 0)
             s->has_max_cost = true;
@@ -755,6 +756,9 @@ static void c_settings_final(struct mla__cctx *c, const json_t *cont, const char
     if (only_res && s->min_replicas == 0)
         mla__cerr(c, cont, key, idx, 1, "%s: minReplicas 0 with only cpu/memory triggers: KEDA "
                   "refuses scale to zero without an external trigger", what);
+    if (s->pred.ahead_min > s->pred.horizon_min)
+        mla__cerr(c, cont, key, idx, 1, "%s: predictive.scaleAheadMinutes %d is longer than "
+                  "horizonMinutes %d", what, s->pred.ahead_min, s->pred.horizon_min);
     if (s->pred.enabled && !s->pred.query)
         mla__cerr(c, cont, key, idx, 1, "%s: predictive.enabled needs predictive.query", what);
     if (s->fallback && s->fb_replicas > s->b_replicas.max)

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 
 #include "../../src/policy/policy-int.h"
+#include "mla/predict.h"
 #include "mla/so.h"
 #include "policy_fixture.h"
 
@@ -116,6 +117,17 @@ Test(so, rabbitmq_cron_auth_refs_behavior_and_predictive_config)
     const char *pc = cJSON_GetStringValue(
         fx_path(so, "metadata", "annotations", "ml-autoscaling.io/predictive-config"));
     cr_assert_not_null(pc);
+    /* the predictive loop's own parser accepts it (the contract between the two) */
+    struct mla_predict_config cfg;
+    mla_predict_config_init(&cfg);
+    struct mla_err perr;
+    mla_err_clear(&perr);
+    cr_assert_eq(mla_predict_config_parse(pc, &cfg, &perr), MLA_OK, "%s", perr.msg);
+    cr_assert(cfg.enabled);
+    cr_assert_eq(cfg.max_replicas, 30);
+    cr_assert_not_null(cfg.hours);
+    cr_assert_eq(cfg.hours->n, 1);
+    mla_predict_config_fini(&cfg);
     cJSON *p = cJSON_Parse(pc);
     static const char *const keys[] = {"enabled", "query", "lookbackHours", "stepSeconds",
         "horizonMinutes", "scaleAheadMinutes", "confidenceThreshold", "quantile",
