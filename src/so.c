@@ -46,29 +46,6 @@ void mla_so_short_name(const char *name, size_t max, char *out)
     snprintf(out + keep, max + 1 - keep, "-%02x%02x%02x%02x", md[0], md[1], md[2], md[3]);
 }
 
-bool mla_quantity_parse(const char *s, double *out)
-{
-    char *end = NULL;
-    if (!s || !*s)
-        return false;
-    double v = strtod(s, &end);
-    if (end == s || v < 0)
-        return false;
-    static const struct { const char *sfx; double mul; } sf[] = {
-        {"", 1}, {"m", 1e-3}, {"k", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12}, {"P", 1e15},
-        {"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0},
-        {"Pi", 1125899906842624.0}, {"E", 1e18}, {"Ei", 1152921504606846976.0}};
-    for (size_t i = 0; i < sizeof sf / sizeof *sf; i++)
-        if (!strcmp(end, sf[i].sfx)) {
-            *out = v * sf[i].mul;
-            return true;
-        }
-    if ((*end == 'e' || *end == 'E') && end[1]) { /* 1e3 was eaten by strtod already */
-        return false;
-    }
-    return false;
-}
-
 static void so_num_str(cJSON *md, const char *key, double v)
 {
     char b[64];

@@ -63,7 +63,4 @@ enum mla_code mla_so_build(const struct mla_resolved *r, const cJSON *dep, cJSON
 void mla_so_short_name(const char *name, size_t max, char *out);
 
 
-/* Kubernetes quantity to a double in base units (cpu cores, bytes); false when unparsable. */
-bool mla_quantity_parse(const char *s, double *out);
-
 #endif

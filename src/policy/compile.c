@@ -218,6 +218,23 @@ static bool c_dns_label(const char *s)
     return true;
 }
 
+/* DNS-1123 subdomain: what object names such as a TriggerAuthentication's must be. */
+static bool c_dns_subdomain(const char *s)
+{
+    size_t n = strlen(s);
+    if (!n || n > 253)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+        if (!alnum && ch != '-' && ch != '.')
+            return false;
+        if (!alnum && (i == 0 || i == n - 1 || s[i - 1] == '.' || (ch == '.' && s[i - 1] == '-')))
+            return false;
+    }
+    return true;
+}
+
 /* Kubernetes quantity such as 500m, 1, 2Gi, 512Mi: digits[.digits][suffix]. */
 static bool c_quantity(const char *s)
 {
@@ -373,8 +390,10 @@ static void c_trigger(struct mla__cctx *c, const json_t *arr, size_t idx,
         mla__cerr(c, o, "authenticationRef", 0, 0,
                   "authenticationRef: must be a TriggerAuthentication name or {name, kind}");
     }
-    if (t->auth_name && !c_dns_label(t->auth_name) && strlen(t->auth_name) > 253)
-        mla__cerr(c, o, "authenticationRef", 0, 0, "authenticationRef: invalid name");
+    if (t->auth_name && !c_dns_subdomain(t->auth_name))
+        mla__cerr(c, o, "authenticationRef", 0, 0, "authenticationRef: '%s' is not a valid "
+                  "object name (lowercase letters, digits, '-' and '.', at most 253)",
+                  t->auth_name);
     json_t *md = c_obj(c, o, "metadata");
     if (md) {
         t->meta = mla__arena_alloc(c->a, (json_object_size(md) + 1) * sizeof *t->meta);

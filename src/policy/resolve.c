@@ -125,10 +125,12 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
     const cJSON *anns = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
     const cJSON *labels = cJSON_GetObjectItemCaseSensitive(meta, "labels");
     const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "name"));
-    if (!name || !*name)
-        name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "generateName"));
-    if (!name || !*name)
-        return mla_err_set(err, MLA_EDENIED, "the Deployment has no metadata.name");
+    if (!name || !*name) {
+        /* generateName is resolved after admission: the ScaledObject could not name it */
+        snprintf(d->message, sizeof d->message, "ml-autoscaling: the Deployment needs "
+                 "metadata.name to be autoscaled (generateName is not supported)");
+        return mla_err_set(err, MLA_EDENIED, "the Deployment needs metadata.name");
+    }
     r->name = name;
     r->ns = ns;
 
