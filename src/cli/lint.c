@@ -85,11 +85,6 @@ int mla_cmd_lint(int argc, char **argv)
         mla_err_format(&err, line, sizeof line);
         fprintf(stderr, "%s\n", line);
     }
-    size_t n = diags.n;
     mla_policy_diags_fini(&diags);
-    if (rc == MLA_EIO) {
-        return MLA_EXIT_USAGE;
-    }
-    fprintf(stderr, "%zu error%s\n", n ? n : 1, n == 1 || !n ? "" : "s");
-    return MLA_EXIT_FAIL;
+    return rc == MLA_EIO ? MLA_EXIT_USAGE : MLA_EXIT_FAIL;
 }

@@ -318,8 +318,24 @@ enum mla_code mla_policy_set_load_dir_diags(const char *dir, struct mla_policy_s
         files[n++] = mla_xasprintf("%s/%s", dir, de->d_name);
     }
     closedir(d);
-    if (n)
-        qsort(files, n, sizeof *files, load_strcmp);
+    if (!n) {
+        free(files);
+        struct mla_err e;
+        mla_err_clear(&e);
+        (void)mla_err_set_at(&e, MLA_EPOLICY, dir, 0, 0,
+                             "no policy files (*.yaml, *.yml, *.json) in this directory");
+        if (diags) {
+            if (diags->n == diags->cap) {
+                diags->cap = diags->cap ? diags->cap * 2 : 16;
+                diags->items = mla_xrealloc(diags->items, diags->cap * sizeof e);
+            }
+            diags->items[diags->n++] = e;
+        }
+        if (err)
+            *err = e;
+        return MLA_EPOLICY;
+    }
+    qsort(files, n, sizeof *files, load_strcmp);
     char **texts = mla_xcalloc(n + 1, sizeof *texts);
     enum mla_code rc = MLA_OK;
     for (size_t i = 0; i < n && rc == MLA_OK; i++) {

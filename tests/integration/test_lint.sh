@@ -21,12 +21,13 @@ cd "$root/tests/fixtures/lint"
 lint --policies bad
 [ "$rc" = 1 ] || fail "bad: exit $rc"
 diff -u bad/expected.txt "$tmp/err" || fail "bad: messages differ"
+if grep -vE '^[^:]+:[0-9]+:[0-9]+: ' "$tmp/err"; then fail "a line without FILE:LINE:COL"; fi
 [ ! -s "$tmp/out" ] || fail "stdout not empty on failure"
 
 echo "an empty directory is an error"
 lint --policies empty
 [ "$rc" = 1 ] || fail "empty: exit $rc"
-grep -q 'no policy files' "$tmp/err" || fail "empty: $(cat "$tmp/err")"
+grep -q '^empty: no policy files' "$tmp/err" || fail "empty: $(cat "$tmp/err")"
 
 echo "one bad file among good ones fails the set and names only that file"
 mkdir -p "$tmp/mixed"
