@@ -253,3 +253,35 @@ Test(policy_yaml, alias_bombs_and_recursive_aliases_are_refused)
     cr_assert_eq(mla_yaml_parse("ok.yaml", ok, strlen(ok), &docs, NULL, &err), MLA_OK);
     json_decref(docs);
 }
+
+/* Byte corruptions of a real policy file: every one loads or is refused with a position,
+ * never crashes (the sanitizer build runs this too). */
+Test(policy_load, corrupted_files_never_crash)
+{
+    size_t n = strlen(fx_policy);
+    char *buf = malloc(n + 1);
+    static const char subst[] = {'\0', ':', '-', '{', '[', '"', '\'', '&', '*', '\n', ' ', '#', '9'};
+    int refused = 0;
+    for (size_t i = 0; i < n; i += 7) {
+        for (size_t k = 0; k < sizeof subst; k++) {
+            memcpy(buf, fx_policy, n + 1);
+            buf[i] = subst[k];
+            const char *names[] = {"c.yaml"};
+            const char *texts[] = {buf};
+            struct mla_policy_set *ps = NULL;
+            struct mla_err err;
+            mla_err_clear(&err);
+            enum mla_code rc = mla_policy_set_load_texts(names, texts, 1, &ps, NULL, &err);
+            if (rc == MLA_OK) {
+                cr_assert_not_null(ps);
+                mla_policy_set_unref(ps);
+            } else {
+                cr_assert_null(ps);
+                cr_assert_str_eq(err.src, "c.yaml", "byte %zu -> %d: %s", i, subst[k], err.msg);
+                refused++;
+            }
+        }
+    }
+    cr_assert_gt(refused, 100);
+    free(buf);
+}
