@@ -149,13 +149,15 @@ exists() { kapi GET "$1" >/dev/null; [ "$(code)" = 200 ]; }
 gone() { kapi GET "$1" >/dev/null; [ "$(code)" = 404 ]; }
 
 # Starts a driver reading from fd 3 (a fifo); its answers go to $MLA_TMP/drv.out.
+# DRV_TEMPLATE="" starts it without --template (the loop then uses the policy engine).
 # driver_start NAME [driver args...]
 driver_start() {
   local name=$1; shift
+  local tmpl=${DRV_TEMPLATE-$FIX/so-template.json}
   mkfifo "$MLA_TMP/$name.in"
   # shellcheck disable=SC2046
   $(vg "$name" "$MLA_BUILD/mla-apiside-driver") --kube-url "$API" --kube-token-file "$TOKEN_FILE" \
-    ${MLA_KUBE_CA:+--kube-ca "$MLA_KUBE_CA"} --template "$FIX/so-template.json" \
+    ${MLA_KUBE_CA:+--kube-ca "$MLA_KUBE_CA"} ${tmpl:+--template "$tmpl"} \
     --metrics-out "$MLA_TMP/$name.metrics" "$@" \
     <"$MLA_TMP/$name.in" >"$MLA_TMP/$name.out" 2>"$MLA_TMP/$name.err" &
   DRV_PID=$!; PIDS+=("$DRV_PID")

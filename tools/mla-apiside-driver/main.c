@@ -11,6 +11,12 @@
  *        not dryRun, not skipWrite, action != none) runs the enqueue hook: exactly what serve
  *        does after mla_decide. Without "scaledObject", --template is used (name and target
  *        set to the Deployment's name).
+ *   a real decision: {"review":{"operation":"CREATE|UPDATE","namespace":"ns","object":{...},
+ *                  "oldObject":{...},"dryRun":false}} (needs --policy-dir)
+ *     -> mla_decide with the policy store (the policy engine), then the review hook; prints
+ *        {"allowed","code","message","warnings","patch"} and runs the enqueue hook: exactly
+ *        serve's sequence minus HTTP. The caller applies "patch" and stores the Deployment, as
+ *        kube-apiserver would.
  *   {"cmd":"wait","timeoutMs":N}  -> {"idle":true|false} once the worker queue drained
  *   {"cmd":"reconcile"}            -> one loop pass now: {"ok":..,"created":..,...}
  *   {"cmd":"leader"}               -> {"leader":true|false}
@@ -43,6 +49,7 @@ static volatile sig_atomic_t drv_stop;
 static void drv_on_signal(int sig) { (void)sig; drv_stop = 1; }
 
 static cJSON *drv_template; /* immutable after start */
+static struct mla_policy_store *drv_store; /* borrowed from main; NULL without --policy-dir */
 
 static long drv_num(const char *flag, const char *v)
 {
@@ -248,6 +255,52 @@ static void drv_bench_review(struct mla_apiside *api, const cJSON *in)
     cJSON_Delete(obj);
 }
 
+static void drv_review(struct mla_apiside *api, const cJSON *rv)
+{
+    const char *op = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv, "operation"));
+    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(rv, "object");
+    const cJSON *old = cJSON_GetObjectItemCaseSensitive(rv, "oldObject");
+    const char *ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv, "namespace"));
+    if (!drv_store || !op || !cJSON_IsObject(obj)) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "error", "review needs --policy-dir, operation and object");
+        drv_print(e);
+        return;
+    }
+    if (!ns)
+        ns = mla_kube_meta_str(obj, "namespace");
+    const char *name = mla_kube_meta_str(obj, "name");
+    struct mla_adm_request req = {
+        .root = NULL, .uid = "driver", .kind_group = "apps", .kind_version = "v1",
+        .kind = "Deployment", .resource = "deployments", .sub_resource = "",
+        .op = !strcmp(op, "CREATE") ? MLA_OP_CREATE : MLA_OP_UPDATE, .operation = op,
+        .namespace_ = ns ? ns : "default", .name = name ? name : "", .object = obj,
+        .old_object = cJSON_IsObject(old) ? old : NULL,
+        .dry_run = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rv, "dryRun")),
+        .username = "driver"};
+    struct mla_policy_set *ps = mla_policy_store_acquire(drv_store);
+    struct mla_decision d;
+    mla_decision_init(&d);
+    struct mla_err err;
+    mla_err_clear(&err);
+    enum mla_code rc = mla_decide(ps, &req, &d, &err);
+    mla_policy_set_unref(ps);
+    struct mla_admit_hooks hooks = mla_apiside_hooks(api);
+    if (rc == MLA_OK && d.action != MLA_ACT_NONE)
+        hooks.review(hooks.ctx, &req, &d);
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddBoolToObject(out, "allowed", d.allowed);
+    cJSON_AddNumberToObject(out, "code", d.code);
+    cJSON_AddStringToObject(out, "message", d.message);
+    cJSON_AddItemToObject(out, "warnings",
+                          d.warnings ? cJSON_Duplicate(d.warnings, 1) : cJSON_CreateArray());
+    cJSON_AddItemToObject(out, "patch", d.patch ? cJSON_Duplicate(d.patch, 1) : cJSON_CreateArray());
+    drv_print(out);
+    if (rc == MLA_OK && d.allowed && d.action != MLA_ACT_NONE && !req.dry_run && !d.skip_write)
+        hooks.enqueue(hooks.ctx, &req, &d);
+    mla_decision_fini(&d);
+}
+
 static void drv_line(struct mla_apiside *api, const char *line)
 {
     cJSON *in = cJSON_Parse(line);
@@ -259,7 +312,10 @@ static void drv_line(struct mla_apiside *api, const char *line)
         return;
     }
     const char *cmd = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "cmd"));
-    if (!cmd) {
+    const cJSON *review = cJSON_GetObjectItemCaseSensitive(in, "review");
+    if (review) {
+        drv_review(api, review);
+    } else if (!cmd) {
         drv_admission(api, in);
     } else if (!strcmp(cmd, "wait")) {
         double t = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(in, "timeoutMs"));
@@ -419,6 +475,7 @@ int main(int argc, char **argv)
             return 2;
         }
         have_store = true;
+        drv_store = &store;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
