@@ -26,6 +26,11 @@
  * The loop's decision for a stored Deployment comes from --template when given (opted in =
  * annotation ml-autoscaling.io/enabled: "true"; HPA mode from ml-autoscaling.io/hpa-mode),
  * else from mla_decide (the policy engine) with --policy-dir.
+ *
+ * DESIGN: the main thread reads stdin (poll with a 100 ms tick so SIGTERM/SIGINT, which only
+ * set a flag, stop it promptly) and calls the hooks as a request thread would; the façade owns
+ * the worker, elector and loop threads. Shutdown: end of input or a signal -> drain the queue
+ * (interruptible) -> mla_apiside_destroy (releases the Lease) -> write --metrics-out.
  */
 #include <errno.h>
 #include <poll.h>
