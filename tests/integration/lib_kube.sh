@@ -43,7 +43,7 @@ kube_cleanup() {
   done
   for f in "$MLA_TMP"/*.err; do
     [ -e "$f" ] || continue
-    if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$f"; then
+    if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:" "$f"; then
       echo "sanitizer: problems in $f" >&2; cat "$f" >&2; rc=1
     fi
   done
