@@ -259,8 +259,10 @@ static bool rec_owner(const cJSON *so, const char **name, const char **uid)
     return false;
 }
 
-enum mla_code mla_rec_run_once(struct mla_rec *r, struct mla_rec_stats *stats,
-                               struct mla_err *err)
+/* One pass. `gated`: stop early when leadership is lost mid-pass (the loop thread); the
+ * writes already queued are idempotent, the new leader's pass repeats what is missing. */
+static enum mla_code rec_pass(struct mla_rec *r, bool gated, struct mla_rec_stats *stats,
+                              struct mla_err *err)
 {
     pthread_mutex_lock(&r->pass_mu);
     struct mla_rec_stats st = {0};
@@ -277,16 +279,27 @@ enum mla_code mla_rec_run_once(struct mla_rec *r, struct mla_rec_stats *stats,
     }
     struct mla_policy_set *ps = r->cfg.store ? mla_policy_store_acquire(r->cfg.store) : NULL;
     const cJSON *d;
+    bool lost = false;
     cJSON_ArrayForEach(d, deps)
     {
+        if (gated && r->lease && !mla_lease_is_leader(r->lease)) {
+            lost = true;
+            break;
+        }
         rec_deployment(r, ps, d, sos, hpas, &st);
     }
     mla_policy_set_unref(ps);
+    if (lost) {
+        rc = mla_err_set(err, MLA_ESTATE, "reconcile: leadership lost during the pass");
+        goto out;
+    }
 
     /* 3. orphans: ours, Deployment gone or re-created */
     const cJSON *s;
     cJSON_ArrayForEach(s, sos)
     {
+        if (gated && r->lease && !mla_lease_is_leader(r->lease))
+            break; /* deletions are for the leader only */
         const char *on = NULL, *ou = NULL;
         const char *ns = mla_kube_meta_str(s, "namespace");
         const char *sn = mla_kube_meta_str(s, "name");
@@ -362,6 +375,12 @@ out:
     return rc;
 }
 
+enum mla_code mla_rec_run_once(struct mla_rec *r, struct mla_rec_stats *stats,
+                               struct mla_err *err)
+{
+    return rec_pass(r, false, stats, err);
+}
+
 static void *rec_thread(void *arg)
 {
     struct mla_rec *r = arg;
@@ -378,7 +397,7 @@ static void *rec_thread(void *arg)
         if (!r->lease || mla_lease_is_leader(r->lease)) {
             struct mla_err err;
             mla_err_clear(&err);
-            if (mla_rec_run_once(r, NULL, &err) != MLA_OK)
+            if (rec_pass(r, true, NULL, &err) != MLA_OK)
                 mla_log(MLA_LOG_WARN, "rec", "%s (next pass in %ld ms)", err.msg,
                         r->cfg.interval_ms);
         }
