@@ -357,10 +357,24 @@ static enum mla_code wk_apply(struct mla_worker *wk, const struct mla_work *w, c
     struct mla_kube_opts o = wk_opts(wk, "application/apply-patch+yaml");
     struct mla_kube_resp r = {0};
     enum mla_code rc = mla_kube_request(wk->kc, MLA_KUBE_PATCH, path, body, &o, &r, err);
+    /* 400/422: the API refuses the object itself (schema, validation); retrying cannot help */
+    if (rc == MLA_EAPI && (r.status == 400 || r.status == 422))
+        rc = MLA_EINVAL;
     mla_kube_resp_fini(&r);
     free(path);
     free(body);
     return rc;
+}
+
+/* The ScaledObject was refused as invalid: report once, do not retry. */
+static void wk_invalid(struct mla_worker *wk, const struct mla_work *w, const struct mla_err *err)
+{
+    mla_log(MLA_LOG_ERROR, "worker", "%s/%s: the API refused the ScaledObject %s: %s", w->ns,
+            w->name, wk_so_name(w), err->msg);
+    mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, true, "ScaledObjectInvalid",
+                     "the API refused ScaledObject %s: %s", wk_so_name(w), err->msg);
+    wk_simple("mla_worker_gave_up_total", "Work items the worker gave up on (the loop "
+                                          "repairs what is still missing).");
 }
 
 static void wk_log_err(struct mla_worker *wk, const struct mla_work *w, const char *what,
@@ -541,6 +555,10 @@ static enum wk_res wk_step_apply(struct mla_worker *wk, struct mla_work *w)
         cfg = wk_build_apply(w, prev_removed, conflict);
         rc = wk_apply(wk, w, cfg, &err);
         wk_count("apply", rc == MLA_OK);
+        if (rc == MLA_EINVAL) {
+            wk_invalid(wk, w, &err);
+            goto out;
+        }
         if (rc != MLA_OK) {
             wk_log_err(wk, w, "apply ScaledObject (HPA transfer)", &err);
             res = WK_RETRY_API;
@@ -569,6 +587,11 @@ static enum wk_res wk_step_apply(struct mla_worker *wk, struct mla_work *w)
 apply:
     rc = wk_apply(wk, w, cfg, &err);
     wk_count("apply", rc == MLA_OK);
+    if (rc == MLA_EINVAL) {
+        /* an HPA deleted just before stays recorded in its HPARemoved Event */
+        wk_invalid(wk, w, &err);
+        goto out;
+    }
     if (rc != MLA_OK) {
         if (snapshot) {
             /* the HPA is gone: keep what it was in the item, so the retry writes it */

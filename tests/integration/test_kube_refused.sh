@@ -17,6 +17,19 @@ gone "$(so_path rf old)" || fail "ScaledObject from a refused CREATE (older name
 gone "$(so_path rf old-upd)" || fail "ScaledObject from an UPDATE that was never stored"
 grep -q 'rf/never: giving up' "$MLA_TMP/drv.err" || fail "no log line: $(tail -3 "$MLA_TMP/drv.err")"
 ok "never stored / older namesake / UPDATE not stored: nothing written, gave up after the bound"
+# the API refuses the ScaledObject itself (422 Invalid): reported once, not retried
+if testapi_only "422 injection"; then
+  control '{"fail":{"status":422,"count":5,"path":"/scaledobjects/bad","verb":"PATCH"}}'
+  store_deployment rf bad
+  send '{"namespace":"rf","name":"bad","op":"UPDATE","oldResourceVersion":"0","action":"apply"}' >/dev/null
+  send '{"cmd":"wait","timeoutMs":5000}' | grep -q true || fail "422 retried"
+  n=$(apilog | grep -o '"path":"/apis/keda.sh/v1alpha1/namespaces/rf/scaledobjects/bad","query":"fieldManager=ml-autoscaling&force=true","status":422' | wc -l)
+  [ "$n" = 1 ] || fail "422 tried $n times"
+  kapi GET /api/v1/namespaces/rf/events | grep -q '"reason":"ScaledObjectInvalid"' || fail "no ScaledObjectInvalid Event"
+  ok "422 from the API: one attempt, Warning Event ScaledObjectInvalid, no retry"
+  control '{"reset":true,"fail":{"status":0,"count":0}}'
+fi
 driver_stop
-[ "$(metric "$MLA_TMP/drv.metrics" mla_worker_gave_up_total)" = 2 ] || fail "gave_up metric: $(grep gave_up "$MLA_TMP/drv.metrics")"
-ok "mla_worker_gave_up_total 2 (the UPDATE replaced the refused CREATE of the same Deployment)"
+want=2; kube_is_real || want=3
+[ "$(metric "$MLA_TMP/drv.metrics" mla_worker_gave_up_total)" = "$want" ] || fail "gave_up metric: $(grep gave_up "$MLA_TMP/drv.metrics")"
+ok "mla_worker_gave_up_total $want (the UPDATE replaced the refused CREATE of the same Deployment)"
