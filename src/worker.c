@@ -431,6 +431,7 @@ static enum wk_res wk_step_apply(struct mla_worker *wk, struct mla_work *w)
                                   so_name);
     cJSON *existing = NULL, *sos = NULL, *hpas = NULL, *cfg = NULL;
     char *snapshot = NULL;
+    char *carried = NULL; /* removed-hpa of a replaced ScaledObject of ours */
     enum wk_res res = WK_DONE;
 
     if (w->stage == MLA_STAGE_VERIFY_TRANSFER) {
@@ -508,7 +509,11 @@ static enum wk_res wk_step_apply(struct mla_worker *wk, struct mla_work *w)
         if (!sn || !strcmp(sn, so_name) || !mla_worker_so_targets(s, w->name))
             continue;
         if (mla_worker_so_ours(s, w->name, NULL)) {
-            /* ours under an older name (the policy renamed it): replace it */
+            /* ours under an older name (the policy renamed it): replace it, carrying the HPA
+             * it keeps so that opting out still restores it */
+            const char *kept = mla_kube_annotation(s, MLA_ANN_REMOVED_HPA);
+            if (kept && !carried)
+                carried = mla_xstrdup(kept);
             char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s",
                                     w->ns, sn);
             rc = wk_delete(wk, p, &err);
@@ -545,6 +550,8 @@ static enum wk_res wk_step_apply(struct mla_worker *wk, struct mla_work *w)
             conflict = mla_kube_meta_str(h, "name");
     }
     const char *prev_removed = existing ? mla_kube_annotation(existing, MLA_ANN_REMOVED_HPA) : NULL;
+    if (!prev_removed)
+        prev_removed = carried;
     if (conflict && w->hpa_mode == MLA_HPA_REJECT) {
         mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, true, "HPAConflict",
                          "HorizontalPodAutoscaler %s scales this Deployment and the policy's HPA "
@@ -593,8 +600,9 @@ apply:
         goto out;
     }
     if (rc != MLA_OK) {
-        if (snapshot) {
-            /* the HPA is gone: keep what it was in the item, so the retry writes it */
+        if (snapshot || carried) {
+            /* the HPA (or the ScaledObject that kept it) is gone: keep what it was in the item,
+             * so the retry writes it */
             cJSON_DeleteItemFromObjectCaseSensitive(w->so, "metadata");
             cJSON_AddItemToObject(w->so, "metadata",
                                   cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(cfg, "metadata"), 1));
@@ -612,6 +620,7 @@ apply:
 out:
     free(so_path);
     free(snapshot);
+    free(carried);
     cJSON_Delete(existing);
     cJSON_Delete(sos);
     cJSON_Delete(hpas);

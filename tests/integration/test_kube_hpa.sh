@@ -82,4 +82,19 @@ fi
 exists "$(hpa_path ns4 db-hpa)" || fail "HPA touched in reject mode"
 gone "$(so_path ns4 db)" || fail "ScaledObject written in reject mode"
 ok "reject: only reads, nothing written"
+# --- the policy renames the ScaledObject: ours under the old name is replaced, and the HPA it
+# kept moves to the new one (opting out still restores it)
+store_deployment ns5 ren
+create_hpa ns5 ren-hpa ren
+send '{"namespace":"ns5","name":"ren","op":"UPDATE","oldResourceVersion":"0","action":"apply"}' >/dev/null
+wait_until 5 exists "$(so_path ns5 ren)" || fail "rename setup"
+so2=$(/usr/bin/python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1])); d["metadata"]["name"]="ren-v2"; d["spec"]["scaleTargetRef"]["name"]="ren"
+print(json.dumps(d))' "$FIX/so-template.json")
+send "{\"namespace\":\"ns5\",\"name\":\"ren\",\"op\":\"UPDATE\",\"oldResourceVersion\":\"0\",\"action\":\"apply\",\"scaledObject\":$so2}" >/dev/null
+wait_until 5 exists "$(so_path ns5 ren-v2)" || fail "renamed ScaledObject not applied"
+gone "$(so_path ns5 ren)" || fail "old ScaledObject of ours not replaced"
+kapi GET "$(so_path ns5 ren-v2)" | grep -q 'ren-hpa' || fail "removed-hpa not carried to the new name"
+ok "renamed ScaledObject: the old one of ours replaced, the kept HPA carried over"
 driver_stop
