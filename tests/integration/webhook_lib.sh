@@ -32,11 +32,14 @@ wh_cleanup() {
 }
 trap wh_cleanup EXIT
 
-# wh_start [flags...]: WH_POLICIES (default $MLA_TMP/policies) and WH_EXTRA_ENV apply.
+# wh_start [flags...]: WH_POLICIES is the policy directory (default: the repository's policies/
+# when it exists, else an empty scratch directory).
+wh_default_policies() {
+  if [ -d "$MLA_ROOT/policies" ]; then echo "$MLA_ROOT/policies"; else mkdir -p "$MLA_TMP/policies"; echo "$MLA_TMP/policies"; fi
+}
 wh_start() {
   wh_certs
-  local pol=${WH_POLICIES:-$MLA_TMP/policies}
-  mkdir -p "$pol"
+  local pol=${WH_POLICIES:-$(wh_default_policies)}
   : > "$WH_LOG"
   local pre=()
   if [ "${MLA_VALGRIND:-0}" = 1 ]; then
