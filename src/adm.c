@@ -20,18 +20,23 @@
 size_t mla_adm_json_depth(const char *s, size_t len, size_t limit)
 {
     size_t depth = 0, max = 0;
-    bool in_str = false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (c == '\\')
-                i++; /* skip the escaped char, whatever it is */
-            else if (c == '"')
-                in_str = false;
-            continue;
-        }
+    size_t i = 0;
+    while (i < len) {
+        char c = s[i++];
         if (c == '"') {
-            in_str = true;
+            /* Skip the string with memchr (most of a review is strings): find the next quote
+             * that is not escaped, i.e. preceded by an even number of backslashes. */
+            for (;;) {
+                const char *q = memchr(s + i, '"', len - i);
+                if (!q)
+                    return max;
+                size_t j = (size_t)(q - s), bs = 0;
+                while (j - bs > i && s[j - bs - 1] == '\\')
+                    bs++;
+                i = j + 1;
+                if (bs % 2 == 0)
+                    break;
+            }
         } else if (c == '{' || c == '[') {
             if (++depth > max) {
                 max = depth;

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "mla/adm.h"
+#include "mla/arena.h"
 #include "mla/buf.h"
 #include "mla/log.h"
 #include "mla/mem.h"
@@ -377,7 +378,19 @@ static void http_log_decision(const struct mla_adm_request *req, const struct ml
     mla_buf_fini(&f);
 }
 
+static enum MHD_Result http_mutate_arena(struct MHD_Connection *c, struct http_conn *hc);
+
+/* The whole decode -> decide -> encode runs with the thread's cJSON arena active (arena.h):
+ * everything cJSON allocates for the request is released at once at the end. */
 static enum MHD_Result http_mutate(struct MHD_Connection *c, struct http_conn *hc)
+{
+    mla_arena_begin();
+    enum MHD_Result r = http_mutate_arena(c, hc);
+    mla_arena_end();
+    return r;
+}
+
+static enum MHD_Result http_mutate_arena(struct MHD_Connection *c, struct http_conn *hc)
 {
     struct mla_http_server *s = hc->srv;
     struct mla_err err;
@@ -416,8 +429,13 @@ static enum MHD_Result http_mutate(struct MHD_Connection *c, struct http_conn *h
         mla_log(MLA_LOG_ERROR, "admission", "decision failed uid=%s: %s", req.uid, err.msg);
     }
     const struct mla_admit_hooks *hooks = s->o.hooks;
-    if (drc == MLA_OK && d.action != MLA_ACT_NONE && hooks && hooks->review)
+    if (drc == MLA_OK && d.action != MLA_ACT_NONE && hooks && hooks->review) {
+        /* The API side's allocations stay out of the arena: it may keep them. Warnings it adds
+         * to d are then plain malloc'd and freed by mla_decision_fini like any other. */
+        bool was = mla_arena_set_active(false);
         hooks->review(hooks->ctx, &req, &d);
+        mla_arena_set_active(was);
+    }
 
     enum mla_code erc = mla_adm_encode(req.uid, &d, &hc->out, &err);
     enum MHD_Result ret;
@@ -428,8 +446,11 @@ static enum MHD_Result http_mutate(struct MHD_Connection *c, struct http_conn *h
     } else {
         ret = http_reply(c, hc, 200, "application/json", hc->out.data, hc->out.len);
         if (drc == MLA_OK && d.allowed && d.action != MLA_ACT_NONE && !req.dry_run &&
-            !d.skip_write && hooks && hooks->enqueue)
+            !d.skip_write && hooks && hooks->enqueue) {
+            bool was = mla_arena_set_active(false);
             hooks->enqueue(hooks->ctx, &req, &d);
+            mla_arena_set_active(was);
+        }
     }
     double secs = http_since(&hc->t0);
     enum adm_outcome oc = drc != MLA_OK || erc != MLA_OK ? O_ERROR
@@ -580,7 +601,13 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const c
         *con_cls = hc;
         if (hc->route == R_MUTATE)
             return http_mutate_begin(c, hc, method);
-        return http_simple(c, hc, method);
+        /* Errors are answered at once (MHD then closes the connection, which is fine for them);
+         * a good GET is answered on the next call: a response queued on the first call counts
+         * as "early" for MHD 0.9.x and would close the keep-alive connection. */
+        if (hc->route == R_OTHER ||
+            (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)))
+            return http_simple(c, hc, method);
+        return MHD_YES;
     }
     if (hc->responded) {
         /* Refused early (413/415/405): whatever body MHD still hands over is dropped. */
@@ -591,6 +618,13 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const c
         if (mla_buf_add(&hc->body, upload_data, *upload_data_size) != MLA_OK) {
             /* Chunked or lying Content-Length: capped while streaming. MHD cannot queue a
              * response in the middle of an upload, so the connection is closed. */
+            char msg[160];
+            snprintf(msg, sizeof msg, "request body larger than the limit of %zu bytes "
+                     "(--max-body-bytes)", hc->srv->o.max_body);
+            if (http_error(c, hc, 413, msg) == MHD_YES) {
+                *upload_data_size = 0;
+                return MHD_YES;
+            }
             mla_log(MLA_LOG_WARN, "http", "request body over %zu bytes: connection closed",
                     hc->srv->o.max_body);
             http_count(hc->srv, hc->route, 413);
@@ -599,6 +633,8 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const c
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (hc->route != R_MUTATE)
+        return http_simple(c, hc, method);
     return http_mutate(c, hc);
 }
 
@@ -686,6 +722,8 @@ enum mla_code mla_http_start(const struct mla_http_opts *opts, struct mla_http_s
     http_cred_publish(cred);
     http_metrics_init(s);
 
+    /* Not MHD_USE_TURBO: with it, MHD 0.9.75 never times out a TCP client that connects and
+     * sends nothing (tests/integration/test_webhook_badinput.sh). */
     unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (opts->addr->sa_family == AF_INET6)
@@ -697,6 +735,7 @@ enum mla_code mla_http_start(const struct mla_http_opts *opts, struct mla_http_s
     };
     if (s->o.threads <= 1)
         pool[0].option = MHD_OPTION_END;
+    mla_arena_install();
     s->d = MHD_start_daemon(
         flags, 0, NULL, NULL, http_handler, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
         MHD_OPTION_SOCK_ADDR, opts->addr,

@@ -312,3 +312,15 @@ Test(adm_encode, cap_gives_etoobig)
     cr_assert_eq(mla_adm_encode("u", &d, &b, &e), MLA_ETOOBIG);
     mla_buf_fini(&b);
 }
+
+Test(adm_decode, depth_scan_handles_escaped_quotes_and_backslashes)
+{
+    const char *a = "{\"a\":\"x\\\\\",\"b\":[[1]]}"; /* "x\\" then a real array */
+    cr_assert_eq(mla_adm_json_depth(a, strlen(a), 100), 3);
+    const char *b = "{\"a\":\"x\\\"[[[\",\"b\":1}"; /* brackets inside a string after \" */
+    cr_assert_eq(mla_adm_json_depth(b, strlen(b), 100), 1);
+    const char *c = "{\"a\":\"unterminated [[[[";
+    cr_assert_eq(mla_adm_json_depth(c, strlen(c), 100), 1);
+    const char *d = "[[[[[";
+    cr_assert_eq(mla_adm_json_depth(d, strlen(d), 3), 4); /* stops at limit + 1 */
+}
