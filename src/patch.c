@@ -2,6 +2,7 @@
 #include "mla/patch.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,8 +105,9 @@ static void patch_push(struct mla_patch *p, const char *op, char *path, cJSON *v
     free(path);
 }
 
-/* An earlier `add` whose path is a proper prefix of tokens[0..n): returns its op and sets *depth
- * to the number of tokens its path covers. */
+/* An earlier `add` or `replace` whose path is a proper prefix of tokens[0..n): returns its op and
+ * sets *depth to the number of tokens its path covers. Later ops below it are folded into its
+ * value, because the document no longer says what is below that path once the op ran. */
 static cJSON *patch_pending_parent(struct mla_patch *p, const char *const *tokens, size_t n,
                                    size_t *depth)
 {
@@ -116,7 +118,7 @@ static cJSON *patch_pending_parent(struct mla_patch *p, const char *const *token
     {
         const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(op, "op"));
         const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(op, "path"));
-        if (!kind || !path || strcmp(kind, "add") != 0)
+        if (!kind || !path || (strcmp(kind, "add") != 0 && strcmp(kind, "replace") != 0))
             continue;
         for (size_t k = 1; k < n; k++) {
             char *ptr = patch_pointer(tokens, k);
@@ -193,8 +195,11 @@ enum mla_code mla_patch_setv(struct mla_patch *p, cJSON *value, const char *cons
         patch_push(p, "replace", patch_pointer(tokens, n), value);
         return MLA_OK;
     }
-    if (node && !cJSON_IsObject(node) &&
-        !(cJSON_IsArray(node) && k == n - 1 && strcmp(tokens[k], "-") == 0)) {
+    /* RFC 6902 add into an array: "-" or an index equal to the size appends. */
+    bool append = cJSON_IsArray(node) && k == n - 1 &&
+                  (strcmp(tokens[k], "-") == 0 ||
+                   patch_index(tokens[k]) == (long)cJSON_GetArraySize(node));
+    if (node && !cJSON_IsObject(node) && !append) {
         cJSON_Delete(value);
         return mla_err_set(err, MLA_EINVAL, "patch path crosses a %s at '%s'",
                            cJSON_IsArray(node) ? "missing array element" : "scalar", tokens[k]);
