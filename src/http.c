@@ -75,7 +75,9 @@ struct mla_http_server {
     uint16_t port;
     atomic_bool draining;              /* atomic */
     atomic_uint in_flight;             /* atomic: requests being handled */
+    atomic_uint open_conns;            /* atomic: connections accepted and not yet closed */
     struct mla_log_limit mhd_log_rl;   /* MHD's own error lines (TLS garbage from scanners) */
+    struct mla_log_limit limit_log_rl; /* connection-limit refusals */
     struct {
         struct mla_metric *adm[O_COUNT][G_COUNT];
         struct mla_metric *dur_in, *dur_out, *adm_in_flight;
@@ -665,6 +667,7 @@ static void http_conn_notify(void *cls, struct MHD_Connection *c, void **socket_
     (void)c;
     struct mla_http_server *s = cls;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        atomic_fetch_add(&s->open_conns, 1);
         struct http_conn *hc = mla_xcalloc(1, sizeof *hc);
         hc->srv = s;
         mla_buf_init(&hc->body, s->o.max_body);
@@ -672,6 +675,7 @@ static void http_conn_notify(void *cls, struct MHD_Connection *c, void **socket_
         *socket_context = hc;
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         struct http_conn *hc = *socket_context;
+        atomic_fetch_sub(&s->open_conns, 1);
         if (hc) {
             mla_buf_fini(&hc->body);
             mla_buf_fini(&hc->out);
@@ -679,6 +683,25 @@ static void http_conn_notify(void *cls, struct MHD_Connection *c, void **socket_
         }
         *socket_context = NULL;
     }
+}
+
+/* The connection limit is enforced here, not by MHD_OPTION_CONNECTION_LIMIT alone: at its limit
+ * MHD 0.9.75 stops accepting and leaves new connections in the listen backlog, and a TLS
+ * connection accepted from there later can stall until the client gives up. Refusing at accept
+ * time gives the client an immediate reset it can retry on. MHD's own limit stays as a backstop
+ * a little above ours (the count here can lag by one accept per thread). */
+static enum MHD_Result http_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    (void)addr;
+    (void)addrlen;
+    struct mla_http_server *s = cls;
+    if (atomic_load(&s->open_conns) < s->o.max_connections)
+        return MHD_YES;
+    long dropped = 0;
+    if (mla_log_limit_allow(&s->limit_log_rl, 5.0, &dropped))
+        mla_log(MLA_LOG_WARN, "http", "connection refused: %u connections open "
+                "(--max-connections)%s", s->o.max_connections, dropped ? " (and more)" : "");
+    return MHD_NO;
 }
 
 static void http_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -713,6 +736,7 @@ enum mla_code mla_http_start(const struct mla_http_opts *opts, struct mla_http_s
         s->o.threads = 1;
     atomic_init(&s->draining, false);
     atomic_init(&s->in_flight, 0);
+    atomic_init(&s->open_conns, 0);
     struct http_cred *cred = NULL;
     enum mla_code rc = http_cred_load(s->cert_file, s->key_file, &cred, err);
     if (rc != MLA_OK) {
@@ -737,11 +761,11 @@ enum mla_code mla_http_start(const struct mla_http_opts *opts, struct mla_http_s
         pool[0].option = MHD_OPTION_END;
     mla_arena_install();
     s->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, http_handler, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
+        flags, 0, http_accept, s, http_handler, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
         MHD_OPTION_SOCK_ADDR, opts->addr,
         MHD_OPTION_HTTPS_CERT_CALLBACK, http_cert_cb, MHD_OPTION_HTTPS_PRIORITIES,
         HTTP_TLS_PRIORITIES, MHD_OPTION_CONNECTION_TIMEOUT, s->o.connection_timeout,
-        MHD_OPTION_CONNECTION_LIMIT, s->o.max_connections, MHD_OPTION_NOTIFY_COMPLETED,
+        MHD_OPTION_CONNECTION_LIMIT, s->o.max_connections + 2 * s->o.threads + 8, MHD_OPTION_NOTIFY_COMPLETED,
         http_completed, s, MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, s, MHD_OPTION_ARRAY,
         pool, MHD_OPTION_END);
     if (!s->d) {

@@ -126,3 +126,20 @@ echo "$m" | grep -Eq '^mla_admission_requests_total\{outcome="error",operation="
 echo "$m" | grep -Eq '^mla_admission_in_flight 0$' || fail "in-flight gauge not back to 0"
 ok "server alive; 404/413/415 and admission errors counted; in-flight back to 0"
 wh_stop
+
+# Connection limit: with --max-connections 2 held by silent clients, a third connection is
+# refused at once (not left hanging); when they go, service resumes.
+wh_start --max-connections 2 --connection-timeout 30
+exec 7<>"/dev/tcp/127.0.0.1/$WH_PORT"
+exec 8<>"/dev/tcp/127.0.0.1/$WH_PORT"
+sleep 0.3
+start=$(date +%s%N)
+out=$(curl -sS -m 5 --cacert "$CERTS/ca.crt" "$WH_URL/healthz" 2>&1) && fail "third connection served over the limit: $out"
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$ms" -lt 2000 ] || fail "third connection hung for ${ms}ms instead of being refused"
+grep -q 'connection refused: 2 connections open' "$WH_LOG" || fail "no log line for the refusal"
+exec 7<&- 8<&-
+for i in $(seq 1 40); do [ "$(wh_curl /healthz 2>/dev/null)" = ok ] && break; sleep 0.1; done
+[ "$(wh_curl /healthz)" = ok ] || fail "not serving after the held connections closed"
+ok "--max-connections 2: a third connection is refused at once (${ms}ms, logged); service resumes"
+wh_stop
