@@ -324,3 +324,37 @@ Test(adm_decode, depth_scan_handles_escaped_quotes_and_backslashes)
     const char *d = "[[[[[";
     cr_assert_eq(mla_adm_json_depth(d, strlen(d), 3), 4); /* stops at limit + 1 */
 }
+
+/* Every prefix and many single-byte corruptions of a realistic review: decode answers with a
+ * code (never crashes, never leaks: run under ASan/valgrind), and only the full body is OK. */
+Test(adm_decode, truncated_and_corrupted_reviews_never_crash)
+{
+    FILE *f = fopen("../bench/review-optedin.json", "rb");
+    cr_assert_not_null(f, "run from tests/");
+    char body[8192];
+    size_t n = fread(body, 1, sizeof body, f);
+    fclose(f);
+    cr_assert_gt(n, 1000);
+    for (size_t len = 0; len < n; len++) {
+        struct mla_adm_request r;
+        struct mla_err e;
+        enum mla_code rc = mla_adm_decode(body, len, &r, NULL, 0, &e);
+        if (rc == MLA_OK)
+            mla_adm_request_fini(&r);
+        /* a prefix that is valid JSON would have to end in '}' at the very end */
+        cr_assert(rc != MLA_OK || body[len - 1] == '}', "prefix %zu decoded", len);
+    }
+    const char junk[] = {'"', '\\', '{', '[', ']', '}', ',', ':', '\0', '\xff', 'x', '0'};
+    for (size_t i = 0; i < n; i += 7) {
+        char save = body[i];
+        body[i] = junk[i % sizeof junk];
+        struct mla_adm_request r;
+        struct mla_err e;
+        if (mla_adm_decode(body, n, &r, NULL, 0, &e) == MLA_OK)
+            mla_adm_request_fini(&r);
+        body[i] = save;
+    }
+    struct mla_adm_request r;
+    cr_assert_eq(mla_adm_decode(body, n, &r, NULL, 0, NULL), MLA_OK);
+    mla_adm_request_fini(&r);
+}
