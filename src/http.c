@@ -111,10 +111,13 @@ static enum mla_code http_read_file(const char *path, gnutls_datum_t *out, struc
     struct mla_buf b;
     mla_buf_init(&b, 1024 * 1024);
     char chunk[4096];
-    size_t n;
     enum mla_code rc = MLA_OK;
-    while (rc == MLA_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    for (;;) {
+        size_t n = fread(chunk, 1, sizeof chunk, f);
+        if (n == 0 || rc != MLA_OK)
+            break;
         rc = mla_buf_add(&b, chunk, n);
+    }
     fclose(f);
     if (rc != MLA_OK) {
         mla_buf_fini(&b);
@@ -790,10 +793,11 @@ unsigned mla_http_stop(struct mla_http_server *s, double grace_s)
     MHD_socket lsock = MHD_quiesce_daemon(s->d);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    unsigned left;
-    while ((left = atomic_load(&s->in_flight)) > 0 && http_since(&t0) < grace_s) {
+    unsigned left = atomic_load(&s->in_flight);
+    while (left > 0 && http_since(&t0) < grace_s) {
         struct timespec nap = {0, 10 * 1000 * 1000};
         nanosleep(&nap, NULL);
+        left = atomic_load(&s->in_flight);
     }
     MHD_stop_daemon(s->d);
     if (lsock != MHD_INVALID_SOCKET)

@@ -29,6 +29,7 @@
 #include "mla/decide.h"
 #include "mla/http.h"
 #include "mla/log.h"
+#include "mla/mem.h"
 #include "mla/metrics.h"
 #include "mla/policy.h"
 #include "mla/serve.h"
@@ -84,20 +85,17 @@ static uint64_t serve_dir_fingerprint(const char *dir)
         return h;
     char **names = NULL;
     size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
+    for (;;) {
+        const struct dirent *e = readdir(d);
+        if (!e)
+            break;
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 32;
-            char **nn = realloc(names, cap * sizeof *names);
-            if (!nn)
-                break;
-            names = nn;
+            names = mla_xrealloc(names, cap * sizeof *names);
         }
-        names[n] = strdup(e->d_name);
-        if (names[n])
-            n++;
+        names[n++] = mla_xstrdup(e->d_name);
     }
     closedir(d);
     if (n)
