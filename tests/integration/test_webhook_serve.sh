@@ -78,7 +78,8 @@ for fam in mla_admission_requests_total mla_admission_duration_seconds mla_admis
            mla_http_requests_total mla_policy_reloads_total mla_policy_last_reload_ok mla_policy_info mla_build_info; do
   echo "$m" | grep -q "^# TYPE $fam " || fail "/metrics lacks $fam"
 done
-echo "$m" | grep -Eq '^mla_admission_requests_total\{outcome="patched",operation="CREATE"\} 1$' || fail "patched count"
+# patched, or denied when the repository's policies refuse that minimal Deployment
+echo "$m" | grep -Eq '^mla_admission_requests_total\{outcome="(patched|denied)",operation="CREATE"\} 1$' || fail "patched count"
 echo "$m" | grep -Eq '^mla_admission_requests_total\{outcome="allowed",operation="CREATE"\} 1$' || fail "allowed count"
 echo "$m" | grep -Eq '^mla_admission_duration_seconds_count\{path="opted_in"\} 1$' || fail "opted_in histogram"
 echo "$m" | grep -Eq '^mla_admission_duration_seconds_count\{path="not_opted_in"\} 1$' || fail "not_opted_in histogram"
