@@ -78,6 +78,7 @@ struct mla_http_server {
     atomic_uint open_conns;            /* atomic: connections accepted and not yet closed */
     struct mla_log_limit mhd_log_rl;   /* MHD's own error lines (TLS garbage from scanners) */
     struct mla_log_limit limit_log_rl; /* connection-limit refusals */
+    struct mla_log_limit bad_log_rl;   /* malformed reviews: a broken client must not flood logs */
     struct {
         struct mla_metric *adm[O_COUNT][G_COUNT];
         struct mla_metric *dur_in, *dur_out, *adm_in_flight;
@@ -404,16 +405,20 @@ static enum MHD_Result http_mutate_arena(struct MHD_Connection *c, struct http_c
     char uid[MLA_ADM_MAX_UID + 1] = "";
     enum mla_code rc = mla_adm_decode(hc->body.data ? hc->body.data : "", hc->body.len, &req, uid,
                                       sizeof uid, &err);
+    long dropped = 0;
     if (rc == MLA_EPARSE) {
         mla_metric_inc(s->m.adm[O_ERROR][G_OTHER]);
-        mla_log(MLA_LOG_WARN, "admission", "bad AdmissionReview (HTTP 400): %s", err.msg);
+        if (mla_log_limit_allow(&s->bad_log_rl, 1.0, &dropped))
+            mla_log(MLA_LOG_WARN, "admission", "bad AdmissionReview (HTTP 400): %s%s", err.msg,
+                    dropped ? " (similar lines suppressed)" : "");
         return http_error(c, hc, 400, err.msg);
     }
     mla_buf_reset(&hc->out);
     if (rc != MLA_OK) {
         mla_metric_inc(s->m.adm[O_ERROR][G_OTHER]);
-        mla_log(MLA_LOG_WARN, "admission", "malformed AdmissionReview request uid=%s: %s", uid,
-                err.msg);
+        if (mla_log_limit_allow(&s->bad_log_rl, 1.0, &dropped))
+            mla_log(MLA_LOG_WARN, "admission", "malformed AdmissionReview request uid=%s: %s%s",
+                    uid, err.msg, dropped ? " (similar lines suppressed)" : "");
         char msg[700];
         snprintf(msg, sizeof msg, "ml-autoscaling: malformed AdmissionReview: %s", err.msg);
         if (mla_adm_encode_denied(uid, 400, msg, &hc->out, &err) != MLA_OK)
