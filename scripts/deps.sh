@@ -11,6 +11,7 @@ PKGS=(
   valgrind wrk nginx-light procps iproute2
   python3 python3-jsonschema python3-yaml
   golang-go golang-github-masterminds-sprig-dev
+  prometheus
 )
 missing=()
 for p in "${PKGS[@]}"; do

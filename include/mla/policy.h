@@ -26,6 +26,28 @@ struct mla_policy_set; /* opaque, immutable after load */
 enum mla_code mla_policy_set_load_dir(const char *dir, struct mla_policy_set **out,
                                       struct mla_err *err) MLA_MUST_CHECK;
 
+/* Every error found, for `lint` (each with file, line, column). Caller-embedded; init cannot
+ * fail; fini frees the list. */
+struct mla_policy_diags {
+    struct mla_err *items; /* owned */
+    size_t n, cap;
+};
+void mla_policy_diags_init(struct mla_policy_diags *d);
+void mla_policy_diags_fini(struct mla_policy_diags *d);
+
+/* Like mla_policy_set_load_dir(), collecting every error into diags (may be NULL); err gets
+ * the first one. */
+enum mla_code mla_policy_set_load_dir_diags(const char *dir, struct mla_policy_set **out,
+                                            struct mla_policy_diags *diags, struct mla_err *err)
+    MLA_MUST_CHECK;
+/* Loads n in-memory files (names[i] is what errors call the file; texts[i] its content). */
+enum mla_code mla_policy_set_load_texts(const char *const *names, const char *const *texts,
+                                        size_t n, struct mla_policy_set **out,
+                                        struct mla_policy_diags *diags, struct mla_err *err)
+    MLA_MUST_CHECK;
+/* Number of profiles over all policies. */
+size_t mla_policy_set_profile_count(const struct mla_policy_set *ps);
+
 void mla_policy_set_ref(struct mla_policy_set *ps);
 /* Drops a reference; frees the set with the last one. NULL is allowed. */
 void mla_policy_set_unref(struct mla_policy_set *ps);

@@ -1,0 +1,266 @@
+/* tpl.c - query templates: compiled once at load, expanded per decision.
+ *
+ * Why compile: where a variable stands in the PromQL (inside "...", '...', `...`, after =~, or
+ * bare) decides how its value is made safe. Scanning the template once at load time makes
+ * expansion a copy loop, and lets the loader refuse a template that places a free-text value
+ * outside a string, where no escaping could make it safe.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mla/buf.h"
+#include "mla/mem.h"
+#include "policy-int.h"
+
+static const char *const ann_keys[MLA_ANN__COUNT] = {
+    [MLA_ANN_ENABLED] = "enabled",
+    [MLA_ANN_PROFILE] = "profile",
+    [MLA_ANN_MIN_REPLICAS] = "min-replicas",
+    [MLA_ANN_MAX_REPLICAS] = "max-replicas",
+    [MLA_ANN_SCALE_TO_ZERO] = "scale-to-zero",
+    [MLA_ANN_QUEUE] = "queue",
+    [MLA_ANN_QUEUE_LENGTH] = "queue-length",
+    [MLA_ANN_TARGET_RPS] = "target-rps",
+    [MLA_ANN_TARGET_LATENCY_MS] = "target-latency-ms",
+    [MLA_ANN_TARGET_GPU] = "target-gpu-utilization",
+    [MLA_ANN_TARGET_TPS] = "target-tokens-per-second",
+    [MLA_ANN_COOLDOWN] = "cooldown-seconds",
+    [MLA_ANN_POLLING] = "polling-seconds",
+    [MLA_ANN_PREDICTIVE] = "predictive",
+    [MLA_ANN_BUSINESS_HOURS] = "business-hours",
+    [MLA_ANN_TIMEZONE] = "timezone",
+    [MLA_ANN_CAPACITY] = "capacity-per-replica",
+    [MLA_ANN_SKIP_SO] = "skip-scaledobject",
+    [MLA_ANN_SCALEDOBJECT] = "scaledobject",
+    [MLA_ANN_POLICY] = "policy",
+    [MLA_ANN_POLICY_HASH] = "policy-hash",
+};
+
+const char *mla_ann_key(enum mla_ann a)
+{
+    return (unsigned)a < MLA_ANN__COUNT ? ann_keys[a] : NULL;
+}
+
+int mla_ann_lookup(const char *key)
+{
+    for (int i = 0; i < MLA_ANN__COUNT; i++)
+        if (!strcmp(key, ann_keys[i]))
+            return i;
+    return -1;
+}
+
+/* Annotations whose values are validated numbers: the only ones that may stand outside a
+ * PromQL string. */
+static bool tpl_numeric_ann(int a)
+{
+    switch (a) {
+    case MLA_ANN_MIN_REPLICAS: case MLA_ANN_MAX_REPLICAS: case MLA_ANN_QUEUE_LENGTH:
+    case MLA_ANN_TARGET_RPS: case MLA_ANN_TARGET_LATENCY_MS: case MLA_ANN_TARGET_GPU:
+    case MLA_ANN_TARGET_TPS: case MLA_ANN_COOLDOWN: case MLA_ANN_POLLING: case MLA_ANN_CAPACITY:
+        return true;
+    default:
+        return false;
+    }
+}
+
+struct tpl_scan {
+    char q; /* 0 outside, or the quote character we are inside */
+    bool regex;
+    bool esc;          /* previous char was a backslash inside a string */
+    char prev[2];      /* last two non-space characters outside strings */
+};
+
+static void tpl_scan_text(struct tpl_scan *s, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char ch = p[i];
+        if (s->q) {
+            if (s->esc)
+                s->esc = false;
+            else if (ch == '\\' && s->q != '`')
+                s->esc = true;
+            else if (ch == s->q)
+                s->q = 0;
+            continue;
+        }
+        if (ch == '"' || ch == '\'' || ch == '`') {
+            s->q = ch;
+            s->regex = s->prev[1] == '~' && (s->prev[0] == '=' || s->prev[0] == '!');
+            s->prev[0] = s->prev[1] = 0;
+            continue;
+        }
+        if (ch != ' ' && ch != '\t' && ch != '\n') {
+            s->prev[0] = s->prev[1];
+            s->prev[1] = ch;
+        }
+    }
+}
+
+bool mla__tpl_compile(struct mla__arena *a, const char *src, bool promql, struct mla_tpl **out,
+                      char *why, size_t n)
+{
+    size_t cap = 4, nseg = 0;
+    struct mla_tpl_seg *seg = mla_xcalloc(cap, sizeof *seg);
+    struct tpl_scan sc = {0};
+    const char *p = src;
+    for (;;) {
+        const char *open = strstr(p, "{{");
+        if (nseg + 1 >= cap) {
+            cap *= 2;
+            seg = mla_xrealloc(seg, cap * sizeof *seg);
+        }
+        struct mla_tpl_seg *s = &seg[nseg];
+        memset(s, 0, sizeof *s);
+        if (!open) {
+            s->lit = p;
+            s->lit_len = strlen(p);
+            s->var = -1;
+            nseg++;
+            break;
+        }
+        s->lit = p;
+        s->lit_len = (size_t)(open - p);
+        if (promql)
+            tpl_scan_text(&sc, p, s->lit_len);
+        const char *close = strstr(open + 2, "}}");
+        if (!close) {
+            snprintf(why, n, "unclosed '{{' at offset %zu", (size_t)(open - src));
+            free(seg);
+            return false;
+        }
+        const char *b = open + 2, *e = close;
+        while (b < e && (*b == ' ' || *b == '\t'))
+            b++;
+        while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        char ident[64];
+        if ((size_t)(e - b) >= sizeof ident || e == b) {
+            snprintf(why, n, "empty or too long variable at offset %zu", (size_t)(open - src));
+            free(seg);
+            return false;
+        }
+        memcpy(ident, b, (size_t)(e - b));
+        ident[e - b] = '\0';
+        int var;
+        if (!strcmp(ident, "name"))
+            var = MLA_VAR_NAME;
+        else if (!strcmp(ident, "namespace"))
+            var = MLA_VAR_NAMESPACE;
+        else {
+            var = mla_ann_lookup(ident);
+            if (var < 0 || var == MLA_ANN_ENABLED || var >= MLA_ANN_SKIP_SO) {
+                snprintf(why, n,
+                         "unknown variable '{{ %s }}'; allowed: name, namespace, or an annotation "
+                         "key such as queue, target-rps, target-latency-ms", ident);
+                free(seg);
+                return false;
+            }
+        }
+        s->var = var;
+        if (promql) {
+            switch (sc.q) {
+            case '"': s->esc = MLA_ESC_DQ; break;
+            case '\'': s->esc = MLA_ESC_SQ; break;
+            case '`': s->esc = MLA_ESC_RAW; break;
+            default: s->esc = MLA_ESC_NUMBER; break;
+            }
+            s->regex = sc.q && sc.regex;
+            if (s->esc == MLA_ESC_NUMBER && !tpl_numeric_ann(var)) {
+                snprintf(why, n,
+                         "variable '{{ %s }}' stands outside a quoted PromQL string; only numeric "
+                         "annotations may (put it inside \"...\")", ident);
+                free(seg);
+                return false;
+            }
+        }
+        nseg++;
+        p = close + 2;
+    }
+    struct mla_tpl *t = mla__arena_alloc(a, sizeof *t);
+    t->src = mla__arena_strdup(a, src);
+    /* Re-point the literals into the arena copy. */
+    t->seg = mla__arena_alloc(a, nseg * sizeof *t->seg);
+    for (size_t i = 0; i < nseg; i++) {
+        t->seg[i] = seg[i];
+        t->seg[i].lit = t->src + (seg[i].lit - src);
+    }
+    t->nseg = nseg;
+    free(seg);
+    *out = t;
+    return true;
+}
+
+static const char *tpl_var_label(int var)
+{
+    if (var == MLA_VAR_NAME)
+        return "the Deployment name";
+    if (var == MLA_VAR_NAMESPACE)
+        return "the namespace";
+    return mla_ann_key((enum mla_ann)var);
+}
+
+enum mla_code mla_tpl_expand(const struct mla_tpl *t, const char *name, const char *ns,
+                             const char *const *ann, struct mla_buf *out, struct mla_err *err)
+{
+    for (size_t i = 0; i < t->nseg; i++) {
+        const struct mla_tpl_seg *s = &t->seg[i];
+        if (mla_buf_add(out, s->lit, s->lit_len) != MLA_OK)
+            return mla_err_set(err, MLA_ETOOBIG, "expanded template is too long");
+        if (s->var == -1)
+            break;
+        const char *v = s->var == MLA_VAR_NAME        ? name
+                        : s->var == MLA_VAR_NAMESPACE ? ns
+                                                      : ann[s->var];
+        bool is_ann = s->var >= 0;
+        if (!v)
+            return mla_err_set(err, MLA_EDENIED, MLA_ANN_PREFIX "%s is required",
+                               tpl_var_label(s->var));
+        if (s->esc == MLA_ESC_NUMBER) {
+            char *end = NULL;
+            double d = strtod(v, &end);
+            if (!*v || !end || *end || !isfinite(d))
+                return mla_err_set(err, MLA_EDENIED,
+                                   "%s%s%s: \"%s\" cannot be placed in the query: allowed: a "
+                                   "number", is_ann ? "annotation " MLA_ANN_PREFIX : "",
+                                   tpl_var_label(s->var), "", v);
+        }
+        for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+            if (*c < 0x20 || *c == 0x7f || (s->esc == MLA_ESC_RAW && *c == '`'))
+                return mla_err_set(err, MLA_EDENIED,
+                                   "%s%s: the value contains %s, which cannot be placed safely "
+                                   "in a query; allowed: printable characters%s",
+                                   is_ann ? "annotation " MLA_ANN_PREFIX : "",
+                                   tpl_var_label(s->var),
+                                   *c == '`' ? "a backtick" : "a control character",
+                                   s->esc == MLA_ESC_RAW ? " without backticks" : "");
+            char q = s->esc == MLA_ESC_DQ ? '"' : s->esc == MLA_ESC_SQ ? '\'' : 0;
+            char tmp[4];
+            size_t k = 0;
+            if (s->regex && strchr("\\.+*?()|[]{}^$", (char)*c)) {
+                /* RE2 quoting, then the string literal's own escaping of that backslash */
+                if (q) {
+                    tmp[k++] = '\\';
+                    tmp[k++] = '\\';
+                } else {
+                    tmp[k++] = '\\';
+                }
+                if (*c == '\\' && q) {
+                    tmp[k++] = '\\';
+                    tmp[k++] = '\\';
+                } else {
+                    tmp[k++] = (char)*c;
+                }
+            } else if (q && (*c == '\\' || *c == (unsigned char)q)) {
+                tmp[k++] = '\\';
+                tmp[k++] = (char)*c;
+            } else {
+                tmp[k++] = (char)*c;
+            }
+            if (mla_buf_add(out, tmp, k) != MLA_OK)
+                return mla_err_set(err, MLA_ETOOBIG, "expanded template is too long");
+        }
+    }
+    return MLA_OK;
+}
