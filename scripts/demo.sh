@@ -86,9 +86,15 @@ PY
     resp=$(curl -sS --cacert certs/dev/ca.crt -H 'Content-Type: application/json' \
       --data-binary "@$r" -w '\n%{http_code}' "$url/mutate")
     rm -f "$r"
-    "$PY" - "$f" "$resp" <<'PY'
+    # What the worker would then apply: `render` runs the same decision offline.
+    so=$("$BIN" render -f "$f" --policies "$policies" -o json 2>/dev/null) || true
+    "$PY" - "$f" "$resp" "$so" <<'PY'
 import base64, json, sys
 src, raw = sys.argv[1], sys.argv[2]
+try:
+    so = (json.loads(sys.argv[3]) or {}).get("scaledObject") if sys.argv[3] else None
+except ValueError:
+    so = None
 body, _, code = raw.rpartition("\n")
 print("=" * 78)
 if code != "200":
@@ -112,6 +118,12 @@ if "patch" in r:
         print(line)
 elif r["allowed"]:
     print("  patch:    none (unchanged)")
+if r["allowed"] and so:
+    sp = so.get("spec", {})
+    trig = ", ".join("%s/%s" % (t.get("type"), t.get("name", "-")) for t in sp.get("triggers", []))
+    print("  then:     the worker applies ScaledObject %s/%s: replicas %s..%s, triggers %s" % (
+        so.get("metadata", {}).get("namespace"), so.get("metadata", {}).get("name"),
+        sp.get("minReplicaCount"), sp.get("maxReplicaCount"), trig))
 PY
   done
 done
