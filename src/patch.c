@@ -111,8 +111,22 @@ static void patch_push(struct mla_patch *p, const char *op, char *path, cJSON *v
 static cJSON *patch_pending_parent(struct mla_patch *p, const char *const *tokens, size_t n,
                                    size_t *depth)
 {
-    if (!p->ops)
+    if (!p->ops || n < 2)
         return NULL;
+    /* The pointer of tokens[0..n) is built once, with where each prefix ends, so that each op's
+     * path is compared by length + memcmp instead of printing every prefix for every op (that
+     * was a heap allocation per op per token on the webhook's hot path). */
+    size_t stack_ends[PATCH_MAX_DEPTH + 1];
+    size_t *ends = n <= PATCH_MAX_DEPTH ? stack_ends : mla_xcalloc(n + 1, sizeof *ends);
+    struct mla_buf b;
+    mla_buf_init(&b, 0);
+    ends[0] = 0;
+    for (size_t k = 0; k < n; k++) {
+        (void)!mla_buf_add(&b, "/", 1); /* no cap: cannot fail */
+        (void)!mla_patch_escape(&b, tokens[k]);
+        ends[k + 1] = b.len;
+    }
+    cJSON *found = NULL;
     cJSON *op;
     cJSON_ArrayForEach(op, p->ops)
     {
@@ -120,17 +134,20 @@ static cJSON *patch_pending_parent(struct mla_patch *p, const char *const *token
         const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(op, "path"));
         if (!kind || !path || (strcmp(kind, "add") != 0 && strcmp(kind, "replace") != 0))
             continue;
-        for (size_t k = 1; k < n; k++) {
-            char *ptr = patch_pointer(tokens, k);
-            int same = strcmp(ptr, path) == 0;
-            free(ptr);
-            if (same) {
+        size_t plen = strlen(path);
+        for (size_t k = 1; k < n && !found; k++) {
+            if (ends[k] == plen && memcmp(b.data, path, plen) == 0) {
                 *depth = k;
-                return op;
+                found = op;
             }
         }
+        if (found)
+            break;
     }
-    return NULL;
+    mla_buf_fini(&b);
+    if (ends != stack_ends)
+        free(ends);
+    return found;
 }
 
 /* Sets value at tokens below container, creating objects; steals value. */
