@@ -665,6 +665,8 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     /* A connection keeps small buffers for its next request, never a huge one. */
     if (hc->body.alloc > HTTP_KEEP_BYTES)
         mla_buf_fini(&hc->body);
+    if (hc->out.alloc > HTTP_KEEP_BYTES) /* the response was sent: MHD reads it no more */
+        mla_buf_fini(&hc->out);
     *con_cls = NULL;
     atomic_fetch_sub(&s->in_flight, 1);
 }
