@@ -358,3 +358,22 @@ Test(adm_decode, truncated_and_corrupted_reviews_never_crash)
     cr_assert_eq(mla_adm_decode(body, n, &r, NULL, 0, NULL), MLA_OK);
     mla_adm_request_fini(&r);
 }
+
+/* The backstop behind our own check: this cJSON refuses nesting beyond CJSON_NESTING_LIMIT
+ * (1000) instead of recursing further. */
+Test(adm_decode, cjson_nesting_limit_is_1000)
+{
+    cr_assert_eq(CJSON_NESTING_LIMIT, 1000);
+    char deep[2 * 1100 + 1];
+    for (size_t depth = 1000; depth <= 1001; depth++) {
+        memset(deep, '[', depth);
+        memset(deep + depth, ']', depth);
+        deep[2 * depth] = '\0';
+        cJSON *j = cJSON_ParseWithLength(deep, 2 * depth);
+        if (depth == 1000)
+            cr_assert_not_null(j, "1000 levels should parse");
+        else
+            cr_assert_null(j, "1001 levels must be refused");
+        cJSON_Delete(j);
+    }
+}
