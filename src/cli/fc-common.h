@@ -1,0 +1,19 @@
+/* fc-common.h - shared by the forecast and simulate subcommands (internal to src/cli/):
+ * loading a trace CSV into a regular series and number-flag parsing. */
+#ifndef MLA_CLI_FC_COMMON_H
+#define MLA_CLI_FC_COMMON_H
+
+#include <stdbool.h>
+
+#include "mla/fc.h"
+
+/* Parses a finite double in [lo, hi] from flag `name`; prints the error and returns false. */
+bool mla__cli_num(const char *cmd, const char *name, const char *s, double lo, double hi,
+                  double *out);
+/* Reads path; when step_s > 0, resamples (mean per bucket) to step_s. Prints errors. */
+bool mla__cli_load(const char *cmd, const char *path, double step_s, struct mla_fc_series *out);
+/* Default capacity per replica: the 99th percentile of the values over 8 (so a typical peak
+ * needs about 8 replicas). */
+double mla__cli_default_capacity(const struct mla_fc_series *s);
+
+#endif

@@ -1,0 +1,534 @@
+/* model.c - the forecasting engine: anomaly filter, candidate forecasters, ensemble.
+ *
+ * One causal pass over the history. At each point i:
+ *   1. the anomaly filter compares the value with the one-step forecast of the reference model
+ *      (daily Holt-Winters in log space); beyond anomaly_threshold robust deviations the value
+ *      is an anomaly and is replaced by that forecast (a gap is filled the same way). A zero
+ *      where much more was expected is an outage; a run of anomalies longer than
+ *      anomaly_accept_s (outage_accept_s for outages) is a new regime: accepted, models rebased.
+ *   2. every candidate's forecast made H points earlier for this point is scored against the
+ *      actual (when present and not an anomaly): exponentially weighted mean absolute error.
+ *   3. the candidates consume the (filtered) value and forecast point i+H; the ensemble is the
+ *      mae^-power weighted mean of the candidates with enough scored history.
+ * So a forecast from n points costs O(n * candidates) and the weights are the candidates'
+ * recent out-of-sample record at the very horizon we forecast. See docs/forecasting.md.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fc-int.h"
+#include "mla/mem.h"
+
+#define K MLA_FC_CAND_COUNT
+#define RES_CAP 2016 /* residuals kept for the interval */
+
+struct mla__fc_engine {
+    struct mla_fc_config cfg;
+    const double *v; /* borrowed input */
+    size_t n;
+    double step_s;
+    int H, md, mw, mp;
+    bool logsp;      /* all values >= 0: model in log1p space */
+    double *filt;    /* raw space, anomalies and gaps replaced; NaN before any value */
+    double *xs;      /* model space of filt */
+    struct mla__fc_hw hw_day, hw_day_log, hw_week_log, damped_log;
+    double lvl;      /* smoothed level, model space */
+    bool lvl_started;
+    double *prof;    /* profile candidate: per slot of week (or day), model space */
+    unsigned char *prof_seen;
+    double prof_off;
+    double scale_s, scale_w; /* robust scale: EW mean of |one-step residual| */
+    size_t run;
+    int run_kind; /* 1 spike/dip, 2 outage */
+    size_t anomalies, missing;
+    double *ring;     /* K*H: forecasts for i+H made at i, slot i % H */
+    double *ens_ring; /* H */
+    double mae_s[K], mae_w[K];
+    double lambda; /* per-point decay of the error averages */
+    double w[K];   /* current weights */
+    double ens_err, ens_act;
+    size_t scored;
+    double res[RES_CAP];
+    size_t res_n, res_pos;
+    double q_hi;
+    size_t q_at;
+    bool q_valid;
+    size_t last_i;
+    double point;
+};
+
+static double eg_fwd(const struct mla__fc_engine *e, double y)
+{
+    return e->logsp ? log1p(y > 0 ? y : 0) : y;
+}
+
+static double eg_back(const struct mla__fc_engine *e, double x)
+{
+    if (!e->logsp)
+        return x;
+    double y = expm1(x > 700 ? 700 : x);
+    return y > 0 ? y : 0;
+}
+
+struct mla__fc_engine *mla__fc_engine_create(const double *values, size_t n, double step_s,
+                                             const struct mla_fc_config *cfg)
+{
+    struct mla__fc_engine *e = mla_xcalloc(1, sizeof *e);
+    e->cfg = *cfg;
+    e->v = values;
+    e->n = n;
+    e->step_s = step_s;
+    e->H = cfg->horizon_steps;
+    e->md = mla__fc_period_steps(cfg->day_s, step_s);
+    e->mw = mla__fc_period_steps(cfg->week_s, step_s);
+    e->logsp = true;
+    for (size_t i = 0; i < n; i++)
+        if (values[i] < 0)
+            e->logsp = false;
+    e->filt = mla_xmalloc(n * sizeof(double));
+    e->xs = mla_xmalloc(n * sizeof(double));
+    /* Fixed smoothing parameters: the ensemble weights do the adapting, no per-series refit. */
+    mla__fc_hw_init(&e->hw_day, 0.2, 0, 1, e->md, 0.2, 0, 0);
+    mla__fc_hw_init(&e->hw_day_log, 0.2, 0, 1, e->md, 0.2, 0, 0);
+    mla__fc_hw_init(&e->hw_week_log, 0.2, 0, 1, e->md, 0.1, e->mw, 0.2);
+    mla__fc_hw_init(&e->damped_log, 0.3, 0.1, 0.95, 0, 0, 0, 0);
+    e->mp = e->mw ? e->mw : e->md;
+    if (e->mp) {
+        e->prof = mla_xcalloc((size_t)e->mp, sizeof(double));
+        e->prof_seen = mla_xcalloc((size_t)e->mp, 1);
+    }
+    e->ring = mla_xmalloc((size_t)K * (size_t)e->H * sizeof(double));
+    e->ens_ring = mla_xmalloc((size_t)e->H * sizeof(double));
+    for (size_t j = 0; j < (size_t)K * (size_t)e->H; j++)
+        e->ring[j] = NAN;
+    for (int j = 0; j < e->H; j++)
+        e->ens_ring[j] = NAN;
+    e->lambda = pow(2.0, -step_s / cfg->weight_halflife_s);
+    e->point = NAN;
+    return e;
+}
+
+void mla__fc_engine_destroy(struct mla__fc_engine *e)
+{
+    if (!e)
+        return;
+    mla__fc_hw_fini(&e->hw_day);
+    mla__fc_hw_fini(&e->hw_day_log);
+    mla__fc_hw_fini(&e->hw_week_log);
+    mla__fc_hw_fini(&e->damped_log);
+    free(e->prof);
+    free(e->prof_seen);
+    free(e->ring);
+    free(e->ens_ring);
+    free(e->filt);
+    free(e->xs);
+    free(e);
+}
+
+/* Index of the latest point <= i that is `back` seasons of m before i + h; -1 when none. */
+static long eg_snaive_idx(size_t i, int h, int m)
+{
+    if (m <= 0)
+        return -1;
+    long j = (long)i + h - m;
+    while (j > (long)i)
+        j -= m;
+    return j;
+}
+
+/* Candidate k's forecast (raw space) for point i + h, made after consuming point i. */
+static double eg_cand(const struct mla__fc_engine *e, int k, size_t i, int h)
+{
+    long j;
+    double p;
+    switch (k) {
+    case MLA_FC_CAND_PERSIST:
+        return e->filt[i];
+    case MLA_FC_CAND_SNAIVE_DAY:
+        j = eg_snaive_idx(i, h, e->md);
+        return j >= 0 ? e->filt[j] : NAN;
+    case MLA_FC_CAND_SNAIVE_WEEK:
+        j = eg_snaive_idx(i, h, e->mw);
+        return j >= 0 ? e->filt[j] : NAN;
+    case MLA_FC_CAND_LEVEL:
+        return e->lvl_started ? eg_back(e, e->lvl) : NAN;
+    case MLA_FC_CAND_HW_DAY:
+        if (!e->md)
+            return NAN;
+        p = mla__fc_hw_pred(&e->hw_day, i, h);
+        return e->logsp && p < 0 ? 0 : p;
+    case MLA_FC_CAND_HW_DAY_LOG:
+        return e->md ? eg_back(e, mla__fc_hw_pred(&e->hw_day_log, i, h)) : NAN;
+    case MLA_FC_CAND_HW_WEEK_LOG:
+        return e->mw ? eg_back(e, mla__fc_hw_pred(&e->hw_week_log, i, h)) : NAN;
+    case MLA_FC_CAND_DAMPED_LOG:
+        return eg_back(e, mla__fc_hw_pred(&e->damped_log, i, h));
+    case MLA_FC_CAND_PROFILE_LOG: {
+        if (!e->mp)
+            return NAN;
+        size_t s = (i + (size_t)h) % (size_t)e->mp;
+        return e->prof_seen[s] ? eg_back(e, e->prof[s] + e->prof_off) : NAN;
+    }
+    default:
+        return NAN;
+    }
+}
+
+/* Weights from the candidates' error records; candidates without a forecast get 0. */
+static void eg_weights(const struct mla__fc_engine *e, const double *pred, double *w)
+{
+    double minw = 2.0 * e->H < 12 ? 12 : 2.0 * e->H;
+    double sum = 0;
+    for (int k = 0; k < K; k++) {
+        w[k] = 0;
+        if (!isfinite(pred[k]) || e->mae_w[k] < minw)
+            continue;
+        double mae = e->mae_s[k] / e->mae_w[k];
+        w[k] = pow(mae + 1e-9, -e->cfg.weight_power);
+        sum += w[k];
+    }
+    if (sum > 0 && isfinite(sum)) {
+        for (int k = 0; k < K; k++)
+            w[k] /= sum;
+        return;
+    }
+    /* Nothing scored yet: the daily model if it can forecast, else the smoothed level. */
+    static const int order[] = {MLA_FC_CAND_HW_DAY_LOG, MLA_FC_CAND_LEVEL, MLA_FC_CAND_PERSIST};
+    for (size_t o = 0; o < sizeof order / sizeof order[0]; o++)
+        if (isfinite(pred[order[o]])) {
+            w[order[o]] = 1;
+            return;
+        }
+}
+
+static void eg_push_res(struct mla__fc_engine *e, double r)
+{
+    e->res[e->res_pos] = r;
+    e->res_pos = (e->res_pos + 1) % RES_CAP;
+    if (e->res_n < RES_CAP)
+        e->res_n++;
+}
+
+/* Anomaly filter: returns the value the models consume (model space), flags *accepted. */
+static double eg_filter(struct mla__fc_engine *e, size_t i, bool *accepted)
+{
+    double y = e->v[i];
+    *accepted = false;
+    size_t prev = i ? i - 1 : 0;
+    bool ref_ok = i > 0 && e->md && e->hw_day_log.started &&
+                  e->hw_day_log.seen[0][i % (size_t)e->md];
+    double r = ref_ok ? mla__fc_hw_pred(&e->hw_day_log, prev, 1) : NAN;
+    if (isnan(y)) {
+        e->missing++;
+        e->run = 0;
+        if (ref_ok)
+            return r;
+        return i > 0 ? e->xs[prev] : NAN;
+    }
+    double x = eg_fwd(e, y);
+    if (!ref_ok) {
+        *accepted = true;
+        return x;
+    }
+    double d = x - r;
+    double scale = e->scale_w > 0 ? 1.25 * e->scale_s / e->scale_w : 0;
+    bool active = e->scale_w >= 12 && scale > 0;
+    if (!active || fabs(d) <= e->cfg.anomaly_threshold * scale) {
+        e->run = 0;
+        e->scale_s = 0.995 * e->scale_s + fabs(d);
+        e->scale_w = 0.995 * e->scale_w + 1;
+        *accepted = true;
+        return x;
+    }
+    int kind = y == 0 ? 2 : 1;
+    if (e->run && kind != e->run_kind)
+        e->run = 0;
+    e->run_kind = kind;
+    e->run++;
+    double limit = kind == 2 ? e->cfg.outage_accept_s : e->cfg.anomaly_accept_s;
+    if ((double)e->run * e->step_s > limit) {
+        /* A lasting change: rebase the level-bearing models onto it. */
+        e->run = 0;
+        mla__fc_hw_shift(&e->hw_day_log, d);
+        mla__fc_hw_shift(&e->hw_week_log, d);
+        mla__fc_hw_shift(&e->damped_log, x - mla__fc_hw_pred(&e->damped_log, prev, 1));
+        mla__fc_hw_shift(&e->hw_day, y - mla__fc_hw_pred(&e->hw_day, prev, 1));
+        e->lvl = x;
+        e->prof_off += d;
+        *accepted = true;
+        return x;
+    }
+    e->anomalies++;
+    return r;
+}
+
+void mla__fc_engine_step(struct mla__fc_engine *e, size_t i)
+{
+    bool accepted;
+    double x = eg_filter(e, i, &accepted);
+    e->xs[i] = x;
+    e->filt[i] = isnan(x) ? NAN : eg_back(e, x);
+    size_t slot = i % (size_t)e->H;
+    double y = e->v[i];
+
+    /* Score the forecasts made H points ago for this point. */
+    if (accepted && !isnan(y)) {
+        for (int k = 0; k < K; k++) {
+            double p = e->ring[(size_t)k * (size_t)e->H + slot];
+            if (isnan(p))
+                continue;
+            e->mae_s[k] = e->lambda * e->mae_s[k] + fabs(y - p);
+            e->mae_w[k] = e->lambda * e->mae_w[k] + 1;
+        }
+        double p = e->ens_ring[slot];
+        if (!isnan(p)) {
+            eg_push_res(e, eg_fwd(e, y) - eg_fwd(e, p));
+            e->ens_err = e->lambda * e->ens_err + fabs(y - p);
+            e->ens_act = e->lambda * e->ens_act + fabs(y);
+            e->scored++;
+        }
+    }
+
+    if (!isnan(x)) {
+        mla__fc_hw_update(&e->hw_day, i, e->filt[i]);
+        mla__fc_hw_update(&e->hw_day_log, i, x);
+        mla__fc_hw_update(&e->hw_week_log, i, x);
+        mla__fc_hw_update(&e->damped_log, i, x);
+        if (!e->lvl_started) {
+            e->lvl = x;
+            e->lvl_started = true;
+        } else {
+            e->lvl += 0.3 * (x - e->lvl);
+        }
+        if (e->mp) {
+            size_t s = i % (size_t)e->mp;
+            if (e->prof_seen[s]) {
+                e->prof_off += 0.1 * (x - e->prof[s] - e->prof_off);
+                e->prof[s] += 0.3 * (x - e->prof_off - e->prof[s]);
+            } else {
+                e->prof[s] = x - e->prof_off;
+                e->prof_seen[s] = 1;
+            }
+        }
+    }
+
+    double pred[K];
+    for (int k = 0; k < K; k++) {
+        pred[k] = isnan(x) ? NAN : eg_cand(e, k, i, e->H);
+        e->ring[(size_t)k * (size_t)e->H + slot] = pred[k];
+    }
+    eg_weights(e, pred, e->w);
+    double pt = 0, ws = 0;
+    for (int k = 0; k < K; k++)
+        if (e->w[k] > 0) {
+            pt += e->w[k] * pred[k];
+            ws += e->w[k];
+        }
+    e->point = ws > 0 ? pt / ws : NAN;
+    e->ens_ring[slot] = e->point;
+    e->last_i = i;
+}
+
+double mla__fc_engine_point(const struct mla__fc_engine *e)
+{
+    return e->point;
+}
+
+/* Upper quantile of the recent H-step residuals (model space); refreshed every H points. */
+static double eg_res_quantile(struct mla__fc_engine *e, double q)
+{
+    if (e->res_n < 12)
+        return NAN;
+    double tmp[RES_CAP];
+    memcpy(tmp, e->res, e->res_n * sizeof(double));
+    return mla__fc_quantile(tmp, e->res_n, q);
+}
+
+double mla__fc_engine_upper(struct mla__fc_engine *e)
+{
+    if (isnan(e->point))
+        return NAN;
+    if (!e->q_valid || e->last_i >= e->q_at + (size_t)e->H) {
+        e->q_hi = eg_res_quantile(e, e->cfg.quantile);
+        e->q_at = e->last_i;
+        e->q_valid = true;
+    }
+    if (isnan(e->q_hi))
+        return e->point;
+    return eg_back(e, eg_fwd(e, e->point) + (e->q_hi > 0 ? e->q_hi : 0));
+}
+
+void mla_fc_config_default(struct mla_fc_config *cfg)
+{
+    cfg->horizon_steps = 6;
+    cfg->quantile = 0.95;
+    cfg->anomaly_threshold = 4;
+    cfg->anomaly_accept_s = 3600;
+    cfg->outage_accept_s = 3 * 86400;
+    cfg->weight_halflife_s = 2 * 86400;
+    cfg->weight_power = 4;
+    cfg->day_s = 86400;
+    cfg->week_s = 7 * 86400;
+}
+
+static const char *const fc_trend_names[] = {"stable", "increasing", "decreasing", "volatile"};
+static const char *const fc_cand_names[] = {
+    "persist", "snaive_day", "snaive_week", "level", "hw_day",
+    "hw_day_log", "hw_week_log", "damped_log", "profile_log"};
+
+const char *mla_fc_trend_name(enum mla_fc_trend t)
+{
+    return (unsigned)t < 4 ? fc_trend_names[t] : "unknown";
+}
+
+const char *mla_fc_cand_name(enum mla_fc_cand c)
+{
+    return (unsigned)c < K ? fc_cand_names[c] : "unknown";
+}
+
+static enum mla_code fc_check(const double *values, size_t n, double step_s,
+                              const struct mla_fc_config *cfg, struct mla_err *err)
+{
+    if (!values || n < 3)
+        return mla_err_set(err, MLA_EINVAL, "forecast: need at least 3 points (got %zu)", n);
+    if (!(step_s > 0))
+        return mla_err_set(err, MLA_EINVAL, "forecast: step must be > 0 seconds");
+    if (cfg->horizon_steps < 1 || cfg->horizon_steps > MLA_FC_MAX_HORIZON)
+        return mla_err_set(err, MLA_EINVAL, "forecast: horizon must be 1..%d steps (got %d)",
+                           MLA_FC_MAX_HORIZON, cfg->horizon_steps);
+    if (!(cfg->quantile >= 0.5 && cfg->quantile < 1))
+        return mla_err_set(err, MLA_EINVAL, "forecast: quantile must be in [0.5, 1) (got %g)",
+                           cfg->quantile);
+    if (!(cfg->anomaly_threshold >= 2 && cfg->anomaly_threshold <= 5))
+        return mla_err_set(err, MLA_EINVAL,
+                           "forecast: anomaly threshold must be 2..5 deviations (got %g)",
+                           cfg->anomaly_threshold);
+    if (!(cfg->weight_halflife_s > 0) || !(cfg->weight_power > 0))
+        return mla_err_set(err, MLA_EINVAL, "forecast: weight half-life and power must be > 0");
+    size_t present = 0;
+    for (size_t i = 0; i < n && present < 3; i++)
+        if (!isnan(values[i]))
+            present++;
+    if (present < 3)
+        return mla_err_set(err, MLA_EINVAL, "forecast: need at least 3 non-missing points");
+    return MLA_OK;
+}
+
+enum mla_code mla_fc_backtest(const double *values, size_t n, double step_s,
+                              const struct mla_fc_config *cfg, double *point, double *upper,
+                              struct mla_err *err)
+{
+    struct mla_fc_config def;
+    if (!cfg) {
+        mla_fc_config_default(&def);
+        cfg = &def;
+    }
+    enum mla_code rc = fc_check(values, n, step_s, cfg, err);
+    if (rc)
+        return rc;
+    struct mla__fc_engine *e = mla__fc_engine_create(values, n, step_s, cfg);
+    size_t H = (size_t)cfg->horizon_steps;
+    for (size_t i = 0; i < n; i++) {
+        point[i] = NAN;
+        if (upper)
+            upper[i] = NAN;
+    }
+    for (size_t i = 0; i < n; i++) {
+        mla__fc_engine_step(e, i);
+        if (i + H < n) {
+            point[i + H] = e->point;
+            if (upper)
+                upper[i + H] = mla__fc_engine_upper(e);
+        }
+    }
+    mla__fc_engine_destroy(e);
+    return MLA_OK;
+}
+
+enum mla_code mla_fc_forecast(const double *values, size_t n, double step_s,
+                              const struct mla_fc_config *cfg, struct mla_fc_result *out,
+                              struct mla_err *err)
+{
+    struct mla_fc_config def;
+    if (!cfg) {
+        mla_fc_config_default(&def);
+        cfg = &def;
+    }
+    enum mla_code rc = fc_check(values, n, step_s, cfg, err);
+    if (rc)
+        return rc;
+    struct mla__fc_engine *e = mla__fc_engine_create(values, n, step_s, cfg);
+    for (size_t i = 0; i < n; i++)
+        mla__fc_engine_step(e, i);
+
+    struct mla_fc_result r;
+    memset(&r, 0, sizeof r);
+    r.horizon_steps = e->H;
+    r.step_s = step_s;
+    r.n = n;
+    r.anomalies = e->anomalies;
+    r.missing = e->missing;
+    size_t last = n - 1;
+    double pred[K];
+    for (int k = 0; k < K; k++) {
+        pred[k] = eg_cand(e, k, last, e->H);
+        r.cand_point[k] = pred[k];
+        r.cand_mae[k] = e->mae_w[k] > 0 ? e->mae_s[k] / e->mae_w[k] : NAN;
+    }
+    eg_weights(e, pred, r.weight);
+    double qh = eg_res_quantile(e, cfg->quantile);
+    double ql = eg_res_quantile(e, 1 - cfg->quantile);
+    double scale = e->scale_w > 0 ? 1.25 * e->scale_s / e->scale_w : 0;
+    for (int h = 1; h <= e->H; h++) {
+        double pt = 0, ws = 0;
+        for (int k = 0; k < K; k++) {
+            if (r.weight[k] <= 0)
+                continue;
+            double p = eg_cand(e, k, last, h);
+            if (isnan(p))
+                continue;
+            pt += r.weight[k] * p;
+            ws += r.weight[k];
+        }
+        pt = ws > 0 ? pt / ws : e->filt[last];
+        double x = eg_fwd(e, pt);
+        /* Few scored residuals: a normal-ish band from the one-step scale instead. */
+        double hi = !isnan(qh) ? qh : 1.645 * scale * sqrt((double)h);
+        double lo = !isnan(ql) ? ql : -1.645 * scale * sqrt((double)h);
+        r.point[h - 1] = pt;
+        r.upper[h - 1] = eg_back(e, x + (hi > 0 ? hi : 0));
+        r.lower[h - 1] = eg_back(e, x + (lo < 0 ? lo : 0));
+    }
+    double wape = e->ens_act > 0 ? e->ens_err / e->ens_act : 1;
+    double shrink = (double)e->scored / (double)(e->md > 24 ? e->md : 24);
+    r.confidence = (wape < 1 ? 1 - wape : 0) * (shrink < 1 ? shrink : 1);
+
+    /* Cycles and trend on the filtered history (model space for cycles). */
+    size_t first = 0;
+    while (first < n && isnan(e->xs[first]))
+        first++;
+    r.daily.period_steps = e->md;
+    r.weekly.period_steps = e->mw;
+    mla__fc_cycle_detect(e->xs + first, n - first, e->md, &r.daily);
+    mla__fc_cycle_detect_weekly(e->xs + first, n - first, e->md, e->mw, &r.weekly);
+    if (e->logsp) {
+        r.daily.strength = expm1(r.daily.strength);
+        r.weekly.strength = expm1(r.weekly.strength);
+    } else {
+        double sum = 0;
+        size_t cnt = 0;
+        for (size_t i = first; i < n; i++)
+            if (!isnan(e->filt[i])) {
+                sum += e->filt[i];
+                cnt++;
+            }
+        double mean = cnt ? fabs(sum / (double)cnt) : 0;
+        r.daily.strength = mean > 0 ? r.daily.strength / mean : 0;
+        r.weekly.strength = mean > 0 ? r.weekly.strength / mean : 0;
+    }
+    r.trend = mla__fc_trend_classify(e->filt + first, n - first, e->md, &r.trend_change);
+    mla__fc_engine_destroy(e);
+    *out = r;
+    return MLA_OK;
+}
