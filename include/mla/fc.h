@@ -73,7 +73,7 @@ struct mla_fc_config {
                                  before outage_accept_s (default 3 days) */
     double outage_accept_s;
     double weight_halflife_s; /* half-life of the candidates' error averages (default 2 days) */
-    double weight_power;      /* weight = mae^-power (default 4; large = pick the best) */
+    double weight_power;      /* weight = mae^-power (default 8; large = pick the best) */
     double day_s;             /* daily period (86400) */
     double week_s;            /* weekly period (604800) */
 };
@@ -101,7 +101,9 @@ enum mla_fc_cand {
     MLA_FC_CAND_LEVEL,       /* exponentially smoothed level (log space) */
     MLA_FC_CAND_HW_DAY,      /* additive Holt-Winters, daily season */
     MLA_FC_CAND_HW_DAY_LOG,  /* Holt-Winters in log space (multiplicative), daily season */
-    MLA_FC_CAND_HW_WEEK_LOG, /* Holt-Winters in log space, daily + weekly seasons */
+    MLA_FC_CAND_HW_DAY_SLOW, /* the same with a slow level and a fast season (stable series) */
+    MLA_FC_CAND_HW_DAY_SMOOTH, /* the same, season smoothed over +-1 hour of slots */
+    MLA_FC_CAND_HW_WEEK_LOG, /* Holt-Winters in log space, daily + weekly seasons (smoothed) */
     MLA_FC_CAND_DAMPED_LOG,  /* damped-trend Holt in log space, no season (ramps) */
     MLA_FC_CAND_PROFILE_LOG, /* weekly profile x recent level ratio (log space) */
     MLA_FC_CAND_COUNT

@@ -25,6 +25,7 @@ struct mla__fc_hw {
     double alpha, beta, phi; /* beta = 0: no trend */
     double gamma[2];
     int m[2];                /* 0 = no season */
+    int kw[2];               /* seasonal kernel half-width in slots (0 = classic) */
     double level, trend;
     double *s[2];            /* owned, m[k] doubles */
     unsigned char *seen[2];  /* owned, m[k] flags */
@@ -60,6 +61,10 @@ void mla__fc_engine_step(struct mla__fc_engine *e, size_t i);
 /* Ensemble forecast for index i + H (H = horizon), made after step(i); NaN when none. */
 double mla__fc_engine_point(const struct mla__fc_engine *e);
 double mla__fc_engine_upper(struct mla__fc_engine *e);
+
+/* Each candidate's rolling H-step forecasts: out[k*n + i] (K*n doubles), for diagnostics. */
+void mla__fc_backtest_cands(const double *values, size_t n, double step_s,
+                            const struct mla_fc_config *cfg, double *out);
 
 /* ---- baselines (evaluate.c) ---- */
 /* Rolling h-step forecasts of the additive daily Holt-Winters baseline into out[0..n-1]. */

@@ -17,6 +17,7 @@ void mla__fc_hw_init(struct mla__fc_hw *hw, double alpha, double beta, double ph
     hw->m[1] = m1;
     hw->gamma[0] = g0;
     hw->gamma[1] = g1;
+    hw->kw[0] = hw->kw[1] = 0;
     hw->level = hw->trend = 0;
     hw->started = false;
     for (int k = 0; k < 2; k++) {
@@ -87,9 +88,27 @@ void mla__fc_hw_update(struct mla__fc_hw *hw, size_t i, double y)
     hw->level += pt + hw->alpha * e;
     if (hw->beta > 0)
         hw->trend = pt + hw->alpha * hw->beta * e;
-    for (int k = 0; k < 2; k++)
-        if (hw->m[k] > 0)
-            hw->s[k][i % (size_t)hw->m[k]] += hw->gamma[k] * (1 - hw->alpha) * e;
+    for (int k = 0; k < 2; k++) {
+        if (hw->m[k] <= 0)
+            continue;
+        size_t m = (size_t)hw->m[k], j = i % m;
+        int w = hw->kw[k];
+        if (w <= 0) {
+            hw->s[k][j] += hw->gamma[k] * (1 - hw->alpha) * e;
+            continue;
+        }
+        /* Kernel-smoothed seasonal update: neighbouring slots move toward this observation's
+         * deviation too (triangular weights), so each slot averages ~w slots of noise. */
+        double dev = e + hw->s[k][j];
+        for (int d = -w; d <= w; d++) {
+            size_t jj = (j + m + (size_t)(d + (int)m) % m) % m;
+            double kap = 1.0 - fabs((double)d) / (double)(w + 1);
+            double target = dev;
+            if (!hw->seen[k][jj])
+                continue;
+            hw->s[k][jj] += hw->gamma[k] * (1 - hw->alpha) * kap * (target - hw->s[k][jj]);
+        }
+    }
 }
 
 void mla__fc_hw_shift(struct mla__fc_hw *hw, double d)

@@ -2,7 +2,7 @@
  *
  * One causal pass over the history. At each point i:
  *   1. the anomaly filter compares the value with the one-step forecast of the reference model
- *      (daily Holt-Winters in log space); beyond anomaly_threshold robust deviations the value
+ *      (smoothed daily Holt-Winters in log space); beyond anomaly_threshold robust deviations the value
  *      is an anomaly and is replaced by that forecast (a gap is filled the same way). A zero
  *      where much more was expected is an outage; a run of anomalies longer than
  *      anomaly_accept_s (outage_accept_s for outages) is a new regime: accepted, models rebased.
@@ -32,7 +32,7 @@ struct mla__fc_engine {
     bool logsp;      /* all values >= 0: model in log1p space */
     double *filt;    /* raw space, anomalies and gaps replaced; NaN before any value */
     double *xs;      /* model space of filt */
-    struct mla__fc_hw hw_day, hw_day_log, hw_week_log, damped_log;
+    struct mla__fc_hw hw_day, hw_day_log, hw_day_slow, hw_day_smooth, hw_week_log, damped_log;
     double lvl;      /* smoothed level, model space */
     bool lvl_started;
     double *prof;    /* profile candidate: per slot of week (or day), model space */
@@ -89,9 +89,18 @@ struct mla__fc_engine *mla__fc_engine_create(const double *values, size_t n, dou
     e->filt = mla_xmalloc(n * sizeof(double));
     e->xs = mla_xmalloc(n * sizeof(double));
     /* Fixed smoothing parameters: the ensemble weights do the adapting, no per-series refit. */
+    /* Two flavours of season: sharp (classic, each slot on its own: catches narrow peaks) and
+     * smooth (each update spread over +-1 hour of slots: averages burst noise away). */
+    int kw = mla__fc_period_steps(3600, step_s);
+    if (kw > e->md / 8)
+        kw = e->md / 8;
     mla__fc_hw_init(&e->hw_day, 0.2, 0, 1, e->md, 0.2, 0, 0);
     mla__fc_hw_init(&e->hw_day_log, 0.2, 0, 1, e->md, 0.2, 0, 0);
-    mla__fc_hw_init(&e->hw_week_log, 0.2, 0, 1, e->md, 0.1, e->mw, 0.2);
+    mla__fc_hw_init(&e->hw_day_slow, 0.05, 0, 1, e->md, 0.3, 0, 0);
+    mla__fc_hw_init(&e->hw_day_smooth, 0.1, 0, 1, e->md, 0.05, 0, 0);
+    e->hw_day_smooth.kw[0] = kw;
+    mla__fc_hw_init(&e->hw_week_log, 0.1, 0, 1, e->md, 0.05, e->mw, 0.05);
+    e->hw_week_log.kw[0] = e->hw_week_log.kw[1] = kw;
     mla__fc_hw_init(&e->damped_log, 0.3, 0.1, 0.95, 0, 0, 0, 0);
     e->mp = e->mw ? e->mw : e->md;
     if (e->mp) {
@@ -115,6 +124,8 @@ void mla__fc_engine_destroy(struct mla__fc_engine *e)
         return;
     mla__fc_hw_fini(&e->hw_day);
     mla__fc_hw_fini(&e->hw_day_log);
+    mla__fc_hw_fini(&e->hw_day_smooth);
+    mla__fc_hw_fini(&e->hw_day_slow);
     mla__fc_hw_fini(&e->hw_week_log);
     mla__fc_hw_fini(&e->damped_log);
     free(e->prof);
@@ -160,6 +171,10 @@ static double eg_cand(const struct mla__fc_engine *e, int k, size_t i, int h)
         return e->logsp && p < 0 ? 0 : p;
     case MLA_FC_CAND_HW_DAY_LOG:
         return e->md ? eg_back(e, mla__fc_hw_pred(&e->hw_day_log, i, h)) : NAN;
+    case MLA_FC_CAND_HW_DAY_SLOW:
+        return e->md ? eg_back(e, mla__fc_hw_pred(&e->hw_day_slow, i, h)) : NAN;
+    case MLA_FC_CAND_HW_DAY_SMOOTH:
+        return e->md ? eg_back(e, mla__fc_hw_pred(&e->hw_day_smooth, i, h)) : NAN;
     case MLA_FC_CAND_HW_WEEK_LOG:
         return e->mw ? eg_back(e, mla__fc_hw_pred(&e->hw_week_log, i, h)) : NAN;
     case MLA_FC_CAND_DAMPED_LOG:
@@ -216,9 +231,9 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, bool *accepted)
     double y = e->v[i];
     *accepted = false;
     size_t prev = i ? i - 1 : 0;
-    bool ref_ok = i > 0 && e->md && e->hw_day_log.started &&
-                  e->hw_day_log.seen[0][i % (size_t)e->md];
-    double r = ref_ok ? mla__fc_hw_pred(&e->hw_day_log, prev, 1) : NAN;
+    const struct mla__fc_hw *ref = &e->hw_day_smooth;
+    bool ref_ok = i > 0 && e->md && ref->started && ref->seen[0][i % (size_t)e->md];
+    double r = ref_ok ? mla__fc_hw_pred(ref, prev, 1) : NAN;
     if (isnan(y)) {
         e->missing++;
         e->run = 0;
@@ -232,9 +247,14 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, bool *accepted)
         return x;
     }
     double d = x - r;
+    /* Recurring structure is not an anomaly: a value the sharp-season model expects (a narrow
+     * daily peak the smoothed reference blurs) passes. */
+    double r2 = e->hw_day_log.seen[0][i % (size_t)e->md] ? mla__fc_hw_pred(&e->hw_day_log, prev, 1)
+                                                           : NAN;
+    double dmin = isnan(r2) || fabs(d) <= fabs(x - r2) ? d : x - r2;
     double scale = e->scale_w > 0 ? 1.25 * e->scale_s / e->scale_w : 0;
     bool active = e->scale_w >= 12 && scale > 0;
-    if (!active || fabs(d) <= e->cfg.anomaly_threshold * scale) {
+    if (!active || fabs(dmin) <= e->cfg.anomaly_threshold * scale) {
         e->run = 0;
         e->scale_s = 0.995 * e->scale_s + fabs(d);
         e->scale_w = 0.995 * e->scale_w + 1;
@@ -250,7 +270,9 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, bool *accepted)
     if ((double)e->run * e->step_s > limit) {
         /* A lasting change: rebase the level-bearing models onto it. */
         e->run = 0;
-        mla__fc_hw_shift(&e->hw_day_log, d);
+        mla__fc_hw_shift(&e->hw_day_smooth, d);
+        mla__fc_hw_shift(&e->hw_day_log, x - mla__fc_hw_pred(&e->hw_day_log, prev, 1));
+        mla__fc_hw_shift(&e->hw_day_slow, x - mla__fc_hw_pred(&e->hw_day_slow, prev, 1));
         mla__fc_hw_shift(&e->hw_week_log, d);
         mla__fc_hw_shift(&e->damped_log, x - mla__fc_hw_pred(&e->damped_log, prev, 1));
         mla__fc_hw_shift(&e->hw_day, y - mla__fc_hw_pred(&e->hw_day, prev, 1));
@@ -293,6 +315,8 @@ void mla__fc_engine_step(struct mla__fc_engine *e, size_t i)
     if (!isnan(x)) {
         mla__fc_hw_update(&e->hw_day, i, e->filt[i]);
         mla__fc_hw_update(&e->hw_day_log, i, x);
+        mla__fc_hw_update(&e->hw_day_smooth, i, x);
+        mla__fc_hw_update(&e->hw_day_slow, i, x);
         mla__fc_hw_update(&e->hw_week_log, i, x);
         mla__fc_hw_update(&e->damped_log, i, x);
         if (!e->lvl_started) {
@@ -367,7 +391,7 @@ void mla_fc_config_default(struct mla_fc_config *cfg)
     cfg->anomaly_accept_s = 3600;
     cfg->outage_accept_s = 3 * 86400;
     cfg->weight_halflife_s = 2 * 86400;
-    cfg->weight_power = 4;
+    cfg->weight_power = 8;
     cfg->day_s = 86400;
     cfg->week_s = 7 * 86400;
 }
@@ -375,7 +399,7 @@ void mla_fc_config_default(struct mla_fc_config *cfg)
 static const char *const fc_trend_names[] = {"stable", "increasing", "decreasing", "volatile"};
 static const char *const fc_cand_names[] = {
     "persist", "snaive_day", "snaive_week", "level", "hw_day",
-    "hw_day_log", "hw_week_log", "damped_log", "profile_log"};
+    "hw_day_log", "hw_day_slow", "hw_day_smooth", "hw_week_log", "damped_log", "profile_log"};
 
 const char *mla_fc_trend_name(enum mla_fc_trend t)
 {
@@ -531,4 +555,20 @@ enum mla_code mla_fc_forecast(const double *values, size_t n, double step_s,
     mla__fc_engine_destroy(e);
     *out = r;
     return MLA_OK;
+}
+
+void mla__fc_backtest_cands(const double *values, size_t n, double step_s,
+                            const struct mla_fc_config *cfg, double *out)
+{
+    struct mla__fc_engine *e = mla__fc_engine_create(values, n, step_s, cfg);
+    size_t H = (size_t)cfg->horizon_steps;
+    for (size_t j = 0; j < (size_t)K * n; j++)
+        out[j] = NAN;
+    for (size_t i = 0; i < n; i++) {
+        mla__fc_engine_step(e, i);
+        if (i + H < n)
+            for (int k = 0; k < K; k++)
+                out[(size_t)k * n + i + H] = e->ring[(size_t)k * H + i % H];
+    }
+    mla__fc_engine_destroy(e);
 }
