@@ -27,7 +27,8 @@ struct mla__fc_hw {
     int m[2];                /* 0 = no season */
     int kw[2];               /* seasonal kernel half-width in slots (0 = classic) */
     double level, trend;
-    double *s[2];            /* owned, m[k] doubles */
+    double *s[2];            /* owned, m[k] doubles: each slot's own estimate */
+    double *box[2];          /* owned, 2*m[k]: box sums then counts of seen slots (kw > 0) */
     unsigned char *seen[2];  /* owned, m[k] flags */
     bool started;
 };
@@ -35,6 +36,8 @@ struct mla__fc_hw {
 void mla__fc_hw_init(struct mla__fc_hw *hw, double alpha, double beta, double phi, int m0,
                      double g0, int m1, double g1);
 void mla__fc_hw_fini(struct mla__fc_hw *hw);
+/* Reads season k through a +-kw-slot box kernel (before the first update). */
+void mla__fc_hw_smooth(struct mla__fc_hw *hw, int k, int kw);
 /* Forecast of index i + h made after index i was consumed (h >= 1). */
 double mla__fc_hw_pred(const struct mla__fc_hw *hw, size_t i, int h);
 /* Consumes y at index i. */

@@ -1,6 +1,11 @@
 /* holtwinters.c - additive Holt-Winters (error-correction form) with a damped trend and up to
  * two seasons (Taylor's double-seasonal method). Fed log1p(y) it is the multiplicative model.
- * Seasonal slots start at their first visit, so the model works from the first point. Pure. */
+ * Seasonal slots start at their first visit, so the model works from the first point.
+ *
+ * Smoothed seasons (kw > 0): each slot still learns its own deviation (an EWMA per slot), but
+ * the model reads the mean of the slots within +-kw (a box kernel), so burst noise in a single
+ * bucket does not become a feature of the profile. The box sums are kept up to date on each
+ * update (2*kw+1 additions, no division), so a read is O(1). Pure. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -21,27 +26,64 @@ void mla__fc_hw_init(struct mla__fc_hw *hw, double alpha, double beta, double ph
     hw->level = hw->trend = 0;
     hw->started = false;
     for (int k = 0; k < 2; k++) {
-        hw->s[k] = hw->m[k] > 0 ? mla_xcalloc((size_t)hw->m[k], sizeof(double)) : NULL;
-        hw->seen[k] = hw->m[k] > 0 ? mla_xcalloc((size_t)hw->m[k], 1) : NULL;
+        size_t m = hw->m[k] > 0 ? (size_t)hw->m[k] : 0;
+        hw->s[k] = m ? mla_xcalloc(m, sizeof(double)) : NULL;
+        hw->box[k] = m ? mla_xcalloc(2 * m, sizeof(double)) : NULL;
+        hw->seen[k] = m ? mla_xcalloc(m, 1) : NULL;
     }
+}
+
+void mla__fc_hw_smooth(struct mla__fc_hw *hw, int k, int kw)
+{
+    if (hw->m[k] > 0 && kw > 0 && 2 * kw + 1 < hw->m[k])
+        hw->kw[k] = kw;
 }
 
 void mla__fc_hw_fini(struct mla__fc_hw *hw)
 {
     for (int k = 0; k < 2; k++) {
         free(hw->s[k]);
+        free(hw->box[k]);
         free(hw->seen[k]);
         hw->s[k] = NULL;
+        hw->box[k] = NULL;
         hw->seen[k] = NULL;
     }
 }
 
-static double hw_season(const struct mla__fc_hw *hw, size_t i)
+/* The seasonal term k as the model reads it at slot j. */
+static inline double hw_read(const struct mla__fc_hw *hw, int k, size_t j)
+{
+    if (!hw->kw[k])
+        return hw->s[k][j];
+    size_t m = (size_t)hw->m[k];
+    double c = hw->box[k][m + j];
+    return c > 0 ? hw->box[k][j] / c : 0;
+}
+
+/* Adds (dv, dc) to the box sums (and counts) of the slots whose window holds slot j. */
+static void hw_box_add(struct mla__fc_hw *hw, int k, size_t j, double dv, double dc)
+{
+    size_t m = (size_t)hw->m[k], w = (size_t)hw->kw[k];
+    double *b = hw->box[k], *c = hw->box[k] + m;
+    size_t lo = (j + m - w) % m, len = 2 * w + 1;
+    size_t first = m - lo < len ? m - lo : len;
+    for (size_t i = 0; i < first; i++) {
+        b[lo + i] += dv;
+        c[lo + i] += dc;
+    }
+    for (size_t i = 0; i < len - first; i++) {
+        b[i] += dv;
+        c[i] += dc;
+    }
+}
+
+static inline double hw_season(const struct mla__fc_hw *hw, size_t i)
 {
     double s = 0;
     for (int k = 0; k < 2; k++)
         if (hw->m[k] > 0)
-            s += hw->s[k][i % (size_t)hw->m[k]];
+            s += hw_read(hw, k, i % (size_t)hw->m[k]);
     return s;
 }
 
@@ -49,13 +91,24 @@ double mla__fc_hw_pred(const struct mla__fc_hw *hw, size_t i, int h)
 {
     if (!hw->started)
         return NAN;
-    double damp = 0, p = 1;
-    if (hw->beta > 0)
+    double damp = 0;
+    if (hw->beta > 0) {
+        double p = 1;
         for (int j = 0; j < h; j++) {
             p *= hw->phi;
             damp += p;
         }
+    }
     return hw->level + damp * hw->trend + hw_season(hw, i + (size_t)h);
+}
+
+static void hw_set_slot(struct mla__fc_hw *hw, int k, size_t j, double v)
+{
+    double d = v - hw->s[k][j];
+    hw->s[k][j] = v;
+    if (hw->kw[k])
+        hw_box_add(hw, k, j, d, hw->seen[k][j] ? 0 : 1);
+    hw->seen[k][j] = 1;
 }
 
 void mla__fc_hw_update(struct mla__fc_hw *hw, size_t i, double y)
@@ -65,13 +118,12 @@ void mla__fc_hw_update(struct mla__fc_hw *hw, size_t i, double y)
         hw->trend = 0;
         hw->started = true;
         for (int k = 0; k < 2; k++)
-            if (hw->m[k] > 0) {
-                hw->seen[k][i % (size_t)hw->m[k]] = 1;
-            }
+            if (hw->m[k] > 0)
+                hw_set_slot(hw, k, i % (size_t)hw->m[k], 0);
         return;
     }
-    /* First visit of a slot: the seasonal term is the deviation from the level. */
     double pt = hw->beta > 0 ? hw->phi * hw->trend : 0;
+    /* First visit of a slot: the seasonal term is the deviation from the level. */
     for (int k = 0; k < 2; k++) {
         if (hw->m[k] <= 0)
             continue;
@@ -79,35 +131,29 @@ void mla__fc_hw_update(struct mla__fc_hw *hw, size_t i, double y)
         if (!hw->seen[k][j]) {
             double other = 0;
             for (int o = 0; o < k; o++)
-                other += hw->s[o][i % (size_t)hw->m[o]];
-            hw->s[k][j] = y - (hw->level + pt) - other;
-            hw->seen[k][j] = 1;
+                other += hw_read(hw, o, i % (size_t)hw->m[o]);
+            hw_set_slot(hw, k, j, y - (hw->level + pt) - other);
         }
     }
-    double e = y - (hw->level + pt + hw_season(hw, i));
-    hw->level += pt + hw->alpha * e;
+    double season = hw_season(hw, i);
+    double e = y - (hw->level + pt + season);
+    double l0 = hw->level + pt;
+    hw->level = l0 + hw->alpha * e;
     if (hw->beta > 0)
         hw->trend = pt + hw->alpha * hw->beta * e;
     for (int k = 0; k < 2; k++) {
         if (hw->m[k] <= 0)
             continue;
-        size_t m = (size_t)hw->m[k], j = i % m;
-        int w = hw->kw[k];
-        if (w <= 0) {
+        size_t j = i % (size_t)hw->m[k];
+        if (!hw->kw[k]) {
             hw->s[k][j] += hw->gamma[k] * (1 - hw->alpha) * e;
             continue;
         }
-        /* Kernel-smoothed seasonal update: neighbouring slots move toward this observation's
-         * deviation too (triangular weights), so each slot averages ~w slots of noise. */
-        double dev = e + hw->s[k][j];
-        for (int d = -w; d <= w; d++) {
-            size_t jj = (j + m + (size_t)(d + (int)m) % m) % m;
-            double kap = 1.0 - fabs((double)d) / (double)(w + 1);
-            double target = dev;
-            if (!hw->seen[k][jj])
-                continue;
-            hw->s[k][jj] += hw->gamma[k] * (1 - hw->alpha) * kap * (target - hw->s[k][jj]);
-        }
+        /* The slot's own deviation from the level and the other season, EWMA'd. */
+        double dev = y - l0 - (season - hw_read(hw, k, j));
+        double d = hw->gamma[k] * (dev - hw->s[k][j]);
+        hw->s[k][j] += d;
+        hw_box_add(hw, k, j, d, 0);
     }
 }
 

@@ -97,10 +97,12 @@ struct mla__fc_engine *mla__fc_engine_create(const double *values, size_t n, dou
     mla__fc_hw_init(&e->hw_day, 0.2, 0, 1, e->md, 0.2, 0, 0);
     mla__fc_hw_init(&e->hw_day_log, 0.2, 0, 1, e->md, 0.2, 0, 0);
     mla__fc_hw_init(&e->hw_day_slow, 0.05, 0, 1, e->md, 0.3, 0, 0);
-    mla__fc_hw_init(&e->hw_day_smooth, 0.1, 0, 1, e->md, 0.05, 0, 0);
-    e->hw_day_smooth.kw[0] = kw;
-    mla__fc_hw_init(&e->hw_week_log, 0.1, 0, 1, e->md, 0.05, e->mw, 0.05);
-    e->hw_week_log.kw[0] = e->hw_week_log.kw[1] = kw;
+    mla__fc_hw_init(&e->hw_day_smooth, 0.1, 0, 1, e->md, 0.3, 0, 0);
+    mla__fc_hw_smooth(&e->hw_day_smooth, 0, kw);
+
+    mla__fc_hw_init(&e->hw_week_log, 0.1, 0, 1, e->md, 0.2, e->mw, 0.3);
+    mla__fc_hw_smooth(&e->hw_week_log, 0, kw);
+    mla__fc_hw_smooth(&e->hw_week_log, 1, kw);
     mla__fc_hw_init(&e->damped_log, 0.3, 0.1, 0.95, 0, 0, 0, 0);
     e->mp = e->mw ? e->mw : e->md;
     if (e->mp) {

@@ -5,7 +5,8 @@
  * slot by slot into a profile P, and take R2 = 1 - SSE/SST of the de-meaned series against P.
  * White noise still gets R2 ~ 1/D (each slot mean is a mean of D noise values), so we report
  * (R2 - 1/D) / (1 - 1/D) clamped to [0,1]: ~0 for noise, 1 for a pure cycle. The weekly cycle is
- * tested on what the daily profile leaves, so a pure daily cycle has no weekly confidence.
+ * tested on what the daily profile and each week's straight line leave, so a pure daily cycle
+ * or a ramp has no weekly confidence.
  * Strength = peak-to-trough range of the profile (in the model space; the caller converts).
  * Uses the last whole periods of the series; O(n). Pure. */
 #include <math.h>
@@ -95,19 +96,25 @@ void mla__fc_cycle_detect_weekly(const double *x, size_t n, int md, int mw,
     }
     size_t W = n / (size_t)mw, M = (size_t)mw, len = W * M;
     const double *xw = x + (n - len);
-    /* Remove each week's mean and the daily profile; the weekly profile of the rest. */
+    /* Remove each week's straight line (its mean, and a ramp that would otherwise pass for a
+     * weekly shape) and the daily profile; the weekly profile of the rest. */
     double *r = mla_xmalloc(len * sizeof *r);
     for (size_t w = 0; w < W; w++) {
-        double sum = 0;
-        size_t cnt = 0;
+        double sx = 0, sy = 0, sxx = 0, sxy = 0, nc = 0;
         for (size_t s = 0; s < M; s++)
             if (!isnan(xw[w * M + s])) {
-                sum += xw[w * M + s];
-                cnt++;
+                double t = (double)s;
+                sx += t;
+                sy += xw[w * M + s];
+                sxx += t * t;
+                sxy += t * xw[w * M + s];
+                nc++;
             }
-        double mean = cnt ? sum / (double)cnt : 0;
+        double den = nc * sxx - sx * sx;
+        double b = den > 0 ? (nc * sxy - sx * sy) / den : 0;
+        double a = nc > 0 ? (sy - b * sx) / nc : 0;
         for (size_t s = 0; s < M; s++)
-            r[w * M + s] = xw[w * M + s] - mean;
+            r[w * M + s] = xw[w * M + s] - (a + b * (double)s);
     }
     size_t D = len / (size_t)md;
     double *pd = mla_xcalloc((size_t)md, sizeof *pd);
