@@ -31,6 +31,8 @@ struct mla__fc_hw {
     double *box[2];          /* owned, 2*m[k]: box sums then counts of seen slots (kw > 0) */
     unsigned char *seen[2];  /* owned, m[k] flags */
     bool started;
+    size_t at;      /* index of the last update */
+    size_t base[2]; /* its slot in each season */
 };
 
 void mla__fc_hw_init(struct mla__fc_hw *hw, double alpha, double beta, double phi, int m0,
@@ -38,7 +40,7 @@ void mla__fc_hw_init(struct mla__fc_hw *hw, double alpha, double beta, double ph
 void mla__fc_hw_fini(struct mla__fc_hw *hw);
 /* Reads season k through a +-kw-slot box kernel (before the first update). */
 void mla__fc_hw_smooth(struct mla__fc_hw *hw, int k, int kw);
-/* Forecast of index i + h made after index i was consumed (h >= 1). */
+/* Forecast of index i + h made after index i was consumed (h >= 1); i >= the last update. */
 double mla__fc_hw_pred(const struct mla__fc_hw *hw, size_t i, int h);
 /* Consumes y at index i. */
 void mla__fc_hw_update(struct mla__fc_hw *hw, size_t i, double y);

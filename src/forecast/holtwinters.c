@@ -25,6 +25,8 @@ void mla__fc_hw_init(struct mla__fc_hw *hw, double alpha, double beta, double ph
     hw->kw[0] = hw->kw[1] = 0;
     hw->level = hw->trend = 0;
     hw->started = false;
+    hw->at = 0;
+    hw->base[0] = hw->base[1] = 0;
     for (int k = 0; k < 2; k++) {
         size_t m = hw->m[k] > 0 ? (size_t)hw->m[k] : 0;
         hw->s[k] = m ? mla_xcalloc(m, sizeof(double)) : NULL;
@@ -51,6 +53,21 @@ void mla__fc_hw_fini(struct mla__fc_hw *hw)
     }
 }
 
+/* Slot of index i in season k without a division in the common case (i a little after the
+ * last update): the modulo was the largest cost of the serving path. */
+static inline size_t hw_slot(const struct mla__fc_hw *hw, int k, size_t i)
+{
+    size_t m = (size_t)hw->m[k];
+    if (i >= hw->at) {
+        size_t d = i - hw->at;
+        if (d < m) {
+            size_t j = hw->base[k] + d;
+            return j >= m ? j - m : j;
+        }
+    }
+    return i % m;
+}
+
 /* The seasonal term k as the model reads it at slot j. */
 static inline double hw_read(const struct mla__fc_hw *hw, int k, size_t j)
 {
@@ -62,20 +79,22 @@ static inline double hw_read(const struct mla__fc_hw *hw, int k, size_t j)
 }
 
 /* Adds (dv, dc) to the box sums (and counts) of the slots whose window holds slot j. */
+static void hw_box_add1(double *b, size_t m, size_t lo, size_t len, double d)
+{
+    size_t first = m - lo < len ? m - lo : len;
+    for (size_t i = 0; i < first; i++)
+        b[lo + i] += d;
+    for (size_t i = 0; i < len - first; i++)
+        b[i] += d;
+}
+
 static void hw_box_add(struct mla__fc_hw *hw, int k, size_t j, double dv, double dc)
 {
     size_t m = (size_t)hw->m[k], w = (size_t)hw->kw[k];
-    double *b = hw->box[k], *c = hw->box[k] + m;
-    size_t lo = (j + m - w) % m, len = 2 * w + 1;
-    size_t first = m - lo < len ? m - lo : len;
-    for (size_t i = 0; i < first; i++) {
-        b[lo + i] += dv;
-        c[lo + i] += dc;
-    }
-    for (size_t i = 0; i < len - first; i++) {
-        b[i] += dv;
-        c[i] += dc;
-    }
+    size_t lo = j >= w ? j - w : j + m - w, len = 2 * w + 1;
+    hw_box_add1(hw->box[k], m, lo, len, dv);
+    if (dc != 0)
+        hw_box_add1(hw->box[k] + m, m, lo, len, dc);
 }
 
 static inline double hw_season(const struct mla__fc_hw *hw, size_t i)
@@ -83,7 +102,7 @@ static inline double hw_season(const struct mla__fc_hw *hw, size_t i)
     double s = 0;
     for (int k = 0; k < 2; k++)
         if (hw->m[k] > 0)
-            s += hw_read(hw, k, i % (size_t)hw->m[k]);
+            s += hw_read(hw, k, hw_slot(hw, k, i));
     return s;
 }
 
@@ -113,13 +132,20 @@ static void hw_set_slot(struct mla__fc_hw *hw, int k, size_t j, double v)
 
 void mla__fc_hw_update(struct mla__fc_hw *hw, size_t i, double y)
 {
+    size_t js[2] = {0, 0};
+    for (int k = 0; k < 2; k++)
+        if (hw->m[k] > 0)
+            js[k] = hw->started ? hw_slot(hw, k, i) : i % (size_t)hw->m[k];
     if (!hw->started) {
         hw->level = y;
         hw->trend = 0;
         hw->started = true;
         for (int k = 0; k < 2; k++)
             if (hw->m[k] > 0)
-                hw_set_slot(hw, k, i % (size_t)hw->m[k], 0);
+                hw_set_slot(hw, k, js[k], 0);
+        hw->at = i;
+        hw->base[0] = js[0];
+        hw->base[1] = js[1];
         return;
     }
     double pt = hw->beta > 0 ? hw->phi * hw->trend : 0;
@@ -127,15 +153,18 @@ void mla__fc_hw_update(struct mla__fc_hw *hw, size_t i, double y)
     for (int k = 0; k < 2; k++) {
         if (hw->m[k] <= 0)
             continue;
-        size_t j = i % (size_t)hw->m[k];
+        size_t j = js[k];
         if (!hw->seen[k][j]) {
             double other = 0;
             for (int o = 0; o < k; o++)
-                other += hw_read(hw, o, i % (size_t)hw->m[o]);
+                other += hw_read(hw, o, js[o]);
             hw_set_slot(hw, k, j, y - (hw->level + pt) - other);
         }
     }
-    double season = hw_season(hw, i);
+    double season = 0;
+    for (int k = 0; k < 2; k++)
+        if (hw->m[k] > 0)
+            season += hw_read(hw, k, js[k]);
     double e = y - (hw->level + pt + season);
     double l0 = hw->level + pt;
     hw->level = l0 + hw->alpha * e;
@@ -144,7 +173,7 @@ void mla__fc_hw_update(struct mla__fc_hw *hw, size_t i, double y)
     for (int k = 0; k < 2; k++) {
         if (hw->m[k] <= 0)
             continue;
-        size_t j = i % (size_t)hw->m[k];
+        size_t j = js[k];
         if (!hw->kw[k]) {
             hw->s[k][j] += hw->gamma[k] * (1 - hw->alpha) * e;
             continue;
@@ -155,6 +184,9 @@ void mla__fc_hw_update(struct mla__fc_hw *hw, size_t i, double y)
         hw->s[k][j] += d;
         hw_box_add(hw, k, j, d, 0);
     }
+    hw->at = i;
+    hw->base[0] = js[0];
+    hw->base[1] = js[1];
 }
 
 void mla__fc_hw_shift(struct mla__fc_hw *hw, double d)

@@ -55,19 +55,65 @@ struct mla__fc_engine {
     size_t q_at;
     bool q_valid;
     size_t last_i;
-    double point;
+    size_t dpos, ppos, hpos; /* i mod md, mod mp, mod H for the current point */
+    double point;   /* ensemble forecast for i + H */
+    double point_x; /* the same in model space */
 };
+
+/* log1p(y) for y >= 0 to ~1e-12: (1+y) = 2^k m with m in [sqrt(1/2), sqrt(2)), then
+ * log m = 2 atanh(s), s = (m-1)/(m+1), |s| < 0.172, series to s^13. Runs once or twice per
+ * point; libm's was a tenth of the serving time. Tiny y (< 1e-4) goes to libm for precision. */
+static inline double eg_log1p(double y)
+{
+    if (y < 1e-4)
+        return log1p(y);
+    union {
+        double d;
+        unsigned long long u;
+    } z = {.d = 1 + y};
+    long long k = (long long)((z.u >> 52) & 0x7ff) - 1023;
+    z.u = (z.u & 0x000fffffffffffffull) | 0x3ff0000000000000ull; /* m in [1, 2) */
+    if (z.d > 1.4142135623730951) {
+        z.d *= 0.5;
+        k++;
+    }
+    double s = (z.d - 1) / (z.d + 1), s2 = s * s;
+    double t = s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9 +
+               s2 * (1.0 / 11 + s2 * (1.0 / 13))))));
+    return (double)k * 0.6931471805599453 + 2 * s * (1 + t);
+}
 
 static double eg_fwd(const struct mla__fc_engine *e, double y)
 {
-    return e->logsp ? log1p(y > 0 ? y : 0) : y;
+    return e->logsp ? eg_log1p(y > 0 ? y : 0) : y;
+}
+
+/* exp(x) to ~1e-8 relative: the back-transform runs for every candidate at every point, and
+ * libm's exact expm1 was a third of the serving time. 2^k * e^r, |r| <= ln2/2, Taylor to r^8. */
+static inline double eg_exp(double x)
+{
+    if (x < -700)
+        return 0;
+    if (x > 700)
+        x = 700;
+    double t = x * 1.4426950408889634;
+    double k = (double)(long long)(t + (t >= 0 ? 0.5 : -0.5));
+    double r = x - k * 0.6931471805599453;
+    double p = 1 + r * (1 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 +
+               r * (1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320))))))));
+    union {
+        double d;
+        unsigned long long u;
+    } two;
+    two.u = (unsigned long long)((long long)k + 1023) << 52;
+    return p * two.d;
 }
 
 static double eg_back(const struct mla__fc_engine *e, double x)
 {
     if (!e->logsp)
         return x;
-    double y = expm1(x > 700 ? 700 : x);
+    double y = eg_exp(x) - 1;
     return y > 0 ? y : 0;
 }
 
@@ -116,7 +162,7 @@ struct mla__fc_engine *mla__fc_engine_create(const double *values, size_t n, dou
     for (int j = 0; j < e->H; j++)
         e->ens_ring[j] = NAN;
     e->lambda = pow(2.0, -step_s / cfg->weight_halflife_s);
-    e->point = NAN;
+    e->point = e->point_x = NAN;
     return e;
 }
 
@@ -150,59 +196,91 @@ static long eg_snaive_idx(size_t i, int h, int m)
     return j;
 }
 
-/* Candidate k's forecast (raw space) for point i + h, made after consuming point i. */
+/* Candidate k's forecast for point i + h in model space, made after consuming point i. */
 static double eg_cand(const struct mla__fc_engine *e, int k, size_t i, int h)
 {
     long j;
     double p;
     switch (k) {
     case MLA_FC_CAND_PERSIST:
-        return e->filt[i];
+        return e->xs[i];
     case MLA_FC_CAND_SNAIVE_DAY:
         j = eg_snaive_idx(i, h, e->md);
-        return j >= 0 ? e->filt[j] : NAN;
+        return j >= 0 ? e->xs[j] : NAN;
     case MLA_FC_CAND_SNAIVE_WEEK:
         j = eg_snaive_idx(i, h, e->mw);
-        return j >= 0 ? e->filt[j] : NAN;
+        return j >= 0 ? e->xs[j] : NAN;
     case MLA_FC_CAND_LEVEL:
-        return e->lvl_started ? eg_back(e, e->lvl) : NAN;
+        return e->lvl_started ? e->lvl : NAN;
     case MLA_FC_CAND_HW_DAY:
         if (!e->md)
             return NAN;
         p = mla__fc_hw_pred(&e->hw_day, i, h);
-        return e->logsp && p < 0 ? 0 : p;
+        return eg_fwd(e, e->logsp && p < 0 ? 0 : p);
     case MLA_FC_CAND_HW_DAY_LOG:
-        return e->md ? eg_back(e, mla__fc_hw_pred(&e->hw_day_log, i, h)) : NAN;
+        return e->md ? mla__fc_hw_pred(&e->hw_day_log, i, h) : NAN;
     case MLA_FC_CAND_HW_DAY_SLOW:
-        return e->md ? eg_back(e, mla__fc_hw_pred(&e->hw_day_slow, i, h)) : NAN;
+        return e->md ? mla__fc_hw_pred(&e->hw_day_slow, i, h) : NAN;
     case MLA_FC_CAND_HW_DAY_SMOOTH:
-        return e->md ? eg_back(e, mla__fc_hw_pred(&e->hw_day_smooth, i, h)) : NAN;
+        return e->md ? mla__fc_hw_pred(&e->hw_day_smooth, i, h) : NAN;
     case MLA_FC_CAND_HW_WEEK_LOG:
-        return e->mw ? eg_back(e, mla__fc_hw_pred(&e->hw_week_log, i, h)) : NAN;
+        return e->mw ? mla__fc_hw_pred(&e->hw_week_log, i, h) : NAN;
     case MLA_FC_CAND_DAMPED_LOG:
-        return eg_back(e, mla__fc_hw_pred(&e->damped_log, i, h));
+        return mla__fc_hw_pred(&e->damped_log, i, h);
     case MLA_FC_CAND_PROFILE_LOG: {
         if (!e->mp)
             return NAN;
-        size_t s = (i + (size_t)h) % (size_t)e->mp;
-        return e->prof_seen[s] ? eg_back(e, e->prof[s] + e->prof_off) : NAN;
+        (void)i;
+        size_t s = e->ppos + (size_t)h;
+        while (s >= (size_t)e->mp)
+            s -= (size_t)e->mp;
+        return e->prof_seen[s] ? e->prof[s] + e->prof_off : NAN;
     }
     default:
         return NAN;
     }
 }
 
+/* The same in the series' own units. */
+static double eg_cand_raw(const struct mla__fc_engine *e, int k, size_t i, int h)
+{
+    double x = eg_cand(e, k, i, h);
+    return isnan(x) ? NAN : eg_back(e, x);
+}
+
 /* Weights from the candidates' error records; candidates without a forecast get 0. */
 static void eg_weights(const struct mla__fc_engine *e, const double *pred, double *w)
 {
     double minw = 2.0 * e->H < 12 ? 12 : 2.0 * e->H;
+    double mae[K], best = INFINITY;
+    for (int k = 0; k < K; k++) {
+        mae[k] = NAN;
+        if (!isfinite(pred[k]) || e->mae_w[k] < minw)
+            continue;
+        mae[k] = e->mae_s[k] / e->mae_w[k] + 1e-12;
+        if (mae[k] < best)
+            best = mae[k];
+    }
+    /* (best/mae)^power: the same normalised weights as mae^-power, without overflow; an integer
+     * power (the default) by repeated squaring, as pow() per point per candidate is costly. */
+    double pw = e->cfg.weight_power;
+    int ip = (int)pw;
+    bool intp = (double)ip == pw && ip > 0 && ip <= 64;
     double sum = 0;
     for (int k = 0; k < K; k++) {
         w[k] = 0;
-        if (!isfinite(pred[k]) || e->mae_w[k] < minw)
+        if (isnan(mae[k]))
             continue;
-        double mae = e->mae_s[k] / e->mae_w[k];
-        w[k] = pow(mae + 1e-9, -e->cfg.weight_power);
+        double q = best / mae[k];
+        if (intp) {
+            double acc = 1, b = q;
+            for (int p = ip; p; p >>= 1, b *= b)
+                if (p & 1)
+                    acc *= b;
+            w[k] = acc;
+        } else {
+            w[k] = pow(q, pw);
+        }
         sum += w[k];
     }
     if (sum > 0 && isfinite(sum)) {
@@ -234,7 +312,7 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, bool *accepted)
     *accepted = false;
     size_t prev = i ? i - 1 : 0;
     const struct mla__fc_hw *ref = &e->hw_day_smooth;
-    bool ref_ok = i > 0 && e->md && ref->started && ref->seen[0][i % (size_t)e->md];
+    bool ref_ok = i > 0 && e->md && ref->started && ref->seen[0][e->dpos];
     double r = ref_ok ? mla__fc_hw_pred(ref, prev, 1) : NAN;
     if (isnan(y)) {
         e->missing++;
@@ -251,8 +329,7 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, bool *accepted)
     double d = x - r;
     /* Recurring structure is not an anomaly: a value the sharp-season model expects (a narrow
      * daily peak the smoothed reference blurs) passes. */
-    double r2 = e->hw_day_log.seen[0][i % (size_t)e->md] ? mla__fc_hw_pred(&e->hw_day_log, prev, 1)
-                                                           : NAN;
+    double r2 = e->hw_day_log.seen[0][e->dpos] ? mla__fc_hw_pred(&e->hw_day_log, prev, 1) : NAN;
     double dmin = isnan(r2) || fabs(d) <= fabs(x - r2) ? d : x - r2;
     double scale = e->scale_w > 0 ? 1.25 * e->scale_s / e->scale_w : 0;
     bool active = e->scale_w >= 12 && scale > 0;
@@ -287,28 +364,47 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, bool *accepted)
     return r;
 }
 
+/* Slot counters (i mod day, mod profile period, mod H) advanced without divisions. */
+static void eg_advance(struct mla__fc_engine *e, size_t i)
+{
+    if (i == 0) {
+        e->dpos = e->ppos = e->hpos = 0;
+        return;
+    }
+    if (e->md && ++e->dpos == (size_t)e->md)
+        e->dpos = 0;
+    if (e->mp && ++e->ppos == (size_t)e->mp)
+        e->ppos = 0;
+    if (++e->hpos == (size_t)e->H)
+        e->hpos = 0;
+}
+
 void mla__fc_engine_step(struct mla__fc_engine *e, size_t i)
 {
+    eg_advance(e, i);
     bool accepted;
     double x = eg_filter(e, i, &accepted);
     e->xs[i] = x;
-    e->filt[i] = isnan(x) ? NAN : eg_back(e, x);
-    size_t slot = i % (size_t)e->H;
+    e->filt[i] = accepted && !isnan(e->v[i]) ? e->v[i] : isnan(x) ? NAN : eg_back(e, x);
+    size_t slot = e->hpos;
     double y = e->v[i];
 
     /* Score the forecasts made H points ago for this point. */
     if (accepted && !isnan(y)) {
+        /* Errors in the series' units without a back-transform per candidate:
+         * |y - p| ~ (1 + y) |log1p(y) - log1p(p)| to first order. */
+        double unit = e->logsp ? 1 + y : 1;
         for (int k = 0; k < K; k++) {
             double p = e->ring[(size_t)k * (size_t)e->H + slot];
             if (isnan(p))
                 continue;
-            e->mae_s[k] = e->lambda * e->mae_s[k] + fabs(y - p);
+            e->mae_s[k] = e->lambda * e->mae_s[k] + unit * fabs(x - p);
             e->mae_w[k] = e->lambda * e->mae_w[k] + 1;
         }
         double p = e->ens_ring[slot];
         if (!isnan(p)) {
-            eg_push_res(e, eg_fwd(e, y) - eg_fwd(e, p));
-            e->ens_err = e->lambda * e->ens_err + fabs(y - p);
+            eg_push_res(e, x - p);
+            e->ens_err = e->lambda * e->ens_err + fabs(y - eg_back(e, p));
             e->ens_act = e->lambda * e->ens_act + fabs(y);
             e->scored++;
         }
@@ -328,7 +424,7 @@ void mla__fc_engine_step(struct mla__fc_engine *e, size_t i)
             e->lvl += 0.3 * (x - e->lvl);
         }
         if (e->mp) {
-            size_t s = i % (size_t)e->mp;
+            size_t s = e->ppos;
             if (e->prof_seen[s]) {
                 e->prof_off += 0.1 * (x - e->prof[s] - e->prof_off);
                 e->prof[s] += 0.3 * (x - e->prof_off - e->prof[s]);
@@ -344,15 +440,23 @@ void mla__fc_engine_step(struct mla__fc_engine *e, size_t i)
         pred[k] = isnan(x) ? NAN : eg_cand(e, k, i, e->H);
         e->ring[(size_t)k * (size_t)e->H + slot] = pred[k];
     }
-    eg_weights(e, pred, e->w);
+    /* The error averages move slowly (half-life of days): refresh the weights every H points,
+     * or when a candidate that has none gets a forecast. */
+    bool refresh = e->hpos == 0;
+    for (int k = 0; k < K && !refresh; k++)
+        if ((e->w[k] > 0) != !isnan(pred[k]) && (e->w[k] > 0 || e->mae_w[k] > 0))
+            refresh = true;
+    if (refresh)
+        eg_weights(e, pred, e->w);
     double pt = 0, ws = 0;
     for (int k = 0; k < K; k++)
-        if (e->w[k] > 0) {
+        if (e->w[k] > 0 && !isnan(pred[k])) {
             pt += e->w[k] * pred[k];
             ws += e->w[k];
         }
-    e->point = ws > 0 ? pt / ws : NAN;
-    e->ens_ring[slot] = e->point;
+    e->point_x = ws > 0 ? pt / ws : NAN;
+    e->point = isnan(e->point_x) ? NAN : eg_back(e, e->point_x);
+    e->ens_ring[slot] = e->point_x;
     e->last_i = i;
 }
 
@@ -382,7 +486,7 @@ double mla__fc_engine_upper(struct mla__fc_engine *e)
     }
     if (isnan(e->q_hi))
         return e->point;
-    return eg_back(e, eg_fwd(e, e->point) + (e->q_hi > 0 ? e->q_hi : 0));
+    return eg_back(e, e->point_x + (e->q_hi > 0 ? e->q_hi : 0));
 }
 
 void mla_fc_config_default(struct mla_fc_config *cfg)
@@ -499,7 +603,7 @@ enum mla_code mla_fc_forecast(const double *values, size_t n, double step_s,
     double pred[K];
     for (int k = 0; k < K; k++) {
         pred[k] = eg_cand(e, k, last, e->H);
-        r.cand_point[k] = pred[k];
+        r.cand_point[k] = eg_cand_raw(e, k, last, e->H);
         r.cand_mae[k] = e->mae_w[k] > 0 ? e->mae_s[k] / e->mae_w[k] : NAN;
     }
     eg_weights(e, pred, r.weight);
@@ -517,8 +621,8 @@ enum mla_code mla_fc_forecast(const double *values, size_t n, double step_s,
             pt += r.weight[k] * p;
             ws += r.weight[k];
         }
-        pt = ws > 0 ? pt / ws : e->filt[last];
-        double x = eg_fwd(e, pt);
+        double x = ws > 0 ? pt / ws : e->xs[last];
+        pt = eg_back(e, x);
         /* Few scored residuals: a normal-ish band from the one-step scale instead. */
         double hi = !isnan(qh) ? qh : 1.645 * scale * sqrt((double)h);
         double lo = !isnan(ql) ? ql : -1.645 * scale * sqrt((double)h);
