@@ -56,8 +56,7 @@ struct mla__fc_engine {
     bool q_valid;
     size_t last_i;
     size_t dpos, ppos, hpos; /* i mod md, mod mp, mod H for the current point */
-    double point;   /* ensemble forecast for i + H */
-    double point_x; /* the same in model space */
+    double point_x; /* ensemble forecast for i + H, model space */
 };
 
 /* log1p(y) for y >= 0 to ~1e-12: (1+y) = 2^k m with m in [sqrt(1/2), sqrt(2)), then
@@ -162,7 +161,7 @@ struct mla__fc_engine *mla__fc_engine_create(const double *values, size_t n, dou
     for (int j = 0; j < e->H; j++)
         e->ens_ring[j] = NAN;
     e->lambda = pow(2.0, -step_s / cfg->weight_halflife_s);
-    e->point = e->point_x = NAN;
+    e->point_x = NAN;
     return e;
 }
 
@@ -404,7 +403,7 @@ void mla__fc_engine_step(struct mla__fc_engine *e, size_t i)
         double p = e->ens_ring[slot];
         if (!isnan(p)) {
             eg_push_res(e, x - p);
-            e->ens_err = e->lambda * e->ens_err + fabs(y - eg_back(e, p));
+            e->ens_err = e->lambda * e->ens_err + unit * fabs(x - p);
             e->ens_act = e->lambda * e->ens_act + fabs(y);
             e->scored++;
         }
@@ -455,14 +454,13 @@ void mla__fc_engine_step(struct mla__fc_engine *e, size_t i)
             ws += e->w[k];
         }
     e->point_x = ws > 0 ? pt / ws : NAN;
-    e->point = isnan(e->point_x) ? NAN : eg_back(e, e->point_x);
     e->ens_ring[slot] = e->point_x;
     e->last_i = i;
 }
 
 double mla__fc_engine_point(const struct mla__fc_engine *e)
 {
-    return e->point;
+    return isnan(e->point_x) ? NAN : eg_back(e, e->point_x);
 }
 
 /* Upper quantile of the recent H-step residuals (model space); refreshed every H points. */
@@ -477,7 +475,7 @@ static double eg_res_quantile(struct mla__fc_engine *e, double q)
 
 double mla__fc_engine_upper(struct mla__fc_engine *e)
 {
-    if (isnan(e->point))
+    if (isnan(e->point_x))
         return NAN;
     if (!e->q_valid || e->last_i >= e->q_at + (size_t)e->H) {
         e->q_hi = eg_res_quantile(e, e->cfg.quantile);
@@ -485,7 +483,7 @@ double mla__fc_engine_upper(struct mla__fc_engine *e)
         e->q_valid = true;
     }
     if (isnan(e->q_hi))
-        return e->point;
+        return eg_back(e, e->point_x);
     return eg_back(e, e->point_x + (e->q_hi > 0 ? e->q_hi : 0));
 }
 
@@ -567,7 +565,7 @@ enum mla_code mla_fc_backtest(const double *values, size_t n, double step_s,
     for (size_t i = 0; i < n; i++) {
         mla__fc_engine_step(e, i);
         if (i + H < n) {
-            point[i + H] = e->point;
+            point[i + H] = mla__fc_engine_point(e);
             if (upper)
                 upper[i + H] = mla__fc_engine_upper(e);
         }
