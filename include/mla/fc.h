@@ -106,6 +106,7 @@ enum mla_fc_cand {
     MLA_FC_CAND_HW_WEEK_LOG, /* Holt-Winters in log space, daily + weekly seasons (smoothed) */
     MLA_FC_CAND_DAMPED_LOG,  /* damped-trend Holt in log space, no season (ramps) */
     MLA_FC_CAND_PROFILE_LOG, /* weekly profile x recent level ratio (log space) */
+    MLA_FC_CAND_MEAN,        /* slowly smoothed level (log space): the answer for pure noise */
     MLA_FC_CAND_COUNT
 };
 

@@ -33,7 +33,7 @@ struct mla__fc_engine {
     double *filt;    /* raw space, anomalies and gaps replaced; NaN before any value */
     double *xs;      /* model space of filt */
     struct mla__fc_hw hw_day, hw_day_log, hw_day_slow, hw_day_smooth, hw_week_log, damped_log;
-    double lvl;      /* smoothed level, model space */
+    double lvl, lvl_slow; /* smoothed levels (fast, slow), model space */
     bool lvl_started;
     double *prof;    /* profile candidate: per slot of week (or day), model space */
     unsigned char *prof_seen;
@@ -211,6 +211,8 @@ static double eg_cand(const struct mla__fc_engine *e, int k, size_t i, int h)
         return j >= 0 ? e->xs[j] : NAN;
     case MLA_FC_CAND_LEVEL:
         return e->lvl_started ? e->lvl : NAN;
+    case MLA_FC_CAND_MEAN:
+        return e->lvl_started ? e->lvl_slow : NAN;
     case MLA_FC_CAND_HW_DAY:
         if (!e->md)
             return NAN;
@@ -354,7 +356,7 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, bool *accepted)
         mla__fc_hw_shift(&e->hw_week_log, d);
         mla__fc_hw_shift(&e->damped_log, x - mla__fc_hw_pred(&e->damped_log, prev, 1));
         mla__fc_hw_shift(&e->hw_day, y - mla__fc_hw_pred(&e->hw_day, prev, 1));
-        e->lvl = x;
+        e->lvl = e->lvl_slow = x;
         e->prof_off += d;
         *accepted = true;
         return x;
@@ -417,10 +419,11 @@ void mla__fc_engine_step(struct mla__fc_engine *e, size_t i)
         mla__fc_hw_update(&e->hw_week_log, i, x);
         mla__fc_hw_update(&e->damped_log, i, x);
         if (!e->lvl_started) {
-            e->lvl = x;
+            e->lvl = e->lvl_slow = x;
             e->lvl_started = true;
         } else {
             e->lvl += 0.3 * (x - e->lvl);
+            e->lvl_slow += 0.03 * (x - e->lvl_slow);
         }
         if (e->mp) {
             size_t s = e->ppos;
@@ -503,7 +506,8 @@ void mla_fc_config_default(struct mla_fc_config *cfg)
 static const char *const fc_trend_names[] = {"stable", "increasing", "decreasing", "volatile"};
 static const char *const fc_cand_names[] = {
     "persist", "snaive_day", "snaive_week", "level", "hw_day",
-    "hw_day_log", "hw_day_slow", "hw_day_smooth", "hw_week_log", "damped_log", "profile_log"};
+    "hw_day_log", "hw_day_slow", "hw_day_smooth", "hw_week_log", "damped_log", "profile_log",
+    "mean"};
 
 const char *mla_fc_trend_name(enum mla_fc_trend t)
 {
