@@ -243,7 +243,7 @@ static bool sim_write_json(const char *path, const struct mla_fc_series *s, cons
                    "\"scaling_actions\":%ld}",
                 k ? "," : "", sim_names[k], r[k].replica_hours, r[k].under_minutes,
                 r[k].actions);
-    fprintf(f, "%s},\"series\":{\"timestamp\":[", summary_extra);
+    fprintf(f, "}%s,\"series\":{\"timestamp\":[", summary_extra);
     for (size_t i = 0; i < s->n; i++)
         fprintf(f, "%s%.0f", i ? "," : "", s->t0 + (double)i * s->step_s);
     fprintf(f, "],\"load\":[");
