@@ -28,7 +28,8 @@ struct mla__fc_hw {
     int kw[2];               /* seasonal kernel half-width in slots (0 = classic) */
     double level, trend;
     double *s[2];            /* owned, m[k] doubles: each slot's own estimate */
-    double *box[2];          /* owned, 2*m[k]: box sums then counts of seen slots (kw > 0) */
+    double *box[2];          /* owned, m[k]: sum of s over each slot's +-kw window (kw > 0) */
+    double inv_win[2];       /* 1 / (2 kw + 1) */
     unsigned char *seen[2];  /* owned, m[k] flags */
     bool started;
     size_t at;      /* index of the last update */

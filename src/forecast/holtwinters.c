@@ -30,15 +30,17 @@ void mla__fc_hw_init(struct mla__fc_hw *hw, double alpha, double beta, double ph
     for (int k = 0; k < 2; k++) {
         size_t m = hw->m[k] > 0 ? (size_t)hw->m[k] : 0;
         hw->s[k] = m ? mla_xcalloc(m, sizeof(double)) : NULL;
-        hw->box[k] = m ? mla_xcalloc(2 * m, sizeof(double)) : NULL;
+        hw->box[k] = m ? mla_xcalloc(m, sizeof(double)) : NULL;
         hw->seen[k] = m ? mla_xcalloc(m, 1) : NULL;
     }
 }
 
 void mla__fc_hw_smooth(struct mla__fc_hw *hw, int k, int kw)
 {
-    if (hw->m[k] > 0 && kw > 0 && 2 * kw + 1 < hw->m[k])
+    if (hw->m[k] > 0 && kw > 0 && 2 * kw + 1 < hw->m[k]) {
         hw->kw[k] = kw;
+        hw->inv_win[k] = 1.0 / (2 * kw + 1);
+    }
 }
 
 void mla__fc_hw_fini(struct mla__fc_hw *hw)
@@ -68,33 +70,26 @@ static inline size_t hw_slot(const struct mla__fc_hw *hw, int k, size_t i)
     return i % m;
 }
 
-/* The seasonal term k as the model reads it at slot j. */
+/* The seasonal term k as the model reads it at slot j. A slot not seen yet counts as 0 in a
+ * window: the neutral prior (no deviation from the level or from the other season). */
 static inline double hw_read(const struct mla__fc_hw *hw, int k, size_t j)
 {
     if (!hw->kw[k])
         return hw->s[k][j];
-    size_t m = (size_t)hw->m[k];
-    double c = hw->box[k][m + j];
-    return c > 0 ? hw->box[k][j] / c : 0;
+    return hw->box[k][j] * hw->inv_win[k];
 }
 
-/* Adds (dv, dc) to the box sums (and counts) of the slots whose window holds slot j. */
-static void hw_box_add1(double *b, size_t m, size_t lo, size_t len, double d)
+/* Adds d to the box sums of the slots whose window holds slot j. */
+static void hw_box_add(struct mla__fc_hw *hw, int k, size_t j, double d)
 {
+    size_t m = (size_t)hw->m[k], w = (size_t)hw->kw[k];
+    size_t lo = j >= w ? j - w : j + m - w, len = 2 * w + 1;
+    double *b = hw->box[k];
     size_t first = m - lo < len ? m - lo : len;
     for (size_t i = 0; i < first; i++)
         b[lo + i] += d;
     for (size_t i = 0; i < len - first; i++)
         b[i] += d;
-}
-
-static void hw_box_add(struct mla__fc_hw *hw, int k, size_t j, double dv, double dc)
-{
-    size_t m = (size_t)hw->m[k], w = (size_t)hw->kw[k];
-    size_t lo = j >= w ? j - w : j + m - w, len = 2 * w + 1;
-    hw_box_add1(hw->box[k], m, lo, len, dv);
-    if (dc != 0)
-        hw_box_add1(hw->box[k] + m, m, lo, len, dc);
 }
 
 static inline double hw_season(const struct mla__fc_hw *hw, size_t i)
@@ -126,7 +121,7 @@ static void hw_set_slot(struct mla__fc_hw *hw, int k, size_t j, double v)
     double d = v - hw->s[k][j];
     hw->s[k][j] = v;
     if (hw->kw[k])
-        hw_box_add(hw, k, j, d, hw->seen[k][j] ? 0 : 1);
+        hw_box_add(hw, k, j, d);
     hw->seen[k][j] = 1;
 }
 
@@ -182,7 +177,7 @@ void mla__fc_hw_update(struct mla__fc_hw *hw, size_t i, double y)
         double dev = y - l0 - (season - hw_read(hw, k, j));
         double d = hw->gamma[k] * (dev - hw->s[k][j]);
         hw->s[k][j] += d;
-        hw_box_add(hw, k, j, d, 0);
+        hw_box_add(hw, k, j, d);
     }
     hw->at = i;
     hw->base[0] = js[0];

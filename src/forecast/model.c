@@ -47,6 +47,7 @@ struct mla__fc_engine {
     double mae_s[K], mae_w[K];
     double lambda; /* per-point decay of the error averages */
     double w[K];   /* current weights */
+    bool w_valid;  /* w comes from error records (else re-derived every point) */
     double ens_err, ens_act;
     size_t scored;
     double res[RES_CAP];
@@ -442,14 +443,16 @@ void mla__fc_engine_step(struct mla__fc_engine *e, size_t i)
         pred[k] = isnan(x) ? NAN : eg_cand(e, k, i, e->H);
         e->ring[(size_t)k * (size_t)e->H + slot] = pred[k];
     }
-    /* The error averages move slowly (half-life of days): refresh the weights every H points,
-     * or when a candidate that has none gets a forecast. */
-    bool refresh = e->hpos == 0;
-    for (int k = 0; k < K && !refresh; k++)
-        if ((e->w[k] > 0) != !isnan(pred[k]) && (e->w[k] > 0 || e->mae_w[k] > 0))
-            refresh = true;
-    if (refresh)
+    /* The error averages move slowly (half-life of days): refresh the weights every H points
+     * (every point until some candidate has a record). A candidate without a forecast this
+     * point is left out of the mean below. */
+    if (e->hpos == 0 || !e->w_valid) {
         eg_weights(e, pred, e->w);
+        e->w_valid = false;
+        for (int k = 0; k < K; k++)
+            if (e->w[k] > 0 && e->mae_w[k] > 0)
+                e->w_valid = true; /* weights from records, not the fallback */
+    }
     double pt = 0, ws = 0;
     for (int k = 0; k < K; k++)
         if (e->w[k] > 0 && !isnan(pred[k])) {
