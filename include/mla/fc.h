@@ -147,6 +147,27 @@ enum mla_code mla_fc_forecast(const double *values, size_t n, double step_s,
                               const struct mla_fc_config *cfg, struct mla_fc_result *out,
                               struct mla_err *err) MLA_MUST_CHECK;
 
+/* ---- streaming model (the serving path) --------------------------------------------------
+ * The same model kept alive between calls: push the points that arrived since the last call,
+ * then forecast. A push costs O(points pushed); a forecast O(history kept) for the cycle and
+ * trend analysis (two weeks and a day of points) - no replay of the history. The forecast of a
+ * model fed points p[0..n-1] equals mla_fc_forecast(p, n) except that cycles and trend look at
+ * the kept history only. A model is used by one thread at a time. */
+struct mla_fc_model;
+
+/* *out is new: free with mla_fc_model_destroy(). cfg NULL = defaults; copied. */
+enum mla_code mla_fc_model_create(double step_s, const struct mla_fc_config *cfg,
+                                  struct mla_fc_model **out, struct mla_err *err) MLA_MUST_CHECK;
+void mla_fc_model_destroy(struct mla_fc_model *m);
+/* Appends points at the model's step (NaN = missing), borrowed for the call. The first push
+ * decides log space (no negative value) for the model's life; later negatives count as 0. */
+void mla_fc_model_push(struct mla_fc_model *m, const double *values, size_t n);
+/* Points pushed so far. */
+size_t mla_fc_model_points(const struct mla_fc_model *m);
+/* Forecast after the last pushed point; MLA_EINVAL before 3 non-missing points. */
+enum mla_code mla_fc_model_forecast(struct mla_fc_model *m, struct mla_fc_result *out,
+                                    struct mla_err *err) MLA_MUST_CHECK;
+
 /* The rolling-origin ensemble forecast: point[i] (and upper[i] when not NULL) is the forecast of
  * values[i] made with values[0..i-h] only, h = cfg->horizon_steps; NaN for i < h or before
  * the model has seen two points. point/upper: caller arrays of n doubles. One pass, O(n). */

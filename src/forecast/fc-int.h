@@ -54,16 +54,18 @@ void mla__fc_cycle_detect(const double *x, size_t n, int m, struct mla_fc_cycle 
 /* Weekly cycle beyond the daily one. */
 void mla__fc_cycle_detect_weekly(const double *x, size_t n, int md, int mw,
                                  struct mla_fc_cycle *c);
-/* x: raw-space filtered values, md the daily period (0 = none). */
-enum mla_fc_trend mla__fc_trend_classify(const double *x, size_t n, int md, double *change);
+/* x: filtered values in model space (logsp: log1p), md the daily period (0 = none). */
+enum mla_fc_trend mla__fc_trend_classify(const double *x, size_t n, int md, bool logsp,
+                                         double *change);
 
 /* ---- the engine (model.c) ---- */
 struct mla__fc_engine;
-struct mla__fc_engine *mla__fc_engine_create(const double *values, size_t n, double step_s,
-                                             const struct mla_fc_config *cfg);
+/* keep: history points the rings must hold at least (cycle tests run on what they hold). */
+struct mla__fc_engine *mla__fc_engine_create(double step_s, const struct mla_fc_config *cfg,
+                                             size_t keep);
 void mla__fc_engine_destroy(struct mla__fc_engine *e);
-/* Consumes values[i] (i must be the next index). */
-void mla__fc_engine_step(struct mla__fc_engine *e, size_t i);
+/* Consumes the next point (NaN = missing). */
+void mla__fc_engine_step(struct mla__fc_engine *e, double y);
 /* Ensemble forecast for index i + H (H = horizon), made after step(i); NaN when none. */
 double mla__fc_engine_point(const struct mla__fc_engine *e);
 double mla__fc_engine_upper(struct mla__fc_engine *e);

@@ -22,16 +22,18 @@
 
 #define K MLA_FC_CAND_COUNT
 #define RES_CAP 2016 /* residuals kept for the interval */
+#define XS(e, j) ((e)->xs[(size_t)(j) & (e)->mask])
 
 struct mla__fc_engine {
     struct mla_fc_config cfg;
-    const double *v; /* borrowed input */
-    size_t n;
     double step_s;
+    size_t t;        /* points consumed so far (the next point's index) */
+    size_t mask;     /* history rings hold mask + 1 (a power of two) points */
     int H, md, mw, mp;
-    bool logsp;      /* all values >= 0: model in log1p space */
-    double *filt;    /* raw space, anomalies and gaps replaced; NaN before any value */
-    double *xs;      /* model space of filt */
+    bool logsp;      /* the first values pushed were all >= 0: model in log1p space */
+    bool logsp_set;
+    double *xs;      /* ring: model space, anomalies and gaps replaced; NaN before any value */
+    double cur;      /* the current point in raw space, filtered */
     struct mla__fc_hw hw_day, hw_day_log, hw_day_slow, hw_day_smooth, hw_week_log, damped_log;
     double lvl, lvl_slow; /* smoothed levels (fast, slow), model space */
     bool lvl_started;
@@ -117,23 +119,27 @@ static double eg_back(const struct mla__fc_engine *e, double x)
     return y > 0 ? y : 0;
 }
 
-struct mla__fc_engine *mla__fc_engine_create(const double *values, size_t n, double step_s,
-                                             const struct mla_fc_config *cfg)
+struct mla__fc_engine *mla__fc_engine_create(double step_s, const struct mla_fc_config *cfg,
+                                             size_t keep)
 {
     struct mla__fc_engine *e = mla_xcalloc(1, sizeof *e);
     e->cfg = *cfg;
-    e->v = values;
-    e->n = n;
     e->step_s = step_s;
     e->H = cfg->horizon_steps;
     e->md = mla__fc_period_steps(cfg->day_s, step_s);
     e->mw = mla__fc_period_steps(cfg->week_s, step_s);
     e->logsp = true;
-    for (size_t i = 0; i < n; i++)
-        if (values[i] < 0)
-            e->logsp = false;
-    e->filt = mla_xmalloc(n * sizeof(double));
-    e->xs = mla_xmalloc(n * sizeof(double));
+    /* History kept: what seasonal-naive forecasts reach back to, at least `keep`. */
+    size_t need = (size_t)(e->mw > e->md ? e->mw : e->md) + (size_t)e->H + 2;
+    if (need < keep)
+        need = keep;
+    size_t cap = 16;
+    while (cap < need)
+        cap <<= 1;
+    e->mask = cap - 1;
+    e->xs = mla_xmalloc(cap * sizeof(double));
+    for (size_t j = 0; j < cap; j++)
+        e->xs[j] = NAN;
     /* Fixed smoothing parameters: the ensemble weights do the adapting, no per-series refit. */
     /* Two flavours of season: sharp (classic, each slot on its own: catches narrow peaks) and
      * smooth (each update spread over +-1 hour of slots: averages burst noise away). */
@@ -180,7 +186,6 @@ void mla__fc_engine_destroy(struct mla__fc_engine *e)
     free(e->prof_seen);
     free(e->ring);
     free(e->ens_ring);
-    free(e->filt);
     free(e->xs);
     free(e);
 }
@@ -203,13 +208,13 @@ static double eg_cand(const struct mla__fc_engine *e, int k, size_t i, int h)
     double p;
     switch (k) {
     case MLA_FC_CAND_PERSIST:
-        return e->xs[i];
+        return XS(e, i);
     case MLA_FC_CAND_SNAIVE_DAY:
         j = eg_snaive_idx(i, h, e->md);
-        return j >= 0 ? e->xs[j] : NAN;
+        return j >= 0 ? XS(e, j) : NAN;
     case MLA_FC_CAND_SNAIVE_WEEK:
         j = eg_snaive_idx(i, h, e->mw);
-        return j >= 0 ? e->xs[j] : NAN;
+        return j >= 0 ? XS(e, j) : NAN;
     case MLA_FC_CAND_LEVEL:
         return e->lvl_started ? e->lvl : NAN;
     case MLA_FC_CAND_MEAN:
@@ -308,9 +313,8 @@ static void eg_push_res(struct mla__fc_engine *e, double r)
 }
 
 /* Anomaly filter: returns the value the models consume (model space), flags *accepted. */
-static double eg_filter(struct mla__fc_engine *e, size_t i, bool *accepted)
+static double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *accepted)
 {
-    double y = e->v[i];
     *accepted = false;
     size_t prev = i ? i - 1 : 0;
     const struct mla__fc_hw *ref = &e->hw_day_smooth;
@@ -321,7 +325,7 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, bool *accepted)
         e->run = 0;
         if (ref_ok)
             return r;
-        return i > 0 ? e->xs[prev] : NAN;
+        return i > 0 ? XS(e, prev) : NAN;
     }
     double x = eg_fwd(e, y);
     if (!ref_ok) {
@@ -381,15 +385,16 @@ static void eg_advance(struct mla__fc_engine *e, size_t i)
         e->hpos = 0;
 }
 
-void mla__fc_engine_step(struct mla__fc_engine *e, size_t i)
+void mla__fc_engine_step(struct mla__fc_engine *e, double y)
 {
+    size_t i = e->t++;
+    e->logsp_set = true;
     eg_advance(e, i);
     bool accepted;
-    double x = eg_filter(e, i, &accepted);
-    e->xs[i] = x;
-    e->filt[i] = accepted && !isnan(e->v[i]) ? e->v[i] : isnan(x) ? NAN : eg_back(e, x);
+    double x = eg_filter(e, i, y, &accepted);
+    XS(e, i) = x;
+    e->cur = accepted && !isnan(y) ? y : isnan(x) ? NAN : eg_back(e, x);
     size_t slot = e->hpos;
-    double y = e->v[i];
 
     /* Score the forecasts made H points ago for this point. */
     if (accepted && !isnan(y)) {
@@ -413,7 +418,7 @@ void mla__fc_engine_step(struct mla__fc_engine *e, size_t i)
     }
 
     if (!isnan(x)) {
-        mla__fc_hw_update(&e->hw_day, i, e->filt[i]);
+        mla__fc_hw_update(&e->hw_day, i, e->cur);
         mla__fc_hw_update(&e->hw_day_log, i, x);
         mla__fc_hw_update(&e->hw_day_smooth, i, x);
         mla__fc_hw_update(&e->hw_day_slow, i, x);
@@ -550,6 +555,18 @@ static enum mla_code fc_check(const double *values, size_t n, double step_s,
     return MLA_OK;
 }
 
+/* Log space unless the first values given contain a negative one (decided once). */
+static void eg_decide_space(struct mla__fc_engine *e, const double *values, size_t n)
+{
+    if (e->logsp_set)
+        return;
+    e->logsp = true;
+    for (size_t i = 0; i < n; i++)
+        if (values[i] < 0)
+            e->logsp = false;
+    e->logsp_set = true;
+}
+
 enum mla_code mla_fc_backtest(const double *values, size_t n, double step_s,
                               const struct mla_fc_config *cfg, double *point, double *upper,
                               struct mla_err *err)
@@ -562,7 +579,8 @@ enum mla_code mla_fc_backtest(const double *values, size_t n, double step_s,
     enum mla_code rc = fc_check(values, n, step_s, cfg, err);
     if (rc)
         return rc;
-    struct mla__fc_engine *e = mla__fc_engine_create(values, n, step_s, cfg);
+    struct mla__fc_engine *e = mla__fc_engine_create(step_s, cfg, 0);
+    eg_decide_space(e, values, n);
     size_t H = (size_t)cfg->horizon_steps;
     for (size_t i = 0; i < n; i++) {
         point[i] = NAN;
@@ -570,7 +588,7 @@ enum mla_code mla_fc_backtest(const double *values, size_t n, double step_s,
             upper[i] = NAN;
     }
     for (size_t i = 0; i < n; i++) {
-        mla__fc_engine_step(e, i);
+        mla__fc_engine_step(e, values[i]);
         if (i + H < n) {
             point[i + H] = mla__fc_engine_point(e);
             if (upper)
@@ -581,30 +599,18 @@ enum mla_code mla_fc_backtest(const double *values, size_t n, double step_s,
     return MLA_OK;
 }
 
-enum mla_code mla_fc_forecast(const double *values, size_t n, double step_s,
-                              const struct mla_fc_config *cfg, struct mla_fc_result *out,
-                              struct mla_err *err)
+/* The result from the engine's state after its last point. */
+static void eg_result(struct mla__fc_engine *e, struct mla_fc_result *out)
 {
-    struct mla_fc_config def;
-    if (!cfg) {
-        mla_fc_config_default(&def);
-        cfg = &def;
-    }
-    enum mla_code rc = fc_check(values, n, step_s, cfg, err);
-    if (rc)
-        return rc;
-    struct mla__fc_engine *e = mla__fc_engine_create(values, n, step_s, cfg);
-    for (size_t i = 0; i < n; i++)
-        mla__fc_engine_step(e, i);
-
+    const struct mla_fc_config *cfg = &e->cfg;
     struct mla_fc_result r;
     memset(&r, 0, sizeof r);
     r.horizon_steps = e->H;
-    r.step_s = step_s;
-    r.n = n;
+    r.step_s = e->step_s;
+    r.n = e->t;
     r.anomalies = e->anomalies;
     r.missing = e->missing;
-    size_t last = n - 1;
+    size_t last = e->t - 1;
     double pred[K];
     for (int k = 0; k < K; k++) {
         pred[k] = eg_cand(e, k, last, e->H);
@@ -626,7 +632,7 @@ enum mla_code mla_fc_forecast(const double *values, size_t n, double step_s,
             pt += r.weight[k] * p;
             ws += r.weight[k];
         }
-        double x = ws > 0 ? pt / ws : e->xs[last];
+        double x = ws > 0 ? pt / ws : XS(e, last);
         pt = eg_back(e, x);
         /* Few scored residuals: a normal-ish band from the one-step scale instead. */
         double hi = !isnan(qh) ? qh : 1.645 * scale * sqrt((double)h);
@@ -639,44 +645,127 @@ enum mla_code mla_fc_forecast(const double *values, size_t n, double step_s,
     double shrink = (double)e->scored / (double)(e->md > 24 ? e->md : 24);
     r.confidence = (wape < 1 ? 1 - wape : 0) * (shrink < 1 ? shrink : 1);
 
-    /* Cycles and trend on the filtered history (model space for cycles). */
+    /* Cycles and trend on the filtered history the rings hold (model space for cycles). */
+    size_t cap = e->mask + 1, len = e->t < cap ? e->t : cap;
+    double *xs = mla_xmalloc(len * sizeof(double));
+    for (size_t j = 0; j < len; j++)
+        xs[j] = XS(e, e->t - len + j);
     size_t first = 0;
-    while (first < n && isnan(e->xs[first]))
+    while (first < len && isnan(xs[first]))
         first++;
-    r.daily.period_steps = e->md;
-    r.weekly.period_steps = e->mw;
-    mla__fc_cycle_detect(e->xs + first, n - first, e->md, &r.daily);
-    mla__fc_cycle_detect_weekly(e->xs + first, n - first, e->md, e->mw, &r.weekly);
+    mla__fc_cycle_detect(xs + first, len - first, e->md, &r.daily);
+    mla__fc_cycle_detect_weekly(xs + first, len - first, e->md, e->mw, &r.weekly);
     if (e->logsp) {
         r.daily.strength = expm1(r.daily.strength);
         r.weekly.strength = expm1(r.weekly.strength);
     } else {
         double sum = 0;
         size_t cnt = 0;
-        for (size_t i = first; i < n; i++)
-            if (!isnan(e->filt[i])) {
-                sum += e->filt[i];
+        for (size_t j = first; j < len; j++)
+            if (!isnan(xs[j])) {
+                sum += xs[j];
                 cnt++;
             }
         double mean = cnt ? fabs(sum / (double)cnt) : 0;
         r.daily.strength = mean > 0 ? r.daily.strength / mean : 0;
         r.weekly.strength = mean > 0 ? r.weekly.strength / mean : 0;
     }
-    r.trend = mla__fc_trend_classify(e->filt + first, n - first, e->md, &r.trend_change);
-    mla__fc_engine_destroy(e);
+    r.trend = mla__fc_trend_classify(xs + first, len - first, e->md, e->logsp, &r.trend_change);
+    free(xs);
     *out = r;
+}
+
+enum mla_code mla_fc_forecast(const double *values, size_t n, double step_s,
+                              const struct mla_fc_config *cfg, struct mla_fc_result *out,
+                              struct mla_err *err)
+{
+    struct mla_fc_config def;
+    if (!cfg) {
+        mla_fc_config_default(&def);
+        cfg = &def;
+    }
+    enum mla_code rc = fc_check(values, n, step_s, cfg, err);
+    if (rc)
+        return rc;
+    struct mla__fc_engine *e = mla__fc_engine_create(step_s, cfg, n);
+    eg_decide_space(e, values, n);
+    for (size_t i = 0; i < n; i++)
+        mla__fc_engine_step(e, values[i]);
+    eg_result(e, out);
+    mla__fc_engine_destroy(e);
+    return MLA_OK;
+}
+
+/* ---- the streaming model ---- */
+
+struct mla_fc_model {
+    struct mla__fc_engine *e;
+    size_t present; /* non-missing points pushed */
+};
+
+enum mla_code mla_fc_model_create(double step_s, const struct mla_fc_config *cfg,
+                                  struct mla_fc_model **out, struct mla_err *err)
+{
+    struct mla_fc_config def;
+    if (!cfg) {
+        mla_fc_config_default(&def);
+        cfg = &def;
+    }
+    double probe[3] = {1, 1, 1};
+    enum mla_code rc = fc_check(probe, 3, step_s, cfg, err);
+    if (rc)
+        return rc;
+    struct mla_fc_model *m = mla_xcalloc(1, sizeof *m);
+    int mw = mla__fc_period_steps(cfg->week_s, step_s);
+    int md = mla__fc_period_steps(cfg->day_s, step_s);
+    /* Two weeks: enough for the weekly cycle test (4096 points at a 5-minute step). */
+    (void)md;
+    m->e = mla__fc_engine_create(step_s, cfg, 2 * (size_t)mw);
+    *out = m;
+    return MLA_OK;
+}
+
+void mla_fc_model_destroy(struct mla_fc_model *m)
+{
+    if (!m)
+        return;
+    mla__fc_engine_destroy(m->e);
+    free(m);
+}
+
+void mla_fc_model_push(struct mla_fc_model *m, const double *values, size_t n)
+{
+    eg_decide_space(m->e, values, n);
+    for (size_t i = 0; i < n; i++) {
+        m->present += !isnan(values[i]);
+        mla__fc_engine_step(m->e, values[i]);
+    }
+}
+
+size_t mla_fc_model_points(const struct mla_fc_model *m)
+{
+    return m->e->t;
+}
+
+enum mla_code mla_fc_model_forecast(struct mla_fc_model *m, struct mla_fc_result *out,
+                                    struct mla_err *err)
+{
+    if (m->present < 3)
+        return mla_err_set(err, MLA_EINVAL, "forecast: need at least 3 non-missing points");
+    eg_result(m->e, out);
     return MLA_OK;
 }
 
 void mla__fc_backtest_cands(const double *values, size_t n, double step_s,
                             const struct mla_fc_config *cfg, double *out)
 {
-    struct mla__fc_engine *e = mla__fc_engine_create(values, n, step_s, cfg);
+    struct mla__fc_engine *e = mla__fc_engine_create(step_s, cfg, 0);
+    eg_decide_space(e, values, n);
     size_t H = (size_t)cfg->horizon_steps;
     for (size_t j = 0; j < (size_t)K * n; j++)
         out[j] = NAN;
     for (size_t i = 0; i < n; i++) {
-        mla__fc_engine_step(e, i);
+        mla__fc_engine_step(e, values[i]);
         if (i + H < n)
             for (int k = 0; k < K; k++)
                 out[(size_t)k * n + i + H] = e->ring[(size_t)k * H + i % H];

@@ -2,7 +2,8 @@
  *
  * With two or more whole days, the series is reduced to its daily means (removing the daily
  * cycle); otherwise the points themselves are used. An ordinary least-squares line through those
- * gives the relative change over the history, change = slope * span / mean, and a t statistic.
+ * gives the relative change over the history, change = slope * span / mean (in log space:
+ * exp(slope * span) - 1), and a t statistic.
  *   increasing / decreasing: |change| >= 10% and |t| >= 3 (the line explains the movement);
  *   volatile: otherwise, when the residual spread around the line and the daily profile is large
  *             (coefficient of variation >= 0.5): no level a forecast can hold;
@@ -55,7 +56,8 @@ static void tr_ols(const double *y, size_t m, double *slope, double *mean, doubl
     *t = se > 0 ? b / se : (b != 0 ? INFINITY : 0);
 }
 
-enum mla_fc_trend mla__fc_trend_classify(const double *x, size_t n, int md, double *change)
+enum mla_fc_trend mla__fc_trend_classify(const double *x, size_t n, int md, bool logsp,
+                                         double *change)
 {
     *change = 0;
     if (n < 3)
@@ -88,8 +90,9 @@ enum mla_fc_trend mla__fc_trend_classify(const double *x, size_t n, int md, doub
     else
         tr_ols(w, wn, &slope, &mean, &t);
     double span = dm ? (double)(D - 1) : (double)(wn - 1);
-    double am = fabs(mean);
-    *change = am > 0 ? slope * span / am : 0;
+    /* In log space the line's rise is already relative, and residual spread is a CV. */
+    double am = logsp ? 1 : fabs(mean);
+    *change = logsp ? expm1(slope * span) : am > 0 ? slope * span / am : 0;
     /* Residual spread around the line (and the daily profile, when there is one). */
     double unit = dm ? (double)M : 1;
     if (prof) {

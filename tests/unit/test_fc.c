@@ -334,3 +334,35 @@ Test(fc_series, buckets_sum_and_mean_with_a_missing_minute)
     mla_fc_series_fini(&out);
     cr_assert_eq(mla_fc_series_bucket(&in, 90, MLA_FC_AGG_SUM, &out, &err), MLA_EINVAL);
 }
+
+/* ---- streaming model ---- */
+
+Test(fc_model, streaming_in_chunks_equals_batch)
+{
+    size_t n = 7 * DAY;
+    double *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = tf_sine(i) * (1 + 0.05 * tf_gauss());
+    v[1000] = NAN;
+    struct mla_fc_result batch, stream;
+    tf_forecast(v, n, &batch);
+    struct mla_fc_model *m = NULL;
+    struct mla_err err;
+    cr_assert_eq(mla_fc_model_create(300, NULL, &m, &err), MLA_OK);
+    cr_assert_eq(mla_fc_model_forecast(m, &stream, &err), MLA_EINVAL, "empty model");
+    mla_fc_model_push(m, v, 500);
+    mla_fc_model_push(m, v + 500, 1);
+    mla_fc_model_push(m, v + 501, n - 501);
+    cr_assert_eq(mla_fc_model_points(m), n);
+    cr_assert_eq(mla_fc_model_forecast(m, &stream, &err), MLA_OK, "%s", err.msg);
+    for (int h = 0; h < 6; h++) {
+        cr_assert_float_eq(stream.point[h], batch.point[h], 1e-9 * batch.point[h]);
+        cr_assert_float_eq(stream.upper[h], batch.upper[h], 1e-9 * batch.upper[h]);
+    }
+    cr_assert_eq(stream.missing, 1);
+    cr_assert_eq(stream.anomalies, batch.anomalies);
+    cr_assert_float_eq(stream.daily.confidence, batch.daily.confidence, 1e-9);
+    cr_assert_eq(stream.trend, batch.trend);
+    mla_fc_model_destroy(m);
+    free(v);
+}
