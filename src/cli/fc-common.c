@@ -24,7 +24,8 @@ bool mla__cli_num(const char *cmd, const char *name, const char *s, double lo, d
     return true;
 }
 
-bool mla__cli_load(const char *cmd, const char *path, double step_s, struct mla_fc_series *out)
+bool mla__cli_load(const char *cmd, const char *path, double step_s, bool strict,
+                  struct mla_fc_series *out)
 {
     struct mla_err err;
     mla_err_clear(&err);
@@ -34,6 +35,13 @@ bool mla__cli_load(const char *cmd, const char *path, double step_s, struct mla_
         mla_err_format(&err, msg, sizeof msg);
         fprintf(stderr, "ml-autoscaling %s: %s\n", cmd, msg);
         return false;
+    }
+    if (!strict && step_s > 0) {
+        /* The default bucket: used when it is a whole multiple of the trace's step, else the
+         * trace is taken at its own step. */
+        double r = step_s / raw.step_s;
+        if (r < 1 - 1e-9 || fabs(r - floor(r + 0.5)) > 1e-9)
+            step_s = raw.step_s;
     }
     if (!(step_s > 0) || fabs(step_s - raw.step_s) < 1e-9) {
         *out = raw;

@@ -28,7 +28,8 @@ static void fc_usage(FILE *f)
             "                                the baselines over the last --eval-days; last line\n"
             "                                'accuracy <model> <best-baseline>'\n"
             "      --horizon MIN             forecast horizon in minutes (default 30)\n"
-            "      --step SEC                bucket size in seconds (default 300)\n"
+            "      --step SEC                bucket size in seconds (default 300, or the trace's\n"
+            "                                step when 300 is not a whole multiple of it)\n"
             "      --eval-days D             evaluation window in days (default 14)\n"
             "      --capacity-per-replica X  load one replica serves (default: the trace's\n"
             "                                99th percentile / 8)\n"
@@ -41,7 +42,7 @@ static void fc_usage(FILE *f)
 
 struct fc_opts {
     const char *file;
-    bool json, evaluate;
+    bool json, evaluate, step_given;
     double horizon_min, step_s, eval_days, capacity, quantile, threshold, rmin, rmax;
 };
 
@@ -136,7 +137,7 @@ static void fc_print_cycle(const char *name, const struct mla_fc_cycle *c, bool 
         return;
     }
     if (!c->period_steps)
-        printf("  %-7s not tested (history shorter than two periods)\n", name);
+        printf("  %-7s not tested (needs two whole periods of whole steps)\n", name);
     else
         printf("  %-7s %s (confidence %.2f, peak/trough amplitude %.2f)\n", name,
                c->present ? "present" : "absent", c->confidence, c->strength);
@@ -258,7 +259,10 @@ int mla_cmd_forecast(int argc, char **argv)
         case 'j': o.json = true; break;
         case 'e': o.evaluate = true; break;
         case 'H': ok = mla__cli_num(CMD, "--horizon", optarg, 0.001, 1e6, &o.horizon_min); break;
-        case 's': ok = mla__cli_num(CMD, "--step", optarg, 0.001, 1e7, &o.step_s); break;
+        case 's':
+            ok = mla__cli_num(CMD, "--step", optarg, 0.001, 1e7, &o.step_s);
+            o.step_given = true;
+            break;
         case 'd': ok = mla__cli_num(CMD, "--eval-days", optarg, 1, 3650, &o.eval_days); break;
         case 'c':
             ok = mla__cli_num(CMD, "--capacity-per-replica", optarg, 1e-9, 1e15, &o.capacity);
@@ -298,7 +302,7 @@ int mla_cmd_forecast(int argc, char **argv)
         return MLA_EXIT_USAGE;
     }
     struct mla_fc_series s;
-    if (!mla__cli_load(CMD, o.file, o.step_s, &s))
+    if (!mla__cli_load(CMD, o.file, o.step_s, o.step_given, &s))
         return MLA_EXIT_USAGE;
     struct mla_fc_config cfg;
     mla_fc_config_default(&cfg);

@@ -546,7 +546,7 @@ int mla_cmd_simulate(int argc, char **argv)
     }
     tzset();
     struct mla_fc_series s;
-    if (!mla__cli_load(CMD, o.file, 0, &s))
+    if (!mla__cli_load(CMD, o.file, 0, true, &s))
         return MLA_EXIT_USAGE;
     int rc = MLA_EXIT_OK;
     if (isnan(o.capacity))

@@ -65,7 +65,9 @@ enum mla_code mla_fc_evaluate(const double *values, size_t n, double step_s,
     int mw = mla__fc_period_steps(cfg->week_s, step_s);
     if (!md || md < H)
         return mla_err_set(err, MLA_EINVAL,
-                           "evaluate: the step must divide a day into at least horizon steps");
+                           "evaluate: a day is not a whole number (>= the horizon) of %g-s steps;"
+                           " choose a --step that divides 86400",
+                           step_s);
     if (n < 2 * (size_t)md + 1)
         return mla_err_set(err, MLA_EINVAL,
                            "evaluate: need at least two days of history (got %zu points)", n);

@@ -152,7 +152,8 @@ void mla__fc_hw_update(struct mla__fc_hw *hw, size_t i, double y)
         if (!hw->seen[k][j]) {
             double other = 0;
             for (int o = 0; o < k; o++)
-                other += hw_read(hw, o, js[o]);
+                if (hw->m[o] > 0)
+                    other += hw_read(hw, o, js[o]);
             hw_set_slot(hw, k, j, y - (hw->level + pt) - other);
         }
     }
