@@ -1,0 +1,120 @@
+/* hours.h - business-hours windows in an IANA time zone, and the time-zone reader under them.
+ *
+ * A rule set is a list of weekly windows in local wall-clock time, e.g.
+ *     "Mon-Fri 09:00-18:00; Sat,Sun 10:00-14:00 min=1; Mon-Sun 22:00-06:00"
+ * Syntax of one window: DAYS HH:MM-HH:MM [min=N]
+ *   DAYS   comma-separated items, each a day (Mon Tue Wed Thu Fri Sat Sun, any case) or a range
+ *          "Fri-Mon" (ranges may wrap past Sunday); "daily" means Mon-Sun.
+ *   times  00:00..23:59 for the start, 00:00..24:00 for the end; an end at or before the start
+ *          means the window runs past midnight and belongs to the day it starts on
+ *          ("Fri 22:00-06:00" is Friday 22:00 to Saturday 06:00). start == end is an error.
+ *   min=N  the floor (minReplicas) inside that window; without it the default given to
+ *          mla_hours_parse applies.
+ * Windows are separated by ';'.
+ *
+ * DST: a window is the interval [the first instant the local clock shows its start, the first
+ * instant it shows its end). So a window starting at 02:30 on the spring-forward night (no 02:30
+ * that day) starts when the gap ends (03:00 new time), and at fall-back a time that occurs twice
+ * counts at its first occurrence (a window ending at 02:30 ends the first time, it does not
+ * reopen during the repeated hour).
+ *
+ * Time zones are read from TZif files (RFC 8536, version 2 or later, 64-bit section) under
+ * $TZDIR or /usr/share/zoneinfo, including the POSIX TZ footer for instants after the last
+ * transition (std/dst names, offsets, Mm.w.d, Jn and n rules with /time). No setenv("TZ")/tzset:
+ * those are process-global and not thread-safe. Each zone is loaded once into an immutable
+ * struct kept in a cache for the life of the process (mla_hours_cache_clear frees it, for tests
+ * and valgrind at exit).
+ *
+ * Ownership: struct mla_tz is owned by the cache (borrowed, valid until mla_hours_cache_clear).
+ * struct mla_hours is new from mla_hours_parse/mla_hours_create, freed with mla_hours_destroy.
+ * Threading: zone loading and the cache are safe from any thread (cache under a mutex; a loaded
+ * zone is immutable after publish). A struct mla_hours is immutable once built, so queries on it
+ * are safe from any thread; building (add_window) is owner thread only.
+ */
+#ifndef MLA_HOURS_H
+#define MLA_HOURS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "mla/err.h"
+
+struct mla_tz; /* opaque, immutable, owned by the cache */
+
+/* One weekly window, in local minutes of the day. */
+struct mla_hours_window {
+    unsigned days;    /* bit d set = window starts on weekday d (0 = Sunday .. 6 = Saturday) */
+    int start_min;    /* 0..1439 */
+    int end_min;      /* 1..1440; <= start_min means it ends the next day */
+    int min_replicas; /* floor inside the window; >= 0 */
+};
+
+struct mla_hours {
+    const struct mla_tz *tz; /* borrowed from the cache */
+    struct mla_hours_window *w; /* owned */
+    size_t n;
+};
+
+/* What the rules say at one instant. */
+struct mla_hours_state {
+    bool active;      /* inside at least one window */
+    int min_replicas; /* the largest minReplicas of the windows containing the instant; 0 if none */
+    int window;       /* index of that window in rules->w, -1 when none */
+};
+
+/* Finds or loads a zone ("Europe/Berlin", "UTC"). MLA_EINVAL for a malformed name ("..", a
+ * leading '/', odd characters), MLA_ENOTFOUND for an unknown zone, MLA_EPARSE for a file that is
+ * not TZif v2+. *out is borrowed from the cache. */
+enum mla_code mla_hours_tz_load(const char *name, const struct mla_tz **out, struct mla_err *err)
+    MLA_MUST_CHECK;
+/* The name the zone was loaded with; borrowed. */
+const char *mla_hours_tz_name(const struct mla_tz *tz);
+
+/* Local broken-down time of t in tz (like localtime_r under TZ=tz: tm_isdst, tm_gmtoff, and
+ * tm_zone pointing into the zone, valid while it is cached). False only when t is out of the
+ * range struct tm can hold. */
+bool mla_hours_local(const struct mla_tz *tz, time_t t, struct tm *out);
+/* The UTC offset (seconds east) in effect at t. */
+long mla_hours_utc_offset(const struct mla_tz *tz, time_t t);
+/* The first instant > t at which the zone's offset, DST flag or abbreviation changes;
+ * (time_t)-1 when there is none (fixed-offset zones). */
+time_t mla_hours_tz_next_transition(const struct mla_tz *tz, time_t t);
+/* The first instant at which the local clock shows at least `year-mon-mday hh:mm` (mon 1..12;
+ * min may be 1440 = midnight of the next day): the exact instant when that wall time exists
+ * (its first occurrence when it occurs twice), else the end of the DST gap containing it. */
+time_t mla_hours_local_to_utc(const struct mla_tz *tz, int year, int mon, int mday, int min);
+
+/* An empty rule set in zone tz (NULL or "" = "UTC"). */
+enum mla_code mla_hours_create(const char *tz, struct mla_hours **out, struct mla_err *err)
+    MLA_MUST_CHECK;
+/* Adds one window from its parts: days ("Mon-Fri", "Sat,Sun"), start "09:00", end "18:00". */
+enum mla_code mla_hours_add_window(struct mla_hours *h, const char *days, const char *start,
+                                   const char *end, int min_replicas, struct mla_err *err)
+    MLA_MUST_CHECK;
+/* Parses a whole spec (syntax above); windows without min= get default_min. The message of a
+ * failure quotes the bad part and the allowed syntax. */
+enum mla_code mla_hours_parse(const char *spec, const char *tz, int default_min,
+                              struct mla_hours **out, struct mla_err *err) MLA_MUST_CHECK;
+void mla_hours_destroy(struct mla_hours *h);
+
+/* The state at instant now. */
+struct mla_hours_state mla_hours_eval(const struct mla_hours *h, time_t now);
+/* Shorthand: inside a window? *min_replicas (may be NULL) gets the state's min_replicas. */
+bool mla_hours_active(const struct mla_hours *h, time_t now, int *min_replicas);
+/* The first instant > now at which a window opens or closes; (time_t)-1 when there are no
+ * windows. Looks up to 8 days ahead. */
+time_t mla_hours_next_change(const struct mla_hours *h, time_t now);
+
+/* Formatting, e.g. to turn a parsed spec into the predictive-config JSON or an explanation:
+ * days "Mon-Fri", "Sat-Sun", "Mon,Wed-Thu" or "daily" (Monday first; a run wrapping past
+ * Sunday is written as two items); a time "09:00" (min 0..1440); a window
+ * "Mon-Fri 09:00-18:00". Output is cut to n bytes (40 is always enough for days). */
+void mla_hours_days_format(unsigned days, char *out, size_t n);
+void mla_hours_time_format(int min, char *out, size_t n);
+void mla_hours_window_format(const struct mla_hours_window *w, char *out, size_t n);
+
+/* Frees every cached zone (tests; at exit for valgrind). No zone may be in use. */
+void mla_hours_cache_clear(void);
+
+#endif
