@@ -23,6 +23,7 @@
 #define K MLA_FC_CAND_COUNT
 #define RES_CAP 2016 /* residuals kept for the interval */
 #define XS(e, j) ((e)->xs[(size_t)(j) & (e)->mask])
+#define XR(e, j) ((e)->xr[(size_t)(j) & (e)->mask])
 
 struct mla__fc_engine {
     struct mla_fc_config cfg;
@@ -33,6 +34,7 @@ struct mla__fc_engine {
     bool logsp;      /* the first values pushed were all >= 0: model in log1p space */
     bool logsp_set;
     double *xs;      /* ring: model space, anomalies and gaps replaced; NaN before any value */
+    double *xr;      /* ring: model space of the raw values (NaN = missing), for the filter */
     double cur;      /* the current point in raw space, filtered */
     struct mla__fc_hw hw_day, hw_day_log, hw_day_slow, hw_day_smooth, hw_week_log, damped_log;
     double lvl, lvl_slow; /* smoothed levels (fast, slow), model space */
@@ -138,8 +140,9 @@ struct mla__fc_engine *mla__fc_engine_create(double step_s, const struct mla_fc_
         cap <<= 1;
     e->mask = cap - 1;
     e->xs = mla_xmalloc(cap * sizeof(double));
+    e->xr = mla_xmalloc(cap * sizeof(double));
     for (size_t j = 0; j < cap; j++)
-        e->xs[j] = NAN;
+        e->xs[j] = e->xr[j] = NAN;
     /* Fixed smoothing parameters: the ensemble weights do the adapting, no per-series refit. */
     /* Two flavours of season: sharp (classic, each slot on its own: catches narrow peaks) and
      * smooth (each update spread over +-1 hour of slots: averages burst noise away). */
@@ -187,6 +190,7 @@ void mla__fc_engine_destroy(struct mla__fc_engine *e)
     free(e->ring);
     free(e->ens_ring);
     free(e->xs);
+    free(e->xr);
     free(e);
 }
 
@@ -321,6 +325,7 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *acce
     bool ref_ok = i > 0 && e->md && ref->started && ref->seen[0][e->dpos];
     double r = ref_ok ? mla__fc_hw_pred(ref, prev, 1) : NAN;
     if (isnan(y)) {
+        XR(e, i) = NAN;
         e->missing++;
         e->run = 0;
         if (ref_ok)
@@ -328,6 +333,7 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *acce
         return i > 0 ? XS(e, prev) : NAN;
     }
     double x = eg_fwd(e, y);
+    XR(e, i) = x;
     if (!ref_ok) {
         *accepted = true;
         return x;
@@ -337,6 +343,17 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *acce
      * daily peak the smoothed reference blurs) passes. */
     double r2 = e->hw_day_log.seen[0][e->dpos] ? mla__fc_hw_pred(&e->hw_day_log, prev, 1) : NAN;
     double dmin = isnan(r2) || fabs(d) <= fabs(x - r2) ? d : x - r2;
+    /* Nor is a value seen at the same time yesterday or last week (raw, before filtering: a
+     * weekly peak the daily models cannot know would otherwise be filtered away forever). */
+    if (fabs(dmin) > 0)
+        for (int k = 0; k < 2; k++) {
+            size_t m = (size_t)(k ? e->mw : e->md);
+            if (m && i >= m) {
+                double past = XR(e, i - m);
+                if (!isnan(past) && fabs(x - past) < fabs(dmin))
+                    dmin = x - past;
+            }
+        }
     double scale = e->scale_w > 0 ? 1.25 * e->scale_s / e->scale_w : 0;
     bool active = e->scale_w >= 12 && scale > 0;
     if (!active || fabs(dmin) <= e->cfg.anomaly_threshold * scale) {
