@@ -24,6 +24,7 @@
 #define RES_CAP 2016 /* residuals kept for the interval */
 #define XS(e, j) ((e)->xs[(size_t)(j) & (e)->mask])
 #define XR(e, j) ((e)->xr[(size_t)(j) & (e)->mask])
+#define OK(e, j) ((e)->ok[(size_t)(j) & (e)->mask])
 
 struct mla__fc_engine {
     struct mla_fc_config cfg;
@@ -35,6 +36,7 @@ struct mla__fc_engine {
     bool logsp_set;
     double *xs;      /* ring: model space, anomalies and gaps replaced; NaN before any value */
     double *xr;      /* ring: model space of the raw values (NaN = missing), for the filter */
+    unsigned char *ok; /* ring: 1 when the point was accepted by the filter */
     double cur;      /* the current point in raw space, filtered */
     struct mla__fc_hw hw_day, hw_day_log, hw_day_slow, hw_day_smooth, hw_week_log, damped_log;
     double lvl, lvl_slow; /* smoothed levels (fast, slow), model space */
@@ -141,6 +143,7 @@ struct mla__fc_engine *mla__fc_engine_create(double step_s, const struct mla_fc_
     e->mask = cap - 1;
     e->xs = mla_xmalloc(cap * sizeof(double));
     e->xr = mla_xmalloc(cap * sizeof(double));
+    e->ok = mla_xcalloc(cap, 1);
     for (size_t j = 0; j < cap; j++)
         e->xs[j] = e->xr[j] = NAN;
     /* Fixed smoothing parameters: the ensemble weights do the adapting, no per-series refit. */
@@ -191,6 +194,7 @@ void mla__fc_engine_destroy(struct mla__fc_engine *e)
     free(e->ens_ring);
     free(e->xs);
     free(e->xr);
+    free(e->ok);
     free(e);
 }
 
@@ -344,16 +348,17 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *acce
     double r2 = e->hw_day_log.seen[0][e->dpos] ? mla__fc_hw_pred(&e->hw_day_log, prev, 1) : NAN;
     double dmin = isnan(r2) || fabs(d) <= fabs(x - r2) ? d : x - r2;
     /* Nor is a value seen at the same time yesterday or last week (raw, before filtering: a
-     * weekly peak the daily models cannot know would otherwise be filtered away forever). */
-    if (fabs(dmin) > 0)
-        for (int k = 0; k < 2; k++) {
-            size_t m = (size_t)(k ? e->mw : e->md);
-            if (m && i >= m) {
-                double past = XR(e, i - m);
-                if (!isnan(past) && fabs(x - past) < fabs(dmin))
-                    dmin = x - past;
-            }
+     * weekly peak the daily models cannot know would otherwise be filtered away forever). A low
+     * value counts as seen only if that past value was not itself an anomaly: an outage lasting
+     * over a day is still an outage. */
+    for (int k = 0; k < 2; k++) {
+        size_t m = (size_t)(k ? e->mw : e->md);
+        if (m && i >= m) {
+            double past = XR(e, i - m);
+            if (!isnan(past) && fabs(x - past) < fabs(dmin) && (d > 0 || OK(e, i - m)))
+                dmin = x - past;
         }
+    }
     double scale = e->scale_w > 0 ? 1.25 * e->scale_s / e->scale_w : 0;
     bool active = e->scale_w >= 12 && scale > 0;
     if (!active || fabs(dmin) <= e->cfg.anomaly_threshold * scale) {
@@ -409,6 +414,7 @@ void mla__fc_engine_step(struct mla__fc_engine *e, double y)
     eg_advance(e, i);
     bool accepted;
     double x = eg_filter(e, i, y, &accepted);
+    OK(e, i) = accepted;
     XS(e, i) = x;
     e->cur = accepted && !isnan(y) ? y : isnan(x) ? NAN : eg_back(e, x);
     size_t slot = e->hpos;
