@@ -15,8 +15,8 @@ for f in "$TR/nasa-kennedy-1995.per-minute.csv" "$TR"/synthetic/*.csv; do
 import json, sys
 d = json.load(sys.stdin)
 b = d["baselines"]
-print("%-34s model %.3f | %s" % (sys.argv[1], d["model"],
-      "  ".join("%s %.3f" % (k, v) for k, v in b.items() if v is not None)))' "$(basename "$f")"
+print("%-34s model %.4f | %s" % (sys.argv[1], d["model"],
+      "  ".join("%s %.4f" % (k, v) for k, v in b.items() if v is not None)))' "$(basename "$f")"
 done
 echo "-- simulate on NASA (default capacity: the trace 99th percentile / 8)"
 "$B/ml-autoscaling" simulate -f "$TR/nasa-kennedy-1995.per-minute.csv" | tail -5
