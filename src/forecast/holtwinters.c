@@ -30,7 +30,7 @@ void mla__fc_hw_init(struct mla__fc_hw *hw, double alpha, double beta, double ph
     for (int k = 0; k < 2; k++) {
         size_t m = hw->m[k] > 0 ? (size_t)hw->m[k] : 0;
         hw->s[k] = m ? mla_xcalloc(m, sizeof(double)) : NULL;
-        hw->box[k] = m ? mla_xcalloc(m, sizeof(double)) : NULL;
+        hw->box[k] = NULL; /* allocated by mla__fc_hw_smooth */
         hw->seen[k] = m ? mla_xcalloc(m, 1) : NULL;
     }
 }
@@ -40,6 +40,8 @@ void mla__fc_hw_smooth(struct mla__fc_hw *hw, int k, int kw)
     if (hw->m[k] > 0 && kw > 0 && 2 * kw + 1 < hw->m[k]) {
         hw->kw[k] = kw;
         hw->inv_win[k] = 1.0 / (2 * kw + 1);
+        if (!hw->box[k])
+            hw->box[k] = mla_xcalloc((size_t)hw->m[k], sizeof(double));
     }
 }
 

@@ -73,7 +73,7 @@ int main(int argc, char **argv)
 
     /* Serving path: one streaming model per series, fed the history once (not timed); each
      * round pushes the newest point and forecasts, as the loop does per ScaledObject per poll.
-     * D models stand in for S series (memory: ~80 KB per model at a 5-minute step). */
+     * D models stand in for S series (memory: ~160 KB per model at a 5-minute step). */
     struct mla_fc_model *models[64];
     for (long d = 0; d < D; d++) {
         if (mla_fc_model_create(300, &cfg, &models[d], NULL)) {
