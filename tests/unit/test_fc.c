@@ -366,3 +366,23 @@ Test(fc_model, streaming_in_chunks_equals_batch)
     mla_fc_model_destroy(m);
     free(v);
 }
+
+Test(fc, a_weekly_peak_is_structure_not_an_anomaly)
+{
+    /* Flat ~30 with a 300 peak on day 0 of each week, 09:00-11:00. History: three weeks, then
+     * day 0 up to 08:30; the sixth step ahead is 09:00, when the peak comes back. */
+    size_t week = 7 * DAY, n = 3 * week + 103;
+    double *v = malloc(n * sizeof *v);
+    size_t peaks = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool peak = i % week < DAY && i % DAY >= 108 && i % DAY < 132;
+        v[i] = (peak ? 300 : 30) * (1 + 0.05 * tf_gauss());
+        peaks += peak;
+    }
+    struct mla_fc_result r;
+    tf_forecast(v, n, &r);
+    cr_assert_lt(r.anomalies, peaks / 2, "%zu of %zu peak points filtered", r.anomalies, peaks);
+    cr_assert_lt(r.point[0], 60, "08:35 is still quiet: %f", r.point[0]);
+    cr_assert_gt(r.point[5], 150, "the 09:00 peak is forecast: %f", r.point[5]);
+    free(v);
+}
