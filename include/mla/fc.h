@@ -10,8 +10,10 @@
  *
  * Ownership: results (struct mla_fc_result, struct mla_fc_eval) are plain caller-owned structs
  * with fixed-size arrays: nothing to free. struct mla_fc_series owns its `v` array: free it with
- * mla_fc_series_fini(). Input arrays are borrowed for the duration of the call only.
- * Threading: pure; no globals, every call is independent (safe from any thread).
+ * mla_fc_series_fini(). struct mla_fc_model is new from mla_fc_model_create(), freed with
+ * mla_fc_model_destroy(). Input arrays are borrowed for the duration of the call only.
+ * Threading: pure; no globals, every call is independent (safe from any thread); a struct
+ * mla_fc_model (the streaming form) is used by one thread at a time.
  * I/O: only mla_fc_csv_read() touches a file (the CLI's input); everything else is pure.
  */
 #ifndef MLA_FC_H

@@ -83,3 +83,17 @@ double mla__cli_default_capacity(const struct mla_fc_series *s)
     free(tmp);
     return q > 0 ? q / 8 : 1;
 }
+
+void mla__cli_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}

@@ -4,6 +4,7 @@
 #define MLA_CLI_FC_COMMON_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "mla/fc.h"
 
@@ -18,5 +19,8 @@ bool mla__cli_load(const char *cmd, const char *path, double step_s, bool strict
 /* Default capacity per replica: the 99th percentile of the values over 8 (so a typical peak
  * needs about 8 replicas). */
 double mla__cli_default_capacity(const struct mla_fc_series *s);
+
+/* Writes s as a JSON string literal (quotes included). */
+void mla__cli_json_str(FILE *f, const char *s);
 
 #endif

@@ -169,9 +169,11 @@ static int fc_run(const struct mla_fc_series *s, const struct mla_fc_config *cfg
     int reps[24], hours[24];
     fc_schedule(day, t_next, o, reps, hours);
     if (o->json) {
-        printf("{\"file\":\"%s\",\"points\":%zu,\"step_seconds\":%g,\"next_timestamp\":%.0f,"
+        printf("{\"file\":");
+        mla__cli_json_str(stdout, o->file);
+        printf(",\"points\":%zu,\"step_seconds\":%g,\"next_timestamp\":%.0f,"
                "\"horizon_steps\":%d,\"quantile\":%g,\"forecast\":[",
-               o->file, r->n, s->step_s, t_next, r->horizon_steps, cfg->quantile);
+               r->n, s->step_s, t_next, r->horizon_steps, cfg->quantile);
         for (int h = 0; h < r->horizon_steps; h++)
             printf("%s{\"timestamp\":%.0f,\"point\":%.4f,\"lower\":%.4f,\"upper\":%.4f}",
                    h ? "," : "", t_next + h * s->step_s, r->point[h], r->lower[h], r->upper[h]);

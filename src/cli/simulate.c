@@ -231,13 +231,18 @@ static bool sim_write_json(const char *path, const struct mla_fc_series *s, cons
         fprintf(stderr, "ml-autoscaling simulate: cannot write %s\n", path);
         return false;
     }
-    fprintf(f, "{\"trace\":\"%s\",\"step_seconds\":%g,\"points\":%zu,"
+    fprintf(f, "{\"trace\":");
+    mla__cli_json_str(f, o->file);
+    fprintf(f, ",\"step_seconds\":%g,\"points\":%zu,"
                "\"params\":{\"capacity_per_replica\":%.6g,\"polling_delay_s\":%g,"
                "\"cold_start_s\":%g,\"cooldown_s\":%g,\"min\":%g,\"max\":%g,"
-               "\"business_hours\":\"%s\",\"business_min\":%g,\"timezone\":\"%s\","
-               "\"lead_minutes\":%g,\"quantile\":%g},\"summary\":{",
-            o->file, s->step_s, s->n, o->capacity, o->polling, o->cold, o->cooldown, o->rmin,
-            o->rmax, o->hours, o->bmin, o->tz, o->lead_min, o->quantile);
+               "\"business_hours\":",
+            s->step_s, s->n, o->capacity, o->polling, o->cold, o->cooldown, o->rmin, o->rmax);
+    mla__cli_json_str(f, o->hours);
+    fprintf(f, ",\"business_min\":%g,\"timezone\":", o->bmin);
+    mla__cli_json_str(f, o->tz);
+    fprintf(f, ",\"lead_minutes\":%g,\"quantile\":%g},\"summary\":{", o->lead_min,
+            o->quantile);
     for (int k = 0; k < SIM_N; k++)
         fprintf(f, "%s\"%s\":{\"replica_hours\":%.4f,\"under_provisioned_minutes\":%.4f,"
                    "\"scaling_actions\":%ld}",
@@ -413,8 +418,18 @@ static bool sim_write_svg(const char *path, const struct mla_fc_series *s, const
                "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
             W, H, W, H);
     fprintf(f, "<text x=\"70\" y=\"28\" font-size=\"18\" font-weight=\"bold\">Simulated "
-               "autoscaling of %s</text>\n",
-            o->file);
+               "autoscaling of ");
+    for (const char *p = o->file; *p; p++) {
+        if (*p == '<')
+            fputs("&lt;", f);
+        else if (*p == '>')
+            fputs("&gt;", f);
+        else if (*p == '&')
+            fputs("&amp;", f);
+        else
+            fputc(*p, f);
+    }
+    fprintf(f, "</text>\n");
     for (int k = 0; k < SIM_N; k++)
         fprintf(f, "<text x=\"70\" y=\"%d\" font-size=\"13\">%s: %.0f replica-hours, %.0f min "
                    "under-provisioned, %ld scaling actions</text>\n",

@@ -12,6 +12,11 @@
  *      mae^-power weighted mean of the candidates with enough scored history.
  * So a forecast from n points costs O(n * candidates) and the weights are the candidates'
  * recent out-of-sample record at the very horizon we forecast. See docs/forecasting.md.
+ *
+ * The engine keeps its history in power-of-two rings (filtered and raw values in model space,
+ * an accepted flag), long enough for the seasonal-naive candidates; the batch calls size them to
+ * the whole input, the streaming model (struct mla_fc_model) to two weeks, so a model lives on
+ * between calls and each new point costs O(candidates).
  */
 #include <math.h>
 #include <stdlib.h>
