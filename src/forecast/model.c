@@ -646,8 +646,20 @@ static void eg_result(struct mla__fc_engine *e, struct mla_fc_result *out)
         r.cand_mae[k] = e->mae_w[k] > 0 ? e->mae_s[k] / e->mae_w[k] : NAN;
     }
     eg_weights(e, pred, r.weight);
-    double qh = eg_res_quantile(e, cfg->quantile);
-    double ql = eg_res_quantile(e, 1 - cfg->quantile);
+    /* Both bounds from one copy: the high quantile first, then the low one among the values
+     * the selection left below it (quantile >= 0.5, so the low one is there). */
+    double qh = NAN, ql = NAN;
+    if (e->res_n >= 12) {
+        double tmp[RES_CAP];
+        memcpy(tmp, e->res, e->res_n * sizeof(double));
+        qh = mla__fc_quantile(tmp, e->res_n, cfg->quantile);
+        size_t kh = (size_t)(cfg->quantile * (double)(e->res_n - 1));
+        double pos = (1 - cfg->quantile) * (double)(e->res_n - 1);
+        if ((size_t)pos + 1 <= kh)
+            ql = mla__fc_quantile(tmp, kh + 1, pos / (double)kh);
+        else
+            ql = mla__fc_quantile(tmp, e->res_n, 1 - cfg->quantile);
+    }
     double scale = e->scale_w > 0 ? 1.25 * e->scale_s / e->scale_w : 0;
     for (int h = 1; h <= e->H; h++) {
         double pt = 0, ws = 0;
