@@ -392,6 +392,9 @@ static void sim_panel_draw(FILE *f, const struct sim_panel *p, const struct mla_
                    "</text>\n",
                 x, p->y + p->h + 15, lab);
     }
+    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"end\">time (UTC)"
+               "</text>\n",
+            p->x + p->w, p->y + p->h + 28);
     sim_line(f, p, s->v, NULL, cap, "stroke=\"#999\" stroke-width=\"1\"", false);
     sim_line(f, p, fc, NULL, cap, "stroke=\"#1f77b4\" stroke-width=\"1.2\" stroke-dasharray=\"4,2\"",
              false);
@@ -411,7 +414,7 @@ static bool sim_write_svg(const char *path, const struct mla_fc_series *s, const
         fprintf(stderr, "ml-autoscaling simulate: cannot write %s\n", path);
         return false;
     }
-    const double W = 1400, H = 840;
+    const double W = 1400, H = 860;
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
                "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n"
@@ -459,7 +462,7 @@ static bool sim_write_svg(const char *path, const struct mla_fc_series *s, const
         {"predictive replicas", "stroke=\"#2ca02c\" stroke-width=\"2.5\""},
     };
     for (size_t k = 0; k < sizeof leg / sizeof leg[0]; k++) {
-        double x = 70 + 270 * (double)k, y = H - 40;
+        double x = 70 + 270 * (double)k, y = H - 24;
         fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" %s/>\n", x, y, x + 30,
                 y, leg[k].style);
         fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"13\">%s</text>\n", x + 36, y + 4,
