@@ -624,6 +624,10 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const c
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (*upload_data_size && hc->route != R_MUTATE) {
+        *upload_data_size = 0; /* a body sent with GET is not kept */
+        return MHD_YES;
+    }
     if (*upload_data_size) {
         if (mla_buf_add(&hc->body, upload_data, *upload_data_size) != MLA_OK) {
             /* Chunked or lying Content-Length: capped while streaming. MHD cannot queue a
