@@ -2,6 +2,7 @@
 #include "mla/patch.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,31 +105,49 @@ static void patch_push(struct mla_patch *p, const char *op, char *path, cJSON *v
     free(path);
 }
 
-/* An earlier `add` whose path is a proper prefix of tokens[0..n): returns its op and sets *depth
- * to the number of tokens its path covers. */
+/* An earlier `add` or `replace` whose path is a proper prefix of tokens[0..n): returns its op and
+ * sets *depth to the number of tokens its path covers. Later ops below it are folded into its
+ * value, because the document no longer says what is below that path once the op ran. */
 static cJSON *patch_pending_parent(struct mla_patch *p, const char *const *tokens, size_t n,
                                    size_t *depth)
 {
-    if (!p->ops)
+    if (!p->ops || n < 2)
         return NULL;
+    /* The pointer of tokens[0..n) is built once, with where each prefix ends, so that each op's
+     * path is compared by length + memcmp instead of printing every prefix for every op (that
+     * was a heap allocation per op per token on the webhook's hot path). */
+    size_t stack_ends[PATCH_MAX_DEPTH + 1];
+    size_t *ends = n <= PATCH_MAX_DEPTH ? stack_ends : mla_xcalloc(n + 1, sizeof *ends);
+    struct mla_buf b;
+    mla_buf_init(&b, 0);
+    ends[0] = 0;
+    for (size_t k = 0; k < n; k++) {
+        (void)!mla_buf_add(&b, "/", 1); /* no cap: cannot fail */
+        (void)!mla_patch_escape(&b, tokens[k]);
+        ends[k + 1] = b.len;
+    }
+    cJSON *found = NULL;
     cJSON *op;
     cJSON_ArrayForEach(op, p->ops)
     {
         const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(op, "op"));
         const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(op, "path"));
-        if (!kind || !path || strcmp(kind, "add") != 0)
+        if (!kind || !path || (strcmp(kind, "add") != 0 && strcmp(kind, "replace") != 0))
             continue;
-        for (size_t k = 1; k < n; k++) {
-            char *ptr = patch_pointer(tokens, k);
-            int same = strcmp(ptr, path) == 0;
-            free(ptr);
-            if (same) {
+        size_t plen = strlen(path);
+        for (size_t k = 1; k < n && !found; k++) {
+            if (ends[k] == plen && memcmp(b.data, path, plen) == 0) {
                 *depth = k;
-                return op;
+                found = op;
             }
         }
+        if (found)
+            break;
     }
-    return NULL;
+    mla_buf_fini(&b);
+    if (ends != stack_ends)
+        free(ends);
+    return found;
 }
 
 /* Sets value at tokens below container, creating objects; steals value. */
@@ -193,8 +212,11 @@ enum mla_code mla_patch_setv(struct mla_patch *p, cJSON *value, const char *cons
         patch_push(p, "replace", patch_pointer(tokens, n), value);
         return MLA_OK;
     }
-    if (node && !cJSON_IsObject(node) &&
-        !(cJSON_IsArray(node) && k == n - 1 && strcmp(tokens[k], "-") == 0)) {
+    /* RFC 6902 add into an array: "-" or an index equal to the size appends. */
+    bool append = cJSON_IsArray(node) && k == n - 1 &&
+                  (strcmp(tokens[k], "-") == 0 ||
+                   patch_index(tokens[k]) == (long)cJSON_GetArraySize(node));
+    if (node && !cJSON_IsObject(node) && !append) {
         cJSON_Delete(value);
         return mla_err_set(err, MLA_EINVAL, "patch path crosses a %s at '%s'",
                            cJSON_IsArray(node) ? "missing array element" : "scalar", tokens[k]);

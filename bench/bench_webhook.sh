@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Webhook throughput and latency over TLS with keep-alive, against nginx serving a fixed body of
+# the same size from the same certificate. Prints figures; not a pass/fail test.
+#
+# For the opted-in review (bench/review-optedin.json, dryRun: true so no API side effects) and
+# the not-opted-in one (bench/review-plain.json): wrk -t1 -c$CONNS for ~2 s (peak req/s, p50,
+# p99); then about half the peak rate: wrk2 is not in Debian, so each connection pauses 1 ms
+# after each response (wrk's delay() hook) and the number of connections is peak/2 / 1000, so
+# the offered rate is near half the peak; its actual rate and p99 are reported. Last, the
+# webhook's peak RSS (VmHWM).
+# Targets: >= 40% of nginx req/s, p99 < 1 ms at half the peak rate, peak RSS < 16 MB.
+# Environment: MLA_BUILD, MLA_ROOT; BENCH_SECONDS (default 2), BENCH_CONNS (default 16),
+# BENCH_RUNS (default 2: each figure is the better of that many runs).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+MLA_ROOT=${MLA_ROOT:-$(cd "$here/.." && pwd)}
+MLA_BUILD=${MLA_BUILD:-$MLA_ROOT/build}
+BIN=$MLA_BUILD/ml-autoscaling
+SECS=${BENCH_SECONDS:-2}
+CONNS=${BENCH_CONNS:-16}
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+for t in wrk "$NGINX" openssl curl; do
+  command -v "$t" >/dev/null 2>&1 || { echo "bench_webhook: $t not found (make deps)"; exit 0; }
+done
+[ -x "$BIN" ] || { echo "bench_webhook: $BIN not built (make)"; exit 0; }
+
+tmp=$(mktemp -d /tmp/mla-bench.XXXXXX)
+wpid=""; npid=""
+cleanup() {
+  [ -n "$wpid" ] && kill -TERM "$wpid" 2>/dev/null && wait "$wpid" 2>/dev/null
+  [ -n "$npid" ] && kill -TERM "$npid" 2>/dev/null && wait "$npid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+bash "$MLA_ROOT/certs/gen-dev-certs.sh" "$tmp/certs" >/dev/null
+pol=$MLA_ROOT/policies; [ -d "$pol" ] || { pol=$tmp/policies; mkdir -p "$pol"; }
+
+"$BIN" serve --listen 127.0.0.1:0 --tls-cert "$tmp/certs/tls.crt" --tls-key "$tmp/certs/tls.key" \
+  --policies "$pol" --log-level warn --connection-timeout 30 2>"$tmp/serve.log" &
+wpid=$!
+# warn level: no start-up line with the port, so find it from the listening socket.
+port=""
+for _ in $(seq 1 100); do
+  port=$(ss -ltnpH 2>/dev/null | grep "pid=$wpid," | grep -o '127.0.0.1:[0-9]*' | head -1 | cut -d: -f2) || true
+  [ -n "$port" ] && break; sleep 0.05
+done
+[ -n "$port" ] || { echo "bench_webhook: serve did not start"; cat "$tmp/serve.log"; exit 0; }
+W="https://127.0.0.1:$port"
+
+cat > "$tmp/post.lua" <<'LUA'
+local f = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "application/json"
+LUA
+{ cat "$tmp/post.lua"; echo 'function delay() return 1 end'; } >"$tmp/paced.lua"
+
+# run_wrk URL CONNS BODY -> "rps p50_ms p99_ms errors": the better of BENCH_RUNS runs (default 2),
+# because the machine's 2 CPUs are shared with wrk and with whatever else runs.
+run_wrk() {
+  local best="" line i
+  for i in $(seq 1 "${BENCH_RUNS:-2}"); do
+    line=$(run_wrk1 "$@")
+    if [ -z "$best" ] || [ "${line%% *}" -gt "${best%% *}" ]; then best=$line; fi
+  done
+  echo "$best"
+}
+run_wrk1() {
+  local out
+  out=$(BENCH_BODY=$3 wrk -t1 -c"$2" -d"${SECS}s" --latency -s "$tmp/${4:-post}.lua" "$1" 2>&1)
+  echo "$out" >>"$tmp/wrk.log"
+  /usr/bin/python3 - "$out" <<'PY'
+import re, sys
+t = sys.argv[1]
+def ms(s):
+    m = re.match(r"([\d.]+)(us|ms|s)", s)
+    v = float(m.group(1)); return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+p50 = ms(re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1))
+p99 = ms(re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1))
+err = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+sock = re.search(r"Socket errors: (.*)", t)
+print("%.0f %.3f %.3f %s" % (rps, p50, p99, (err.group(1) if err else "0") + ("/" + sock.group(1).replace(" ", "") if sock else "")))
+PY
+}
+# Connections that, each pausing 1 ms per request, offer about half of the peak rate.
+half_conns() { local rps=${1%% *}; local c=$(( rps / 2 / 1000 )); [ "$c" -ge 1 ] || c=1; echo "$c"; }
+hwm() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+
+declare -A R
+for kind in optedin plain; do
+  body=$here/review-$kind.json
+  # sanity: one request answers 200 with a review
+  resp=$(curl -sS --cacert "$tmp/certs/ca.crt" -H 'Content-Type: application/json' --data-binary "@$body" "$W/mutate")
+  echo "$resp" | grep -q '"response"' || { echo "bench_webhook: bad answer: $resp"; exit 0; }
+  printf '%s' "$resp" >"$tmp/resp-$kind.json"
+  BENCH_BODY=$body wrk -t1 -c"$CONNS" -d1s -s "$tmp/post.lua" "$W/mutate" >/dev/null 2>&1 # warm-up
+  R[$kind.peak]=$(run_wrk "$W/mutate" "$CONNS" "$body")
+  R[$kind.half]=$(run_wrk "$W/mutate" "$(half_conns "${R[$kind.peak]}")" "$body" paced)
+  R[$kind.c1]=$(run_wrk "$W/mutate" 1 "$body")
+  R[$kind.rss]=$(hwm "$wpid")
+done
+kill -TERM "$wpid"; wait "$wpid" || true; wpid=""
+
+# nginx: same certificate, TLS 1.2+, a fixed body the size of our opted-in answer.
+mkdir -p "$tmp/nginx/logs"
+nport=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+nbody=$(tr -d "'\\\\\$" <"$tmp/resp-optedin.json")
+cat > "$tmp/nginx/nginx.conf" <<NGX
+worker_processes 2;
+daemon off;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/nginx/body; proxy_temp_path $tmp/nginx/proxy;
+  fastcgi_temp_path $tmp/nginx/fcgi; uwsgi_temp_path $tmp/nginx/uwsgi; scgi_temp_path $tmp/nginx/scgi;
+  server {
+    listen 127.0.0.1:$nport ssl;
+    ssl_certificate $tmp/certs/tls.crt;
+    ssl_certificate_key $tmp/certs/tls.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    keepalive_requests 1000000;
+    location / { default_type application/json; return 200 '$nbody'; }
+  }
+}
+NGX
+"$NGINX" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/logs/error.log" 2>"$tmp/nginx/start.log" &
+npid=$!
+for _ in $(seq 1 100); do curl -s -o /dev/null --cacert "$tmp/certs/ca.crt" "https://127.0.0.1:$nport/" && break; sleep 0.05; done
+N="https://127.0.0.1:$nport/mutate"
+BENCH_BODY=$here/review-optedin.json wrk -t1 -c"$CONNS" -d1s -s "$tmp/post.lua" "$N" >/dev/null 2>&1 || true
+R[nginx.peak]=$(run_wrk "$N" "$CONNS" "$here/review-optedin.json")
+R[nginx.half]=$(run_wrk "$N" "$(half_conns "${R[nginx.peak]}")" "$here/review-optedin.json" paced)
+R[nginx.c1]=$(run_wrk "$N" 1 "$here/review-optedin.json")
+kill -TERM "$npid"; wait "$npid" 2>/dev/null || true; npid=""
+
+f() { echo "${R[$1]}" | cut -d' ' -f"$2"; }
+nrps=$(f nginx.peak 1)
+printf '\nwebhook vs nginx over TLS, keep-alive, wrk -t1, best of %s x %ss runs, %s connections at peak;\n' "${BENCH_RUNS:-2}" "$SECS" "$CONNS"
+printf '"half": peak/2/1000 connections each pausing 1 ms per request (about half the peak rate);\n'
+printf '"c1": one connection, one request at a time (latency without queueing)\n'
+printf '(%s CPUs shared by wrk, the server and anything else running: load average %s)\n' "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf 'request bodies: opted-in %s B (dryRun), plain %s B; responses %s B / %s B; nginx returns %s B\n' \
+  "$(stat -c %s "$here/review-optedin.json")" "$(stat -c %s "$here/review-plain.json")" \
+  "$(stat -c %s "$tmp/resp-optedin.json")" "$(stat -c %s "$tmp/resp-plain.json")" "${#nbody}"
+printf '%-22s %10s %8s %8s %8s | %10s %8s | %8s %8s %8s | %6s | %8s\n' "" "peak req/s" "p50 ms" "p99 ms" "vs nginx" "half req/s" "half p99" "c1 req/s" "c1 p50" "c1 p99" "errors" "peak RSS"
+for k in optedin plain nginx; do
+  label=$([ $k = optedin ] && echo "webhook opted-in" || ([ $k = plain ] && echo "webhook not-opted-in" || echo "nginx fixed body"))
+  ratio=$(/usr/bin/python3 -c "print('%.0f%%' % (100.0*$(f $k.peak 1)/max($nrps,1)))")
+  rss=${R[$k.rss]:-}; rss=${rss:+$rss MB}
+  printf '%-22s %10s %8s %8s %8s | %10s %8s | %8s %8s %8s | %6s | %8s\n' "$label" "$(f $k.peak 1)" "$(f $k.peak 2)" "$(f $k.peak 3)" \
+    "$ratio" "$(f $k.half 1)" "$(f $k.half 3)" "$(f $k.c1 1)" "$(f $k.c1 2)" "$(f $k.c1 3)" "$(f $k.peak 4)" "${rss:--}"
+done
+printf 'targets: >= 40%% of nginx req/s; p99 < 1 ms at half the peak rate; peak RSS < 16 MB\n'

@@ -1,0 +1,82 @@
+/* fc-int.h - private to src/forecast/: the Holt-Winters state, the one-pass engine shared by
+ * mla_fc_forecast/mla_fc_backtest/mla_fc_evaluate, cycle and trend analysis, small numerics.
+ * Same rules as fc.h: pure, no globals; arrays inside the structs are owned by the struct and
+ * freed by its _fini.
+ */
+#ifndef MLA_FC_INT_H
+#define MLA_FC_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mla/fc.h"
+
+/* ---- numerics (series.c) ---- */
+/* The q-quantile (0..1, linear interpolation) of a[0..n-1]; reorders a. NaN when n == 0. */
+double mla__fc_quantile(double *a, size_t n, double q);
+/* Periods in steps for a given period in seconds; 0 when not a usable whole number >= 2. */
+int mla__fc_period_steps(double period_s, double step_s);
+
+/* ---- Holt-Winters, additive in whatever space it is fed (holtwinters.c) ----
+ * Error-correction form with up to two seasons and a damped trend. Seasonal slots are indexed
+ * by the absolute point index (i mod m); a slot is initialised at its first visit (s = y - level)
+ * so no warm-up buffer is needed and any history length works. */
+struct mla__fc_hw {
+    double alpha, beta, phi; /* beta = 0: no trend */
+    double gamma[2];
+    int m[2];                /* 0 = no season */
+    int kw[2];               /* seasonal kernel half-width in slots (0 = classic) */
+    double level, trend;
+    double *s[2];            /* owned, m[k] doubles: each slot's own estimate */
+    double *box[2];          /* owned, m[k]: sum of s over each slot's +-kw window (kw > 0) */
+    double inv_win[2];       /* 1 / (2 kw + 1) */
+    unsigned char *seen[2];  /* owned, m[k] flags */
+    bool started;
+    size_t at;      /* index of the last update */
+    size_t base[2]; /* its slot in each season */
+};
+
+void mla__fc_hw_init(struct mla__fc_hw *hw, double alpha, double beta, double phi, int m0,
+                     double g0, int m1, double g1);
+void mla__fc_hw_fini(struct mla__fc_hw *hw);
+/* Reads season k through a +-kw-slot box kernel (before the first update). */
+void mla__fc_hw_smooth(struct mla__fc_hw *hw, int k, int kw);
+/* Forecast of index i + h made after index i was consumed (h >= 1); i >= the last update. */
+double mla__fc_hw_pred(const struct mla__fc_hw *hw, size_t i, int h);
+/* Consumes y at index i. */
+void mla__fc_hw_update(struct mla__fc_hw *hw, size_t i, double y);
+/* Moves the level by d (regime change accepted by the anomaly filter). */
+void mla__fc_hw_shift(struct mla__fc_hw *hw, double d);
+
+/* ---- cycles and trend (season.c, trend.c) ---- */
+/* x: n points in model space, no NaN. Fills *c for a period of m steps. */
+void mla__fc_cycle_detect(const double *x, size_t n, int m, struct mla_fc_cycle *c);
+/* Weekly cycle beyond the daily one. */
+void mla__fc_cycle_detect_weekly(const double *x, size_t n, int md, int mw,
+                                 struct mla_fc_cycle *c);
+/* x: filtered values in model space (logsp: log1p), md the daily period (0 = none). */
+enum mla_fc_trend mla__fc_trend_classify(const double *x, size_t n, int md, bool logsp,
+                                         double *change);
+
+/* ---- the engine (model.c) ---- */
+struct mla__fc_engine;
+/* keep: history points the rings must hold at least (cycle tests run on what they hold). */
+struct mla__fc_engine *mla__fc_engine_create(double step_s, const struct mla_fc_config *cfg,
+                                             size_t keep);
+void mla__fc_engine_destroy(struct mla__fc_engine *e);
+/* Consumes the next point (NaN = missing). */
+void mla__fc_engine_step(struct mla__fc_engine *e, double y);
+/* Ensemble forecast for index i + H (H = horizon), made after step(i); NaN when none. */
+double mla__fc_engine_point(const struct mla__fc_engine *e);
+double mla__fc_engine_upper(struct mla__fc_engine *e);
+
+/* Each candidate's rolling H-step forecasts: out[k*n + i] (K*n doubles), for diagnostics. */
+void mla__fc_backtest_cands(const double *values, size_t n, double step_s,
+                            const struct mla_fc_config *cfg, double *out);
+
+/* ---- baselines (evaluate.c) ---- */
+/* Rolling h-step forecasts of the additive daily Holt-Winters baseline into out[0..n-1]. */
+void mla__fc_hw_backtest(const double *v, size_t n, int md, int h, double alpha, double beta,
+                         double gamma, double *out);
+
+#endif

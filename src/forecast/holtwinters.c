@@ -1,0 +1,194 @@
+/* holtwinters.c - additive Holt-Winters (error-correction form) with a damped trend and up to
+ * two seasons (Taylor's double-seasonal method). Fed log1p(y) it is the multiplicative model.
+ * Seasonal slots start at their first visit, so the model works from the first point.
+ *
+ * Smoothed seasons (kw > 0): each slot still learns its own deviation (an EWMA per slot), but
+ * the model reads the mean of the slots within +-kw (a box kernel), so burst noise in a single
+ * bucket does not become a feature of the profile. The box sums are kept up to date on each
+ * update (2*kw+1 additions, no division), so a read is O(1). Pure. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "fc-int.h"
+#include "mla/mem.h"
+
+void mla__fc_hw_init(struct mla__fc_hw *hw, double alpha, double beta, double phi, int m0,
+                     double g0, int m1, double g1)
+{
+    hw->alpha = alpha;
+    hw->beta = beta;
+    hw->phi = phi;
+    hw->m[0] = m0;
+    hw->m[1] = m1;
+    hw->gamma[0] = g0;
+    hw->gamma[1] = g1;
+    hw->kw[0] = hw->kw[1] = 0;
+    hw->level = hw->trend = 0;
+    hw->started = false;
+    hw->at = 0;
+    hw->base[0] = hw->base[1] = 0;
+    for (int k = 0; k < 2; k++) {
+        size_t m = hw->m[k] > 0 ? (size_t)hw->m[k] : 0;
+        hw->s[k] = m ? mla_xcalloc(m, sizeof(double)) : NULL;
+        hw->box[k] = NULL; /* allocated by mla__fc_hw_smooth */
+        hw->seen[k] = m ? mla_xcalloc(m, 1) : NULL;
+    }
+}
+
+void mla__fc_hw_smooth(struct mla__fc_hw *hw, int k, int kw)
+{
+    if (hw->m[k] > 0 && kw > 0 && 2 * kw + 1 < hw->m[k]) {
+        hw->kw[k] = kw;
+        hw->inv_win[k] = 1.0 / (2 * kw + 1);
+        if (!hw->box[k])
+            hw->box[k] = mla_xcalloc((size_t)hw->m[k], sizeof(double));
+    }
+}
+
+void mla__fc_hw_fini(struct mla__fc_hw *hw)
+{
+    for (int k = 0; k < 2; k++) {
+        free(hw->s[k]);
+        free(hw->box[k]);
+        free(hw->seen[k]);
+        hw->s[k] = NULL;
+        hw->box[k] = NULL;
+        hw->seen[k] = NULL;
+    }
+}
+
+/* Slot of index i in season k without a division in the common case (i a little after the
+ * last update): the modulo was the largest cost of the serving path. */
+static inline size_t hw_slot(const struct mla__fc_hw *hw, int k, size_t i)
+{
+    size_t m = (size_t)hw->m[k];
+    if (i >= hw->at) {
+        size_t d = i - hw->at;
+        if (d < m) {
+            size_t j = hw->base[k] + d;
+            return j >= m ? j - m : j;
+        }
+    }
+    return i % m;
+}
+
+/* The seasonal term k as the model reads it at slot j. A slot not seen yet counts as 0 in a
+ * window: the neutral prior (no deviation from the level or from the other season). */
+static inline double hw_read(const struct mla__fc_hw *hw, int k, size_t j)
+{
+    if (!hw->kw[k])
+        return hw->s[k][j];
+    return hw->box[k][j] * hw->inv_win[k];
+}
+
+/* Adds d to the box sums of the slots whose window holds slot j. */
+static void hw_box_add(struct mla__fc_hw *hw, int k, size_t j, double d)
+{
+    size_t m = (size_t)hw->m[k], w = (size_t)hw->kw[k];
+    size_t lo = j >= w ? j - w : j + m - w, len = 2 * w + 1;
+    double *b = hw->box[k];
+    size_t first = m - lo < len ? m - lo : len;
+    for (size_t i = 0; i < first; i++)
+        b[lo + i] += d;
+    for (size_t i = 0; i < len - first; i++)
+        b[i] += d;
+}
+
+static inline double hw_season(const struct mla__fc_hw *hw, size_t i)
+{
+    double s = 0;
+    for (int k = 0; k < 2; k++)
+        if (hw->m[k] > 0)
+            s += hw_read(hw, k, hw_slot(hw, k, i));
+    return s;
+}
+
+double mla__fc_hw_pred(const struct mla__fc_hw *hw, size_t i, int h)
+{
+    if (!hw->started)
+        return NAN;
+    double damp = 0;
+    if (hw->beta > 0) {
+        double p = 1;
+        for (int j = 0; j < h; j++) {
+            p *= hw->phi;
+            damp += p;
+        }
+    }
+    return hw->level + damp * hw->trend + hw_season(hw, i + (size_t)h);
+}
+
+static void hw_set_slot(struct mla__fc_hw *hw, int k, size_t j, double v)
+{
+    double d = v - hw->s[k][j];
+    hw->s[k][j] = v;
+    if (hw->kw[k])
+        hw_box_add(hw, k, j, d);
+    hw->seen[k][j] = 1;
+}
+
+void mla__fc_hw_update(struct mla__fc_hw *hw, size_t i, double y)
+{
+    size_t js[2] = {0, 0};
+    for (int k = 0; k < 2; k++)
+        if (hw->m[k] > 0)
+            js[k] = hw->started ? hw_slot(hw, k, i) : i % (size_t)hw->m[k];
+    if (!hw->started) {
+        hw->level = y;
+        hw->trend = 0;
+        hw->started = true;
+        for (int k = 0; k < 2; k++)
+            if (hw->m[k] > 0)
+                hw_set_slot(hw, k, js[k], 0);
+        hw->at = i;
+        hw->base[0] = js[0];
+        hw->base[1] = js[1];
+        return;
+    }
+    double pt = hw->beta > 0 ? hw->phi * hw->trend : 0;
+    /* First visit of a slot: the seasonal term is the deviation from the level. */
+    for (int k = 0; k < 2; k++) {
+        if (hw->m[k] <= 0)
+            continue;
+        size_t j = js[k];
+        if (!hw->seen[k][j]) {
+            double other = 0;
+            for (int o = 0; o < k; o++)
+                if (hw->m[o] > 0)
+                    other += hw_read(hw, o, js[o]);
+            hw_set_slot(hw, k, j, y - (hw->level + pt) - other);
+        }
+    }
+    double season = 0;
+    for (int k = 0; k < 2; k++)
+        if (hw->m[k] > 0)
+            season += hw_read(hw, k, js[k]);
+    double e = y - (hw->level + pt + season);
+    double l0 = hw->level + pt;
+    hw->level = l0 + hw->alpha * e;
+    if (hw->beta > 0)
+        hw->trend = pt + hw->alpha * hw->beta * e;
+    for (int k = 0; k < 2; k++) {
+        if (hw->m[k] <= 0)
+            continue;
+        size_t j = js[k];
+        if (!hw->kw[k]) {
+            hw->s[k][j] += hw->gamma[k] * (1 - hw->alpha) * e;
+            continue;
+        }
+        /* The slot's own deviation from the level and the other season, EWMA'd. */
+        double dev = y - l0 - (season - hw_read(hw, k, j));
+        double d = hw->gamma[k] * (dev - hw->s[k][j]);
+        hw->s[k][j] += d;
+        hw_box_add(hw, k, j, d);
+    }
+    hw->at = i;
+    hw->base[0] = js[0];
+    hw->base[1] = js[1];
+}
+
+void mla__fc_hw_shift(struct mla__fc_hw *hw, double d)
+{
+    if (hw->started && isfinite(d))
+        hw->level += d;
+}

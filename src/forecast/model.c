@@ -1,0 +1,814 @@
+/* model.c - the forecasting engine: anomaly filter, candidate forecasters, ensemble.
+ *
+ * One causal pass over the history. At each point i:
+ *   1. the anomaly filter compares the value with the one-step forecast of the reference model
+ *      (smoothed daily Holt-Winters in log space); beyond anomaly_threshold robust deviations the value
+ *      is an anomaly and is replaced by that forecast (a gap is filled the same way). A zero
+ *      where much more was expected is an outage; a run of anomalies longer than
+ *      anomaly_accept_s (outage_accept_s for outages) is a new regime: accepted, models rebased.
+ *   2. every candidate's forecast made H points earlier for this point is scored against the
+ *      actual (when present and not an anomaly): exponentially weighted mean absolute error.
+ *   3. the candidates consume the (filtered) value and forecast point i+H; the ensemble is the
+ *      mae^-power weighted mean of the candidates with enough scored history.
+ * So a forecast from n points costs O(n * candidates) and the weights are the candidates'
+ * recent out-of-sample record at the very horizon we forecast. See docs/forecasting.md.
+ *
+ * The engine keeps its history in power-of-two rings (filtered and raw values in model space,
+ * an accepted flag), long enough for the seasonal-naive candidates; the batch calls size them to
+ * the whole input, the streaming model (struct mla_fc_model) to two weeks, so a model lives on
+ * between calls and each new point costs O(candidates).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fc-int.h"
+#include "mla/mem.h"
+
+#define K MLA_FC_CAND_COUNT
+#define RES_CAP 2016 /* residuals kept for the interval */
+#define XS(e, j) ((e)->xs[(size_t)(j) & (e)->mask])
+#define XR(e, j) ((e)->xr[(size_t)(j) & (e)->mask])
+#define OK(e, j) ((e)->ok[(size_t)(j) & (e)->mask])
+
+struct mla__fc_engine {
+    struct mla_fc_config cfg;
+    double step_s;
+    size_t t;        /* points consumed so far (the next point's index) */
+    size_t mask;     /* history rings hold mask + 1 (a power of two) points */
+    int H, md, mw, mp;
+    bool logsp;      /* the first values pushed were all >= 0: model in log1p space */
+    bool logsp_set;
+    double *xs;      /* ring: model space, anomalies and gaps replaced; NaN before any value */
+    double *xr;      /* ring: model space of the raw values (NaN = missing), for the filter */
+    unsigned char *ok; /* ring: 1 when the point was accepted by the filter */
+    double cur;      /* the current point in raw space, filtered */
+    struct mla__fc_hw hw_day, hw_day_log, hw_day_slow, hw_day_smooth, hw_week_log, damped_log;
+    double lvl, lvl_slow; /* smoothed levels (fast, slow), model space */
+    bool lvl_started;
+    double *prof;    /* profile candidate: per slot of week (or day), model space */
+    unsigned char *prof_seen;
+    double prof_off;
+    double scale_s, scale_w; /* robust scale: EW mean of |one-step residual| */
+    size_t run;
+    int run_kind; /* 1 spike/dip, 2 outage */
+    size_t anomalies, missing;
+    double *ring;     /* K*H: forecasts for i+H made at i, slot i % H */
+    double *ens_ring; /* H */
+    double mae_s[K], mae_w[K];
+    double lambda; /* per-point decay of the error averages */
+    double w[K];   /* current weights */
+    bool w_valid;  /* w comes from error records (else re-derived every point) */
+    double ens_err, ens_act;
+    size_t scored;
+    double res[RES_CAP];
+    size_t res_n, res_pos;
+    double q_hi;
+    size_t q_at;
+    bool q_valid;
+    size_t last_i;
+    size_t dpos, ppos, hpos; /* i mod md, mod mp, mod H for the current point */
+    double point_x; /* ensemble forecast for i + H, model space */
+};
+
+/* log1p(y) for y >= 0 to ~1e-12: (1+y) = 2^k m with m in [sqrt(1/2), sqrt(2)), then
+ * log m = 2 atanh(s), s = (m-1)/(m+1), |s| < 0.172, series to s^13. Runs once or twice per
+ * point; libm's was a tenth of the serving time. Tiny y (< 1e-4) goes to libm for precision. */
+static inline double eg_log1p(double y)
+{
+    if (y < 1e-4)
+        return log1p(y);
+    union {
+        double d;
+        unsigned long long u;
+    } z = {.d = 1 + y};
+    long long k = (long long)((z.u >> 52) & 0x7ff) - 1023;
+    z.u = (z.u & 0x000fffffffffffffull) | 0x3ff0000000000000ull; /* m in [1, 2) */
+    if (z.d > 1.4142135623730951) {
+        z.d *= 0.5;
+        k++;
+    }
+    double s = (z.d - 1) / (z.d + 1), s2 = s * s;
+    double t = s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9 +
+               s2 * (1.0 / 11 + s2 * (1.0 / 13))))));
+    return (double)k * 0.6931471805599453 + 2 * s * (1 + t);
+}
+
+static double eg_fwd(const struct mla__fc_engine *e, double y)
+{
+    return e->logsp ? eg_log1p(y > 0 ? y : 0) : y;
+}
+
+/* exp(x) to ~1e-8 relative: the back-transform runs for every candidate at every point, and
+ * libm's exact expm1 was a third of the serving time. 2^k * e^r, |r| <= ln2/2, Taylor to r^8. */
+static inline double eg_exp(double x)
+{
+    if (x < -700)
+        return 0;
+    if (x > 700)
+        x = 700;
+    double t = x * 1.4426950408889634;
+    double k = (double)(long long)(t + (t >= 0 ? 0.5 : -0.5));
+    double r = x - k * 0.6931471805599453;
+    double p = 1 + r * (1 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 +
+               r * (1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320))))))));
+    union {
+        double d;
+        unsigned long long u;
+    } two;
+    two.u = (unsigned long long)((long long)k + 1023) << 52;
+    return p * two.d;
+}
+
+static double eg_back(const struct mla__fc_engine *e, double x)
+{
+    if (!e->logsp)
+        return x;
+    double y = eg_exp(x) - 1;
+    return y > 0 ? y : 0;
+}
+
+struct mla__fc_engine *mla__fc_engine_create(double step_s, const struct mla_fc_config *cfg,
+                                             size_t keep)
+{
+    struct mla__fc_engine *e = mla_xcalloc(1, sizeof *e);
+    e->cfg = *cfg;
+    e->step_s = step_s;
+    e->H = cfg->horizon_steps;
+    e->md = mla__fc_period_steps(cfg->day_s, step_s);
+    e->mw = mla__fc_period_steps(cfg->week_s, step_s);
+    e->logsp = true;
+    /* History kept: what seasonal-naive forecasts reach back to, at least `keep`. */
+    size_t need = (size_t)(e->mw > e->md ? e->mw : e->md) + (size_t)e->H + 2;
+    if (need < keep)
+        need = keep;
+    size_t cap = 16;
+    while (cap < need)
+        cap <<= 1;
+    e->mask = cap - 1;
+    e->xs = mla_xmalloc(cap * sizeof(double));
+    e->xr = mla_xmalloc(cap * sizeof(double));
+    e->ok = mla_xcalloc(cap, 1);
+    for (size_t j = 0; j < cap; j++)
+        e->xs[j] = e->xr[j] = NAN;
+    /* Fixed smoothing parameters: the ensemble weights do the adapting, no per-series refit. */
+    /* Two flavours of season: sharp (classic, each slot on its own: catches narrow peaks) and
+     * smooth (each update spread over +-1 hour of slots: averages burst noise away). */
+    int kw = mla__fc_period_steps(3600, step_s);
+    if (kw > e->md / 8)
+        kw = e->md / 8;
+    mla__fc_hw_init(&e->hw_day, 0.2, 0, 1, e->md, 0.2, 0, 0);
+    mla__fc_hw_init(&e->hw_day_log, 0.2, 0, 1, e->md, 0.2, 0, 0);
+    mla__fc_hw_init(&e->hw_day_slow, 0.05, 0, 1, e->md, 0.3, 0, 0);
+    mla__fc_hw_init(&e->hw_day_smooth, 0.1, 0, 1, e->md, 0.3, 0, 0);
+    mla__fc_hw_smooth(&e->hw_day_smooth, 0, kw);
+
+    mla__fc_hw_init(&e->hw_week_log, 0.1, 0, 1, e->md, 0.2, e->mw, 0.3);
+    mla__fc_hw_smooth(&e->hw_week_log, 0, kw);
+    mla__fc_hw_smooth(&e->hw_week_log, 1, kw);
+    mla__fc_hw_init(&e->damped_log, 0.3, 0.1, 0.95, 0, 0, 0, 0);
+    e->mp = e->mw ? e->mw : e->md;
+    if (e->mp) {
+        e->prof = mla_xcalloc((size_t)e->mp, sizeof(double));
+        e->prof_seen = mla_xcalloc((size_t)e->mp, 1);
+    }
+    e->ring = mla_xmalloc((size_t)K * (size_t)e->H * sizeof(double));
+    e->ens_ring = mla_xmalloc((size_t)e->H * sizeof(double));
+    for (size_t j = 0; j < (size_t)K * (size_t)e->H; j++)
+        e->ring[j] = NAN;
+    for (int j = 0; j < e->H; j++)
+        e->ens_ring[j] = NAN;
+    e->lambda = pow(2.0, -step_s / cfg->weight_halflife_s);
+    e->point_x = NAN;
+    return e;
+}
+
+void mla__fc_engine_destroy(struct mla__fc_engine *e)
+{
+    if (!e)
+        return;
+    mla__fc_hw_fini(&e->hw_day);
+    mla__fc_hw_fini(&e->hw_day_log);
+    mla__fc_hw_fini(&e->hw_day_smooth);
+    mla__fc_hw_fini(&e->hw_day_slow);
+    mla__fc_hw_fini(&e->hw_week_log);
+    mla__fc_hw_fini(&e->damped_log);
+    free(e->prof);
+    free(e->prof_seen);
+    free(e->ring);
+    free(e->ens_ring);
+    free(e->xs);
+    free(e->xr);
+    free(e->ok);
+    free(e);
+}
+
+/* Index of the latest point <= i that is `back` seasons of m before i + h; -1 when none. */
+static long eg_snaive_idx(size_t i, int h, int m)
+{
+    if (m <= 0)
+        return -1;
+    long j = (long)i + h - m;
+    while (j > (long)i)
+        j -= m;
+    return j;
+}
+
+/* Candidate k's forecast for point i + h in model space, made after consuming point i. */
+static double eg_cand(const struct mla__fc_engine *e, int k, size_t i, int h)
+{
+    long j;
+    double p;
+    switch (k) {
+    case MLA_FC_CAND_PERSIST:
+        return XS(e, i);
+    case MLA_FC_CAND_SNAIVE_DAY:
+        j = eg_snaive_idx(i, h, e->md);
+        return j >= 0 ? XS(e, j) : NAN;
+    case MLA_FC_CAND_SNAIVE_WEEK:
+        j = eg_snaive_idx(i, h, e->mw);
+        return j >= 0 ? XS(e, j) : NAN;
+    case MLA_FC_CAND_LEVEL:
+        return e->lvl_started ? e->lvl : NAN;
+    case MLA_FC_CAND_MEAN:
+        return e->lvl_started ? e->lvl_slow : NAN;
+    case MLA_FC_CAND_HW_DAY:
+        if (!e->md)
+            return NAN;
+        p = mla__fc_hw_pred(&e->hw_day, i, h);
+        return eg_fwd(e, e->logsp && p < 0 ? 0 : p);
+    case MLA_FC_CAND_HW_DAY_LOG:
+        return e->md ? mla__fc_hw_pred(&e->hw_day_log, i, h) : NAN;
+    case MLA_FC_CAND_HW_DAY_SLOW:
+        return e->md ? mla__fc_hw_pred(&e->hw_day_slow, i, h) : NAN;
+    case MLA_FC_CAND_HW_DAY_SMOOTH:
+        return e->md ? mla__fc_hw_pred(&e->hw_day_smooth, i, h) : NAN;
+    case MLA_FC_CAND_HW_WEEK_LOG:
+        return e->mw ? mla__fc_hw_pred(&e->hw_week_log, i, h) : NAN;
+    case MLA_FC_CAND_DAMPED_LOG:
+        return mla__fc_hw_pred(&e->damped_log, i, h);
+    case MLA_FC_CAND_PROFILE_LOG: {
+        if (!e->mp)
+            return NAN;
+        (void)i;
+        size_t s = e->ppos + (size_t)h;
+        while (s >= (size_t)e->mp)
+            s -= (size_t)e->mp;
+        return e->prof_seen[s] ? e->prof[s] + e->prof_off : NAN;
+    }
+    default:
+        return NAN;
+    }
+}
+
+/* The same in the series' own units. */
+static double eg_cand_raw(const struct mla__fc_engine *e, int k, size_t i, int h)
+{
+    double x = eg_cand(e, k, i, h);
+    return isnan(x) ? NAN : eg_back(e, x);
+}
+
+/* Weights from the candidates' error records; candidates without a forecast get 0. */
+static void eg_weights(const struct mla__fc_engine *e, const double *pred, double *w)
+{
+    double minw = 2.0 * e->H < 12 ? 12 : 2.0 * e->H;
+    double mae[K], best = INFINITY;
+    for (int k = 0; k < K; k++) {
+        mae[k] = NAN;
+        if (!isfinite(pred[k]) || e->mae_w[k] < minw)
+            continue;
+        mae[k] = e->mae_s[k] / e->mae_w[k] + 1e-12;
+        if (mae[k] < best)
+            best = mae[k];
+    }
+    /* (best/mae)^power: the same normalised weights as mae^-power, without overflow; an integer
+     * power (the default) by repeated squaring, as pow() per point per candidate is costly. */
+    double pw = e->cfg.weight_power;
+    int ip = (int)pw;
+    bool intp = (double)ip == pw && ip > 0 && ip <= 64;
+    double sum = 0;
+    for (int k = 0; k < K; k++) {
+        w[k] = 0;
+        if (isnan(mae[k]))
+            continue;
+        double q = best / mae[k];
+        if (intp) {
+            double acc = 1, b = q;
+            for (int p = ip; p; p >>= 1, b *= b)
+                if (p & 1)
+                    acc *= b;
+            w[k] = acc;
+        } else {
+            w[k] = pow(q, pw);
+        }
+        sum += w[k];
+    }
+    if (sum > 0 && isfinite(sum)) {
+        for (int k = 0; k < K; k++)
+            w[k] /= sum;
+        return;
+    }
+    /* Nothing scored yet: the daily model if it can forecast, else the smoothed level. */
+    static const int order[] = {MLA_FC_CAND_HW_DAY_LOG, MLA_FC_CAND_LEVEL, MLA_FC_CAND_PERSIST};
+    for (size_t o = 0; o < sizeof order / sizeof order[0]; o++)
+        if (isfinite(pred[order[o]])) {
+            w[order[o]] = 1;
+            return;
+        }
+}
+
+static void eg_push_res(struct mla__fc_engine *e, double r)
+{
+    e->res[e->res_pos] = r;
+    e->res_pos = (e->res_pos + 1) % RES_CAP;
+    if (e->res_n < RES_CAP)
+        e->res_n++;
+}
+
+/* Anomaly filter: returns the value the models consume (model space), flags *accepted. */
+static double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *accepted)
+{
+    *accepted = false;
+    size_t prev = i ? i - 1 : 0;
+    const struct mla__fc_hw *ref = &e->hw_day_smooth;
+    bool ref_ok = i > 0 && e->md && ref->started && ref->seen[0][e->dpos];
+    double r = ref_ok ? mla__fc_hw_pred(ref, prev, 1) : NAN;
+    if (isnan(y)) {
+        XR(e, i) = NAN;
+        e->missing++;
+        e->run = 0;
+        if (ref_ok)
+            return r;
+        return i > 0 ? XS(e, prev) : NAN;
+    }
+    double x = eg_fwd(e, y);
+    XR(e, i) = x;
+    if (!ref_ok) {
+        *accepted = true;
+        return x;
+    }
+    double d = x - r;
+    /* Recurring structure is not an anomaly: a value the sharp-season model expects (a narrow
+     * daily peak the smoothed reference blurs) passes. */
+    double r2 = e->hw_day_log.seen[0][e->dpos] ? mla__fc_hw_pred(&e->hw_day_log, prev, 1) : NAN;
+    double dmin = isnan(r2) || fabs(d) <= fabs(x - r2) ? d : x - r2;
+    /* Nor is a value seen at the same time yesterday or last week (raw, before filtering: a
+     * weekly peak the daily models cannot know would otherwise be filtered away forever). A low
+     * value counts as seen only if that past value was not itself an anomaly: an outage lasting
+     * over a day is still an outage. */
+    for (int k = 0; k < 2; k++) {
+        size_t m = (size_t)(k ? e->mw : e->md);
+        if (m && i >= m) {
+            double past = XR(e, i - m);
+            if (!isnan(past) && fabs(x - past) < fabs(dmin) && (d > 0 || OK(e, i - m)))
+                dmin = x - past;
+        }
+    }
+    double scale = e->scale_w > 0 ? 1.25 * e->scale_s / e->scale_w : 0;
+    bool active = e->scale_w >= 12 && scale > 0;
+    if (!active || fabs(dmin) <= e->cfg.anomaly_threshold * scale) {
+        e->run = 0;
+        e->scale_s = 0.995 * e->scale_s + fabs(d);
+        e->scale_w = 0.995 * e->scale_w + 1;
+        *accepted = true;
+        return x;
+    }
+    int kind = y == 0 ? 2 : 1;
+    if (e->run && kind != e->run_kind)
+        e->run = 0;
+    e->run_kind = kind;
+    e->run++;
+    double limit = kind == 2 ? e->cfg.outage_accept_s : e->cfg.anomaly_accept_s;
+    if ((double)e->run * e->step_s > limit) {
+        /* A lasting change: rebase the level-bearing models onto it. */
+        e->run = 0;
+        mla__fc_hw_shift(&e->hw_day_smooth, d);
+        mla__fc_hw_shift(&e->hw_day_log, x - mla__fc_hw_pred(&e->hw_day_log, prev, 1));
+        mla__fc_hw_shift(&e->hw_day_slow, x - mla__fc_hw_pred(&e->hw_day_slow, prev, 1));
+        mla__fc_hw_shift(&e->hw_week_log, d);
+        mla__fc_hw_shift(&e->damped_log, x - mla__fc_hw_pred(&e->damped_log, prev, 1));
+        mla__fc_hw_shift(&e->hw_day, y - mla__fc_hw_pred(&e->hw_day, prev, 1));
+        e->lvl = e->lvl_slow = x;
+        e->prof_off += d;
+        *accepted = true;
+        return x;
+    }
+    e->anomalies++;
+    return r;
+}
+
+/* Slot counters (i mod day, mod profile period, mod H) advanced without divisions. */
+static void eg_advance(struct mla__fc_engine *e, size_t i)
+{
+    if (i == 0) {
+        e->dpos = e->ppos = e->hpos = 0;
+        return;
+    }
+    if (e->md && ++e->dpos == (size_t)e->md)
+        e->dpos = 0;
+    if (e->mp && ++e->ppos == (size_t)e->mp)
+        e->ppos = 0;
+    if (++e->hpos == (size_t)e->H)
+        e->hpos = 0;
+}
+
+void mla__fc_engine_step(struct mla__fc_engine *e, double y)
+{
+    size_t i = e->t++;
+    e->logsp_set = true;
+    eg_advance(e, i);
+    bool accepted;
+    double x = eg_filter(e, i, y, &accepted);
+    OK(e, i) = accepted;
+    XS(e, i) = x;
+    e->cur = accepted && !isnan(y) ? y : isnan(x) ? NAN : eg_back(e, x);
+    size_t slot = e->hpos;
+
+    /* Score the forecasts made H points ago for this point. */
+    if (accepted && !isnan(y)) {
+        /* Errors in the series' units without a back-transform per candidate:
+         * |y - p| ~ (1 + y) |log1p(y) - log1p(p)| to first order. */
+        double unit = e->logsp ? 1 + y : 1;
+        for (int k = 0; k < K; k++) {
+            double p = e->ring[(size_t)k * (size_t)e->H + slot];
+            if (isnan(p))
+                continue;
+            e->mae_s[k] = e->lambda * e->mae_s[k] + unit * fabs(x - p);
+            e->mae_w[k] = e->lambda * e->mae_w[k] + 1;
+        }
+        double p = e->ens_ring[slot];
+        if (!isnan(p)) {
+            eg_push_res(e, x - p);
+            e->ens_err = e->lambda * e->ens_err + unit * fabs(x - p);
+            e->ens_act = e->lambda * e->ens_act + fabs(y);
+            e->scored++;
+        }
+    }
+
+    if (!isnan(x)) {
+        mla__fc_hw_update(&e->hw_day, i, e->cur);
+        mla__fc_hw_update(&e->hw_day_log, i, x);
+        mla__fc_hw_update(&e->hw_day_smooth, i, x);
+        mla__fc_hw_update(&e->hw_day_slow, i, x);
+        mla__fc_hw_update(&e->hw_week_log, i, x);
+        mla__fc_hw_update(&e->damped_log, i, x);
+        if (!e->lvl_started) {
+            e->lvl = e->lvl_slow = x;
+            e->lvl_started = true;
+        } else {
+            e->lvl += 0.3 * (x - e->lvl);
+            e->lvl_slow += 0.03 * (x - e->lvl_slow);
+        }
+        if (e->mp) {
+            size_t s = e->ppos;
+            if (e->prof_seen[s]) {
+                e->prof_off += 0.1 * (x - e->prof[s] - e->prof_off);
+                e->prof[s] += 0.3 * (x - e->prof_off - e->prof[s]);
+            } else {
+                e->prof[s] = x - e->prof_off;
+                e->prof_seen[s] = 1;
+            }
+        }
+    }
+
+    double pred[K];
+    for (int k = 0; k < K; k++) {
+        pred[k] = isnan(x) ? NAN : eg_cand(e, k, i, e->H);
+        e->ring[(size_t)k * (size_t)e->H + slot] = pred[k];
+    }
+    /* The error averages move slowly (half-life of days): refresh the weights every H points
+     * (every point until some candidate has a record). A candidate without a forecast this
+     * point is left out of the mean below. */
+    if (e->hpos == 0 || !e->w_valid) {
+        eg_weights(e, pred, e->w);
+        e->w_valid = false;
+        for (int k = 0; k < K; k++)
+            if (e->w[k] > 0 && e->mae_w[k] > 0)
+                e->w_valid = true; /* weights from records, not the fallback */
+    }
+    double pt = 0, ws = 0;
+    for (int k = 0; k < K; k++)
+        if (e->w[k] > 0 && !isnan(pred[k])) {
+            pt += e->w[k] * pred[k];
+            ws += e->w[k];
+        }
+    e->point_x = ws > 0 ? pt / ws : NAN;
+    e->ens_ring[slot] = e->point_x;
+    e->last_i = i;
+}
+
+double mla__fc_engine_point(const struct mla__fc_engine *e)
+{
+    return isnan(e->point_x) ? NAN : eg_back(e, e->point_x);
+}
+
+/* Upper quantile of the recent H-step residuals (model space); refreshed every H points. */
+static double eg_res_quantile(struct mla__fc_engine *e, double q)
+{
+    if (e->res_n < 12)
+        return NAN;
+    double tmp[RES_CAP];
+    memcpy(tmp, e->res, e->res_n * sizeof(double));
+    return mla__fc_quantile(tmp, e->res_n, q);
+}
+
+double mla__fc_engine_upper(struct mla__fc_engine *e)
+{
+    if (isnan(e->point_x))
+        return NAN;
+    if (!e->q_valid || e->last_i >= e->q_at + (size_t)e->H) {
+        e->q_hi = eg_res_quantile(e, e->cfg.quantile);
+        e->q_at = e->last_i;
+        e->q_valid = true;
+    }
+    if (isnan(e->q_hi))
+        return eg_back(e, e->point_x);
+    return eg_back(e, e->point_x + (e->q_hi > 0 ? e->q_hi : 0));
+}
+
+void mla_fc_config_default(struct mla_fc_config *cfg)
+{
+    cfg->horizon_steps = 6;
+    cfg->quantile = 0.95;
+    cfg->anomaly_threshold = 4;
+    cfg->anomaly_accept_s = 3600;
+    cfg->outage_accept_s = 3 * 86400;
+    cfg->weight_halflife_s = 2 * 86400;
+    cfg->weight_power = 8;
+    cfg->day_s = 86400;
+    cfg->week_s = 7 * 86400;
+}
+
+static const char *const fc_trend_names[] = {"stable", "increasing", "decreasing", "volatile"};
+static const char *const fc_cand_names[] = {
+    "persist", "snaive_day", "snaive_week", "level", "hw_day",
+    "hw_day_log", "hw_day_slow", "hw_day_smooth", "hw_week_log", "damped_log", "profile_log",
+    "mean"};
+
+const char *mla_fc_trend_name(enum mla_fc_trend t)
+{
+    return (unsigned)t < 4 ? fc_trend_names[t] : "unknown";
+}
+
+const char *mla_fc_cand_name(enum mla_fc_cand c)
+{
+    return (unsigned)c < K ? fc_cand_names[c] : "unknown";
+}
+
+static enum mla_code fc_check(const double *values, size_t n, double step_s,
+                              const struct mla_fc_config *cfg, struct mla_err *err)
+{
+    if (!values || n < 3)
+        return mla_err_set(err, MLA_EINVAL, "forecast: need at least 3 points (got %zu)", n);
+    if (!(step_s > 0))
+        return mla_err_set(err, MLA_EINVAL, "forecast: step must be > 0 seconds");
+    if (cfg->horizon_steps < 1 || cfg->horizon_steps > MLA_FC_MAX_HORIZON)
+        return mla_err_set(err, MLA_EINVAL, "forecast: horizon must be 1..%d steps (got %d)",
+                           MLA_FC_MAX_HORIZON, cfg->horizon_steps);
+    if (!(cfg->quantile >= 0.5 && cfg->quantile < 1))
+        return mla_err_set(err, MLA_EINVAL, "forecast: quantile must be in [0.5, 1) (got %g)",
+                           cfg->quantile);
+    if (!(cfg->anomaly_threshold >= 2 && cfg->anomaly_threshold <= 5))
+        return mla_err_set(err, MLA_EINVAL,
+                           "forecast: anomaly threshold must be 2..5 deviations (got %g)",
+                           cfg->anomaly_threshold);
+    if (!(cfg->weight_halflife_s > 0) || !(cfg->weight_power > 0))
+        return mla_err_set(err, MLA_EINVAL, "forecast: weight half-life and power must be > 0");
+    size_t present = 0;
+    for (size_t i = 0; i < n && present < 3; i++)
+        if (!isnan(values[i]))
+            present++;
+    if (present < 3)
+        return mla_err_set(err, MLA_EINVAL, "forecast: need at least 3 non-missing points");
+    return MLA_OK;
+}
+
+/* Log space unless the first values given contain a negative one (decided once). */
+static void eg_decide_space(struct mla__fc_engine *e, const double *values, size_t n)
+{
+    if (e->logsp_set)
+        return;
+    e->logsp = true;
+    for (size_t i = 0; i < n; i++)
+        if (values[i] < 0)
+            e->logsp = false;
+    e->logsp_set = true;
+}
+
+enum mla_code mla_fc_backtest(const double *values, size_t n, double step_s,
+                              const struct mla_fc_config *cfg, double *point, double *upper,
+                              struct mla_err *err)
+{
+    struct mla_fc_config def;
+    if (!cfg) {
+        mla_fc_config_default(&def);
+        cfg = &def;
+    }
+    enum mla_code rc = fc_check(values, n, step_s, cfg, err);
+    if (rc)
+        return rc;
+    struct mla__fc_engine *e = mla__fc_engine_create(step_s, cfg, 0);
+    eg_decide_space(e, values, n);
+    size_t H = (size_t)cfg->horizon_steps;
+    for (size_t i = 0; i < n; i++) {
+        point[i] = NAN;
+        if (upper)
+            upper[i] = NAN;
+    }
+    for (size_t i = 0; i < n; i++) {
+        mla__fc_engine_step(e, values[i]);
+        if (i + H < n) {
+            point[i + H] = mla__fc_engine_point(e);
+            if (upper)
+                upper[i + H] = mla__fc_engine_upper(e);
+        }
+    }
+    mla__fc_engine_destroy(e);
+    return MLA_OK;
+}
+
+/* The result from the engine's state after its last point. */
+static void eg_result(struct mla__fc_engine *e, struct mla_fc_result *out)
+{
+    const struct mla_fc_config *cfg = &e->cfg;
+    struct mla_fc_result r;
+    memset(&r, 0, sizeof r);
+    r.horizon_steps = e->H;
+    r.step_s = e->step_s;
+    r.n = e->t;
+    r.anomalies = e->anomalies;
+    r.missing = e->missing;
+    size_t last = e->t - 1;
+    double pred[K];
+    for (int k = 0; k < K; k++) {
+        pred[k] = eg_cand(e, k, last, e->H);
+        r.cand_point[k] = eg_cand_raw(e, k, last, e->H);
+        r.cand_mae[k] = e->mae_w[k] > 0 ? e->mae_s[k] / e->mae_w[k] : NAN;
+    }
+    eg_weights(e, pred, r.weight);
+    /* Both bounds from one copy: the high quantile first, then the low one among the values
+     * the selection left below it (quantile >= 0.5, so the low one is there). */
+    double qh = NAN, ql = NAN;
+    if (e->res_n >= 12) {
+        double tmp[RES_CAP];
+        memcpy(tmp, e->res, e->res_n * sizeof(double));
+        qh = mla__fc_quantile(tmp, e->res_n, cfg->quantile);
+        size_t kh = (size_t)(cfg->quantile * (double)(e->res_n - 1));
+        double pos = (1 - cfg->quantile) * (double)(e->res_n - 1);
+        if ((size_t)pos + 1 <= kh)
+            ql = mla__fc_quantile(tmp, kh + 1, pos / (double)kh);
+        else
+            ql = mla__fc_quantile(tmp, e->res_n, 1 - cfg->quantile);
+    }
+    double scale = e->scale_w > 0 ? 1.25 * e->scale_s / e->scale_w : 0;
+    for (int h = 1; h <= e->H; h++) {
+        double pt = 0, ws = 0;
+        for (int k = 0; k < K; k++) {
+            if (r.weight[k] <= 0)
+                continue;
+            double p = eg_cand(e, k, last, h);
+            if (isnan(p))
+                continue;
+            pt += r.weight[k] * p;
+            ws += r.weight[k];
+        }
+        double x = ws > 0 ? pt / ws : XS(e, last);
+        pt = eg_back(e, x);
+        /* Few scored residuals: a normal-ish band from the one-step scale instead. */
+        double hi = !isnan(qh) ? qh : 1.645 * scale * sqrt((double)h);
+        double lo = !isnan(ql) ? ql : -1.645 * scale * sqrt((double)h);
+        r.point[h - 1] = pt;
+        r.upper[h - 1] = eg_back(e, x + (hi > 0 ? hi : 0));
+        r.lower[h - 1] = eg_back(e, x + (lo < 0 ? lo : 0));
+    }
+    double wape = e->ens_act > 0 ? e->ens_err / e->ens_act : 1;
+    double shrink = (double)e->scored / (double)(e->md > 24 ? e->md : 24);
+    r.confidence = (wape < 1 ? 1 - wape : 0) * (shrink < 1 ? shrink : 1);
+
+    /* Cycles and trend on the filtered history the rings hold (model space for cycles). */
+    size_t cap = e->mask + 1, len = e->t < cap ? e->t : cap;
+    double *xs = mla_xmalloc(len * sizeof(double));
+    for (size_t j = 0; j < len; j++)
+        xs[j] = XS(e, e->t - len + j);
+    size_t first = 0;
+    while (first < len && isnan(xs[first]))
+        first++;
+    mla__fc_cycle_detect(xs + first, len - first, e->md, &r.daily);
+    mla__fc_cycle_detect_weekly(xs + first, len - first, e->md, e->mw, &r.weekly);
+    if (e->logsp) {
+        r.daily.strength = expm1(r.daily.strength);
+        r.weekly.strength = expm1(r.weekly.strength);
+    } else {
+        double sum = 0;
+        size_t cnt = 0;
+        for (size_t j = first; j < len; j++)
+            if (!isnan(xs[j])) {
+                sum += xs[j];
+                cnt++;
+            }
+        double mean = cnt ? fabs(sum / (double)cnt) : 0;
+        r.daily.strength = mean > 0 ? r.daily.strength / mean : 0;
+        r.weekly.strength = mean > 0 ? r.weekly.strength / mean : 0;
+    }
+    r.trend = mla__fc_trend_classify(xs + first, len - first, e->md, e->logsp, &r.trend_change);
+    free(xs);
+    *out = r;
+}
+
+enum mla_code mla_fc_forecast(const double *values, size_t n, double step_s,
+                              const struct mla_fc_config *cfg, struct mla_fc_result *out,
+                              struct mla_err *err)
+{
+    struct mla_fc_config def;
+    if (!cfg) {
+        mla_fc_config_default(&def);
+        cfg = &def;
+    }
+    enum mla_code rc = fc_check(values, n, step_s, cfg, err);
+    if (rc)
+        return rc;
+    struct mla__fc_engine *e = mla__fc_engine_create(step_s, cfg, n);
+    eg_decide_space(e, values, n);
+    for (size_t i = 0; i < n; i++)
+        mla__fc_engine_step(e, values[i]);
+    eg_result(e, out);
+    mla__fc_engine_destroy(e);
+    return MLA_OK;
+}
+
+/* ---- the streaming model ---- */
+
+struct mla_fc_model {
+    struct mla__fc_engine *e;
+    size_t present; /* non-missing points pushed */
+};
+
+enum mla_code mla_fc_model_create(double step_s, const struct mla_fc_config *cfg,
+                                  struct mla_fc_model **out, struct mla_err *err)
+{
+    struct mla_fc_config def;
+    if (!cfg) {
+        mla_fc_config_default(&def);
+        cfg = &def;
+    }
+    double probe[3] = {1, 1, 1};
+    enum mla_code rc = fc_check(probe, 3, step_s, cfg, err);
+    if (rc)
+        return rc;
+    struct mla_fc_model *m = mla_xcalloc(1, sizeof *m);
+    int mw = mla__fc_period_steps(cfg->week_s, step_s);
+    int md = mla__fc_period_steps(cfg->day_s, step_s);
+    /* Two weeks: enough for the weekly cycle test (4096 points at a 5-minute step). */
+    (void)md;
+    m->e = mla__fc_engine_create(step_s, cfg, 2 * (size_t)mw);
+    *out = m;
+    return MLA_OK;
+}
+
+void mla_fc_model_destroy(struct mla_fc_model *m)
+{
+    if (!m)
+        return;
+    mla__fc_engine_destroy(m->e);
+    free(m);
+}
+
+void mla_fc_model_push(struct mla_fc_model *m, const double *values, size_t n)
+{
+    eg_decide_space(m->e, values, n);
+    for (size_t i = 0; i < n; i++) {
+        m->present += !isnan(values[i]);
+        mla__fc_engine_step(m->e, values[i]);
+    }
+}
+
+size_t mla_fc_model_points(const struct mla_fc_model *m)
+{
+    return m->e->t;
+}
+
+enum mla_code mla_fc_model_forecast(struct mla_fc_model *m, struct mla_fc_result *out,
+                                    struct mla_err *err)
+{
+    if (m->present < 3)
+        return mla_err_set(err, MLA_EINVAL, "forecast: need at least 3 non-missing points");
+    eg_result(m->e, out);
+    return MLA_OK;
+}
+
+void mla__fc_backtest_cands(const double *values, size_t n, double step_s,
+                            const struct mla_fc_config *cfg, double *out)
+{
+    struct mla__fc_engine *e = mla__fc_engine_create(step_s, cfg, 0);
+    eg_decide_space(e, values, n);
+    size_t H = (size_t)cfg->horizon_steps;
+    for (size_t j = 0; j < (size_t)K * n; j++)
+        out[j] = NAN;
+    for (size_t i = 0; i < n; i++) {
+        mla__fc_engine_step(e, values[i]);
+        if (i + H < n)
+            for (int k = 0; k < K; k++)
+                out[(size_t)k * n + i + H] = e->ring[(size_t)k * H + i % H];
+    }
+    mla__fc_engine_destroy(e);
+}

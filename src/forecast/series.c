@@ -1,0 +1,139 @@
+/* series.c - regular-step series: resampling into buckets, and the small numerics the other
+ * forecast files share (quantile, period in steps). Pure. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fc-int.h"
+#include "mla/mem.h"
+
+void mla_fc_series_fini(struct mla_fc_series *s)
+{
+    if (!s)
+        return;
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+int mla__fc_period_steps(double period_s, double step_s)
+{
+    if (!(step_s > 0) || !(period_s > 0))
+        return 0;
+    double r = period_s / step_s;
+    double k = floor(r + 0.5);
+    if (k < 2 || fabs(r - k) > 1e-6 * r || k > 1e7)
+        return 0;
+    return (int)k;
+}
+
+static void sr_swap(double *a, double *b)
+{
+    double t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Hoare-style selection: after the call a[k] holds the k-th smallest element. */
+static void sr_select(double *a, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < a[lo])
+            sr_swap(&a[mid], &a[lo]);
+        if (a[hi] < a[lo])
+            sr_swap(&a[hi], &a[lo]);
+        if (a[hi] < a[mid])
+            sr_swap(&a[hi], &a[mid]);
+        double pivot = a[mid];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] < pivot)
+                i++;
+            while (a[j] > pivot)
+                j--;
+            if (i <= j) {
+                sr_swap(&a[i], &a[j]);
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return;
+    }
+}
+
+double mla__fc_quantile(double *a, size_t n, double q)
+{
+    if (n == 0)
+        return NAN;
+    if (q <= 0)
+        q = 0;
+    if (q >= 1)
+        q = 1;
+    double pos = q * (double)(n - 1);
+    size_t k = (size_t)pos;
+    double frac = pos - (double)k;
+    sr_select(a, n, k);
+    double v = a[k];
+    if (frac > 0 && k + 1 < n) {
+        /* the next order statistic is the minimum of the upper part */
+        double nx = a[k + 1];
+        for (size_t i = k + 2; i < n; i++)
+            if (a[i] < nx)
+                nx = a[i];
+        v += frac * (nx - v);
+    }
+    return v;
+}
+
+enum mla_code mla_fc_series_bucket(const struct mla_fc_series *in, double step_s,
+                                   enum mla_fc_agg agg, struct mla_fc_series *out,
+                                   struct mla_err *err)
+{
+    if (!in || !out || in->n == 0 || !(in->step_s > 0))
+        return mla_err_set(err, MLA_EINVAL, "bucket: empty input series");
+    double r = step_s / in->step_s;
+    double k = floor(r + 0.5);
+    if (!(step_s > 0) || k < 1 || fabs(r - k) > 1e-9 * r)
+        return mla_err_set(err, MLA_EINVAL,
+                           "bucket: step %g s is not a whole multiple of the input step %g s",
+                           step_s, in->step_s);
+    size_t per = (size_t)k;
+    double t0 = floor(in->t0 / step_s) * step_s;
+    double tend = in->t0 + (double)in->n * in->step_s;
+    size_t nb = (size_t)ceil((tend - t0) / step_s - 1e-9);
+    double *sum = mla_xcalloc(nb, sizeof *sum);
+    size_t *cnt = mla_xcalloc(nb, sizeof *cnt);
+    for (size_t i = 0; i < in->n; i++) {
+        if (isnan(in->v[i]))
+            continue;
+        double t = in->t0 + (double)i * in->step_s;
+        size_t b = (size_t)floor((t - t0) / step_s + 1e-9);
+        if (b >= nb)
+            continue;
+        sum[b] += in->v[i];
+        cnt[b]++;
+    }
+    for (size_t b = 0; b < nb; b++) {
+        if (!cnt[b])
+            sum[b] = NAN;
+        else if (agg == MLA_FC_AGG_SUM)
+            sum[b] = sum[b] / (double)cnt[b] * (double)per;
+        else
+            sum[b] = sum[b] / (double)cnt[b];
+    }
+    free(cnt);
+    out->t0 = t0;
+    out->step_s = step_s;
+    out->n = nb;
+    out->v = sum;
+    return MLA_OK;
+}

@@ -1,0 +1,388 @@
+/* test_fc.c - the forecaster on synthetic series with known answers, the CSV reader, bucketing
+ * and the evaluation protocol on a series small enough to compute by hand. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mla/fc.h"
+
+#define DAY 288 /* 5-minute buckets */
+
+static uint64_t tf_rng = 88172645463325252ull;
+
+static double tf_unif(void)
+{
+    tf_rng ^= tf_rng << 13;
+    tf_rng ^= tf_rng >> 7;
+    tf_rng ^= tf_rng << 17;
+    return ((double)(tf_rng >> 11) + 0.5) / 9007199254740992.0;
+}
+
+static double tf_gauss(void)
+{
+    return sqrt(-2 * log(tf_unif())) * cos(6.283185307179586 * tf_unif());
+}
+
+static double tf_sine(size_t i)
+{
+    return 100 + 50 * sin(6.283185307179586 * (double)i / DAY);
+}
+
+static void tf_forecast(const double *v, size_t n, struct mla_fc_result *r)
+{
+    struct mla_err err;
+    mla_err_clear(&err);
+    cr_assert_eq(mla_fc_forecast(v, n, 300, NULL, r, &err), MLA_OK, "%s", err.msg);
+}
+
+Test(fc, daily_sine_is_detected_and_forecast_tightly)
+{
+    size_t n = 7 * DAY;
+    double *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = tf_sine(i);
+    struct mla_fc_result r;
+    tf_forecast(v, n, &r);
+    cr_assert(r.daily.present);
+    cr_assert_gt(r.daily.confidence, 0.95, "daily confidence %f", r.daily.confidence);
+    cr_assert_eq(r.daily.period_steps, DAY);
+    cr_assert_eq(r.weekly.period_steps, 0, "one week of history cannot test a weekly cycle");
+    cr_assert_eq(r.trend, MLA_FC_TREND_STABLE, "trend %s", mla_fc_trend_name(r.trend));
+    cr_assert_eq(r.horizon_steps, 6);
+    for (int h = 0; h < 6; h++) {
+        double truth = tf_sine(n + (size_t)h);
+        cr_assert_lt(fabs(r.point[h] - truth), 0.02 * truth, "h=%d %f vs %f", h + 1,
+                     r.point[h], truth);
+        cr_assert_leq(r.lower[h], r.point[h] + 1e-9);
+        cr_assert_geq(r.upper[h], r.point[h] - 1e-9);
+    }
+    cr_assert_gt(r.confidence, 0.9, "confidence %f", r.confidence);
+    double wsum = 0;
+    for (int k = 0; k < MLA_FC_CAND_COUNT; k++)
+        wsum += r.weight[k];
+    cr_assert_float_eq(wsum, 1.0, 1e-9);
+    free(v);
+}
+
+Test(fc, white_noise_has_no_cycle_and_lower_confidence)
+{
+    size_t n = 14 * DAY;
+    double *v = malloc(n * sizeof *v), *s = malloc(n * sizeof *s);
+    for (size_t i = 0; i < n; i++) {
+        v[i] = 100 + 30 * tf_gauss();
+        s[i] = tf_sine(i) + 3 * tf_gauss();
+    }
+    struct mla_fc_result r, rs;
+    tf_forecast(v, n, &r);
+    tf_forecast(s, n, &rs);
+    cr_assert(!r.daily.present);
+    cr_assert_lt(r.daily.confidence, 0.1, "daily confidence %f", r.daily.confidence);
+    cr_assert_lt(r.weekly.confidence, 0.1, "weekly confidence %f", r.weekly.confidence);
+    cr_assert(rs.daily.present);
+    cr_assert_lt(r.confidence, rs.confidence, "noise %f vs sine %f", r.confidence,
+                 rs.confidence);
+    cr_assert_eq(r.trend, MLA_FC_TREND_STABLE, "trend %s", mla_fc_trend_name(r.trend));
+    /* The forecast stays near the level (within one noise deviation), whatever the last values
+     * were. (A few values < 0 here: the model runs in the series' own space, not log space.) */
+    cr_assert_lt(fabs(r.point[5] - 100), 30, "point %f", r.point[5]);
+    free(v);
+    free(s);
+}
+
+Test(fc, outage_is_filtered_and_does_not_shape_the_forecast)
+{
+    size_t n = 10 * DAY;
+    double *v = malloc(n * sizeof *v), *clean = malloc(n * sizeof *clean);
+    for (size_t i = 0; i < n; i++)
+        clean[i] = v[i] = tf_sine(i) + 2 * tf_gauss();
+    /* Six hours of zeros on day 6, and the last hour too. */
+    for (size_t i = 6 * DAY + 100; i < 6 * DAY + 172; i++)
+        v[i] = 0;
+    for (size_t i = n - 12; i < n; i++)
+        v[i] = 0;
+    struct mla_fc_result r, rc;
+    tf_forecast(v, n, &r);
+    tf_forecast(clean, n, &rc);
+    cr_assert_geq(r.anomalies, 80, "anomalies %zu", r.anomalies);
+    cr_assert_lt(rc.anomalies, 10, "clean anomalies %zu", rc.anomalies);
+    for (int h = 0; h < 6; h++) {
+        double truth = tf_sine(n + (size_t)h);
+        cr_assert_lt(fabs(r.point[h] - truth), 0.1 * truth, "h=%d %f vs %f", h + 1, r.point[h],
+                     truth);
+    }
+    free(v);
+    free(clean);
+}
+
+Test(fc, one_off_spike_is_filtered)
+{
+    size_t n = 7 * DAY;
+    double *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = tf_sine(i) + 2 * tf_gauss();
+    v[n - 3] = 2000;
+    struct mla_fc_result r;
+    tf_forecast(v, n, &r);
+    cr_assert_geq(r.anomalies, 1);
+    cr_assert_lt(fabs(r.point[0] - tf_sine(n)), 0.1 * tf_sine(n), "point %f", r.point[0]);
+    free(v);
+}
+
+Test(fc, ramps_are_increasing_and_decreasing)
+{
+    size_t n = 7 * DAY;
+    double *up = malloc(n * sizeof *up), *down = malloc(n * sizeof *down);
+    for (size_t i = 0; i < n; i++) {
+        double lvl = 100 + 200 * (double)i / (double)n;
+        double day = 1 + 0.3 * sin(6.283185307179586 * (double)i / DAY);
+        up[i] = lvl * day + 3 * tf_gauss();
+        down[i] = (400 - lvl) * day + 3 * tf_gauss();
+    }
+    struct mla_fc_result r;
+    tf_forecast(up, n, &r);
+    cr_assert_eq(r.trend, MLA_FC_TREND_INCREASING, "trend %s", mla_fc_trend_name(r.trend));
+    cr_assert_gt(r.trend_change, 0.5);
+    cr_assert_gt(r.point[5], 250, "a ramp forecast keeps climbing: %f", r.point[5]);
+    tf_forecast(down, n, &r);
+    cr_assert_eq(r.trend, MLA_FC_TREND_DECREASING, "trend %s", mla_fc_trend_name(r.trend));
+    cr_assert_lt(r.trend_change, -0.3);
+    free(up);
+    free(down);
+}
+
+Test(fc, heavy_random_swings_are_volatile)
+{
+    size_t n = 7 * DAY;
+    double *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = 100 * exp(1.0 * tf_gauss());
+    struct mla_fc_result r;
+    tf_forecast(v, n, &r);
+    cr_assert_eq(r.trend, MLA_FC_TREND_VOLATILE, "trend %s", mla_fc_trend_name(r.trend));
+    cr_assert_str_eq(mla_fc_trend_name(MLA_FC_TREND_VOLATILE), "volatile");
+    free(v);
+}
+
+Test(fc, backtest_uses_history_only)
+{
+    size_t n = 4 * DAY, H = 6, k = 3 * DAY;
+    double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    double *pa = malloc(n * sizeof *pa), *pb = malloc(n * sizeof *pb);
+    for (size_t i = 0; i < n; i++)
+        a[i] = b[i] = tf_sine(i) + tf_gauss();
+    for (size_t i = k; i < n; i++)
+        b[i] = 5 * a[i] + 100; /* a different future from point k on */
+    struct mla_fc_config cfg;
+    mla_fc_config_default(&cfg);
+    cr_assert_eq(mla_fc_backtest(a, n, 300, &cfg, pa, NULL, NULL), MLA_OK);
+    cr_assert_eq(mla_fc_backtest(b, n, 300, &cfg, pb, NULL, NULL), MLA_OK);
+    for (size_t i = 0; i < H; i++)
+        cr_assert(isnan(pa[i]));
+    for (size_t i = H; i < k + H; i++)
+        cr_assert_eq(pa[i], pb[i], "forecast %zu changed with data after it was made", i);
+    cr_assert_neq(pa[k + H], pb[k + H]);
+    free(a);
+    free(b);
+    free(pa);
+    free(pb);
+}
+
+Test(fc, bad_arguments_are_refused)
+{
+    double v[4] = {1, 2, 3, 4};
+    struct mla_fc_result r;
+    struct mla_fc_config cfg;
+    struct mla_err err;
+    mla_fc_config_default(&cfg);
+    cr_assert_eq(mla_fc_forecast(v, 2, 300, &cfg, &r, &err), MLA_EINVAL);
+    cfg.horizon_steps = MLA_FC_MAX_HORIZON + 1;
+    cr_assert_eq(mla_fc_forecast(v, 4, 300, &cfg, &r, &err), MLA_EINVAL);
+    cr_assert(strstr(err.msg, "horizon"), "%s", err.msg);
+    mla_fc_config_default(&cfg);
+    cfg.anomaly_threshold = 1;
+    cr_assert_eq(mla_fc_forecast(v, 4, 300, &cfg, &r, &err), MLA_EINVAL);
+    cr_assert(strstr(err.msg, "2..5"), "%s", err.msg);
+    double gaps[4] = {NAN, 1, NAN, 2};
+    mla_fc_config_default(&cfg);
+    cr_assert_eq(mla_fc_forecast(gaps, 4, 300, &cfg, &r, &err), MLA_EINVAL);
+}
+
+Test(fc, short_history_still_forecasts)
+{
+    double v[5] = {10, 12, 11, 13, 12};
+    struct mla_fc_result r;
+    tf_forecast(v, 5, &r);
+    cr_assert_eq(r.daily.period_steps, 0);
+    cr_assert(r.point[0] > 5 && r.point[0] < 20, "point %f", r.point[0]);
+}
+
+/* ---- evaluation protocol ---- */
+
+Test(fc_eval, persistence_wape_by_hand)
+{
+    /* Toy calendar: step 1 s, a "day" of 4 steps and a "week" of 8, horizon 1 step, window of
+     * the last 4 points (16..19). Persistence forecasts v[t-1] for t:
+     *   t=16: |12-10| = 2, t=17: |9-12| = 3, t=18: |15-9| = 6, t=19: |15-15| = 0
+     * WAPE = 11 / (12+9+15+15) = 11/51, score 1 - 11/51 = 0.784314.
+     * Same slot "yesterday" forecasts v[t-4] = v[12..15] = 8, 11, 14, 10:
+     *   |12-8| + |9-11| + |15-14| + |15-10| = 4+2+1+5 = 12, score 1 - 12/51. */
+    double v[20] = {10, 11, 12, 13, 9, 10, 11, 12, 10, 12, 14, 11, 8, 11, 14, 10,
+                    12, 9,  15, 15};
+    struct mla_fc_config cfg;
+    mla_fc_config_default(&cfg);
+    cfg.horizon_steps = 1;
+    cfg.day_s = 4;
+    cfg.week_s = 8;
+    struct mla_fc_eval ev;
+    struct mla_err err;
+    mla_err_clear(&err);
+    cr_assert_eq(mla_fc_evaluate(v, 20, 1, &cfg, 4, &ev, &err), MLA_OK, "%s", err.msg);
+    cr_assert_eq(ev.eval_start, 16);
+    cr_assert_eq(ev.eval_points, 4);
+    cr_assert_float_eq(ev.base[MLA_FC_BASE_PERSIST], 1 - 11.0 / 51.0, 1e-12);
+    cr_assert_float_eq(ev.base[MLA_FC_BASE_DAY], 1 - 12.0 / 51.0, 1e-12);
+    cr_assert(ev.model > 0 && ev.model <= 1);
+    cr_assert_str_eq(mla_fc_baseline_name(MLA_FC_BASE_PERSIST), "persistence");
+}
+
+Test(fc_eval, too_short_is_an_error)
+{
+    double v[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    struct mla_fc_eval ev;
+    struct mla_err err;
+    cr_assert_eq(mla_fc_evaluate(v, 10, 300, NULL, 4032, &ev, &err), MLA_EINVAL);
+    cr_assert(strstr(err.msg, "two days"), "%s", err.msg);
+}
+
+/* ---- CSV and bucketing ---- */
+
+static enum mla_code tf_csv(const char *text, struct mla_fc_series *s, struct mla_err *err)
+{
+    mla_err_clear(err);
+    return mla_fc_csv_parse(text, strlen(text), "t.csv", s, err);
+}
+
+Test(fc_csv, gaps_become_nan)
+{
+    struct mla_fc_series s;
+    struct mla_err err;
+    cr_assert_eq(tf_csv("timestamp,count\n600,1\n660,2\n780,4\n840,\n900,6\n", &s, &err),
+                 MLA_OK, "%s", err.msg);
+    cr_assert_eq(s.step_s, 60);
+    cr_assert_eq(s.t0, 600);
+    cr_assert_eq(s.n, 6);
+    cr_assert_eq(s.v[1], 2);
+    cr_assert(isnan(s.v[2]), "missing row");
+    cr_assert_eq(s.v[3], 4);
+    cr_assert(isnan(s.v[4]), "empty value");
+    cr_assert_eq(s.v[5], 6);
+    mla_fc_series_fini(&s);
+}
+
+Test(fc_csv, malformed_rows_name_the_line)
+{
+    struct mla_fc_series s;
+    struct mla_err err;
+    cr_assert_eq(tf_csv("timestamp,count\n60,1\n120,abc\n", &s, &err), MLA_EPARSE);
+    cr_assert_eq(err.line, 3);
+    cr_assert_str_eq(err.src, "t.csv");
+    cr_assert(strstr(err.msg, "not a number"), "%s", err.msg);
+
+    cr_assert_eq(tf_csv("timestamp,count\n60,1\nhello\n", &s, &err), MLA_EPARSE);
+    cr_assert_eq(err.line, 3);
+
+    cr_assert_eq(tf_csv("timestamp,count\n60,1\n120,2\n120,3\n", &s, &err), MLA_EPARSE);
+    cr_assert_eq(err.line, 4);
+    cr_assert(strstr(err.msg, "not after"), "%s", err.msg);
+
+    cr_assert_eq(tf_csv("timestamp,count\n60,1\n120,2,3\n", &s, &err), MLA_EPARSE);
+    cr_assert_eq(err.line, 3);
+    cr_assert(strstr(err.msg, "two columns"), "%s", err.msg);
+
+    cr_assert_eq(tf_csv("timestamp,count\n60,1\n", &s, &err), MLA_EPARSE);
+    cr_assert(strstr(err.msg, "at least two"), "%s", err.msg);
+
+    cr_assert_eq(tf_csv("timestamp,count\n0,1\n60,1\n100,2\n", &s, &err), MLA_EPARSE);
+    cr_assert(strstr(err.msg, "off the"), "%s", err.msg);
+}
+
+Test(fc_csv, missing_file_is_an_io_error)
+{
+    struct mla_fc_series s;
+    struct mla_err err;
+    cr_assert_eq(mla_fc_csv_read("/nonexistent/trace.csv", &s, &err), MLA_EIO);
+    cr_assert(strstr(err.msg, "/nonexistent/trace.csv"), "%s", err.msg);
+}
+
+Test(fc_series, buckets_sum_and_mean_with_a_missing_minute)
+{
+    /* Minutes 300..960: bucket [300,600) has 60,NaN,30,30,60 -> mean 45, sum 45*5 = 225. */
+    double v[11] = {60, NAN, 30, 30, 60, 1, 1, 1, 1, 1, 7};
+    struct mla_fc_series in = {.t0 = 300, .step_s = 60, .n = 11, .v = v}, out;
+    struct mla_err err;
+    cr_assert_eq(mla_fc_series_bucket(&in, 300, MLA_FC_AGG_SUM, &out, &err), MLA_OK);
+    cr_assert_eq(out.n, 3);
+    cr_assert_eq(out.t0, 300);
+    cr_assert_float_eq(out.v[0], 225, 1e-9);
+    cr_assert_float_eq(out.v[1], 5, 1e-9);
+    cr_assert_float_eq(out.v[2], 35, 1e-9); /* one minute present of the last bucket */
+    mla_fc_series_fini(&out);
+    cr_assert_eq(mla_fc_series_bucket(&in, 300, MLA_FC_AGG_MEAN, &out, &err), MLA_OK);
+    cr_assert_float_eq(out.v[0], 45, 1e-9);
+    mla_fc_series_fini(&out);
+    cr_assert_eq(mla_fc_series_bucket(&in, 90, MLA_FC_AGG_SUM, &out, &err), MLA_EINVAL);
+}
+
+/* ---- streaming model ---- */
+
+Test(fc_model, streaming_in_chunks_equals_batch)
+{
+    size_t n = 7 * DAY;
+    double *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = tf_sine(i) * (1 + 0.05 * tf_gauss());
+    v[1000] = NAN;
+    struct mla_fc_result batch, stream;
+    tf_forecast(v, n, &batch);
+    struct mla_fc_model *m = NULL;
+    struct mla_err err;
+    cr_assert_eq(mla_fc_model_create(300, NULL, &m, &err), MLA_OK);
+    cr_assert_eq(mla_fc_model_forecast(m, &stream, &err), MLA_EINVAL, "empty model");
+    mla_fc_model_push(m, v, 500);
+    mla_fc_model_push(m, v + 500, 1);
+    mla_fc_model_push(m, v + 501, n - 501);
+    cr_assert_eq(mla_fc_model_points(m), n);
+    cr_assert_eq(mla_fc_model_forecast(m, &stream, &err), MLA_OK, "%s", err.msg);
+    for (int h = 0; h < 6; h++) {
+        cr_assert_float_eq(stream.point[h], batch.point[h], 1e-9 * batch.point[h]);
+        cr_assert_float_eq(stream.upper[h], batch.upper[h], 1e-9 * batch.upper[h]);
+    }
+    cr_assert_eq(stream.missing, 1);
+    cr_assert_eq(stream.anomalies, batch.anomalies);
+    cr_assert_float_eq(stream.daily.confidence, batch.daily.confidence, 1e-9);
+    cr_assert_eq(stream.trend, batch.trend);
+    mla_fc_model_destroy(m);
+    free(v);
+}
+
+Test(fc, a_weekly_peak_is_structure_not_an_anomaly)
+{
+    /* Flat ~30 with a 300 peak on day 0 of each week, 09:00-11:00. History: three weeks, then
+     * day 0 up to 08:30; the sixth step ahead is 09:00, when the peak comes back. */
+    size_t week = 7 * DAY, n = 3 * week + 103;
+    double *v = malloc(n * sizeof *v);
+    size_t peaks = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool peak = i % week < DAY && i % DAY >= 108 && i % DAY < 132;
+        v[i] = (peak ? 300 : 30) * (1 + 0.05 * tf_gauss());
+        peaks += peak;
+    }
+    struct mla_fc_result r;
+    tf_forecast(v, n, &r);
+    cr_assert_lt(r.anomalies, peaks / 2, "%zu of %zu peak points filtered", r.anomalies, peaks);
+    cr_assert_lt(r.point[0], 60, "08:35 is still quiet: %f", r.point[0]);
+    cr_assert_gt(r.point[5], 150, "the 09:00 peak is forecast: %f", r.point[5]);
+    free(v);
+}
