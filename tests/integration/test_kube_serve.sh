@@ -18,7 +18,7 @@ POD_NAMESPACE=kube-system $(vg serve "$BIN") serve --listen 127.0.0.1:0 \
   --loop-interval 3600 2>"$MLA_TMP/serve.err" &
 SERVE_PID=$!; PIDS+=("$SERVE_PID")
 for _ in $(seq 1 $((100 * SLOW))); do
-  PORT=$(grep -o 'listening on https://127.0.0.1:[0-9]*' "$MLA_TMP/serve.err" | head -1 | sed 's/.*://')
+  PORT=$(grep -o 'listening on https://127.0.0.1:[0-9]*' "$MLA_TMP/serve.err" 2>/dev/null | head -1 | sed 's/.*://')
   [ -n "$PORT" ] && break; sleep 0.1
 done
 [ -n "${PORT:-}" ] || fail "serve did not start: $(tail -5 "$MLA_TMP/serve.err")"
