@@ -127,7 +127,7 @@ done <build-stage.txt
 make_cmd=$(sed -n 's/^MAKE //p' build-stage.txt)
 (cd ctx && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u B -u SAN VERSION=9.9.9 sh -c "${make_cmd/make /make -n }" >../make-n.txt 2>&1) ||
   die "the Dockerfile's make command fails in a context with only the COPY'd paths: $(tail -5 make-n.txt)"
-grep -m1 -E '^cc .* -c src/' make-n.txt | grep -q -- '-Iinclude' ||
+grep -m1 -E '^cc .* -c src/' make-n.txt | grep >/dev/null -- '-Iinclude' ||
   die "the Dockerfile's make command loses the Makefile's CFLAGS (-Iinclude)"
 grep -F -- "-DMLA_VERSION='\"9.9.9\"'" make-n.txt >/dev/null || die "the Dockerfile does not pass VERSION to MLA_VERSION"
 grep -qE -- '-o build/ml-autoscaling( |$)' make-n.txt || die "the Dockerfile's make command does not link build/ml-autoscaling"
