@@ -7,11 +7,18 @@
 #   make bench       benchmarks (print figures; they are not pass/fail tests)
 #   make demo        the local demo (no cluster)
 #   make deps        install the Debian packages (scripts/deps.sh)
+#   V=1              show the compiler command lines
 #
 # Sources are discovered: every src/**/*.c outside src/cli/ goes into the library, every
 # tools/<name>/*.c into a program build/<name>, every tests/unit/*.c into build/unit-tests.
 
 B        ?= build
+V        ?= 0
+ifeq ($(V),0)
+Q := @
+else
+Q :=
+endif
 SAN      ?= 0
 CC       ?= cc
 PKGS     := libmicrohttpd libcjson jansson yaml-0.1 libcurl openssl gnutls
@@ -44,23 +51,27 @@ all: $(BIN) $(TOOL_BINS)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BIN): $(CLI_OBJ) $(LIBA)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LDLIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LDLIBS)
 
 define TOOL_RULE
 $(B)/$(1): $$(patsubst %.c,$(B)/obj/%.o,$$(wildcard tools/$(1)/*.c)) $(LIBA)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	@$$(if $$(Q),echo "  LINK    $$@")
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
 
 $(B)/unit-tests: $(UNIT_OBJ) $(LIBA)
-	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBA) $(LDLIBS) -lcriterion
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBA) $(LDLIBS) -lcriterion
 
 unit: $(B)/unit-tests
 	cd tests && ../$(B)/unit-tests --jobs 2

@@ -114,7 +114,7 @@ static enum mla_code forecast(const struct mla_predict_env *env, const struct ml
     struct mla_err ferr;
     mla_err_clear(&ferr);
     int frc =
-        env->forecast(env->forecast_ctx, s.v, s.n, step, horizon, ahead, c->quantile, &f, &ferr);
+        env->forecast(env->forecast_ctx, s.v, s.n, step, horizon, ahead, c->quantile, c->anomaly_threshold, &f, &ferr);
     if (frc != MLA_OK) {
         snprintf(whybuf, whylen, "forecaster failed: %s", ferr.msg);
     } else {

@@ -73,7 +73,7 @@ struct mla_predict_forecast {
     double peak_point;  /* max point forecast over the same window */
     double confidence;  /* [0,1] */
     double observed;    /* last observed load; NaN when unknown */
-    char trend[24];     /* "rising", "falling", "flat", ... ("" when unknown) */
+    char trend[24];     /* fc.h names: "stable", "increasing", "decreasing", "volatile" ("" unknown) */
 };
 
 enum mla_predict_rule {

@@ -35,10 +35,12 @@
 /* Forecasts from `values` (n points, step_s apart, the last one at "now", NaN for gaps):
  * fills out->peak_upper (max of the upper bound at `quantile` over future steps
  * ahead_steps..horizon_steps, 1 = one step after the last value), peak_point, confidence [0,1],
- * trend, and observed (may be left NaN: the caller then uses the last value).
+ * trend, and observed (may be left NaN: the caller then uses the last value). anomaly_threshold
+ * is the config's anomalyThreshold (robust deviations; the forecaster clamps it to its range).
  * Returns an mla_code (0 = OK); on failure the step falls back to business hours. */
 typedef int (*mla_predict_forecast_fn)(void *ctx, const double *values, size_t n, double step_s,
                                        int horizon_steps, int ahead_steps, double quantile,
+                                       double anomaly_threshold,
                                        struct mla_predict_forecast *out, struct mla_err *err);
 
 /* Current replicas of a Deployment for the cost gauges; -1 when unknown. */

@@ -61,7 +61,7 @@ grep -q "cert-manager.io/v1" notes.txt || die "NOTES.txt does not warn when cert
 echo "== serviceMonitor + prometheusRule"
 render monitoring.yaml -f "$V/monitoring.yaml" || die "monitoring render failed"
 $CHECK monitoring.yaml --monitoring --policy-files "$default_files" || die "monitoring render checks"
-grep -A1 -- '- --prometheus-url' monitoring.yaml | grep -q '"http://prometheus-operated.ml-autoscaling.svc:9090"' ||
+grep -A1 -- '- --prometheus-url' monitoring.yaml | grep >/dev/null '"http://prometheus-operated.ml-autoscaling.svc:9090"' ||
   die "prometheus.url (templated) does not reach --prometheus-url"
 
 echo "== keda.enabled (dependency kedacore/keda)"
@@ -150,7 +150,7 @@ echo "== the rendered policy files pass the product's own linter"
 bin="${MLA_BUILD:-$MLA_ROOT/build}/ml-autoscaling"
 if [ ! -x "$bin" ]; then
   echo "NOTICE: $bin not built; policy lint skipped"
-elif { "$bin" lint --help 2>&1 || true; } | grep -q "not available in this build yet"; then
+elif { "$bin" lint --help 2>&1 || true; } | grep >/dev/null "not available in this build yet"; then
   echo "NOTICE: 'lint' is still the placeholder in this build; policy lint skipped"
 else
   if [ -n "$default_files" ]; then
@@ -162,7 +162,7 @@ else
 fi
 
 echo "== the values reach the ScaledObject (ml-autoscaling render with the rendered policies)"
-if [ ! -x "$bin" ] || { "$bin" render --help 2>&1 || true; } | grep -q "not available in this build yet"; then
+if [ ! -x "$bin" ] || { "$bin" render --help 2>&1 || true; } | grep >/dev/null "not available in this build yet"; then
   echo "NOTICE: 'render' is not available in this build; end-to-end values check skipped"
 else
   rc=0

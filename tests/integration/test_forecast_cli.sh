@@ -21,7 +21,7 @@ line=$(echo "$out" | tail -1)
 model=${BASH_REMATCH[1]}; best=${BASH_REMATCH[2]}
 awk -v m="$model" -v b="$best" 'BEGIN { exit !(m >= b && m >= 0.80) }' \
   || fail "NASA: model $model, best baseline $best (want model >= best and >= 0.80)"
-echo "$out" | grep -q "last 14.00 days" || fail "window is not 14 days"
+echo "$out" | grep >/dev/null "last 14.00 days" || fail "window is not 14 days"
 
 echo "== forecast --evaluate on the synthetic traces (ensemble >= best baseline)"
 for f in "$TR"/synthetic/*.csv; do
@@ -60,7 +60,7 @@ with open(sys.argv[1], "w") as f:
     for i in range(240):
         f.write("%d,%.2f\n" % (1700000000 + 3600 * i, 50 + 20 * math.sin(2 * math.pi * i / 24)))
 PYEOF
-"$BIN" forecast -f "$MLA_TMP/hourly.csv" --step 3600 --horizon 180 | grep -q "daily   present" \
+"$BIN" forecast -f "$MLA_TMP/hourly.csv" --step 3600 --horizon 180 | grep >/dev/null "daily   present" \
   || fail "hourly trace: daily cycle not found"
 
 echo "== usage and file errors exit 2"
@@ -77,8 +77,8 @@ set -e
 [ $rc3 = 2 ] && grep -q "bad.csv:3:" "$MLA_TMP/e3" || fail "bad row: rc $rc3 $(cat "$MLA_TMP/e3")"
 [ $rc4 = 2 ] && grep -q "quantile" "$MLA_TMP/e4" || fail "bad quantile: rc $rc4"
 [ $rc5 = 2 ] && grep -q "business-hours" "$MLA_TMP/e5" || fail "bad hours: rc $rc5"
-"$BIN" forecast --help | grep -q -- "--evaluate" || fail "forecast --help"
-"$BIN" simulate --help | grep -q -- "--cold-start" || fail "simulate --help"
+"$BIN" forecast --help | grep >/dev/null -- "--evaluate" || fail "forecast --help"
+"$BIN" simulate --help | grep >/dev/null -- "--cold-start" || fail "simulate --help"
 
 echo "== simulate --json and --plot on NASA"
 "$BIN" simulate -f "$NASA" --json - --plot "$MLA_TMP/sim.svg" >"$MLA_TMP/sim.json" 2>"$MLA_TMP/sim.txt"

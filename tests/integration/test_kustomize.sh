@@ -81,7 +81,7 @@ missing=()
 for p in $(cat runtime-pkgs build-pkgs); do grep -qx "$p" <<<"$known" || missing+=("$p"); done
 [ "${#missing[@]}" -eq 0 ] || die "Dockerfile names packages apt-cache does not know: ${missing[*]}"
 # Each library the Makefile links (pkg-config) must come from a runtime package.
-libs=$(cd "$MLA_ROOT" && make -s -f - print-libs <<'MK'
+libs=$(cd "$MLA_ROOT" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -f - print-libs <<'MK'
 include Makefile
 print-libs:
 	@echo $(PKG_LIBS)
@@ -125,9 +125,9 @@ while read -r kind a b; do
   cp -r "$src" "ctx/${b%/}"
 done <build-stage.txt
 make_cmd=$(sed -n 's/^MAKE //p' build-stage.txt)
-(cd ctx && VERSION=9.9.9 sh -c "${make_cmd/make /make -n }" >../make-n.txt 2>&1) ||
+(cd ctx && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u B -u SAN VERSION=9.9.9 sh -c "${make_cmd/make /make -n }" >../make-n.txt 2>&1) ||
   die "the Dockerfile's make command fails in a context with only the COPY'd paths: $(tail -5 make-n.txt)"
-grep -E '^cc .* -c src/' make-n.txt | head -1 | grep -q -- '-Iinclude' ||
+grep -m1 -E '^cc .* -c src/' make-n.txt | grep >/dev/null -- '-Iinclude' ||
   die "the Dockerfile's make command loses the Makefile's CFLAGS (-Iinclude)"
 grep -F -- "-DMLA_VERSION='\"9.9.9\"'" make-n.txt >/dev/null || die "the Dockerfile does not pass VERSION to MLA_VERSION"
 grep -qE -- '-o build/ml-autoscaling( |$)' make-n.txt || die "the Dockerfile's make command does not link build/ml-autoscaling"

@@ -79,7 +79,7 @@ BIN="${MLA_BUILD:-$MLA_ROOT/build}/ml-autoscaling"
 if [ ! -x "$BIN" ]; then
   echo "NOTICE: $BIN not built; live /metrics check skipped"; exit 0
 fi
-if "$BIN" serve --help 2>&1 | grep -q "not available in this build yet"; then
+if "$BIN" serve --help 2>&1 | grep >/dev/null "not available in this build yet"; then
   echo "NOTICE: serve is still the placeholder in this build; live /metrics check skipped"; exit 0
 fi
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \

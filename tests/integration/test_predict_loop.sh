@@ -117,6 +117,20 @@ so "$MLA_TMP/bad.json" 1; CFG=$CFG_SAVE
 if "$D" --so "$MLA_TMP/bad.json" --prom "$TESTPROM_URL" --now "$MIDDAY" >/dev/null 2>"$MLA_TMP/e6"; then fail "bad config accepted"; fi
 grep -q 'MLA_EINVAL: ScaledObject shop/web-so: predictive-config: "quantile" is 2' "$MLA_TMP/e6" || fail "$(cat "$MLA_TMP/e6")"
 
+echo "== the real model (predict_fc.h) over a week of history: the forecast decides at midday"
+CFG_SAVE=$CFG; CFG=${CFG/\"lookbackHours\":48/\"lookbackHours\":168}
+so "$MLA_TMP/real.json" 1; so "$MLA_TMP/real-night.json" 5; CFG=$CFG_SAVE
+"$D" --so "$MLA_TMP/real.json" --prom "$TESTPROM_URL" --now "$MIDDAY" --model real >"$MLA_TMP/p8.json" 2>"$MLA_TMP/e8"
+cat "$MLA_TMP/e8"
+jq_ "a=$A; assert p['spec']['minReplicaCount'] > 2, p; \
+assert a['ml-autoscaling.io/min-replicas-reason'].startswith('forecast: '), a; \
+assert a['ml-autoscaling.io/forecast-trend'] in ('stable','increasing','decreasing','volatile'), a; \
+assert float(a['ml-autoscaling.io/forecast-confidence']) >= 0.6, a" "$MLA_TMP/p8.json"
+echo "== the real model at night: the night cap decides"
+"$D" --so "$MLA_TMP/real-night.json" --prom "$TESTPROM_URL" --now "$NIGHT" --model real >"$MLA_TMP/p9.json" 2>"$MLA_TMP/e9"
+cat "$MLA_TMP/e9"
+jq_ "assert p['spec']['minReplicaCount'] == 1, p" "$MLA_TMP/p9.json"
+
 echo "== Prometheus down: an error, no patch"
 url=$TESTPROM_URL
 testprom_stop

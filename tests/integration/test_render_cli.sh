@@ -41,7 +41,7 @@ echo "multi-document files and stdin; --namespace overrides"
 render -f "$tmp/multi.yaml" --policies "$pol" -o json --namespace team-a
 [ "$rc" = 0 ] || fail "multi: $rc $(cat "$tmp/err")"
 [ "$(jq -r .scaledObject.metadata.namespace "$tmp/out")" = team-a ] || fail "namespace"
-jq -r '.scaledObject.spec.triggers[0].metadata.query' "$tmp/out" | grep -q 'namespace="team-a"' || fail "query namespace"
+jq -r '.scaledObject.spec.triggers[0].metadata.query' "$tmp/out" | grep >/dev/null 'namespace="team-a"' || fail "query namespace"
 set +e; "$bin" render -f - --policies "$pol" -o json < "$dep" > "$tmp/stdin.json"; rc=$?; set -e
 [ "$rc" = 0 ] || fail "stdin: $rc"
 jq -e '.allowed == true and (.patch | length) == 4' "$tmp/stdin.json" >/dev/null || fail "stdin output"

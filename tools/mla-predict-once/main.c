@@ -1,7 +1,7 @@
 /* mla-predict-once - runs mla_predict_step once on a ScaledObject file (test driver).
  *
  * Usage: mla-predict-once --so FILE --prom URL --now UNIXTIME [--timeout-ms N]
- *                         [--confidence X] [--repeat N]
+ *                         [--confidence X] [--repeat N] [--model real|toy]
  * --repeat N runs the step N times (a benchmark: "steps: N, mean X ms" on stderr).
  * Prints the merge patch JSON (or `null` when nothing is to be sent) on stdout, and one line
  * "decision: min=N previous=N rule=R changed=B reason=..." (or "skipped: why") on stderr.
@@ -11,9 +11,10 @@
  * same time one day earlier for each step of the scale-ahead window, x1.1 as the upper bound;
  * confidence = share of non-gap points over the last day (or --confidence); trend from the last
  * day's mean vs the day before (+-10%). The real model (mla_fc_forecast, fc.h) is wired into
- * mla_predict_env.forecast by the serve loop, not here.
+ * mla_predict_env.forecast by the serve loop; `--model real` uses it here too (predict_fc.h).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 
 #include "mla/log.h"
 #include "mla/mem.h"
+#include "mla/predict_fc.h"
 #include "mla/predict_loop.h"
 
 struct toy {
@@ -41,11 +43,13 @@ static double mean(const double *v, size_t from, size_t to)
 }
 
 static int toy_forecast(void *ctx, const double *v, size_t n, double step_s, int horizon_steps,
-                        int ahead_steps, double quantile, struct mla_predict_forecast *out,
+                        int ahead_steps, double quantile, double anomaly_threshold,
+                        struct mla_predict_forecast *out,
                         struct mla_err *err)
 {
     const struct toy *t = ctx;
     (void)quantile;
+    (void)anomaly_threshold;
     size_t day = (size_t)llround(86400.0 / step_s);
     double peak = NAN;
     for (int k = ahead_steps; k <= horizon_steps; k++) {
@@ -93,7 +97,7 @@ static char *slurp(const char *path)
 static int usage(void)
 {
     fprintf(stderr, "usage: mla-predict-once --so FILE --prom URL --now UNIXTIME "
-                    "[--timeout-ms N] [--confidence X] [--repeat N]\n");
+                    "[--timeout-ms N] [--confidence X] [--repeat N] [--model real|toy]\n");
     return 2;
 }
 
@@ -102,6 +106,7 @@ int main(int argc, char **argv)
     const char *so_path = NULL, *url = NULL;
     double now = NAN, timeout = 5000, repeat = 1;
     struct toy toy = {.confidence = NAN};
+    bool real_model = false;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *a = argv[i], *v = argv[i + 1];
         char *end = NULL;
@@ -119,6 +124,8 @@ int main(int argc, char **argv)
             repeat = x;
         else if (strcmp(a, "--confidence") == 0 && isnum)
             toy.confidence = x;
+        else if (strcmp(a, "--model") == 0 && (!strcmp(v, "real") || !strcmp(v, "toy")))
+            real_model = strcmp(v, "real") == 0;
         else
             return usage();
     }
@@ -137,8 +144,8 @@ int main(int argc, char **argv)
         return 1;
     }
     struct mla_predict_env env = {.prom = {.base_url = url, .timeout_ms = (long)timeout},
-                                  .forecast = toy_forecast,
-                                  .forecast_ctx = &toy,
+                                  .forecast = real_model ? mla_predict_fc_forecast : toy_forecast,
+                                  .forecast_ctx = real_model ? NULL : &toy,
                                   .no_metrics = true};
     cJSON *patch = NULL;
     struct mla_predict_result res;
