@@ -27,6 +27,7 @@
 
 #include "cli.h"
 #include "mla/apiside.h"
+#include "mla/predict_fc.h"
 #include "mla/decide.h"
 #include "mla/http.h"
 #include "mla/log.h"
@@ -238,9 +239,12 @@ int mla_cmd_serve(int argc, char **argv)
     const struct mla_admit_hooks *hooks = NULL;
     struct mla_apiside *api = NULL;
     struct mla_admit_hooks api_hooks;
-    /* the predictive step at the loop's hook; it must outlive `api` (forecaster: wired by the
-     * lead once fc lands; without one, predictive configs fall back to business hours) */
-    struct mla_predict_env penv = {.prom = {.base_url = cfg.prometheus_url, .timeout_ms = 10000}};
+    /* the predictive step at the loop's hook (forecaster: the fc model); must outlive `api`.
+     * Without --prometheus-url there is no history to forecast from: no forecaster, so the
+     * step applies business hours, the cost cap and the bounds only. */
+    struct mla_predict_env penv = {
+        .prom = {.base_url = cfg.prometheus_url, .timeout_ms = 10000},
+        .forecast = cfg.prometheus_url ? mla_predict_fc_forecast : NULL};
     if (cfg.kube_mode != MLA_KUBE_NONE) {
         struct mla_apiside_config ac = {
             .kubeconfig = cfg.kubeconfig,

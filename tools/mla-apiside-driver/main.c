@@ -49,6 +49,7 @@
 #include "mla/mem.h"
 #include "mla/metrics.h"
 #include "mla/policy.h"
+#include "mla/predict_fc.h"
 
 static volatile sig_atomic_t drv_stop;
 static void drv_on_signal(int sig) { (void)sig; drv_stop = 1; }
@@ -460,11 +461,10 @@ int main(int argc, char **argv)
         }
         cfg.decide = drv_decide;
     }
-    /* --prom-url: the real predictive step (mla_predict_step) at the loop's hook, without a
-     * forecaster (configs with forecasting disabled: business hours, cost cap, bounds); else a
-     * stand-in that records the calls */
+    /* --prom-url: the real predictive step (mla_predict_step with the fc model) at the loop's
+     * hook, as serve runs it; else a stand-in that records the calls */
     struct mla_predict_env penv = {.prom = {.base_url = prom_url, .timeout_ms = 2000},
-                                   .no_metrics = false};
+                                   .forecast = mla_predict_fc_forecast};
     if (prom_url)
         cfg.predict_env = &penv;
     else
