@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "mla/apiside.h"
+#include "mla/predict_fc.h"
 #include "mla/decide.h"
 #include "mla/http.h"
 #include "mla/log.h"
@@ -235,14 +237,39 @@ int mla_cmd_serve(int argc, char **argv)
      * the API side's struct mla_admit_hooks; the HTTP server calls hooks->review after
      * mla_decide and hooks->enqueue after the response is built (see decide.h). */
     const struct mla_admit_hooks *hooks = NULL;
+    struct mla_apiside *api = NULL;
+    struct mla_admit_hooks api_hooks;
+    /* the predictive step at the loop's hook (forecaster: the fc model); must outlive `api`.
+     * Without --prometheus-url there is no history to forecast from: no forecaster, so the
+     * step applies business hours, the cost cap and the bounds only. */
+    struct mla_predict_env penv = {
+        .prom = {.base_url = cfg.prometheus_url, .timeout_ms = 10000},
+        .forecast = cfg.prometheus_url ? mla_predict_fc_forecast : NULL};
+    if (cfg.kube_mode != MLA_KUBE_NONE) {
+        struct mla_apiside_config ac = {
+            .kubeconfig = cfg.kubeconfig,
+            .kube_url = cfg.kube_url,
+            .kube_token_file = cfg.kube_token_file,
+            .kube_ca = cfg.kube_ca,
+            .in_cluster = cfg.kube_mode == MLA_KUBE_IN_CLUSTER,
+            .loop_interval_ms = (long)(cfg.loop_interval * 1000),
+            .no_loop = cfg.no_loop,
+            .predict_env = &penv,
+        };
+        if (mla_apiside_create(&ac, &store, &api, &err) != MLA_OK) {
+            mla_log(MLA_LOG_ERROR, "serve", "Kubernetes API side: %s", err.msg);
+            mla_policy_store_fini(&store);
+            mla_metrics_reset();
+            return MLA_EXIT_USAGE;
+        }
+        api_hooks = mla_apiside_hooks(api);
+        hooks = &api_hooks;
+    }
     const char *mode = hooks ? "full" : "admission-only";
     if (cfg.kube_mode == MLA_KUBE_NONE)
         mla_log(MLA_LOG_INFO, "serve", "no Kubernetes configuration (no --kubeconfig/--kube-url, "
                 "not in a cluster): admission-only mode, decisions and patches only, no API "
                 "writes, no loop");
-    else if (!hooks)
-        mla_log(MLA_LOG_WARN, "serve", "Kubernetes is configured but this build has no API side "
-                "yet: running admission-only");
     /* ==== end of API SIDE start ================================================== */
 
     struct mla_http_opts ho = {
@@ -260,6 +287,7 @@ int mla_cmd_serve(int argc, char **argv)
     struct mla_http_server *srv = NULL;
     if (mla_http_start(&ho, &srv, &err) != MLA_OK) {
         mla_log(MLA_LOG_ERROR, "serve", "%s", err.msg);
+        mla_apiside_destroy(api);
         mla_policy_store_fini(&store);
         mla_metrics_reset();
         return MLA_EXIT_USAGE;
@@ -311,7 +339,10 @@ int mla_cmd_serve(int argc, char **argv)
     mla_log(MLA_LOG_INFO, "serve", "received %s: finishing in-flight requests (up to %.0f s)",
             stop_sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.shutdown_grace);
     unsigned left = mla_http_stop(srv, cfg.shutdown_grace);
-    /* ==== API SIDE (kube helper): stop here (drain the worker queue, end the loop). ==== */
+    /* ==== API SIDE (kube helper): stop here (drain the worker queue, end the loop). ====
+     * After the HTTP server: no request thread uses the hooks any more. The Lease is released
+     * first; queued work is dropped (the next leader's loop repairs it). */
+    mla_apiside_destroy(api);
     if (left)
         mla_log(MLA_LOG_WARN, "serve", "stopped with %u requests still in flight", left);
     else

@@ -1,0 +1,41 @@
+/* lease.h - leader election with a coordination.k8s.io/v1 Lease, the way client-go's
+ * leaderelection does it: acquire when the Lease is free or its holder has not renewed for
+ * leaseDurationSeconds (measured with our own clock from when we last saw the record change, so
+ * clock skew between replicas does not matter), renew every retry period, stop leading when no
+ * renewal succeeded within the renew deadline, and give the Lease up on shutdown by clearing
+ * holderIdentity so another replica takes over at once.
+ *
+ * Ownership: an elector is new from mla_lease_create (destroy with mla_lease_destroy); it copies
+ * its config and borrows the client. Threading: its own thread; mla_lease_is_leader is
+ * any-thread (atomic); the on_change callback runs in the elector's thread.
+ */
+#ifndef MLA_LEASE_H
+#define MLA_LEASE_H
+
+#include <stdbool.h>
+
+#include "mla/err.h"
+#include "mla/kube.h"
+
+struct mla_lease_config {
+    const char *ns;          /* namespace of the Lease (copied) */
+    const char *name;        /* Lease name (copied) */
+    const char *identity;    /* holderIdentity (copied) */
+    long duration_ms;        /* 0: 15000 (rounded up to whole seconds in the Lease) */
+    long renew_deadline_ms;  /* 0: 10000; must be < duration */
+    long retry_period_ms;    /* 0: 2000; must be < renew deadline */
+    /* Called when this replica starts (true) or stops (false) leading. May be NULL. */
+    void (*on_change)(void *ctx, bool leading);
+    void *ctx;               /* borrowed */
+};
+
+struct mla_lease;
+
+/* Validates the durations and starts the elector thread. */
+enum mla_code mla_lease_create(const struct mla_lease_config *cfg, struct mla_kube *kc,
+                               struct mla_lease **out, struct mla_err *err) MLA_MUST_CHECK;
+/* Stops the thread; when leading, releases the Lease (holderIdentity cleared). */
+void mla_lease_destroy(struct mla_lease *l);
+bool mla_lease_is_leader(const struct mla_lease *l);
+
+#endif

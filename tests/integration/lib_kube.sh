@@ -1,0 +1,185 @@
+# lib_kube.sh - shared helpers for tests/integration/test_kube_*.sh (sourced, not run).
+#
+# Starts mla-testapi (a real HTTP(S) Kubernetes API on 127.0.0.1) and mla-apiside-driver (the
+# API side driven the way `serve` drives it), under valgrind when MLA_VALGRIND=1. Everything a
+# test starts is stopped by the EXIT trap; valgrind logs are checked for leaks and errors.
+#
+# Against a real cluster (docs/kube-testing.md): MLA_KUBE_URL, MLA_KUBE_TOKEN_FILE, MLA_KUBE_CA
+# point the driver at it, and the fault-injection steps are skipped (kube_is_real).
+set -u
+FIX="$MLA_ROOT/tests/fixtures/kube"
+TOKEN_FILE="$MLA_TMP/token"
+VG_LOGS=()
+PIDS=()
+SLOW=1
+[ "${MLA_VALGRIND:-0}" = 1 ] && SLOW=8
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok - $*"; }
+
+vg() { # vg NAME CMD... : the command line, under valgrind when asked
+  if [ "${MLA_VALGRIND:-0}" = 1 ]; then
+    local log="$MLA_TMP/vg-$1-%p.log"; shift
+    VG_LOGS+=("$log")
+    echo valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite \
+      --show-leak-kinds=definite --error-exitcode=99 --log-file="$log" "$@"
+  else
+    shift; echo "$@"
+  fi
+}
+
+kube_cleanup() {
+  local rc=$?
+  exec 3>&- 2>/dev/null || true
+  exec 4>&- 2>/dev/null || true
+  # newest first: the drivers release their Lease while the API server still answers
+  local i p
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    p=${PIDS[$i]}
+    kill -TERM "$p" 2>/dev/null || true
+    for _ in $(seq 1 $((100 * SLOW))); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  for f in "$MLA_TMP"/*.err; do
+    [ -e "$f" ] || continue
+    if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:" "$f"; then
+      echo "sanitizer: problems in $f" >&2; cat "$f" >&2; rc=1
+    fi
+  done
+  for ns in "${NS_MADE[@]:-}"; do [ -n "$ns" ] && kapi DELETE "/api/v1/namespaces/$ns" >/dev/null; done
+  if [ "${MLA_VALGRIND:-0}" = 1 ]; then
+    for f in "$MLA_TMP"/vg-*.log; do
+      [ -e "$f" ] || continue
+      # --quiet: valgrind writes only errors and definite leaks, so any output is a problem
+      if [ -s "$f" ]; then
+        echo "valgrind: problems in $f" >&2; cat "$f" >&2; rc=1
+      fi
+    done
+  fi
+  exit $rc
+}
+trap kube_cleanup EXIT
+
+kube_is_real() { [ -n "${MLA_KUBE_URL:-}" ]; }
+# testapi_only WHAT: false (and says so) against a real cluster, for checks that need
+# mla-testapi's request log or fault injection
+testapi_only() { kube_is_real && { echo "skip on a real cluster: $*"; return 1; }; return 0; }
+NS_MADE=()
+ensure_ns() { # real clusters need the namespace; removed again at exit
+  kube_is_real || return 0
+  case " ${NS_MADE[*]:-} " in *" $1 "*) return 0;; esac
+  kapi POST /api/v1/namespaces "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"$1\"}}" >/dev/null
+  NS_MADE+=("$1")
+}
+
+# Starts the test API server; sets API (URL) and API_PID.
+kube_start_api() {
+  if kube_is_real; then
+    API="$MLA_KUBE_URL"; cp "${MLA_KUBE_TOKEN_FILE:?}" "$TOKEN_FILE"; return
+  fi
+  echo "test-token-$$-$RANDOM" > "$TOKEN_FILE"
+  rm -f "$MLA_TMP/api.port"
+  # shellcheck disable=SC2046
+  $(vg testapi "$MLA_BUILD/mla-testapi") --port 0 --port-file "$MLA_TMP/api.port" \
+    --token-file "$TOKEN_FILE" "$@" >"$MLA_TMP/api.out" 2>"$MLA_TMP/api.err" &
+  API_PID=$!; PIDS+=("$API_PID")
+  for _ in $(seq 1 $((50 * SLOW))); do [ -s "$MLA_TMP/api.port" ] && break; sleep 0.1; done
+  [ -s "$MLA_TMP/api.port" ] || { cat "$MLA_TMP/api.err"; fail "mla-testapi did not start"; }
+  API="http://127.0.0.1:$(cat "$MLA_TMP/api.port")"
+}
+
+# kapi VERB PATH [BODY [CONTENT-TYPE]] -> body on stdout; HTTP status in $MLA_TMP/last.code
+kapi() {
+  local verb=$1 path=$2 body=${3:-} ct=${4:-application/json}
+  local args=(-sS -X "$verb" -H "Authorization: Bearer $(cat "$TOKEN_FILE")" -o "$MLA_TMP/last.body"
+              -w '%{http_code}')
+  [ -n "${MLA_KUBE_CA:-}" ] && args+=(--cacert "$MLA_KUBE_CA")
+  [ -n "$body" ] && args+=(-H "Content-Type: $ct" --data-binary "$body")
+  curl "${args[@]}" "$API$path" >"$MLA_TMP/last.code" || echo 000 >"$MLA_TMP/last.code"
+  cat "$MLA_TMP/last.body"
+}
+code() { cat "$MLA_TMP/last.code"; }
+control() { curl -sS -X POST -H 'Content-Type: application/json' --data-binary "$1" "$API/_control" >/dev/null; }
+apilog() { curl -sS "$API/_log"; }
+clearlog() { curl -sS -X DELETE "$API/_log" >/dev/null; }
+
+jqr() { /usr/bin/python3 -c '
+import json,sys
+d=json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    if k=="": continue
+    if isinstance(d,list): d=d[int(k)]
+    elif d is None: break
+    else: d=d.get(k)
+print(json.dumps(d) if not isinstance(d,str) else d)' "$1"; }
+
+# deployment NS NAME -> the Deployment as kube-apiserver stores it after our admission patch
+deployment() {
+  local ns=$1 name=$2
+  local f="$MLA_TMP/dep-$ns-$name.json"
+  sed -e "s/\"NAME\"/\"$name\"/g" -e "s/\"NS\"/\"$ns\"/g" "$FIX/deployment.json" >"$f"
+  local patch; patch=$(sed -e "s/\"NAME\"/\"$name\"/g" "$FIX/admission-patch.json")
+  /usr/bin/kubectl patch --local --type=json -f "$f" -p "$patch" -o json
+}
+# store_deployment NS NAME -> POST (what kube-apiserver does after admission allowed it)
+store_deployment() {
+  ensure_ns "$1"
+  local body; body=$(deployment "$1" "$2")
+  kapi POST "/apis/apps/v1/namespaces/$1/deployments" "$body" >/dev/null
+  [ "$(code)" = 201 ] || fail "store Deployment $1/$2: $(code) $(cat "$MLA_TMP/last.body")"
+}
+create_hpa() { # NS HPA DEPLOY
+  local body; body=$(sed -e "s/\"NAME\"/\"$3\"/g" -e "s/\"NS\"/\"$1\"/g" -e "s/\"HPA\"/\"$2\"/g" "$FIX/hpa.json")
+  kapi POST "/apis/autoscaling/v2/namespaces/$1/horizontalpodautoscalers" "$body" >/dev/null
+  [ "$(code)" = 201 ] || fail "create HPA: $(code) $(cat "$MLA_TMP/last.body")"
+}
+so_path() { echo "/apis/keda.sh/v1alpha1/namespaces/$1/scaledobjects/$2"; }
+hpa_path() { echo "/apis/autoscaling/v2/namespaces/$1/horizontalpodautoscalers/$2"; }
+dep_path() { echo "/apis/apps/v1/namespaces/$1/deployments/$2"; }
+
+# wait_until SECONDS CMD... : polls CMD every 0.1 s
+wait_until() {
+  local t=$1; shift
+  local n; n=$(awk -v t="$t" -v s="$SLOW" "BEGIN{print int(t*10*s)}")
+  for _ in $(seq 1 "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
+exists() { kapi GET "$1" >/dev/null; [ "$(code)" = 200 ]; }
+gone() { kapi GET "$1" >/dev/null; [ "$(code)" = 404 ]; }
+
+# Starts a driver reading from fd 3 (a fifo); its answers go to $MLA_TMP/drv.out.
+# DRV_TEMPLATE="" starts it without --template (the loop then uses the policy engine).
+# driver_start NAME [driver args...]
+driver_start() {
+  local name=$1; shift
+  local tmpl=${DRV_TEMPLATE-$FIX/so-template.json}
+  mkfifo "$MLA_TMP/$name.in"
+  # shellcheck disable=SC2046
+  $(vg "$name" "$MLA_BUILD/mla-apiside-driver") --kube-url "$API" --kube-token-file "$TOKEN_FILE" \
+    ${MLA_KUBE_CA:+--kube-ca "$MLA_KUBE_CA"} ${tmpl:+--template "$tmpl"} \
+    --metrics-out "$MLA_TMP/$name.metrics" "$@" \
+    <"$MLA_TMP/$name.in" >"$MLA_TMP/$name.out" 2>"$MLA_TMP/$name.err" &
+  DRV_PID=$!; PIDS+=("$DRV_PID")
+  exec 3>"$MLA_TMP/$name.in"
+  DRV_NAME=$name
+}
+# send JSON -> prints the driver's answer line
+send() {
+  local before; before=$(wc -l <"$MLA_TMP/$DRV_NAME.out")
+  echo "$1" >&3
+  for _ in $(seq 1 $((100 * SLOW))); do
+    [ "$(wc -l <"$MLA_TMP/$DRV_NAME.out")" -gt "$before" ] && break; sleep 0.05
+  done
+  sed -n "$((before + 1))p" "$MLA_TMP/$DRV_NAME.out"
+}
+# driver_stop: end of input -> the driver drains, destroys the façade and exits
+driver_stop() {
+  exec 3>&-
+  for _ in $(seq 1 $((200 * SLOW))); do kill -0 "$DRV_PID" 2>/dev/null || break; sleep 0.1; done
+  wait "$DRV_PID"; local rc=$?
+  [ "$rc" = 0 ] || { cat "$MLA_TMP/$DRV_NAME.err" >&2; fail "driver exited $rc"; }
+}
+metric() { # metric FILE 'name{labels}' -> value or 0
+  awk -v k="$2" '$1==k {print $2; f=1} END {if (!f) print 0}' "$1"
+}

@@ -1,0 +1,349 @@
+/* test_kube.c - the pure parts of the API side: kubeconfig parsing, YAML, label selectors,
+ * backoff and Retry-After, times, the stored check, HPA/ScaledObject ownership tests, the
+ * loop's staleness test and the work queue. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mla/kube.h"
+#include "mla/queue.h"
+#include "mla/rec.h"
+#include "mla/worker.h"
+
+/* ---- kubeconfig */
+
+Test(kubeconfig, current_context_token_and_ca_data)
+{
+    struct mla_kube_config c;
+    struct mla_err e;
+    mla_err_clear(&e);
+    cr_assert_eq(mla_kube_config_load_kubeconfig("fixtures/kube/kubeconfig/basic.yaml", NULL, &c,
+                                                 &e),
+                 MLA_OK, "%s", e.msg);
+    cr_assert_str_eq(c.server, "https://127.0.0.1:6443"); /* trailing slash dropped */
+    cr_assert_str_eq(c.token, "s3cr3t");
+    cr_assert_null(c.token_file);
+    cr_assert_not_null(c.ca_data);
+    cr_assert(strstr(c.ca_data, "-----BEGIN CERTIFICATE-----\nabc\n") == c.ca_data);
+    cr_assert_null(c.ca_file);
+    mla_kube_config_fini(&c);
+}
+
+Test(kubeconfig, named_context_relative_paths_and_client_certs)
+{
+    struct mla_kube_config c;
+    struct mla_err e;
+    mla_err_clear(&e);
+    cr_assert_eq(mla_kube_config_load_kubeconfig("fixtures/kube/kubeconfig/basic.yaml", "ci", &c,
+                                                 &e),
+                 MLA_OK, "%s", e.msg);
+    cr_assert_str_eq(c.server, "https://other:6443");
+    cr_assert_str_eq(c.token_file, "fixtures/kube/kubeconfig/tokens/ci");
+    cr_assert_str_eq(c.client_cert_file, "fixtures/kube/kubeconfig/certs/ci.crt");
+    cr_assert_str_eq(c.client_key_file, "fixtures/kube/kubeconfig/certs/ci.key");
+    cr_assert_null(c.token);
+    mla_kube_config_fini(&c);
+}
+
+Test(kubeconfig, errors_name_what_is_wrong)
+{
+    struct mla_kube_config c;
+    struct mla_err e;
+    mla_err_clear(&e);
+    cr_assert_eq(mla_kube_config_load_kubeconfig("fixtures/kube/kubeconfig/basic.yaml", "nope",
+                                                 &c, &e),
+                 MLA_EINVAL);
+    cr_assert(strstr(e.msg, "context \"nope\" not found"), "%s", e.msg);
+    cr_assert(strstr(e.msg, "basic.yaml"), "%s", e.msg);
+    mla_err_clear(&e);
+    cr_assert_eq(mla_kube_config_load_kubeconfig("fixtures/kube/kubeconfig/exec.yaml", NULL, &c,
+                                                 &e),
+                 MLA_EINVAL);
+    cr_assert(strstr(e.msg, "exec credential plugin"), "%s", e.msg);
+    mla_err_clear(&e);
+    cr_assert_eq(mla_kube_config_load_kubeconfig("fixtures/kube/kubeconfig/missing.yaml", NULL,
+                                                 &c, &e),
+                 MLA_EIO);
+    const char *bad = "current-context: x\ncontexts: [\n";
+    mla_err_clear(&e);
+    cr_assert_eq(mla_kube_config_parse_kubeconfig(bad, strlen(bad), NULL, NULL, &c, &e),
+                 MLA_EPARSE);
+    cr_assert_gt(e.line, 0);
+}
+
+Test(kubeconfig, explicit_and_in_cluster)
+{
+    struct mla_kube_config c;
+    struct mla_err e;
+    mla_err_clear(&e);
+    cr_assert_eq(mla_kube_config_explicit("ftp://x", NULL, NULL, &c, &e), MLA_EINVAL);
+    cr_assert_eq(mla_kube_config_explicit("https://h:6443/", "/t", "/ca", &c, &e), MLA_OK);
+    cr_assert_str_eq(c.server, "https://h:6443");
+    cr_assert_str_eq(c.token_file, "/t");
+    mla_kube_config_fini(&c);
+    unsetenv("KUBERNETES_SERVICE_HOST");
+    cr_assert_eq(mla_kube_config_in_cluster(&c, "fixtures/kube", &e), MLA_EINVAL);
+    cr_assert(strstr(e.msg, "KUBERNETES_SERVICE_HOST"), "%s", e.msg);
+    setenv("KUBERNETES_SERVICE_HOST", "fd00::1", 1);
+    setenv("KUBERNETES_SERVICE_PORT", "443", 1);
+    cr_assert_eq(mla_kube_config_in_cluster(&c, "fixtures/kube/sa", &e), MLA_OK, "%s", e.msg);
+    cr_assert_str_eq(c.server, "https://[fd00::1]:443");
+    cr_assert_str_eq(c.token_file, "fixtures/kube/sa/token");
+    cr_assert_str_eq(c.ca_file, "fixtures/kube/sa/ca.crt");
+    mla_kube_config_fini(&c);
+    unsetenv("KUBERNETES_SERVICE_HOST");
+}
+
+/* ---- YAML */
+
+Test(yaml, scalars_documents_and_anchors)
+{
+    const char *y = "a: 1\nb: \"1\"\nc: true\nd: ~\ne: 1.5e3\nf: 0x1f\ng: &x [1, two]\nh: *x\n"
+                    "---\nname: second\n";
+    cJSON *docs = NULL;
+    cr_assert_eq(mla_kube_yaml_parse(y, strlen(y), &docs, NULL), MLA_OK);
+    cr_assert_eq(cJSON_GetArraySize(docs), 2);
+    char *s = cJSON_PrintUnformatted(cJSON_GetArrayItem(docs, 0));
+    cr_assert_str_eq(s, "{\"a\":1,\"b\":\"1\",\"c\":true,\"d\":null,\"e\":1500,\"f\":\"0x1f\","
+                        "\"g\":[1,\"two\"],\"h\":[1,\"two\"]}");
+    free(s);
+    cJSON_Delete(docs);
+}
+
+/* ---- label selectors */
+
+static bool sel(const char *selector, const char *labels_json)
+{
+    cJSON *l = cJSON_Parse(labels_json);
+    bool m = false;
+    struct mla_err e;
+    mla_err_clear(&e);
+    cr_assert_eq(mla_kube_selector_match(selector, l, &m, &e), MLA_OK, "%s: %s", selector, e.msg);
+    cJSON_Delete(l);
+    return m;
+}
+
+Test(selector, equality_and_sets)
+{
+    const char *L = "{\"ml-autoscaling.io/managed\":\"true\",\"tier\":\"web\"}";
+    cr_assert(sel("", L));
+    cr_assert(sel("ml-autoscaling.io/managed=true", L));
+    cr_assert(sel("ml-autoscaling.io/managed==true,tier=web", L));
+    cr_assert_not(sel("ml-autoscaling.io/managed=true,tier=db", L));
+    cr_assert(sel("tier!=db", L));
+    cr_assert(sel("missing!=x", L));
+    cr_assert(sel("tier in (db, web)", L));
+    cr_assert_not(sel("tier notin (web)", L));
+    cr_assert(sel("tier", L));
+    cr_assert(sel("!missing", L));
+    cr_assert_not(sel("!tier", L));
+    cr_assert_not(sel("tier in (db)", "{}"));
+}
+
+Test(selector, malformed_is_an_error)
+{
+    bool m;
+    struct mla_err e;
+    mla_err_clear(&e);
+    cr_assert_eq(mla_kube_selector_match("tier in db", NULL, &m, &e), MLA_EINVAL);
+    cr_assert(strstr(e.msg, "expected '('"), "%s", e.msg);
+    cr_assert_eq(mla_kube_selector_match("a=b;c", NULL, &m, NULL), MLA_EINVAL);
+    cr_assert_eq(mla_kube_selector_match("=x", NULL, &m, NULL), MLA_EINVAL);
+}
+
+/* ---- backoff, Retry-After */
+
+Test(backoff, grows_caps_and_jitters)
+{
+    cr_assert_eq(mla_kube_backoff_ms(1, 100, 2000, -1, 0.999999), 99);
+    cr_assert_eq(mla_kube_backoff_ms(3, 100, 2000, -1, 0.999999), 399);
+    cr_assert_eq(mla_kube_backoff_ms(20, 100, 2000, -1, 0.999999), 1999);
+    cr_assert_eq(mla_kube_backoff_ms(20, 100, 2000, -1, 0), 200); /* floor: a tenth */
+    long a = mla_kube_backoff_ms(4, 100, 2000, -1, 0.2), b = mla_kube_backoff_ms(4, 100, 2000, -1, 0.8);
+    cr_assert_lt(a, b);
+}
+
+Test(backoff, honours_retry_after_within_a_bound)
+{
+    cr_assert_geq(mla_kube_backoff_ms(1, 50, 2000, 3000, 0.5), 3000);
+    cr_assert_leq(mla_kube_backoff_ms(1, 50, 2000, 3000, 0.5), 3100);
+    /* a hostile header cannot stall the worker beyond 4x the cap */
+    cr_assert_leq(mla_kube_backoff_ms(1, 50, 2000, 3600000, 0.5), 8100);
+}
+
+Test(retry_after, seconds_dates_and_garbage)
+{
+    cr_assert_eq(mla_kube_retry_after_ms("1", 0), 1000);
+    cr_assert_eq(mla_kube_retry_after_ms(" 120 ", 0), 120000);
+    cr_assert_eq(mla_kube_retry_after_ms(NULL, 0), -1);
+    cr_assert_eq(mla_kube_retry_after_ms("soon", 0), -1);
+    cr_assert_eq(mla_kube_retry_after_ms("-3", 0), -1);
+    /* Wed, 21 Oct 2015 07:28:00 GMT = 1445412480 */
+    cr_assert_eq(mla_kube_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", 1445412470), 10000);
+    cr_assert_eq(mla_kube_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", 1445412490), 0);
+}
+
+Test(time, format_and_parse_round_trip)
+{
+    char b[40];
+    mla_kube_time_format(b, sizeof b, 1445412480.25, true);
+    cr_assert_str_eq(b, "2015-10-21T07:28:00.250000Z");
+    double t = 0;
+    cr_assert_eq(mla_kube_time_parse(b, &t), MLA_OK);
+    cr_assert_float_eq(t, 1445412480.25, 1e-6);
+    cr_assert_eq(mla_kube_time_parse("2015-10-21T09:28:00+02:00", &t), MLA_OK);
+    cr_assert_float_eq(t, 1445412480.0, 1e-6);
+    cr_assert_eq(mla_kube_time_parse("2015-10-21 07:28", &t), MLA_EPARSE);
+}
+
+Test(status, message_only_from_status_objects)
+{
+    cJSON *s = cJSON_Parse("{\"kind\":\"Status\",\"message\":\"nope\"}");
+    cJSON *o = cJSON_Parse("{\"kind\":\"Deployment\",\"message\":\"x\"}");
+    cr_assert_str_eq(mla_kube_status_message(s), "nope");
+    cr_assert_null(mla_kube_status_message(o));
+    cJSON_Delete(s);
+    cJSON_Delete(o);
+}
+
+/* ---- stored check */
+
+static cJSON *dep(const char *uid, const char *rv, const char *created)
+{
+    cJSON *d = cJSON_CreateObject();
+    cJSON *m = cJSON_AddObjectToObject(d, "metadata");
+    if (uid)
+        cJSON_AddStringToObject(m, "uid", uid);
+    if (rv)
+        cJSON_AddStringToObject(m, "resourceVersion", rv);
+    if (created)
+        cJSON_AddStringToObject(m, "creationTimestamp", created);
+    return d;
+}
+
+Test(stored, create_needs_the_object_with_a_uid_and_not_an_older_namesake)
+{
+    struct mla_work *w = mla_work_create("ns", "web");
+    w->op = MLA_OP_CREATE;
+    w->enqueued_wall = 1445412480.5;
+    cr_assert_eq(mla_worker_stored_check(w, NULL, 2), MLA_STORED_NOT_YET);
+    cJSON *d = dep(NULL, "5", NULL);
+    cr_assert_eq(mla_worker_stored_check(w, d, 2), MLA_STORED_NOT_YET);
+    cJSON_Delete(d);
+    d = dep("u1", "5", "2015-10-21T07:28:00Z"); /* whole seconds: just before enqueue */
+    cr_assert_eq(mla_worker_stored_check(w, d, 2), MLA_STORED_YES);
+    cJSON_Delete(d);
+    d = dep("u0", "3", "2015-10-21T06:00:00Z"); /* an hour older: the CREATE was refused */
+    cr_assert_eq(mla_worker_stored_check(w, d, 2), MLA_STORED_OTHER);
+    cJSON_Delete(d);
+    mla_work_free(w);
+}
+
+Test(stored, update_needs_a_new_resource_version)
+{
+    struct mla_work *w = mla_work_create("ns", "web");
+    w->op = MLA_OP_UPDATE;
+    w->old_rv = strdup("41");
+    cJSON *same = dep("u", "41", NULL), *newer = dep("u", "42", NULL);
+    cr_assert_eq(mla_worker_stored_check(w, same, 2), MLA_STORED_NOT_YET);
+    cr_assert_eq(mla_worker_stored_check(w, newer, 2), MLA_STORED_YES);
+    cr_assert_eq(mla_worker_stored_check(w, NULL, 2), MLA_STORED_NOT_YET);
+    free(w->old_rv);
+    w->old_rv = NULL; /* the loop's items: already stored */
+    cr_assert_eq(mla_worker_stored_check(w, same, 2), MLA_STORED_YES);
+    cJSON_Delete(same);
+    cJSON_Delete(newer);
+    mla_work_free(w);
+}
+
+/* ---- ownership */
+
+Test(owner, hpa_conflicts_unless_keda_owns_it)
+{
+    cJSON *h = cJSON_Parse("{\"metadata\":{\"name\":\"h\"},\"spec\":{\"scaleTargetRef\":"
+                           "{\"kind\":\"Deployment\",\"name\":\"web\"}}}");
+    cr_assert(mla_worker_hpa_conflicts(h, "web"));
+    cr_assert_not(mla_worker_hpa_conflicts(h, "api"));
+    cJSON *k = cJSON_Parse("{\"metadata\":{\"name\":\"keda-hpa-web\",\"ownerReferences\":[{\"kind\":"
+                           "\"ScaledObject\",\"name\":\"web\"}]},\"spec\":{\"scaleTargetRef\":"
+                           "{\"kind\":\"Deployment\",\"name\":\"web\"}}}");
+    cr_assert_not(mla_worker_hpa_conflicts(k, "web"));
+    char *snap = mla_worker_hpa_snapshot(h);
+    cr_assert_str_eq(snap, "{\"apiVersion\":\"autoscaling/v2\",\"kind\":\"HorizontalPodAutoscaler\","
+                           "\"metadata\":{\"name\":\"h\"},\"spec\":{\"scaleTargetRef\":{\"kind\":"
+                           "\"Deployment\",\"name\":\"web\"}}}");
+    free(snap);
+    cJSON_Delete(h);
+    cJSON_Delete(k);
+}
+
+Test(owner, scaled_object_is_ours_only_with_label_and_owner)
+{
+    cJSON *ours = cJSON_Parse("{\"metadata\":{\"labels\":{\"ml-autoscaling.io/managed\":\"true\"},"
+                              "\"ownerReferences\":[{\"kind\":\"Deployment\",\"name\":\"web\","
+                              "\"uid\":\"u1\"}]},\"spec\":{\"scaleTargetRef\":{\"name\":\"web\"}}}");
+    cJSON *nolabel = cJSON_Parse("{\"metadata\":{\"ownerReferences\":[{\"kind\":\"Deployment\","
+                                 "\"name\":\"web\",\"uid\":\"u1\"}]}}");
+    cr_assert(mla_worker_so_ours(ours, "web", "u1"));
+    cr_assert(mla_worker_so_ours(ours, "web", NULL));
+    cr_assert_not(mla_worker_so_ours(ours, "web", "u2"));
+    cr_assert_not(mla_worker_so_ours(ours, "api", NULL));
+    cr_assert_not(mla_worker_so_ours(nolabel, "web", "u1"));
+    cr_assert(mla_worker_so_targets(ours, "web"));
+    cJSON_Delete(ours);
+    cJSON_Delete(nolabel);
+}
+
+/* ---- the loop's staleness test */
+
+Test(rec, subset_and_paused)
+{
+    cJSON *want = cJSON_Parse("{\"a\":1,\"b\":{\"c\":[1,2]}}");
+    cJSON *have = cJSON_Parse("{\"a\":1,\"b\":{\"c\":[1,2],\"d\":3},\"e\":4}");
+    cJSON *diff = cJSON_Parse("{\"a\":1,\"b\":{\"c\":[1,2,3]}}");
+    cr_assert(mla_rec_json_subset(want, have));
+    cr_assert_not(mla_rec_json_subset(want, diff));
+    cr_assert_not(mla_rec_json_subset(have, want));
+    cJSON *p = cJSON_Parse("{\"metadata\":{\"annotations\":{\"autoscaling.keda.sh/paused-replicas\":\"0\"}}}");
+    cJSON *q = cJSON_Parse("{\"metadata\":{\"annotations\":{\"autoscaling.keda.sh/paused\":\"false\"}}}");
+    cr_assert(mla_rec_so_paused(p));
+    cr_assert_not(mla_rec_so_paused(q));
+    cJSON_Delete(want);
+    cJSON_Delete(have);
+    cJSON_Delete(diff);
+    cJSON_Delete(p);
+    cJSON_Delete(q);
+}
+
+/* ---- queue */
+
+Test(queue, newest_item_per_deployment_wins_and_keys_are_exclusive)
+{
+    struct mla_queue *q = mla_queue_create(0);
+    struct mla_work *a = mla_work_create("ns", "web");
+    a->action = MLA_ACT_APPLY;
+    struct mla_work *b = mla_work_create("ns", "web");
+    b->action = MLA_ACT_REMOVE;
+    cr_assert(mla_queue_push(q, a));
+    cr_assert(mla_queue_push(q, b)); /* replaces a */
+    cr_assert_eq(mla_queue_depth(q), 1);
+    struct mla_work *got = mla_queue_pop(q, 0);
+    cr_assert_eq(got, b);
+    struct mla_work *c = mla_work_create("ns", "web");
+    cr_assert(mla_queue_push(q, c));
+    cr_assert_null(mla_queue_pop(q, 50)); /* web is in flight */
+    mla_queue_requeue(q, got, 0);           /* dropped: a newer item exists */
+    cr_assert_eq(mla_queue_depth(q), 1);
+    got = mla_queue_pop(q, 0);
+    cr_assert_eq(got, c);
+    mla_queue_requeue(q, got, 60);
+    cr_assert_null(mla_queue_pop(q, 10)); /* not ready yet */
+    got = mla_queue_pop(q, 500);
+    cr_assert_eq(got, c);
+    mla_queue_done(q, got);
+    cr_assert(mla_queue_wait_idle(q, 10));
+    mla_queue_stop(q);
+    cr_assert_null(mla_queue_pop(q, -1));
+    cr_assert_not(mla_queue_push(q, mla_work_create("ns", "x")));
+    mla_queue_destroy(q);
+}
