@@ -464,23 +464,8 @@ int mla_cmd_simulate(int argc, char **argv)
             ok = false;
         }
     }
-    if (!ok) {
-        fprintf(stderr, "Run 'ml-autoscaling simulate --help' for usage.\n");
+    if (!mla__cli_check_args("simulate", ok, optind, argc, argv, o.file, o.rmin, o.rmax))
         return MLA_EXIT_USAGE;
-    }
-    if (optind < argc) {
-        fprintf(stderr, "ml-autoscaling simulate: unexpected argument '%s'\n", argv[optind]);
-        return MLA_EXIT_USAGE;
-    }
-    if (!o.file) {
-        fprintf(stderr, "ml-autoscaling simulate: -f TRACE.csv is required (see --help)\n");
-        return MLA_EXIT_USAGE;
-    }
-    if (o.rmin > o.rmax || o.rmin != floor(o.rmin) || o.rmax != floor(o.rmax)) {
-        fprintf(stderr, "ml-autoscaling simulate: --min and --max must be whole numbers, "
-                        "min <= max\n");
-        return MLA_EXIT_USAGE;
-    }
     struct mla_hours *bh = NULL;
     struct mla_err herr;
     mla_err_clear(&herr);
