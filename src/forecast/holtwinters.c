@@ -8,6 +8,7 @@
  * update (2*kw+1 additions, no division), so a read is O(1). Pure. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fc-int.h"
 #include "mla/mem.h"
@@ -81,6 +82,28 @@ static inline double hw_read(const struct mla__fc_hw *hw, int k, size_t j)
     return hw->box[k][j] * hw->inv_win[k];
 }
 
+/* Adds d to b[0..len-1] two lanes at a time (GCC/Clang vector extension: plain SSE2, no
+ * -march needed). Each element gets exactly the one addition the scalar loop did, so results
+ * are bit-identical; the scalar loop (6 instructions per slot, 2*kw+1 = 25 slots, three
+ * smoothed seasons per point) was a fifth of the forecast's instructions. */
+typedef double hw_v2 __attribute__((vector_size(16)));
+static inline void hw_add_run(double *b, size_t len, double d)
+{
+    const hw_v2 dv = {d, d};
+    size_t i = 0;
+    for (; i + 4 <= len; i += 4) {
+        hw_v2 a, c;
+        memcpy(&a, b + i, sizeof a); /* unaligned loads: slots start anywhere */
+        memcpy(&c, b + i + 2, sizeof c);
+        a += dv;
+        c += dv;
+        memcpy(b + i, &a, sizeof a);
+        memcpy(b + i + 2, &c, sizeof c);
+    }
+    for (; i < len; i++)
+        b[i] += d;
+}
+
 /* Adds d to the box sums of the slots whose window holds slot j. */
 static void hw_box_add(struct mla__fc_hw *hw, int k, size_t j, double d)
 {
@@ -88,10 +111,9 @@ static void hw_box_add(struct mla__fc_hw *hw, int k, size_t j, double d)
     size_t lo = j >= w ? j - w : j + m - w, len = 2 * w + 1;
     double *b = hw->box[k];
     size_t first = m - lo < len ? m - lo : len;
-    for (size_t i = 0; i < first; i++)
-        b[lo + i] += d;
-    for (size_t i = 0; i < len - first; i++)
-        b[i] += d;
+    hw_add_run(b + lo, first, d);
+    if (first < len)
+        hw_add_run(b, len - first, d);
 }
 
 static inline double hw_season(const struct mla__fc_hw *hw, size_t i)
