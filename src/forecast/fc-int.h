@@ -6,6 +6,7 @@
 #ifndef MLA_FC_INT_H
 #define MLA_FC_INT_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -24,6 +25,7 @@ int mla__fc_period_steps(double period_s, double step_s);
 struct mla__fc_hw {
     double alpha, beta, phi; /* beta = 0: no trend */
     double gamma[2];
+    double gain[2];          /* gamma * (1 - alpha): the classic seasonal step, precomputed */
     int m[2];                /* 0 = no season */
     int kw[2];               /* seasonal kernel half-width in slots (0 = classic) */
     double level, trend;
@@ -31,6 +33,7 @@ struct mla__fc_hw {
     double *box[2];          /* owned, m[k]: sum of s over each slot's +-kw window (kw > 0) */
     double inv_win[2];       /* 1 / (2 kw + 1) */
     unsigned char *seen[2];  /* owned, m[k] flags */
+    double *damp;            /* owned when beta > 0: damp[h] = phi + ... + phi^h, h <= MAX */
     bool started;
     size_t at;      /* index of the last update */
     size_t base[2]; /* its slot in each season */
@@ -45,8 +48,47 @@ void mla__fc_hw_smooth(struct mla__fc_hw *hw, int k, int kw);
 double mla__fc_hw_pred(const struct mla__fc_hw *hw, size_t i, int h);
 /* Consumes y at index i. */
 void mla__fc_hw_update(struct mla__fc_hw *hw, size_t i, double y);
+/* The same with the slots of index i given by a caller that tracks them (j0 = i mod m[0],
+ * j1 = i mod m[1]; ignored for an absent season): the engine feeds six models the same index. */
+void mla__fc_hw_update_slots(struct mla__fc_hw *hw, size_t i, size_t j0, size_t j1, double y);
 /* Moves the level by d (regime change accepted by the anomaly filter). */
 void mla__fc_hw_shift(struct mla__fc_hw *hw, double d);
+
+/* The seasonal term k as the model reads it at slot j. A slot not seen yet counts as 0 in a
+ * window: the neutral prior (no deviation from the level or from the other season). */
+static inline double mla__fc_hw_read(const struct mla__fc_hw *hw, int k, size_t j)
+{
+    return hw->kw[k] ? hw->box[k][j] * hw->inv_win[k] : hw->s[k][j];
+}
+
+/* Forecast h steps after the last update for a target whose slots are j0, j1 (its index mod
+ * m[0], m[1]); the same value as mla__fc_hw_pred. Inline: the engine asks for eight of these
+ * per point and the slot arithmetic is shared. */
+static inline double mla__fc_hw_pred_slots(const struct mla__fc_hw *hw, int h, size_t j0,
+                                           size_t j1)
+{
+    if (!hw->started)
+        return NAN;
+    double season = 0;
+    if (hw->m[0] > 0)
+        season += mla__fc_hw_read(hw, 0, j0);
+    if (hw->m[1] > 0)
+        season += mla__fc_hw_read(hw, 1, j1);
+    if (!(hw->beta > 0))
+        return hw->level + season; /* the trend is 0 without beta */
+    double damp;
+    if (h <= MLA_FC_MAX_HORIZON) {
+        damp = hw->damp[h];
+    } else {
+        double p = 1;
+        damp = 0;
+        for (int j = 0; j < h; j++) {
+            p *= hw->phi;
+            damp += p;
+        }
+    }
+    return hw->level + damp * hw->trend + season;
+}
 
 /* ---- cycles and trend (season.c, trend.c) ---- */
 /* x: n points in model space, no NaN. Fills *c for a period of m steps. */
