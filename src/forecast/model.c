@@ -53,7 +53,8 @@ struct mla__fc_engine {
     size_t run;
     int run_kind; /* 1 spike/dip, 2 outage */
     size_t anomalies, missing;
-    double *ring;     /* K*H: forecasts for i+H made at i, slot i % H */
+    double *ring;     /* H rows of K: forecasts for i+H made at i, row i % H (a row is read
+                         and rewritten as a whole at each point) */
     double *ens_ring; /* H */
     double mae_s[K], mae_w[K];
     double lambda; /* per-point decay of the error averages */
@@ -67,7 +68,8 @@ struct mla__fc_engine {
     size_t q_at;
     bool q_valid;
     size_t last_i;
-    size_t dpos, ppos, hpos; /* i mod md, mod mp, mod H for the current point */
+    size_t dpos, wpos, ppos, hpos; /* i mod md, mod mw, mod mp, mod H for the current point */
+    size_t hd, hw, hp; /* H mod md, mod mw, mod mp: the forecast target's slot offsets */
     double point_x; /* ensemble forecast for i + H, model space */
 };
 
@@ -178,6 +180,9 @@ struct mla__fc_engine *mla__fc_engine_create(double step_s, const struct mla_fc_
         e->ring[j] = NAN;
     for (int j = 0; j < e->H; j++)
         e->ens_ring[j] = NAN;
+    e->hd = e->md ? (size_t)e->H % (size_t)e->md : 0;
+    e->hw = e->mw ? (size_t)e->H % (size_t)e->mw : 0;
+    e->hp = e->mp ? (size_t)e->H % (size_t)e->mp : 0;
     e->lambda = pow(2.0, -step_s / cfg->weight_halflife_s);
     e->point_x = NAN;
     return e;
@@ -214,58 +219,44 @@ static long eg_snaive_idx(size_t i, int h, int m)
     return j;
 }
 
-/* Candidate k's forecast for point i + h in model space, made after consuming point i. */
-static double eg_cand(const struct mla__fc_engine *e, int k, size_t i, int h)
+/* Every candidate's forecast for point i + h in model space, made after consuming point i;
+ * jd, jw, jp: the target's slot in the day, the week and the profile period ((i + h) mod md,
+ * mw, mp). One pass fills all K (no per-candidate dispatch): this runs at every point. */
+static void eg_cands(const struct mla__fc_engine *e, size_t i, int h, size_t jd, size_t jw,
+                     size_t jp, double *pred)
 {
     long j;
-    double p;
-    switch (k) {
-    case MLA_FC_CAND_PERSIST:
-        return XS(e, i);
-    case MLA_FC_CAND_SNAIVE_DAY:
-        j = eg_snaive_idx(i, h, e->md);
-        return j >= 0 ? XS(e, j) : NAN;
-    case MLA_FC_CAND_SNAIVE_WEEK:
-        j = eg_snaive_idx(i, h, e->mw);
-        return j >= 0 ? XS(e, j) : NAN;
-    case MLA_FC_CAND_LEVEL:
-        return e->lvl_started ? e->lvl : NAN;
-    case MLA_FC_CAND_MEAN:
-        return e->lvl_started ? e->lvl_slow : NAN;
-    case MLA_FC_CAND_HW_DAY:
-        if (!e->md)
-            return NAN;
-        p = mla__fc_hw_pred(&e->hw_day, i, h);
-        return eg_fwd(e, e->logsp && p < 0 ? 0 : p);
-    case MLA_FC_CAND_HW_DAY_LOG:
-        return e->md ? mla__fc_hw_pred(&e->hw_day_log, i, h) : NAN;
-    case MLA_FC_CAND_HW_DAY_SLOW:
-        return e->md ? mla__fc_hw_pred(&e->hw_day_slow, i, h) : NAN;
-    case MLA_FC_CAND_HW_DAY_SMOOTH:
-        return e->md ? mla__fc_hw_pred(&e->hw_day_smooth, i, h) : NAN;
-    case MLA_FC_CAND_HW_WEEK_LOG:
-        return e->mw ? mla__fc_hw_pred(&e->hw_week_log, i, h) : NAN;
-    case MLA_FC_CAND_DAMPED_LOG:
-        return mla__fc_hw_pred(&e->damped_log, i, h);
-    case MLA_FC_CAND_PROFILE_LOG: {
-        if (!e->mp)
-            return NAN;
-        (void)i;
-        size_t s = e->ppos + (size_t)h;
-        while (s >= (size_t)e->mp)
-            s -= (size_t)e->mp;
-        return e->prof_seen[s] ? e->prof[s] + e->prof_off : NAN;
+    pred[MLA_FC_CAND_PERSIST] = XS(e, i);
+    j = eg_snaive_idx(i, h, e->md);
+    pred[MLA_FC_CAND_SNAIVE_DAY] = j >= 0 ? XS(e, j) : NAN;
+    j = eg_snaive_idx(i, h, e->mw);
+    pred[MLA_FC_CAND_SNAIVE_WEEK] = j >= 0 ? XS(e, j) : NAN;
+    pred[MLA_FC_CAND_LEVEL] = e->lvl_started ? e->lvl : NAN;
+    pred[MLA_FC_CAND_MEAN] = e->lvl_started ? e->lvl_slow : NAN;
+    if (e->md) {
+        double p = mla__fc_hw_pred_slots(&e->hw_day, h, jd, 0);
+        pred[MLA_FC_CAND_HW_DAY] = eg_fwd(e, e->logsp && p < 0 ? 0 : p);
+        pred[MLA_FC_CAND_HW_DAY_LOG] = mla__fc_hw_pred_slots(&e->hw_day_log, h, jd, 0);
+        pred[MLA_FC_CAND_HW_DAY_SLOW] = mla__fc_hw_pred_slots(&e->hw_day_slow, h, jd, 0);
+        pred[MLA_FC_CAND_HW_DAY_SMOOTH] = mla__fc_hw_pred_slots(&e->hw_day_smooth, h, jd, 0);
+    } else {
+        pred[MLA_FC_CAND_HW_DAY] = pred[MLA_FC_CAND_HW_DAY_LOG] = NAN;
+        pred[MLA_FC_CAND_HW_DAY_SLOW] = pred[MLA_FC_CAND_HW_DAY_SMOOTH] = NAN;
     }
-    default:
-        return NAN;
-    }
+    pred[MLA_FC_CAND_HW_WEEK_LOG] =
+        e->mw ? mla__fc_hw_pred_slots(&e->hw_week_log, h, jd, jw) : NAN;
+    pred[MLA_FC_CAND_DAMPED_LOG] = mla__fc_hw_pred_slots(&e->damped_log, h, 0, 0);
+    pred[MLA_FC_CAND_PROFILE_LOG] =
+        e->mp && e->prof_seen[jp] ? e->prof[jp] + e->prof_off : NAN;
 }
 
-/* The same in the series' own units. */
-static double eg_cand_raw(const struct mla__fc_engine *e, int k, size_t i, int h)
+/* eg_cands for any h after the last point (the result: not per point, so plain modulo). */
+static void eg_cands_at(const struct mla__fc_engine *e, int h, double *pred)
 {
-    double x = eg_cand(e, k, i, h);
-    return isnan(x) ? NAN : eg_back(e, x);
+    size_t jd = e->md ? (e->dpos + (size_t)h) % (size_t)e->md : 0;
+    size_t jw = e->mw ? (e->wpos + (size_t)h) % (size_t)e->mw : 0;
+    size_t jp = e->mp ? (e->ppos + (size_t)h) % (size_t)e->mp : 0;
+    eg_cands(e, e->t - 1, h, jd, jw, jp, pred);
 }
 
 /* Weights from the candidates' error records; candidates without a forecast get 0. */
@@ -320,7 +311,8 @@ static void eg_weights(const struct mla__fc_engine *e, const double *pred, doubl
 static void eg_push_res(struct mla__fc_engine *e, double r)
 {
     e->res[e->res_pos] = r;
-    e->res_pos = (e->res_pos + 1) % RES_CAP;
+    if (++e->res_pos == RES_CAP)
+        e->res_pos = 0;
     if (e->res_n < RES_CAP)
         e->res_n++;
 }
@@ -332,7 +324,8 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *acce
     size_t prev = i ? i - 1 : 0;
     const struct mla__fc_hw *ref = &e->hw_day_smooth;
     bool ref_ok = i > 0 && e->md && ref->started && ref->seen[0][e->dpos];
-    double r = ref_ok ? mla__fc_hw_pred(ref, prev, 1) : NAN;
+    /* One step ahead of prev is point i: its day slot is dpos. */
+    double r = ref_ok ? mla__fc_hw_pred_slots(ref, 1, e->dpos, 0) : NAN;
     if (isnan(y)) {
         XR(e, i) = NAN;
         e->missing++;
@@ -350,7 +343,9 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *acce
     double d = x - r;
     /* Recurring structure is not an anomaly: a value the sharp-season model expects (a narrow
      * daily peak the smoothed reference blurs) passes. */
-    double r2 = e->hw_day_log.seen[0][e->dpos] ? mla__fc_hw_pred(&e->hw_day_log, prev, 1) : NAN;
+    double r2 = e->hw_day_log.seen[0][e->dpos]
+                    ? mla__fc_hw_pred_slots(&e->hw_day_log, 1, e->dpos, 0)
+                    : NAN;
     double dmin = isnan(r2) || fabs(d) <= fabs(x - r2) ? d : x - r2;
     /* Nor is a value seen at the same time yesterday or last week (raw, before filtering: a
      * weekly peak the daily models cannot know would otherwise be filtered away forever). A low
@@ -401,11 +396,13 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *acce
 static void eg_advance(struct mla__fc_engine *e, size_t i)
 {
     if (i == 0) {
-        e->dpos = e->ppos = e->hpos = 0;
+        e->dpos = e->wpos = e->ppos = e->hpos = 0;
         return;
     }
     if (e->md && ++e->dpos == (size_t)e->md)
         e->dpos = 0;
+    if (e->mw && ++e->wpos == (size_t)e->mw)
+        e->wpos = 0;
     if (e->mp && ++e->ppos == (size_t)e->mp)
         e->ppos = 0;
     if (++e->hpos == (size_t)e->H)
@@ -423,6 +420,7 @@ void mla__fc_engine_step(struct mla__fc_engine *e, double y)
     XS(e, i) = x;
     e->cur = accepted && !isnan(y) ? y : isnan(x) ? NAN : eg_back(e, x);
     size_t slot = e->hpos;
+    double *row = e->ring + slot * K; /* forecasts made H points ago for this point */
 
     /* Score the forecasts made H points ago for this point. */
     if (accepted && !isnan(y)) {
@@ -430,7 +428,7 @@ void mla__fc_engine_step(struct mla__fc_engine *e, double y)
          * |y - p| ~ (1 + y) |log1p(y) - log1p(p)| to first order. */
         double unit = e->logsp ? 1 + y : 1;
         for (int k = 0; k < K; k++) {
-            double p = e->ring[(size_t)k * (size_t)e->H + slot];
+            double p = row[k];
             if (isnan(p))
                 continue;
             e->mae_s[k] = e->lambda * e->mae_s[k] + unit * fabs(x - p);
@@ -446,12 +444,13 @@ void mla__fc_engine_step(struct mla__fc_engine *e, double y)
     }
 
     if (!isnan(x)) {
-        mla__fc_hw_update(&e->hw_day, i, e->cur);
-        mla__fc_hw_update(&e->hw_day_log, i, x);
-        mla__fc_hw_update(&e->hw_day_smooth, i, x);
-        mla__fc_hw_update(&e->hw_day_slow, i, x);
-        mla__fc_hw_update(&e->hw_week_log, i, x);
-        mla__fc_hw_update(&e->damped_log, i, x);
+        size_t jd = e->dpos, jw = e->wpos;
+        mla__fc_hw_update_slots(&e->hw_day, i, jd, 0, e->cur);
+        mla__fc_hw_update_slots(&e->hw_day_log, i, jd, 0, x);
+        mla__fc_hw_update_slots(&e->hw_day_smooth, i, jd, 0, x);
+        mla__fc_hw_update_slots(&e->hw_day_slow, i, jd, 0, x);
+        mla__fc_hw_update_slots(&e->hw_week_log, i, jd, jw, x);
+        mla__fc_hw_update_slots(&e->damped_log, i, 0, 0, x);
         if (!e->lvl_started) {
             e->lvl = e->lvl_slow = x;
             e->lvl_started = true;
@@ -471,10 +470,17 @@ void mla__fc_engine_step(struct mla__fc_engine *e, double y)
         }
     }
 
-    double pred[K];
-    for (int k = 0; k < K; k++) {
-        pred[k] = isnan(x) ? NAN : eg_cand(e, k, i, e->H);
-        e->ring[(size_t)k * (size_t)e->H + slot] = pred[k];
+    /* This point's forecasts for i + H replace the row just scored. */
+    double *pred = row;
+    if (isnan(x)) {
+        for (int k = 0; k < K; k++)
+            pred[k] = NAN;
+    } else {
+        size_t jd = e->dpos + e->hd, jw = e->wpos + e->hw, jp = e->ppos + e->hp;
+        jd = jd >= (size_t)e->md ? jd - (size_t)e->md : jd;
+        jw = jw >= (size_t)e->mw ? jw - (size_t)e->mw : jw;
+        jp = jp >= (size_t)e->mp ? jp - (size_t)e->mp : jp;
+        eg_cands(e, i, e->H, jd, jw, jp, pred);
     }
     /* The error averages move slowly (half-life of days): refresh the weights every H points
      * (every point until some candidate has a record). A candidate without a forecast this
@@ -640,9 +646,9 @@ static void eg_result(struct mla__fc_engine *e, struct mla_fc_result *out)
     r.missing = e->missing;
     size_t last = e->t - 1;
     double pred[K];
+    eg_cands_at(e, e->H, pred);
     for (int k = 0; k < K; k++) {
-        pred[k] = eg_cand(e, k, last, e->H);
-        r.cand_point[k] = eg_cand_raw(e, k, last, e->H);
+        r.cand_point[k] = isnan(pred[k]) ? NAN : eg_back(e, pred[k]);
         r.cand_mae[k] = e->mae_w[k] > 0 ? e->mae_s[k] / e->mae_w[k] : NAN;
     }
     eg_weights(e, pred, r.weight);
@@ -662,11 +668,12 @@ static void eg_result(struct mla__fc_engine *e, struct mla_fc_result *out)
     }
     double scale = e->scale_w > 0 ? 1.25 * e->scale_s / e->scale_w : 0;
     for (int h = 1; h <= e->H; h++) {
-        double pt = 0, ws = 0;
+        double pt = 0, ws = 0, ph[K];
+        eg_cands_at(e, h, ph);
         for (int k = 0; k < K; k++) {
             if (r.weight[k] <= 0)
                 continue;
-            double p = eg_cand(e, k, last, h);
+            double p = ph[k];
             if (isnan(p))
                 continue;
             pt += r.weight[k] * p;
@@ -808,7 +815,7 @@ void mla__fc_backtest_cands(const double *values, size_t n, double step_s,
         mla__fc_engine_step(e, values[i]);
         if (i + H < n)
             for (int k = 0; k < K; k++)
-                out[(size_t)k * n + i + H] = e->ring[(size_t)k * H + i % H];
+                out[(size_t)k * n + i + H] = e->ring[(i % H) * K + (size_t)k];
     }
     mla__fc_engine_destroy(e);
 }
