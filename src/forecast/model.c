@@ -25,7 +25,7 @@
 #include "fc-int.h"
 #include "mla/mem.h"
 
-#define K MLA_FC_CAND_COUNT
+#define K MLA_FC_CAND_COUNT /* even: the candidate loops run two lanes at a time */
 #define RES_CAP 2016 /* residuals kept for the interval */
 #define XS(e, j) ((e)->xs[(size_t)(j) & (e)->mask])
 #define XR(e, j) ((e)->xr[(size_t)(j) & (e)->mask])
@@ -72,6 +72,25 @@ struct mla__fc_engine {
     size_t hd, hw, hp; /* H mod md, mod mw, mod mp: the forecast target's slot offsets */
     double point_x; /* ensemble forecast for i + H, model space */
 };
+
+/* Two-lane vectors (GCC/Clang vector extension, plain SSE2) for the per-candidate loops. */
+typedef double eg_v2 __attribute__((vector_size(16)));
+typedef long long eg_i2 __attribute__((vector_size(16)));
+
+_Static_assert(K % 2 == 0, "the candidate loops step two lanes at a time");
+
+/* m ? a : b per lane (m all ones or all zeros, as a comparison gives). */
+static inline eg_v2 eg_sel(eg_i2 m, eg_v2 a, eg_v2 b)
+{
+    return (eg_v2)(((eg_i2)a & m) | ((eg_i2)b & ~m));
+}
+
+/* fabs per lane: clears the sign bit. */
+static inline eg_v2 eg_abs(eg_v2 a)
+{
+    const eg_i2 mag = {0x7fffffffffffffffll, 0x7fffffffffffffffll};
+    return (eg_v2)((eg_i2)a & mag);
+}
 
 /* log1p(y) for y >= 0 to ~1e-12: (1+y) = 2^k m with m in [sqrt(1/2), sqrt(2)), then
  * log m = 2 atanh(s), s = (m-1)/(m+1), |s| < 0.172, series to s^13. Runs once or twice per
@@ -427,12 +446,20 @@ void mla__fc_engine_step(struct mla__fc_engine *e, double y)
         /* Errors in the series' units without a back-transform per candidate:
          * |y - p| ~ (1 + y) |log1p(y) - log1p(p)| to first order. */
         double unit = e->logsp ? 1 + y : 1;
-        for (int k = 0; k < K; k++) {
-            double p = row[k];
-            if (isnan(p))
-                continue;
-            e->mae_s[k] = e->lambda * e->mae_s[k] + unit * fabs(x - p);
-            e->mae_w[k] = e->lambda * e->mae_w[k] + 1;
+        /* Two candidates per instruction, branch-free: a candidate without a forecast (NaN)
+         * keeps its record. Same operations per lane as the scalar update (same bits). */
+        const eg_v2 lam = {e->lambda, e->lambda}, un = {unit, unit}, xv = {x, x};
+        const eg_v2 one = {1, 1};
+        for (int k = 0; k < K; k += 2) {
+            eg_v2 p, ms, mw;
+            memcpy(&p, row + k, sizeof p);
+            memcpy(&ms, e->mae_s + k, sizeof ms);
+            memcpy(&mw, e->mae_w + k, sizeof mw);
+            eg_i2 has = p == p;
+            ms = eg_sel(has, lam * ms + un * eg_abs(xv - p), ms);
+            mw = eg_sel(has, lam * mw + one, mw);
+            memcpy(e->mae_s + k, &ms, sizeof ms);
+            memcpy(e->mae_w + k, &mw, sizeof mw);
         }
         double p = e->ens_ring[slot];
         if (!isnan(p)) {
