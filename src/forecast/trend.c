@@ -96,11 +96,13 @@ enum mla_fc_trend mla__fc_trend_classify(const double *x, size_t n, int md, bool
     /* Residual spread around the line (and the daily profile, when there is one). */
     double unit = dm ? (double)M : 1;
     if (prof) {
+        /* The slot of i (i mod M) is counted along: a division per point was most of this
+         * function's time. */
         double *cnt = mla_xcalloc(M, sizeof *cnt);
-        for (size_t i = 0; i < wn; i++)
+        for (size_t i = 0, j = 0; i < wn; i++, j = j + 1 == M ? 0 : j + 1)
             if (!isnan(w[i])) {
-                prof[i % M] += w[i] - (mean + slope * ((double)i / unit - span / 2));
-                cnt[i % M]++;
+                prof[j] += w[i] - (mean + slope * ((double)i / unit - span / 2));
+                cnt[j]++;
             }
         for (size_t j = 0; j < M; j++)
             prof[j] = cnt[j] ? prof[j] / cnt[j] : 0;
@@ -108,12 +110,11 @@ enum mla_fc_trend mla__fc_trend_classify(const double *x, size_t n, int md, bool
     }
     double ss = 0;
     size_t c = 0;
-    for (size_t i = 0; i < wn; i++) {
+    for (size_t i = 0, j = 0; i < wn; i++, j = M && j + 1 == M ? 0 : j + 1) {
         if (isnan(w[i]))
             continue;
-        double fit = mean + slope * ((double)i / unit - span / 2) + (prof ? prof[i % M] : 0);
-        if (!dm)
-            fit = mean + slope * ((double)i - span / 2);
+        double fit = dm ? mean + slope * ((double)i / unit - span / 2) + (prof ? prof[j] : 0)
+                        : mean + slope * ((double)i - span / 2);
         ss += (w[i] - fit) * (w[i] - fit);
         c++;
     }
