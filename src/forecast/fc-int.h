@@ -32,6 +32,8 @@ struct mla__fc_hw {
     double *s[2];            /* owned, m[k] doubles: each slot's own estimate */
     double *box[2];          /* owned, m[k]: sum of s over each slot's +-kw window (kw > 0) */
     double inv_win[2];       /* 1 / (2 kw + 1) */
+    const double *rd[2];     /* what a read looks up: box[k] when smoothed, else s[k] */
+    double rd_scale[2];      /* and scales by: inv_win[k] when smoothed, else 1 (exact) */
     unsigned char *seen[2];  /* owned, m[k] flags */
     double *damp;            /* owned when beta > 0: damp[h] = phi + ... + phi^h, h <= MAX */
     bool started;
@@ -58,7 +60,7 @@ void mla__fc_hw_shift(struct mla__fc_hw *hw, double d);
  * window: the neutral prior (no deviation from the level or from the other season). */
 static inline double mla__fc_hw_read(const struct mla__fc_hw *hw, int k, size_t j)
 {
-    return hw->kw[k] ? hw->box[k][j] * hw->inv_win[k] : hw->s[k][j];
+    return hw->rd[k][j] * hw->rd_scale[k]; /* no branch: x * 1.0 == x */
 }
 
 /* Forecast h steps after the last update for a target whose slots are j0, j1 (its index mod

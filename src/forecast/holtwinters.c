@@ -35,6 +35,8 @@ void mla__fc_hw_init(struct mla__fc_hw *hw, double alpha, double beta, double ph
         hw->s[k] = m ? mla_xcalloc(m, sizeof(double)) : NULL;
         hw->box[k] = NULL; /* allocated by mla__fc_hw_smooth */
         hw->seen[k] = m ? mla_xcalloc(m, 1) : NULL;
+        hw->rd[k] = hw->s[k];
+        hw->rd_scale[k] = 1;
     }
     /* The damped-trend multiplier of every horizon, accumulated in the order the per-call loop
      * used (same bits): that loop ran for every forecast of every point. */
@@ -58,6 +60,8 @@ void mla__fc_hw_smooth(struct mla__fc_hw *hw, int k, int kw)
         hw->inv_win[k] = 1.0 / (2 * kw + 1);
         if (!hw->box[k])
             hw->box[k] = mla_xcalloc((size_t)hw->m[k], sizeof(double));
+        hw->rd[k] = hw->box[k];
+        hw->rd_scale[k] = hw->inv_win[k];
     }
 }
 
@@ -70,6 +74,7 @@ void mla__fc_hw_fini(struct mla__fc_hw *hw)
         hw->s[k] = NULL;
         hw->box[k] = NULL;
         hw->seen[k] = NULL;
+        hw->rd[k] = NULL;
     }
     free(hw->damp);
     hw->damp = NULL;
