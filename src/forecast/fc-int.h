@@ -53,6 +53,26 @@ void mla__fc_hw_update(struct mla__fc_hw *hw, size_t i, double y);
 /* The same with the slots of index i given by a caller that tracks them (j0 = i mod m[0],
  * j1 = i mod m[1]; ignored for an absent season): the engine feeds six models the same index. */
 void mla__fc_hw_update_slots(struct mla__fc_hw *hw, size_t i, size_t j0, size_t j1, double y);
+/* mla__fc_hw_update_slots with the common case of a model with one classic season and no
+ * trend (three of the engine's six), slot seen before, inline: the same arithmetic without
+ * the call and the general form's branches. Any other model or case takes the general form. */
+static inline void mla__fc_hw_update_day(struct mla__fc_hw *hw, size_t i, size_t j0, double y)
+{
+    if (!hw->started || hw->m[0] <= 0 || hw->m[1] > 0 || hw->kw[0] || hw->beta > 0 ||
+        !hw->seen[0][j0]) {
+        mla__fc_hw_update_slots(hw, i, j0, 0, y);
+        return;
+    }
+    double l0 = hw->level + 0.0;        /* + the (absent) trend, as the general form adds */
+    double season = hw->s[0][j0] + 0.0; /* + the absent second season */
+    double e = y - (l0 + season);
+    hw->level = l0 + hw->alpha * e;
+    hw->s[0][j0] += hw->gain[0] * e;
+    hw->at = i;
+    hw->base[0] = j0;
+    hw->base[1] = 0;
+}
+
 /* Moves the level by d (regime change accepted by the anomaly filter). */
 void mla__fc_hw_shift(struct mla__fc_hw *hw, double d);
 

@@ -472,10 +472,10 @@ void mla__fc_engine_step(struct mla__fc_engine *e, double y)
 
     if (!isnan(x)) {
         size_t jd = e->dpos, jw = e->wpos;
-        mla__fc_hw_update_slots(&e->hw_day, i, jd, 0, e->cur);
-        mla__fc_hw_update_slots(&e->hw_day_log, i, jd, 0, x);
+        mla__fc_hw_update_day(&e->hw_day, i, jd, e->cur);
+        mla__fc_hw_update_day(&e->hw_day_log, i, jd, x);
         mla__fc_hw_update_slots(&e->hw_day_smooth, i, jd, 0, x);
-        mla__fc_hw_update_slots(&e->hw_day_slow, i, jd, 0, x);
+        mla__fc_hw_update_day(&e->hw_day_slow, i, jd, x);
         mla__fc_hw_update_slots(&e->hw_week_log, i, jd, jw, x);
         mla__fc_hw_update_slots(&e->damped_log, i, 0, 0, x);
         if (!e->lvl_started) {
