@@ -281,41 +281,58 @@ static void eg_cands_at(const struct mla__fc_engine *e, int h, double *pred)
 /* Weights from the candidates' error records; candidates without a forecast get 0. */
 static void eg_weights(const struct mla__fc_engine *e, const double *pred, double *w)
 {
+    /* Two candidates per instruction: the three divisions per candidate (record mean, ratio to
+     * the best, normalisation) made this divider-bound, and a two-lane division costs about as
+     * much as one. Each lane does what the scalar code did, in the same order (same bits). */
     double minw = 2.0 * e->H < 12 ? 12 : 2.0 * e->H;
-    double mae[K], best = INFINITY;
-    for (int k = 0; k < K; k++) {
-        mae[k] = NAN;
-        if (!isfinite(pred[k]) || e->mae_w[k] < minw)
-            continue;
-        mae[k] = e->mae_s[k] / e->mae_w[k] + 1e-12;
-        if (mae[k] < best)
-            best = mae[k];
+    const eg_v2 minwv = {minw, minw}, tiny = {1e-12, 1e-12}, inf = {INFINITY, INFINITY};
+    const eg_v2 zero = {0, 0}, one = {1, 1};
+    eg_v2 mae[K / 2];
+    eg_i2 ok[K / 2];
+    double best = INFINITY;
+    for (int k = 0; k < K; k += 2) {
+        eg_v2 p, ms, mw;
+        memcpy(&p, pred + k, sizeof p);
+        memcpy(&ms, e->mae_s + k, sizeof ms);
+        memcpy(&mw, e->mae_w + k, sizeof mw);
+        /* A record to judge by: a finite forecast and enough scored points. */
+        ok[k / 2] = (eg_abs(p) < inf) & (mw >= minwv);
+        mae[k / 2] = ms / mw + tiny; /* garbage (even 0/0) in the lanes !ok leaves out */
+        for (int l = 0; l < 2; l++)
+            if (ok[k / 2][l] && mae[k / 2][l] < best)
+                best = mae[k / 2][l];
     }
     /* (best/mae)^power: the same normalised weights as mae^-power, without overflow; an integer
      * power (the default) by repeated squaring, as pow() per point per candidate is costly. */
     double pw = e->cfg.weight_power;
     int ip = (int)pw;
     bool intp = (double)ip == pw && ip > 0 && ip <= 64;
+    const eg_v2 bestv = {best, best};
     double sum = 0;
-    for (int k = 0; k < K; k++) {
-        w[k] = 0;
-        if (isnan(mae[k]))
-            continue;
-        double q = best / mae[k];
+    for (int k = 0; k < K; k += 2) {
+        eg_v2 q = bestv / mae[k / 2], acc = one;
         if (intp) {
-            double acc = 1, b = q;
+            eg_v2 b = q;
             for (int p = ip; p; p >>= 1, b *= b)
                 if (p & 1)
                     acc *= b;
-            w[k] = acc;
         } else {
-            w[k] = pow(q, pw);
+            for (int l = 0; l < 2; l++)
+                acc[l] = ok[k / 2][l] ? pow(q[l], pw) : 0;
         }
-        sum += w[k];
+        acc = eg_sel(ok[k / 2], acc, zero);
+        memcpy(w + k, &acc, sizeof acc);
+        sum += w[k]; /* adding a left-out candidate's +0 changes no bit */
+        sum += w[k + 1];
     }
     if (sum > 0 && isfinite(sum)) {
-        for (int k = 0; k < K; k++)
-            w[k] /= sum;
+        const eg_v2 sv = {sum, sum};
+        for (int k = 0; k < K; k += 2) {
+            eg_v2 v;
+            memcpy(&v, w + k, sizeof v);
+            v /= sv;
+            memcpy(w + k, &v, sizeof v);
+        }
         return;
     }
     /* Nothing scored yet: the daily model if it can forecast, else the smoothed level. */
