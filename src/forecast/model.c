@@ -738,9 +738,16 @@ static void eg_result(struct mla__fc_engine *e, struct mla_fc_result *out)
 
     /* Cycles and trend on the filtered history the rings hold (model space for cycles). */
     size_t cap = e->mask + 1, len = e->t < cap ? e->t : cap;
-    double *xs = mla_xmalloc(len * sizeof(double));
-    for (size_t j = 0; j < len; j++)
-        xs[j] = XS(e, e->t - len + j);
+    /* Until the ring wraps (always, for a one-shot forecast: the ring holds the whole input)
+     * the history is already in order at the ring's start: no copy. */
+    double *copy = NULL;
+    const double *xs = e->xs;
+    if (e->t > cap) {
+        copy = mla_xmalloc(len * sizeof(double));
+        for (size_t j = 0; j < len; j++)
+            copy[j] = XS(e, e->t - len + j);
+        xs = copy;
+    }
     size_t first = 0;
     while (first < len && isnan(xs[first]))
         first++;
@@ -762,7 +769,7 @@ static void eg_result(struct mla__fc_engine *e, struct mla_fc_result *out)
         r.weekly.strength = mean > 0 ? r.weekly.strength / mean : 0;
     }
     r.trend = mla__fc_trend_classify(xs + first, len - first, e->md, e->logsp, &r.trend_change);
-    free(xs);
+    free(copy);
     *out = r;
 }
 
