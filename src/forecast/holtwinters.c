@@ -147,6 +147,16 @@ static void hw_set_slot(struct mla__fc_hw *hw, int k, size_t j, double v)
     hw->seen[k][j] = 1;
 }
 
+/* Sets a slot's first value; for a smoothed season returns the change its box sums still
+ * owe (the caller adds it with the update's own step), else 0. */
+static double hw_first_visit(struct mla__fc_hw *hw, int k, size_t j, double v)
+{
+    double d = v - hw->s[k][j];
+    hw->s[k][j] = v;
+    hw->seen[k][j] = 1;
+    return hw->kw[k] ? d : 0;
+}
+
 void mla__fc_hw_update(struct mla__fc_hw *hw, size_t i, double y)
 {
     size_t js[2] = {0, 0};
@@ -177,17 +187,20 @@ void mla__fc_hw_update_slots(struct mla__fc_hw *hw, size_t i, size_t j0, size_t 
     double pt = hw->beta > 0 ? hw->phi * hw->trend : 0;
     double l0 = hw->level + pt;
     /* First visit of a slot: the seasonal term is the deviation from the level (and from the
-     * other season for the second one). */
-    double r0 = 0, r1 = 0;
+     * other season for the second one). A smoothed season's box sums take that first value
+     * together with the update's step below (one pass over the window instead of two: every
+     * point of the first week is a first visit of the weekly season); the slot's own read
+     * adds it now. */
+    double r0 = 0, r1 = 0, first0 = 0, first1 = 0;
     if (has0) {
         if (!hw->seen[0][j0])
-            hw_set_slot(hw, 0, j0, y - l0);
-        r0 = mla__fc_hw_read(hw, 0, j0);
+            first0 = hw_first_visit(hw, 0, j0, y - l0);
+        r0 = (hw->rd[0][j0] + first0) * hw->rd_scale[0];
     }
     if (has1) {
         if (!hw->seen[1][j1])
-            hw_set_slot(hw, 1, j1, y - l0 - r0);
-        r1 = mla__fc_hw_read(hw, 1, j1);
+            first1 = hw_first_visit(hw, 1, j1, y - l0 - r0);
+        r1 = (hw->rd[1][j1] + first1) * hw->rd_scale[1];
     }
     double season = r0 + r1;
     double e = y - (l0 + season);
@@ -202,7 +215,7 @@ void mla__fc_hw_update_slots(struct mla__fc_hw *hw, size_t i, size_t j0, size_t 
         } else {
             double d = hw->gamma[0] * ((y - l0 - (season - r0)) - hw->s[0][j0]);
             hw->s[0][j0] += d;
-            hw_box_add(hw, 0, j0, d);
+            hw_box_add(hw, 0, j0, first0 + d);
         }
     }
     if (has1) {
@@ -211,7 +224,7 @@ void mla__fc_hw_update_slots(struct mla__fc_hw *hw, size_t i, size_t j0, size_t 
         } else {
             double d = hw->gamma[1] * ((y - l0 - (season - r1)) - hw->s[1][j1]);
             hw->s[1][j1] += d;
-            hw_box_add(hw, 1, j1, d);
+            hw_box_add(hw, 1, j1, first1 + d);
         }
     }
     hw->at = i;
