@@ -382,22 +382,25 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *acce
     double r2 = e->hw_day_log.seen[0][e->dpos]
                     ? mla__fc_hw_pred_slots(&e->hw_day_log, 1, e->dpos, 0)
                     : NAN;
-    double dmin = isnan(r2) || fabs(d) <= fabs(x - r2) ? d : x - r2;
+    /* Only the smallest deviation matters: kept as a minimum of absolute values, which
+     * compiles to min instructions (a NaN - no forecast, no past value - never wins) instead
+     * of the data-dependent branches that picked the signed winner. */
+    double dmin = fabs(d), a2 = fabs(x - r2);
+    dmin = a2 < dmin ? a2 : dmin;
     /* Nor is a value seen at the same time yesterday or last week (raw, before filtering: a
      * weekly peak the daily models cannot know would otherwise be filtered away forever). A low
      * value counts as seen only if that past value was not itself an anomaly: an outage lasting
      * over a day is still an outage. */
     for (int k = 0; k < 2; k++) {
         size_t m = (size_t)(k ? e->mw : e->md);
-        if (m && i >= m) {
-            double past = XR(e, i - m);
-            if (!isnan(past) && fabs(x - past) < fabs(dmin) && (d > 0 || OK(e, i - m)))
-                dmin = x - past;
+        if (m && i >= m && (d > 0 || OK(e, i - m))) {
+            double ap = fabs(x - XR(e, i - m));
+            dmin = ap < dmin ? ap : dmin;
         }
     }
     double scale = e->scale_w > 0 ? 1.25 * e->scale_s / e->scale_w : 0;
     bool active = e->scale_w >= 12 && scale > 0;
-    if (!active || fabs(dmin) <= e->cfg.anomaly_threshold * scale) {
+    if (!active || dmin <= e->cfg.anomaly_threshold * scale) {
         e->run = 0;
         e->scale_s = 0.995 * e->scale_s + fabs(d);
         e->scale_w = 0.995 * e->scale_w + 1;
