@@ -105,10 +105,12 @@ static inline double eg_log1p(double y)
     } z = {.d = 1 + y};
     long long k = (long long)((z.u >> 52) & 0x7ff) - 1023;
     z.u = (z.u & 0x000fffffffffffffull) | 0x3ff0000000000000ull; /* m in [1, 2) */
-    if (z.d > 1.4142135623730951) {
-        z.d *= 0.5;
-        k++;
-    }
+    /* Halve m above sqrt(2) without a branch (which way it goes is a coin flip per value);
+     * the multiplication by 1 or 0.5 is exact. */
+    static const double half_or_one[2] = {1, 0.5};
+    int big = z.d > 1.4142135623730951;
+    z.d *= half_or_one[big];
+    k += big;
     double s = (z.d - 1) / (z.d + 1), s2 = s * s;
     double t = s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9 +
                s2 * (1.0 / 11 + s2 * (1.0 / 13))))));
@@ -298,9 +300,10 @@ static void eg_weights(const struct mla__fc_engine *e, const double *pred, doubl
         /* A record to judge by: a finite forecast and enough scored points. */
         ok[k / 2] = (eg_abs(p) < inf) & (mw >= minwv);
         mae[k / 2] = ms / mw + tiny; /* garbage (even 0/0) in the lanes !ok leaves out */
-        for (int l = 0; l < 2; l++)
-            if (ok[k / 2][l] && mae[k / 2][l] < best)
-                best = mae[k / 2][l];
+        /* The minimum with min instructions (no data-dependent branch). */
+        eg_v2 cand = eg_sel(ok[k / 2], mae[k / 2], inf);
+        best = cand[0] < best ? cand[0] : best;
+        best = cand[1] < best ? cand[1] : best;
     }
     /* (best/mae)^power: the same normalised weights as mae^-power, without overflow; an integer
      * power (the default) by repeated squaring, as pow() per point per candidate is costly. */
