@@ -15,6 +15,10 @@
 /* ---- numerics (series.c) ---- */
 /* The q-quantile (0..1, linear interpolation) of a[0..n-1]; reorders a. NaN when n == 0. */
 double mla__fc_quantile(double *a, size_t n, double q);
+/* The order statistics of ranks klo, klo + 1, khi, khi + 1 of a[0..n-1] (klo <= khi < n) into
+ * out[0..3] (NaN for a rank >= n); a is not modified. Exact: the same values a selection or a
+ * sort gives, found from the two tails when they are small. */
+void mla__fc_order_pairs(const double *a, size_t n, size_t klo, size_t khi, double *out);
 /* Periods in steps for a given period in seconds; 0 when not a usable whole number >= 2. */
 int mla__fc_period_steps(double period_s, double step_s);
 

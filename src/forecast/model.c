@@ -683,6 +683,17 @@ enum mla_code mla_fc_backtest(const double *values, size_t n, double step_s,
     return MLA_OK;
 }
 
+/* mla__fc_quantile's last step: the order statistic at floor(pos) of n values moved towards
+ * the next one (next) by the fraction of pos. */
+static double eg_interp(double pos, size_t n, double at, double next)
+{
+    size_t k = (size_t)pos;
+    double frac = pos - (double)k, v = at;
+    if (frac > 0 && k + 1 < n)
+        v += frac * (next - v);
+    return v;
+}
+
 /* The result from the engine's state after its last point. */
 static void eg_result(struct mla__fc_engine *e, struct mla_fc_result *out)
 {
@@ -702,19 +713,26 @@ static void eg_result(struct mla__fc_engine *e, struct mla_fc_result *out)
         r.cand_mae[k] = e->mae_w[k] > 0 ? e->mae_s[k] / e->mae_w[k] : NAN;
     }
     eg_weights(e, pred, r.weight);
-    /* Both bounds from one copy: the high quantile first, then the low one among the values
-     * the selection left below it (quantile >= 0.5, so the low one is there). */
+    /* Both bounds from the four order statistics around them, found together from the two
+     * tails (mla__fc_order_pairs). The positions are computed exactly as the two quantile calls
+     * did before (the high quantile over all residuals, the low one as a quantile of the kh + 1
+     * smallest), so the bounds keep the same bits. */
     double qh = NAN, ql = NAN;
     if (e->res_n >= 12) {
-        double tmp[RES_CAP];
-        memcpy(tmp, e->res, e->res_n * sizeof(double));
-        qh = mla__fc_quantile(tmp, e->res_n, cfg->quantile);
-        size_t kh = (size_t)(cfg->quantile * (double)(e->res_n - 1));
-        double pos = (1 - cfg->quantile) * (double)(e->res_n - 1);
-        if ((size_t)pos + 1 <= kh)
-            ql = mla__fc_quantile(tmp, kh + 1, pos / (double)kh);
-        else
-            ql = mla__fc_quantile(tmp, e->res_n, 1 - cfg->quantile);
+        size_t n = e->res_n;
+        double posh = cfg->quantile * (double)(n - 1);
+        size_t kh = (size_t)posh;
+        double pos = (1 - cfg->quantile) * (double)(n - 1), posl = pos;
+        size_t nl = n;
+        if ((size_t)pos + 1 <= kh) {
+            posl = pos / (double)kh * (double)kh; /* the quantile of kh + 1 values at pos/kh */
+            nl = kh + 1;
+        }
+        size_t kl = (size_t)posl;
+        double os[4];
+        mla__fc_order_pairs(e->res, n, kl, kh, os);
+        qh = eg_interp(posh, n, os[2], os[3]);
+        ql = eg_interp(posl, nl, os[0], os[1]);
     }
     double scale = e->scale_w > 0 ? 1.25 * e->scale_s / e->scale_w : 0;
     for (int h = 1; h <= e->H; h++) {

@@ -131,6 +131,71 @@ static void sr_select(double *a, size_t n, size_t k)
     sr_select_range(a, lo, hi, k);
 }
 
+/* Smallest element of a[from..to-1] (from < to). */
+static double sr_min(const double *a, size_t from, size_t to)
+{
+    double v = a[from];
+    for (size_t i = from + 1; i < to; i++)
+        v = a[i] < v ? a[i] : v;
+    return v;
+}
+
+/* Ranks klo, klo+1 and khi, khi+1 from the two tails: sample thresholds a little inside each
+ * tail, one branch-free pass copying the elements <= the low one and >= the high one, then
+ * small selections. False when a rank falls outside its tail (the caller selects in full). */
+static bool sr_tails(const double *a, size_t n, size_t klo, size_t khi, double *out, double *buf)
+{
+    double smp[SR_SAMPLE];
+    size_t stride = n / SR_SAMPLE;
+    for (size_t i = 0; i < SR_SAMPLE; i++)
+        smp[i] = a[i * stride + stride / 2];
+    size_t rl = (size_t)((double)klo / (double)n * SR_SAMPLE) + SR_BAND;
+    size_t rh0 = (size_t)((double)khi / (double)n * SR_SAMPLE);
+    if (rl >= SR_SAMPLE - 1 || rh0 <= SR_BAND || rl >= rh0 - SR_BAND)
+        return false;
+    size_t rh = rh0 - SR_BAND;
+    sr_select_range(smp, 0, SR_SAMPLE - 1, rl);
+    double tl = smp[rl];
+    sr_select_range(smp, 0, SR_SAMPLE - 1, rh);
+    double th = smp[rh];
+    /* The elements <= tl are exactly the nl smallest, those >= th the nh largest. */
+    double *lo = buf, *hi = buf + n;
+    size_t nl = 0, nh = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = a[i];
+        lo[nl] = v;
+        hi[nh] = v;
+        nl += v <= tl;
+        nh += v >= th;
+    }
+    if (klo + 1 >= nl || khi < n - nh)
+        return false;
+    sr_select_range(lo, 0, nl - 1, klo);
+    out[0] = lo[klo];
+    out[1] = sr_min(lo, klo + 1, nl);
+    size_t r = khi - (n - nh);
+    sr_select_range(hi, 0, nh - 1, r);
+    out[2] = hi[r];
+    out[3] = r + 1 < nh ? sr_min(hi, r + 1, nh) : NAN;
+    return true;
+}
+
+void mla__fc_order_pairs(const double *a, size_t n, size_t klo, size_t khi, double *out)
+{
+    double *buf = mla_xmalloc(2 * n * sizeof *buf);
+    if (n < SR_MIN_N || !sr_tails(a, n, klo, khi, out, buf)) {
+        /* The plain way: select khi, then klo among the khi + 1 smallest it left in front. */
+        memcpy(buf, a, n * sizeof *buf);
+        sr_select(buf, n, khi);
+        out[2] = buf[khi];
+        out[3] = khi + 1 < n ? sr_min(buf, khi + 1, n) : NAN;
+        sr_select(buf, khi + 1, klo);
+        out[0] = buf[klo];
+        out[1] = klo + 1 <= khi ? sr_min(buf, klo + 1, khi + 1) : out[3];
+    }
+    free(buf);
+}
+
 double mla__fc_quantile(double *a, size_t n, double q)
 {
     if (n == 0)
