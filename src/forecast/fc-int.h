@@ -40,6 +40,7 @@ struct mla__fc_hw {
     double rd_scale[2];      /* and scales by: inv_win[k] when smoothed, else 1 (exact) */
     unsigned char *seen[2];  /* owned, m[k] flags */
     double *damp;            /* owned when beta > 0: damp[h] = phi + ... + phi^h, h <= MAX */
+    bool classic;            /* one season, not smoothed, no trend: mla__fc_hw_update_day's case */
     bool started;
     size_t at;      /* index of the last update */
     size_t base[2]; /* its slot in each season */
@@ -62,8 +63,7 @@ void mla__fc_hw_update_slots(struct mla__fc_hw *hw, size_t i, size_t j0, size_t 
  * the call and the general form's branches. Any other model or case takes the general form. */
 static inline void mla__fc_hw_update_day(struct mla__fc_hw *hw, size_t i, size_t j0, double y)
 {
-    if (!hw->started || hw->m[0] <= 0 || hw->m[1] > 0 || hw->kw[0] || hw->beta > 0 ||
-        !hw->seen[0][j0]) {
+    if (!hw->classic || !hw->started || !hw->seen[0][j0]) {
         mla__fc_hw_update_slots(hw, i, j0, 0, y);
         return;
     }

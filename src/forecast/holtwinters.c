@@ -27,6 +27,7 @@ void mla__fc_hw_init(struct mla__fc_hw *hw, double alpha, double beta, double ph
     hw->gain[1] = g1 * (1 - alpha);
     hw->kw[0] = hw->kw[1] = 0;
     hw->level = hw->trend = 0;
+    hw->classic = m0 > 0 && m1 <= 0 && !(beta > 0);
     hw->started = false;
     hw->at = 0;
     hw->base[0] = hw->base[1] = 0;
@@ -58,6 +59,7 @@ void mla__fc_hw_smooth(struct mla__fc_hw *hw, int k, int kw)
     if (hw->m[k] > 0 && kw > 0 && 2 * kw + 1 < hw->m[k]) {
         hw->kw[k] = kw;
         hw->inv_win[k] = 1.0 / (2 * kw + 1);
+        hw->classic = false;
         if (!hw->box[k])
             hw->box[k] = mla_xcalloc((size_t)hw->m[k], sizeof(double));
         hw->rd[k] = hw->box[k];
