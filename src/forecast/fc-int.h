@@ -116,6 +116,17 @@ static inline double mla__fc_hw_pred_slots(const struct mla__fc_hw *hw, int h, s
     return hw->level + damp * hw->trend + season;
 }
 
+/* mla__fc_hw_pred_slots for a classic model (mla__fc_hw_update_day), j0 its target's slot: the same
+ * value with the general form's tests reduced to one. */
+static inline double mla__fc_hw_pred_day(const struct mla__fc_hw *hw, int h, size_t j0)
+{
+    if (!hw->classic)
+        return mla__fc_hw_pred_slots(hw, h, j0, 0);
+    if (!hw->started)
+        return NAN;
+    return hw->level + (0.0 + hw->s[0][j0]); /* 0 + ... as the general form's sum starts */
+}
+
 /* ---- cycles and trend (season.c, trend.c) ---- */
 /* x: n points in model space, no NaN. Fills *c for a period of m steps. */
 void mla__fc_cycle_detect(const double *x, size_t n, int m, struct mla_fc_cycle *c);

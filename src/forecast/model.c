@@ -255,10 +255,10 @@ static void eg_cands(const struct mla__fc_engine *e, size_t i, int h, size_t jd,
     pred[MLA_FC_CAND_LEVEL] = e->lvl_started ? e->lvl : NAN;
     pred[MLA_FC_CAND_MEAN] = e->lvl_started ? e->lvl_slow : NAN;
     if (e->md) {
-        double p = mla__fc_hw_pred_slots(&e->hw_day, h, jd, 0);
+        double p = mla__fc_hw_pred_day(&e->hw_day, h, jd);
         pred[MLA_FC_CAND_HW_DAY] = eg_fwd(e, e->logsp && p < 0 ? 0 : p);
-        pred[MLA_FC_CAND_HW_DAY_LOG] = mla__fc_hw_pred_slots(&e->hw_day_log, h, jd, 0);
-        pred[MLA_FC_CAND_HW_DAY_SLOW] = mla__fc_hw_pred_slots(&e->hw_day_slow, h, jd, 0);
+        pred[MLA_FC_CAND_HW_DAY_LOG] = mla__fc_hw_pred_day(&e->hw_day_log, h, jd);
+        pred[MLA_FC_CAND_HW_DAY_SLOW] = mla__fc_hw_pred_day(&e->hw_day_slow, h, jd);
         pred[MLA_FC_CAND_HW_DAY_SMOOTH] = mla__fc_hw_pred_slots(&e->hw_day_smooth, h, jd, 0);
     } else {
         pred[MLA_FC_CAND_HW_DAY] = pred[MLA_FC_CAND_HW_DAY_LOG] = NAN;
@@ -383,7 +383,7 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *acce
     /* Recurring structure is not an anomaly: a value the sharp-season model expects (a narrow
      * daily peak the smoothed reference blurs) passes. */
     double r2 = e->hw_day_log.seen[0][e->dpos]
-                    ? mla__fc_hw_pred_slots(&e->hw_day_log, 1, e->dpos, 0)
+                    ? mla__fc_hw_pred_day(&e->hw_day_log, 1, e->dpos)
                     : NAN;
     /* Only the smallest deviation matters: kept as a minimum of absolute values, which
      * compiles to min instructions (a NaN - no forecast, no past value - never wins) instead
