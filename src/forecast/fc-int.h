@@ -6,6 +6,7 @@
 #ifndef MLA_FC_INT_H
 #define MLA_FC_INT_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -14,6 +15,10 @@
 /* ---- numerics (series.c) ---- */
 /* The q-quantile (0..1, linear interpolation) of a[0..n-1]; reorders a. NaN when n == 0. */
 double mla__fc_quantile(double *a, size_t n, double q);
+/* The order statistics of ranks klo, klo + 1, khi, khi + 1 of a[0..n-1] (klo <= khi < n) into
+ * out[0..3] (NaN for a rank >= n); a is not modified. Exact: the same values a selection or a
+ * sort gives, found from the two tails when they are small. */
+void mla__fc_order_pairs(const double *a, size_t n, size_t klo, size_t khi, double *out);
 /* Periods in steps for a given period in seconds; 0 when not a usable whole number >= 2. */
 int mla__fc_period_steps(double period_s, double step_s);
 
@@ -24,13 +29,18 @@ int mla__fc_period_steps(double period_s, double step_s);
 struct mla__fc_hw {
     double alpha, beta, phi; /* beta = 0: no trend */
     double gamma[2];
+    double gain[2];          /* gamma * (1 - alpha): the classic seasonal step, precomputed */
     int m[2];                /* 0 = no season */
     int kw[2];               /* seasonal kernel half-width in slots (0 = classic) */
     double level, trend;
     double *s[2];            /* owned, m[k] doubles: each slot's own estimate */
     double *box[2];          /* owned, m[k]: sum of s over each slot's +-kw window (kw > 0) */
     double inv_win[2];       /* 1 / (2 kw + 1) */
+    const double *rd[2];     /* what a read looks up: box[k] when smoothed, else s[k] */
+    double rd_scale[2];      /* and scales by: inv_win[k] when smoothed, else 1 (exact) */
     unsigned char *seen[2];  /* owned, m[k] flags */
+    double *damp;            /* owned when beta > 0: damp[h] = phi + ... + phi^h, h <= MAX */
+    bool classic;            /* one season, not smoothed, no trend: mla__fc_hw_update_day's case */
     bool started;
     size_t at;      /* index of the last update */
     size_t base[2]; /* its slot in each season */
@@ -45,8 +55,77 @@ void mla__fc_hw_smooth(struct mla__fc_hw *hw, int k, int kw);
 double mla__fc_hw_pred(const struct mla__fc_hw *hw, size_t i, int h);
 /* Consumes y at index i. */
 void mla__fc_hw_update(struct mla__fc_hw *hw, size_t i, double y);
+/* The same with the slots of index i given by a caller that tracks them (j0 = i mod m[0],
+ * j1 = i mod m[1]; ignored for an absent season): the engine feeds six models the same index. */
+void mla__fc_hw_update_slots(struct mla__fc_hw *hw, size_t i, size_t j0, size_t j1, double y);
+/* mla__fc_hw_update_slots with the common case of a model with one classic season and no
+ * trend (three of the engine's six), slot seen before, inline: the same arithmetic without
+ * the call and the general form's branches. Any other model or case takes the general form. */
+static inline void mla__fc_hw_update_day(struct mla__fc_hw *hw, size_t i, size_t j0, double y)
+{
+    if (!hw->classic || !hw->started || !hw->seen[0][j0]) {
+        mla__fc_hw_update_slots(hw, i, j0, 0, y);
+        return;
+    }
+    double l0 = hw->level + 0.0;        /* + the (absent) trend, as the general form adds */
+    double season = hw->s[0][j0] + 0.0; /* + the absent second season */
+    double e = y - (l0 + season);
+    hw->level = l0 + hw->alpha * e;
+    hw->s[0][j0] += hw->gain[0] * e;
+    hw->at = i;
+    hw->base[0] = j0;
+    hw->base[1] = 0;
+}
+
 /* Moves the level by d (regime change accepted by the anomaly filter). */
 void mla__fc_hw_shift(struct mla__fc_hw *hw, double d);
+
+/* The seasonal term k as the model reads it at slot j. A slot not seen yet counts as 0 in a
+ * window: the neutral prior (no deviation from the level or from the other season). */
+static inline double mla__fc_hw_read(const struct mla__fc_hw *hw, int k, size_t j)
+{
+    return hw->rd[k][j] * hw->rd_scale[k]; /* no branch: x * 1.0 == x */
+}
+
+/* Forecast h steps after the last update for a target whose slots are j0, j1 (its index mod
+ * m[0], m[1]); the same value as mla__fc_hw_pred. Inline: the engine asks for eight of these
+ * per point and the slot arithmetic is shared. */
+static inline double mla__fc_hw_pred_slots(const struct mla__fc_hw *hw, int h, size_t j0,
+                                           size_t j1)
+{
+    if (!hw->started)
+        return NAN;
+    double season = 0;
+    if (hw->m[0] > 0)
+        season += mla__fc_hw_read(hw, 0, j0);
+    if (hw->m[1] > 0)
+        season += mla__fc_hw_read(hw, 1, j1);
+    if (!(hw->beta > 0))
+        return hw->level + season; /* the trend is 0 without beta */
+    double damp;
+    if (h <= MLA_FC_MAX_HORIZON) {
+        damp = hw->damp[h];
+    } else {
+        double p = 1;
+        damp = 0;
+        for (int j = 0; j < h; j++) {
+            p *= hw->phi;
+            damp += p;
+        }
+    }
+    return hw->level + damp * hw->trend + season;
+}
+
+/* mla__fc_hw_pred_slots for a classic model (mla__fc_hw_update_day), j0 its target's slot: the same
+ * value with the general form's tests reduced to one. */
+static inline double mla__fc_hw_pred_day(const struct mla__fc_hw *hw, int h, size_t j0)
+{
+    if (!hw->classic)
+        return mla__fc_hw_pred_slots(hw, h, j0, 0);
+    if (!hw->started)
+        return NAN;
+    return hw->level + (0.0 + hw->s[0][j0]); /* 0 + ... as the general form's sum starts */
+}
 
 /* ---- cycles and trend (season.c, trend.c) ---- */
 /* x: n points in model space, no NaN. Fills *c for a period of m steps. */

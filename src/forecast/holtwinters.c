@@ -8,6 +8,7 @@
  * update (2*kw+1 additions, no division), so a read is O(1). Pure. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fc-int.h"
 #include "mla/mem.h"
@@ -22,8 +23,11 @@ void mla__fc_hw_init(struct mla__fc_hw *hw, double alpha, double beta, double ph
     hw->m[1] = m1;
     hw->gamma[0] = g0;
     hw->gamma[1] = g1;
+    hw->gain[0] = g0 * (1 - alpha);
+    hw->gain[1] = g1 * (1 - alpha);
     hw->kw[0] = hw->kw[1] = 0;
     hw->level = hw->trend = 0;
+    hw->classic = m0 > 0 && m1 <= 0 && !(beta > 0);
     hw->started = false;
     hw->at = 0;
     hw->base[0] = hw->base[1] = 0;
@@ -32,6 +36,21 @@ void mla__fc_hw_init(struct mla__fc_hw *hw, double alpha, double beta, double ph
         hw->s[k] = m ? mla_xcalloc(m, sizeof(double)) : NULL;
         hw->box[k] = NULL; /* allocated by mla__fc_hw_smooth */
         hw->seen[k] = m ? mla_xcalloc(m, 1) : NULL;
+        hw->rd[k] = hw->s[k];
+        hw->rd_scale[k] = 1;
+    }
+    /* The damped-trend multiplier of every horizon, accumulated in the order the per-call loop
+     * used (same bits): that loop ran for every forecast of every point. */
+    hw->damp = NULL;
+    if (beta > 0) {
+        hw->damp = mla_xmalloc((MLA_FC_MAX_HORIZON + 1) * sizeof(double));
+        double p = 1, d = 0;
+        hw->damp[0] = 0;
+        for (int h = 1; h <= MLA_FC_MAX_HORIZON; h++) {
+            p *= phi;
+            d += p;
+            hw->damp[h] = d;
+        }
     }
 }
 
@@ -40,8 +59,11 @@ void mla__fc_hw_smooth(struct mla__fc_hw *hw, int k, int kw)
     if (hw->m[k] > 0 && kw > 0 && 2 * kw + 1 < hw->m[k]) {
         hw->kw[k] = kw;
         hw->inv_win[k] = 1.0 / (2 * kw + 1);
+        hw->classic = false;
         if (!hw->box[k])
             hw->box[k] = mla_xcalloc((size_t)hw->m[k], sizeof(double));
+        hw->rd[k] = hw->box[k];
+        hw->rd_scale[k] = hw->inv_win[k];
     }
 }
 
@@ -54,7 +76,10 @@ void mla__fc_hw_fini(struct mla__fc_hw *hw)
         hw->s[k] = NULL;
         hw->box[k] = NULL;
         hw->seen[k] = NULL;
+        hw->rd[k] = NULL;
     }
+    free(hw->damp);
+    hw->damp = NULL;
 }
 
 /* Slot of index i in season k without a division in the common case (i a little after the
@@ -72,13 +97,26 @@ static inline size_t hw_slot(const struct mla__fc_hw *hw, int k, size_t i)
     return i % m;
 }
 
-/* The seasonal term k as the model reads it at slot j. A slot not seen yet counts as 0 in a
- * window: the neutral prior (no deviation from the level or from the other season). */
-static inline double hw_read(const struct mla__fc_hw *hw, int k, size_t j)
+/* Adds d to b[0..len-1] two lanes at a time (GCC/Clang vector extension: plain SSE2, no
+ * -march needed). Each element gets exactly the one addition the scalar loop did, so results
+ * are bit-identical; the scalar loop (6 instructions per slot, 2*kw+1 = 25 slots, three
+ * smoothed seasons per point) was a fifth of the forecast's instructions. */
+typedef double hw_v2 __attribute__((vector_size(16)));
+static inline void hw_add_run(double *b, size_t len, double d)
 {
-    if (!hw->kw[k])
-        return hw->s[k][j];
-    return hw->box[k][j] * hw->inv_win[k];
+    const hw_v2 dv = {d, d};
+    size_t i = 0;
+    for (; i + 4 <= len; i += 4) {
+        hw_v2 a, c;
+        memcpy(&a, b + i, sizeof a); /* unaligned loads: slots start anywhere */
+        memcpy(&c, b + i + 2, sizeof c);
+        a += dv;
+        c += dv;
+        memcpy(b + i, &a, sizeof a);
+        memcpy(b + i + 2, &c, sizeof c);
+    }
+    for (; i < len; i++)
+        b[i] += d;
 }
 
 /* Adds d to the box sums of the slots whose window holds slot j. */
@@ -88,34 +126,18 @@ static void hw_box_add(struct mla__fc_hw *hw, int k, size_t j, double d)
     size_t lo = j >= w ? j - w : j + m - w, len = 2 * w + 1;
     double *b = hw->box[k];
     size_t first = m - lo < len ? m - lo : len;
-    for (size_t i = 0; i < first; i++)
-        b[lo + i] += d;
-    for (size_t i = 0; i < len - first; i++)
-        b[i] += d;
-}
-
-static inline double hw_season(const struct mla__fc_hw *hw, size_t i)
-{
-    double s = 0;
-    for (int k = 0; k < 2; k++)
-        if (hw->m[k] > 0)
-            s += hw_read(hw, k, hw_slot(hw, k, i));
-    return s;
+    hw_add_run(b + lo, first, d);
+    if (first < len)
+        hw_add_run(b, len - first, d);
 }
 
 double mla__fc_hw_pred(const struct mla__fc_hw *hw, size_t i, int h)
 {
     if (!hw->started)
         return NAN;
-    double damp = 0;
-    if (hw->beta > 0) {
-        double p = 1;
-        for (int j = 0; j < h; j++) {
-            p *= hw->phi;
-            damp += p;
-        }
-    }
-    return hw->level + damp * hw->trend + hw_season(hw, i + (size_t)h);
+    size_t t = i + (size_t)h;
+    return mla__fc_hw_pred_slots(hw, h, hw->m[0] > 0 ? hw_slot(hw, 0, t) : 0,
+                                 hw->m[1] > 0 ? hw_slot(hw, 1, t) : 0);
 }
 
 static void hw_set_slot(struct mla__fc_hw *hw, int k, size_t j, double v)
@@ -127,64 +149,89 @@ static void hw_set_slot(struct mla__fc_hw *hw, int k, size_t j, double v)
     hw->seen[k][j] = 1;
 }
 
+/* Sets a slot's first value; for a smoothed season returns the change its box sums still
+ * owe (the caller adds it with the update's own step), else 0. */
+static double hw_first_visit(struct mla__fc_hw *hw, int k, size_t j, double v)
+{
+    double d = v - hw->s[k][j];
+    hw->s[k][j] = v;
+    hw->seen[k][j] = 1;
+    return hw->kw[k] ? d : 0;
+}
+
 void mla__fc_hw_update(struct mla__fc_hw *hw, size_t i, double y)
 {
     size_t js[2] = {0, 0};
     for (int k = 0; k < 2; k++)
         if (hw->m[k] > 0)
             js[k] = hw->started ? hw_slot(hw, k, i) : i % (size_t)hw->m[k];
+    mla__fc_hw_update_slots(hw, i, js[0], js[1], y);
+}
+
+/* The seasons are written out (k = 0, then k = 1 reading season 0) rather than looped over:
+ * this runs six times per point. */
+void mla__fc_hw_update_slots(struct mla__fc_hw *hw, size_t i, size_t j0, size_t j1, double y)
+{
+    bool has0 = hw->m[0] > 0, has1 = hw->m[1] > 0;
     if (!hw->started) {
         hw->level = y;
         hw->trend = 0;
         hw->started = true;
-        for (int k = 0; k < 2; k++)
-            if (hw->m[k] > 0)
-                hw_set_slot(hw, k, js[k], 0);
+        if (has0)
+            hw_set_slot(hw, 0, j0, 0);
+        if (has1)
+            hw_set_slot(hw, 1, j1, 0);
         hw->at = i;
-        hw->base[0] = js[0];
-        hw->base[1] = js[1];
+        hw->base[0] = has0 ? j0 : 0;
+        hw->base[1] = has1 ? j1 : 0;
         return;
     }
     double pt = hw->beta > 0 ? hw->phi * hw->trend : 0;
-    /* First visit of a slot: the seasonal term is the deviation from the level. */
-    for (int k = 0; k < 2; k++) {
-        if (hw->m[k] <= 0)
-            continue;
-        size_t j = js[k];
-        if (!hw->seen[k][j]) {
-            double other = 0;
-            for (int o = 0; o < k; o++)
-                if (hw->m[o] > 0)
-                    other += hw_read(hw, o, js[o]);
-            hw_set_slot(hw, k, j, y - (hw->level + pt) - other);
-        }
-    }
-    double season = 0;
-    for (int k = 0; k < 2; k++)
-        if (hw->m[k] > 0)
-            season += hw_read(hw, k, js[k]);
-    double e = y - (hw->level + pt + season);
     double l0 = hw->level + pt;
+    /* First visit of a slot: the seasonal term is the deviation from the level (and from the
+     * other season for the second one). A smoothed season's box sums take that first value
+     * together with the update's step below (one pass over the window instead of two: every
+     * point of the first week is a first visit of the weekly season); the slot's own read
+     * adds it now. */
+    double r0 = 0, r1 = 0, first0 = 0, first1 = 0;
+    if (has0) {
+        if (!hw->seen[0][j0])
+            first0 = hw_first_visit(hw, 0, j0, y - l0);
+        r0 = (hw->rd[0][j0] + first0) * hw->rd_scale[0];
+    }
+    if (has1) {
+        if (!hw->seen[1][j1])
+            first1 = hw_first_visit(hw, 1, j1, y - l0 - r0);
+        r1 = (hw->rd[1][j1] + first1) * hw->rd_scale[1];
+    }
+    double season = r0 + r1;
+    double e = y - (l0 + season);
     hw->level = l0 + hw->alpha * e;
     if (hw->beta > 0)
         hw->trend = pt + hw->alpha * hw->beta * e;
-    for (int k = 0; k < 2; k++) {
-        if (hw->m[k] <= 0)
-            continue;
-        size_t j = js[k];
-        if (!hw->kw[k]) {
-            hw->s[k][j] += hw->gamma[k] * (1 - hw->alpha) * e;
-            continue;
+    /* Classic slot: its own EWMA step. Smoothed: the slot's own deviation from the level and
+     * the other season, EWMA'd, and the box sums around it follow. */
+    if (has0) {
+        if (!hw->kw[0]) {
+            hw->s[0][j0] += hw->gain[0] * e;
+        } else {
+            double d = hw->gamma[0] * ((y - l0 - (season - r0)) - hw->s[0][j0]);
+            hw->s[0][j0] += d;
+            hw_box_add(hw, 0, j0, first0 + d);
         }
-        /* The slot's own deviation from the level and the other season, EWMA'd. */
-        double dev = y - l0 - (season - hw_read(hw, k, j));
-        double d = hw->gamma[k] * (dev - hw->s[k][j]);
-        hw->s[k][j] += d;
-        hw_box_add(hw, k, j, d);
+    }
+    if (has1) {
+        if (!hw->kw[1]) {
+            hw->s[1][j1] += hw->gain[1] * e;
+        } else {
+            double d = hw->gamma[1] * ((y - l0 - (season - r1)) - hw->s[1][j1]);
+            hw->s[1][j1] += d;
+            hw_box_add(hw, 1, j1, first1 + d);
+        }
     }
     hw->at = i;
-    hw->base[0] = js[0];
-    hw->base[1] = js[1];
+    hw->base[0] = has0 ? j0 : 0;
+    hw->base[1] = has1 ? j1 : 0;
 }
 
 void mla__fc_hw_shift(struct mla__fc_hw *hw, double d)

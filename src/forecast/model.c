@@ -25,7 +25,7 @@
 #include "fc-int.h"
 #include "mla/mem.h"
 
-#define K MLA_FC_CAND_COUNT
+#define K MLA_FC_CAND_COUNT /* even: the candidate loops run two lanes at a time */
 #define RES_CAP 2016 /* residuals kept for the interval */
 #define XS(e, j) ((e)->xs[(size_t)(j) & (e)->mask])
 #define XR(e, j) ((e)->xr[(size_t)(j) & (e)->mask])
@@ -53,7 +53,8 @@ struct mla__fc_engine {
     size_t run;
     int run_kind; /* 1 spike/dip, 2 outage */
     size_t anomalies, missing;
-    double *ring;     /* K*H: forecasts for i+H made at i, slot i % H */
+    double *ring;     /* H rows of K: forecasts for i+H made at i, row i % H (a row is read
+                         and rewritten as a whole at each point) */
     double *ens_ring; /* H */
     double mae_s[K], mae_w[K];
     double lambda; /* per-point decay of the error averages */
@@ -67,9 +68,29 @@ struct mla__fc_engine {
     size_t q_at;
     bool q_valid;
     size_t last_i;
-    size_t dpos, ppos, hpos; /* i mod md, mod mp, mod H for the current point */
+    size_t dpos, wpos, ppos, hpos; /* i mod md, mod mw, mod mp, mod H for the current point */
+    size_t hd, hw, hp; /* H mod md, mod mw, mod mp: the forecast target's slot offsets */
     double point_x; /* ensemble forecast for i + H, model space */
 };
+
+/* Two-lane vectors (GCC/Clang vector extension, plain SSE2) for the per-candidate loops. */
+typedef double eg_v2 __attribute__((vector_size(16)));
+typedef long long eg_i2 __attribute__((vector_size(16)));
+
+_Static_assert(K % 2 == 0, "the candidate loops step two lanes at a time");
+
+/* m ? a : b per lane (m all ones or all zeros, as a comparison gives). */
+static inline eg_v2 eg_sel(eg_i2 m, eg_v2 a, eg_v2 b)
+{
+    return (eg_v2)(((eg_i2)a & m) | ((eg_i2)b & ~m));
+}
+
+/* fabs per lane: clears the sign bit. */
+static inline eg_v2 eg_abs(eg_v2 a)
+{
+    const eg_i2 mag = {0x7fffffffffffffffll, 0x7fffffffffffffffll};
+    return (eg_v2)((eg_i2)a & mag);
+}
 
 /* log1p(y) for y >= 0 to ~1e-12: (1+y) = 2^k m with m in [sqrt(1/2), sqrt(2)), then
  * log m = 2 atanh(s), s = (m-1)/(m+1), |s| < 0.172, series to s^13. Runs once or twice per
@@ -84,10 +105,12 @@ static inline double eg_log1p(double y)
     } z = {.d = 1 + y};
     long long k = (long long)((z.u >> 52) & 0x7ff) - 1023;
     z.u = (z.u & 0x000fffffffffffffull) | 0x3ff0000000000000ull; /* m in [1, 2) */
-    if (z.d > 1.4142135623730951) {
-        z.d *= 0.5;
-        k++;
-    }
+    /* Halve m above sqrt(2) without a branch (which way it goes is a coin flip per value);
+     * the multiplication by 1 or 0.5 is exact. */
+    static const double half_or_one[2] = {1, 0.5};
+    int big = z.d > 1.4142135623730951;
+    z.d *= half_or_one[big];
+    k += big;
     double s = (z.d - 1) / (z.d + 1), s2 = s * s;
     double t = s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9 +
                s2 * (1.0 / 11 + s2 * (1.0 / 13))))));
@@ -178,6 +201,9 @@ struct mla__fc_engine *mla__fc_engine_create(double step_s, const struct mla_fc_
         e->ring[j] = NAN;
     for (int j = 0; j < e->H; j++)
         e->ens_ring[j] = NAN;
+    e->hd = e->md ? (size_t)e->H % (size_t)e->md : 0;
+    e->hw = e->mw ? (size_t)e->H % (size_t)e->mw : 0;
+    e->hp = e->mp ? (size_t)e->H % (size_t)e->mp : 0;
     e->lambda = pow(2.0, -step_s / cfg->weight_halflife_s);
     e->point_x = NAN;
     return e;
@@ -214,98 +240,102 @@ static long eg_snaive_idx(size_t i, int h, int m)
     return j;
 }
 
-/* Candidate k's forecast for point i + h in model space, made after consuming point i. */
-static double eg_cand(const struct mla__fc_engine *e, int k, size_t i, int h)
+/* Every candidate's forecast for point i + h in model space, made after consuming point i;
+ * jd, jw, jp: the target's slot in the day, the week and the profile period ((i + h) mod md,
+ * mw, mp). One pass fills all K (no per-candidate dispatch): this runs at every point. */
+static void eg_cands(const struct mla__fc_engine *e, size_t i, int h, size_t jd, size_t jw,
+                     size_t jp, double *pred)
 {
     long j;
-    double p;
-    switch (k) {
-    case MLA_FC_CAND_PERSIST:
-        return XS(e, i);
-    case MLA_FC_CAND_SNAIVE_DAY:
-        j = eg_snaive_idx(i, h, e->md);
-        return j >= 0 ? XS(e, j) : NAN;
-    case MLA_FC_CAND_SNAIVE_WEEK:
-        j = eg_snaive_idx(i, h, e->mw);
-        return j >= 0 ? XS(e, j) : NAN;
-    case MLA_FC_CAND_LEVEL:
-        return e->lvl_started ? e->lvl : NAN;
-    case MLA_FC_CAND_MEAN:
-        return e->lvl_started ? e->lvl_slow : NAN;
-    case MLA_FC_CAND_HW_DAY:
-        if (!e->md)
-            return NAN;
-        p = mla__fc_hw_pred(&e->hw_day, i, h);
-        return eg_fwd(e, e->logsp && p < 0 ? 0 : p);
-    case MLA_FC_CAND_HW_DAY_LOG:
-        return e->md ? mla__fc_hw_pred(&e->hw_day_log, i, h) : NAN;
-    case MLA_FC_CAND_HW_DAY_SLOW:
-        return e->md ? mla__fc_hw_pred(&e->hw_day_slow, i, h) : NAN;
-    case MLA_FC_CAND_HW_DAY_SMOOTH:
-        return e->md ? mla__fc_hw_pred(&e->hw_day_smooth, i, h) : NAN;
-    case MLA_FC_CAND_HW_WEEK_LOG:
-        return e->mw ? mla__fc_hw_pred(&e->hw_week_log, i, h) : NAN;
-    case MLA_FC_CAND_DAMPED_LOG:
-        return mla__fc_hw_pred(&e->damped_log, i, h);
-    case MLA_FC_CAND_PROFILE_LOG: {
-        if (!e->mp)
-            return NAN;
-        (void)i;
-        size_t s = e->ppos + (size_t)h;
-        while (s >= (size_t)e->mp)
-            s -= (size_t)e->mp;
-        return e->prof_seen[s] ? e->prof[s] + e->prof_off : NAN;
+    pred[MLA_FC_CAND_PERSIST] = XS(e, i);
+    j = eg_snaive_idx(i, h, e->md);
+    pred[MLA_FC_CAND_SNAIVE_DAY] = j >= 0 ? XS(e, j) : NAN;
+    j = eg_snaive_idx(i, h, e->mw);
+    pred[MLA_FC_CAND_SNAIVE_WEEK] = j >= 0 ? XS(e, j) : NAN;
+    pred[MLA_FC_CAND_LEVEL] = e->lvl_started ? e->lvl : NAN;
+    pred[MLA_FC_CAND_MEAN] = e->lvl_started ? e->lvl_slow : NAN;
+    if (e->md) {
+        double p = mla__fc_hw_pred_day(&e->hw_day, h, jd);
+        pred[MLA_FC_CAND_HW_DAY] = eg_fwd(e, e->logsp && p < 0 ? 0 : p);
+        pred[MLA_FC_CAND_HW_DAY_LOG] = mla__fc_hw_pred_day(&e->hw_day_log, h, jd);
+        pred[MLA_FC_CAND_HW_DAY_SLOW] = mla__fc_hw_pred_day(&e->hw_day_slow, h, jd);
+        pred[MLA_FC_CAND_HW_DAY_SMOOTH] = mla__fc_hw_pred_slots(&e->hw_day_smooth, h, jd, 0);
+    } else {
+        pred[MLA_FC_CAND_HW_DAY] = pred[MLA_FC_CAND_HW_DAY_LOG] = NAN;
+        pred[MLA_FC_CAND_HW_DAY_SLOW] = pred[MLA_FC_CAND_HW_DAY_SMOOTH] = NAN;
     }
-    default:
-        return NAN;
-    }
+    pred[MLA_FC_CAND_HW_WEEK_LOG] =
+        e->mw ? mla__fc_hw_pred_slots(&e->hw_week_log, h, jd, jw) : NAN;
+    pred[MLA_FC_CAND_DAMPED_LOG] = mla__fc_hw_pred_slots(&e->damped_log, h, 0, 0);
+    pred[MLA_FC_CAND_PROFILE_LOG] =
+        e->mp && e->prof_seen[jp] ? e->prof[jp] + e->prof_off : NAN;
 }
 
-/* The same in the series' own units. */
-static double eg_cand_raw(const struct mla__fc_engine *e, int k, size_t i, int h)
+/* eg_cands for any h after the last point (the result: not per point, so plain modulo). */
+static void eg_cands_at(const struct mla__fc_engine *e, int h, double *pred)
 {
-    double x = eg_cand(e, k, i, h);
-    return isnan(x) ? NAN : eg_back(e, x);
+    size_t jd = e->md ? (e->dpos + (size_t)h) % (size_t)e->md : 0;
+    size_t jw = e->mw ? (e->wpos + (size_t)h) % (size_t)e->mw : 0;
+    size_t jp = e->mp ? (e->ppos + (size_t)h) % (size_t)e->mp : 0;
+    eg_cands(e, e->t - 1, h, jd, jw, jp, pred);
 }
 
 /* Weights from the candidates' error records; candidates without a forecast get 0. */
 static void eg_weights(const struct mla__fc_engine *e, const double *pred, double *w)
 {
+    /* Two candidates per instruction: the three divisions per candidate (record mean, ratio to
+     * the best, normalisation) made this divider-bound, and a two-lane division costs about as
+     * much as one. Each lane does what the scalar code did, in the same order (same bits). */
     double minw = 2.0 * e->H < 12 ? 12 : 2.0 * e->H;
-    double mae[K], best = INFINITY;
-    for (int k = 0; k < K; k++) {
-        mae[k] = NAN;
-        if (!isfinite(pred[k]) || e->mae_w[k] < minw)
-            continue;
-        mae[k] = e->mae_s[k] / e->mae_w[k] + 1e-12;
-        if (mae[k] < best)
-            best = mae[k];
+    const eg_v2 minwv = {minw, minw}, tiny = {1e-12, 1e-12}, inf = {INFINITY, INFINITY};
+    const eg_v2 zero = {0, 0}, one = {1, 1};
+    eg_v2 mae[K / 2];
+    eg_i2 ok[K / 2];
+    double best = INFINITY;
+    for (int k = 0; k < K; k += 2) {
+        eg_v2 p, ms, mw;
+        memcpy(&p, pred + k, sizeof p);
+        memcpy(&ms, e->mae_s + k, sizeof ms);
+        memcpy(&mw, e->mae_w + k, sizeof mw);
+        /* A record to judge by: a finite forecast and enough scored points. */
+        ok[k / 2] = (eg_abs(p) < inf) & (mw >= minwv);
+        mae[k / 2] = ms / mw + tiny; /* garbage (even 0/0) in the lanes !ok leaves out */
+        /* The minimum with min instructions (no data-dependent branch). */
+        eg_v2 cand = eg_sel(ok[k / 2], mae[k / 2], inf);
+        best = cand[0] < best ? cand[0] : best;
+        best = cand[1] < best ? cand[1] : best;
     }
     /* (best/mae)^power: the same normalised weights as mae^-power, without overflow; an integer
      * power (the default) by repeated squaring, as pow() per point per candidate is costly. */
     double pw = e->cfg.weight_power;
     int ip = (int)pw;
     bool intp = (double)ip == pw && ip > 0 && ip <= 64;
+    const eg_v2 bestv = {best, best};
     double sum = 0;
-    for (int k = 0; k < K; k++) {
-        w[k] = 0;
-        if (isnan(mae[k]))
-            continue;
-        double q = best / mae[k];
+    for (int k = 0; k < K; k += 2) {
+        eg_v2 q = bestv / mae[k / 2], acc = one;
         if (intp) {
-            double acc = 1, b = q;
+            eg_v2 b = q;
             for (int p = ip; p; p >>= 1, b *= b)
                 if (p & 1)
                     acc *= b;
-            w[k] = acc;
         } else {
-            w[k] = pow(q, pw);
+            for (int l = 0; l < 2; l++)
+                acc[l] = ok[k / 2][l] ? pow(q[l], pw) : 0;
         }
-        sum += w[k];
+        acc = eg_sel(ok[k / 2], acc, zero);
+        memcpy(w + k, &acc, sizeof acc);
+        sum += w[k]; /* adding a left-out candidate's +0 changes no bit */
+        sum += w[k + 1];
     }
     if (sum > 0 && isfinite(sum)) {
-        for (int k = 0; k < K; k++)
-            w[k] /= sum;
+        const eg_v2 sv = {sum, sum};
+        for (int k = 0; k < K; k += 2) {
+            eg_v2 v;
+            memcpy(&v, w + k, sizeof v);
+            v /= sv;
+            memcpy(w + k, &v, sizeof v);
+        }
         return;
     }
     /* Nothing scored yet: the daily model if it can forecast, else the smoothed level. */
@@ -320,7 +350,8 @@ static void eg_weights(const struct mla__fc_engine *e, const double *pred, doubl
 static void eg_push_res(struct mla__fc_engine *e, double r)
 {
     e->res[e->res_pos] = r;
-    e->res_pos = (e->res_pos + 1) % RES_CAP;
+    if (++e->res_pos == RES_CAP)
+        e->res_pos = 0;
     if (e->res_n < RES_CAP)
         e->res_n++;
 }
@@ -332,7 +363,8 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *acce
     size_t prev = i ? i - 1 : 0;
     const struct mla__fc_hw *ref = &e->hw_day_smooth;
     bool ref_ok = i > 0 && e->md && ref->started && ref->seen[0][e->dpos];
-    double r = ref_ok ? mla__fc_hw_pred(ref, prev, 1) : NAN;
+    /* One step ahead of prev is point i: its day slot is dpos. */
+    double r = ref_ok ? mla__fc_hw_pred_slots(ref, 1, e->dpos, 0) : NAN;
     if (isnan(y)) {
         XR(e, i) = NAN;
         e->missing++;
@@ -350,23 +382,28 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *acce
     double d = x - r;
     /* Recurring structure is not an anomaly: a value the sharp-season model expects (a narrow
      * daily peak the smoothed reference blurs) passes. */
-    double r2 = e->hw_day_log.seen[0][e->dpos] ? mla__fc_hw_pred(&e->hw_day_log, prev, 1) : NAN;
-    double dmin = isnan(r2) || fabs(d) <= fabs(x - r2) ? d : x - r2;
+    double r2 = e->hw_day_log.seen[0][e->dpos]
+                    ? mla__fc_hw_pred_day(&e->hw_day_log, 1, e->dpos)
+                    : NAN;
+    /* Only the smallest deviation matters: kept as a minimum of absolute values, which
+     * compiles to min instructions (a NaN - no forecast, no past value - never wins) instead
+     * of the data-dependent branches that picked the signed winner. */
+    double dmin = fabs(d), a2 = fabs(x - r2);
+    dmin = a2 < dmin ? a2 : dmin;
     /* Nor is a value seen at the same time yesterday or last week (raw, before filtering: a
      * weekly peak the daily models cannot know would otherwise be filtered away forever). A low
      * value counts as seen only if that past value was not itself an anomaly: an outage lasting
      * over a day is still an outage. */
     for (int k = 0; k < 2; k++) {
         size_t m = (size_t)(k ? e->mw : e->md);
-        if (m && i >= m) {
-            double past = XR(e, i - m);
-            if (!isnan(past) && fabs(x - past) < fabs(dmin) && (d > 0 || OK(e, i - m)))
-                dmin = x - past;
+        if (m && i >= m && (d > 0 || OK(e, i - m))) {
+            double ap = fabs(x - XR(e, i - m));
+            dmin = ap < dmin ? ap : dmin;
         }
     }
     double scale = e->scale_w > 0 ? 1.25 * e->scale_s / e->scale_w : 0;
     bool active = e->scale_w >= 12 && scale > 0;
-    if (!active || fabs(dmin) <= e->cfg.anomaly_threshold * scale) {
+    if (!active || dmin <= e->cfg.anomaly_threshold * scale) {
         e->run = 0;
         e->scale_s = 0.995 * e->scale_s + fabs(d);
         e->scale_w = 0.995 * e->scale_w + 1;
@@ -401,11 +438,13 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *acce
 static void eg_advance(struct mla__fc_engine *e, size_t i)
 {
     if (i == 0) {
-        e->dpos = e->ppos = e->hpos = 0;
+        e->dpos = e->wpos = e->ppos = e->hpos = 0;
         return;
     }
     if (e->md && ++e->dpos == (size_t)e->md)
         e->dpos = 0;
+    if (e->mw && ++e->wpos == (size_t)e->mw)
+        e->wpos = 0;
     if (e->mp && ++e->ppos == (size_t)e->mp)
         e->ppos = 0;
     if (++e->hpos == (size_t)e->H)
@@ -423,18 +462,27 @@ void mla__fc_engine_step(struct mla__fc_engine *e, double y)
     XS(e, i) = x;
     e->cur = accepted && !isnan(y) ? y : isnan(x) ? NAN : eg_back(e, x);
     size_t slot = e->hpos;
+    double *row = e->ring + slot * K; /* forecasts made H points ago for this point */
 
     /* Score the forecasts made H points ago for this point. */
     if (accepted && !isnan(y)) {
         /* Errors in the series' units without a back-transform per candidate:
          * |y - p| ~ (1 + y) |log1p(y) - log1p(p)| to first order. */
         double unit = e->logsp ? 1 + y : 1;
-        for (int k = 0; k < K; k++) {
-            double p = e->ring[(size_t)k * (size_t)e->H + slot];
-            if (isnan(p))
-                continue;
-            e->mae_s[k] = e->lambda * e->mae_s[k] + unit * fabs(x - p);
-            e->mae_w[k] = e->lambda * e->mae_w[k] + 1;
+        /* Two candidates per instruction, branch-free: a candidate without a forecast (NaN)
+         * keeps its record. Same operations per lane as the scalar update (same bits). */
+        const eg_v2 lam = {e->lambda, e->lambda}, un = {unit, unit}, xv = {x, x};
+        const eg_v2 one = {1, 1};
+        for (int k = 0; k < K; k += 2) {
+            eg_v2 p, ms, mw;
+            memcpy(&p, row + k, sizeof p);
+            memcpy(&ms, e->mae_s + k, sizeof ms);
+            memcpy(&mw, e->mae_w + k, sizeof mw);
+            eg_i2 has = p == p;
+            ms = eg_sel(has, lam * ms + un * eg_abs(xv - p), ms);
+            mw = eg_sel(has, lam * mw + one, mw);
+            memcpy(e->mae_s + k, &ms, sizeof ms);
+            memcpy(e->mae_w + k, &mw, sizeof mw);
         }
         double p = e->ens_ring[slot];
         if (!isnan(p)) {
@@ -446,12 +494,13 @@ void mla__fc_engine_step(struct mla__fc_engine *e, double y)
     }
 
     if (!isnan(x)) {
-        mla__fc_hw_update(&e->hw_day, i, e->cur);
-        mla__fc_hw_update(&e->hw_day_log, i, x);
-        mla__fc_hw_update(&e->hw_day_smooth, i, x);
-        mla__fc_hw_update(&e->hw_day_slow, i, x);
-        mla__fc_hw_update(&e->hw_week_log, i, x);
-        mla__fc_hw_update(&e->damped_log, i, x);
+        size_t jd = e->dpos, jw = e->wpos;
+        mla__fc_hw_update_day(&e->hw_day, i, jd, e->cur);
+        mla__fc_hw_update_day(&e->hw_day_log, i, jd, x);
+        mla__fc_hw_update_slots(&e->hw_day_smooth, i, jd, 0, x);
+        mla__fc_hw_update_day(&e->hw_day_slow, i, jd, x);
+        mla__fc_hw_update_slots(&e->hw_week_log, i, jd, jw, x);
+        mla__fc_hw_update_slots(&e->damped_log, i, 0, 0, x);
         if (!e->lvl_started) {
             e->lvl = e->lvl_slow = x;
             e->lvl_started = true;
@@ -471,10 +520,17 @@ void mla__fc_engine_step(struct mla__fc_engine *e, double y)
         }
     }
 
-    double pred[K];
-    for (int k = 0; k < K; k++) {
-        pred[k] = isnan(x) ? NAN : eg_cand(e, k, i, e->H);
-        e->ring[(size_t)k * (size_t)e->H + slot] = pred[k];
+    /* This point's forecasts for i + H replace the row just scored. */
+    double *pred = row;
+    if (isnan(x)) {
+        for (int k = 0; k < K; k++)
+            pred[k] = NAN;
+    } else {
+        size_t jd = e->dpos + e->hd, jw = e->wpos + e->hw, jp = e->ppos + e->hp;
+        jd = jd >= (size_t)e->md ? jd - (size_t)e->md : jd;
+        jw = jw >= (size_t)e->mw ? jw - (size_t)e->mw : jw;
+        jp = jp >= (size_t)e->mp ? jp - (size_t)e->mp : jp;
+        eg_cands(e, i, e->H, jd, jw, jp, pred);
     }
     /* The error averages move slowly (half-life of days): refresh the weights every H points
      * (every point until some candidate has a record). A candidate without a forecast this
@@ -627,6 +683,17 @@ enum mla_code mla_fc_backtest(const double *values, size_t n, double step_s,
     return MLA_OK;
 }
 
+/* mla__fc_quantile's last step: the order statistic at floor(pos) of n values moved towards
+ * the next one (next) by the fraction of pos. */
+static double eg_interp(double pos, size_t n, double at, double next)
+{
+    size_t k = (size_t)pos;
+    double frac = pos - (double)k, v = at;
+    if (frac > 0 && k + 1 < n)
+        v += frac * (next - v);
+    return v;
+}
+
 /* The result from the engine's state after its last point. */
 static void eg_result(struct mla__fc_engine *e, struct mla_fc_result *out)
 {
@@ -640,33 +707,41 @@ static void eg_result(struct mla__fc_engine *e, struct mla_fc_result *out)
     r.missing = e->missing;
     size_t last = e->t - 1;
     double pred[K];
+    eg_cands_at(e, e->H, pred);
     for (int k = 0; k < K; k++) {
-        pred[k] = eg_cand(e, k, last, e->H);
-        r.cand_point[k] = eg_cand_raw(e, k, last, e->H);
+        r.cand_point[k] = isnan(pred[k]) ? NAN : eg_back(e, pred[k]);
         r.cand_mae[k] = e->mae_w[k] > 0 ? e->mae_s[k] / e->mae_w[k] : NAN;
     }
     eg_weights(e, pred, r.weight);
-    /* Both bounds from one copy: the high quantile first, then the low one among the values
-     * the selection left below it (quantile >= 0.5, so the low one is there). */
+    /* Both bounds from the four order statistics around them, found together from the two
+     * tails (mla__fc_order_pairs). The positions are computed exactly as the two quantile calls
+     * did before (the high quantile over all residuals, the low one as a quantile of the kh + 1
+     * smallest), so the bounds keep the same bits. */
     double qh = NAN, ql = NAN;
     if (e->res_n >= 12) {
-        double tmp[RES_CAP];
-        memcpy(tmp, e->res, e->res_n * sizeof(double));
-        qh = mla__fc_quantile(tmp, e->res_n, cfg->quantile);
-        size_t kh = (size_t)(cfg->quantile * (double)(e->res_n - 1));
-        double pos = (1 - cfg->quantile) * (double)(e->res_n - 1);
-        if ((size_t)pos + 1 <= kh)
-            ql = mla__fc_quantile(tmp, kh + 1, pos / (double)kh);
-        else
-            ql = mla__fc_quantile(tmp, e->res_n, 1 - cfg->quantile);
+        size_t n = e->res_n;
+        double posh = cfg->quantile * (double)(n - 1);
+        size_t kh = (size_t)posh;
+        double pos = (1 - cfg->quantile) * (double)(n - 1), posl = pos;
+        size_t nl = n;
+        if ((size_t)pos + 1 <= kh) {
+            posl = pos / (double)kh * (double)kh; /* the quantile of kh + 1 values at pos/kh */
+            nl = kh + 1;
+        }
+        size_t kl = (size_t)posl;
+        double os[4];
+        mla__fc_order_pairs(e->res, n, kl, kh, os);
+        qh = eg_interp(posh, n, os[2], os[3]);
+        ql = eg_interp(posl, nl, os[0], os[1]);
     }
     double scale = e->scale_w > 0 ? 1.25 * e->scale_s / e->scale_w : 0;
     for (int h = 1; h <= e->H; h++) {
-        double pt = 0, ws = 0;
+        double pt = 0, ws = 0, ph[K];
+        eg_cands_at(e, h, ph);
         for (int k = 0; k < K; k++) {
             if (r.weight[k] <= 0)
                 continue;
-            double p = eg_cand(e, k, last, h);
+            double p = ph[k];
             if (isnan(p))
                 continue;
             pt += r.weight[k] * p;
@@ -687,9 +762,16 @@ static void eg_result(struct mla__fc_engine *e, struct mla_fc_result *out)
 
     /* Cycles and trend on the filtered history the rings hold (model space for cycles). */
     size_t cap = e->mask + 1, len = e->t < cap ? e->t : cap;
-    double *xs = mla_xmalloc(len * sizeof(double));
-    for (size_t j = 0; j < len; j++)
-        xs[j] = XS(e, e->t - len + j);
+    /* Until the ring wraps (always, for a one-shot forecast: the ring holds the whole input)
+     * the history is already in order at the ring's start: no copy. */
+    double *copy = NULL;
+    const double *xs = e->xs;
+    if (e->t > cap) {
+        copy = mla_xmalloc(len * sizeof(double));
+        for (size_t j = 0; j < len; j++)
+            copy[j] = XS(e, e->t - len + j);
+        xs = copy;
+    }
     size_t first = 0;
     while (first < len && isnan(xs[first]))
         first++;
@@ -711,7 +793,7 @@ static void eg_result(struct mla__fc_engine *e, struct mla_fc_result *out)
         r.weekly.strength = mean > 0 ? r.weekly.strength / mean : 0;
     }
     r.trend = mla__fc_trend_classify(xs + first, len - first, e->md, e->logsp, &r.trend_change);
-    free(xs);
+    free(copy);
     *out = r;
 }
 
@@ -808,7 +890,7 @@ void mla__fc_backtest_cands(const double *values, size_t n, double step_s,
         mla__fc_engine_step(e, values[i]);
         if (i + H < n)
             for (int k = 0; k < K; k++)
-                out[(size_t)k * n + i + H] = e->ring[(size_t)k * H + i % H];
+                out[(size_t)k * n + i + H] = e->ring[(i % H) * K + (size_t)k];
     }
     mla__fc_engine_destroy(e);
 }

@@ -119,15 +119,17 @@ void mla__fc_cycle_detect_weekly(const double *x, size_t n, int md, int mw,
     size_t D = len / (size_t)md;
     double *pd = mla_xcalloc((size_t)md, sizeof *pd);
     double *cd = mla_xcalloc((size_t)md, sizeof *cd);
-    for (size_t i = 0; i < D * (size_t)md; i++)
+    /* Slots counted along (no division per point); the daily means computed once per slot. */
+    size_t Md = (size_t)md;
+    for (size_t i = 0, s = 0; i < D * Md; i++, s = s + 1 == Md ? 0 : s + 1)
         if (!isnan(r[i])) {
-            pd[i % (size_t)md] += r[i];
-            cd[i % (size_t)md]++;
+            pd[s] += r[i];
+            cd[s]++;
         }
-    for (size_t i = 0; i < len; i++) {
-        size_t s = i % (size_t)md;
-        r[i] -= cd[s] ? pd[s] / cd[s] : 0;
-    }
+    for (size_t s = 0; s < Md; s++)
+        pd[s] = cd[s] ? pd[s] / cd[s] : 0;
+    for (size_t i = 0, s = 0; i < len; i++, s = s + 1 == Md ? 0 : s + 1)
+        r[i] -= pd[s];
     /* The rest, week by week: its per-week mean is ~0 already, so cy_profile's de-meaning is a
      * no-op and the R2 is the share of the daily residual a weekly profile explains. */
     double *prof = mla_xmalloc(M * sizeof *prof);

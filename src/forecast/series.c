@@ -1,6 +1,7 @@
 /* series.c - regular-step series: resampling into buckets, and the small numerics the other
  * forecast files share (quantile, period in steps). Pure. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,10 +35,10 @@ static void sr_swap(double *a, double *b)
     *b = t;
 }
 
-/* Hoare-style selection: after the call a[k] holds the k-th smallest element. */
-static void sr_select(double *a, size_t n, size_t k)
+/* Hoare-style selection within a[lo..hi] (lo <= k <= hi): afterwards a[k] holds the element
+ * of rank k, a[lo..k-1] <= a[k] <= a[k+1..hi]. */
+static void sr_select_range(double *a, size_t lo, size_t hi, size_t k)
 {
-    size_t lo = 0, hi = n - 1;
     while (hi > lo) {
         size_t mid = lo + (hi - lo) / 2;
         if (a[mid] < a[lo])
@@ -68,6 +69,131 @@ static void sr_select(double *a, size_t n, size_t k)
         else
             return;
     }
+}
+
+#define SR_SAMPLE 128 /* sample size for the band pivots */
+#define SR_BAND 8     /* sample ranks either side of k's: ~3 sampling deviations at q=0.95 */
+#define SR_MIN_N 512  /* below this the plain selection is as fast */
+
+/* Narrows the selection of rank k to a band (Floyd-Rivest style). Two pivots from a strided
+ * sample bracket rank k; one branch-free pass rearranges a into [< lo pivot | band | > hi
+ * pivot]. Quickselect's comparisons on residuals are coin flips for the branch predictor:
+ * the two interval quantiles were a fifth of a forecast. Returns false (a rearranged but
+ * still a permutation) when rank k is not in the band; else the band's bounds. */
+static bool sr_band(double *a, size_t n, size_t k, size_t *blo, size_t *bhi)
+{
+    double smp[SR_SAMPLE];
+    size_t stride = n / SR_SAMPLE;
+    for (size_t i = 0; i < SR_SAMPLE; i++)
+        smp[i] = a[i * stride + stride / 2];
+    size_t r = (size_t)((double)k / (double)n * SR_SAMPLE);
+    size_t rl = r > SR_BAND ? r - SR_BAND : 0;
+    size_t rh = r + SR_BAND < SR_SAMPLE - 1 ? r + SR_BAND : SR_SAMPLE - 1;
+    sr_select_range(smp, 0, SR_SAMPLE - 1, rl);
+    sr_select_range(smp, rl, SR_SAMPLE - 1, rh);
+    /* At the sample's ends the band is open: rank k cannot fall outside it. */
+    double plo = rl == 0 ? -INFINITY : smp[rl];
+    double phi = rh == SR_SAMPLE - 1 ? INFINITY : smp[rh];
+    /* Lows to the front of tmp, highs to its back, the band compacted in place at the front
+     * of a (written behind the read position). Every store is unconditional; only the
+     * counters move. The low and high cursors cannot cross before the last element. */
+    double *tmp = mla_xmalloc(n * sizeof *tmp);
+    size_t nl = 0, nh = 0, nm = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = a[i];
+        size_t lo = v < plo, hi = v > phi;
+        tmp[nl] = v;
+        tmp[n - 1 - nh] = v;
+        a[nm] = v;
+        nl += lo;
+        nh += hi;
+        nm += 1 - (lo | hi);
+    }
+    memmove(a + nl, a, nm * sizeof *a);
+    memcpy(a, tmp, nl * sizeof *a);
+    memcpy(a + nl + nm, tmp + (n - nh), nh * sizeof *a);
+    free(tmp);
+    if (k < nl || k >= nl + nm)
+        return false;
+    *blo = nl;
+    *bhi = nl + nm - 1;
+    return true;
+}
+
+/* After the call a[k] holds the k-th smallest element, a[0..k-1] <= a[k] <= a[k+1..n-1]. */
+static void sr_select(double *a, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    if (n >= SR_MIN_N && !sr_band(a, n, k, &lo, &hi)) {
+        lo = 0;
+        hi = n - 1;
+    }
+    sr_select_range(a, lo, hi, k);
+}
+
+/* Smallest element of a[from..to-1] (from < to). */
+static double sr_min(const double *a, size_t from, size_t to)
+{
+    double v = a[from];
+    for (size_t i = from + 1; i < to; i++)
+        v = a[i] < v ? a[i] : v;
+    return v;
+}
+
+/* Ranks klo, klo+1 and khi, khi+1 from the two tails: sample thresholds a little inside each
+ * tail, one branch-free pass copying the elements <= the low one and >= the high one, then
+ * small selections. False when a rank falls outside its tail (the caller selects in full). */
+static bool sr_tails(const double *a, size_t n, size_t klo, size_t khi, double *out, double *buf)
+{
+    double smp[SR_SAMPLE];
+    size_t stride = n / SR_SAMPLE;
+    for (size_t i = 0; i < SR_SAMPLE; i++)
+        smp[i] = a[i * stride + stride / 2];
+    size_t rl = (size_t)((double)klo / (double)n * SR_SAMPLE) + SR_BAND;
+    size_t rh0 = (size_t)((double)khi / (double)n * SR_SAMPLE);
+    if (rl >= SR_SAMPLE - 1 || rh0 <= SR_BAND || rl >= rh0 - SR_BAND)
+        return false;
+    size_t rh = rh0 - SR_BAND;
+    sr_select_range(smp, 0, SR_SAMPLE - 1, rl);
+    double tl = smp[rl];
+    sr_select_range(smp, 0, SR_SAMPLE - 1, rh);
+    double th = smp[rh];
+    /* The elements <= tl are exactly the nl smallest, those >= th the nh largest. */
+    double *lo = buf, *hi = buf + n;
+    size_t nl = 0, nh = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = a[i];
+        lo[nl] = v;
+        hi[nh] = v;
+        nl += v <= tl;
+        nh += v >= th;
+    }
+    if (klo + 1 >= nl || khi < n - nh)
+        return false;
+    sr_select_range(lo, 0, nl - 1, klo);
+    out[0] = lo[klo];
+    out[1] = sr_min(lo, klo + 1, nl);
+    size_t r = khi - (n - nh);
+    sr_select_range(hi, 0, nh - 1, r);
+    out[2] = hi[r];
+    out[3] = r + 1 < nh ? sr_min(hi, r + 1, nh) : NAN;
+    return true;
+}
+
+void mla__fc_order_pairs(const double *a, size_t n, size_t klo, size_t khi, double *out)
+{
+    double *buf = mla_xmalloc(2 * n * sizeof *buf);
+    if (n < SR_MIN_N || !sr_tails(a, n, klo, khi, out, buf)) {
+        /* The plain way: select khi, then klo among the khi + 1 smallest it left in front. */
+        memcpy(buf, a, n * sizeof *buf);
+        sr_select(buf, n, khi);
+        out[2] = buf[khi];
+        out[3] = khi + 1 < n ? sr_min(buf, khi + 1, n) : NAN;
+        sr_select(buf, khi + 1, klo);
+        out[0] = buf[klo];
+        out[1] = klo + 1 <= khi ? sr_min(buf, klo + 1, khi + 1) : out[3];
+    }
+    free(buf);
 }
 
 double mla__fc_quantile(double *a, size_t n, double q)

@@ -67,7 +67,7 @@ enum mla_fc_trend mla__fc_trend_classify(const double *x, size_t n, int md, bool
     size_t wn = n;
     double *dm = NULL;
     size_t M = md > 0 ? (size_t)md : 0;
-    double *prof = NULL;
+    double *prof = NULL, *line = NULL;
     if (D >= 2) {
         w = x + (n - D * M);
         wn = D * M;
@@ -96,30 +96,34 @@ enum mla_fc_trend mla__fc_trend_classify(const double *x, size_t n, int md, bool
     /* Residual spread around the line (and the daily profile, when there is one). */
     double unit = dm ? (double)M : 1;
     if (prof) {
+        /* The slot of i (i mod M) is counted along, and the line at each point is kept for the
+         * spread below: divisions per point were most of this function's time. */
         double *cnt = mla_xcalloc(M, sizeof *cnt);
-        for (size_t i = 0; i < wn; i++)
+        line = mla_xmalloc(wn * sizeof *line);
+        for (size_t i = 0, j = 0; i < wn; i++, j = j + 1 == M ? 0 : j + 1) {
+            line[i] = mean + slope * ((double)i / unit - span / 2);
             if (!isnan(w[i])) {
-                prof[i % M] += w[i] - (mean + slope * ((double)i / unit - span / 2));
-                cnt[i % M]++;
+                prof[j] += w[i] - line[i];
+                cnt[j]++;
             }
+        }
         for (size_t j = 0; j < M; j++)
             prof[j] = cnt[j] ? prof[j] / cnt[j] : 0;
         free(cnt);
     }
     double ss = 0;
     size_t c = 0;
-    for (size_t i = 0; i < wn; i++) {
+    for (size_t i = 0, j = 0; i < wn; i++, j = M && j + 1 == M ? 0 : j + 1) {
         if (isnan(w[i]))
             continue;
-        double fit = mean + slope * ((double)i / unit - span / 2) + (prof ? prof[i % M] : 0);
-        if (!dm)
-            fit = mean + slope * ((double)i - span / 2);
+        double fit = line ? line[i] + prof[j] : mean + slope * ((double)i - span / 2);
         ss += (w[i] - fit) * (w[i] - fit);
         c++;
     }
     double cv = c > 1 && am > 0 ? sqrt(ss / (double)(c - 1)) / am : 0;
     free(dm);
     free(prof);
+    free(line);
     if (fabs(*change) >= TR_CHANGE && fabs(t) >= TR_T)
         return *change > 0 ? MLA_FC_TREND_INCREASING : MLA_FC_TREND_DECREASING;
     if (cv >= TR_CV)
