@@ -8,7 +8,7 @@ PKGS=(
   build-essential pkg-config make git ca-certificates curl openssl tzdata
   libmicrohttpd-dev libgnutls28-dev libssl-dev libcjson-dev libjansson-dev libyaml-dev
   libcurl4-openssl-dev libcriterion-dev
-  valgrind wrk nginx-light procps iproute2
+  valgrind wrk nginx-light procps iproute2 jq
   python3 python3-jsonschema python3-yaml
   golang-go golang-github-masterminds-sprig-dev
   prometheus

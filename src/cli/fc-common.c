@@ -97,3 +97,26 @@ void mla__cli_json_str(FILE *f, const char *s)
     }
     fputc('"', f);
 }
+
+bool mla__cli_check_args(const char *cmd, bool ok, int optind_, int argc, char **argv,
+                         const char *file, double rmin, double rmax)
+{
+    if (!ok) {
+        fprintf(stderr, "Run 'ml-autoscaling %s --help' for usage.\n", cmd);
+        return false;
+    }
+    if (optind_ < argc) {
+        fprintf(stderr, "ml-autoscaling %s: unexpected argument '%s'\n", cmd, argv[optind_]);
+        return false;
+    }
+    if (!file) {
+        fprintf(stderr, "ml-autoscaling %s: -f TRACE.csv is required (see --help)\n", cmd);
+        return false;
+    }
+    if (rmin > rmax || rmin != floor(rmin) || rmax != floor(rmax)) {
+        fprintf(stderr, "ml-autoscaling %s: --min and --max must be whole numbers, min <= max\n",
+                cmd);
+        return false;
+    }
+    return true;
+}

@@ -20,6 +20,12 @@ bool mla__cli_load(const char *cmd, const char *path, double step_s, bool strict
  * needs about 8 replicas). */
 double mla__cli_default_capacity(const struct mla_fc_series *s);
 
+/* The checks both commands make once getopt is done: a bad option seen (ok false), a stray
+ * argument, the required -f, whole replica bounds with min <= max. Prints the error and
+ * returns false. `cmd` is "forecast" or "simulate". */
+bool mla__cli_check_args(const char *cmd, bool ok, int optind_, int argc, char **argv,
+                         const char *file, double rmin, double rmax);
+
 /* Writes s as a JSON string literal (quotes included). */
 void mla__cli_json_str(FILE *f, const char *s);
 

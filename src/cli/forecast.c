@@ -286,23 +286,8 @@ int mla_cmd_forecast(int argc, char **argv)
             ok = false;
         }
     }
-    if (!ok) {
-        fprintf(stderr, "Run 'ml-autoscaling forecast --help' for usage.\n");
+    if (!mla__cli_check_args("forecast", ok, optind, argc, argv, o.file, o.rmin, o.rmax))
         return MLA_EXIT_USAGE;
-    }
-    if (optind < argc) {
-        fprintf(stderr, "ml-autoscaling forecast: unexpected argument '%s'\n", argv[optind]);
-        return MLA_EXIT_USAGE;
-    }
-    if (!o.file) {
-        fprintf(stderr, "ml-autoscaling forecast: -f TRACE.csv is required (see --help)\n");
-        return MLA_EXIT_USAGE;
-    }
-    if (o.rmin > o.rmax || o.rmin != floor(o.rmin) || o.rmax != floor(o.rmax)) {
-        fprintf(stderr, "ml-autoscaling forecast: --min and --max must be whole numbers, "
-                        "min <= max\n");
-        return MLA_EXIT_USAGE;
-    }
     struct mla_fc_series s;
     if (!mla__cli_load(CMD, o.file, o.step_s, o.step_given, &s))
         return MLA_EXIT_USAGE;

@@ -15,9 +15,9 @@
  * evaluated in --timezone), predictive (floor = the upper bound of the forecast made now for the
  * load --lead minutes ahead, over the capacity: scale-ahead; reactive on top). The forecast is
  * the library's rolling-origin forecast (mla_fc_backtest): history only.
- * Single-threaded: --timezone sets TZ for this process (setenv + tzset) once at start.
+ * Business hours are the product's own (hours.h): the same syntax, time zones and DST handling
+ * as the predictive loop, so the simulated floor is the one the loop would set.
  */
-#include <ctype.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -28,6 +28,7 @@
 #include "cli.h"
 #include "fc-common.h"
 #include "mla/fc.h"
+#include "mla/hours.h"
 #include "mla/mem.h"
 
 #define CMD "simulate"
@@ -38,11 +39,6 @@ static const char *const sim_names[SIM_N] = {"reactive", "business_hours", "pred
 struct sim_opts {
     const char *file, *plot, *json, *hours, *tz;
     double capacity, polling, cold, cooldown, rmin, rmax, bmin, lead_min, quantile;
-};
-
-struct sim_hours {
-    bool day[7];        /* tm_wday: 0 = Sunday */
-    int from_min, to_min; /* minutes after local midnight, [from, to) */
 };
 
 struct sim_result {
@@ -79,72 +75,6 @@ static void sim_usage(FILE *f)
             "      --quantile Q              forecast upper bound used (default 0.8)\n"
             "  -h, --help                    this help\n\n"
             "Exit: 0 ok, 2 usage or file error.\n");
-}
-
-static int sim_day(const char *s, size_t n)
-{
-    static const char *const d[7] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
-    if (n != 3)
-        return -1;
-    for (int i = 0; i < 7; i++)
-        if (tolower((unsigned char)s[0]) == d[i][0] && tolower((unsigned char)s[1]) == d[i][1] &&
-            tolower((unsigned char)s[2]) == d[i][2])
-            return i;
-    return -1;
-}
-
-static bool sim_hhmm(const char *s, int *out)
-{
-    if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) || s[2] != ':' ||
-        !isdigit((unsigned char)s[3]) || !isdigit((unsigned char)s[4]))
-        return false;
-    int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
-    if (h > 24 || m > 59 || (h == 24 && m))
-        return false;
-    *out = h * 60 + m;
-    return true;
-}
-
-/* "Mon-Fri 09:00-18:00" or "Mon,Wed,Sat 08:00-12:30". */
-static bool sim_parse_hours(const char *spec, struct sim_hours *h)
-{
-    memset(h, 0, sizeof *h);
-    const char *sp = strchr(spec, ' ');
-    if (!sp)
-        return false;
-    const char *p = spec;
-    while (p < sp) {
-        const char *e = p;
-        while (e < sp && *e != ',')
-            e++;
-        const char *dash = memchr(p, '-', (size_t)(e - p));
-        int a = sim_day(p, (size_t)((dash ? dash : e) - p));
-        int b = dash ? sim_day(dash + 1, (size_t)(e - dash - 1)) : a;
-        if (a < 0 || b < 0)
-            return false;
-        for (int d = a;; d = (d + 1) % 7) {
-            h->day[d] = true;
-            if (d == b)
-                break;
-        }
-        p = e < sp ? e + 1 : e;
-    }
-    while (*sp == ' ')
-        sp++;
-    if (strlen(sp) != 11 || sp[5] != '-' || !sim_hhmm(sp, &h->from_min) ||
-        !sim_hhmm(sp + 6, &h->to_min) || h->from_min >= h->to_min)
-        return false;
-    return true;
-}
-
-static bool sim_in_hours(const struct sim_hours *h, double t)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (!localtime_r(&tt, &tm))
-        return false;
-    int m = tm.tm_hour * 60 + tm.tm_min;
-    return h->day[tm.tm_wday] && m >= h->from_min && m < h->to_min;
 }
 
 /* Runs one strategy. floor[i]: the strategy's floor at step i (already clamped). */
@@ -534,38 +464,21 @@ int mla_cmd_simulate(int argc, char **argv)
             ok = false;
         }
     }
-    if (!ok) {
-        fprintf(stderr, "Run 'ml-autoscaling simulate --help' for usage.\n");
+    if (!mla__cli_check_args("simulate", ok, optind, argc, argv, o.file, o.rmin, o.rmax))
+        return MLA_EXIT_USAGE;
+    struct mla_hours *bh = NULL;
+    struct mla_err herr;
+    mla_err_clear(&herr);
+    if (mla_hours_parse(o.hours, o.tz, 0, &bh, &herr) != MLA_OK) {
+        fprintf(stderr, "ml-autoscaling simulate: --business-hours '%s' --timezone '%s': %s\n",
+                o.hours, o.tz, herr.msg);
         return MLA_EXIT_USAGE;
     }
-    if (optind < argc) {
-        fprintf(stderr, "ml-autoscaling simulate: unexpected argument '%s'\n", argv[optind]);
-        return MLA_EXIT_USAGE;
-    }
-    if (!o.file) {
-        fprintf(stderr, "ml-autoscaling simulate: -f TRACE.csv is required (see --help)\n");
-        return MLA_EXIT_USAGE;
-    }
-    if (o.rmin > o.rmax || o.rmin != floor(o.rmin) || o.rmax != floor(o.rmax)) {
-        fprintf(stderr, "ml-autoscaling simulate: --min and --max must be whole numbers, "
-                        "min <= max\n");
-        return MLA_EXIT_USAGE;
-    }
-    struct sim_hours bh;
-    if (!sim_parse_hours(o.hours, &bh)) {
-        fprintf(stderr, "ml-autoscaling simulate: --business-hours '%s': expected DAYS HH:MM-HH:MM,"
-                        " e.g. \"Mon-Fri 09:00-18:00\"\n",
-                o.hours);
-        return MLA_EXIT_USAGE;
-    }
-    if (setenv("TZ", o.tz, 1)) {
-        fprintf(stderr, "ml-autoscaling simulate: cannot set timezone '%s'\n", o.tz);
-        return MLA_EXIT_USAGE;
-    }
-    tzset();
     struct mla_fc_series s;
-    if (!mla__cli_load(CMD, o.file, 0, true, &s))
+    if (!mla__cli_load(CMD, o.file, 0, true, &s)) {
+        mla_hours_destroy(bh);
         return MLA_EXIT_USAGE;
+    }
     int rc = MLA_EXIT_OK;
     if (isnan(o.capacity))
         o.capacity = mla__cli_default_capacity(&s);
@@ -584,6 +497,7 @@ int mla_cmd_simulate(int argc, char **argv)
         fprintf(stderr, "ml-autoscaling simulate: --lead %g min is more than %d steps\n",
                 o.lead_min, MLA_FC_MAX_HORIZON);
         mla_fc_series_fini(&s);
+        mla_hours_destroy(bh);
         return MLA_EXIT_USAGE;
     }
     size_t n = s.n, H = (size_t)cfg.horizon_steps;
@@ -595,6 +509,7 @@ int mla_cmd_simulate(int argc, char **argv)
         free(point);
         free(upper);
         mla_fc_series_fini(&s);
+        mla_hours_destroy(bh);
         return MLA_EXIT_USAGE;
     }
     /* The predictive floor at step i comes from the forecast made at i for i + H. */
@@ -604,7 +519,7 @@ int mla_cmd_simulate(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         double t = s.t0 + (double)i * s.step_s;
         floors[SIM_REACTIVE][i] = (int)o.rmin;
-        floors[SIM_BUSINESS][i] = sim_in_hours(&bh, t) ? (int)o.bmin : (int)o.rmin;
+        floors[SIM_BUSINESS][i] = mla_hours_active(bh, (time_t)t, NULL) ? (int)o.bmin : (int)o.rmin;
         double u = i + H < n ? upper[i + H] : NAN;
         floors[SIM_PREDICTIVE][i] = isnan(u) ? (int)o.rmin : (int)ceil(u / o.capacity - 1e-9);
     }
@@ -648,5 +563,6 @@ int mla_cmd_simulate(int argc, char **argv)
     free(point);
     free(upper);
     mla_fc_series_fini(&s);
+    mla_hours_destroy(bh);
     return rc;
 }
