@@ -310,6 +310,7 @@ void mla_predict_decide(const struct mla_predict_input *in, struct mla_predict_r
 
     /* hard limits, for hysteresis: never keep a value outside [lo_hard, hi_hard] */
     int lo_hard = c->min_replicas, hi_hard = c->max_replicas;
+    bool night = false; /* the night cap is in effect now (step 6 caps maxReplicaCount too) */
 
     /* 2. business hours */
     if (c->hours) {
@@ -327,6 +328,7 @@ void mla_predict_decide(const struct mla_predict_input *in, struct mla_predict_r
                 say(&r, "inside business hours (%s, floor %d)", wd, st.min_replicas);
             }
         } else if (c->night_max_replicas >= 0) {
+            night = true;
             if (c->night_max_replicas < hi_hard)
                 hi_hard = c->night_max_replicas;
             if (v > c->night_max_replicas) {
@@ -337,6 +339,7 @@ void mla_predict_decide(const struct mla_predict_input *in, struct mla_predict_r
         }
     } else if (c->night_max_replicas >= 0) {
         /* no windows at all: every hour is "outside", so the night cap always applies */
+        night = true;
         if (c->night_max_replicas < hi_hard)
             hi_hard = c->night_max_replicas;
         if (v > c->night_max_replicas) {
@@ -394,6 +397,30 @@ void mla_predict_decide(const struct mla_predict_input *in, struct mla_predict_r
 
     r.min_replicas = v;
     r.changed = cur < 0 || v != cur;
+
+    /* 6. maxReplicaCount: the night cap holds the other triggers down too (PRODUCT.md: "an
+     * optional night cap on maxReplicaCount"); KEDA refuses max < min and max < 1. */
+    int floor_max = v > 1 ? v : 1;
+    int want = c->max_replicas;
+    if (night && c->night_max_replicas < want)
+        want = c->night_max_replicas;
+    if (want < floor_max)
+        want = floor_max;
+    r.max_replicas = want;
+    r.max_capped = night && want < c->max_replicas;
+    int cur_max = in->current_max > 0 ? in->current_max : -1;
+    r.max_changed = cur_max > 0 ? cur_max != want : r.max_capped;
+    if (r.max_capped) {
+        snprintf(r.max_reason, sizeof r.max_reason,
+                 "capped at %d outside business hours (nightMaxReplicas %d, maxReplicas %d)",
+                 want, c->night_max_replicas, c->max_replicas);
+        say(&r, "maxReplicaCount %s", r.max_reason);
+    } else if (r.max_changed) {
+        snprintf(r.max_reason, sizeof r.max_reason, "restored to maxReplicas %d%s", want,
+                 night ? "" : c->night_max_replicas >= 0 ? " inside business hours"
+                                                         : " (no nightMaxReplicas)");
+        say(&r, "maxReplicaCount %s (was %d)", r.max_reason, cur_max);
+    }
     *res = r;
 }
 
@@ -428,7 +455,102 @@ cJSON *mla_predict_annotations(const struct mla_predict_result *res, time_t now)
         cJSON *spec = cJSON_AddObjectToObject(patch, "spec");
         cJSON_AddNumberToObject(spec, "minReplicaCount", res->min_replicas);
     }
+    if (res->max_capped)
+        cJSON_AddStringToObject(ann, MLA_PREDICT_ANN_MAX_REASON, res->max_reason);
+    else
+        cJSON_AddNullToObject(ann, MLA_PREDICT_ANN_MAX_REASON);
+    if (res->max_changed) {
+        cJSON *spec = cJSON_GetObjectItemCaseSensitive(patch, "spec");
+        if (!spec)
+            spec = cJSON_AddObjectToObject(patch, "spec");
+        cJSON_AddNumberToObject(spec, "maxReplicaCount", res->max_replicas);
+    }
     return patch;
+}
+
+/* ---- re-apply over the loop's decision ---- */
+
+static cJSON *obj_at(cJSON *parent, const char *k)
+{
+    cJSON *o = cJSON_GetObjectItemCaseSensitive(parent, k);
+    if (!cJSON_IsObject(o)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(parent, k);
+        o = cJSON_AddObjectToObject(parent, k);
+    }
+    return o;
+}
+
+static void set_num(cJSON *o, const char *k, int v)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+    cJSON_AddNumberToObject(o, k, v);
+}
+
+static int clampi(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Copies live's annotation `k` (a string) into desired's annotations. */
+static void keep_ann(cJSON *dann, const cJSON *lann, const char *k)
+{
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(lann, k));
+    if (!v)
+        return;
+    cJSON_DeleteItemFromObjectCaseSensitive(dann, k);
+    cJSON_AddStringToObject(dann, k, v);
+}
+
+bool mla_predict_keep_loop(cJSON *desired, const cJSON *live)
+{
+    if (!live)
+        return false;
+    cJSON *dmeta = obj_at(desired, "metadata");
+    cJSON *dann = obj_at(dmeta, "annotations");
+    const char *json = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(dann, MLA_PREDICT_CONFIG_ANNOTATION));
+    const cJSON *lann = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(live, "metadata"), "annotations");
+    const cJSON *lspec = cJSON_GetObjectItemCaseSensitive(live, "spec");
+    const cJSON *lmin = cJSON_GetObjectItemCaseSensitive(lspec, "minReplicaCount");
+    const cJSON *lmax = cJSON_GetObjectItemCaseSensitive(lspec, "maxReplicaCount");
+    bool has_min = cJSON_GetObjectItemCaseSensitive(lann, MLA_PREDICT_ANN_UPDATED) &&
+                   cJSON_IsNumber(lmin);
+    bool has_max = cJSON_GetObjectItemCaseSensitive(lann, MLA_PREDICT_ANN_MAX_REASON) &&
+                   cJSON_IsNumber(lmax);
+    if (!json || (!has_min && !has_max))
+        return false;
+    struct mla_predict_config c;
+    mla_predict_config_init(&c);
+    struct mla_err err;
+    mla_err_clear(&err);
+    if (mla_predict_config_parse(json, &c, &err) != MLA_OK) {
+        mla_predict_config_fini(&c);
+        return false;
+    }
+    cJSON *dspec = obj_at(desired, "spec");
+    const cJSON *dmax = cJSON_GetObjectItemCaseSensitive(dspec, "maxReplicaCount");
+    const cJSON *dmin = cJSON_GetObjectItemCaseSensitive(dspec, "minReplicaCount");
+    int hi = cJSON_IsNumber(dmax) ? (int)dmax->valuedouble : c.max_replicas;
+    int hi_min = c.max_replicas < hi ? c.max_replicas : hi;
+    int lo_min = c.min_replicas > hi_min ? hi_min : c.min_replicas;
+    int min = cJSON_IsNumber(dmin) ? (int)dmin->valuedouble : 0;
+    if (has_min) {
+        min = clampi((int)lmin->valuedouble, lo_min, hi_min);
+        set_num(dspec, "minReplicaCount", min);
+        static const char *const keep[] = {MLA_PREDICT_ANN_PEAK, MLA_PREDICT_ANN_CONFIDENCE,
+                                           MLA_PREDICT_ANN_TREND, MLA_PREDICT_ANN_REASON,
+                                           MLA_PREDICT_ANN_UPDATED};
+        for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+            keep_ann(dann, lann, keep[i]);
+    }
+    if (has_max) {
+        int lo = min > 1 ? min : 1;
+        set_num(dspec, "maxReplicaCount", clampi((int)lmax->valuedouble, lo, hi > lo ? hi : lo));
+        keep_ann(dann, lann, MLA_PREDICT_ANN_MAX_REASON);
+    }
+    mla_predict_config_fini(&c);
+    return true;
 }
 
 /* ---- metrics ---- */

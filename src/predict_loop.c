@@ -56,6 +56,8 @@ static bool explanation_changed(const cJSON *annotations, const struct mla_predi
     size_t rl = strlen(rule);
     if (!reason || strncmp(reason, rule, rl) != 0 || reason[rl] != ':')
         return true;
+    if (r->max_capped != (ann(annotations, MLA_PREDICT_ANN_MAX_REASON) != NULL))
+        return true;
     const char *peak = ann(annotations, MLA_PREDICT_ANN_PEAK);
     const char *conf = ann(annotations, MLA_PREDICT_ANN_CONFIDENCE);
     const char *trend = ann(annotations, MLA_PREDICT_ANN_TREND);
@@ -178,6 +180,7 @@ enum mla_code mla_predict_step(const struct mla_predict_env *env, const cJSON *s
     const cJSON *cur = cJSON_GetObjectItemCaseSensitive(spec, "minReplicaCount");
     int current = cJSON_IsNumber(cur) ? (int)cur->valuedouble : 0; /* KEDA's default is 0 */
     time_t last = mla_predict_parse_rfc3339(ann(annotations, MLA_PREDICT_ANN_UPDATED));
+    const cJSON *curmax = cJSON_GetObjectItemCaseSensitive(spec, "maxReplicaCount");
 
     struct mla_predict_forecast fc;
     bool have = false;
@@ -194,7 +197,9 @@ enum mla_code mla_predict_step(const struct mla_predict_env *env, const cJSON *s
                                    .no_forecast_why = why[0] ? why : NULL,
                                    .now = now,
                                    .current_min = current,
-                                   .last_change = last > 0 ? last : 0};
+                                   .last_change = last > 0 ? last : 0,
+                                   .current_max =
+                                       cJSON_IsNumber(curmax) ? (int)curmax->valuedouble : -1};
     mla_predict_decide(&in, &r);
 
     if (!env->no_metrics) {
@@ -223,7 +228,9 @@ enum mla_code mla_predict_step(const struct mla_predict_env *env, const cJSON *s
     mla_buf_fini(&f);
 
     *merge_patch_out =
-        r.changed || explanation_changed(annotations, &r) ? mla_predict_annotations(&r, now) : NULL;
+        r.changed || r.max_changed || explanation_changed(annotations, &r)
+            ? mla_predict_annotations(&r, now)
+            : NULL;
     mla_predict_config_fini(&c);
     *res = r;
     return MLA_OK;

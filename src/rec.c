@@ -29,6 +29,7 @@
 #include "mla/log.h"
 #include "mla/mem.h"
 #include "mla/metrics.h"
+#include "mla/predict.h"
 #include "mla/worker.h"
 
 struct mla_rec {
@@ -115,15 +116,18 @@ static const cJSON *rec_find(const cJSON *items, const char *ns, const char *nam
     return NULL;
 }
 
-/* Is the stored ScaledObject what the decision wants? Our fields only; minReplicaCount is the
- * predictive loop's once predictive-config is set, so it is not compared then. */
+/* Is the stored ScaledObject what the decision wants? Our fields only. The wanted object is
+ * first given the predictive loop's replica counts the way the worker's apply would keep them
+ * (mla_predict_keep_loop): comparing with the policy's values would call every object the loop
+ * adjusted stale, and the repair would undo the loop each pass (an apply/patch tug of war). A
+ * live value outside the new bounds is clamped, so it differs once, is repaired, and then
+ * compares equal. Without predictive-config in the wanted object the policy's values count. */
 static bool rec_current(const cJSON *want, const cJSON *have, const char *deploy,
                         const char *uid)
 {
     cJSON *w = cJSON_Duplicate(want, 1);
+    (void)mla_predict_keep_loop(w, have);
     cJSON *spec = cJSON_GetObjectItemCaseSensitive(w, "spec");
-    if (mla_kube_annotation(have, MLA_ANN_PREDICTIVE))
-        cJSON_DeleteItemFromObjectCaseSensitive(spec, "minReplicaCount");
     cJSON *wm = cJSON_GetObjectItemCaseSensitive(w, "metadata");
     const cJSON *hm = cJSON_GetObjectItemCaseSensitive(have, "metadata");
     bool ok = mla_rec_json_subset(spec, cJSON_GetObjectItemCaseSensitive(have, "spec")) &&

@@ -29,6 +29,7 @@
 #include "mla/log.h"
 #include "mla/mem.h"
 #include "mla/metrics.h"
+#include "mla/predict.h"
 
 #define SEL_MANAGED "labelSelector=ml-autoscaling.io%%2Fmanaged%%3Dtrue" /* a format string */
 
@@ -339,6 +340,27 @@ static cJSON *wk_build_apply(const struct mla_work *w, const char *removed_hpa,
     return so;
 }
 
+/* The apply configuration over `existing` (the stored ScaledObject, NULL when none): the
+ * predictive loop's spec.minReplicaCount / maxReplicaCount and its explanation are kept while
+ * the opt-in still asks for the loop (predict.h, mla_predict_keep_loop). A Deployment UPDATE
+ * (often an annotation or image change) says nothing about the forecast: re-applying the
+ * policy's minReplicaCount would drop the forecast's floor until the next loop pass, up to a
+ * minute of missing pods before a peak. */
+static cJSON *wk_build_over(const struct mla_work *w, const cJSON *existing,
+                            const char *removed_hpa, const char *transfer_hpa)
+{
+    cJSON *so = wk_build_apply(w, removed_hpa, transfer_hpa);
+    if (mla_predict_keep_loop(so, existing)) {
+        const cJSON *spec = cJSON_GetObjectItemCaseSensitive(so, "spec");
+        const cJSON *mn = cJSON_GetObjectItemCaseSensitive(spec, "minReplicaCount");
+        const cJSON *mx = cJSON_GetObjectItemCaseSensitive(spec, "maxReplicaCount");
+        mla_log(MLA_LOG_INFO, "worker", "%s/%s: keeping the predictive loop's replica counts "
+                "(min %d, max %d)", w->ns, w->name, cJSON_IsNumber(mn) ? mn->valueint : -1,
+                cJSON_IsNumber(mx) ? mx->valueint : -1);
+    }
+    return so;
+}
+
 static const char *wk_so_name(const struct mla_work *w)
 {
     if (w->so_name && *w->so_name)
@@ -478,7 +500,7 @@ static enum wk_res wk_step_apply(struct mla_worker *wk, struct mla_work *w)
             goto out;
         }
         const char *prev = existing ? mla_kube_annotation(existing, MLA_ANN_REMOVED_HPA) : NULL;
-        cfg = wk_build_apply(w, prev ? prev : snapshot, NULL);
+        cfg = wk_build_over(w, existing, prev ? prev : snapshot, NULL);
         goto apply;
     }
 
@@ -559,7 +581,7 @@ static enum wk_res wk_step_apply(struct mla_worker *wk, struct mla_work *w)
         goto out;
     }
     if (conflict && w->hpa_mode == MLA_HPA_TRANSFER) {
-        cfg = wk_build_apply(w, prev_removed, conflict);
+        cfg = wk_build_over(w, existing, prev_removed, conflict);
         rc = wk_apply(wk, w, cfg, &err);
         wk_count("apply", rc == MLA_OK);
         if (rc == MLA_EINVAL) {
@@ -589,7 +611,7 @@ static enum wk_res wk_step_apply(struct mla_worker *wk, struct mla_work *w)
             goto out;
     }
     /* an annotation an earlier removal wrote stays: opting out restores the original HPA */
-    cfg = wk_build_apply(w, prev_removed ? prev_removed : snapshot, NULL);
+    cfg = wk_build_over(w, existing, prev_removed ? prev_removed : snapshot, NULL);
 
 apply:
     rc = wk_apply(wk, w, cfg, &err);

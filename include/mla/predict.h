@@ -20,6 +20,14 @@
  *                     down: the contract has no separate "last scale-up" record); never to keep
  *                     a value that breaks the bounds, the cost cap, the night cap or an open
  *                     window's floor.
+ *   6. max (night cap) outside business hours with nightMaxReplicas set (or always, with a
+ *                     night cap and no windows), spec.maxReplicaCount becomes
+ *                     min(maxReplicas, nightMaxReplicas), never below max(1, the chosen min)
+ *                     (KEDA wants max >= min and max >= 1), explained in
+ *                     ml-autoscaling.io/max-replicas-reason; otherwise it goes back to
+ *                     maxReplicas when it differs and that annotation is removed, so the
+ *                     annotation is present exactly while the loop's cap is in effect (the worker
+ *                     and the reconcile loop keep the loop's maxReplicaCount only then).
  *
  * Ownership: struct mla_predict_config owns its strings and hours (mla_predict_config_fini).
  * Results are plain values. cJSON returned by mla_predict_annotations is new (cJSON_Delete).
@@ -42,6 +50,7 @@
 #define MLA_PREDICT_ANN_TREND "ml-autoscaling.io/forecast-trend"
 #define MLA_PREDICT_ANN_REASON "ml-autoscaling.io/min-replicas-reason"
 #define MLA_PREDICT_ANN_UPDATED "ml-autoscaling.io/min-replicas-updated"
+#define MLA_PREDICT_ANN_MAX_REASON "ml-autoscaling.io/max-replicas-reason"
 
 /* The parsed `ml-autoscaling.io/predictive-config` annotation (HELPERS-CONTRACTS.md section 2).
  * Unset (null or absent) optional numbers are NaN or -1 as noted. */
@@ -93,6 +102,7 @@ struct mla_predict_input {
     time_t now;
     int current_min;    /* the ScaledObject's minReplicaCount now; -1 when unknown */
     time_t last_change; /* from ml-autoscaling.io/min-replicas-updated; 0 when unknown */
+    int current_max;    /* the ScaledObject's maxReplicaCount now; <= 0 when unknown */
 };
 
 struct mla_predict_result {
@@ -106,6 +116,11 @@ struct mla_predict_result {
     char trend[24];
     char reason[512];           /* one human sentence, names every rule that acted */
     const char *skipped; /* static string: why mla_predict_step made no decision; NULL if it did */
+    int max_replicas;  /* the maxReplicaCount wanted (step 6) */
+    bool max_changed;  /* max_replicas differs from input current_max (night cap: also when
+                        * current_max is unknown; without it an unknown max is left alone) */
+    bool max_capped;   /* the night cap is in effect (max_reason says why) */
+    char max_reason[256];
 };
 
 /* Defaults (the values listed above); cannot fail. */
@@ -129,8 +144,25 @@ const char *mla_predict_rule_name(enum mla_predict_rule rule);
 /* The merge patch for the ScaledObject: {"metadata":{"annotations":{the five explanation
  * annotations}}, "spec":{"minReplicaCount":N}}; spec only when res->changed, and
  * min-replicas-updated (RFC 3339 UTC of now) only then too, since it records the last change.
+ * spec.maxReplicaCount when res->max_changed; max-replicas-reason set while res->max_capped,
+ * null (removed) otherwise.
  * Forecast annotations are null (removed) when no forecast was used. New: cJSON_Delete. */
 cJSON *mla_predict_annotations(const struct mla_predict_result *res, time_t now);
+
+/* Keeps the predictive loop's decision when the worker or the reconcile loop re-applies the
+ * generated ScaledObject `desired` (modified in place) over the `live` one (borrowed; NULL:
+ * nothing to keep). A server-side apply of the policy's minReplicaCount after every Deployment
+ * UPDATE would otherwise drop the forecast's floor until the next loop pass (pods lost before
+ * a peak). Only when `desired` still carries the predictive-config annotation (the opt-in still
+ * asks for the forecast, business hours or a cost cap; without it the policy's values apply):
+ *   - live min-replicas-updated present (the loop set minReplicaCount): the live
+ *     spec.minReplicaCount, clamped into the new bounds (config minReplicas..maxReplicas and
+ *     desired spec.maxReplicaCount), plus the loop's explanation annotations;
+ *   - live max-replicas-reason present (the loop's night cap is in effect): the live
+ *     spec.maxReplicaCount, clamped into max(1, desired min)..desired spec.maxReplicaCount, plus
+ *     that annotation.
+ * Returns true when it kept something. A config that does not parse keeps nothing. */
+bool mla_predict_keep_loop(cJSON *desired, const cJSON *live);
 
 /* Sets mla_predicted_load, mla_observed_load, mla_forecast_confidence, mla_min_replicas and
  * increments mla_predict_decisions_total{rule} for one ScaledObject. A NaN value (no forecast)

@@ -6,9 +6,16 @@
 # Prometheus answer is needed.)
 . "$(dirname "$0")/lib_kube.sh"
 kube_start_api
+cfg='{"enabled":false,"query":null,"lookbackHours":168,"stepSeconds":300,"horizonMinutes":30,"scaleAheadMinutes":15,"confidenceThreshold":0.6,"quantile":0.9,"anomalyThreshold":3.5,"capacityPerReplica":50.0,"businessHours":[{"days":"Mon-Sun","start":"00:00","end":"23:59","minReplicas":3}],"timezone":"UTC","nightMaxReplicas":null,"replicaHourlyCost":null,"maxHourlyCost":null,"minReplicas":1,"maxReplicas":4,"hysteresisStep":1,"scaleDownHoldMinutes":30}'
+# the loop's decision carries the config too, as the policy engine's does (without it the
+# opt-in no longer asks for the loop and the policy's minReplicaCount is applied again)
+DRV_TEMPLATE="$MLA_TMP/so-template.json"
+/usr/bin/python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1])); d["metadata"]["annotations"]["ml-autoscaling.io/predictive-config"]=sys.argv[2]
+print(json.dumps(d))' "$FIX/so-template.json" "$cfg" >"$DRV_TEMPLATE"
 driver_start drv --loop-interval 3600 --lease-namespace kube-system --lease-name ph \
   --lease-duration 3 --renew-deadline 2 --retry-period 0.5 --prom-url http://127.0.0.1:9
-cfg='{"enabled":false,"query":null,"lookbackHours":168,"stepSeconds":300,"horizonMinutes":30,"scaleAheadMinutes":15,"confidenceThreshold":0.6,"quantile":0.9,"anomalyThreshold":3.5,"capacityPerReplica":50.0,"businessHours":[{"days":"Mon-Sun","start":"00:00","end":"23:59","minReplicas":3}],"timezone":"UTC","nightMaxReplicas":null,"replicaHourlyCost":null,"maxHourlyCost":null,"minReplicas":1,"maxReplicas":4,"hysteresisStep":1,"scaleDownHoldMinutes":30}'
 mk() { # NAME EXTRA-ANNOTATIONS-PY
   store_deployment pr "$1"
   uid=$(kapi GET "$(dep_path pr "$1")" | jqr metadata.uid)

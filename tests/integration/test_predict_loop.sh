@@ -2,7 +2,9 @@
 # One predictive-loop step (mla_predict_step via tools/mla-predict-once) against mla-testprom
 # serving the NASA trace, "now" mapped onto a Wednesday of July 1995. The driver's forecaster is
 # a trivial stand-in (same slot one day earlier x1.1); the real model is wired in by serve.
-# Checks: weekday midday -> the forecast decides minReplicaCount; night -> the night cap;
+# Checks: weekday midday -> the forecast decides minReplicaCount; night -> the night cap on
+# minReplicaCount and maxReplicaCount; the next day -> maxReplicaCount restored; no night cap ->
+# maxReplicaCount untouched;
 # scale-down hold; low confidence -> business hours; paused -> skipped; an unchanged object ->
 # no patch; Prometheus down -> an error and no patch.
 set -euo pipefail
@@ -89,13 +91,39 @@ nrule=$($PY -c "import math; print('business_hours' if math.ceil($npeak/20 - 1e-
 echo "   expected peak $npeak -> $nwant replicas by $nrule"
 jq_ "assert p['spec']['minReplicaCount'] == $nwant, p['spec']; \
 assert $A['ml-autoscaling.io/min-replicas-reason'].startswith('$nrule: '), $A" "$MLA_TMP/p2.json"
+echo "   the night cap holds maxReplicaCount down too (the other triggers stay under it)"
+jq_ "assert p['spec']['maxReplicaCount'] == max(1, $nwant), p['spec']; \
+r=$A['ml-autoscaling.io/max-replicas-reason']; \
+assert r.startswith('capped at %d outside business hours (nightMaxReplicas 1' % max(1, $nwant)), r; \
+assert 'maxReplicaCount capped at' in $A['ml-autoscaling.io/min-replicas-reason'], $A" "$MLA_TMP/p2.json"
+
+echo "== the next weekday midday: maxReplicaCount back to maxReplicas, the cap's reason removed"
+$PY - "$MLA_TMP/night.json" "$MLA_TMP/p2.json" "$MLA_TMP/day2.json" <<'PYEOF'
+import json, sys
+o, p = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+def merge(a, b):
+    for k, v in b.items():
+        if v is None: a.pop(k, None)
+        elif isinstance(v, dict) and isinstance(a.get(k), dict): merge(a[k], v)
+        else: a[k] = v
+merge(o, p)
+json.dump(o, open(sys.argv[3], "w"))
+PYEOF
+DAY2=$((MIDDAY + 86400)) # Thu 12:00 New York
+"$D" --so "$MLA_TMP/day2.json" --prom "$TESTPROM_URL" --now "$DAY2" >"$MLA_TMP/p2b.json" 2>"$MLA_TMP/e2b"
+cat "$MLA_TMP/e2b"
+jq_ "assert p['spec']['maxReplicaCount'] == 20, p['spec']; \
+assert $A['ml-autoscaling.io/max-replicas-reason'] is None, $A; \
+assert 'maxReplicaCount restored to maxReplicas 20 inside business hours' in $A['ml-autoscaling.io/min-replicas-reason'], $A" \
+  "$MLA_TMP/p2b.json"
 
 echo "== no scale-down within scaleDownHoldMinutes of the last change (no night cap here)"
 CFG_SAVE=$CFG; CFG=${CFG/\"nightMaxReplicas\":1/\"nightMaxReplicas\":null}
 so "$MLA_TMP/hold.json" "$want" "{\"ml-autoscaling.io/min-replicas-updated\":\"$(date -u -d @$((NIGHT - 600)) +%Y-%m-%dT%H:%M:%SZ)\"}"
 "$D" --so "$MLA_TMP/hold.json" --prom "$TESTPROM_URL" --now "$NIGHT" >"$MLA_TMP/p3.json" 2>"$MLA_TMP/e3"
 cat "$MLA_TMP/e3"
-jq_ "assert 'spec' not in p, p; r=$A['ml-autoscaling.io/min-replicas-reason']; \
+jq_ "assert 'spec' not in p, p; assert $A['ml-autoscaling.io/max-replicas-reason'] is None, p; \
+r=$A['ml-autoscaling.io/min-replicas-reason']; assert 'maxReplicaCount' not in r, r; \
 assert r.startswith('hysteresis: ') and 'within 30 min' in r, r; \
 assert 'ml-autoscaling.io/min-replicas-updated' not in $A" "$MLA_TMP/p3.json"
 CFG=$CFG_SAVE

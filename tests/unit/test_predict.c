@@ -413,3 +413,231 @@ Test(predict, metrics_update_and_remove, .fini = fini)
     mla_buf_fini(&b);
     mla_predict_config_fini(&c);
 }
+
+/* ---- step 6: the night cap on maxReplicaCount ---- */
+
+static const char *night_json =
+    "{\"enabled\":true,\"query\":\"q\",\"capacityPerReplica\":10,\"businessHours\":"
+    "[{\"days\":\"Mon-Fri\",\"start\":\"09:00\",\"end\":\"18:00\",\"minReplicas\":3}],"
+    "\"timezone\":\"UTC\",\"nightMaxReplicas\":4,\"minReplicas\":1,\"maxReplicas\":20}";
+
+static struct mla_predict_result run_max(const struct mla_predict_config *c,
+                                         const struct mla_predict_forecast *f, time_t now,
+                                         int cur, int cur_max)
+{
+    struct mla_predict_input in = {
+        .cfg = c, .fc = f, .now = now, .current_min = cur, .current_max = cur_max};
+    struct mla_predict_result r;
+    mla_predict_decide(&in, &r);
+    return r;
+}
+
+static int patch_num(const cJSON *p, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(p, "spec"), k);
+    return cJSON_IsNumber(v) ? v->valueint : -1;
+}
+
+static const cJSON *patch_ann(const cJSON *p, const char *k)
+{
+    return cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "metadata"),
+                                                   "annotations"), k);
+}
+
+Test(predict_max, night_caps_max_replicas, .fini = fini)
+{
+    struct mla_predict_config c;
+    cfg_from(night_json, &c);
+    struct mla_predict_forecast f = fcst(20.0, 0.9); /* 2 replicas */
+    struct mla_predict_result r = run_max(&c, &f, NIGHT, 2, 20);
+    ASSERT_DECISION(r, 2, "forecast");
+    cr_assert(r.max_capped);
+    cr_assert(r.max_changed);
+    cr_assert_eq(r.max_replicas, 4);
+    cr_assert(strstr(r.reason, "maxReplicaCount capped at 4 outside business hours"), "%s",
+              r.reason);
+    cJSON *p = mla_predict_annotations(&r, NIGHT);
+    cr_assert_eq(patch_num(p, "maxReplicaCount"), 4);
+    cr_assert_eq(patch_num(p, "minReplicaCount"), -1, "min unchanged: not in the patch");
+    const cJSON *why = patch_ann(p, MLA_PREDICT_ANN_MAX_REASON);
+    cr_assert(cJSON_IsString(why) && strstr(why->valuestring, "nightMaxReplicas 4"));
+    cJSON_Delete(p);
+
+    /* already capped: nothing to change, the annotation still explains it */
+    r = run_max(&c, &f, NIGHT, 2, 4);
+    cr_assert(r.max_capped);
+    cr_assert_not(r.max_changed);
+    p = mla_predict_annotations(&r, NIGHT);
+    cr_assert_eq(patch_num(p, "maxReplicaCount"), -1);
+    cr_assert(cJSON_IsString(patch_ann(p, MLA_PREDICT_ANN_MAX_REASON)));
+    cJSON_Delete(p);
+
+    /* unknown current max: the cap is written */
+    r = run_max(&c, &f, NIGHT, 2, -1);
+    cr_assert(r.max_changed);
+    cr_assert_eq(r.max_replicas, 4);
+    mla_predict_config_fini(&c);
+}
+
+Test(predict_max, night_cap_never_below_min_or_one, .fini = fini)
+{
+    struct mla_predict_config c;
+    /* minReplicas 6 beats nightMaxReplicas 4 (the bounds win): max must stay >= min */
+    cfg_from("{\"enabled\":false,\"nightMaxReplicas\":4,\"minReplicas\":6,\"maxReplicas\":20}",
+             &c);
+    struct mla_predict_result r = run_max(&c, NULL, NIGHT, 6, 20);
+    cr_assert_eq(r.min_replicas, 6);
+    cr_assert_eq(r.max_replicas, 6);
+    cr_assert(r.max_capped && r.max_changed);
+    mla_predict_config_fini(&c);
+    /* nightMaxReplicas 0 (scale to zero at night): KEDA still wants maxReplicaCount >= 1 */
+    cfg_from("{\"enabled\":false,\"nightMaxReplicas\":0,\"minReplicas\":0,\"maxReplicas\":20}",
+             &c);
+    r = run_max(&c, NULL, NIGHT, 0, 20);
+    cr_assert_eq(r.min_replicas, 0);
+    cr_assert_eq(r.max_replicas, 1);
+    mla_predict_config_fini(&c);
+}
+
+Test(predict_max, day_restores_max_replicas, .fini = fini)
+{
+    struct mla_predict_config c;
+    cfg_from(night_json, &c);
+    struct mla_predict_forecast f = fcst(20.0, 0.9);
+    struct mla_predict_result r = run_max(&c, &f, NOON, 3, 4); /* last night's cap */
+    ASSERT_DECISION(r, 3, "business_hours");
+    cr_assert_not(r.max_capped);
+    cr_assert(r.max_changed);
+    cr_assert_eq(r.max_replicas, 20);
+    cr_assert(strstr(r.reason, "maxReplicaCount restored to maxReplicas 20 inside business hours"),
+              "%s", r.reason);
+    cJSON *p = mla_predict_annotations(&r, NOON);
+    cr_assert_eq(patch_num(p, "maxReplicaCount"), 20);
+    cr_assert(cJSON_IsNull(patch_ann(p, MLA_PREDICT_ANN_MAX_REASON)),
+              "the cap's explanation is removed");
+    cJSON_Delete(p);
+    /* already restored: untouched */
+    r = run_max(&c, &f, NOON, 3, 20);
+    cr_assert_not(r.max_changed);
+    p = mla_predict_annotations(&r, NOON);
+    cr_assert_eq(patch_num(p, "maxReplicaCount"), -1);
+    cJSON_Delete(p);
+    mla_predict_config_fini(&c);
+}
+
+Test(predict_max, no_night_cap_leaves_max_alone, .fini = fini)
+{
+    struct mla_predict_config c;
+    cfg_from(base_json, &c); /* nightMaxReplicas null */
+    struct mla_predict_forecast f = fcst(100.0, 0.9);
+    struct mla_predict_result r = run_max(&c, &f, NIGHT, 2, 20);
+    cr_assert_not(r.max_capped);
+    cr_assert_not(r.max_changed);
+    cr_assert_eq(r.max_replicas, 20);
+    cr_assert_null(strstr(r.reason, "maxReplicaCount"), "%s", r.reason);
+    cJSON *p = mla_predict_annotations(&r, NIGHT);
+    cr_assert_eq(patch_num(p, "maxReplicaCount"), -1);
+    cJSON_Delete(p);
+    r = run_max(&c, &f, NIGHT, 2, -1); /* unknown: still left alone */
+    cr_assert_not(r.max_changed);
+    mla_predict_config_fini(&c);
+}
+
+/* ---- mla_predict_keep_loop: re-applying over the loop's decision ---- */
+
+static cJSON *so_with(const char *cfg, int min, int max, const char *updated,
+                      const char *max_reason)
+{
+    cJSON *so = cJSON_CreateObject();
+    cJSON *ann = cJSON_AddObjectToObject(cJSON_AddObjectToObject(so, "metadata"), "annotations");
+    cJSON_AddStringToObject(ann, "ml-autoscaling.io/policy", "p");
+    if (cfg)
+        cJSON_AddStringToObject(ann, MLA_PREDICT_CONFIG_ANNOTATION, cfg);
+    if (updated) {
+        cJSON_AddStringToObject(ann, MLA_PREDICT_ANN_UPDATED, updated);
+        cJSON_AddStringToObject(ann, MLA_PREDICT_ANN_REASON, "forecast: peak");
+    }
+    if (max_reason)
+        cJSON_AddStringToObject(ann, MLA_PREDICT_ANN_MAX_REASON, max_reason);
+    cJSON *spec = cJSON_AddObjectToObject(so, "spec");
+    cJSON_AddNumberToObject(spec, "minReplicaCount", min);
+    cJSON_AddNumberToObject(spec, "maxReplicaCount", max);
+    return so;
+}
+
+static const char *bounds_json = "{\"enabled\":false,\"minReplicas\":1,\"maxReplicas\":10}";
+
+Test(predict_keep, keeps_loop_min_and_explanation)
+{
+    cJSON *live = so_with(bounds_json, 8, 10, "2026-11-25T12:00:00Z", NULL);
+    cJSON *want = so_with(bounds_json, 1, 10, NULL, NULL);
+    cr_assert(mla_predict_keep_loop(want, live));
+    cr_assert_eq(patch_num(want, "minReplicaCount"), 8);
+    cr_assert_eq(patch_num(want, "maxReplicaCount"), 10);
+    cr_assert_str_eq(cJSON_GetStringValue(patch_ann(want, MLA_PREDICT_ANN_UPDATED)),
+                     "2026-11-25T12:00:00Z");
+    cr_assert_str_eq(cJSON_GetStringValue(patch_ann(want, MLA_PREDICT_ANN_REASON)),
+                     "forecast: peak");
+    cJSON_Delete(want);
+    cJSON_Delete(live);
+}
+
+Test(predict_keep, clamps_into_new_bounds)
+{
+    cJSON *live = so_with(bounds_json, 8, 10, "2026-11-25T12:00:00Z", NULL);
+    const char *narrow = "{\"enabled\":false,\"minReplicas\":1,\"maxReplicas\":5}";
+    cJSON *want = so_with(narrow, 1, 5, NULL, NULL);
+    cr_assert(mla_predict_keep_loop(want, live));
+    cr_assert_eq(patch_num(want, "minReplicaCount"), 5);
+    cJSON_Delete(want);
+    const char *raised = "{\"enabled\":false,\"minReplicas\":9,\"maxReplicas\":12}";
+    want = so_with(raised, 9, 12, NULL, NULL);
+    cr_assert(mla_predict_keep_loop(want, live));
+    cr_assert_eq(patch_num(want, "minReplicaCount"), 9);
+    cJSON_Delete(want);
+    cJSON_Delete(live);
+}
+
+Test(predict_keep, keeps_night_cap_on_max)
+{
+    cJSON *live = so_with(bounds_json, 2, 4, "2026-11-25T12:00:00Z", "capped at 4");
+    cJSON *want = so_with(bounds_json, 1, 10, NULL, NULL);
+    cr_assert(mla_predict_keep_loop(want, live));
+    cr_assert_eq(patch_num(want, "minReplicaCount"), 2);
+    cr_assert_eq(patch_num(want, "maxReplicaCount"), 4);
+    cr_assert_str_eq(cJSON_GetStringValue(patch_ann(want, MLA_PREDICT_ANN_MAX_REASON)),
+                     "capped at 4");
+    cJSON_Delete(want);
+    cJSON_Delete(live);
+    /* a max the loop did not set (no max-replicas-reason) is the policy's */
+    live = so_with(bounds_json, 2, 4, "2026-11-25T12:00:00Z", NULL);
+    want = so_with(bounds_json, 1, 10, NULL, NULL);
+    cr_assert(mla_predict_keep_loop(want, live));
+    cr_assert_eq(patch_num(want, "maxReplicaCount"), 10);
+    cJSON_Delete(want);
+    cJSON_Delete(live);
+}
+
+Test(predict_keep, policy_values_without_config_or_loop_decision)
+{
+    cJSON *live = so_with(bounds_json, 8, 10, "2026-11-25T12:00:00Z", "capped");
+    cJSON *want = so_with(NULL, 1, 10, NULL, NULL); /* opt-in no longer asks for the loop */
+    cr_assert_not(mla_predict_keep_loop(want, live));
+    cr_assert_eq(patch_num(want, "minReplicaCount"), 1);
+    cr_assert_null(patch_ann(want, MLA_PREDICT_ANN_UPDATED));
+    cJSON_Delete(want);
+    cJSON_Delete(live);
+    live = so_with(bounds_json, 8, 10, NULL, NULL); /* the loop never changed it */
+    want = so_with(bounds_json, 1, 10, NULL, NULL);
+    cr_assert_not(mla_predict_keep_loop(want, live));
+    cr_assert_eq(patch_num(want, "minReplicaCount"), 1);
+    cr_assert_not(mla_predict_keep_loop(want, NULL));
+    cJSON_Delete(want);
+    cJSON_Delete(live);
+    live = so_with(bounds_json, 8, 10, "2026-11-25T12:00:00Z", NULL);
+    want = so_with("{not json", 1, 10, NULL, NULL);
+    cr_assert_not(mla_predict_keep_loop(want, live));
+    cr_assert_eq(patch_num(want, "minReplicaCount"), 1);
+    cJSON_Delete(want);
+    cJSON_Delete(live);
+}
