@@ -34,7 +34,9 @@ tmp=$(mktemp -d)
 pid=""      # the admission-only serve
 api_pid=""  # the API story: mla-testapi
 kserve_pid="" # the API story: serve with the API side
-die() { echo "demo: FAILED: $*" >&2; exit 1; }
+failure=""
+die() { failure=$*; exit 1; } # the message is printed last, after the server logs
+
 stop_pid() { # stop_pid PID: SIGTERM, up to 5 s, then SIGKILL
   local p=$1
   [ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 0
@@ -45,18 +47,24 @@ stop_pid() { # stop_pid PID: SIGTERM, up to 5 s, then SIGKILL
 }
 cleanup() {
   local rc=$?
+  trap '' INT TERM # a second Ctrl-C does not interrupt the cleanup
   # serve before the API server, so it can release its Lease
   stop_pid "$pid"; stop_pid "$kserve_pid"; stop_pid "$api_pid"
   if [ "$rc" != 0 ]; then
-    for l in serve.log kserve.log testapi.log; do
+    local logs="serve.log"
+    [ -e "$tmp/preload.yaml" ] && logs="kserve.log testapi.log" # the API story had begun
+    for l in $logs; do
       [ -s "$tmp/$l" ] && { echo "--- last lines of $l:" >&2; tail -5 "$tmp/$l" >&2; }
     done
+    [ -n "$failure" ] && echo "demo: FAILED: $failure" >&2
   fi
   if [ "$keep_log" = 1 ]; then echo "server logs kept in $tmp (serve.log, kserve.log, testapi.log)"; else rm -rf "$tmp"; fi
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'echo "demo: interrupted" >&2; exit 130' INT TERM
+trap 'failure="interrupted"; exit 130' INT TERM
+# a command that fails outside die: name it (the first one wins)
+trap '[ -n "$failure" ] || failure="command failed at line $LINENO: $BASH_COMMAND"' ERR
 
 policies=$root/policies
 if [ ! -d "$policies" ]; then policies=$tmp/policies; mkdir -p "$policies"; fi
@@ -273,14 +281,23 @@ elif what == "so":          # so DEPLOYMENT-UID: the details of one ScaledObject
         print("  removed-hpa:   %s kept for restore (%s)" % (h["metadata"].get("name"), hpa_line(h).split(" -> ")[1]))
     else:
         print("  removed-hpa:   none")
-elif what == "events":      # events KIND NAME SKIP: Events on one object, after the first SKIP
-    items = [e for e in d().get("items") or []
-             if e.get("involvedObject", {}).get("kind") == sys.argv[2] and e["involvedObject"].get("name") == sys.argv[3]]
-    for e in items[int(sys.argv[4]):]:
+elif what == "events":      # events KIND NAME SEEN-FILE: new Events on one object, oldest first
+    seen_file = sys.argv[4]
+    try: seen = set(open(seen_file).read().split())
+    except OSError: seen = set()
+    def rv(e):
+        v = e["metadata"].get("resourceVersion", "0")
+        return (e.get("firstTimestamp") or "", int(v) if v.isdigit() else 0)
+    items = sorted((e for e in d().get("items") or []
+                    if e.get("involvedObject", {}).get("kind") == sys.argv[2]
+                    and e["involvedObject"].get("name") == sys.argv[3]
+                    and e["metadata"]["name"] not in seen), key=rv)
+    for e in items:
         msg = (e.get("message") or "").replace("\n", " ")
         if len(msg) > 90: msg = msg[:87] + "..."
         print("  event:         %-7s %-20s %s" % (e.get("type"), e.get("reason"), msg))
-    print(len(items), file=sys.stderr)
+    with open(seen_file, "a") as fh:
+        for e in items: fh.write(e["metadata"]["name"] + "\n")
 elif what == "review":      # review OP: the AdmissionReview answer; the patch to $2
     r = d()["response"]
     ops = json.loads(base64.b64decode(r["patch"])) if "patch" in r else []
@@ -350,14 +367,14 @@ grep -q '"uid":"'"$uid"'"' "$tmp/so.json" || die "the ScaledObject is not owned 
 grep -q 'removed-hpa' "$tmp/so.json" || die "the ScaledObject does not keep the removed HPA"
 wait_for 5 sh -c "curl -sS -H 'Authorization: Bearer $(cat "$tmp/token")' '$API$EVENTS' | grep -q ScaledObjectApplied" \
   || die "no ScaledObjectApplied Event"
-kapi GET "$EVENTS" | view events Deployment "$DEP" 0 2>"$tmp/nevents"
+kapi GET "$EVENTS" | view events Deployment "$DEP" "$tmp/seen-events"
 holder() { kapi GET "$LEASE" 2>/dev/null | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["spec"].get("holderIdentity") or "")' 2>/dev/null; }
 leads() { [ -n "$(holder)" ]; }
 runs() { curl -sS --cacert certs/dev/ca.crt "$KURL/metrics" | awk '$1 ~ /^mla_reconcile_runs_total/ {s += $2} END {print s + 0}'; }
 looped() { [ "$(runs)" -ge 1 ]; }
 wait_for 5 leads || die "serve did not take the leader Lease"
 wait_for 5 looped || die "the leader loop did not run"
-echo "  leader:        $(holder) holds Lease ml-autoscaling/ml-autoscaling-leader; loop passes so far: $(runs)"
+echo "  leader:        serve ($(holder)) holds Lease ml-autoscaling/ml-autoscaling-leader; loop passes so far: $(runs)"
 
 echo
 echo "[opt-out] UPDATE Deployment $NS/$DEP without ml-autoscaling.io/enabled"
@@ -384,7 +401,7 @@ kapi GET "$HPAS/$HPA" | "$PY" -c 'import json,sys; h=json.load(sys.stdin); asser
   >/dev/null 2>&1 || die "the restored HPA differs from the one removed"
 wait_for 5 sh -c "curl -sS -H 'Authorization: Bearer $(cat "$tmp/token")' '$API$EVENTS' | grep -q HPARestored" \
   || die "no HPARestored Event"
-kapi GET "$EVENTS" | view events Deployment "$DEP" "$(cat "$tmp/nevents")" 2>/dev/null
+kapi GET "$EVENTS" | view events Deployment "$DEP" "$tmp/seen-events"
 
 echo
 kill -TERM "$kserve_pid"
