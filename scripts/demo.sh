@@ -307,6 +307,8 @@ elif what == "review":      # review OP: the AdmissionReview answer; the patch t
         print("    %-7s %s%s" % (op["op"], op["path"], " = " + json.dumps(op["value"]) if "value" in op else ""))
     with open(sys.argv[2], "w") as fh: json.dump(ops, fh)
     sys.exit(0 if r["allowed"] else 1)
+else:
+    sys.exit("view: unknown view " + what)
 PY
 view() { "$PY" "$tmp/view.py" "$@"; }
 # review OP OBJECT-FILE OLD-FILE|"" -> the AdmissionReview on stdout
