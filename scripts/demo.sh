@@ -34,6 +34,7 @@ tmp=$(mktemp -d)
 pid=""      # the admission-only serve
 api_pid=""  # the API story: mla-testapi
 kserve_pid="" # the API story: serve with the API side
+prom_pid=""   # the API story: mla-testprom (Prometheus serving a recorded trace)
 failure=""
 die() { failure=$*; exit 1; } # the message is printed last, after the server logs
 
@@ -49,10 +50,10 @@ cleanup() {
   local rc=$?
   trap '' INT TERM # a second Ctrl-C does not interrupt the cleanup
   # serve before the API server, so it can release its Lease
-  stop_pid "$pid"; stop_pid "$kserve_pid"; stop_pid "$api_pid"
+  stop_pid "$pid"; stop_pid "$kserve_pid"; stop_pid "$api_pid"; stop_pid "$prom_pid"
   if [ "$rc" != 0 ]; then
     local logs="serve.log"
-    [ -e "$tmp/preload.yaml" ] && logs="kserve.log testapi.log" # the API story had begun
+    [ -e "$tmp/preload.yaml" ] && logs="kserve.log testapi.log testprom.log" # the API story had begun
     for l in $logs; do
       [ -s "$tmp/$l" ] && { echo "--- last lines of $l:" >&2; tail -5 "$tmp/$l" >&2; }
     done
@@ -221,9 +222,23 @@ DEPS=/apis/apps/v1/namespaces/$NS/deployments
 EVENTS=/api/v1/namespaces/$NS/events
 LEASE=/apis/coordination.k8s.io/v1/namespaces/ml-autoscaling/leases/ml-autoscaling-leader
 
+# Prometheus for the predictive step: mla-testprom answers every query with the NASA Kennedy
+# Space Center web trace (July 1995, requests per minute), "now" mapped to a Wednesday noon there.
+TRACE=tests/fixtures/traces/nasa-kennedy-1995.per-minute.csv
+"$B/mla-testprom" --trace "$TRACE" --trace-at "$(date -u -d 1995-07-12T16:00:00Z +%s)" --now "$(date +%s)" \
+  --port-file "$tmp/prom.port" 2>"$tmp/testprom.log" &
+prom_pid=$!
+for _ in $(seq 1 100); do
+  [ -s "$tmp/prom.port" ] && break
+  kill -0 "$prom_pid" 2>/dev/null || die "mla-testprom failed to start: $(tail -3 "$tmp/testprom.log")"
+  sleep 0.05
+done
+[ -s "$tmp/prom.port" ] || die "mla-testprom did not write its port"
+PROM="http://127.0.0.1:$(cat "$tmp/prom.port")"
+
 "$BIN" serve --listen 127.0.0.1:0 --tls-cert certs/dev/tls.crt --tls-key certs/dev/tls.key \
   --policies "$policies" --log-level info --kube-url "$API" --kube-token-file "$tmp/token" \
-  --loop-interval 2 2>"$tmp/kserve.log" &
+  --prometheus-url "$PROM" --loop-interval 2 2>"$tmp/kserve.log" &
 kserve_pid=$!
 kport=""
 for _ in $(seq 1 100); do
@@ -237,6 +252,7 @@ grep -q 'mode full' "$tmp/kserve.log" || die "serve is not in full mode: $(grep 
 KURL="https://127.0.0.1:$kport"
 echo "test API:      $API (build/mla-testapi, bearer token; the HPA preloaded with --load)"
 echo "webhook:       $KURL (serve --kube-url: webhook + worker + leader loop every 2 s)"
+echo "prometheus:    $PROM (build/mla-testprom: the NASA 1995 trace, now = a Wednesday noon)"
 
 # The formatting of what the API holds, one line per fact.
 cat >"$tmp/view.py" <<'PY'
@@ -307,6 +323,11 @@ elif what == "review":      # review OP: the AdmissionReview answer; the patch t
         print("    %-7s %s%s" % (op["op"], op["path"], " = " + json.dumps(op["value"]) if "value" in op else ""))
     with open(sys.argv[2], "w") as fh: json.dump(ops, fh)
     sys.exit(0 if r["allowed"] else 1)
+elif what == "forecast":    # the predictive step's result on the ScaledObject
+    o = d(); a = o["metadata"].get("annotations", {}); sp = o["spec"]
+    print("  ScaledObject:  replicas %s..%s (minReplicaCount set by the loop)" % (sp.get("minReplicaCount"), sp.get("maxReplicaCount")))
+    print("  forecast:      peak %s, confidence %s" % (a.get("ml-autoscaling.io/forecast-peak"), a.get("ml-autoscaling.io/forecast-confidence")))
+    print("  reason:        %s" % a.get("ml-autoscaling.io/min-replicas-reason"))
 else:
     sys.exit("view: unknown view " + what)
 PY
@@ -379,6 +400,16 @@ wait_for 5 looped || die "the leader loop did not run"
 echo "  leader:        serve ($(holder)) holds Lease ml-autoscaling/ml-autoscaling-leader; loop passes so far: $(runs)"
 
 echo
+echo "[predictive step] the leader loop forecasts the next 30 min from Prometheus"
+forecast_set() {
+  kapi GET "$SOS/$DEP" | "$PY" -c '
+import json,sys
+a=json.load(sys.stdin)["metadata"].get("annotations",{})
+sys.exit(0 if "ml-autoscaling.io/forecast-peak" in a and "ml-autoscaling.io/min-replicas-reason" in a else 1)'
+}
+wait_for 8 forecast_set || die "the leader loop did not apply a forecast within 8 s: $(grep -E '"predict|"rec' "$tmp/kserve.log" | tail -2)"
+kapi GET "$SOS/$DEP" | view forecast
+echo
 echo "[opt-out] UPDATE Deployment $NS/$DEP without ml-autoscaling.io/enabled"
 kapi GET "$DEPS/$DEP" >"$tmp/old.json" || die "cannot read the stored Deployment"
 "$PY" -c 'import json,sys; o=json.load(sys.stdin); o["metadata"]["annotations"].pop("ml-autoscaling.io/enabled"); print(json.dumps(o))' \
@@ -415,5 +446,9 @@ kill -TERM "$api_pid"
 rc=0; wait "$api_pid" || rc=$?
 api_pid=""
 [ "$rc" = 0 ] || die "mla-testapi exited with status $rc"
-echo "serve stopped cleanly (SIGTERM, exit 0, Lease released); test API server stopped"
-echo "API story: OK (HPA removed and kept, ScaledObject applied, opt-out deleted it and restored the HPA)"
+kill -TERM "$prom_pid"
+rc=0; wait "$prom_pid" || rc=$?
+prom_pid=""
+[ "$rc" = 0 ] || die "mla-testprom exited with status $rc"
+echo "serve stopped cleanly (SIGTERM, exit 0, Lease released); test API server and Prometheus stopped"
+echo "API story: OK (HPA removed and kept, ScaledObject applied, forecast applied, opt-out deleted it and restored the HPA)"

@@ -32,7 +32,8 @@ has admission '^  warning: +HorizontalPodAutoscaler vllm-llama-cpu .*will be rem
 has admission '^  stored: +POST .*uid [0-9a-f-]+$' "the stored Deployment"
 ok "admission: allowed with the HPA warning; the patched Deployment stored"
 has after '^  HPA: +none in ml-serving \(vllm-llama-cpu removed\)' "the HPA gone"
-has after '^  ScaledObject: +ml-serving/vllm-llama, replicas 1\.\.4, target Deployment/vllm-llama' "the ScaledObject"
+# min 1 (the example's), or already the forecast's when a loop pass came first
+has after '^  ScaledObject: +ml-serving/vllm-llama, replicas [0-9]+\.\.4, target Deployment/vllm-llama' "the ScaledObject"
 has after '^  trigger: +prometheus tokens-per-second \(threshold 1500\)' "the tokens-per-second trigger"
 uid=$(section admission | sed -n 's/^  stored: .* uid //p')
 has after "^  owner: +Deployment/vllm-llama uid $uid \(the stored Deployment; controller, blockOwnerDeletion\)" "the ownerReference to the stored Deployment"
@@ -40,6 +41,10 @@ has after '^  removed-hpa: +vllm-llama-cpu kept for restore \(Deployment/vllm-ll
 has after '^  event: +Normal +HPARemoved ' "the HPARemoved Event"
 has after '^  event: +Normal +ScaledObjectApplied ' "the ScaledObjectApplied Event"
 has after '^  leader: +serve \(.+\) holds Lease .*loop passes so far: [1-9]' "the leader and its loop"
+has 'predictive step' '^  ScaledObject: +replicas [1-4]\.\.4 \(minReplicaCount set by the loop\)' "the predicted minReplicaCount"
+has 'predictive step' '^  forecast: +peak [0-9.]+, confidence 0?\.[0-9]+' "the forecast"
+has 'predictive step' '^  reason: +.*forecast peak' "the reason"
+ok "predictive step: $(section 'predictive step' | head -1 | sed 's/^ *//')"
 ok "after: HPA gone, ScaledObject 1..4 owned by the Deployment, HPA kept in removed-hpa, Events, leader loop running"
 has opt-out '^  result: +ALLOWED' "the opt-out result"
 has opt-out '^    remove +/metadata/labels/ml-autoscaling.io~1managed' "the managed label removed"
@@ -48,6 +53,6 @@ has 'after opt-out' '^  HPA: +ml-serving/vllm-llama-cpu -> Deployment/vllm-llama
 has 'after opt-out' '^  event: +Normal +ScaledObjectRemoved ' "the ScaledObjectRemoved Event"
 has 'after opt-out' '^  event: +Normal +HPARestored ' "the HPARestored Event"
 ok "opt-out: ScaledObject deleted, HPA vllm-llama-cpu restored (Events ScaledObjectRemoved, HPARestored)"
-echo "$out" | grep -q '^serve stopped cleanly (SIGTERM, exit 0, Lease released); test API server stopped' || fail "API story did not stop cleanly: $out"
+echo "$out" | grep -q '^serve stopped cleanly (SIGTERM, exit 0, Lease released); test API server and Prometheus stopped' || fail "API story did not stop cleanly: $out"
 echo "$out" | grep -q '^API story: OK' || fail "no API story verdict: $out"
 ok "API story: everything stopped cleanly, no process or file left"
