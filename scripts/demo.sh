@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The local demo, no cluster needed: installs the Debian packages (unless --no-deps), builds,
-# makes development certificates in certs/dev, starts `ml-autoscaling serve` on a free loopback
-# port, sends it a real AdmissionReview (CREATE) for every example Deployment in docs/examples/
-# over TLS (curl --cacert), and prints what came back: allowed/denied, message, warnings and the
-# JSON Patch ops. Then stops the server with SIGTERM.
+# makes development certificates in certs/dev, starts `ml-autoscaling serve` admission-only on a
+# free loopback port, sends it a real AdmissionReview (CREATE) for every example Deployment in
+# docs/examples/ over TLS (curl --cacert), and prints what came back: allowed/denied, message,
+# warnings and the JSON Patch ops. Then the API story against the test API server (mla-testapi,
+# an HPA preloaded) and mla-testprom: serve with the API side admits the vLLM example, the worker
+# removes the HPA and applies the ScaledObject, the leader loop applies a forecast, opting out
+# deletes the ScaledObject and restores the HPA. Every step is checked; everything is stopped.
 #
 #   ./scripts/demo.sh [--no-deps] [--keep-log]
 set -euo pipefail
@@ -14,7 +17,7 @@ for a in "$@"; do
   case "$a" in
     --no-deps) deps=0 ;;
     --keep-log) keep_log=1 ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo: unknown argument $a (see --help)" >&2; exit 2 ;;
   esac
 done
