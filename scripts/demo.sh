@@ -362,7 +362,9 @@ echo
 echo "[before]"
 kapi GET "$HPAS" | view hpas "$NS" || die "cannot list HPAs"
 kapi GET "$SOS" | view sos "$NS" || die "cannot list ScaledObjects"
-[ "$(count "$HPAS")" = 1 ] && [ "$(count "$SOS")" = 0 ] || die "the test API server does not hold just the preloaded HPA"
+if [ "$(count "$HPAS")" != 1 ] || [ "$(count "$SOS")" != 0 ]; then
+  die "the test API server does not hold just the preloaded HPA"
+fi
 
 echo
 echo "[admission] CREATE Deployment $NS/$DEP ($EXAMPLE)"
@@ -373,10 +375,10 @@ mutate "$tmp/create.json" >"$tmp/create.resp" || die "no answer from /mutate"
 view review "$tmp/create.patch" <"$tmp/create.resp" || die "the CREATE was not allowed: $(cat "$tmp/create.resp")"
 grep -q "$HPA" "$tmp/create.resp" || die "the answer does not warn about HPA $HPA"
 # What kube-apiserver does after admission: apply the patch, store the object.
-/usr/bin/kubectl patch --local --type=json -f "$tmp/dep.json" -p "$(cat "$tmp/create.patch")" -o json >"$tmp/stored.json" \
+/usr/bin/kubectl patch --local --type=json -f "$tmp/dep.json" -p "$(cat "$tmp/create.patch")" -o json >"$tmp/patched.json" \
   || die "kubectl could not apply the patch"
 t0=$(now_ms)
-kapi POST "$DEPS" "$(cat "$tmp/stored.json")" >"$tmp/stored.json" || die "storing the Deployment: $(kcode) $(cat "$tmp/kapi.body")"
+kapi POST "$DEPS" "$(cat "$tmp/patched.json")" >"$tmp/stored.json" || die "storing the Deployment: $(kcode) $(cat "$tmp/kapi.body")"
 uid=$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["uid"])' <"$tmp/stored.json")
 echo "  stored:        POST $DEPS (patch applied with kubectl patch --local), uid $uid"
 
