@@ -175,8 +175,8 @@ fi
 # ---------------------------------------------------------------------------------------------
 # The API story: the same webhook with the API side, against the test API server (no cluster).
 # An HPA exists; the vLLM Deployment is admitted and stored with the patch applied; the worker
-# removes the HPA (kept for restore) and applies the ScaledObject; opting out deletes the
-# ScaledObject and restores the HPA.
+# removes the HPA (kept for restore) and applies the ScaledObject; the leader loop sets
+# minReplicaCount from a forecast; opting out deletes the ScaledObject and restores the HPA.
 echo
 echo "=============================================================================="
 echo "API story: serve with the API side, against the test API server (no cluster)"
@@ -239,7 +239,8 @@ done
 [ -s "$tmp/prom.port" ] || die "mla-testprom did not write its port"
 PROM="http://127.0.0.1:$(cat "$tmp/prom.port")"
 
-"$BIN" serve --listen 127.0.0.1:0 --tls-cert certs/dev/tls.crt --tls-key certs/dev/tls.key \
+# POD_NAMESPACE names the Lease's namespace (read back below)
+POD_NAMESPACE=ml-autoscaling "$BIN" serve --listen 127.0.0.1:0 --tls-cert certs/dev/tls.crt --tls-key certs/dev/tls.key \
   --policies "$policies" --log-level info --kube-url "$API" --kube-token-file "$tmp/token" \
   --prometheus-url "$PROM" --loop-interval 2 2>"$tmp/kserve.log" &
 kserve_pid=$!
