@@ -38,13 +38,17 @@ cJSON *mla_patch_take(struct mla_patch *p)
 enum mla_code mla_patch_escape(struct mla_buf *out, const char *token)
 {
     enum mla_code rc = MLA_OK;
-    for (const char *c = token; rc == MLA_OK && *c; c++) {
-        if (*c == '~')
-            rc = mla_buf_add(out, "~0", 2);
-        else if (*c == '/')
-            rc = mla_buf_add(out, "~1", 2);
-        else
-            rc = mla_buf_add(out, c, 1);
+    const char *c = token;
+    while (rc == MLA_OK && *c) {
+        /* Most tokens ("metadata", "labels") need no escaping: copy runs, not bytes. */
+        size_t run = strcspn(c, "~/");
+        if (run)
+            rc = mla_buf_add(out, c, run);
+        c += run;
+        if (rc == MLA_OK && *c) {
+            rc = mla_buf_add(out, *c == '~' ? "~0" : "~1", 2);
+            c++;
+        }
     }
     return rc;
 }

@@ -11,6 +11,7 @@
 #include "mla/so.h"
 
 #include <openssl/evp.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,10 +47,52 @@ void mla_so_short_name(const char *name, size_t max, char *out)
     snprintf(out + keep, max + 1 - keep, "-%02x%02x%02x%02x", md[0], md[1], md[2], md[3]);
 }
 
+/* Formats v as "%.15g" would for the values policies hold (whole numbers and up to three
+ * decimals: 80, 0.6, 2.5, 0.125), by hand; anything else through snprintf. Why: thresholds and
+ * the predictive-config numbers are formatted on every opted-in admission, and snprintf of a
+ * double costs thousands of instructions. The result is checked to read back as v. */
+static void so_fmt_num(char *out, size_t n, double v)
+{
+    if (isfinite(v) && fabs(v) < 1e12) {
+        long long m = llround(v * 1000.0);
+        if ((double)m / 1000.0 == v) {
+            char t[32], *e = t + sizeof t, *q = e;
+            unsigned long long u = m < 0 ? 0ULL - (unsigned long long)m : (unsigned long long)m;
+            unsigned frac = (unsigned)(u % 1000);
+            u /= 1000;
+            if (frac) {
+                int digits = 3;
+                while (frac % 10 == 0) {
+                    frac /= 10;
+                    digits--;
+                }
+                for (int i = 0; i < digits; i++) {
+                    *--q = (char)('0' + frac % 10);
+                    frac /= 10;
+                }
+                *--q = '.';
+            }
+            do {
+                *--q = (char)('0' + u % 10);
+                u /= 10;
+            } while (u);
+            if (m < 0)
+                *--q = '-';
+            size_t len = (size_t)(e - q);
+            if (len < n) {
+                memcpy(out, q, len);
+                out[len] = '\0';
+                return;
+            }
+        }
+    }
+    snprintf(out, n, "%.15g", v);
+}
+
 static void so_num_str(cJSON *md, const char *key, double v)
 {
     char b[64];
-    snprintf(b, sizeof b, "%.15g", v);
+    so_fmt_num(b, sizeof b, v);
     cJSON_AddStringToObject(md, key, b);
 }
 
@@ -188,10 +231,7 @@ static void pc_num(struct mla_buf *b, const char *k, double v)
 {
     pc_key(b, k);
     char t[48];
-    if (v == (double)(long long)v && v > -1e15 && v < 1e15)
-        snprintf(t, sizeof t, "%lld", (long long)v);
-    else
-        snprintf(t, sizeof t, "%.15g", v);
+    so_fmt_num(t, sizeof t, v);
     pc_raw(b, t);
 }
 
