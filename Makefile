@@ -3,7 +3,8 @@
 #   make             build build/ml-autoscaling and the tools (test API server, ...)
 #   make test        Criterion unit tests, then the integration tests
 #   make sanitize    the same tests on an ASan+UBSan build (in build-san/)
-#   make check       test + sanitize: what CI runs
+#   make valgrind    the integration tests with the servers under valgrind (leaks are errors)
+#   make check       test + sanitize + valgrind: what CI runs
 #   make bench       benchmarks (print figures; they are not pass/fail tests)
 #   make demo        the local demo (no cluster)
 #   make deps        install the Debian packages (scripts/deps.sh)
@@ -84,7 +85,7 @@ test: unit integration
 sanitize:
 	$(MAKE) B=build-san SAN=1 test
 
-check: test sanitize
+check: test sanitize valgrind
 
 valgrind: all
 	MLA_BUILD=$(abspath $(B)) MLA_VALGRIND=1 bash tests/integration/run.sh
