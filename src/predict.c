@@ -312,9 +312,12 @@ void mla_predict_decide(const struct mla_predict_input *in, struct mla_predict_r
     int lo_hard = c->min_replicas, hi_hard = c->max_replicas;
     bool night = false; /* the night cap is in effect now (step 6 caps maxReplicaCount too) */
 
-    /* 2. business hours */
+    /* 2. business hours: inside a window its floor; outside every window (or with no windows
+     * at all) the night cap, when one is set. */
+    bool inside = false;
     if (c->hours) {
         struct mla_hours_state st = mla_hours_eval(c->hours, in->now);
+        inside = st.active;
         if (st.active) {
             if (st.min_replicas > lo_hard)
                 lo_hard = st.min_replicas;
@@ -327,25 +330,18 @@ void mla_predict_decide(const struct mla_predict_input *in, struct mla_predict_r
             } else {
                 say(&r, "inside business hours (%s, floor %d)", wd, st.min_replicas);
             }
-        } else if (c->night_max_replicas >= 0) {
-            night = true;
-            if (c->night_max_replicas < hi_hard)
-                hi_hard = c->night_max_replicas;
-            if (v > c->night_max_replicas) {
-                v = c->night_max_replicas;
-                r.rule = MLA_PREDICT_RULE_BUSINESS_HOURS;
-                say(&r, "capped at %d outside business hours (nightMaxReplicas)", v);
-            }
         }
-    } else if (c->night_max_replicas >= 0) {
-        /* no windows at all: every hour is "outside", so the night cap always applies */
+    }
+    if (!inside && c->night_max_replicas >= 0) {
         night = true;
         if (c->night_max_replicas < hi_hard)
             hi_hard = c->night_max_replicas;
         if (v > c->night_max_replicas) {
             v = c->night_max_replicas;
             r.rule = MLA_PREDICT_RULE_BUSINESS_HOURS;
-            say(&r, "capped at %d by nightMaxReplicas (no business-hours windows)", v);
+            say(&r, c->hours ? "capped at %d outside business hours (nightMaxReplicas)"
+                             : "capped at %d by nightMaxReplicas (no business-hours windows)",
+                v);
         }
     }
 
