@@ -5,6 +5,7 @@
  * line with its uid, namespace, name, policy, actions and duration (see docs/operations.md).
  * `mla_log_set_format(MLA_LOG_TEXT)` switches to "LEVEL component: msg k=v" for humans (CLI).
  *
+ * Ownership: every string passed in is borrowed for the call; nothing is returned to free.
  * Threading: any thread. A line is written with one write(2) so lines from threads never
  * interleave. The level and format are set once at start-up, before threads start.
  */
