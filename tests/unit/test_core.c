@@ -1,10 +1,9 @@
-/* test_core.c - err, buf and patch: the small shared modules. */
+/* test_core.c - err and buf: the small shared modules (patch: test_patch.c). */
 #include <criterion/criterion.h>
 #include <string.h>
 
 #include "mla/buf.h"
 #include "mla/err.h"
-#include "mla/patch.h"
 
 Test(err, set_returns_code_and_formats_position)
 {
@@ -36,53 +35,23 @@ Test(buf, json_string_escapes_controls_and_quotes)
     mla_buf_fini(&b);
 }
 
-static char *patch_str(struct mla_patch *p)
+Test(buf, json_string_escapes_at_the_ends_and_empty)
 {
-    cJSON *ops = mla_patch_take(p);
-    char *s = cJSON_PrintUnformatted(ops);
-    cJSON_Delete(ops);
-    return s;
+    struct mla_buf b;
+    mla_buf_init(&b, 0);
+    cr_assert_eq(mla_buf_add_json_str(&b, "\"abc\\"), MLA_OK);
+    cr_assert_eq(mla_buf_add_json_str(&b, ""), MLA_OK);
+    cr_assert_eq(mla_buf_add_json_str(&b, "\x1f" "x" "\t"), MLA_OK);
+    cr_assert_str_eq(mla_buf_str(&b), "\"\\\"abc\\\\\"\"\"\"\\u001fx\\t\"");
+    mla_buf_fini(&b);
 }
 
-Test(patch, creates_missing_parent_in_one_op_and_folds_later_ops)
+Test(buf, json_string_over_the_cap_leaves_nothing_half_written)
 {
-    cJSON *doc = cJSON_Parse("{\"metadata\":{\"name\":\"x\"}}");
-    struct mla_patch p;
-    mla_patch_init(&p, doc);
-    cr_assert_eq(mla_patch_set_str(&p, "true", NULL, "metadata", "labels", "a/b", NULL), MLA_OK);
-    cr_assert_eq(mla_patch_set_str(&p, "1", NULL, "metadata", "labels", "c~d", NULL), MLA_OK);
-    char *s = patch_str(&p);
-    cr_assert_str_eq(s, "[{\"op\":\"add\",\"path\":\"/metadata/labels\",\"value\":{\"a/b\":\"true\","
-                        "\"c~d\":\"1\"}}]");
-    cJSON_free(s);
-    mla_patch_fini(&p);
-    cJSON_Delete(doc);
-}
-
-Test(patch, escapes_pointer_and_chooses_replace_or_nothing)
-{
-    cJSON *doc = cJSON_Parse("{\"metadata\":{\"annotations\":{\"a/b~c\":\"old\",\"same\":\"v\"}}}");
-    struct mla_patch p;
-    mla_patch_init(&p, doc);
-    cr_assert_eq(mla_patch_set_str(&p, "new", NULL, "metadata", "annotations", "a/b~c", NULL), MLA_OK);
-    cr_assert_eq(mla_patch_set_str(&p, "v", NULL, "metadata", "annotations", "same", NULL), MLA_OK);
-    char *s = patch_str(&p);
-    cr_assert_str_eq(s, "[{\"op\":\"replace\",\"path\":\"/metadata/annotations/a~1b~0c\",\"value\":\"new\"}]");
-    cJSON_free(s);
-    mla_patch_fini(&p);
-    cJSON_Delete(doc);
-}
-
-Test(patch, refuses_path_through_scalar)
-{
-    cJSON *doc = cJSON_Parse("{\"spec\":{\"replicas\":3}}");
-    struct mla_patch p;
-    mla_patch_init(&p, doc);
-    struct mla_err e;
-    mla_err_clear(&e);
-    cr_assert_eq(mla_patch_set_str(&p, "x", &e, "spec", "replicas", "y", NULL), MLA_EINVAL);
-    cr_assert(strstr(e.msg, "scalar"));
-    cr_assert_eq(mla_patch_count(&p), 0);
-    mla_patch_fini(&p);
-    cJSON_Delete(doc);
+    struct mla_buf b;
+    mla_buf_init(&b, 10);
+    cr_assert_eq(mla_buf_adds(&b, "ab"), MLA_OK);
+    cr_assert_eq(mla_buf_add_json_str(&b, "0123456789"), MLA_ETOOBIG);
+    cr_assert_str_eq(mla_buf_str(&b), "ab");
+    mla_buf_fini(&b);
 }

@@ -1,5 +1,6 @@
-/* test_patch.c - JSON Patch builder cases found while wiring the webhook (see test_core.c for
- * the basics). */
+/* test_patch.c - the JSON Patch builder: parents created and later ops folded, pointer
+ * escaping, add/replace/nothing chosen from the document, and cases found while wiring the
+ * webhook. */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -54,6 +55,49 @@ Test(patch, add_at_index_equal_to_size_appends)
     char *s = ops_json(&p);
     cr_assert_str_eq(s, "[{\"op\":\"add\",\"path\":\"/a/2\",\"value\":3}]");
     free(s);
+    mla_patch_fini(&p);
+    cJSON_Delete(doc);
+}
+
+Test(patch, creates_missing_parent_in_one_op_and_folds_later_ops)
+{
+    cJSON *doc = cJSON_Parse("{\"metadata\":{\"name\":\"x\"}}");
+    struct mla_patch p;
+    mla_patch_init(&p, doc);
+    cr_assert_eq(mla_patch_set_str(&p, "true", NULL, "metadata", "labels", "a/b", NULL), MLA_OK);
+    cr_assert_eq(mla_patch_set_str(&p, "1", NULL, "metadata", "labels", "c~d", NULL), MLA_OK);
+    char *s = ops_json(&p);
+    cr_assert_str_eq(s, "[{\"op\":\"add\",\"path\":\"/metadata/labels\",\"value\":{\"a/b\":\"true\","
+                        "\"c~d\":\"1\"}}]");
+    free(s);
+    mla_patch_fini(&p);
+    cJSON_Delete(doc);
+}
+
+Test(patch, escapes_pointer_and_chooses_replace_or_nothing)
+{
+    cJSON *doc = cJSON_Parse("{\"metadata\":{\"annotations\":{\"a/b~c\":\"old\",\"same\":\"v\"}}}");
+    struct mla_patch p;
+    mla_patch_init(&p, doc);
+    cr_assert_eq(mla_patch_set_str(&p, "new", NULL, "metadata", "annotations", "a/b~c", NULL), MLA_OK);
+    cr_assert_eq(mla_patch_set_str(&p, "v", NULL, "metadata", "annotations", "same", NULL), MLA_OK);
+    char *s = ops_json(&p);
+    cr_assert_str_eq(s, "[{\"op\":\"replace\",\"path\":\"/metadata/annotations/a~1b~0c\",\"value\":\"new\"}]");
+    free(s);
+    mla_patch_fini(&p);
+    cJSON_Delete(doc);
+}
+
+Test(patch, refuses_path_through_scalar)
+{
+    cJSON *doc = cJSON_Parse("{\"spec\":{\"replicas\":3}}");
+    struct mla_patch p;
+    mla_patch_init(&p, doc);
+    struct mla_err e;
+    mla_err_clear(&e);
+    cr_assert_eq(mla_patch_set_str(&p, "x", &e, "spec", "replicas", "y", NULL), MLA_EINVAL);
+    cr_assert(strstr(e.msg, "scalar"));
+    cr_assert_eq(mla_patch_count(&p), 0);
     mla_patch_fini(&p);
     cJSON_Delete(doc);
 }
