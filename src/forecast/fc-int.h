@@ -21,6 +21,8 @@ double mla__fc_quantile(double *a, size_t n, double q);
 void mla__fc_order_pairs(const double *a, size_t n, size_t klo, size_t khi, double *out);
 /* Periods in steps for a given period in seconds; 0 when not a usable whole number >= 2. */
 int mla__fc_period_steps(double period_s, double step_s);
+/* Mean of the non-NaN values among x[0..n); NaN when there are none. Sums in index order. */
+double mla__fc_nanmean(const double *x, size_t n);
 
 /* ---- Holt-Winters, additive in whatever space it is fed (holtwinters.c) ----
  * Error-correction form with up to two seasons and a damped trend. Seasonal slots are indexed

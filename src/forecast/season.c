@@ -27,15 +27,8 @@ static void cy_profile(const double *x, size_t D, int m, double *prof, double *c
     for (size_t s = 0; s < M; s++)
         prof[s] = 0;
     for (size_t d = 0; d < D; d++) {
-        double sum = 0;
-        size_t c = 0;
-        for (size_t s = 0; s < M; s++)
-            if (!isnan(x[d * M + s])) {
-                sum += x[d * M + s];
-                c++;
-            }
-        pm[d] = c ? sum / (double)c : NAN;
-        for (size_t s = 0; s < M && c; s++)
+        pm[d] = mla__fc_nanmean(x + d * M, M);
+        for (size_t s = 0; s < M && !isnan(pm[d]); s++)
             if (!isnan(x[d * M + s])) {
                 prof[s] += x[d * M + s] - pm[d];
                 cnt[s]++;

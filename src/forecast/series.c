@@ -17,6 +17,18 @@ void mla_fc_series_fini(struct mla_fc_series *s)
     s->n = 0;
 }
 
+double mla__fc_nanmean(const double *x, size_t n)
+{
+    double sum = 0;
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(x[i])) {
+            sum += x[i];
+            c++;
+        }
+    return c ? sum / (double)c : NAN;
+}
+
 int mla__fc_period_steps(double period_s, double step_s)
 {
     if (!(step_s > 0) || !(period_s > 0))

@@ -73,16 +73,8 @@ enum mla_fc_trend mla__fc_trend_classify(const double *x, size_t n, int md, bool
         wn = D * M;
         dm = mla_xmalloc(D * sizeof *dm);
         prof = mla_xcalloc(M, sizeof *prof);
-        for (size_t d = 0; d < D; d++) {
-            double s = 0;
-            size_t c = 0;
-            for (size_t j = 0; j < M; j++)
-                if (!isnan(w[d * M + j])) {
-                    s += w[d * M + j];
-                    c++;
-                }
-            dm[d] = c ? s / (double)c : NAN;
-        }
+        for (size_t d = 0; d < D; d++)
+            dm[d] = mla__fc_nanmean(w + d * M, M);
     }
     double slope, mean, t;
     if (dm)
