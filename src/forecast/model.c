@@ -651,20 +651,36 @@ static void eg_decide_space(struct mla__fc_engine *e, const double *values, size
     e->logsp_set = true;
 }
 
+/* The start the batch entry points share: defaults for a NULL *cfg (stored in *def), the input
+ * checks, and an engine keeping `keep` points, in the space the values call for. NULL (err
+ * set) on bad input. */
+static struct mla__fc_engine *fc_engine_for(const double *values, size_t n, double step_s,
+                                            const struct mla_fc_config **cfg,
+                                            struct mla_fc_config *def, size_t keep,
+                                            struct mla_err *err)
+{
+    if (!*cfg) {
+        mla_fc_config_default(def);
+        *cfg = def;
+    }
+    if (fc_check(values, n, step_s, *cfg, err) != MLA_OK)
+        return NULL;
+    struct mla__fc_engine *e = mla__fc_engine_create(step_s, *cfg, keep);
+    eg_decide_space(e, values, n);
+    return e;
+}
+
 enum mla_code mla_fc_backtest(const double *values, size_t n, double step_s,
                               const struct mla_fc_config *cfg, double *point, double *upper,
                               struct mla_err *err)
 {
     struct mla_fc_config def;
-    if (!cfg) {
-        mla_fc_config_default(&def);
-        cfg = &def;
-    }
-    enum mla_code rc = fc_check(values, n, step_s, cfg, err);
-    if (rc)
-        return rc;
-    struct mla__fc_engine *e = mla__fc_engine_create(step_s, cfg, 0);
-    eg_decide_space(e, values, n);
+    struct mla_err local;
+    if (!err)
+        err = &local; /* the code to return comes from err */
+    struct mla__fc_engine *e = fc_engine_for(values, n, step_s, &cfg, &def, 0, err);
+    if (!e)
+        return err->code;
     size_t H = (size_t)cfg->horizon_steps;
     for (size_t i = 0; i < n; i++) {
         point[i] = NAN;
@@ -802,15 +818,12 @@ enum mla_code mla_fc_forecast(const double *values, size_t n, double step_s,
                               struct mla_err *err)
 {
     struct mla_fc_config def;
-    if (!cfg) {
-        mla_fc_config_default(&def);
-        cfg = &def;
-    }
-    enum mla_code rc = fc_check(values, n, step_s, cfg, err);
-    if (rc)
-        return rc;
-    struct mla__fc_engine *e = mla__fc_engine_create(step_s, cfg, n);
-    eg_decide_space(e, values, n);
+    struct mla_err local;
+    if (!err)
+        err = &local; /* the code to return comes from err */
+    struct mla__fc_engine *e = fc_engine_for(values, n, step_s, &cfg, &def, n, err);
+    if (!e)
+        return err->code;
     for (size_t i = 0; i < n; i++)
         mla__fc_engine_step(e, values[i]);
     eg_result(e, out);
@@ -839,9 +852,7 @@ enum mla_code mla_fc_model_create(double step_s, const struct mla_fc_config *cfg
         return rc;
     struct mla_fc_model *m = mla_xcalloc(1, sizeof *m);
     int mw = mla__fc_period_steps(cfg->week_s, step_s);
-    int md = mla__fc_period_steps(cfg->day_s, step_s);
     /* Two weeks: enough for the weekly cycle test (4096 points at a 5-minute step). */
-    (void)md;
     m->e = mla__fc_engine_create(step_s, cfg, 2 * (size_t)mw);
     *out = m;
     return MLA_OK;
