@@ -85,22 +85,4 @@ wh_post() {
 # jq-free JSON field access with Debian's python3.
 wh_json() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
 
-# wh_review OP OBJECT_FILE [OLD_FILE] [DRYRUN]: an AdmissionReview for a Deployment on stdout.
-wh_review() {
-  /usr/bin/python3 - "$@" <<'PY'
-import json, sys, uuid
-op, obj = sys.argv[1], sys.argv[2]
-old = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
-dry = len(sys.argv) > 4 and sys.argv[4] == "true"
-o = json.load(open(obj))
-req = {"uid": str(uuid.uuid4()),
-       "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
-       "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
-       "requestKind": {"group": "apps", "version": "v1", "kind": "Deployment"},
-       "name": o["metadata"].get("name", ""), "namespace": o["metadata"].get("namespace", "default"),
-       "operation": op, "userInfo": {"username": "kubernetes-admin", "groups": ["system:masters"]},
-       "object": o, "oldObject": json.load(open(old)) if old else None, "dryRun": dry,
-       "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions" if op == "CREATE" else "UpdateOptions"}}
-print(json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": req}))
-PY
-}
+. "$(dirname "${BASH_SOURCE[0]}")/review_lib.sh"
