@@ -12,6 +12,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+. scripts/review-lib.sh
 deps=1; keep_log=0
 for a in "$@"; do
   case "$a" in
@@ -94,7 +95,7 @@ n=0
 for f in docs/examples/*.yaml docs/examples/*.yml docs/examples/*.json; do
   # One AdmissionReview per Deployment in the file.
   "$PY" - "$f" "$tmp" <<'PY' || { echo "demo: cannot read $f" >&2; exit 1; }
-import json, sys, uuid, yaml
+import json, sys, yaml
 path, tmp = sys.argv[1], sys.argv[2]
 with open(path) as fh:
     docs = list(yaml.safe_load_all(fh)) if not path.endswith(".json") else [json.load(fh)]
@@ -102,17 +103,15 @@ i = 0
 for d in docs:
     if not isinstance(d, dict) or d.get("kind") != "Deployment":
         continue
-    md = d.setdefault("metadata", {})
-    ns = md.setdefault("namespace", "default")
-    req = {"uid": str(uuid.uuid4()),
-           "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
-           "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
-           "name": md.get("name", ""), "namespace": ns, "operation": "CREATE",
-           "userInfo": {"username": "demo-user"}, "object": d, "oldObject": None, "dryRun": False}
-    with open("%s/review-%d.json" % (tmp, i), "w") as out:
-        json.dump({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": req}, out)
+    d.setdefault("metadata", {}).setdefault("namespace", "default")
+    with open("%s/deployment-%d.json" % (tmp, i), "w") as out:
+        json.dump(d, out)
     i += 1
 PY
+  for d in "$tmp"/deployment-*.json; do
+    mla_review CREATE "$d" >"${d/deployment-/review-}"
+    rm -f "$d"
+  done
   for r in "$tmp"/review-*.json; do
     n=$((n + 1))
     resp=$(curl -sS --cacert certs/dev/ca.crt -H 'Content-Type: application/json' \
@@ -336,19 +335,6 @@ else:
     sys.exit("view: unknown view " + what)
 PY
 view() { "$PY" "$tmp/view.py" "$@"; }
-# review OP OBJECT-FILE OLD-FILE|"" -> the AdmissionReview on stdout
-review() {
-  "$PY" - "$@" <<'PY'
-import json, sys, uuid
-op, obj = sys.argv[1], json.load(open(sys.argv[2]))
-old = json.load(open(sys.argv[3])) if sys.argv[3] else None
-print(json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
-  "uid": str(uuid.uuid4()), "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
-  "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
-  "name": obj["metadata"]["name"], "namespace": obj["metadata"]["namespace"], "operation": op,
-  "userInfo": {"username": "demo-user"}, "object": obj, "oldObject": old, "dryRun": False}}))
-PY
-}
 mutate() { curl -sS --cacert certs/dev/ca.crt -H 'Content-Type: application/json' --data-binary "@$1" "$KURL/mutate"; }
 # wait_for SECONDS CMD...: polls every 0.1 s
 wait_for() { local n=$(($1 * 10)); shift; for _ in $(seq 1 "$n"); do "$@" && return 0; sleep 0.1; done; return 1; }
@@ -371,7 +357,7 @@ echo
 echo "[admission] CREATE Deployment $NS/$DEP ($EXAMPLE)"
 "$PY" -c 'import json,sys,yaml; print(json.dumps(next(x for x in yaml.safe_load_all(open(sys.argv[1])) if x and x.get("kind") == "Deployment")))' \
   "$EXAMPLE" >"$tmp/dep.json" || die "cannot read $EXAMPLE"
-review CREATE "$tmp/dep.json" "" >"$tmp/create.json"
+mla_review CREATE "$tmp/dep.json" "" >"$tmp/create.json"
 mutate "$tmp/create.json" >"$tmp/create.resp" || die "no answer from /mutate"
 view review "$tmp/create.patch" <"$tmp/create.resp" || die "the CREATE was not allowed: $(cat "$tmp/create.resp")"
 grep -q "$HPA" "$tmp/create.resp" || die "the answer does not warn about HPA $HPA"
@@ -420,7 +406,7 @@ echo "[opt-out] UPDATE Deployment $NS/$DEP without ml-autoscaling.io/enabled"
 kapi GET "$DEPS/$DEP" >"$tmp/old.json" || die "cannot read the stored Deployment"
 "$PY" -c 'import json,sys; o=json.load(sys.stdin); o["metadata"]["annotations"].pop("ml-autoscaling.io/enabled"); print(json.dumps(o))' \
   <"$tmp/old.json" >"$tmp/new.json"
-review UPDATE "$tmp/new.json" "$tmp/old.json" >"$tmp/update.json"
+mla_review UPDATE "$tmp/new.json" "$tmp/old.json" >"$tmp/update.json"
 mutate "$tmp/update.json" >"$tmp/update.resp" || die "no answer from /mutate"
 view review "$tmp/update.patch" <"$tmp/update.resp" || die "the opt-out was not allowed: $(cat "$tmp/update.resp")"
 /usr/bin/kubectl patch --local --type=json -f "$tmp/new.json" -p "$(cat "$tmp/update.patch")" -o json >"$tmp/new-stored.json" \

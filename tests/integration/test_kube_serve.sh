@@ -4,7 +4,7 @@
 # kube-apiserver would; the worker in serve applies the ScaledObject; serve leads the Lease and
 # its /metrics show the API side; SIGTERM releases the Lease and exits 0 (valgrind-clean).
 . "$(dirname "$0")/lib_kube.sh"
-. "$(dirname "$0")/review_lib.sh"
+. "$MLA_ROOT/scripts/review-lib.sh"
 BIN="$MLA_BUILD/ml-autoscaling"
 if "$BIN" serve --help 2>&1 | grep -q "not available in this build"; then
   echo "skip: serve is not in this build yet"; exit 0
@@ -31,7 +31,7 @@ $PY -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))
 NS=web; N=search-frontend
 ensure_ns "$NS"
 create_hpa "$NS" legacy-hpa "$N"
-wh_review CREATE "$MLA_TMP/dep.json" >"$MLA_TMP/review.json"
+mla_review CREATE "$MLA_TMP/dep.json" >"$MLA_TMP/review.json"
 resp=$(curl -sS --cacert "$MLA_TMP/certs/ca.crt" -H 'Content-Type: application/json' \
   --data-binary "@$MLA_TMP/review.json" "$WH/mutate")
 echo "$resp" | $PY -c 'import json,sys; r=json.load(sys.stdin)["response"]; assert r["allowed"], r; print("\n".join(r.get("warnings") or []))' >"$MLA_TMP/warnings" \

@@ -4,7 +4,7 @@
 # (mla-testprom serving the NASA trace, "now" mapped to a Wednesday noon) with the fc model ->
 # minReplicaCount and the explanation annotations patched; later passes keep them.
 . "$(dirname "$0")/lib_kube.sh"
-. "$(dirname "$0")/review_lib.sh"
+. "$MLA_ROOT/scripts/review-lib.sh"
 . "$(dirname "$0")/lib_testprom.sh"
 BIN="$MLA_BUILD/ml-autoscaling"
 if "$BIN" serve --help 2>&1 | grep -q "not available in this build"; then
@@ -38,7 +38,7 @@ a.pop("ml-autoscaling.io/business-hours"); a.pop("ml-autoscaling.io/timezone")
 a["ml-autoscaling.io/capacity-per-replica"] = "20"
 print(json.dumps(d))
 PYEOF
-wh_review CREATE "$MLA_TMP/dep.json" >"$MLA_TMP/review.json"
+mla_review CREATE "$MLA_TMP/dep.json" >"$MLA_TMP/review.json"
 resp=$(curl -sS --cacert "$MLA_TMP/certs/ca.crt" -H 'Content-Type: application/json' \
   --data-binary "@$MLA_TMP/review.json" "https://127.0.0.1:$PORT/mutate")
 patch=$(echo "$resp" | $PY -c 'import json,sys,base64; r=json.load(sys.stdin)["response"]; assert r["allowed"], r; print(base64.b64decode(r["patch"]).decode())') \

@@ -85,4 +85,4 @@ wh_post() {
 # jq-free JSON field access with Debian's python3.
 wh_json() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
 
-. "$(dirname "${BASH_SOURCE[0]}")/review_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/review-lib.sh"

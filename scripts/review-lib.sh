@@ -1,8 +1,8 @@
-# review_lib.sh - builds AdmissionReviews the way kube-apiserver sends them (sourced by the
-# webhook and kube integration tests; not a test itself).
+# review-lib.sh - builds AdmissionReviews the way kube-apiserver sends them. Sourced by the demo
+# (scripts/demo.sh) and the webhook and kube integration tests.
 
-# wh_review OP OBJECT_FILE [OLD_FILE] [DRYRUN]: an AdmissionReview for a Deployment on stdout.
-wh_review() {
+# mla_review OP OBJECT_FILE [OLD_FILE] [DRYRUN]: an AdmissionReview for a Deployment on stdout.
+mla_review() {
   /usr/bin/python3 - "$@" <<'PY'
 import json, sys, uuid
 op, obj = sys.argv[1], sys.argv[2]
