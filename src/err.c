@@ -51,10 +51,10 @@ enum mla_code mla_err_set_at(struct mla_err *err, enum mla_code code, const char
     return code;
 }
 
-enum mla_code mla_err_prefix(struct mla_err *err, const char *fmt, ...)
+enum mla_code mla_err_prefix(struct mla_err *err, enum mla_code code, const char *fmt, ...)
 {
     if (!err)
-        return MLA_OK;
+        return code;
     char pre[256];
     va_list ap;
     va_start(ap, fmt);
@@ -63,7 +63,8 @@ enum mla_code mla_err_prefix(struct mla_err *err, const char *fmt, ...)
     char old[sizeof err->msg];
     memcpy(old, err->msg, sizeof old);
     snprintf(err->msg, sizeof err->msg, "%s: %s", pre, old);
-    return err->code;
+    err->code = code;
+    return code;
 }
 
 const char *mla_err_name(enum mla_code code)

@@ -772,7 +772,7 @@ enum mla_code mla_hours_parse(const char *spec, const char *tz, int default_min,
     struct mla_hours *h;
     enum mla_code rc = mla_hours_create(tz, &h, err);
     if (rc)
-        return mla_err_prefix(err, "business hours");
+        return mla_err_prefix(err, rc, "business hours");
     const char *p = spec ? spec : "";
     for (;;) {
         const char *end = p + strcspn(p, ";");
@@ -786,9 +786,9 @@ enum mla_code mla_hours_parse(const char *spec, const char *tz, int default_min,
                    : parse_window(h, one, default_min, err);
         if (rc) {
             if (strcmp(one, spec ? spec : "") == 0)
-                mla_err_prefix(err, "business hours \"%s\"", one);
+                mla_err_prefix(err, rc, "business hours \"%s\"", one);
             else
-                mla_err_prefix(err, "business hours \"%s\": window \"%s\"", spec, one);
+                mla_err_prefix(err, rc, "business hours \"%s\": window \"%s\"", spec, one);
             free(one);
             mla_hours_destroy(h);
             return rc;

@@ -114,8 +114,9 @@ static enum mla_code parse_hours(const cJSON *arr, const char *tz, struct mla_ho
 {
     if (!arr || cJSON_IsNull(arr)) {
         const struct mla_tz *z; /* still check the zone: a typo should not wait for windows */
-        if (tz && mla_hours_tz_load(tz, &z, err) != MLA_OK)
-            return mla_err_prefix(err, CFG ": \"timezone\"");
+        enum mla_code rc = tz ? mla_hours_tz_load(tz, &z, err) : MLA_OK;
+        if (rc)
+            return mla_err_prefix(err, rc, CFG ": \"timezone\"");
         return MLA_OK;
     }
     if (!cJSON_IsArray(arr))
@@ -125,7 +126,7 @@ static enum mla_code parse_hours(const cJSON *arr, const char *tz, struct mla_ho
     struct mla_hours *h;
     enum mla_code rc = mla_hours_create(tz, &h, err);
     if (rc)
-        return mla_err_prefix(err, CFG ": \"timezone\"");
+        return mla_err_prefix(err, rc, CFG ": \"timezone\"");
     int i = 0;
     const cJSON *w;
     cJSON_ArrayForEach(w, arr)
@@ -147,14 +148,14 @@ static enum mla_code parse_hours(const cJSON *arr, const char *tz, struct mla_ho
             rc = get_num(w, "minReplicas", NUM_INT, 0, false, 100000, false, &m, err);
             if (rc) {
                 mla_hours_destroy(h);
-                return mla_err_prefix(err, CFG ": businessHours[%d]", i);
+                return mla_err_prefix(err, rc, CFG ": businessHours[%d]", i);
             }
         }
         rc = mla_hours_add_window(h, days->valuestring, start->valuestring, end->valuestring,
                                   (int)m, err);
         if (rc) {
             mla_hours_destroy(h);
-            return mla_err_prefix(err, CFG ": businessHours[%d]", i);
+            return mla_err_prefix(err, rc, CFG ": businessHours[%d]", i);
         }
         i++;
     }

@@ -166,7 +166,7 @@ enum mla_code mla_predict_step(const struct mla_predict_env *env, const cJSON *s
     enum mla_code rc = mla_predict_config_parse(json, &c, err);
     if (rc) {
         mla_predict_config_fini(&c);
-        return mla_err_prefix(err, "ScaledObject %s/%s", ns, name);
+        return mla_err_prefix(err, rc, "ScaledObject %s/%s", ns, name);
     }
     if (!mla_predict_config_active(&c)) {
         mla_predict_config_fini(&c);
@@ -189,7 +189,7 @@ enum mla_code mla_predict_step(const struct mla_predict_env *env, const cJSON *s
         rc = forecast(env, &c, now, &fc, &have, why, sizeof why, err);
         if (rc) {
             mla_predict_config_fini(&c);
-            return mla_err_prefix(err, "ScaledObject %s/%s: load history", ns, name);
+            return mla_err_prefix(err, rc, "ScaledObject %s/%s: load history", ns, name);
         }
     }
     struct mla_predict_input in = {.cfg = &c,

@@ -250,7 +250,7 @@ enum mla_code mla_prom_query_range(const struct mla_prom_opts *opts, const char 
     curl_easy_cleanup(h);
     if (rc) {
         free(g.v);
-        return mla_err_prefix(err, "prometheus %s", opts->base_url);
+        return mla_err_prefix(err, rc, "prometheus %s", opts->base_url);
     }
     g.series = series_max;
     *out = g;

@@ -278,7 +278,7 @@ static enum mla_code rec_pass(struct mla_rec *r, bool gated, struct mla_rec_stat
     if (rc == MLA_OK)
         rc = rec_list(r, "/apis/autoscaling/v2/horizontalpodautoscalers", &hpas, err);
     if (rc != MLA_OK) {
-        mla_err_prefix(err, "reconcile");
+        mla_err_prefix(err, rc, "reconcile");
         goto out;
     }
     struct mla_policy_set *ps = r->cfg.store ? mla_policy_store_acquire(r->cfg.store) : NULL;

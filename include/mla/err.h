@@ -59,8 +59,11 @@ enum mla_code mla_err_set(struct mla_err *err, enum mla_code code, const char *f
 enum mla_code mla_err_set_at(struct mla_err *err, enum mla_code code, const char *src, int line,
                              int col, const char *fmt, ...) MLA_PRINTF(6, 7);
 
-/* Prepends "prefix: " to err->msg, keeping code and position; returns err->code. */
-enum mla_code mla_err_prefix(struct mla_err *err, const char *fmt, ...) MLA_PRINTF(2, 3);
+/* Prepends "prefix: " to err->msg, keeping its position, and returns code, the failure being
+ * passed up (stored in err->code too). The code is an argument, not read from err, so that a NULL
+ * err (allowed everywhere) can never turn a failure into MLA_OK. */
+enum mla_code mla_err_prefix(struct mla_err *err, enum mla_code code, const char *fmt, ...)
+    MLA_PRINTF(3, 4);
 
 /* "MLA_EPARSE" etc.; never NULL. */
 const char *mla_err_name(enum mla_code code);

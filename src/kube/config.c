@@ -269,6 +269,6 @@ enum mla_code mla_kube_config_load_kubeconfig(const char *path, const char *cont
     free(pcopy);
     free(text);
     if (rc != MLA_OK)
-        mla_err_prefix(err, "%s", path);
+        mla_err_prefix(err, rc, "%s", path);
     return rc;
 }

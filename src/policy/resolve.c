@@ -431,7 +431,7 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
         }
         r->nwin = s->nwin < MLA_MAX_WINDOWS ? s->nwin : MLA_MAX_WINDOWS;
     }
-    if (r->ann[MLA_ANN_TIMEZONE] && !r->nwin)
+    if (r->ann[MLA_ANN_TIMEZONE] && !r->ann[MLA_ANN_BUSINESS_HOURS] && !r->nwin)
         mla_decision_warn(d, "ml-autoscaling: timezone has no effect without business hours");
     r->skip_write = bval[MLA_ANN_SKIP_SO];
     if (dn.len) {

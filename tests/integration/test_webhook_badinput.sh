@@ -65,6 +65,16 @@ expect 405 'GET and HEAD only' "POST /healthz" -- /healthz -d x
 expect 404 'not found' "unknown path" -- /nope
 expect 404 'not found' "path with query-like suffix" -- /mutate/x
 
+# Regression (issue 12): one annotation crashed the request thread (an unknown time zone beside
+# business hours). Now a clear denial naming the annotation, and the server lives on.
+tzbad='{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-tz","kind":{"group":"apps","version":"v1","kind":"Deployment"},"operation":"CREATE","namespace":"ml","object":{"metadata":{"name":"tz","namespace":"ml","annotations":{"ml-autoscaling.io/enabled":"true","ml-autoscaling.io/business-hours":"Mon-Fri 09:00-18:00","ml-autoscaling.io/timezone":"Nowhere/Invalid"}},"spec":{"template":{"spec":{"containers":[{"name":"a","image":"b"}]}}}}}}'
+out=$(wh_curl /mutate "${J[@]}" -d "$tzbad") || fail "unknown time zone with business hours: no answer (crash?)"
+echo "$out" | grep -q '"uid":"u-tz","allowed":false' || fail "unknown time zone: not denied: $out"
+echo "$out" | grep -q 'ml-autoscaling.io/timezone: \\"Nowhere/Invalid\\" is not a known time zone' \
+  || fail "unknown time zone: message does not name the annotation: $out"
+[ "$(wh_curl /healthz)" = ok ] || fail "server down after the time-zone review"
+ok "unknown time zone beside business hours -> denied naming the annotation; server alive"
+
 # Not a Deployment, and DELETE/CONNECT: allowed, no patch.
 pod='{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-pod","kind":{"group":"","version":"v1","kind":"Pod"},"operation":"CREATE","object":{"metadata":{"name":"p","annotations":{"ml-autoscaling.io/enabled":"true"}}}}}'
 out=$(wh_curl /mutate "${J[@]}" -d "$pod")

@@ -16,6 +16,20 @@ Test(err, set_returns_code_and_formats_position)
     cr_assert_str_eq(mla_err_name(MLA_ETOOBIG), "MLA_ETOOBIG");
 }
 
+/* Regression (issue 12): a prefix on a NULL err returned MLA_OK, so a failure passed up through
+ * it became success and its caller used an output that was never set (a SIGSEGV on one
+ * annotation). */
+Test(err, prefix_keeps_the_failure_with_or_without_err)
+{
+    cr_assert_eq(mla_err_prefix(NULL, MLA_ENOTFOUND, "business hours"), MLA_ENOTFOUND);
+    struct mla_err e;
+    mla_err_clear(&e);
+    mla_err_set(&e, MLA_ENOTFOUND, "unknown zone");
+    cr_assert_eq(mla_err_prefix(&e, MLA_ENOTFOUND, "business hours \"%s\"", "x"), MLA_ENOTFOUND);
+    cr_assert_eq(e.code, MLA_ENOTFOUND);
+    cr_assert_str_eq(e.msg, "business hours \"x\": unknown zone");
+}
+
 Test(buf, cap_refuses_growth_and_keeps_content)
 {
     struct mla_buf b;

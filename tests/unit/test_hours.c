@@ -381,3 +381,17 @@ Test(hours, formatting_round_trips, .fini = fini)
     cr_assert_str_eq(out, "Mon,Fri-Sun"); /* same days, Monday first */
     mla_hours_destroy(h);
 }
+
+/* Regression (issue 12): with err NULL, an unknown zone made mla_hours_parse return MLA_OK and
+ * leave *out unset, and the decision dereferenced it. */
+Test(hours, unknown_zone_fails_without_an_err_struct, .fini = fini)
+{
+    struct mla_hours *h = NULL;
+    cr_assert_eq(mla_hours_parse("Mon-Fri 09:00-18:00", "Nowhere/Invalid", 1, &h, NULL),
+                 MLA_ENOTFOUND);
+    cr_assert_null(h);
+    cr_assert_eq(mla_hours_parse("Mon-Fri 09:00-18:00", "../../etc/passwd", 1, &h, NULL),
+                 MLA_EINVAL);
+    cr_assert_eq(mla_hours_parse("Mon-Fri 25:00-26:00", "UTC", 1, &h, NULL), MLA_EINVAL);
+    cr_assert_null(h);
+}
