@@ -11,7 +11,8 @@
 #   V=1              show the compiler command lines
 #
 # Sources are discovered: every src/**/*.c outside src/cli/ goes into the library, every
-# tools/<name>/*.c into a program build/<name>, every tests/unit/*.c into build/unit-tests.
+# {tools,tests/doubles,bench}/<name>/*.c into a program build/<name> (tools ship, test doubles serve
+# the tests, bench drivers the benchmarks), every tests/unit/*.c into build/unit-tests.
 
 B        ?= build
 V        ?= 0
@@ -38,7 +39,8 @@ endif
 LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
-TOOLS    := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard tools/*/*.c)))))
+PROG_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard tools/*/*.c tests/doubles/*/*.c bench/*/*.c))))
+TOOLS    := $(notdir $(PROG_DIRS))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
@@ -64,11 +66,11 @@ $(BIN): $(CLI_OBJ) $(LIBA)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LDLIBS)
 
 define TOOL_RULE
-$(B)/$(1): $$(patsubst %.c,$(B)/obj/%.o,$$(wildcard tools/$(1)/*.c)) $(LIBA)
+$(B)/$(notdir $(1)): $$(patsubst %.c,$(B)/obj/%.o,$$(wildcard $(1)/*.c)) $(LIBA)
 	@$$(if $$(Q),echo "  LINK    $$@")
 	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
-$(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
+$(foreach t,$(PROG_DIRS),$(eval $(call TOOL_RULE,$(t))))
 
 $(B)/unit-tests: $(UNIT_OBJ) $(LIBA)
 	@$(if $(Q),echo "  LINK    $@")

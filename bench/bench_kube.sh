@@ -17,7 +17,7 @@ API_PID=$!
 for _ in $(seq 1 50); do [ -s "$T/port" ] && break; sleep 0.1; done
 API="http://127.0.0.1:$(cat "$T/port")"
 mkfifo "$T/in"
-"$B/mla-apiside-driver" --kube-url "$API" --kube-token-file "$T/token" --no-loop \
+"$B/mla-controller-driver" --kube-url "$API" --kube-token-file "$T/token" --no-loop \
   --template "$R/tests/fixtures/kube/so-template.json" --log-level warn <"$T/in" >"$T/out" 2>"$T/drv.err" &
 DRV_PID=$!
 exec 3>"$T/in"

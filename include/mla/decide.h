@@ -15,7 +15,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
-#include "mla/adm.h"
+#include "mla/review.h"
 #include "mla/err.h"
 
 struct mla_policy_set; /* policy.h: an immutable, refcounted snapshot */
@@ -56,7 +56,7 @@ void mla_decision_warn(struct mla_decision *d, const char *fmt, ...)
 /* Decides for one decoded request. `ps` may be NULL only in tests of the webhook shell.
  * Returns MLA_OK with the decision filled (a denial is a decision, not an error); an error code
  * only when the decision could not be made at all (then `out` is left denied with the reason). */
-enum mla_code mla_decide(const struct mla_policy_set *ps, const struct mla_adm_request *req,
+enum mla_code mla_decide(const struct mla_policy_set *ps, const struct mla_review_request *req,
                          struct mla_decision *out, struct mla_err *err) MLA_MUST_CHECK;
 
 /* The points where the API side (kube helper) plugs into admission, set by `serve`. Both run
@@ -66,11 +66,11 @@ struct mla_admit_hooks {
     /* After mla_decide(), only when d->action != MLA_ACT_NONE. Reads only (tight timeout, fail
      * open): may add warnings (HPA that will be removed, a ScaledObject someone else wrote) or
      * turn an allowed decision into a denial (HPA mode `reject`). Never writes to the API. */
-    void (*review)(void *ctx, const struct mla_adm_request *req, struct mla_decision *d);
+    void (*review)(void *ctx, const struct mla_review_request *req, struct mla_decision *d);
     /* After the response is built, only when d->allowed, d->action != MLA_ACT_NONE,
      * !req->dry_run and !d->skip_write: hands the work to the worker queue. Must not block;
      * copies what it needs (req and d are freed when it returns). */
-    void (*enqueue)(void *ctx, const struct mla_adm_request *req, const struct mla_decision *d);
+    void (*enqueue)(void *ctx, const struct mla_review_request *req, const struct mla_decision *d);
 };
 
 #endif

@@ -108,7 +108,7 @@ enum mla_code mla_kube_request(struct mla_kube *kc, enum mla_kube_verb verb, con
 /* "GET", "LIST", ... */
 const char *mla_kube_verb_name(enum mla_kube_verb v);
 
-/* ---- pure helpers (also used by tools/mla-testapi) ---- */
+/* ---- pure helpers (also used by tests/doubles/mla-testapi) ---- */
 
 /* Parses YAML (or JSON, which is YAML) into cJSON. Every document in the stream becomes one
  * element of *out, a new cJSON array (cJSON_Delete). Scalars: plain true/false/null/numbers

@@ -1,7 +1,7 @@
 /* predict.h - the predictive decision: forecast summary + business hours + cost cap + bounds +
  * hysteresis -> a ScaledObject's minReplicaCount, with an explanation.
  *
- * Pipeline (mla_predict_decide); each step may override the previous value and then becomes
+ * Pipeline (mla_predict_min_replicas); each step may override the previous value and then becomes
  * "the rule that decided":
  *   1. forecast       ceil(peak upper bound over [now+scaleAhead, now+horizon]
  *                     / capacityPerReplica),
@@ -136,7 +136,7 @@ enum mla_code mla_predict_config_parse(const char *json, struct mla_predict_conf
 bool mla_predict_config_active(const struct mla_predict_config *cfg);
 
 /* The decision (pipeline above). Pure. */
-void mla_predict_decide(const struct mla_predict_input *in, struct mla_predict_result *res);
+void mla_predict_min_replicas(const struct mla_predict_input *in, struct mla_predict_result *res);
 
 /* "forecast", "business_hours", ... (the metric label values). */
 const char *mla_predict_rule_name(enum mla_predict_rule rule);

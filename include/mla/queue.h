@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "mla/adm.h"
+#include "mla/review.h"
 #include "mla/decide.h"
 
 enum mla_work_stage {
@@ -28,7 +28,7 @@ struct mla_work {
     struct mla_work *next; /* queue link; owned by the queue while queued */
     char *ns;              /* owned */
     char *name;            /* owned */
-    enum mla_adm_op op;    /* MLA_OP_CREATE or MLA_OP_UPDATE */
+    enum mla_review_op op;    /* MLA_OP_CREATE or MLA_OP_UPDATE */
     char *old_rv;          /* owned: the oldObject's resourceVersion (UPDATE), NULL otherwise */
     enum mla_action action;
     enum mla_hpa_mode hpa_mode;

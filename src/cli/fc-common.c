@@ -1,4 +1,4 @@
-/* fc-common.c - trace loading and flag parsing for 'forecast' and 'simulate'. */
+/* cli/fc-common.c - trace loading and flag parsing for 'forecast' and 'simulate'. */
 #include "fc-common.h"
 
 #include <errno.h>

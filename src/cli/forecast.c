@@ -1,4 +1,4 @@
-/* forecast.c - the 'forecast' subcommand: trace CSV in; forecast with intervals, cycles, trend,
+/* cli/forecast.c - the 'forecast' subcommand: trace CSV in; forecast with intervals, cycles, trend,
  * confidence and a min-replica schedule for the next day out (text or --json); --evaluate
  * prints the rolling-origin accuracy of the model and of the baselines. */
 #include <getopt.h>

@@ -1,4 +1,4 @@
-/* lint.c - `ml-autoscaling lint --policies DIR`: check policy files offline.
+/* cli/lint.c - `ml-autoscaling lint --policies DIR`: check policy files offline.
  *
  * Exit 0 and a one-line summary on stdout when the set is valid; every error as
  * FILE:LINE:COL: message on stderr and exit 1 otherwise; exit 2 on usage errors or a directory

@@ -1,4 +1,4 @@
-/* main.c - the ml-autoscaling binary: dispatches to a subcommand (see cli.h). */
+/* cli/main.c - the ml-autoscaling binary: dispatches to a subcommand (see cli.h). */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,6 +1,6 @@
-/* render.c - `ml-autoscaling render`: offline, a Deployment file in, the webhook's decision out.
+/* cli/render.c - `ml-autoscaling render`: offline, a Deployment file in, the webhook's decision out.
  *
- * It builds the same struct mla_adm_request the webhook decodes and calls the same
+ * It builds the same struct mla_review_request the webhook decodes and calls the same
  * mla_decide(), so what render prints is what admission would answer. Output: one JSON object
  * (-o json) or the same as YAML (-o yaml, the default).
  */
@@ -250,7 +250,7 @@ int mla_cmd_render(int argc, char **argv)
                 fmt);
         return MLA_EXIT_USAGE;
     }
-    enum mla_adm_op aop;
+    enum mla_review_op aop;
     if (!strcmp(op, "CREATE"))
         aop = MLA_OP_CREATE;
     else if (!strcmp(op, "UPDATE"))
@@ -306,7 +306,7 @@ int mla_cmd_render(int argc, char **argv)
     cJSON_AddItemToObject(rq, "object", dep); /* root owns dep now */
     if (old)
         cJSON_AddItemToObject(rq, "oldObject", old); /* root owns old now */
-    struct mla_adm_request req = {
+    struct mla_review_request req = {
         .root = root,
         .uid = "render",
         .kind_group = "apps",

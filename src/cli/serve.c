@@ -1,4 +1,4 @@
-/* serve.c - the 'serve' subcommand: the HTTPS admission webhook, and the place where the API
+/* cli/serve.c - the 'serve' subcommand: the HTTPS admission webhook, and the place where the API
  * side (kube client, worker queue, leader loop) is started and stopped.
  *
  * DESIGN
@@ -26,8 +26,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "mla/apiside.h"
-#include "mla/predict_fc.h"
+#include "mla/controller.h"
+#include "mla/predict_forecast.h"
 #include "mla/decide.h"
 #include "mla/http.h"
 #include "mla/log.h"
@@ -237,7 +237,7 @@ int mla_cmd_serve(int argc, char **argv)
      * the API side's struct mla_admit_hooks; the HTTP server calls hooks->review after
      * mla_decide and hooks->enqueue after the response is built (see decide.h). */
     const struct mla_admit_hooks *hooks = NULL;
-    struct mla_apiside *api = NULL;
+    struct mla_controller *api = NULL;
     struct mla_admit_hooks api_hooks;
     /* the predictive step at the loop's hook (forecaster: the fc model); must outlive `api`.
      * Without --prometheus-url there is no history to forecast from: no forecaster, so the
@@ -246,7 +246,7 @@ int mla_cmd_serve(int argc, char **argv)
         .prom = {.base_url = cfg.prometheus_url, .timeout_ms = 10000},
         .forecast = cfg.prometheus_url ? mla_predict_fc_forecast : NULL};
     if (cfg.kube_mode != MLA_KUBE_NONE) {
-        struct mla_apiside_config ac = {
+        struct mla_controller_config ac = {
             .kubeconfig = cfg.kubeconfig,
             .kube_url = cfg.kube_url,
             .kube_token_file = cfg.kube_token_file,
@@ -256,13 +256,13 @@ int mla_cmd_serve(int argc, char **argv)
             .no_loop = cfg.no_loop,
             .predict_env = &penv,
         };
-        if (mla_apiside_create(&ac, &store, &api, &err) != MLA_OK) {
+        if (mla_controller_create(&ac, &store, &api, &err) != MLA_OK) {
             mla_log(MLA_LOG_ERROR, "serve", "Kubernetes API side: %s", err.msg);
             mla_policy_store_fini(&store);
             mla_metrics_reset();
             return MLA_EXIT_USAGE;
         }
-        api_hooks = mla_apiside_hooks(api);
+        api_hooks = mla_controller_hooks(api);
         hooks = &api_hooks;
     }
     const char *mode = hooks ? "full" : "admission-only";
@@ -287,7 +287,7 @@ int mla_cmd_serve(int argc, char **argv)
     struct mla_http_server *srv = NULL;
     if (mla_http_start(&ho, &srv, &err) != MLA_OK) {
         mla_log(MLA_LOG_ERROR, "serve", "%s", err.msg);
-        mla_apiside_destroy(api);
+        mla_controller_destroy(api);
         mla_policy_store_fini(&store);
         mla_metrics_reset();
         return MLA_EXIT_USAGE;
@@ -342,7 +342,7 @@ int mla_cmd_serve(int argc, char **argv)
     /* ==== API SIDE (kube helper): stop here (drain the worker queue, end the loop). ====
      * After the HTTP server: no request thread uses the hooks any more. The Lease is released
      * first; queued work is dropped (the next leader's loop repairs it). */
-    mla_apiside_destroy(api);
+    mla_controller_destroy(api);
     if (left)
         mla_log(MLA_LOG_WARN, "serve", "stopped with %u requests still in flight", left);
     else

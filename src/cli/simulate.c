@@ -1,4 +1,4 @@
-/* simulate.c - the 'simulate' subcommand: replays a load trace at its own step against three
+/* cli/simulate.c - the 'simulate' subcommand: replays a load trace at its own step against three
  * scaling strategies and reports cost (replica-hours), under-provisioned minutes and scaling
  * actions for each; optionally an SVG plot and the per-step series as JSON.
  *

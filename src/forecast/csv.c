@@ -1,4 +1,4 @@
-/* csv.c - the history CSV the CLI reads: a header line, then `timestamp,value` rows.
+/* forecast/csv.c - the history CSV the CLI reads: a header line, then `timestamp,value` rows.
  *
  * Timestamps are Unix seconds at a regular step (the smallest difference between rows); a row
  * that is absent, or has an empty value, is a gap (NaN). Errors say FILE:LINE and what was

@@ -1,4 +1,4 @@
-/* evaluate.c - the accuracy protocol and the baselines.
+/* forecast/evaluate.c - the accuracy protocol and the baselines.
  *
  * Rolling origin, history only: the forecast scored for bucket t is the one made with
  * values[0..t-h] (h = horizon_steps; with 5-minute buckets and h = 6, the single bucket 30

@@ -1,4 +1,4 @@
-/* holtwinters.c - additive Holt-Winters (error-correction form) with a damped trend and up to
+/* forecast/holtwinters.c - additive Holt-Winters (error-correction form) with a damped trend and up to
  * two seasons (Taylor's double-seasonal method). Fed log1p(y) it is the multiplicative model.
  * Seasonal slots start at their first visit, so the model works from the first point.
  *

@@ -1,4 +1,4 @@
-/* model.c - the forecasting engine: anomaly filter, candidate forecasters, ensemble.
+/* forecast/model.c - the forecasting engine: anomaly filter, candidate forecasters, ensemble.
  *
  * One causal pass over the history. At each point i:
  *   1. the anomaly filter compares the value with the one-step forecast of the reference model

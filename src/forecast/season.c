@@ -1,4 +1,4 @@
-/* season.c - cycle detection: does a daily (weekly) profile explain the series?
+/* forecast/season.c - cycle detection: does a daily (weekly) profile explain the series?
  *
  * Confidence = adjusted share of variance the cycle explains. With D whole periods, subtract
  * each period's mean (so level changes and longer cycles do not count), average the D periods

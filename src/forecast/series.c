@@ -1,4 +1,4 @@
-/* series.c - regular-step series: resampling into buckets, and the small numerics the other
+/* forecast/series.c - regular-step series: resampling into buckets, and the small numerics the other
  * forecast files share (quantile, period in steps). Pure. */
 #include <math.h>
 #include <stdbool.h>

@@ -1,4 +1,4 @@
-/* trend.c - trend classification of the (filtered) history.
+/* forecast/trend.c - trend classification of the (filtered) history.
  *
  * With two or more whole days, the series is reduced to its daily means (removing the daily
  * cycle); otherwise the points themselves are used. An ordinary least-squares line through those

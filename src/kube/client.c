@@ -1,4 +1,4 @@
-/* client.c - Kubernetes API requests over libcurl (see kube.h). The only file of the API side
+/* kube/client.c - Kubernetes API requests over libcurl (see kube.h). The only file of the API side
  * that includes curl.h.
  *
  * DESIGN: any thread may call mla_kube_request. Connections are reused through a pool of easy

@@ -1,4 +1,4 @@
-/* config.c - where the API server is and how to authenticate (see kube.h): in-cluster,
+/* kube/config.c - where the API server is and how to authenticate (see kube.h): in-cluster,
  * kubeconfig (YAML via libyaml, through mla_kube_yaml_parse), or explicit flags. */
 #include <libgen.h>
 #include <stdio.h>

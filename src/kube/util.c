@@ -1,5 +1,5 @@
-/* util.c - the pure helpers of kube.h: YAML to cJSON, label selectors, backoff, Retry-After,
- * object accessors and RFC 3339 times. No I/O; shared with tools/mla-testapi. */
+/* kube/util.c - the pure helpers of kube.h: YAML to cJSON, label selectors, backoff, Retry-After,
+ * object accessors and RFC 3339 times. No I/O; shared with tests/doubles/mla-testapi. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-/* compile.c - validates a policy object (jansson, with positions) and compiles it into the C
+/* policy/compile.c - validates a policy object (jansson, with positions) and compiles it into the C
  * structs of policy_model.h in one pass, collecting every error with file:line:col.
  *
  * Why one pass: every check needs the node's position, and every compiled field needs the

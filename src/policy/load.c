@@ -1,4 +1,4 @@
-/* load.c - a directory of policy files into an immutable, refcounted policy set.
+/* policy/load.c - a directory of policy files into an immutable, refcounted policy set.
  *
  * Files (*.yaml, *.yml, *.json) are read in name order; each holds one or more YAML documents
  * of the form {apiVersion: ml-autoscaling.io/v1, kind: PolicySet, policies: [...]}. Every file

@@ -1,4 +1,4 @@
-/* match.c - which policy applies to a Deployment: namespace globs and label selectors with the
+/* policy/match.c - which policy applies to a Deployment: namespace globs and label selectors with the
  * semantics of Kubernetes' metav1.LabelSelector (matchLabels AND matchExpressions; In, NotIn,
  * Exists, DoesNotExist; NotIn and DoesNotExist match when the label is absent).
  */

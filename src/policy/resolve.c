@@ -1,4 +1,4 @@
-/* resolve.c - admin defaults -> profile -> annotation overrides, clamped to the policy's
+/* policy/resolve.c - admin defaults -> profile -> annotation overrides, clamped to the policy's
  * bounds: a warning for every clamp, a denial naming the annotation and the allowed values for
  * every invalid one (all of them in one message, so a user fixes them in one go).
  */
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "mla/hours.h"
-#include "mla/so.h"
+#include "mla/scaledobject.h"
 #include "policy-int.h"
 
 struct rs_deny {

@@ -1,4 +1,4 @@
-/* store.c - the current policy set, swapped atomically on reload (see policy.h).
+/* policy/store.c - the current policy set, swapped atomically on reload (see policy.h).
  *
  * DESIGN: readers take a reference under the mutex (a few instructions) and then read the
  * immutable set without any lock; a reload loads the new set outside the mutex (it may take

@@ -1,4 +1,4 @@
-/* tpl.c - query templates: compiled once at load, expanded per decision.
+/* policy/tpl.c - query templates: compiled once at load, expanded per decision.
  *
  * Why compile: where a variable stands in the PromQL (inside "...", '...', `...`, after =~, or
  * bare) decides how its value is made safe. Scanning the template once at load time makes

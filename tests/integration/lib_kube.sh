@@ -1,6 +1,6 @@
 # lib_kube.sh - shared helpers for tests/integration/test_kube_*.sh (sourced, not run).
 #
-# Starts mla-testapi (a real HTTP(S) Kubernetes API on 127.0.0.1) and mla-apiside-driver (the
+# Starts mla-testapi (a real HTTP(S) Kubernetes API on 127.0.0.1) and mla-controller-driver (the
 # API side driven the way `serve` drives it), under valgrind when MLA_VALGRIND=1. Everything a
 # test starts is stopped by the EXIT trap; valgrind logs are checked for leaks and errors.
 #
@@ -156,7 +156,7 @@ driver_start() {
   local tmpl=${DRV_TEMPLATE-$FIX/so-template.json}
   mkfifo "$MLA_TMP/$name.in"
   # shellcheck disable=SC2046
-  $(vg "$name" "$MLA_BUILD/mla-apiside-driver") --kube-url "$API" --kube-token-file "$TOKEN_FILE" \
+  $(vg "$name" "$MLA_BUILD/mla-controller-driver") --kube-url "$API" --kube-token-file "$TOKEN_FILE" \
     ${MLA_KUBE_CA:+--kube-ca "$MLA_KUBE_CA"} ${tmpl:+--template "$tmpl"} \
     --metrics-out "$MLA_TMP/$name.metrics" "$@" \
     <"$MLA_TMP/$name.in" >"$MLA_TMP/$name.out" 2>"$MLA_TMP/$name.err" &

@@ -8,7 +8,7 @@ kube_start_api
 for d in a b c; do store_deployment ld "$d"; done
 start_replica() { # NAME
   # shellcheck disable=SC2046
-  $(vg "$1" "$MLA_BUILD/mla-apiside-driver") --kube-url "$API" --kube-token-file "$TOKEN_FILE" \
+  $(vg "$1" "$MLA_BUILD/mla-controller-driver") --kube-url "$API" --kube-token-file "$TOKEN_FILE" \
     --template "$FIX/so-template.json" --identity "$1" --lease-namespace kube-system \
     --lease-name ml-autoscaling-leader --lease-duration 3 --renew-deadline 2 --retry-period 0.5 \
     --loop-interval 1 --stay </dev/null >"$MLA_TMP/$1.out" 2>"$MLA_TMP/$1.err" &

@@ -30,7 +30,7 @@ KC
 store_deployment tls web
 mkfifo "$MLA_TMP/drv.in"
 # shellcheck disable=SC2046
-$(vg drv "$MLA_BUILD/mla-apiside-driver") --kubeconfig "$MLA_TMP/kubeconfig" --no-loop \
+$(vg drv "$MLA_BUILD/mla-controller-driver") --kubeconfig "$MLA_TMP/kubeconfig" --no-loop \
   --template "$FIX/so-template.json" <"$MLA_TMP/drv.in" >"$MLA_TMP/drv.out" 2>"$MLA_TMP/drv.err" &
 DRV_PID=$!; PIDS+=("$DRV_PID"); DRV_NAME=drv; exec 3>"$MLA_TMP/drv.in"
 send '{"namespace":"tls","name":"web","op":"UPDATE","oldResourceVersion":"0","action":"apply"}' >/dev/null
@@ -42,7 +42,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=other" -keyout "$ML
   -out "$MLA_TMP/other.pem" 2>/dev/null
 mkfifo "$MLA_TMP/bad.in"
 # shellcheck disable=SC2046
-$(vg bad "$MLA_BUILD/mla-apiside-driver") --kube-url "$API" --kube-token-file "$TOKEN_FILE" \
+$(vg bad "$MLA_BUILD/mla-controller-driver") --kube-url "$API" --kube-token-file "$TOKEN_FILE" \
   --kube-ca "$MLA_TMP/other.pem" --no-loop --template "$FIX/so-template.json" --stored-give-up 1 \
   <"$MLA_TMP/bad.in" >"$MLA_TMP/bad.out" 2>"$MLA_TMP/bad.err" &
 DRV_PID=$!; PIDS+=("$DRV_PID"); DRV_NAME=bad; exec 3>"$MLA_TMP/bad.in"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One predictive-loop step (mla_predict_step via tools/mla-predict-once) against mla-testprom
+# One predictive-loop step (mla_predict_step via tests/doubles/mla-predict-once) against mla-testprom
 # serving the NASA trace, "now" mapped onto a Wednesday of July 1995. The driver's forecaster is
 # a trivial stand-in (same slot one day earlier x1.1); the real model is wired in by serve.
 # Checks: weekday midday -> the forecast decides minReplicaCount; night -> the night cap on
@@ -145,7 +145,7 @@ so "$MLA_TMP/bad.json" 1; CFG=$CFG_SAVE
 if "$D" --so "$MLA_TMP/bad.json" --prom "$TESTPROM_URL" --now "$MIDDAY" >/dev/null 2>"$MLA_TMP/e6"; then fail "bad config accepted"; fi
 grep -q 'MLA_EINVAL: ScaledObject shop/web-so: predictive-config: "quantile" is 2' "$MLA_TMP/e6" || fail "$(cat "$MLA_TMP/e6")"
 
-echo "== the real model (predict_fc.h) over a week of history: the forecast decides at midday"
+echo "== the real model (predict_forecast.h) over a week of history: the forecast decides at midday"
 CFG_SAVE=$CFG; CFG=${CFG/\"lookbackHours\":48/\"lookbackHours\":168}
 so "$MLA_TMP/real.json" 1; so "$MLA_TMP/real-night.json" 5; CFG=$CFG_SAVE
 "$D" --so "$MLA_TMP/real.json" --prom "$TESTPROM_URL" --now "$MIDDAY" --model real >"$MLA_TMP/p8.json" 2>"$MLA_TMP/e8"

@@ -127,10 +127,10 @@ static inline cJSON * fx_dep(const char *name, const char *ns, const char *label
     return j;
 }
 
-static inline struct mla_adm_request fx_req(const cJSON *obj, const cJSON *old, enum mla_adm_op op,
+static inline struct mla_review_request fx_req(const cJSON *obj, const cJSON *old, enum mla_review_op op,
                                      const char *ns)
 {
-    struct mla_adm_request r = {
+    struct mla_review_request r = {
         .root = NULL, .uid = "u1", .kind_group = "apps", .kind_version = "v1",
         .kind = "Deployment", .resource = "deployments", .sub_resource = "", .op = op,
         .operation = op == MLA_OP_UPDATE ? "UPDATE" : "CREATE", .namespace_ = ns,
@@ -141,9 +141,9 @@ static inline struct mla_adm_request fx_req(const cJSON *obj, const cJSON *old, 
 
 /* Decides and returns the decision (caller finis). */
 static inline void fx_decide(struct mla_policy_set *ps, const cJSON *obj, const cJSON *old,
-                      enum mla_adm_op op, const char *ns, struct mla_decision *d)
+                      enum mla_review_op op, const char *ns, struct mla_decision *d)
 {
-    struct mla_adm_request r = fx_req(obj, old, op, ns);
+    struct mla_review_request r = fx_req(obj, old, op, ns);
     struct mla_err err;
     mla_err_clear(&err);
     cr_assert_eq(mla_decide(ps, &r, d, &err), MLA_OK, "decide: %s", err.msg);

@@ -36,7 +36,7 @@ Test(decide, other_kinds_operations_and_subresources_are_ignored)
 {
     struct mla_policy_set *ps = fx_load();
     cJSON *dep = fx_dep("a", "shop", "", EN, "3", NULL);
-    struct mla_adm_request r = fx_req(dep, NULL, MLA_OP_CREATE, "shop");
+    struct mla_review_request r = fx_req(dep, NULL, MLA_OP_CREATE, "shop");
     struct mla_decision d;
     r.kind = "StatefulSet";
     cr_assert_eq(mla_decide(ps, &r, &d, NULL), MLA_OK);
@@ -209,7 +209,7 @@ Test(decide, no_policy_set_is_a_denial_not_a_crash)
 {
     cJSON *dep = fx_dep("x", "shop", "", EN, "3", NULL);
     struct mla_decision d;
-    struct mla_adm_request r = fx_req(dep, NULL, MLA_OP_CREATE, "shop");
+    struct mla_review_request r = fx_req(dep, NULL, MLA_OP_CREATE, "shop");
     cr_assert_eq(mla_decide(NULL, &r, &d, NULL), MLA_OK);
     cr_assert_not(d.allowed);
     cr_assert_eq(d.code, 500);
@@ -235,8 +235,8 @@ Test(decide, not_opted_in_path_allocates_nothing)
     cJSON *dep = fx_dep("a", "shop", "", "\"owner\":\"me\"", "3", NULL);
     cJSON *old = fx_dep("a", "shop", "", "\"owner\":\"you\"", "3", NULL);
     cJSON *opted = fx_dep("a", "shop", "", EN, "3", NULL);
-    struct mla_adm_request r = fx_req(dep, old, MLA_OP_UPDATE, "shop");
-    struct mla_adm_request ro = fx_req(opted, NULL, MLA_OP_CREATE, "shop");
+    struct mla_review_request r = fx_req(dep, old, MLA_OP_UPDATE, "shop");
+    struct mla_review_request ro = fx_req(opted, NULL, MLA_OP_CREATE, "shop");
     struct mla_decision d;
     cJSON_Hooks hooks = {.malloc_fn = dt_malloc, .free_fn = free};
     cJSON_InitHooks(&hooks);

@@ -23,7 +23,7 @@ static char certdir[] = "/tmp/mla-test-http.XXXXXX";
 static struct mla_policy_store store;
 static struct mla_http_server *srv;
 
-static void hook_review(void *ctx, const struct mla_adm_request *req, struct mla_decision *d)
+static void hook_review(void *ctx, const struct mla_review_request *req, struct mla_decision *d)
 {
     cr_assert_str_eq(ctx, "ctx");
     cr_assert_neq(d->action, MLA_ACT_NONE);
@@ -37,7 +37,7 @@ static void hook_review(void *ctx, const struct mla_adm_request *req, struct mla
     }
 }
 
-static void hook_enqueue(void *ctx, const struct mla_adm_request *req,
+static void hook_enqueue(void *ctx, const struct mla_review_request *req,
                          const struct mla_decision *d)
 {
     (void)ctx;

@@ -58,7 +58,7 @@ static struct mla_predict_result run(const struct mla_predict_config *c,
     struct mla_predict_input in = {
         .cfg = c, .fc = f, .now = now, .current_min = cur, .last_change = last};
     struct mla_predict_result r;
-    mla_predict_decide(&in, &r);
+    mla_predict_min_replicas(&in, &r);
     return r;
 }
 
@@ -428,7 +428,7 @@ static struct mla_predict_result run_max(const struct mla_predict_config *c,
     struct mla_predict_input in = {
         .cfg = c, .fc = f, .now = now, .current_min = cur, .current_max = cur_max};
     struct mla_predict_result r;
-    mla_predict_decide(&in, &r);
+    mla_predict_min_replicas(&in, &r);
     return r;
 }
 

@@ -1,0 +1,80 @@
+/* review.h - the admission.k8s.io/v1 AdmissionReview codec (cJSON: the hot path).
+ *
+ * decode: body bytes -> struct mla_review_request, checking that it is an AdmissionReview v1 with a
+ * request and a uid. encode: a decision -> the AdmissionReview response body.
+ *
+ * Ownership: a decoded request owns its cJSON tree (`root`); every other pointer in it is
+ * borrowed from that tree and valid until mla_review_request_fini().
+ * Threading: pure; no shared state.
+ */
+#ifndef MLA_REVIEW_H
+#define MLA_REVIEW_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mla/buf.h"
+#include "mla/err.h"
+
+enum mla_review_op { MLA_OP_CREATE, MLA_OP_UPDATE, MLA_OP_DELETE, MLA_OP_CONNECT, MLA_OP_OTHER };
+
+struct mla_review_request {
+    cJSON *root;              /* owned: the parsed AdmissionReview */
+    const char *uid;          /* request.uid, never NULL after a successful decode */
+    const char *kind_group;   /* request.kind.group ("" for core), never NULL */
+    const char *kind_version; /* request.kind.version, never NULL */
+    const char *kind;         /* request.kind.kind, never NULL */
+    const char *resource;     /* request.resource.resource, "" when absent */
+    const char *sub_resource; /* request.subResource, "" when absent */
+    enum mla_review_op op;
+    const char *operation;    /* request.operation as sent */
+    const char *namespace_;   /* request.namespace, "" when absent */
+    const char *name;         /* request.name, or object.metadata.name, or generateName, or "" */
+    const cJSON *object;      /* request.object, NULL when absent */
+    const cJSON *old_object;  /* request.oldObject, NULL when absent */
+    bool dry_run;
+    const char *username;     /* request.userInfo.username, "" when absent */
+};
+
+struct mla_decision; /* decide.h */
+
+/* Deepest JSON nesting decode accepts (objects + arrays). A Deployment with managedFields is
+ * about 20 deep; the limit keeps cJSON's recursive parser and cJSON_Delete far from the stack's
+ * end (cJSON's own CJSON_NESTING_LIMIT of 1000 is the backstop). */
+#define MLA_REVIEW_MAX_DEPTH 128
+/* Longest uid accepted (Kubernetes sends a 36-char UUID). */
+#define MLA_REVIEW_MAX_UID 128
+
+/* Decodes an AdmissionReview body (len bytes, need not be NUL-terminated).
+ * - MLA_EPARSE: not an admission.k8s.io/v1 AdmissionReview with a request and a uid (not JSON,
+ *   nested deeper than MLA_REVIEW_MAX_DEPTH, wrong apiVersion/kind, no request, no uid): nothing
+ *   can be answered inside a review, the caller answers HTTP 400 with err->msg.
+ * - MLA_EINVAL: a v1 review with a uid whose request is malformed (no kind, no operation, an
+ *   object that is not an object): the uid is copied into uid_out (size uid_n, may be NULL) so
+ *   that the caller can deny the review with err->msg.
+ * On success *req is filled (the caller then owns req->root, freed by mla_review_request_fini). */
+enum mla_code mla_review_decode(const char *body, size_t len, struct mla_review_request *req,
+                             char *uid_out, size_t uid_n, struct mla_err *err) MLA_MUST_CHECK;
+
+/* Frees the tree; every borrowed pointer in req becomes invalid. NULL-safe, idempotent. */
+void mla_review_request_fini(struct mla_review_request *req);
+
+/* Appends the AdmissionReview response for `uid` to out: apiVersion/kind
+ * admission.k8s.io/v1 AdmissionReview, the uid, allowed, status {message, code} when denied,
+ * patchType "JSONPatch" + base64 patch only when d->patch has ops, warnings when any.
+ * MLA_ETOOBIG when out's cap is reached (out then holds a partial body: reset it). */
+enum mla_code mla_review_encode(const char *uid, const struct mla_decision *d, struct mla_buf *out,
+                             struct mla_err *err) MLA_MUST_CHECK;
+
+/* Appends a denial response (allowed=false, status {message, code}) without a decision. */
+enum mla_code mla_review_encode_denied(const char *uid, int code, const char *message,
+                                    struct mla_buf *out, struct mla_err *err) MLA_MUST_CHECK;
+
+/* Appends standard base64 (RFC 4648, padded, no newlines) of n bytes at p to out. */
+enum mla_code mla_review_base64(const void *p, size_t n, struct mla_buf *out) MLA_MUST_CHECK;
+
+/* The nesting depth of JSON text (brackets outside strings); stops counting at limit+1. */
+size_t mla_review_json_depth(const char *s, size_t len, size_t limit);
+
+#endif

@@ -1,0 +1,370 @@
+/* admission/decide.c - the admission decision (see decide.h): resolve, build the ScaledObject, build
+ * the Deployment's patch.
+ *
+ * HOT PATH: a Deployment that is not opted in costs one annotation lookup (two on UPDATE, for
+ * the opt-out case) and allocates nothing. The opted-in path reads only the compiled policy
+ * structs (no parsing) and allocates the cJSON it returns.
+ */
+#include "mla/decide.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mla/patch.h"
+#include "mla/scaledobject.h"
+
+void mla_decision_init(struct mla_decision *d)
+{
+    memset(d, 0, sizeof *d);
+    d->allowed = true;
+    d->code = 200;
+}
+
+void mla_decision_fini(struct mla_decision *d)
+{
+    cJSON_Delete(d->patch);
+    cJSON_Delete(d->warnings);
+    cJSON_Delete(d->scaled_object);
+    d->patch = d->warnings = d->scaled_object = NULL;
+}
+
+void mla_decision_warn(struct mla_decision *d, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!d->warnings)
+        d->warnings = cJSON_CreateArray();
+    cJSON_AddItemToArray(d->warnings, cJSON_CreateString(msg));
+}
+
+static const cJSON *dc_get(const cJSON *o, const char *k)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+static const char *dc_ann(const cJSON *obj, const char *key)
+{
+    return cJSON_GetStringValue(dc_get(dc_get(dc_get(obj, "metadata"), "annotations"), key));
+}
+
+static bool dc_was_managed(const cJSON *old)
+{
+    const char *en = dc_ann(old, MLA_ANN_PREFIX "enabled");
+    const char *lab = cJSON_GetStringValue(
+        dc_get(dc_get(dc_get(old, "metadata"), "labels"), MLA_ANN_PREFIX "managed"));
+    return (en && !strcmp(en, "true")) || (lab && !strcmp(lab, "true"));
+}
+
+static void dc_deny(struct mla_decision *d, int code, const char *msg)
+{
+    cJSON_Delete(d->patch);
+    cJSON_Delete(d->scaled_object);
+    d->patch = d->scaled_object = NULL;
+    d->allowed = false;
+    d->code = code;
+    d->action = MLA_ACT_NONE;
+    snprintf(d->message, sizeof d->message, "ml-autoscaling: %s", msg);
+}
+
+static enum mla_code dc_remove(const struct mla_review_request *req, struct mla_decision *out,
+                               struct mla_err *err)
+{
+    const char *so = dc_ann(req->old_object, MLA_ANN_PREFIX "scaledobject");
+    const char *pol = dc_ann(req->old_object, MLA_ANN_PREFIX "policy");
+    const char *hash = dc_ann(req->old_object, MLA_ANN_PREFIX "policy-hash");
+    snprintf(out->so_name, sizeof out->so_name, "%s", so ? so : "");
+    snprintf(out->policy, sizeof out->policy, "%s", pol ? pol : "");
+    snprintf(out->policy_hash, sizeof out->policy_hash, "%s", hash ? hash : "");
+    if (!so) {
+        const char *n = cJSON_GetStringValue(dc_get(dc_get(req->old_object, "metadata"), "name"));
+        if (n)
+            mla_so_short_name(n, 54, out->so_name);
+    }
+    struct mla_patch p;
+    mla_patch_init(&p, req->object);
+    enum mla_code rc = mla_patch_remove(&p, err, "metadata", "labels", MLA_ANN_PREFIX "managed",
+                                        NULL);
+    static const char *const keys[] = {MLA_ANN_PREFIX "scaledobject", MLA_ANN_PREFIX "policy",
+                                       MLA_ANN_PREFIX "policy-hash"};
+    for (size_t i = 0; i < 3 && rc == MLA_OK; i++)
+        rc = mla_patch_remove(&p, err, "metadata", "annotations", keys[i], NULL);
+    if (rc != MLA_OK) {
+        mla_patch_fini(&p);
+        dc_deny(out, 500, "cannot build the patch");
+        return rc;
+    }
+    out->patch = mla_patch_take(&p);
+    if (!cJSON_GetArraySize(out->patch)) {
+        cJSON_Delete(out->patch);
+        out->patch = NULL;
+    }
+    out->action = MLA_ACT_REMOVE;
+    snprintf(out->message, sizeof out->message,
+             "ml-autoscaling: opt-in removed; ScaledObject %s will be deleted", out->so_name);
+    mla_decision_warn(out, "ml-autoscaling: opt-in removed: the ScaledObject %s created for this "
+                      "Deployment will be deleted (and an HPA it replaced restored)",
+                      out->so_name);
+    return MLA_OK;
+}
+
+static int dc_int(const cJSON *o, int dflt, bool *present)
+{
+    *present = cJSON_IsNumber(o);
+    return *present ? (int)o->valuedouble : dflt;
+}
+
+/* spec.replicas for a workload KEDA will own. */
+static enum mla_code dc_replicas(const struct mla_review_request *req, const struct mla_resolved *r,
+                                 bool was_managed, struct mla_patch *p, struct mla_decision *d,
+                                 struct mla_err *err)
+{
+    bool has_new, has_old;
+    int cur = dc_int(dc_get(dc_get(req->object, "spec"), "replicas"), 1, &has_new);
+    int lo = r->min_replicas, hi = r->max_replicas;
+    int want = cur;
+    if (was_managed && req->op == MLA_OP_UPDATE && req->old_object) {
+        int old = dc_int(dc_get(dc_get(req->old_object, "spec"), "replicas"), cur, &has_old);
+        if (has_old && old != cur) {
+            want = old < lo ? lo : old > hi ? hi : old;
+            mla_decision_warn(d, "ml-autoscaling: spec.replicas %d in this update would reset "
+                              "the %d replicas KEDA is running; kept %d (remove spec.replicas "
+                              "from the manifest to silence this)", cur, old, want);
+        }
+    }
+    if (want == cur) {
+        int c = cur < lo ? lo : cur > hi ? hi : cur;
+        if (c != cur) {
+            if (has_new)
+                mla_decision_warn(d, "ml-autoscaling: spec.replicas %d is outside %d-%d; set "
+                                  "to %d", cur, lo, hi, c);
+            else
+                mla_decision_warn(d, "ml-autoscaling: spec.replicas is unset (Kubernetes would "
+                                  "start 1); set to minReplicaCount %d", c);
+            want = c;
+        }
+    }
+    if (want == cur && has_new)
+        return MLA_OK;
+    if (!has_new && want == 1)
+        return MLA_OK;
+    return mla_patch_set(p, cJSON_CreateNumber(want), err, "spec", "replicas", NULL);
+}
+
+/* cpu/memory triggers: every target container needs a request (or a limit, which Kubernetes
+ * copies into the request). Inject the policy's default, or deny. */
+static enum mla_code dc_requests(const struct mla_review_request *req, const struct mla_resolved *r,
+                                 struct mla_patch *p, struct mla_decision *d, char *deny,
+                                 size_t dn, struct mla_err *err)
+{
+    const cJSON *ctrs = dc_get(dc_get(dc_get(dc_get(req->object, "spec"), "template"), "spec"),
+                               "containers");
+    for (size_t t = 0; t < r->s->ntrig && t < MLA_MAX_TRIGGERS; t++) {
+        const struct mla_trigger_tpl *tr = &r->s->trig[t];
+        if (!r->trig_on[t] || (tr->type != MLA_TRIG_CPU && tr->type != MLA_TRIG_MEMORY))
+            continue;
+        const char *res = tr->type == MLA_TRIG_CPU ? "cpu" : "memory";
+        const char *dflt = tr->type == MLA_TRIG_CPU ? r->s->req_cpu : r->s->req_mem;
+        const char *only = NULL;
+        for (size_t k = 0; k < tr->nmeta; k++)
+            if (!strcmp(tr->meta[k].key, "containerName"))
+                only = tr->meta[k].tpl->src;
+        int idx = 0;
+        for (const cJSON *c = ctrs ? ctrs->child : NULL; c; c = c->next, idx++) {
+            const char *cn = cJSON_GetStringValue(dc_get(c, "name"));
+            if (only && (!cn || strcmp(cn, only)))
+                continue;
+            const cJSON *rs = dc_get(c, "resources");
+            if (dc_get(dc_get(rs, "requests"), res))
+                continue;
+            const cJSON *lim = dc_get(dc_get(rs, "limits"), res);
+            if (lim)
+                continue; /* Kubernetes defaults the request to the limit */
+            if (r->s->missing_requests == MLA_REQ_DENY || !dflt) {
+                snprintf(deny, dn, "container '%s' has no %s request, which the %s trigger of "
+                         "profile '%s' needs (KEDA refuses it); allowed: set "
+                         "resources.requests.%s%s%s%s", cn ? cn : "?", res, res, r->profile->name,
+                         res, dflt ? "" : " (policy '", dflt ? "" : r->policy->name,
+                         dflt ? "" : "' has no default request to inject)");
+                return MLA_EDENIED;
+            }
+            char ib[16];
+            snprintf(ib, sizeof ib, "%d", idx);
+            enum mla_code rc = mla_patch_set(p, cJSON_CreateString(dflt), err, "spec",
+                                             "template", "spec", "containers", ib, "resources",
+                                             "requests", res, NULL);
+            if (rc != MLA_OK)
+                return rc;
+            mla_decision_warn(d, "ml-autoscaling: container '%s' had no %s request; injected "
+                              "the policy default %s (the %s trigger needs one)", cn ? cn : "?",
+                              res, dflt, res);
+        }
+    }
+    return MLA_OK;
+}
+
+static bool dc_array_has(const cJSON *arr, const cJSON *item)
+{
+    for (const cJSON *e = arr ? arr->child : NULL; e; e = e->next)
+        if (cJSON_Compare(e, item, true))
+            return true;
+    return false;
+}
+
+static enum mla_code dc_spot(const struct mla_review_request *req, const struct mla_resolved *r,
+                             struct mla_patch *p, struct mla_decision *d, struct mla_err *err)
+{
+    if (!r->s->spot)
+        return MLA_OK;
+    const cJSON *ps = dc_get(dc_get(dc_get(req->object, "spec"), "template"), "spec");
+    enum mla_code rc = MLA_OK;
+    bool changed = false;
+    if (r->s->spot_affinity) {
+        const cJSON *pref = dc_get(dc_get(dc_get(ps, "affinity"), "nodeAffinity"),
+                                   "preferredDuringSchedulingIgnoredDuringExecution");
+        if (!dc_array_has(pref, r->s->spot_affinity)) {
+            cJSON *v = cJSON_Duplicate(r->s->spot_affinity, true);
+            if (pref) {
+                rc = mla_patch_set(p, v, err, "spec", "template", "spec", "affinity",
+                                   "nodeAffinity",
+                                   "preferredDuringSchedulingIgnoredDuringExecution", "-", NULL);
+            } else {
+                cJSON *a = cJSON_CreateArray();
+                cJSON_AddItemToArray(a, v);
+                rc = mla_patch_set(p, a, err, "spec", "template", "spec", "affinity",
+                                   "nodeAffinity",
+                                   "preferredDuringSchedulingIgnoredDuringExecution", NULL);
+            }
+            changed = true;
+        }
+    }
+    const cJSON *tol = dc_get(ps, "tolerations");
+    for (const cJSON *t = r->s->spot_tolerations ? r->s->spot_tolerations->child : NULL;
+         t && rc == MLA_OK; t = t->next) {
+        if (dc_array_has(tol, t))
+            continue;
+        if (tol) {
+            rc = mla_patch_set(p, cJSON_Duplicate(t, true), err, "spec", "template", "spec",
+                               "tolerations", "-", NULL);
+        } else {
+            cJSON *a = cJSON_CreateArray();
+            for (const cJSON *u = t; u; u = u->next)
+                cJSON_AddItemToArray(a, cJSON_Duplicate(u, true));
+            rc = mla_patch_set(p, a, err, "spec", "template", "spec", "tolerations", NULL);
+            changed = true;
+            break;
+        }
+        changed = true;
+    }
+    if (rc == MLA_OK && changed)
+        mla_decision_warn(d, "ml-autoscaling: policy '%s' prefers spot nodes: added a node "
+                          "affinity preference and tolerations", r->policy->name);
+    return rc;
+}
+
+static enum mla_code dc_opted_in(const struct mla_policy_set *ps,
+                                 const struct mla_review_request *req, struct mla_decision *out,
+                                 struct mla_err *err)
+{
+    if (!ps) {
+        dc_deny(out, 500, "no policy set is loaded");
+        return MLA_OK;
+    }
+    const char *ns = req->namespace_ && *req->namespace_ ? req->namespace_ : NULL;
+    if (!ns)
+        ns = cJSON_GetStringValue(dc_get(dc_get(req->object, "metadata"), "namespace"));
+    if (!ns || !*ns)
+        ns = "default";
+    struct mla_resolved r;
+    struct mla_err e;
+    mla_err_clear(&e);
+    enum mla_code rc = mla_resolve(ps, req->object, ns, &r, out, &e);
+    if (rc != MLA_OK) {
+        char full[sizeof out->message];
+        /* resolve wrote the whole denial (it can be longer than an mla_err holds) */
+        static const char pfx[] = "ml-autoscaling: ";
+        bool whole = !strncmp(out->message, pfx, sizeof pfx - 1);
+        snprintf(full, sizeof full, "%s", whole ? out->message + sizeof pfx - 1 : e.msg);
+        dc_deny(out, 400, full);
+        return MLA_OK;
+    }
+    snprintf(out->policy, sizeof out->policy, "%s", r.policy->name);
+    snprintf(out->profile, sizeof out->profile, "%s", r.profile->name);
+    snprintf(out->policy_hash, sizeof out->policy_hash, "%s", r.policy->hash);
+    snprintf(out->so_name, sizeof out->so_name, "%s", r.so_name);
+    out->hpa_mode = r.s->hpa_mode;
+    out->skip_write = r.skip_write;
+    rc = mla_so_build(&r, req->object, &out->scaled_object, &e);
+    if (rc != MLA_OK) {
+        dc_deny(out, rc == MLA_EDENIED ? 400 : 500, e.msg);
+        return MLA_OK;
+    }
+    bool was_managed = req->op == MLA_OP_UPDATE && req->old_object &&
+                       dc_was_managed(req->old_object);
+    struct mla_patch p;
+    mla_patch_init(&p, req->object);
+    char deny[700] = "";
+    rc = mla_patch_set_str(&p, "true", &e, "metadata", "labels", MLA_ANN_PREFIX "managed", NULL);
+    if (rc == MLA_OK)
+        rc = mla_patch_set_str(&p, r.so_name, &e, "metadata", "annotations",
+                               MLA_ANN_PREFIX "scaledobject", NULL);
+    if (rc == MLA_OK)
+        rc = mla_patch_set_str(&p, r.policy->name, &e, "metadata", "annotations",
+                               MLA_ANN_PREFIX "policy", NULL);
+    if (rc == MLA_OK)
+        rc = mla_patch_set_str(&p, r.policy->hash, &e, "metadata", "annotations",
+                               MLA_ANN_PREFIX "policy-hash", NULL);
+    if (rc == MLA_OK)
+        rc = dc_replicas(req, &r, was_managed, &p, out, &e);
+    if (rc == MLA_OK)
+        rc = dc_requests(req, &r, &p, out, deny, sizeof deny, &e);
+    if (rc == MLA_OK)
+        rc = dc_spot(req, &r, &p, out, &e);
+    if (rc != MLA_OK) {
+        mla_patch_fini(&p);
+        if (rc == MLA_EDENIED) {
+            dc_deny(out, 400, deny);
+            return MLA_OK;
+        }
+        char m[700];
+        snprintf(m, sizeof m, "cannot build the patch: %s", e.msg);
+        dc_deny(out, 500, m);
+        if (err)
+            *err = e;
+        return rc;
+    }
+    out->patch = mla_patch_take(&p);
+    out->action = MLA_ACT_APPLY;
+    int ntrig = cJSON_GetArraySize(
+        dc_get(dc_get(out->scaled_object, "spec"), "triggers"));
+    snprintf(out->message, sizeof out->message,
+             "ml-autoscaling: policy %s profile %s: ScaledObject %s, replicas %d-%d, %d "
+             "trigger%s%s", r.policy->name, r.profile->name, r.so_name, r.min_replicas,
+             r.max_replicas, ntrig, ntrig == 1 ? "" : "s",
+             r.skip_write ? " (skip-scaledobject: nothing will be written)" : "");
+    if (r.skip_write)
+        mla_decision_warn(out, "ml-autoscaling: skip-scaledobject: the ScaledObject %s is "
+                          "decided but not written; manage it yourself", r.so_name);
+    return MLA_OK;
+}
+
+enum mla_code mla_decide(const struct mla_policy_set *ps, const struct mla_review_request *req,
+                         struct mla_decision *out, struct mla_err *err)
+{
+    mla_decision_init(out);
+    if (!req->object || (req->op != MLA_OP_CREATE && req->op != MLA_OP_UPDATE) ||
+        strcmp(req->kind, "Deployment") != 0 || strcmp(req->kind_group, "apps") != 0 ||
+        (req->sub_resource && *req->sub_resource))
+        return MLA_OK;
+    const char *en = dc_ann(req->object, MLA_ANN_PREFIX "enabled");
+    out->opted_in = en && !strcmp(en, "true");
+    if (!out->opted_in) {
+        if (req->op == MLA_OP_UPDATE && req->old_object && dc_was_managed(req->old_object))
+            return dc_remove(req, out, err);
+        return MLA_OK;
+    }
+    return dc_opted_in(ps, req, out, err);
+}

@@ -1,0 +1,293 @@
+/* admission/patch.c - RFC 6902 JSON Patch builder that chooses add/replace from the document (patch.h). */
+#include "mla/patch.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mla/mem.h"
+
+#define PATCH_MAX_DEPTH 32
+
+void mla_patch_init(struct mla_patch *p, const cJSON *doc)
+{
+    p->doc = doc;
+    p->ops = NULL;
+}
+
+void mla_patch_fini(struct mla_patch *p)
+{
+    cJSON_Delete(p->ops);
+    p->ops = NULL;
+}
+
+size_t mla_patch_count(const struct mla_patch *p)
+{
+    return p->ops ? (size_t)cJSON_GetArraySize(p->ops) : 0;
+}
+
+cJSON *mla_patch_take(struct mla_patch *p)
+{
+    cJSON *ops = p->ops ? p->ops : cJSON_CreateArray();
+    p->ops = NULL;
+    return ops;
+}
+
+enum mla_code mla_patch_escape(struct mla_buf *out, const char *token)
+{
+    enum mla_code rc = MLA_OK;
+    const char *c = token;
+    while (rc == MLA_OK && *c) {
+        /* Most tokens ("metadata", "labels") need no escaping: copy runs, not bytes. */
+        size_t run = strcspn(c, "~/");
+        if (run)
+            rc = mla_buf_add(out, c, run);
+        c += run;
+        if (rc == MLA_OK && *c) {
+            rc = mla_buf_add(out, *c == '~' ? "~0" : "~1", 2);
+            c++;
+        }
+    }
+    return rc;
+}
+
+/* Parses an array index token; -1 when it is not a canonical non-negative integer. */
+static long patch_index(const char *tok)
+{
+    if (!tok[0] || (tok[0] == '0' && tok[1]) || strlen(tok) > 9)
+        return -1;
+    for (const char *c = tok; *c; c++)
+        if (*c < '0' || *c > '9')
+            return -1;
+    return strtol(tok, NULL, 10);
+}
+
+static const cJSON *patch_child(const cJSON *node, const char *tok)
+{
+    if (cJSON_IsObject(node))
+        return cJSON_GetObjectItemCaseSensitive(node, tok);
+    if (cJSON_IsArray(node)) {
+        long i = patch_index(tok);
+        if (i < 0 || i >= cJSON_GetArraySize(node))
+            return NULL;
+        return cJSON_GetArrayItem(node, (int)i);
+    }
+    return NULL;
+}
+
+const cJSON *mla_patch_get(const cJSON *doc, const char *const *tokens, size_t n)
+{
+    const cJSON *node = doc;
+    for (size_t i = 0; node && i < n; i++)
+        node = patch_child(node, tokens[i]);
+    return node;
+}
+
+static char *patch_pointer(const char *const *tokens, size_t n)
+{
+    struct mla_buf b;
+    mla_buf_init(&b, 0);
+    for (size_t i = 0; i < n; i++) {
+        (void)!mla_buf_add(&b, "/", 1); /* no cap: cannot fail */
+        (void)!mla_patch_escape(&b, tokens[i]);
+    }
+    return mla_buf_take(&b);
+}
+
+static void patch_push(struct mla_patch *p, const char *op, char *path, cJSON *value)
+{
+    if (!p->ops)
+        p->ops = cJSON_CreateArray();
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "op", op);
+    cJSON_AddStringToObject(o, "path", path);
+    if (value)
+        cJSON_AddItemToObject(o, "value", value);
+    cJSON_AddItemToArray(p->ops, o);
+    free(path);
+}
+
+/* An earlier `add` or `replace` whose path is a proper prefix of tokens[0..n): returns its op and
+ * sets *depth to the number of tokens its path covers. Later ops below it are folded into its
+ * value, because the document no longer says what is below that path once the op ran. */
+static cJSON *patch_pending_parent(struct mla_patch *p, const char *const *tokens, size_t n,
+                                   size_t *depth)
+{
+    if (!p->ops || n < 2)
+        return NULL;
+    /* The pointer of tokens[0..n) is built once, with where each prefix ends, so that each op's
+     * path is compared by length + memcmp instead of printing every prefix for every op (that
+     * was a heap allocation per op per token on the webhook's hot path). */
+    size_t stack_ends[PATCH_MAX_DEPTH + 1];
+    size_t *ends = n <= PATCH_MAX_DEPTH ? stack_ends : mla_xcalloc(n + 1, sizeof *ends);
+    struct mla_buf b;
+    mla_buf_init(&b, 0);
+    ends[0] = 0;
+    for (size_t k = 0; k < n; k++) {
+        (void)!mla_buf_add(&b, "/", 1); /* no cap: cannot fail */
+        (void)!mla_patch_escape(&b, tokens[k]);
+        ends[k + 1] = b.len;
+    }
+    cJSON *found = NULL;
+    cJSON *op;
+    cJSON_ArrayForEach(op, p->ops)
+    {
+        const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(op, "op"));
+        const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(op, "path"));
+        if (!kind || !path || (strcmp(kind, "add") != 0 && strcmp(kind, "replace") != 0))
+            continue;
+        size_t plen = strlen(path);
+        for (size_t k = 1; k < n && !found; k++) {
+            if (ends[k] == plen && memcmp(b.data, path, plen) == 0) {
+                *depth = k;
+                found = op;
+            }
+        }
+        if (found)
+            break;
+    }
+    mla_buf_fini(&b);
+    if (ends != stack_ends)
+        free(ends);
+    return found;
+}
+
+/* Sets value at tokens below container, creating objects; steals value. */
+static enum mla_code patch_set_inside(cJSON *container, const char *const *tokens, size_t n,
+                                      cJSON *value, struct mla_err *err)
+{
+    cJSON *node = container;
+    for (size_t i = 0; i + 1 < n; i++) {
+        cJSON *next = cJSON_IsObject(node) ? cJSON_GetObjectItemCaseSensitive(node, tokens[i])
+                                           : NULL;
+        if (!next) {
+            if (!cJSON_IsObject(node)) {
+                cJSON_Delete(value);
+                return mla_err_set(err, MLA_EINVAL, "patch path crosses a non-object at '%s'",
+                                   tokens[i]);
+            }
+            next = cJSON_AddObjectToObject(node, tokens[i]);
+        }
+        node = next;
+    }
+    if (!cJSON_IsObject(node)) {
+        cJSON_Delete(value);
+        return mla_err_set(err, MLA_EINVAL, "patch path crosses a non-object at '%s'",
+                           tokens[n - 1]);
+    }
+    if (cJSON_GetObjectItemCaseSensitive(node, tokens[n - 1]))
+        cJSON_ReplaceItemInObjectCaseSensitive(node, tokens[n - 1], value);
+    else
+        cJSON_AddItemToObject(node, tokens[n - 1], value);
+    return MLA_OK;
+}
+
+enum mla_code mla_patch_setv(struct mla_patch *p, cJSON *value, const char *const *tokens,
+                             size_t n, struct mla_err *err)
+{
+    if (!value)
+        return mla_err_set(err, MLA_EINVAL, "patch value is missing");
+    if (n == 0) {
+        cJSON_Delete(value);
+        return mla_err_set(err, MLA_EINVAL, "patch path is empty");
+    }
+    size_t depth = 0;
+    cJSON *pending = patch_pending_parent(p, tokens, n, &depth);
+    if (pending)
+        return patch_set_inside(cJSON_GetObjectItemCaseSensitive(pending, "value"),
+                                tokens + depth, n - depth, value, err);
+
+    /* Walk the document to the deepest existing member. */
+    const cJSON *node = p->doc;
+    size_t k = 0;
+    for (; node && k < n; k++) {
+        const cJSON *child = patch_child(node, tokens[k]);
+        if (!child)
+            break;
+        node = child;
+    }
+    if (k == n) {
+        if (cJSON_Compare(node, value, 1)) {
+            cJSON_Delete(value);
+            return MLA_OK;
+        }
+        patch_push(p, "replace", patch_pointer(tokens, n), value);
+        return MLA_OK;
+    }
+    /* RFC 6902 add into an array: "-" or an index equal to the size appends. */
+    bool append = cJSON_IsArray(node) && k == n - 1 &&
+                  (strcmp(tokens[k], "-") == 0 ||
+                   patch_index(tokens[k]) == (long)cJSON_GetArraySize(node));
+    if (node && !cJSON_IsObject(node) && !append) {
+        cJSON_Delete(value);
+        return mla_err_set(err, MLA_EINVAL, "patch path crosses a %s at '%s'",
+                           cJSON_IsArray(node) ? "missing array element" : "scalar", tokens[k]);
+    }
+    if (!p->doc && k == 0 && n == 0) {
+        cJSON_Delete(value);
+        return mla_err_set(err, MLA_EINVAL, "patch path is empty");
+    }
+    /* tokens[k] is missing under an existing object: add it, with the rest nested inside. */
+    cJSON *wrapped = value;
+    if (k + 1 < n) {
+        wrapped = cJSON_CreateObject();
+        enum mla_code rc = patch_set_inside(wrapped, tokens + k + 1, n - k - 1, value, err);
+        if (rc != MLA_OK) {
+            cJSON_Delete(wrapped);
+            return rc;
+        }
+    }
+    patch_push(p, "add", patch_pointer(tokens, k + 1), wrapped);
+    return MLA_OK;
+}
+
+static size_t patch_collect(va_list ap, const char **tokens)
+{
+    size_t n = 0;
+    const char *t;
+    while ((t = va_arg(ap, const char *)) && n < PATCH_MAX_DEPTH)
+        tokens[n++] = t;
+    return n;
+}
+
+enum mla_code mla_patch_set(struct mla_patch *p, cJSON *value, struct mla_err *err, ...)
+{
+    const char *tokens[PATCH_MAX_DEPTH];
+    va_list ap;
+    va_start(ap, err);
+    size_t n = patch_collect(ap, tokens);
+    va_end(ap);
+    return mla_patch_setv(p, value, tokens, n, err);
+}
+
+enum mla_code mla_patch_set_str(struct mla_patch *p, const char *value, struct mla_err *err, ...)
+{
+    const char *tokens[PATCH_MAX_DEPTH];
+    va_list ap;
+    va_start(ap, err);
+    size_t n = patch_collect(ap, tokens);
+    va_end(ap);
+    return mla_patch_setv(p, cJSON_CreateString(value), tokens, n, err);
+}
+
+enum mla_code mla_patch_removev(struct mla_patch *p, const char *const *tokens, size_t n,
+                                struct mla_err *err)
+{
+    if (n == 0)
+        return mla_err_set(err, MLA_EINVAL, "patch path is empty");
+    if (mla_patch_get(p->doc, tokens, n))
+        patch_push(p, "remove", patch_pointer(tokens, n), NULL);
+    return MLA_OK;
+}
+
+enum mla_code mla_patch_remove(struct mla_patch *p, struct mla_err *err, ...)
+{
+    const char *tokens[PATCH_MAX_DEPTH];
+    va_list ap;
+    va_start(ap, err);
+    size_t n = patch_collect(ap, tokens);
+    va_end(ap);
+    return mla_patch_removev(p, tokens, n, err);
+}

@@ -1,0 +1,301 @@
+/* admission/review.c - the admission.k8s.io/v1 AdmissionReview codec (see review.h).
+ *
+ * Decode parses the body once with cJSON (length-bounded, so the body buffer need not be a C
+ * string) after a cheap bracket scan that refuses hostile nesting before the recursive parser
+ * sees it; every field in the request struct then points into that one tree.
+ * Encode writes the response by hand into a capped buffer: the response has a fixed shape, and
+ * printing it directly avoids building a second cJSON tree on the hot path.
+ */
+#include "mla/review.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mla/decide.h"
+
+#define ADM_API_VERSION "admission.k8s.io/v1"
+#define ADM_KIND "AdmissionReview"
+
+size_t mla_review_json_depth(const char *s, size_t len, size_t limit)
+{
+    size_t depth = 0, max = 0;
+    size_t i = 0;
+    while (i < len) {
+        char c = s[i++];
+        if (c == '"') {
+            /* Skip the string with memchr (most of a review is strings): find the next quote
+             * that is not escaped, i.e. preceded by an even number of backslashes. */
+            for (;;) {
+                const char *q = memchr(s + i, '"', len - i);
+                if (!q)
+                    return max;
+                size_t j = (size_t)(q - s), bs = 0;
+                while (j - bs > i && s[j - bs - 1] == '\\')
+                    bs++;
+                i = j + 1;
+                if (bs % 2 == 0)
+                    break;
+            }
+        } else if (c == '{' || c == '[') {
+            if (++depth > max) {
+                max = depth;
+                if (max > limit)
+                    return max;
+            }
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            depth--;
+        }
+    }
+    return max;
+}
+
+static const char *adm_str(const cJSON *obj, const char *key, const char *dflt)
+{
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, key));
+    return v ? v : dflt;
+}
+
+static enum mla_review_op adm_op(const char *s)
+{
+    if (!strcmp(s, "CREATE"))
+        return MLA_OP_CREATE;
+    if (!strcmp(s, "UPDATE"))
+        return MLA_OP_UPDATE;
+    if (!strcmp(s, "DELETE"))
+        return MLA_OP_DELETE;
+    if (!strcmp(s, "CONNECT"))
+        return MLA_OP_CONNECT;
+    return MLA_OP_OTHER;
+}
+
+/* An object member that must be a JSON object (or absent/null). */
+static enum mla_code adm_obj(const cJSON *request, const char *key, const cJSON **out,
+                             struct mla_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(request, key);
+    if (!v || cJSON_IsNull(v)) {
+        *out = NULL;
+        return MLA_OK;
+    }
+    if (!cJSON_IsObject(v))
+        return mla_err_set(err, MLA_EINVAL, "request.%s must be a JSON object", key);
+    *out = v;
+    return MLA_OK;
+}
+
+/* Fills everything but root and uid; MLA_EINVAL with the reason when the request is malformed. */
+static enum mla_code adm_fill(const cJSON *request, struct mla_review_request *r,
+                              struct mla_err *err)
+{
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(request, "kind");
+    if (!cJSON_IsObject(kind) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(kind, "kind")))
+        return mla_err_set(err, MLA_EINVAL, "request.kind must be an object with a string 'kind' "
+                                            "(group/version/kind of the object)");
+    r->kind = adm_str(kind, "kind", "");
+    r->kind_group = adm_str(kind, "group", "");
+    r->kind_version = adm_str(kind, "version", "");
+    r->resource = adm_str(cJSON_GetObjectItemCaseSensitive(request, "resource"), "resource", "");
+    r->sub_resource = adm_str(request, "subResource", "");
+    const cJSON *op = cJSON_GetObjectItemCaseSensitive(request, "operation");
+    if (!cJSON_IsString(op) || !op->valuestring[0])
+        return mla_err_set(err, MLA_EINVAL, "request.operation must be a string "
+                                            "(CREATE, UPDATE, DELETE or CONNECT)");
+    r->operation = op->valuestring;
+    r->op = adm_op(r->operation);
+    r->namespace_ = adm_str(request, "namespace", "");
+    enum mla_code rc = adm_obj(request, "object", &r->object, err);
+    if (rc == MLA_OK)
+        rc = adm_obj(request, "oldObject", &r->old_object, err);
+    if (rc != MLA_OK)
+        return rc;
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(r->object ? r->object : r->old_object,
+                                                         "metadata");
+    r->name = adm_str(request, "name", "");
+    if (!r->name[0])
+        r->name = adm_str(meta, "name", "");
+    if (!r->name[0])
+        r->name = adm_str(meta, "generateName", "");
+    const cJSON *dry = cJSON_GetObjectItemCaseSensitive(request, "dryRun");
+    if (dry && !cJSON_IsBool(dry) && !cJSON_IsNull(dry))
+        return mla_err_set(err, MLA_EINVAL, "request.dryRun must be a boolean");
+    r->dry_run = cJSON_IsTrue(dry);
+    r->username = adm_str(cJSON_GetObjectItemCaseSensitive(request, "userInfo"), "username", "");
+    return MLA_OK;
+}
+
+enum mla_code mla_review_decode(const char *body, size_t len, struct mla_review_request *req,
+                             char *uid_out, size_t uid_n, struct mla_err *err)
+{
+    size_t i = 0;
+    while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
+        i++;
+    if (i == len)
+        return mla_err_set(err, MLA_EPARSE, "empty body: expected an AdmissionReview JSON object");
+    if (body[i] != '{')
+        return mla_err_set(err, MLA_EPARSE, "body is not a JSON object");
+    size_t depth = mla_review_json_depth(body, len, MLA_REVIEW_MAX_DEPTH);
+    if (depth > MLA_REVIEW_MAX_DEPTH)
+        return mla_err_set(err, MLA_EPARSE, "JSON nested deeper than %d levels", MLA_REVIEW_MAX_DEPTH);
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    if (!root) {
+        const char *at = cJSON_GetErrorPtr();
+        size_t off = at && at >= body && at <= body + len ? (size_t)(at - body) : 0;
+        return mla_err_set(err, MLA_EPARSE, "body is not valid JSON (error near byte %zu)", off);
+    }
+    while (end && end < body + len && (*end == ' ' || *end == '\t' || *end == '\r' ||
+                                       *end == '\n' || *end == '\0'))
+        end++;
+    enum mla_code rc = MLA_OK;
+    const char *api = adm_str(root, "apiVersion", NULL);
+    const char *kind = adm_str(root, "kind", NULL);
+    const cJSON *request = cJSON_GetObjectItemCaseSensitive(root, "request");
+    const cJSON *uid = cJSON_GetObjectItemCaseSensitive(request, "uid");
+    if (end && end < body + len)
+        rc = mla_err_set(err, MLA_EPARSE, "trailing data after the JSON object");
+    else if (!kind || strcmp(kind, ADM_KIND))
+        rc = mla_err_set(err, MLA_EPARSE, "not an AdmissionReview: kind is %s%s%s, expected "
+                         "\"" ADM_KIND "\"", kind ? "\"" : "", kind ? kind : "missing",
+                         kind ? "\"" : "");
+    else if (!api || strcmp(api, ADM_API_VERSION))
+        rc = mla_err_set(err, MLA_EPARSE, "unsupported AdmissionReview apiVersion %s%s%s: only "
+                         "\"" ADM_API_VERSION "\" is served (set admissionReviewVersions: [v1])",
+                         api ? "\"" : "", api ? api : "(missing)", api ? "\"" : "");
+    else if (!cJSON_IsObject(request))
+        rc = mla_err_set(err, MLA_EPARSE, "AdmissionReview has no request object");
+    else if (!cJSON_IsString(uid) || !uid->valuestring[0])
+        rc = mla_err_set(err, MLA_EPARSE, "AdmissionReview request has no uid");
+    else if (strlen(uid->valuestring) > MLA_REVIEW_MAX_UID)
+        rc = mla_err_set(err, MLA_EPARSE, "AdmissionReview request uid longer than %d characters",
+                         MLA_REVIEW_MAX_UID);
+    if (rc != MLA_OK) {
+        cJSON_Delete(root);
+        return rc;
+    }
+    struct mla_review_request r;
+    memset(&r, 0, sizeof r);
+    r.uid = uid->valuestring;
+    rc = adm_fill(request, &r, err);
+    if (rc != MLA_OK) {
+        if (uid_out && uid_n)
+            snprintf(uid_out, uid_n, "%s", uid->valuestring);
+        cJSON_Delete(root);
+        return rc;
+    }
+    r.root = root; /* ownership of the tree moves to the caller's request */
+    *req = r;
+    return MLA_OK;
+}
+
+void mla_review_request_fini(struct mla_review_request *req)
+{
+    if (!req)
+        return;
+    cJSON_Delete(req->root);
+    memset(req, 0, sizeof *req);
+}
+
+enum mla_code mla_review_base64(const void *p, size_t n, struct mla_buf *out)
+{
+    size_t need = 4 * ((n + 2) / 3);
+    /* EVP_EncodeBlock takes an int length; bodies are capped far below INT_MAX. */
+    if (n > (size_t)0x3fffffff)
+        return MLA_ETOOBIG;
+    size_t at = out->len;
+    enum mla_code rc = mla_buf_add(out, "", 0);
+    if (rc == MLA_OK && need) {
+        /* Reserve by appending placeholder bytes, then encode in place (writes need+1 with NUL,
+         * which lands on the buffer's own terminator slot). */
+        char pad[256];
+        memset(pad, 'A', sizeof pad);
+        for (size_t left = need; rc == MLA_OK && left;) {
+            size_t k = left < sizeof pad ? left : sizeof pad;
+            rc = mla_buf_add(out, pad, k);
+            left -= k;
+        }
+        if (rc == MLA_OK)
+            EVP_EncodeBlock((unsigned char *)out->data + at, p, (int)n);
+    }
+    if (rc != MLA_OK) {
+        out->len = at;
+        if (out->data)
+            out->data[at] = '\0';
+    }
+    return rc;
+}
+
+static enum mla_code adm_head(struct mla_buf *out, const char *uid, bool allowed)
+{
+    enum mla_code rc = mla_buf_adds(out, "{\"apiVersion\":\"" ADM_API_VERSION "\",\"kind\":\""
+                                         ADM_KIND "\",\"response\":{\"uid\":");
+    if (rc == MLA_OK)
+        rc = mla_buf_add_json_str(out, uid);
+    if (rc == MLA_OK)
+        rc = mla_buf_adds(out, allowed ? ",\"allowed\":true" : ",\"allowed\":false");
+    return rc;
+}
+
+static enum mla_code adm_status(struct mla_buf *out, int code, const char *message)
+{
+    enum mla_code rc = mla_buf_adds(out, ",\"status\":{\"message\":");
+    if (rc == MLA_OK)
+        rc = mla_buf_add_json_str(out, message ? message : "");
+    if (rc == MLA_OK)
+        rc = mla_buf_addf(out, ",\"code\":%d}", code);
+    return rc;
+}
+
+enum mla_code mla_review_encode_denied(const char *uid, int code, const char *message,
+                                    struct mla_buf *out, struct mla_err *err)
+{
+    enum mla_code rc = adm_head(out, uid, false);
+    if (rc == MLA_OK)
+        rc = adm_status(out, code >= 400 && code < 600 ? code : 400, message);
+    if (rc == MLA_OK)
+        rc = mla_buf_adds(out, "}}");
+    if (rc != MLA_OK)
+        return mla_err_set(err, rc, "AdmissionReview response too large");
+    return MLA_OK;
+}
+
+enum mla_code mla_review_encode(const char *uid, const struct mla_decision *d, struct mla_buf *out,
+                             struct mla_err *err)
+{
+    enum mla_code rc = adm_head(out, uid, d->allowed);
+    if (rc == MLA_OK && !d->allowed)
+        rc = adm_status(out, d->code >= 400 && d->code < 600 ? d->code : 403, d->message);
+    if (rc == MLA_OK && d->allowed && cJSON_GetArraySize(d->patch) > 0) {
+        char *json = cJSON_PrintUnformatted(d->patch); /* new: freed below */
+        if (!json)
+            return mla_err_set(err, MLA_ENOMEM, "cannot print the patch");
+        rc = mla_buf_adds(out, ",\"patchType\":\"JSONPatch\",\"patch\":\"");
+        if (rc == MLA_OK)
+            rc = mla_review_base64(json, strlen(json), out);
+        if (rc == MLA_OK)
+            rc = mla_buf_adds(out, "\"");
+        cJSON_free(json);
+    }
+    if (rc == MLA_OK && cJSON_GetArraySize(d->warnings) > 0) {
+        rc = mla_buf_adds(out, ",\"warnings\":[");
+        bool first = true;
+        const cJSON *w;
+        cJSON_ArrayForEach(w, d->warnings)
+        {
+            if (rc != MLA_OK || !cJSON_IsString(w))
+                continue;
+            if (!first)
+                rc = mla_buf_adds(out, ",");
+            if (rc == MLA_OK)
+                rc = mla_buf_add_json_str(out, w->valuestring);
+            first = false;
+        }
+        if (rc == MLA_OK)
+            rc = mla_buf_adds(out, "]");
+    }
+    if (rc == MLA_OK)
+        rc = mla_buf_adds(out, "}}");
+    if (rc != MLA_OK)
+        return mla_err_set(err, rc, "AdmissionReview response too large");
+    return MLA_OK;
+}

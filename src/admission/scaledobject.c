@@ -1,0 +1,403 @@
+/* admission/scaledobject.c - the keda.sh/v1alpha1 ScaledObject for a resolved Deployment.
+ *
+ * What KEDA's webhook and CRD schema demand is built in here rather than left to chance:
+ * minReplicaCount always explicit; names kept within 63 characters including keda-hpa-<name>;
+ * ignoreNullValues "false" on prometheus triggers whenever fallback is set (otherwise an empty
+ * result reads as 0 and fallback never fires); fallback only where KEDA accepts it (at least
+ * one non-cpu/memory trigger with metricType AverageValue); never
+ * restoreToOriginalReplicaCount (it wedges deletion of owned objects). Labels of GitOps tools
+ * are never copied: Argo CD or Flux would otherwise adopt, and then prune, our object.
+ */
+#include "mla/scaledobject.h"
+
+#include <openssl/evp.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mla/mem.h"
+
+const char *mla_trig_type_name(enum mla_trig_type t)
+{
+    switch (t) {
+    case MLA_TRIG_CPU: return "cpu";
+    case MLA_TRIG_MEMORY: return "memory";
+    case MLA_TRIG_PROMETHEUS: return "prometheus";
+    case MLA_TRIG_RABBITMQ: return "rabbitmq";
+    case MLA_TRIG_CRON: return "cron";
+    }
+    return "?";
+}
+
+void mla_so_short_name(const char *name, size_t max, char *out)
+{
+    size_t n = strlen(name);
+    if (n <= max) {
+        memcpy(out, name, n + 1);
+        return;
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_Digest(name, n, md, &mdlen, EVP_sha256(), NULL);
+    size_t keep = max - 9;
+    while (keep && (name[keep - 1] == '-' || name[keep - 1] == '.'))
+        keep--;
+    memcpy(out, name, keep);
+    snprintf(out + keep, max + 1 - keep, "-%02x%02x%02x%02x", md[0], md[1], md[2], md[3]);
+}
+
+/* Formats v as "%.15g" would for the values policies hold (whole numbers and up to three
+ * decimals: 80, 0.6, 2.5, 0.125), by hand; anything else through snprintf. Why: thresholds and
+ * the predictive-config numbers are formatted on every opted-in admission, and snprintf of a
+ * double costs thousands of instructions. The result is checked to read back as v. */
+static void so_fmt_num(char *out, size_t n, double v)
+{
+    if (isfinite(v) && fabs(v) < 1e12) {
+        long long m = llround(v * 1000.0);
+        if ((double)m / 1000.0 == v) {
+            char t[32], *e = t + sizeof t, *q = e;
+            unsigned long long u = m < 0 ? 0ULL - (unsigned long long)m : (unsigned long long)m;
+            unsigned frac = (unsigned)(u % 1000);
+            u /= 1000;
+            if (frac) {
+                int digits = 3;
+                while (frac % 10 == 0) {
+                    frac /= 10;
+                    digits--;
+                }
+                for (int i = 0; i < digits; i++) {
+                    *--q = (char)('0' + frac % 10);
+                    frac /= 10;
+                }
+                *--q = '.';
+            }
+            do {
+                *--q = (char)('0' + u % 10);
+                u /= 10;
+            } while (u);
+            if (m < 0)
+                *--q = '-';
+            size_t len = (size_t)(e - q);
+            if (len < n) {
+                memcpy(out, q, len);
+                out[len] = '\0';
+                return;
+            }
+        }
+    }
+    snprintf(out, n, "%.15g", v);
+}
+
+static void so_num_str(cJSON *md, const char *key, double v)
+{
+    char b[64];
+    so_fmt_num(b, sizeof b, v);
+    cJSON_AddStringToObject(md, key, b);
+}
+
+static bool so_gitops_label(const char *k)
+{
+    return !strcmp(k, "app.kubernetes.io/instance") || !strcmp(k, "app.kubernetes.io/managed-by") ||
+           !strncmp(k, "argocd.argoproj.io/", 19) || !strncmp(k, "kustomize.toolkit.fluxcd.io/", 28) ||
+           !strncmp(k, "helm.toolkit.fluxcd.io/", 23) || !strncmp(k, MLA_ANN_PREFIX, 18) ||
+           !strcmp(k, "pod-template-hash");
+}
+
+static cJSON *so_rules(const struct mla_scale_rules *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (r->has_stab)
+        cJSON_AddNumberToObject(o, "stabilizationWindowSeconds", r->stabilization);
+    if (r->select_policy)
+        cJSON_AddStringToObject(o, "selectPolicy", r->select_policy);
+    if (r->npol) {
+        cJSON *a = cJSON_AddArrayToObject(o, "policies");
+        for (size_t i = 0; i < r->npol; i++) {
+            cJSON *p = cJSON_CreateObject();
+            cJSON_AddStringToObject(p, "type", r->pol[i].percent ? "Percent" : "Pods");
+            cJSON_AddNumberToObject(p, "value", r->pol[i].value);
+            cJSON_AddNumberToObject(p, "periodSeconds", r->pol[i].period);
+            cJSON_AddItemToArray(a, p);
+        }
+    }
+    return o;
+}
+
+static bool so_meta_has(const struct mla_trigger_tpl *t, const char *k)
+{
+    for (size_t i = 0; i < t->nmeta; i++)
+        if (!strcmp(t->meta[i].key, k))
+            return true;
+    return false;
+}
+
+/* Whether KEDA accepts spec.fallback with these triggers (CheckFallbackValid). */
+static bool so_fallback_ok(const struct mla_resolved *r)
+{
+    for (size_t i = 0; i < r->s->ntrig && i < MLA_MAX_TRIGGERS; i++) {
+        const struct mla_trigger_tpl *t = &r->s->trig[i];
+        if (!r->trig_on[i] || t->type == MLA_TRIG_CPU || t->type == MLA_TRIG_MEMORY)
+            continue;
+        if (!t->metric_type || !strcmp(t->metric_type, "AverageValue"))
+            return true;
+    }
+    return false;
+}
+
+static enum mla_code so_trigger(const struct mla_resolved *r, size_t i, bool fallback,
+                                cJSON *arr, struct mla_err *err)
+{
+    const struct mla_trigger_tpl *t = &r->s->trig[i];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", mla_trig_type_name(t->type));
+    if (t->name)
+        cJSON_AddStringToObject(o, "name", t->name);
+    if (t->metric_type)
+        cJSON_AddStringToObject(o, "metricType", t->metric_type);
+    cJSON *md = cJSON_AddObjectToObject(o, "metadata");
+    struct mla_buf b;
+    mla_buf_init(&b, 64 * 1024);
+    for (size_t k = 0; k < t->nmeta; k++) {
+        mla_buf_reset(&b);
+        enum mla_code rc = mla_tpl_expand(t->meta[k].tpl, r->name, r->ns, r->ann, &b, err);
+        if (rc != MLA_OK) {
+            mla_buf_fini(&b);
+            cJSON_Delete(o);
+            char why[sizeof err->msg];
+            snprintf(why, sizeof why, "%s", err ? err->msg : "");
+            return mla_err_set(err, rc, "%s by profile '%s' (policy '%s'): its %s trigger '%s' "
+                               "places it in metadata.%s (\"%s\")", why, r->profile->name,
+                               r->policy->name, mla_trig_type_name(t->type),
+                               t->name ? t->name : t->metric ? t->metric : "-",
+                               t->meta[k].key, t->meta[k].tpl->src);
+        }
+        cJSON_AddStringToObject(md, t->meta[k].key, mla_buf_str(&b));
+    }
+    mla_buf_fini(&b);
+    switch (t->type) {
+    case MLA_TRIG_PROMETHEUS:
+        so_num_str(md, "threshold", r->trig_thr[i]);
+        if (t->has_activation)
+            so_num_str(md, "activationThreshold", t->activation);
+        if (fallback)
+            cJSON_AddStringToObject(md, "ignoreNullValues", "false");
+        break;
+    case MLA_TRIG_RABBITMQ:
+        if (!so_meta_has(t, "mode"))
+            cJSON_AddStringToObject(md, "mode", "QueueLength");
+        so_num_str(md, "value", r->trig_thr[i]);
+        if (t->has_activation)
+            so_num_str(md, "activationValue", t->activation);
+        break;
+    case MLA_TRIG_CPU:
+    case MLA_TRIG_MEMORY:
+        so_num_str(md, "value", r->trig_thr[i]);
+        break;
+    case MLA_TRIG_CRON:
+        if (!so_meta_has(t, "timezone"))
+            cJSON_AddStringToObject(md, "timezone", r->timezone ? r->timezone : "Etc/UTC");
+        break;
+    }
+    if (t->auth_name) {
+        cJSON *ar = cJSON_AddObjectToObject(o, "authenticationRef");
+        cJSON_AddStringToObject(ar, "name", t->auth_name);
+        if (t->auth_kind)
+            cJSON_AddStringToObject(ar, "kind", t->auth_kind);
+    }
+    cJSON_AddItemToArray(arr, o);
+    return MLA_OK;
+}
+
+/* JSON writers for the predictive-config annotation. Written directly rather than through
+ * cJSON_PrintUnformatted: cJSON formats each double by printing and re-parsing it, which made
+ * this annotation almost half the cost of an opted-in decision. The buffer has no cap. */
+static void pc_raw(struct mla_buf *b, const char *s)
+{
+    if (mla_buf_adds(b, s) != MLA_OK)
+        abort();
+}
+
+static void pc_key(struct mla_buf *b, const char *k)
+{
+    if (b->len > 1)
+        pc_raw(b, ",");
+    if (mla_buf_add_json_str(b, k) != MLA_OK)
+        abort();
+    pc_raw(b, ":");
+}
+
+static void pc_num(struct mla_buf *b, const char *k, double v)
+{
+    pc_key(b, k);
+    char t[48];
+    so_fmt_num(t, sizeof t, v);
+    pc_raw(b, t);
+}
+
+static void pc_str(struct mla_buf *b, const char *k, const char *v)
+{
+    pc_key(b, k);
+    if (!v)
+        pc_raw(b, "null");
+    else if (mla_buf_add_json_str(b, v) != MLA_OK)
+        abort();
+}
+
+static void pc_null(struct mla_buf *b, const char *k)
+{
+    pc_key(b, k);
+    pc_raw(b, "null");
+}
+
+static enum mla_code so_predictive(const struct mla_resolved *r, cJSON *anns,
+                                   struct mla_err *err)
+{
+    const struct mla_settings *s = r->s;
+    if (!r->predictive && !r->nwin && !s->has_max_cost)
+        return MLA_OK; /* nothing for the loop to do */
+    struct mla_buf b, q;
+    mla_buf_init(&b, 0);
+    mla_buf_init(&q, 64 * 1024);
+    if (s->pred.query) {
+        enum mla_code rc = mla_tpl_expand(s->pred.query, r->name, r->ns, r->ann, &q, err);
+        if (rc != MLA_OK) {
+            mla_buf_fini(&b);
+            mla_buf_fini(&q);
+            char why[sizeof err->msg];
+            snprintf(why, sizeof why, "%s", err ? err->msg : "");
+            return mla_err_set(err, rc, "%s by profile '%s' (policy '%s'): its predictive.query "
+                               "uses it", why, r->profile->name, r->policy->name);
+        }
+    }
+    pc_raw(&b, "{");
+    pc_key(&b, "enabled");
+    pc_raw(&b, r->predictive ? "true" : "false");
+    pc_str(&b, "query", s->pred.query ? mla_buf_str(&q) : NULL);
+    pc_num(&b, "lookbackHours", s->pred.lookback_h);
+    pc_num(&b, "stepSeconds", s->pred.step_s);
+    pc_num(&b, "horizonMinutes", s->pred.horizon_min);
+    pc_num(&b, "scaleAheadMinutes", s->pred.ahead_min);
+    pc_num(&b, "confidenceThreshold", s->pred.conf);
+    pc_num(&b, "quantile", s->pred.quantile);
+    pc_num(&b, "anomalyThreshold", s->pred.anomaly);
+    if (r->has_capacity)
+        pc_num(&b, "capacityPerReplica", r->capacity);
+    else
+        pc_null(&b, "capacityPerReplica");
+    if (r->nwin) {
+        pc_key(&b, "businessHours");
+        pc_raw(&b, "[");
+        for (size_t i = 0; i < r->nwin; i++) {
+            struct mla_buf w;
+            mla_buf_init(&w, 0);
+            pc_raw(&w, "{");
+            pc_str(&w, "days", r->win[i].days);
+            pc_str(&w, "start", r->win[i].start);
+            pc_str(&w, "end", r->win[i].end);
+            pc_num(&w, "minReplicas", r->win[i].min_replicas);
+            pc_raw(&w, "}");
+            if (i)
+                pc_raw(&b, ",");
+            pc_raw(&b, mla_buf_str(&w));
+            mla_buf_fini(&w);
+        }
+        pc_raw(&b, "]");
+    } else {
+        pc_null(&b, "businessHours");
+    }
+    pc_str(&b, "timezone", r->timezone);
+    if (s->night_max >= 0)
+        pc_num(&b, "nightMaxReplicas",
+               s->night_max < r->max_replicas ? s->night_max : r->max_replicas);
+    else
+        pc_null(&b, "nightMaxReplicas");
+    if (s->has_cost)
+        pc_num(&b, "replicaHourlyCost", s->replica_cost);
+    else
+        pc_null(&b, "replicaHourlyCost");
+    if (s->has_max_cost)
+        pc_num(&b, "maxHourlyCost", s->max_cost);
+    else
+        pc_null(&b, "maxHourlyCost");
+    pc_num(&b, "minReplicas", r->min_replicas);
+    pc_num(&b, "maxReplicas", r->max_replicas);
+    pc_num(&b, "hysteresisStep", s->pred.hyst_step);
+    pc_num(&b, "scaleDownHoldMinutes", s->pred.hold_min);
+    pc_raw(&b, "}");
+    cJSON_AddStringToObject(anns, MLA_ANN_PREFIX "predictive-config", mla_buf_str(&b));
+    mla_buf_fini(&b);
+    mla_buf_fini(&q);
+    return MLA_OK;
+}
+
+enum mla_code mla_so_build(const struct mla_resolved *r, const cJSON *dep, cJSON **out,
+                           struct mla_err *err)
+{
+    const struct mla_settings *s = r->s;
+    cJSON *so = cJSON_CreateObject();
+    cJSON_AddStringToObject(so, "apiVersion", "keda.sh/v1alpha1");
+    cJSON_AddStringToObject(so, "kind", "ScaledObject");
+    cJSON *md = cJSON_AddObjectToObject(so, "metadata");
+    cJSON_AddStringToObject(md, "name", r->so_name);
+    cJSON_AddStringToObject(md, "namespace", r->ns);
+    cJSON *labels = cJSON_AddObjectToObject(md, "labels");
+    const cJSON *dl = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(dep, "metadata"), "labels");
+    for (const cJSON *l = dl ? dl->child : NULL; l; l = l->next)
+        if (cJSON_IsString(l) && !so_gitops_label(l->string))
+            cJSON_AddStringToObject(labels, l->string, l->valuestring);
+    cJSON_AddStringToObject(labels, "app.kubernetes.io/managed-by", "ml-autoscaling");
+    cJSON_AddStringToObject(labels, MLA_ANN_PREFIX "managed", "true");
+    cJSON_AddStringToObject(labels, MLA_ANN_PREFIX "deployment", r->dep_label);
+    cJSON *anns = cJSON_AddObjectToObject(md, "annotations");
+    cJSON_AddStringToObject(anns, MLA_ANN_PREFIX "policy", r->policy->name);
+    cJSON_AddStringToObject(anns, MLA_ANN_PREFIX "policy-hash", r->policy->hash);
+    cJSON_AddStringToObject(anns, MLA_ANN_PREFIX "profile", r->profile->name);
+    enum mla_code rc = so_predictive(r, anns, err);
+    if (rc != MLA_OK) {
+        cJSON_Delete(so);
+        return rc;
+    }
+    cJSON *spec = cJSON_AddObjectToObject(so, "spec");
+    cJSON *ref = cJSON_AddObjectToObject(spec, "scaleTargetRef");
+    cJSON_AddStringToObject(ref, "apiVersion", "apps/v1");
+    cJSON_AddStringToObject(ref, "kind", "Deployment");
+    cJSON_AddStringToObject(ref, "name", r->name);
+    cJSON_AddNumberToObject(spec, "pollingInterval", r->polling);
+    cJSON_AddNumberToObject(spec, "cooldownPeriod", r->cooldown);
+    if (r->idle_zero)
+        cJSON_AddNumberToObject(spec, "idleReplicaCount", 0);
+    cJSON_AddNumberToObject(spec, "minReplicaCount", r->min_replicas);
+    cJSON_AddNumberToObject(spec, "maxReplicaCount", r->max_replicas);
+    bool fallback = s->fallback && so_fallback_ok(r);
+    if (fallback) {
+        cJSON *fb = cJSON_AddObjectToObject(spec, "fallback");
+        cJSON_AddNumberToObject(fb, "failureThreshold", s->fb_failures);
+        int rep = s->fb_replicas;
+        rep = rep < r->min_replicas ? r->min_replicas : rep > r->max_replicas ? r->max_replicas
+                                                                             : rep;
+        cJSON_AddNumberToObject(fb, "replicas", rep);
+    }
+    if (s->up.set || s->down.set) {
+        cJSON *adv = cJSON_AddObjectToObject(spec, "advanced");
+        cJSON *hpa = cJSON_AddObjectToObject(adv, "horizontalPodAutoscalerConfig");
+        cJSON *beh = cJSON_AddObjectToObject(hpa, "behavior");
+        if (s->up.set)
+            cJSON_AddItemToObject(beh, "scaleUp", so_rules(&s->up));
+        if (s->down.set)
+            cJSON_AddItemToObject(beh, "scaleDown", so_rules(&s->down));
+    }
+    cJSON *trig = cJSON_AddArrayToObject(spec, "triggers");
+    for (size_t i = 0; i < s->ntrig && i < MLA_MAX_TRIGGERS; i++) {
+        if (!r->trig_on[i])
+            continue;
+        rc = so_trigger(r, i, fallback, trig, err);
+        if (rc != MLA_OK) {
+            cJSON_Delete(so);
+            return rc;
+        }
+    }
+    *out = so;
+    return MLA_OK;
+}

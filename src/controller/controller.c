@@ -1,0 +1,370 @@
+/* controller/controller.c - the façade over client, queue, worker, elector and loop, and the admission hooks
+ * (see controller.h).
+ *
+ * DESIGN: threads: the request threads of the webhook call review/enqueue; `worker_threads`
+ * worker threads; one elector thread and one loop thread unless no_loop. The façade owns them
+ * all; request threads only read immutable fields, push onto the queue (any-thread) and use the
+ * client (any-thread). `api_down_until_ms` (atomic) is a small circuit breaker: after a review
+ * read failed because the API did not answer, the next reviews skip their reads for a few
+ * seconds instead of each paying the full budget (fail open, fast).
+ * Start order: client, queue, worker, elector, loop (published atomically for on_change, which
+ * kicks it; kicked once more when leadership came first).
+ * Stop order: elector first (it releases the Lease so another replica takes over at once),
+ * then the loop, then the worker (stops the queue), then queue and client.
+ */
+#include "mla/controller.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mla/lease.h"
+#include "mla/log.h"
+#include "mla/mem.h"
+#include "mla/queue.h"
+#include "mla/worker.h"
+
+#define APISIDE_BREAKER_MS 5000
+
+struct mla_controller {
+    struct mla_kube *kc;
+    struct mla_queue *q;
+    struct mla_worker *worker;
+    struct mla_lease *lease; /* NULL with no_loop */
+    struct mla_reconcile *_Atomic rec; /* atomic: published after the elector starts; NULL with no_loop */
+    long review_budget_ms;   /* immutable */
+    struct mla_predict_env penv; /* immutable; used when have_penv */
+    bool have_penv;
+    _Atomic long long api_down_until_ms; /* atomic */
+    struct mla_log_limit rl;
+};
+
+/* mla_predict_replicas_fn: the Deployment's spec.replicas, -1 when unknown. Loop thread. */
+static int apiside_replicas(void *ctx, const char *ns, const char *deployment)
+{
+    struct mla_controller *api = ctx;
+    char *p = mla_xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", ns, deployment);
+    struct mla_kube_opts o = {.budget_ms = 2000, .max_attempts = 2};
+    struct mla_kube_resp r = {0};
+    int n = -1;
+    if (mla_kube_request(api->kc, MLA_KUBE_GET, p, NULL, &o, &r, NULL) == MLA_OK) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(r.body, "spec"), "replicas");
+        n = cJSON_IsNumber(v) ? (int)v->valuedouble : 1; /* absent: the API default, 1 */
+    }
+    mla_kube_resp_fini(&r);
+    free(p);
+    return n;
+}
+
+/* MLA HOOK implementation: one predictive step, its merge patch sent. Loop thread. */
+static void apiside_predict(void *ctx, struct mla_kube *kc, const cJSON *so)
+{
+    struct mla_controller *api = ctx;
+    const char *ns = mla_kube_meta_str(so, "namespace");
+    const char *name = mla_kube_meta_str(so, "name");
+    if (!ns || !name)
+        return;
+    cJSON *patch = NULL;
+    struct mla_predict_result res;
+    memset(&res, 0, sizeof res);
+    struct mla_err err;
+    mla_err_clear(&err);
+    if (mla_predict_step(&api->penv, so, time(NULL), &patch, &res, &err) != MLA_OK) {
+        mla_log(MLA_LOG_WARN, "apiside", "%s/%s: predictive step failed, minReplicaCount left "
+                "as it is: %s", ns, name, err.msg);
+        return;
+    }
+    if (!patch)
+        return; /* skipped, or nothing changed materially */
+    char *body = cJSON_PrintUnformatted(patch);
+    cJSON_Delete(patch);
+    char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s", ns, name);
+    struct mla_kube_opts o = {.budget_ms = 10000, .content_type = "application/merge-patch+json"};
+    struct mla_kube_resp r = {0};
+    if (mla_kube_request(kc, MLA_KUBE_PATCH, p, body, &o, &r, &err) == MLA_OK)
+        mla_log(MLA_LOG_INFO, "apiside", "%s/%s: minReplicaCount %d (%s)", ns, name,
+                res.min_replicas, res.reason);
+    else
+        mla_log(MLA_LOG_WARN, "apiside", "%s/%s: cannot patch the predictive decision: %s", ns,
+                name, err.msg);
+    mla_kube_resp_fini(&r);
+    free(p);
+    free(body);
+}
+
+static void apiside_on_leader(void *ctx, bool leading)
+{
+    struct mla_controller *api = ctx;
+    struct mla_reconcile *rec = atomic_load(&api->rec);
+    if (leading && rec)
+        mla_reconcile_kick(rec);
+}
+
+static enum mla_code apiside_kube_config(const struct mla_controller_config *cfg,
+                                         struct mla_kube_config *kcfg, struct mla_err *err)
+{
+    if (cfg->kubeconfig && cfg->kube_url)
+        return mla_err_set(err, MLA_EUSAGE, "--kubeconfig and --kube-url exclude each other");
+    if (cfg->kubeconfig)
+        return mla_kube_config_load_kubeconfig(cfg->kubeconfig, cfg->kube_context, kcfg, err);
+    if (cfg->kube_url)
+        return mla_kube_config_explicit(cfg->kube_url, cfg->kube_token_file, cfg->kube_ca, kcfg,
+                                        err);
+    return mla_kube_config_in_cluster(kcfg, NULL, err);
+}
+
+enum mla_code mla_controller_create(const struct mla_controller_config *cfg,
+                                 struct mla_policy_store *store, struct mla_controller **out,
+                                 struct mla_err *err)
+{
+    struct mla_kube_config kcfg;
+    mla_kube_config_init(&kcfg);
+    enum mla_code rc = apiside_kube_config(cfg, &kcfg, err);
+    if (rc != MLA_OK)
+        return rc;
+    struct mla_controller *api = mla_xcalloc(1, sizeof *api);
+    api->review_budget_ms = cfg->review_budget_ms > 0 ? cfg->review_budget_ms : 300;
+    atomic_init(&api->api_down_until_ms, 0);
+    rc = mla_kube_create(&kcfg, &api->kc, err);
+    mla_kube_config_fini(&kcfg);
+    if (rc != MLA_OK) {
+        free(api);
+        return rc;
+    }
+    char host[256] = "ml-autoscaling";
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "ml-autoscaling");
+    host[sizeof host - 1] = '\0';
+    char *identity = cfg->identity ? mla_xstrdup(cfg->identity)
+                                   : mla_xasprintf("%s-%ld", host, (long)getpid());
+    api->q = mla_queue_create(0);
+    struct mla_worker_config wc = {.threads = cfg->worker_threads,
+                                   .field_manager = cfg->field_manager,
+                                   .identity = identity,
+                                   .stored_give_up_ms = cfg->stored_give_up_ms,
+                                   .transfer_verify_ms = cfg->transfer_verify_ms};
+    rc = mla_worker_create(&wc, api->kc, api->q, &api->worker, err);
+    if (rc == MLA_OK && !cfg->no_loop) {
+        const char *pod_ns = getenv("POD_NAMESPACE");
+        struct mla_lease_config lc = {
+            .ns = cfg->lease_namespace ? cfg->lease_namespace
+                                       : (pod_ns && *pod_ns ? pod_ns : "ml-autoscaling"),
+            .name = cfg->lease_name ? cfg->lease_name : "ml-autoscaling-leader",
+            .identity = identity,
+            .duration_ms = cfg->lease_duration_ms,
+            .renew_deadline_ms = cfg->renew_deadline_ms,
+            .retry_period_ms = cfg->retry_period_ms,
+            .on_change = apiside_on_leader,
+            .ctx = api};
+        rc = mla_lease_create(&lc, api->kc, &api->lease, err);
+        if (rc == MLA_OK) {
+            struct mla_reconcile_config rcfg = {.interval_ms = cfg->loop_interval_ms, .store = store,
+                                          .decide = cfg->decide, .decide_ctx = cfg->decide_ctx,
+                                          .predict = cfg->predict,
+                                          .predict_ctx = cfg->predict_ctx};
+            if (!rcfg.predict && cfg->predict_env) {
+                api->penv = *cfg->predict_env;
+                if (!api->penv.replicas) {
+                    api->penv.replicas = apiside_replicas;
+                    api->penv.replicas_ctx = api;
+                }
+                api->have_penv = true;
+                rcfg.predict = apiside_predict;
+                rcfg.predict_ctx = api;
+            }
+            struct mla_reconcile *rec = NULL;
+            rc = mla_reconcile_create(&rcfg, api->kc, api->q, api->lease, &rec, err);
+            if (rc == MLA_OK) {
+                atomic_store(&api->rec, rec);
+                /* leadership may have come before the loop was published: kick it now */
+                if (mla_lease_is_leader(api->lease))
+                    mla_reconcile_kick(rec);
+            }
+        }
+    }
+    free(identity);
+    if (rc != MLA_OK) {
+        mla_controller_destroy(api);
+        return rc;
+    }
+    *out = api;
+    return MLA_OK;
+}
+
+void mla_controller_destroy(struct mla_controller *api)
+{
+    if (!api)
+        return;
+    struct mla_reconcile *rec = atomic_exchange(&api->rec, NULL);
+    mla_lease_destroy(api->lease); /* releases the Lease first */
+    mla_reconcile_destroy(rec);
+    mla_worker_destroy(api->worker);
+    if (!api->worker && api->q)
+        mla_queue_stop(api->q);
+    mla_queue_destroy(api->q);
+    mla_kube_destroy(api->kc);
+    free(api);
+}
+
+bool mla_controller_is_leader(const struct mla_controller *api)
+{
+    return api->lease && mla_lease_is_leader(api->lease);
+}
+
+bool mla_controller_wait_idle(struct mla_controller *api, long timeout_ms)
+{
+    return mla_queue_wait_idle(api->q, timeout_ms);
+}
+
+enum mla_code mla_controller_reconcile(struct mla_controller *api, struct mla_reconcile_stats *stats,
+                                    struct mla_err *err)
+{
+    struct mla_reconcile *rec = atomic_load(&api->rec);
+    if (!rec)
+        return mla_err_set(err, MLA_ESTATE, "the loop is off (--no-loop)");
+    return mla_reconcile_run_once(rec, stats, err);
+}
+
+struct mla_kube *mla_controller_kube(struct mla_controller *api) { return api->kc; }
+
+/* ------------------------------------------------------------------ hooks */
+
+static enum mla_code apiside_read(struct mla_controller *api, const char *path, long long deadline,
+                                  cJSON **items, struct mla_err *err)
+{
+    long left = (long)(deadline - mla_queue_now_ms());
+    if (left <= 0)
+        return mla_err_set(err, MLA_ETIMEOUT, "admission read budget spent");
+    struct mla_kube_opts o = {.budget_ms = left, .max_attempts = 2, .backoff_base_ms = 20,
+                              .backoff_cap_ms = 50};
+    struct mla_kube_resp r = {0};
+    enum mla_code rc = mla_kube_request(api->kc, MLA_KUBE_LIST, path, NULL, &o, &r, err);
+    if (rc == MLA_OK) {
+        cJSON *it = cJSON_DetachItemFromObjectCaseSensitive(r.body, "items");
+        *items = it ? it : cJSON_CreateArray();
+    }
+    mla_kube_resp_fini(&r);
+    return rc;
+}
+
+static void apiside_review(void *ctx, const struct mla_review_request *req, struct mla_decision *d)
+{
+    struct mla_controller *api = ctx;
+    if (req->dry_run || d->action != MLA_ACT_APPLY || !d->allowed || !req->name[0])
+        return; /* dry run: no API call at all, the decision stands on the request alone */
+    long long now = mla_queue_now_ms();
+    if (atomic_load(&api->api_down_until_ms) > now)
+        return; /* fail open, fast: the API did not answer a moment ago */
+    long long deadline = now + api->review_budget_ms;
+    struct mla_err err;
+    mla_err_clear(&err);
+    cJSON *hpas = NULL, *sos = NULL;
+    char *p = mla_xasprintf("/apis/autoscaling/v2/namespaces/%s/horizontalpodautoscalers",
+                            req->namespace_);
+    enum mla_code rc = apiside_read(api, p, deadline, &hpas, &err);
+    free(p);
+    if (rc == MLA_OK) {
+        p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects", req->namespace_);
+        rc = apiside_read(api, p, deadline, &sos, &err);
+        free(p);
+    }
+    if (rc != MLA_OK) {
+        if (rc == MLA_EUNAVAIL || rc == MLA_ETIMEOUT)
+            atomic_store(&api->api_down_until_ms, mla_queue_now_ms() + APISIDE_BREAKER_MS);
+        long sup = 0;
+        if (mla_log_limit_allow(&api->rl, 5.0, &sup))
+            mla_log(MLA_LOG_WARN, "apiside", "admission read for %s/%s failed, allowing without "
+                    "the HPA check: %s (%ld similar suppressed)", req->namespace_, req->name,
+                    err.msg, sup);
+        cJSON_Delete(hpas);
+        return;
+    }
+    const cJSON *h;
+    cJSON_ArrayForEach(h, hpas)
+    {
+        if (!mla_worker_hpa_conflicts(h, req->name))
+            continue;
+        const char *hn = mla_kube_meta_str(h, "name");
+        if (d->hpa_mode == MLA_HPA_REJECT) {
+            d->allowed = false;
+            d->code = 403;
+            snprintf(d->message, sizeof d->message,
+                     "HorizontalPodAutoscaler \"%s\" already scales Deployment \"%s\" and the "
+                     "policy's HPA mode is reject: delete the HPA, or remove the annotation "
+                     "ml-autoscaling.io/enabled", hn, req->name);
+            break;
+        }
+        if (d->hpa_mode == MLA_HPA_TRANSFER)
+            mla_decision_warn(d, "HorizontalPodAutoscaler %s targets this Deployment; it will be "
+                              "handed over to KEDA (ownership transfer) once the Deployment is "
+                              "stored", hn);
+        else
+            mla_decision_warn(d, "HorizontalPodAutoscaler %s targets this Deployment and will be "
+                              "removed once the Deployment is stored (its spec is kept in "
+                              "annotation ml-autoscaling.io/removed-hpa on the ScaledObject; "
+                              "removing the opt-in restores it)", hn);
+    }
+    const char *so_name = d->so_name[0] ? d->so_name
+                          : d->scaled_object ? mla_kube_meta_str(d->scaled_object, "name")
+                                             : NULL;
+    const cJSON *s;
+    cJSON_ArrayForEach(s, sos)
+    {
+        const char *sn = mla_kube_meta_str(s, "name");
+        bool named = so_name && sn && !strcmp(sn, so_name);
+        if (!named && !mla_worker_so_targets(s, req->name))
+            continue;
+        const char *m = mla_kube_label(s, MLA_LABEL_MANAGED);
+        if (m && !strcmp(m, "true"))
+            continue;
+        if (d->allowed)
+            mla_decision_warn(d, "ScaledObject %s was not created by ml-autoscaling and already "
+                              "%s; it is left alone and no ScaledObject will be written",
+                              sn ? sn : "?", named ? "has the generated name" :
+                                                     "scales this Deployment");
+    }
+    cJSON_Delete(hpas);
+    cJSON_Delete(sos);
+}
+
+static void apiside_enqueue(void *ctx, const struct mla_review_request *req,
+                            const struct mla_decision *d)
+{
+    struct mla_controller *api = ctx;
+    if (req->dry_run || !d->allowed || d->skip_write || d->action == MLA_ACT_NONE)
+        return;
+    if (!req->name[0]) {
+        mla_log(MLA_LOG_INFO, "apiside", "%s: Deployment created with generateName; its "
+                "ScaledObject is written by the leader's loop", req->namespace_);
+        return;
+    }
+    if (d->action == MLA_ACT_APPLY && !d->scaled_object) {
+        mla_log(MLA_LOG_DEBUG, "apiside", "%s/%s: decision has no ScaledObject; nothing to write",
+                req->namespace_, req->name);
+        return;
+    }
+    struct mla_work *w = mla_work_create(req->namespace_, req->name);
+    w->op = req->op == MLA_OP_CREATE ? MLA_OP_CREATE : MLA_OP_UPDATE;
+    const char *rv = req->old_object ? mla_kube_meta_str(req->old_object, "resourceVersion") : NULL;
+    if (w->op == MLA_OP_UPDATE && rv)
+        w->old_rv = mla_xstrdup(rv);
+    w->action = d->action;
+    w->hpa_mode = d->hpa_mode;
+    if (d->scaled_object)
+        w->so = cJSON_Duplicate(d->scaled_object, 1);
+    if (d->so_name[0])
+        w->so_name = mla_xstrdup(d->so_name);
+    if (!mla_queue_push(api->q, w))
+        mla_log(MLA_LOG_WARN, "apiside", "%s/%s: work queue full or stopped; the leader's loop "
+                "will write the ScaledObject", req->namespace_, req->name);
+}
+
+struct mla_admit_hooks mla_controller_hooks(struct mla_controller *api)
+{
+    return (struct mla_admit_hooks){.ctx = api, .review = apiside_review,
+                                    .enqueue = apiside_enqueue};
+}

@@ -1,0 +1,53 @@
+/* predict/forecast.c - adapts the forecasting model to the predictive loop (see predict_forecast.h). */
+#include "mla/predict_forecast.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "mla/fc.h"
+#include "mla/mem.h"
+
+static double fc_clamp(double v, double lo, double hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+int mla_predict_fc_forecast(void *ctx, const double *values, size_t n, double step_s,
+                            int horizon_steps, int ahead_steps, double quantile,
+                            double anomaly_threshold, struct mla_predict_forecast *out,
+                            struct mla_err *err)
+{
+    (void)ctx;
+    struct mla_fc_config cfg;
+    mla_fc_config_default(&cfg);
+    cfg.horizon_steps = horizon_steps < 1 ? 1
+                        : horizon_steps > MLA_FC_MAX_HORIZON ? MLA_FC_MAX_HORIZON
+                                                             : horizon_steps;
+    cfg.quantile = fc_clamp(quantile, 0.5, 0.999);
+    if (isfinite(anomaly_threshold))
+        cfg.anomaly_threshold = fc_clamp(anomaly_threshold, 2.0, 5.0);
+    /* The result holds three 288-step arrays: heap, not the loop thread's stack. */
+    struct mla_fc_result *r = mla_xmalloc(sizeof *r);
+    enum mla_code rc = mla_fc_forecast(values, n, step_s, &cfg, r, err);
+    if (rc != MLA_OK) {
+        free(r);
+        return rc;
+    }
+    int first = ahead_steps < 1 ? 1 : ahead_steps;
+    if (first > cfg.horizon_steps)
+        first = cfg.horizon_steps;
+    out->peak_upper = 0.0;
+    out->peak_point = 0.0;
+    for (int h = first; h <= cfg.horizon_steps; h++) {
+        if (r->upper[h - 1] > out->peak_upper)
+            out->peak_upper = r->upper[h - 1];
+        if (r->point[h - 1] > out->peak_point)
+            out->peak_point = r->point[h - 1];
+    }
+    out->confidence = r->confidence;
+    snprintf(out->trend, sizeof out->trend, "%s", mla_fc_trend_name(r->trend));
+    out->observed = NAN; /* the loop uses the last observed value */
+    free(r);
+    return MLA_OK;
+}

@@ -1,0 +1,237 @@
+/* predict/step.c - one predictive-loop step for one ScaledObject (see predict_step.h). */
+#include "mla/predict_step.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mla/buf.h"
+#include "mla/log.h"
+#include "mla/mem.h"
+
+#define PAUSED "autoscaling.keda.sh/paused"
+#define PAUSED_REPLICAS "autoscaling.keda.sh/paused-replicas"
+
+time_t mla_predict_parse_rfc3339(const char *s)
+{
+    if (!s)
+        return -1;
+    struct tm tm = {0};
+    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!p)
+        return -1;
+    if (*p == '.') /* fractional seconds */
+        for (p++; isdigit((unsigned char)*p); p++)
+            ;
+    long off = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
+               isdigit((unsigned char)p[2]) && p[3] == ':' && isdigit((unsigned char)p[4]) &&
+               isdigit((unsigned char)p[5])) {
+        off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 + ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
+        if (*p == '-')
+            off = -off;
+        p += 6;
+    } else {
+        return -1;
+    }
+    if (*p)
+        return -1;
+    return timegm(&tm) - off;
+}
+
+static const char *ann(const cJSON *annotations, const char *key)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(annotations, key));
+}
+
+/* Does the new explanation differ materially from what the object carries? */
+static bool explanation_changed(const cJSON *annotations, const struct mla_predict_result *r)
+{
+    const char *reason = ann(annotations, MLA_PREDICT_ANN_REASON);
+    const char *rule = mla_predict_rule_name(r->rule);
+    size_t rl = strlen(rule);
+    if (!reason || strncmp(reason, rule, rl) != 0 || reason[rl] != ':')
+        return true;
+    if (r->max_capped != (ann(annotations, MLA_PREDICT_ANN_MAX_REASON) != NULL))
+        return true;
+    const char *peak = ann(annotations, MLA_PREDICT_ANN_PEAK);
+    const char *conf = ann(annotations, MLA_PREDICT_ANN_CONFIDENCE);
+    const char *trend = ann(annotations, MLA_PREDICT_ANN_TREND);
+    bool have = !isnan(r->peak);
+    if (have != (peak != NULL))
+        return true;
+    if (!have)
+        return false;
+    if (!conf || !trend || strcmp(trend, r->trend[0] ? r->trend : "unknown") != 0)
+        return true;
+    double p = strtod(peak, NULL), c = strtod(conf, NULL);
+    return fabs(p - r->peak) > 0.10 * fmax(fabs(p), 1.0) || fabs(c - r->confidence) > 0.05;
+}
+
+static double last_value(const double *v, size_t n)
+{
+    for (size_t i = n; i-- > 0;)
+        if (!isnan(v[i]))
+            return v[i];
+    return NAN;
+}
+
+/* Queries the history and runs the forecaster. MLA_OK with *have false means "no forecast"
+ * (why in whybuf); an error is a Prometheus failure. */
+static enum mla_code forecast(const struct mla_predict_env *env, const struct mla_predict_config *c,
+                              time_t now, struct mla_predict_forecast *fc, bool *have, char *whybuf,
+                              size_t whylen, struct mla_err *err)
+{
+    *have = false;
+    if (!env->forecast) {
+        snprintf(whybuf, whylen, "no forecaster configured");
+        return MLA_OK;
+    }
+    double step = c->step_seconds;
+    double end = floor((double)now / step) * step; /* aligned: stable grid across cycles */
+    double start = end - floor(c->lookback_hours * 3600 / step) * step;
+    struct mla_prom_series s;
+    enum mla_code rc = mla_prom_query_range(&env->prom, c->query, start, end, step, &s, err);
+    if (rc)
+        return rc;
+    size_t have_pts = 0;
+    for (size_t i = 0; i < s.n; i++)
+        have_pts += !isnan(s.v[i]);
+    if (have_pts == 0) {
+        snprintf(whybuf, whylen, "no history in the last %g h", c->lookback_hours);
+        mla_prom_series_fini(&s);
+        return MLA_OK;
+    }
+    int horizon = (int)ceil(c->horizon_minutes * 60.0 / step);
+    int ahead = (int)floor(c->scale_ahead_minutes * 60.0 / step);
+    if (ahead < 1)
+        ahead = 1;
+    if (horizon < ahead)
+        horizon = ahead;
+    struct mla_predict_forecast f = {.observed = NAN, .peak_upper = NAN, .peak_point = NAN};
+    struct mla_err ferr;
+    mla_err_clear(&ferr);
+    int frc =
+        env->forecast(env->forecast_ctx, s.v, s.n, step, horizon, ahead, c->quantile, c->anomaly_threshold, &f, &ferr);
+    if (frc != MLA_OK) {
+        snprintf(whybuf, whylen, "forecaster failed: %s", ferr.msg);
+    } else {
+        if (isnan(f.observed))
+            f.observed = last_value(s.v, s.n);
+        if (!(f.confidence >= 0))
+            f.confidence = 0;
+        if (f.confidence > 1)
+            f.confidence = 1;
+        *fc = f;
+        *have = true;
+    }
+    mla_prom_series_fini(&s);
+    return MLA_OK;
+}
+
+enum mla_code mla_predict_step(const struct mla_predict_env *env, const cJSON *so, time_t now,
+                               cJSON **merge_patch_out, struct mla_predict_result *res,
+                               struct mla_err *err)
+{
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(so, "metadata");
+    const char *ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "namespace"));
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "name"));
+    if (!cJSON_IsObject(so) || !name)
+        return mla_err_set(err, MLA_EINVAL, "not a ScaledObject: metadata.name is missing");
+    if (!ns)
+        ns = "default";
+    const cJSON *annotations = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
+    struct mla_predict_result r = {.skipped = NULL};
+
+    const char *json = ann(annotations, MLA_PREDICT_CONFIG_ANNOTATION);
+    const char *paused = ann(annotations, PAUSED);
+    if (!json) {
+        r.skipped = "no " MLA_PREDICT_CONFIG_ANNOTATION " annotation";
+    } else if ((paused && strcmp(paused, "true") == 0) ||
+               cJSON_GetObjectItemCaseSensitive(annotations, PAUSED_REPLICAS)) {
+        r.skipped = "paused (" PAUSED " or " PAUSED_REPLICAS ")";
+    }
+    if (r.skipped) {
+        *merge_patch_out = NULL;
+        *res = r;
+        return MLA_OK;
+    }
+
+    struct mla_predict_config c;
+    mla_predict_config_init(&c);
+    enum mla_code rc = mla_predict_config_parse(json, &c, err);
+    if (rc) {
+        mla_predict_config_fini(&c);
+        return mla_err_prefix(err, rc, "ScaledObject %s/%s", ns, name);
+    }
+    if (!mla_predict_config_active(&c)) {
+        mla_predict_config_fini(&c);
+        r.skipped = "the predictive config asks for nothing (no forecast, hours or cost cap)";
+        *merge_patch_out = NULL;
+        *res = r;
+        return MLA_OK;
+    }
+
+    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(so, "spec");
+    const cJSON *cur = cJSON_GetObjectItemCaseSensitive(spec, "minReplicaCount");
+    int current = cJSON_IsNumber(cur) ? (int)cur->valuedouble : 0; /* KEDA's default is 0 */
+    time_t last = mla_predict_parse_rfc3339(ann(annotations, MLA_PREDICT_ANN_UPDATED));
+    const cJSON *curmax = cJSON_GetObjectItemCaseSensitive(spec, "maxReplicaCount");
+
+    struct mla_predict_forecast fc;
+    bool have = false;
+    char why[400] = "";
+    if (c.enabled && !isnan(c.capacity_per_replica)) {
+        rc = forecast(env, &c, now, &fc, &have, why, sizeof why, err);
+        if (rc) {
+            mla_predict_config_fini(&c);
+            return mla_err_prefix(err, rc, "ScaledObject %s/%s: load history", ns, name);
+        }
+    }
+    struct mla_predict_input in = {.cfg = &c,
+                                   .fc = have ? &fc : NULL,
+                                   .no_forecast_why = why[0] ? why : NULL,
+                                   .now = now,
+                                   .current_min = current,
+                                   .last_change = last > 0 ? last : 0,
+                                   .current_max =
+                                       cJSON_IsNumber(curmax) ? (int)curmax->valuedouble : -1};
+    mla_predict_min_replicas(&in, &r);
+
+    if (!env->no_metrics) {
+        mla_predict_metrics_update(ns, name, &r);
+        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(meta, "labels");
+        const char *dep = ann(labels, "ml-autoscaling.io/deployment");
+        if (!dep)
+            dep = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(spec, "scaleTargetRef"), "name"));
+        if (dep) {
+            int replicas = env->replicas ? env->replicas(env->replicas_ctx, ns, dep) : -1;
+            mla_predict_metrics_workload(ns, dep, replicas, &c);
+        }
+    }
+
+    struct mla_buf f;
+    mla_buf_init(&f, 2048);
+    rc = mla_buf_adds(&f, "\"namespace\":") || mla_buf_add_json_str(&f, ns) ||
+         mla_buf_adds(&f, ",\"scaledobject\":") || mla_buf_add_json_str(&f, name) ||
+         mla_buf_addf(&f, ",\"minReplicaCount\":%d,\"previous\":%d,\"rule\":\"%s\",\"reason\":",
+                      r.min_replicas, r.previous, mla_predict_rule_name(r.rule)) ||
+         mla_buf_add_json_str(&f, r.reason);
+    mla_log_fields(r.changed ? MLA_LOG_INFO : MLA_LOG_DEBUG, "predict",
+                   r.changed ? "minReplicaCount changed" : "minReplicaCount kept",
+                   rc == MLA_OK ? mla_buf_str(&f) : NULL);
+    mla_buf_fini(&f);
+
+    *merge_patch_out =
+        r.changed || r.max_changed || explanation_changed(annotations, &r)
+            ? mla_predict_annotations(&r, now)
+            : NULL;
+    mla_predict_config_fini(&c);
+    *res = r;
+    return MLA_OK;
+}

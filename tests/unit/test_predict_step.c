@@ -1,0 +1,175 @@
+/* test_predict_step.c - mla_predict_step without Prometheus (business hours / cost only):
+ * skipping, the merge patch, "no patch when nothing changed", RFC 3339 parsing, metrics. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mla/buf.h"
+#include "mla/log.h"
+#include "mla/metrics.h"
+#include "mla/predict_step.h"
+
+static void init(void)
+{
+    mla_log_set_level(MLA_LOG_OFF);
+}
+
+static void fini(void)
+{
+    mla_metrics_reset();
+    mla_hours_cache_clear();
+}
+
+#define WED_NOON 1795608000 /* 2026-11-25T12:00:00Z */
+
+static const char *cfg_hours =
+    "{\"enabled\":false,\"query\":null,\"businessHours\":[{\"days\":\"Mon-Fri\",\"start\":"
+    "\"09:00\",\"end\":\"18:00\",\"minReplicas\":3}],\"timezone\":\"UTC\","
+    "\"nightMaxReplicas\":null,\"replicaHourlyCost\":2.0,\"maxHourlyCost\":10.0,"
+    "\"minReplicas\":1,\"maxReplicas\":10,\"hysteresisStep\":1,\"scaleDownHoldMinutes\":30}";
+
+static cJSON *make_so(const char *cfg, int min, const char *extra_key, const char *extra_val)
+{
+    cJSON *so = cJSON_CreateObject();
+    cJSON *meta = cJSON_AddObjectToObject(so, "metadata");
+    cJSON_AddStringToObject(meta, "name", "web-so");
+    cJSON_AddStringToObject(meta, "namespace", "shop");
+    cJSON *ann = cJSON_AddObjectToObject(meta, "annotations");
+    if (cfg)
+        cJSON_AddStringToObject(ann, MLA_PREDICT_CONFIG_ANNOTATION, cfg);
+    if (extra_key)
+        cJSON_AddStringToObject(ann, extra_key, extra_val);
+    cJSON *spec = cJSON_AddObjectToObject(so, "spec");
+    cJSON_AddNumberToObject(spec, "minReplicaCount", min);
+    cJSON *ref = cJSON_AddObjectToObject(spec, "scaleTargetRef");
+    cJSON_AddStringToObject(ref, "name", "web");
+    return so;
+}
+
+static const struct mla_predict_env env = {.prom = {.base_url = "http://127.0.0.1:1"}};
+
+Test(predict_step, business_hours_only_patch_and_then_nothing, .init = init, .fini = fini)
+{
+    cJSON *so = make_so(cfg_hours, 1, NULL, NULL);
+    cJSON *patch = NULL;
+    struct mla_predict_result r;
+    struct mla_err e;
+    cr_assert_eq(mla_predict_step(&env, so, WED_NOON, &patch, &r, &e), MLA_OK, "%s", e.msg);
+    cr_assert_null(r.skipped);
+    cr_assert_eq(r.min_replicas, 3);
+    cr_assert_not_null(patch);
+    char *s = cJSON_PrintUnformatted(patch);
+    cr_assert(strstr(s, "\"spec\":{\"minReplicaCount\":3}"), "%s", s);
+    cr_assert(strstr(s, "\"ml-autoscaling.io/min-replicas-reason\":\"business_hours: "), "%s", s);
+    cr_assert(strstr(s, "\"ml-autoscaling.io/forecast-peak\":null"), "%s", s);
+    free(s);
+
+    /* apply the patch by hand, run again a minute later: nothing to send */
+    cJSON *ann = cJSON_GetObjectItem(cJSON_GetObjectItem(so, "metadata"), "annotations");
+    cJSON *pann = cJSON_GetObjectItem(cJSON_GetObjectItem(patch, "metadata"), "annotations");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, pann)
+    {
+        if (cJSON_IsString(it))
+            cJSON_AddStringToObject(ann, it->string, it->valuestring);
+    }
+    cJSON_SetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(so, "spec"), "minReplicaCount"),
+                         3);
+    cJSON_Delete(patch);
+    patch = (cJSON *)0x1;
+    cr_assert_eq(mla_predict_step(&env, so, WED_NOON + 60, &patch, &r, &e), MLA_OK, "%s", e.msg);
+    cr_assert_null(patch);
+    cr_assert_not(r.changed);
+
+    /* 18:00: the window closes; the last change was at 12:00 so the hold has passed */
+    cr_assert_eq(mla_predict_step(&env, so, WED_NOON + 6 * 3600, &patch, &r, &e), MLA_OK);
+    cr_assert_not_null(patch);
+    cr_assert_eq(r.min_replicas, 1);
+    cr_assert_str_eq(mla_predict_rule_name(r.rule), "fallback");
+    cJSON_Delete(patch);
+    cJSON_Delete(so);
+}
+
+Test(predict_step, skips_paused_unconfigured_and_idle_objects, .init = init, .fini = fini)
+{
+    struct mla_predict_result r;
+    cJSON *patch = (cJSON *)0x1;
+    cJSON *so = make_so(cfg_hours, 1, "autoscaling.keda.sh/paused", "true");
+    cr_assert_eq(mla_predict_step(&env, so, WED_NOON, &patch, &r, NULL), MLA_OK);
+    cr_assert_null(patch);
+    cr_assert(r.skipped && strstr(r.skipped, "paused"));
+    cJSON_Delete(so);
+
+    so = make_so(cfg_hours, 1, "autoscaling.keda.sh/paused", "false"); /* not paused */
+    cr_assert_eq(mla_predict_step(&env, so, WED_NOON, &patch, &r, NULL), MLA_OK);
+    cr_assert_null(r.skipped);
+    cJSON_Delete(patch);
+    cJSON_Delete(so);
+
+    so = make_so(cfg_hours, 1, "autoscaling.keda.sh/paused-replicas", "2");
+    cr_assert_eq(mla_predict_step(&env, so, WED_NOON, &patch, &r, NULL), MLA_OK);
+    cr_assert(r.skipped && strstr(r.skipped, "paused"));
+    cJSON_Delete(so);
+
+    so = make_so(NULL, 1, NULL, NULL);
+    cr_assert_eq(mla_predict_step(&env, so, WED_NOON, &patch, &r, NULL), MLA_OK);
+    cr_assert(r.skipped && strstr(r.skipped, "no ml-autoscaling.io/predictive-config"));
+    cJSON_Delete(so);
+
+    so = make_so("{\"enabled\":false,\"minReplicas\":1,\"maxReplicas\":3}", 1, NULL, NULL);
+    cr_assert_eq(mla_predict_step(&env, so, WED_NOON, &patch, &r, NULL), MLA_OK);
+    cr_assert(r.skipped && strstr(r.skipped, "asks for nothing"));
+    cr_assert_null(patch);
+    cJSON_Delete(so);
+}
+
+Test(predict_step, bad_config_names_the_object, .init = init, .fini = fini)
+{
+    cJSON *so = make_so("{\"minReplicas\":-1}", 1, NULL, NULL);
+    cJSON *patch = (cJSON *)0x1;
+    struct mla_predict_result r = {.min_replicas = 99};
+    struct mla_err e;
+    cr_assert_eq(mla_predict_step(&env, so, WED_NOON, &patch, &r, &e), MLA_EINVAL);
+    cr_assert(strstr(e.msg, "ScaledObject shop/web-so: predictive-config: \"minReplicas\" is -1"),
+              "%s", e.msg);
+    cr_assert_eq(patch, (cJSON *)0x1);
+    cr_assert_eq(r.min_replicas, 99);
+    cJSON_Delete(so);
+}
+
+Test(predict_step, hold_reads_the_updated_annotation_and_sets_metrics, .init = init, .fini = fini)
+{
+    /* at 18:05 the window has closed; the last change was 10 minutes ago: held at 3 */
+    cJSON *so = make_so(cfg_hours, 3, MLA_PREDICT_ANN_UPDATED, "2026-11-25T17:55:00Z");
+    cJSON *patch = NULL;
+    struct mla_predict_result r;
+    struct mla_predict_env menv = env;
+    menv.no_metrics = false;
+    cr_assert_eq(mla_predict_step(&menv, so, WED_NOON + 6 * 3600 + 300, &patch, &r, NULL), MLA_OK);
+    cr_assert_eq(r.min_replicas, 3);
+    cr_assert_str_eq(mla_predict_rule_name(r.rule), "hysteresis");
+    cr_assert_null(cJSON_GetObjectItem(patch, "spec"));
+    cJSON_Delete(patch);
+    struct mla_buf b;
+    mla_buf_init(&b, 0);
+    cr_assert_eq(mla_metrics_render(&b), MLA_OK);
+    cr_assert(
+        strstr(mla_buf_str(&b), "mla_min_replicas{namespace=\"shop\",scaledobject=\"web-so\"} 3"),
+        "%s", mla_buf_str(&b));
+    cr_assert(strstr(mla_buf_str(&b),
+                     "mla_workload_hourly_cost_cap{namespace=\"shop\",deployment=\"web\"} 10"),
+              "%s", mla_buf_str(&b));
+    mla_buf_fini(&b);
+    cJSON_Delete(so);
+}
+
+Test(predict_step, rfc3339)
+{
+    cr_assert_eq(mla_predict_parse_rfc3339("2026-11-25T12:00:00Z"), WED_NOON);
+    cr_assert_eq(mla_predict_parse_rfc3339("2026-11-25T12:00:00.123Z"), WED_NOON);
+    cr_assert_eq(mla_predict_parse_rfc3339("2026-11-25T13:30:00+01:30"), WED_NOON);
+    cr_assert_eq(mla_predict_parse_rfc3339("2026-11-25T07:00:00-05:00"), WED_NOON);
+    cr_assert_eq(mla_predict_parse_rfc3339("2026-11-25 12:00"), -1);
+    cr_assert_eq(mla_predict_parse_rfc3339("2026-11-25T12:00:00"), -1);
+    cr_assert_eq(mla_predict_parse_rfc3339(NULL), -1);
+}

@@ -1,0 +1,262 @@
+/* test_scaledobject.c - the generated ScaledObject: every trigger type, template escaping, names,
+ * KEDA's rules (fallback, ignoreNullValues), predictive-config, labels. */
+#include <criterion/criterion.h>
+
+#include "../../src/policy/policy-int.h"
+#include "mla/predict.h"
+#include "mla/scaledobject.h"
+#include "policy_fixture.h"
+
+#define EN "\"ml-autoscaling.io/enabled\":\"true\","
+#define WORKER "\"tier\":\"worker\",\"env\":\"prod\",\"team\":\"t\""
+
+static const cJSON *trig_of(const cJSON *so, const char *type, int nth)
+{
+    const cJSON *t = fx_path(so, "spec", "triggers", NULL);
+    for (const cJSON *e = t ? t->child : NULL; e; e = e->next)
+        if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(e, "type")), type) && nth-- == 0)
+            return e;
+    return NULL;
+}
+
+static const char *meta(const cJSON *trig, const char *key)
+{
+    return cJSON_GetStringValue(fx_path(trig, "metadata", key, NULL));
+}
+
+static void decide(const char *name, const char *ns, const char *labels, const char *ann,
+                   const char *containers, struct mla_decision *d)
+{
+    struct mla_policy_set *ps = fx_load();
+    cJSON *dep = fx_dep(name, ns, labels, ann, NULL, containers);
+    fx_decide(ps, dep, NULL, MLA_OP_CREATE, ns, d);
+    cJSON_Delete(dep);
+    mla_policy_set_unref(ps);
+}
+
+Test(so, cpu_memory_prometheus_with_fallback_and_ignore_null_values)
+{
+    struct mla_decision d;
+    decide("shop-api", "shop", "\"app\":\"shop\",\"app.kubernetes.io/instance\":\"x\",\"argocd.argoproj.io/instance\":\"y\"",
+           EN "\"ml-autoscaling.io/target-rps\":\"25.5\"", NULL, &d);
+    cr_assert(d.allowed, "%s", d.message);
+    const cJSON *so = d.scaled_object;
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(so, "apiVersion")), "keda.sh/v1alpha1");
+    cr_assert_str_eq(cJSON_GetStringValue(fx_path(so, "spec", "scaleTargetRef", "name")), "shop-api");
+    cr_assert_str_eq(cJSON_GetStringValue(fx_path(so, "spec", "scaleTargetRef", "kind")), "Deployment");
+    const cJSON *cpu = trig_of(so, "cpu", 0);
+    cr_assert_not_null(cpu);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(cpu, "metricType")), "Utilization");
+    cr_assert_str_eq(meta(cpu, "value"), "70");
+    cr_assert_null(trig_of(so, "memory", 0)); /* enabled: false and no annotation */
+    const cJSON *prom = trig_of(so, "prometheus", 0);
+    cr_assert_str_eq(meta(prom, "threshold"), "25.5");
+    cr_assert_str_eq(meta(prom, "query"),
+                     "sum(rate(http_requests_total{namespace=\"shop\",pod=~\"shop-api-.*\"}[2m]))");
+    cr_assert_str_eq(meta(prom, "ignoreNullValues"), "false"); /* fallback is set */
+    cr_assert_eq(fx_path(so, "spec", "fallback", "replicas")->valueint, 3);
+    const cJSON *labels = fx_path(so, "metadata", "labels", NULL);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(labels, "app")), "shop");
+    cr_assert_null(cJSON_GetObjectItem(labels, "app.kubernetes.io/instance"));
+    cr_assert_null(cJSON_GetObjectItem(labels, "argocd.argoproj.io/instance"));
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(labels, "ml-autoscaling.io/managed")), "true");
+    cr_assert_null(fx_path(so, "metadata", "ownerReferences", NULL));
+    cr_assert_null(fx_path(so, "spec", "advanced", NULL));
+    const cJSON *anns = fx_path(so, "metadata", "annotations", NULL);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(anns, "ml-autoscaling.io/policy")), "web");
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(anns, "ml-autoscaling.io/profile")), "web");
+    cr_assert_null(cJSON_GetObjectItem(anns, "ml-autoscaling.io/predictive-config"));
+    mla_decision_fini(&d);
+}
+
+Test(so, fallback_dropped_where_keda_refuses_it)
+{
+    struct mla_decision d;
+    decide("a", "shop", "", EN "\"ml-autoscaling.io/profile\":\"strict\"", NULL, &d);
+    cr_assert(d.allowed, "%s", d.message);
+    cr_assert_null(fx_path(d.scaled_object, "spec", "fallback", NULL)); /* cpu/memory only */
+    const cJSON *cpu = trig_of(d.scaled_object, "cpu", 0);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(cpu, "metricType")), "AverageValue");
+    cr_assert_str_eq(meta(cpu, "containerName"), "app");
+    cr_assert_str_eq(meta(trig_of(d.scaled_object, "memory", 0), "value"), "75");
+    mla_decision_fini(&d);
+}
+
+Test(so, rabbitmq_cron_auth_refs_behavior_and_predictive_config)
+{
+    struct mla_decision d;
+    decide("etl", "jobs", WORKER,
+           EN "\"ml-autoscaling.io/queue\":\"orders\",\"ml-autoscaling.io/queue-length\":\"40\","
+              "\"ml-autoscaling.io/target-latency-ms\":\"250\",\"ml-autoscaling.io/capacity-per-replica\":\"12.5\"",
+           NULL, &d);
+    cr_assert(d.allowed, "%s", d.message);
+    const cJSON *so = d.scaled_object;
+    const cJSON *rmq = trig_of(so, "rabbitmq", 0);
+    cr_assert_str_eq(meta(rmq, "queueName"), "orders");
+    cr_assert_str_eq(meta(rmq, "value"), "40");
+    cr_assert_str_eq(meta(rmq, "mode"), "QueueLength");
+    cr_assert_str_eq(meta(rmq, "protocol"), "amqp");
+    cr_assert_str_eq(cJSON_GetStringValue(fx_path(rmq, "authenticationRef", "name", NULL)), "rmq");
+    const cJSON *lat = trig_of(so, "prometheus", 0);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(lat, "metricType")), "Value");
+    cr_assert_str_eq(cJSON_GetStringValue(fx_path(lat, "authenticationRef", "kind", NULL)),
+                     "ClusterTriggerAuthentication");
+    cr_assert_str_eq(meta(lat, "query"),
+                     "histogram_quantile(0.95, sum by (le) (rate(job_seconds_bucket{queue=\"orders\","
+                     "job=~\"etl\"}[5m]))) * 1000 > 250");
+    /* fallback set with an AverageValue trigger: prometheus must not ignore null values */
+    cr_assert_str_eq(meta(lat, "ignoreNullValues"), "false");
+    const cJSON *beh = fx_path(so, "spec", "advanced", "horizontalPodAutoscalerConfig");
+    beh = cJSON_GetObjectItem(beh, "behavior");
+    cr_assert_eq(fx_path(beh, "scaleUp", "stabilizationWindowSeconds", NULL)->valueint, 0);
+    cr_assert_str_eq(cJSON_GetStringValue(fx_path(beh, "scaleDown", "selectPolicy", NULL)), "Min");
+    const cJSON *pol = cJSON_GetArrayItem(fx_path(beh, "scaleDown", "policies", NULL), 0);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(pol, "type")), "Percent");
+    cr_assert_eq(cJSON_GetObjectItem(pol, "periodSeconds")->valueint, 60);
+    cr_assert_null(fx_path(so, "spec", "advanced", "restoreToOriginalReplicaCount"));
+    const char *pc = cJSON_GetStringValue(
+        fx_path(so, "metadata", "annotations", "ml-autoscaling.io/predictive-config"));
+    cr_assert_not_null(pc);
+    /* the predictive loop's own parser accepts it (the contract between the two) */
+    struct mla_predict_config cfg;
+    mla_predict_config_init(&cfg);
+    struct mla_err perr;
+    mla_err_clear(&perr);
+    cr_assert_eq(mla_predict_config_parse(pc, &cfg, &perr), MLA_OK, "%s", perr.msg);
+    cr_assert(cfg.enabled);
+    cr_assert_eq(cfg.max_replicas, 30);
+    cr_assert_not_null(cfg.hours);
+    cr_assert_eq(cfg.hours->n, 1);
+    mla_predict_config_fini(&cfg);
+    cJSON *p = cJSON_Parse(pc);
+    static const char *const keys[] = {"enabled", "query", "lookbackHours", "stepSeconds",
+        "horizonMinutes", "scaleAheadMinutes", "confidenceThreshold", "quantile",
+        "anomalyThreshold", "capacityPerReplica", "businessHours", "timezone", "nightMaxReplicas",
+        "replicaHourlyCost", "maxHourlyCost", "minReplicas", "maxReplicas", "hysteresisStep",
+        "scaleDownHoldMinutes"};
+    cr_assert_eq(cJSON_GetArraySize(p), (int)(sizeof keys / sizeof *keys));
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        cr_assert_not_null(cJSON_GetObjectItem(p, keys[i]), "key %s", keys[i]);
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(p, "enabled")));
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(p, "query")),
+                     "sum(rate(jobs_total{queue=\"orders\"}[5m]))");
+    cr_assert_eq(cJSON_GetObjectItem(p, "capacityPerReplica")->valuedouble, 12.5);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(p, "timezone")), "Europe/Berlin");
+    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(p, "businessHours"), 0),
+                                     "minReplicas")->valueint, 3);
+    cr_assert(cJSON_IsNull(cJSON_GetObjectItem(p, "nightMaxReplicas")));
+    cr_assert_eq(cJSON_GetObjectItem(p, "maxHourlyCost")->valuedouble, 20);
+    cr_assert_eq(cJSON_GetObjectItem(p, "minReplicas")->valueint, 1);
+    cr_assert_eq(cJSON_GetObjectItem(p, "maxReplicas")->valueint, 30);
+    cJSON_Delete(p);
+    mla_decision_fini(&d);
+
+    decide("etl", "jobs", WORKER,
+           EN "\"ml-autoscaling.io/profile\":\"nightly\",\"ml-autoscaling.io/queue\":\"q\","
+              "\"ml-autoscaling.io/predictive\":\"false\",\"ml-autoscaling.io/timezone\":\"Asia/Tokyo\"",
+           NULL, &d);
+    cr_assert(d.allowed, "%s", d.message);
+    const cJSON *cron = trig_of(d.scaled_object, "cron", 0);
+    cr_assert_str_eq(meta(cron, "start"), "0 1 * * *");
+    cr_assert_str_eq(meta(cron, "desiredReplicas"), "4"); /* numbers become strings */
+    cr_assert_str_eq(meta(cron, "timezone"), "Asia/Tokyo");
+    cr_assert_eq(fx_path(d.scaled_object, "spec", "minReplicaCount", NULL)->valueint, 0);
+    pc = cJSON_GetStringValue(fx_path(d.scaled_object, "metadata", "annotations",
+                                      "ml-autoscaling.io/predictive-config"));
+    cr_assert(strstr(pc, "\"enabled\":false"), "%s", pc); /* still written: hours + cost cap */
+    mla_decision_fini(&d);
+}
+
+static char *expand(const char *tpl, bool promql, const char *name, const char *queue,
+                    enum mla_code *rc, char *msg)
+{
+    struct mla__arena a = {0};
+    struct mla_tpl *t = NULL;
+    char why[256];
+    cr_assert(mla__tpl_compile(&a, tpl, promql, &t, why, sizeof why), "%s", why);
+    const char *ann[MLA_ANN__COUNT] = {0};
+    ann[MLA_ANN_QUEUE] = queue;
+    ann[MLA_ANN_TARGET_RPS] = "12";
+    struct mla_buf b;
+    mla_buf_init(&b, 0);
+    struct mla_err err;
+    mla_err_clear(&err);
+    *rc = mla_tpl_expand(t, name, "ns", ann, &b, &err);
+    snprintf(msg, 512, "%s", err.msg);
+    char *out = mla_buf_take(&b);
+    mla__arena_fini(&a);
+    return out;
+}
+
+Test(so, template_values_cannot_break_out_of_promql_strings)
+{
+    enum mla_code rc;
+    char msg[512];
+    struct {
+        const char *tpl, *queue, *want;
+    } ok[] = {
+        {"x{q=\"{{ queue }}\"}", "a\"} or vector(1) #", "x{q=\"a\\\"} or vector(1) #\"}"},
+        {"x{q=\"{{ queue }}\"}", "back\\slash", "x{q=\"back\\\\slash\"}"},
+        {"x{q='{{ queue }}'}", "it's", "x{q='it\\'s'}"},
+        {"x{q=~\"{{ queue }}-.*\"}", "a.b+c", "x{q=~\"a\\\\.b\\\\+c-.*\"}"},
+        {"x{q=~'{{ queue }}'}", "(x)", "x{q=~'\\\\(x\\\\)'}"},
+        {"x{q=`{{ queue }}`}", "raw\"'", "x{q=`raw\"'`}"},
+        {"x > {{ target-rps }}", "unused", "x > 12"},
+        {"x{a=\"\\\"{{ queue }}\"}", "v", "x{a=\"\\\"v\"}"}, /* escaped quote keeps us inside */
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        char *s = expand(ok[i].tpl, true, "n", ok[i].queue, &rc, msg);
+        cr_assert_eq(rc, MLA_OK, "case %zu: %s", i, msg);
+        cr_assert_str_eq(s, ok[i].want, "case %zu", i);
+        free(s);
+    }
+    free(expand("x{q=`{{ queue }}`}", true, "n", "a`b", &rc, msg));
+    cr_assert_eq(rc, MLA_EDENIED);
+    cr_assert(strstr(msg, "annotation ml-autoscaling.io/queue: the value contains a backtick"), "%s", msg);
+    free(expand("x{q=\"{{ queue }}\"}", true, "n", "a\nb", &rc, msg));
+    cr_assert_eq(rc, MLA_EDENIED);
+    cr_assert(strstr(msg, "ml-autoscaling.io/queue: the value contains a control character"), "%s", msg);
+    free(expand("x{q=\"{{ queue }}\"}", true, "n", NULL, &rc, msg));
+    cr_assert_eq(rc, MLA_EDENIED);
+    cr_assert(strstr(msg, "ml-autoscaling.io/queue is required"), "%s", msg);
+    /* plain (non-PromQL) metadata: the value as is */
+    char *s = expand("{{ name }}.{{ namespace }}", false, "dep", NULL, &rc, msg);
+    cr_assert_str_eq(s, "dep.ns");
+    free(s);
+}
+
+Test(so, templates_refuse_free_text_outside_strings_at_load)
+{
+    struct mla__arena a = {0};
+    struct mla_tpl *t;
+    char why[256];
+    cr_assert_not(mla__tpl_compile(&a, "up{} * {{ queue }}", true, &t, why, sizeof why));
+    cr_assert(strstr(why, "outside a quoted PromQL string"));
+    cr_assert_not(mla__tpl_compile(&a, "{{ name }}", true, &t, why, sizeof why));
+    cr_assert_not(mla__tpl_compile(&a, "x{a=\"{{ queue }\"}", true, &t, why, sizeof why));
+    cr_assert_not(mla__tpl_compile(&a, "x{a=\"{{ enabled }}\"}", true, &t, why, sizeof why));
+    cr_assert(mla__tpl_compile(&a, "{{ name }}", false, &t, why, sizeof why));
+    mla__arena_fini(&a);
+}
+
+Test(so, names_fit_63_including_keda_hpa_prefix)
+{
+    char out[64];
+    mla_so_short_name("short", 54, out);
+    cr_assert_str_eq(out, "short");
+    const char *longname = "a-very-long-deployment-name-that-goes-on-and-on-and-on-beyond";
+    mla_so_short_name(longname, 54, out);
+    cr_assert_leq(strlen(out), 54);
+    cr_assert_geq(strlen(out), 50);
+    cr_assert_leq(strlen("keda-hpa-") + strlen(out), 63);
+    char again[64];
+    mla_so_short_name(longname, 54, again);
+    cr_assert_str_eq(out, again); /* deterministic */
+    char other[64];
+    mla_so_short_name("a-very-long-deployment-name-that-goes-on-and-on-and-on-beyonD", 54, other);
+    cr_assert_str_neq(out, other);
+    /* never ends the kept prefix on '-' or '.' */
+    mla_so_short_name("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.-bbbbbbbbbbbbbbbbbbbb", 54, out);
+    cr_assert_null(strstr(out, ".-"));
+    cr_assert_null(strstr(out, "--"));
+}
