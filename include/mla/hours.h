@@ -1,4 +1,4 @@
-/* hours.h - business-hours windows in an IANA time zone, and the time-zone reader under them.
+/* hours.h - business-hours windows in an IANA time zone, and the time-zone database under them.
  *
  * A rule set is a list of weekly windows in local wall-clock time, e.g.
  *     "Mon-Fri 09:00-18:00; Sat,Sun 10:00-14:00 min=1; Mon-Sun 22:00-06:00"
@@ -21,15 +21,25 @@
  * Time zones are read from TZif files (RFC 8536, version 2 or later, 64-bit section) under
  * $TZDIR or /usr/share/zoneinfo, including the POSIX TZ footer for instants after the last
  * transition (std/dst names, offsets, Mm.w.d, Jn and n rules with /time). No setenv("TZ")/tzset:
- * those are process-global and not thread-safe. Each zone is loaded once into an immutable
- * struct kept in a cache for the life of the process (mla_hours_cache_clear frees it, for tests
- * and valgrind at exit).
+ * those are process-global and not thread-safe.
  *
- * Ownership: struct mla_tz is owned by the cache (borrowed, valid until mla_hours_cache_clear).
- * struct mla_hours is new from mla_hours_parse/mla_hours_create, freed with mla_hours_destroy.
- * Threading: zone loading and the cache are safe from any thread (cache under a mutex; a loaded
- * zone is immutable after publish). A struct mla_hours is immutable once built, so queries on it
- * are safe from any thread; building (add_window) is owner thread only.
+ * The zone database (struct mla_tzdb): the whole directory (without posix/ and right/) read once
+ * into an immutable, refcounted set (about 600 zones, ~1 MiB). A name is validated (1..128
+ * characters of [A-Za-z0-9/_+-.], no leading '/', no "..") and then only looked up: no file is
+ * opened after the load. The process keeps one default database, loaded at its first use (at
+ * start: policy loading, render, forecast) and replaced by mla_hours_db_reload() (serve calls it
+ * with every policy reload); a policy set holds a reference to the database it was validated
+ * against, so a request resolves zones in that set's database, with no global lock.
+ *
+ * Ownership: a struct mla_tz is owned by its database (borrowed). struct mla_hours is new from
+ * mla_hours_parse(_in) or mla_hours_create(_in), freed with mla_hours_destroy; it holds a reference to its
+ * database, so h->tz stays valid while h lives. A database from mla_hours_db_load() or
+ * mla_hours_db_acquire() is a new reference, dropped with mla_hours_db_unref().
+ * Threading: a database is immutable after load; its refcount is atomic; any thread may look
+ * names up in a database it holds a reference to. The default database pointer is guarded by a
+ * mutex taken only to acquire or swap it (start, reload, the tools), never per request.
+ * A struct mla_hours is immutable once built, so queries on it are safe from any thread;
+ * building (add_window) is owner thread only.
  */
 #ifndef MLA_HOURS_H
 #define MLA_HOURS_H
@@ -40,7 +50,11 @@
 
 #include "mla/err.h"
 
-struct mla_tz; /* opaque, immutable, owned by the cache */
+struct mla_tz;   /* opaque, immutable, owned by its database */
+struct mla_tzdb; /* opaque, immutable after load, refcounted */
+
+/* Longest business-hours spec mla_hours_parse accepts (a bound on the work per request). */
+#define MLA_HOURS_MAX_SPEC 1024
 
 /* One weekly window, in local minutes of the day. */
 struct mla_hours_window {
@@ -51,7 +65,8 @@ struct mla_hours_window {
 };
 
 struct mla_hours {
-    const struct mla_tz *tz; /* borrowed from the cache */
+    struct mla_tzdb *db;     /* owned reference: keeps tz alive */
+    const struct mla_tz *tz; /* borrowed from db */
     struct mla_hours_window *w; /* owned */
     size_t n;
 };
@@ -63,16 +78,36 @@ struct mla_hours_state {
     int window;       /* index of that window in rules->w, -1 when none */
 };
 
-/* Finds or loads a zone ("Europe/Berlin", "UTC"). MLA_EINVAL for a malformed name ("..", a
- * leading '/', odd characters), MLA_ENOTFOUND for an unknown zone, MLA_EPARSE for a file that is
- * not TZif v2+. *out is borrowed from the cache. */
+/* Reads every zone under dir (NULL or "" = $TZDIR, else /usr/share/zoneinfo) into a new
+ * database. Cannot fail in practice: a missing directory gives a database with the built-in UTC
+ * only (a file that is not a usable zone is kept as its load error, for the lookup to report). */
+enum mla_code mla_hours_db_load(const char *dir, struct mla_tzdb **out, struct mla_err *err)
+    MLA_MUST_CHECK;
+void mla_hours_db_ref(struct mla_tzdb *db);
+/* Drops a reference; the last one frees the database and its zones. NULL is allowed. */
+void mla_hours_db_unref(struct mla_tzdb *db);
+/* Number of usable zones. */
+size_t mla_hours_db_count(const struct mla_tzdb *db);
+/* Looks a zone up ("Europe/Berlin"; NULL or "" = "UTC"): no I/O, no lock. MLA_EINVAL for a
+ * malformed name ("..", a leading '/', odd characters, too long), MLA_ENOTFOUND for an unknown
+ * zone, MLA_EPARSE for a file that is not TZif v2+. *out is borrowed from db. */
+enum mla_code mla_hours_db_find(const struct mla_tzdb *db, const char *name,
+                                const struct mla_tz **out, struct mla_err *err) MLA_MUST_CHECK;
+/* A new reference to the process default database (loaded here at the first call). */
+struct mla_tzdb *mla_hours_db_acquire(void);
+/* Re-reads the zone directory and makes it the default; holders of the old one keep it. */
+enum mla_code mla_hours_db_reload(struct mla_err *err) MLA_MUST_CHECK;
+
+/* Looks a zone up in the default database (errors as mla_hours_db_find). *out is borrowed:
+ * valid until the next mla_hours_db_reload() or mla_hours_cache_clear(); to keep a zone longer,
+ * hold the database (mla_hours_db_acquire) or an struct mla_hours built on it. */
 enum mla_code mla_hours_tz_load(const char *name, const struct mla_tz **out, struct mla_err *err)
     MLA_MUST_CHECK;
 /* The name the zone was loaded with; borrowed. */
 const char *mla_hours_tz_name(const struct mla_tz *tz);
 
 /* Local broken-down time of t in tz (like localtime_r under TZ=tz: tm_isdst, tm_gmtoff, and
- * tm_zone pointing into the zone, valid while it is cached). False only when t is out of the
+ * tm_zone pointing into the zone, valid while its database lives). False only when t is out of the
  * range struct tm can hold. */
 bool mla_hours_local(const struct mla_tz *tz, time_t t, struct tm *out);
 /* The UTC offset (seconds east) in effect at t. */
@@ -85,9 +120,11 @@ time_t mla_hours_tz_next_transition(const struct mla_tz *tz, time_t t);
  * (its first occurrence when it occurs twice), else the end of the DST gap containing it. */
 time_t mla_hours_local_to_utc(const struct mla_tz *tz, int year, int mon, int mday, int min);
 
-/* An empty rule set in zone tz (NULL or "" = "UTC"). */
+/* An empty rule set in zone tz (NULL or "" = "UTC") of the default database / of db. */
 enum mla_code mla_hours_create(const char *tz, struct mla_hours **out, struct mla_err *err)
     MLA_MUST_CHECK;
+enum mla_code mla_hours_create_in(struct mla_tzdb *db, const char *tz, struct mla_hours **out,
+                                  struct mla_err *err) MLA_MUST_CHECK;
 /* Adds one window from its parts: days ("Mon-Fri", "Sat,Sun"), start "09:00", end "18:00". */
 enum mla_code mla_hours_add_window(struct mla_hours *h, const char *days, const char *start,
                                    const char *end, int min_replicas, struct mla_err *err)
@@ -96,6 +133,10 @@ enum mla_code mla_hours_add_window(struct mla_hours *h, const char *days, const 
  * failure quotes the bad part and the allowed syntax. */
 enum mla_code mla_hours_parse(const char *spec, const char *tz, int default_min,
                               struct mla_hours **out, struct mla_err *err) MLA_MUST_CHECK;
+/* The same with the zone from db (the request path: the policy set's database). */
+enum mla_code mla_hours_parse_in(struct mla_tzdb *db, const char *spec, const char *tz,
+                                 int default_min, struct mla_hours **out, struct mla_err *err)
+    MLA_MUST_CHECK;
 void mla_hours_destroy(struct mla_hours *h);
 
 /* The state at instant now. */
@@ -114,7 +155,8 @@ void mla_hours_days_format(unsigned days, char *out, size_t n);
 void mla_hours_time_format(int min, char *out, size_t n);
 void mla_hours_window_format(const struct mla_hours_window *w, char *out, size_t n);
 
-/* Frees every cached zone (tests; at exit for valgrind). No zone may be in use. */
+/* Drops the default database (tests; at exit for valgrind); the next use loads it again.
+ * Zones borrowed through mla_hours_tz_load() become invalid unless held otherwise. */
 void mla_hours_cache_clear(void);
 
 #endif

@@ -491,7 +491,7 @@ static void c_hours(struct mla__cctx *c, const json_t *bh, struct mla_settings *
     mla_err_clear(&e);
     const struct mla_tz *tz;
     if (c_str(c, bh, "timezone", &s->timezone) > 0 &&
-        mla_hours_tz_load(s->timezone, &tz, &e) != MLA_OK)
+        mla_hours_db_find(c->tzdb, s->timezone, &tz, &e) != MLA_OK)
         mla__cerr(c, bh, "timezone", 0, 0, "timezone: '%s' is not a known IANA time zone (e.g. "
                   "Europe/Berlin, America/New_York, UTC)", s->timezone);
     c_int(c, bh, "minReplicas", 0, C_MAX_REPLICAS, &s->bh_min_replicas);
@@ -507,7 +507,7 @@ static void c_hours(struct mla__cctx *c, const json_t *bh, struct mla_settings *
         mla__cerr(c, bh, "windows", 0, 0, "windows: at most 8");
     struct mla_window *win = mla__arena_alloc(c->a, (json_array_size(w) + 1) * sizeof *win);
     struct mla_hours *h = NULL;
-    if (mla_hours_create("UTC", &h, NULL) != MLA_OK)
+    if (mla_hours_create_in(c->tzdb, "UTC", &h, NULL) != MLA_OK)
         return;
     size_t i, n = 0;
     json_t *el;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "mla/hours.h"
 #include "mla/mem.h"
 #include "policy-int.h"
 
@@ -175,6 +176,7 @@ enum mla_code mla_policy_set_load_texts(const char *const *names, const char *co
     struct mla_policy_set *ps = mla_xcalloc(1, sizeof *ps);
     atomic_init(&ps->refs, 1);
     ps->owned = cJSON_CreateArray();
+    ps->tzdb = mla_hours_db_acquire();
     struct mla_err first;
     mla_err_clear(&first);
     int nerr = 0;
@@ -188,7 +190,8 @@ enum mla_code mla_policy_set_load_texts(const char *const *names, const char *co
         EVP_DigestUpdate(md, base, strlen(base) + 1);
         EVP_DigestUpdate(md, texts[i], strlen(texts[i]) + 1);
         struct mla__cctx c = {.file = mla__arena_strdup(&ps->arena, names[i]), .diags = diags,
-                              .first = &first, .a = &ps->arena, .owned = ps->owned};
+                              .first = &first, .a = &ps->arena, .owned = ps->owned,
+                              .tzdb = ps->tzdb};
         json_t *docs = NULL;
         struct mla_yaml_pos *pos = NULL;
         struct mla_err perr;
@@ -387,6 +390,7 @@ void mla_policy_set_unref(struct mla_policy_set *ps)
 {
     if (ps && atomic_fetch_sub(&ps->refs, 1) == 1) {
         cJSON_Delete(ps->owned);
+        mla_hours_db_unref(ps->tzdb);
         free(ps->pol);
         mla__arena_fini(&ps->arena);
         free(ps);

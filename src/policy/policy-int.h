@@ -25,6 +25,8 @@ struct mla_policy_set {
     size_t nprofiles;
     struct mla__arena arena;
     cJSON *owned; /* array: cJSON values the compiled settings point into */
+    struct mla_tzdb *tzdb; /* owned reference: the zones the set was validated against; the
+                            * request path resolves time zones here (no I/O, no global lock) */
 };
 
 /* Compile context for one file. */
@@ -35,6 +37,7 @@ struct mla__cctx {
     struct mla_err *first;          /* gets the first error; may be NULL */
     struct mla__arena *a;
     cJSON *owned;
+    struct mla_tzdb *tzdb; /* borrowed from the set */
     int nerr;
 };
 

@@ -210,7 +210,7 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
         const struct mla_tz *tz;
         struct mla_err te;
         mla_err_clear(&te);
-        if (mla_hours_tz_load(r->ann[MLA_ANN_TIMEZONE], &tz, &te) != MLA_OK)
+        if (mla_hours_db_find(ps->tzdb, r->ann[MLA_ANN_TIMEZONE], &tz, &te) != MLA_OK)
             rs_deny(&dn, MLA_ANN_PREFIX "timezone: \"%s\" is not a known time zone; allowed: an "
                     "IANA time zone name such as Europe/Berlin, America/New_York or UTC",
                     r->ann[MLA_ANN_TIMEZONE]);
@@ -221,7 +221,8 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
         struct mla_hours *h = NULL;
         struct mla_err he;
         mla_err_clear(&he);
-        if (mla_hours_parse(r->ann[MLA_ANN_BUSINESS_HOURS], "UTC", 1, &h, &he) != MLA_OK)
+        if (mla_hours_parse_in(ps->tzdb, r->ann[MLA_ANN_BUSINESS_HOURS], "UTC", 1, &h, &he) !=
+            MLA_OK)
             rs_deny(&dn, MLA_ANN_PREFIX "business-hours: \"%s\" is not valid (%s); allowed: "
                     "\"DAYS HH:MM-HH:MM [min=N]\" windows separated by ';', e.g. \"Mon-Fri "
                     "09:00-18:00; Sat 10:00-14:00\"", r->ann[MLA_ANN_BUSINESS_HOURS], he.msg);
@@ -397,8 +398,8 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
         if (floor > r->max_replicas)
             floor = r->max_replicas;
         struct mla_hours *h = NULL;
-        if (mla_hours_parse(r->ann[MLA_ANN_BUSINESS_HOURS], r->timezone, floor, &h, NULL) ==
-            MLA_OK) {
+        if (mla_hours_parse_in(ps->tzdb, r->ann[MLA_ANN_BUSINESS_HOURS], r->timezone, floor, &h,
+                               NULL) == MLA_OK) {
             for (size_t i = 0; i < h->n && i < MLA_MAX_WINDOWS; i++) {
                 mla_hours_days_format(h->w[i].days, r->win_text[i][0], sizeof r->win_text[i][0]);
                 mla_hours_time_format(h->w[i].start_min, r->win_text[i][1],

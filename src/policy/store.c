@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mla/hours.h"
 #include "mla/log.h"
 #include "mla/policy.h"
 
@@ -48,7 +49,11 @@ enum mla_code mla_policy_store_reload(struct mla_policy_store *st, struct mla_er
     struct mla_err local;
     mla_err_clear(&local);
     struct mla_policy_set *ps = NULL;
-    enum mla_code rc = mla_policy_set_load_dir(st->dir, &ps, &local);
+    /* the zones are reloaded with the policies (a tzdata update in the image); the new set
+     * validates against them and holds them, sets in use keep theirs */
+    enum mla_code rc = mla_hours_db_reload(&local);
+    if (rc == MLA_OK)
+        rc = mla_policy_set_load_dir(st->dir, &ps, &local);
     char line[1200];
     mla_err_format(&local, line, sizeof line);
     pthread_mutex_lock(&st->mu);

@@ -313,6 +313,7 @@ Test(hours, posix_footer_rules_match_glibc, .fini = fini)
         snprintf(name, sizeof name, "Test/Zone%zu", z);
         snprintf(path, sizeof path, "%s/%s", dir, name);
         write_tzif(path, rules[z]);
+        mla_hours_cache_clear(); /* the database is read once: read the new file */
         const struct mla_tz *tz;
         struct mla_err e;
         cr_assert_eq(mla_hours_tz_load(name, &tz, &e), MLA_OK, "%s: %s", rules[z], e.msg);
@@ -351,6 +352,7 @@ Test(hours, malformed_tzif_files_are_refused, .fini = fini)
     fclose(f);
     snprintf(path, sizeof path, "%s/BadRule", dir);
     write_tzif(path, "EST5EDT,M13.1.0,M11.1.0");
+    mla_hours_cache_clear(); /* the database is read once: read the new files */
     const struct mla_tz *tz;
     struct mla_err e;
     cr_assert_eq(mla_hours_tz_load("Junk", &tz, &e), MLA_EPARSE);
@@ -394,4 +396,52 @@ Test(hours, unknown_zone_fails_without_an_err_struct, .fini = fini)
                  MLA_EINVAL);
     cr_assert_eq(mla_hours_parse("Mon-Fri 25:00-26:00", "UTC", 1, &h, NULL), MLA_EINVAL);
     cr_assert_null(h);
+}
+
+/* Issue 12: zones come from a database read once; a lookup never opens a file, so a file that
+ * appears or disappears afterwards changes nothing until the database is reloaded, and a
+ * path-like name is refused before any lookup. */
+Test(hours, zones_come_from_the_database_read_once, .fini = fini)
+{
+    char dir[] = "/tmp/mla-tzdir.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char sub[256], path[256];
+    snprintf(sub, sizeof sub, "%s/Test", dir);
+    mkdir(sub, 0755);
+    snprintf(path, sizeof path, "%s/Test/Early", dir);
+    write_tzif(path, "EST5EDT,M3.2.0,M11.1.0");
+    setenv("TZDIR", dir, 1);
+    mla_hours_cache_clear();
+    struct mla_tzdb *db = mla_hours_db_acquire();
+    cr_assert_eq(mla_hours_db_count(db), 2); /* Test/Early and the built-in UTC */
+    unlink(path);                             /* gone from disk: still known */
+    snprintf(path, sizeof path, "%s/Test/Late", dir);
+    write_tzif(path, "CET-1CEST,M3.5.0,M10.5.0/3"); /* new on disk: not known yet */
+    const struct mla_tz *tz = NULL;
+    struct mla_err e;
+    cr_assert_eq(mla_hours_db_find(db, "Test/Early", &tz, &e), MLA_OK, "%s", e.msg);
+    cr_assert_str_eq(mla_hours_tz_name(tz), "Test/Early");
+    cr_assert_eq(mla_hours_db_find(db, "Test/Late", &tz, &e), MLA_ENOTFOUND);
+    cr_assert_eq(mla_hours_db_find(db, "UTC", &tz, &e), MLA_OK); /* built in, no file */
+    struct mla_hours *h = NULL;
+    cr_assert_eq(mla_hours_parse_in(db, "Mon-Fri 09:00-17:00", "Test/Early", 1, &h, &e), MLA_OK);
+    /* a reload replaces the default; the old database lives on in its holders */
+    cr_assert_eq(mla_hours_db_reload(&e), MLA_OK);
+    cr_assert_eq(mla_hours_tz_load("Test/Late", &tz, &e), MLA_OK, "%s", e.msg);
+    cr_assert_eq(mla_hours_tz_load("Test/Early", &tz, &e), MLA_ENOTFOUND);
+    cr_assert(active(h, utc(2026, 12, 4, 15, 0))); /* 10:00 EST, h still on the old zone */
+    mla_hours_destroy(h);
+    mla_hours_db_unref(db);
+    static const char *const bad[] = {"../etc/passwd", "/etc/passwd", "Europe/../../x", "a b",
+                                      "Europe/Berlin\n", "Zone\x01", "\xc3\xa9t\xc3\xa9"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        cr_assert_eq(mla_hours_tz_load(bad[i], &tz, &e), MLA_EINVAL, "%s", bad[i]);
+    char longname[300];
+    memset(longname, 'A', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    cr_assert_eq(mla_hours_tz_load(longname, &tz, &e), MLA_EINVAL);
+    unlink(path);
+    rmdir(sub);
+    rmdir(dir);
+    unsetenv("TZDIR");
 }
