@@ -11,12 +11,22 @@
 
 #include "mla/hours.h"
 #include "mla/scaledobject.h"
+#include "mla/show.h"
 #include "policy-int.h"
 
 struct rs_deny {
     char msg[1000];
     size_t len;
+    char show[4][MLA_SHOW_BUF]; /* rs_q's ring: up to 4 quoted values per message */
+    unsigned next;
 };
+
+/* A user-supplied value made safe to quote (see show.h); valid until 4 more calls. */
+static const char *rs_q(struct rs_deny *dn, const char *v)
+{
+    char *b = dn->show[dn->next++ % 4];
+    return mla_show(v, MLA_SHOW_MAX, b, MLA_SHOW_BUF);
+}
 
 static void rs_deny(struct rs_deny *dn, const char *fmt, ...) MLA_PRINTF(2, 3);
 static void rs_deny(struct rs_deny *dn, const char *fmt, ...)
@@ -52,7 +62,8 @@ static bool rs_int(const char *v, long lo, long hi, int *out)
 static bool rs_pos_num(const char *v, double *out)
 {
     char *end = NULL;
-    if (!*v || isspace((unsigned char)*v))
+    /* decimal only: strtod also takes hex ("0x10"), "inf" and "nan", which no user means */
+    if (!*v || strspn(v, "0123456789.eE+-") != strlen(v))
         return false;
     double x = strtod(v, &end);
     if (*end || !isfinite(x) || x <= 0 || x > 1e12)
@@ -146,11 +157,12 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
                     "queue-length, target-rps, target-latency-ms, target-gpu-utilization, "
                     "target-tokens-per-second, cooldown-seconds, polling-seconds, predictive, "
                     "business-hours, timezone, capacity-per-replica, skip-scaledobject",
-                    a->string);
+                    rs_q(&dn, a->string));
             continue;
         }
         if (!cJSON_IsString(a)) {
-            rs_deny(&dn, "%s must be a string", a->string);
+            rs_deny(&dn, "%s must be a string; allowed: a JSON string",
+                    rs_q(&dn, a->string));
             continue;
         }
         r->ann[k] = a->valuestring;
@@ -169,7 +181,7 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
             bval[bools[i]] = v[0] == 't';
         else
             rs_deny(&dn, MLA_ANN_PREFIX "%s: \"%s\" is not allowed; allowed: \"true\" or "
-                    "\"false\"", mla_ann_key(bools[i]), v);
+                    "\"false\"", mla_ann_key(bools[i]), rs_q(&dn, v));
     }
     static const struct { int a; long lo, hi; } ints[] = {
         {MLA_ANN_MIN_REPLICAS, 0, 10000}, {MLA_ANN_MAX_REPLICAS, 1, 10000},
@@ -179,7 +191,7 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
         const char *v = r->ann[ints[i].a];
         if (v && !rs_int(v, ints[i].lo, ints[i].hi, &ival[ints[i].a]))
             rs_deny(&dn, MLA_ANN_PREFIX "%s: \"%s\" is not valid; allowed: an integer from %ld "
-                    "to %ld", mla_ann_key(ints[i].a), v, ints[i].lo, ints[i].hi);
+                    "to %ld", mla_ann_key(ints[i].a), rs_q(&dn, v), ints[i].lo, ints[i].hi);
     }
     static const int nums[] = {MLA_ANN_TARGET_RPS, MLA_ANN_TARGET_LATENCY_MS, MLA_ANN_TARGET_GPU,
                                MLA_ANN_TARGET_TPS, MLA_ANN_CAPACITY};
@@ -187,11 +199,11 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
         const char *v = r->ann[nums[i]];
         if (v && !rs_pos_num(v, &dval[nums[i]]))
             rs_deny(&dn, MLA_ANN_PREFIX "%s: \"%s\" is not a number; allowed: a number "
-                    "greater than 0", mla_ann_key(nums[i]), v);
+                    "greater than 0", mla_ann_key(nums[i]), rs_q(&dn, v));
     }
     if (r->ann[MLA_ANN_TARGET_GPU] && dval[MLA_ANN_TARGET_GPU] > 100)
         rs_deny(&dn, MLA_ANN_PREFIX "target-gpu-utilization: \"%s\" is not valid; allowed: a "
-                "percentage greater than 0 and at most 100", r->ann[MLA_ANN_TARGET_GPU]);
+                "percentage greater than 0 and at most 100", rs_q(&dn, r->ann[MLA_ANN_TARGET_GPU]));
     if (r->ann[MLA_ANN_MIN_REPLICAS] && r->ann[MLA_ANN_MAX_REPLICAS] &&
         ival[MLA_ANN_MIN_REPLICAS] > ival[MLA_ANN_MAX_REPLICAS] && ival[MLA_ANN_MAX_REPLICAS])
         rs_deny(&dn, MLA_ANN_PREFIX "min-replicas %d is greater than " MLA_ANN_PREFIX
@@ -213,19 +225,21 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
         if (mla_hours_db_find(ps->tzdb, r->ann[MLA_ANN_TIMEZONE], &tz, &te) != MLA_OK)
             rs_deny(&dn, MLA_ANN_PREFIX "timezone: \"%s\" is not a known time zone; allowed: an "
                     "IANA time zone name such as Europe/Berlin, America/New_York or UTC",
-                    r->ann[MLA_ANN_TIMEZONE]);
+                    rs_q(&dn, r->ann[MLA_ANN_TIMEZONE]));
     }
     if (r->ann[MLA_ANN_BUSINESS_HOURS]) {
         /* syntax only here (the floor and zone are known later), so that every bad
          * annotation is reported at once */
         struct mla_hours *h = NULL;
         struct mla_err he;
+        char hshow[MLA_SHOW_BUF * 3];
         mla_err_clear(&he);
         if (mla_hours_parse_in(ps->tzdb, r->ann[MLA_ANN_BUSINESS_HOURS], "UTC", 1, &h, &he) !=
             MLA_OK)
             rs_deny(&dn, MLA_ANN_PREFIX "business-hours: \"%s\" is not valid (%s); allowed: "
                     "\"DAYS HH:MM-HH:MM [min=N]\" windows separated by ';', e.g. \"Mon-Fri "
-                    "09:00-18:00; Sat 10:00-14:00\"", r->ann[MLA_ANN_BUSINESS_HOURS], he.msg);
+                    "09:00-18:00; Sat 10:00-14:00\"", rs_q(&dn, r->ann[MLA_ANN_BUSINESS_HOURS]),
+                    mla_show(he.msg, 160, hshow, sizeof hshow));
         else if (h->n > MLA_MAX_WINDOWS)
             rs_deny(&dn, MLA_ANN_PREFIX "business-hours: %zu windows; allowed: at most %d", h->n,
                     MLA_MAX_WINDOWS);
@@ -256,13 +270,13 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
         if (want && elsewhere)
             rs_deny(&dn, MLA_ANN_PREFIX "profile: \"%s\" (policy '%s') does not apply to this "
                     "Deployment in namespace %s (the policy's namespaces/selector do not match); "
-                    "allowed here: %s", want, elsewhere->name, ns, *list ? list : "none");
+                    "allowed here: %s", rs_q(&dn, want), elsewhere->name, rs_q(&dn, ns), *list ? list : "none");
         else if (want)
-            rs_deny(&dn, MLA_ANN_PREFIX "profile: unknown profile \"%s\"; allowed: %s", want,
+            rs_deny(&dn, MLA_ANN_PREFIX "profile: unknown profile \"%s\"; allowed: %s", rs_q(&dn, want),
                     *list ? list : "none");
         else
             rs_deny(&dn, "no policy matches this Deployment in namespace %s; set "
-                    MLA_ANN_PREFIX "profile to one of: %s", ns, *list ? list : "none");
+                    MLA_ANN_PREFIX "profile to one of: %s", rs_q(&dn, ns), *list ? list : "none");
         return mla_err_set(err, MLA_EDENIED, "%s", dn.msg);
     }
     const struct mla_settings *s = &r->profile->s;
@@ -295,13 +309,13 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
             found = s->trig[i].metric_ann == targets[k];
         if (!found)
             rs_deny(&dn, MLA_ANN_PREFIX "%s: unknown trigger for profile '%s' (policy '%s'); "
-                    "its triggers: %s", mla_ann_key(targets[k]), r->profile->name,
-                    r->policy->name, tlist);
+                    "its triggers: %s; allowed: a profile with that trigger", mla_ann_key(targets[k]),
+                    r->profile->name, r->policy->name, tlist);
     }
     if (q && !rs_profile_uses(s, MLA_ANN_QUEUE))
         rs_deny(&dn, MLA_ANN_PREFIX "queue: unknown trigger: profile '%s' (policy '%s') has no "
-                "trigger that reads a queue; its triggers: %s", r->profile->name,
-                r->policy->name, tlist);
+                "trigger that reads a queue; its triggers: %s; allowed: a profile with a queue "
+                "trigger", r->profile->name, r->policy->name, tlist);
 
     /* 5. replica bounds */
     r->min_replicas = s->min_replicas;
@@ -321,7 +335,7 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
         else if (r->ann[MLA_ANN_MIN_REPLICAS] && ival[MLA_ANN_MIN_REPLICAS] > 0)
             rs_deny(&dn, MLA_ANN_PREFIX "scale-to-zero: \"true\" contradicts " MLA_ANN_PREFIX
                     "min-replicas \"%s\"; allowed: remove one of them",
-                    r->ann[MLA_ANN_MIN_REPLICAS]);
+                    rs_q(&dn, r->ann[MLA_ANN_MIN_REPLICAS]));
         else if (s->b_replicas.min > 0) {
             r->min_replicas = s->b_replicas.min;
             mla_decision_warn(d, "ml-autoscaling: scale-to-zero: the bounds of policy '%s' keep "
