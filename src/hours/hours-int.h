@@ -1,9 +1,19 @@
 /* hours/hours-int.h - what the zone reader (tz.c) and the window rules (windows.c) share:
- * proleptic Gregorian calendar arithmetic on days since 1970-01-01. Pure functions. */
+ * proleptic Gregorian calendar arithmetic on days since 1970-01-01 (pure functions), and the
+ * TZif reader for tests/fuzz/tzif.c. */
 #ifndef MLA_HOURS_INT_H
 #define MLA_HOURS_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "mla/hours.h"
+
+/* The TZif reader alone (for the fuzz target): a new zone from n bytes, freed with
+ * mla__hours_tz_free. Errors as mla_hours_db_find's MLA_EPARSE. */
+enum mla_code mla__hours_tz_parse(const char *name, const unsigned char *d, size_t n,
+                                  struct mla_tz **out, struct mla_err *err) MLA_MUST_CHECK;
+void mla__hours_tz_free(struct mla_tz *tz);
 
 static inline int64_t mla__days_from_civil(int64_t y, int m, int d)
 {

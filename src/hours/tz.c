@@ -444,6 +444,17 @@ static enum mla_code tz_parse(const char *name, const unsigned char *d, size_t n
     return MLA_OK;
 }
 
+enum mla_code mla__hours_tz_parse(const char *name, const unsigned char *d, size_t n,
+                                  struct mla_tz **out, struct mla_err *err)
+{
+    return tz_parse(name, d, n, out, err);
+}
+
+void mla__hours_tz_free(struct mla_tz *tz)
+{
+    tz_free(tz);
+}
+
 static enum mla_code tz_name_check(const char *name, struct mla_err *err)
 {
     size_t len = strlen(name);
