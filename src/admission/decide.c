@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "mla/patch.h"
+#include "mla/show.h"
 #include "mla/scaledobject.h"
 
 void mla_decision_init(struct mla_decision *d)
@@ -155,7 +156,25 @@ static enum mla_code dc_replicas(const struct mla_review_request *req, const str
 }
 
 /* cpu/memory triggers: every target container needs a request (or a limit, which Kubernetes
- * copies into the request). Inject the policy's default, or deny. */
+ * copies into the request). Inject the policy's default, or deny.
+ * Bounded work (issue 12): each injected request is one patch op, and the builder compares
+ * each op with the earlier ones, so 5,000 containers without requests took seconds; beyond
+ * DC_MAX_INJECT per resource the Deployment is denied with what to set instead. Warnings are
+ * per container up to DC_MAX_INJECT_WARN, then one summary (kube-apiserver keeps only about
+ * 4 KiB of warnings anyway). */
+#define DC_MAX_INJECT 64
+#define DC_MAX_INJECT_WARN 8
+/* Whether container c (in the trigger's scope: `only`, its containerName, or all) has neither
+ * a request nor a limit (Kubernetes defaults the request to the limit) for res. */
+static bool dc_needs_request(const cJSON *c, const char *only, const char *res)
+{
+    const char *cn = cJSON_GetStringValue(dc_get(c, "name"));
+    if (only && (!cn || strcmp(cn, only)))
+        return false;
+    const cJSON *rs = dc_get(c, "resources");
+    return !dc_get(dc_get(rs, "requests"), res) && !dc_get(dc_get(rs, "limits"), res);
+}
+
 static enum mla_code dc_requests(const struct mla_review_request *req, const struct mla_resolved *r,
                                  struct mla_patch *p, struct mla_decision *d, char *deny,
                                  size_t dn, struct mla_err *err)
@@ -172,25 +191,33 @@ static enum mla_code dc_requests(const struct mla_review_request *req, const str
         for (size_t k = 0; k < tr->nmeta; k++)
             if (!strcmp(tr->meta[k].key, "containerName"))
                 only = tr->meta[k].tpl->src;
-        int idx = 0;
+        int idx = 0, injected = 0;
+        char shown[MLA_SHOW_BUF];
+        int need = 0;
+        for (const cJSON *c = ctrs ? ctrs->child : NULL; c; c = c->next)
+            need += dc_needs_request(c, only, res);
+        if (need > DC_MAX_INJECT && r->s->missing_requests != MLA_REQ_DENY && dflt) {
+            snprintf(deny, dn, "%d containers have no %s request, which the %s trigger of "
+                     "profile '%s' needs; the webhook injects the default into at most %d; "
+                     "allowed: set resources.requests.%s on the containers", need, res, res,
+                     r->profile->name, DC_MAX_INJECT, res);
+            return MLA_EDENIED;
+        }
         for (const cJSON *c = ctrs ? ctrs->child : NULL; c; c = c->next, idx++) {
+            if (!dc_needs_request(c, only, res))
+                continue;
             const char *cn = cJSON_GetStringValue(dc_get(c, "name"));
-            if (only && (!cn || strcmp(cn, only)))
-                continue;
-            const cJSON *rs = dc_get(c, "resources");
-            if (dc_get(dc_get(rs, "requests"), res))
-                continue;
-            const cJSON *lim = dc_get(dc_get(rs, "limits"), res);
-            if (lim)
-                continue; /* Kubernetes defaults the request to the limit */
             if (r->s->missing_requests == MLA_REQ_DENY || !dflt) {
                 snprintf(deny, dn, "container '%s' has no %s request, which the %s trigger of "
                          "profile '%s' needs (KEDA refuses it); allowed: set "
-                         "resources.requests.%s%s%s%s", cn ? cn : "?", res, res, r->profile->name,
+                         "resources.requests.%s%s%s%s",
+                         cn ? mla_show(cn, MLA_SHOW_MAX, shown, sizeof shown) : "?", res, res,
+                         r->profile->name,
                          res, dflt ? "" : " (policy '", dflt ? "" : r->policy->name,
                          dflt ? "" : "' has no default request to inject)");
                 return MLA_EDENIED;
             }
+            injected++;
             char ib[16];
             snprintf(ib, sizeof ib, "%d", idx);
             enum mla_code rc = mla_patch_set(p, cJSON_CreateString(dflt), err, "spec",
@@ -198,10 +225,16 @@ static enum mla_code dc_requests(const struct mla_review_request *req, const str
                                              "requests", res, NULL);
             if (rc != MLA_OK)
                 return rc;
-            mla_decision_warn(d, "ml-autoscaling: container '%s' had no %s request; injected "
-                              "the policy default %s (the %s trigger needs one)", cn ? cn : "?",
-                              res, dflt, res);
+            if (injected <= DC_MAX_INJECT_WARN)
+                mla_decision_warn(d, "ml-autoscaling: container '%s' had no %s request; "
+                                  "injected the policy default %s (the %s trigger needs one)",
+                                  cn ? mla_show(cn, MLA_SHOW_MAX, shown, sizeof shown) : "?",
+                                  res, dflt, res);
         }
+        if (injected > DC_MAX_INJECT_WARN)
+            mla_decision_warn(d, "ml-autoscaling: %d more containers had no %s request; "
+                              "injected the policy default %s into each", injected -
+                              DC_MAX_INJECT_WARN, res, dflt);
     }
     return MLA_OK;
 }

@@ -170,3 +170,45 @@ Test(hostile, what_is_allowed_and_what_the_denial_says)
     expect(ps, "profile", big, false, "...(4999 bytes)");
     mla_policy_set_unref(ps);
 }
+
+/* Bounded work: each injected request is a patch op; past 64 containers without a request the
+ * Deployment is denied with what to set, and warnings stop at 8 plus one summary. */
+static cJSON *dep_with_containers(int n)
+{
+    cJSON *dep = fx_dep("web-app", "shop", "", EN_TRUE, "3", "[]");
+    cJSON *ctrs = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+                      cJSON_GetObjectItem(dep, "spec"), "template"), "spec"), "containers");
+    for (int i = 0; i < n; i++) {
+        cJSON *c = cJSON_CreateObject();
+        char name[32];
+        snprintf(name, sizeof name, "c%d", i);
+        cJSON_AddStringToObject(c, "name", name);
+        cJSON_AddItemToArray(ctrs, c);
+    }
+    return dep;
+}
+
+Test(hostile, containers_without_requests_are_bounded)
+{
+    struct mla_policy_set *ps = fx_load();
+    cJSON *dep = dep_with_containers(64);
+    struct mla_decision d;
+    fx_decide(ps, dep, NULL, MLA_OP_CREATE, "shop", &d);
+    cr_assert(d.allowed, "%s", d.message);
+    cr_assert(fx_has_warning(&d, "container 'c7' had no cpu request"));
+    cr_assert_not(fx_has_warning(&d, "container 'c8' had no cpu request"));
+    cr_assert(fx_has_warning(&d, "56 more containers had no cpu request; injected the policy "
+                                 "default 200m into each"));
+    cr_assert_eq(cJSON_GetArraySize(d.patch), 4 + 64);
+    mla_decision_fini(&d);
+    cJSON_Delete(dep);
+    dep = dep_with_containers(5000);
+    fx_decide(ps, dep, NULL, MLA_OP_CREATE, "shop", &d);
+    cr_assert_not(d.allowed);
+    cr_assert(strstr(d.message, "5000 containers have no cpu request") &&
+                  strstr(d.message, "allowed: set resources.requests.cpu"), "%s", d.message);
+    cr_assert_null(d.patch);
+    mla_decision_fini(&d);
+    cJSON_Delete(dep);
+    mla_policy_set_unref(ps);
+}
