@@ -134,3 +134,7 @@ fuzz: fuzz-build
 fuzz-check: fuzz-build
 	bash tests/fuzz/run.sh $(FUZZ_B) $(FUZZ_CHECK_SECONDS) $(FUZZ_TARGETS)
 check: fuzz-check
+.PHONY: fuzz-clean
+fuzz-clean:
+	rm -rf $(FUZZ_B)
+clean: fuzz-clean
