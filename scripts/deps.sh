@@ -12,6 +12,7 @@ PKGS=(
   python3 python3-jsonschema python3-yaml
   golang-go golang-github-masterminds-sprig-dev
   prometheus
+  clang libclang-rt-14-dev   # libFuzzer runtime for make fuzz / fuzz-check (tests/fuzz/)
 )
 missing=()
 for p in "${PKGS[@]}"; do
