@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <stdint.h>
 
+#include "mla/hours.h"
 #include "mla/review.h"
 #include "policy_fixture.h"
 
@@ -211,4 +212,31 @@ Test(hostile, containers_without_requests_are_bounded)
     mla_decision_fini(&d);
     cJSON_Delete(dep);
     mla_policy_set_unref(ps);
+}
+
+/* The zones travel with the policy set: after the default zone database is reloaded from an
+ * empty directory, a request on the old set still resolves Europe/Berlin (no file is read),
+ * and a set loaded afterwards knows only UTC. */
+Test(hostile, zones_travel_with_the_policy_set)
+{
+    struct mla_policy_set *ps = fx_load();
+    setenv("TZDIR", "/nonexistent-zoneinfo", 1);
+    struct mla_err e;
+    cr_assert_eq(mla_hours_db_reload(&e), MLA_OK);
+    expect(ps, "timezone", "Europe/Berlin", true, NULL);
+    cJSON *dep = fx_dep("web-app", "shop", "", EN_TRUE ",\"ml-autoscaling.io/business-hours\":"
+                        "\"Mon-Fri 09:00-18:00\",\"ml-autoscaling.io/timezone\":"
+                        "\"America/New_York\"", "3", NULL);
+    struct mla_decision d;
+    fx_decide(ps, dep, NULL, MLA_OP_CREATE, "shop", &d);
+    cr_assert(d.allowed, "%s", d.message);
+    mla_decision_fini(&d);
+    cJSON_Delete(dep);
+    mla_policy_set_unref(ps);
+    const char *names[] = {"fx.yaml"}, *texts[] = {fx_policy};
+    ps = NULL;
+    cr_assert_eq(mla_policy_set_load_texts(names, texts, 1, &ps, NULL, &e), MLA_EPOLICY);
+    cr_assert(strstr(e.msg, "'Europe/Berlin' is not a known IANA time zone"), "%s", e.msg);
+    unsetenv("TZDIR");
+    mla_hours_cache_clear();
 }
