@@ -603,7 +603,8 @@ enum mla_code mla_hours_db_load(const char *dir, struct mla_tzdb **out, struct m
     struct mla_tzdb *db = mla_xcalloc(1, sizeof *db);
     atomic_init(&db->refs, 1);
     tzdb_walk(db, dir, "", 0);
-    qsort(db->e, db->n, sizeof *db->e, tzdb_cmp);
+    if (db->n)
+        qsort(db->e, db->n, sizeof *db->e, tzdb_cmp);
     const struct tzdb_entry *utc = tzdb_entry(db, "UTC");
     if (!utc || !utc->zone) {
         if (utc) { /* a broken UTC file: replace it */
