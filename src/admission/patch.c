@@ -2,6 +2,7 @@
 #include "mla/patch.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -154,6 +155,41 @@ static cJSON *patch_pending_parent(struct mla_patch *p, const char *const *token
     return found;
 }
 
+/* The fewest tokens k <= n such that tokens[0..k) is the path of an earlier op of kind `kind`
+ * ("remove": the document below it is gone; "add"/"replace" with exact: that path holds a
+ * value the patch put there), or SIZE_MAX. Linear in the ops, which decide keeps few. */
+static size_t patch_op_depth(const struct mla_patch *p, const char *const *tokens, size_t n,
+                             const char *kind)
+{
+    if (!p->ops)
+        return SIZE_MAX;
+    size_t best = SIZE_MAX;
+    struct mla_buf b;
+    mla_buf_init(&b, 0);
+    size_t ends[PATCH_MAX_DEPTH + 1];
+    size_t m = n < PATCH_MAX_DEPTH ? n : PATCH_MAX_DEPTH;
+    ends[0] = 0;
+    for (size_t k = 0; k < m; k++) {
+        (void)!mla_buf_add(&b, "/", 1); /* no cap: cannot fail */
+        (void)!mla_patch_escape(&b, tokens[k]);
+        ends[k + 1] = b.len;
+    }
+    const cJSON *op;
+    cJSON_ArrayForEach(op, p->ops)
+    {
+        const char *o = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(op, "op"));
+        const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(op, "path"));
+        if (!o || !path || strcmp(o, kind) != 0)
+            continue;
+        size_t plen = strlen(path);
+        for (size_t k = 1; k <= m && k < best; k++)
+            if (ends[k] == plen && memcmp(b.data, path, plen) == 0)
+                best = k;
+    }
+    mla_buf_fini(&b);
+    return best;
+}
+
 /* Sets value at tokens below container, creating objects; steals value. */
 static enum mla_code patch_set_inside(cJSON *container, const char *const *tokens, size_t n,
                                       cJSON *value, struct mla_err *err)
@@ -199,10 +235,11 @@ enum mla_code mla_patch_setv(struct mla_patch *p, cJSON *value, const char *cons
         return patch_set_inside(cJSON_GetObjectItemCaseSensitive(pending, "value"),
                                 tokens + depth, n - depth, value, err);
 
-    /* Walk the document to the deepest existing member. */
+    /* Walk the document to the deepest existing member; below a path an earlier op removed,
+     * nothing exists any more (found by tests/fuzz/patch.c: a replace there did not apply). */
     const cJSON *node = p->doc;
-    size_t k = 0;
-    for (; node && k < n; k++) {
+    size_t k = 0, gone = patch_op_depth(p, tokens, n, "remove");
+    for (; node && k < n && k + 1 < gone; k++) {
         const cJSON *child = patch_child(node, tokens[k]);
         if (!child)
             break;
@@ -277,7 +314,23 @@ enum mla_code mla_patch_removev(struct mla_patch *p, const char *const *tokens, 
 {
     if (n == 0)
         return mla_err_set(err, MLA_EINVAL, "patch path is empty");
-    if (mla_patch_get(p->doc, tokens, n))
+    /* Ops so far come first (found by tests/fuzz/patch.c: a remove under a member an earlier
+     * op replaced did not apply): below a pending add/replace, remove inside its value; a
+     * member an earlier op removed is gone; one an earlier op added exists. */
+    size_t depth = 0;
+    cJSON *pending = patch_pending_parent(p, tokens, n, &depth);
+    if (pending) {
+        cJSON *node = cJSON_GetObjectItemCaseSensitive(pending, "value");
+        for (size_t i = depth; node && i + 1 < n; i++)
+            node = cJSON_IsObject(node) ? cJSON_GetObjectItemCaseSensitive(node, tokens[i])
+                                        : NULL;
+        if (cJSON_IsObject(node))
+            cJSON_DeleteItemFromObjectCaseSensitive(node, tokens[n - 1]);
+        return MLA_OK;
+    }
+    if (patch_op_depth(p, tokens, n, "remove") <= n)
+        return MLA_OK;
+    if (mla_patch_get(p->doc, tokens, n) || patch_op_depth(p, tokens, n, "add") == n || patch_op_depth(p, tokens, n, "replace") == n)
         patch_push(p, "remove", patch_pointer(tokens, n), NULL);
     return MLA_OK;
 }

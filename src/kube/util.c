@@ -419,8 +419,13 @@ enum mla_code mla_kube_time_parse(const char *s, double *unix_s)
         p++;
     } else if (*p == '+' || *p == '-') {
         int sign = *p == '-' ? -1 : 1;
-        int hh = 0, mm = 0;
-        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+        /* exactly "+hh:mm": sscanf("%2d") also took "+1:00", and p += 6 then ran past the
+         * end of the string (found by tests/fuzz/kube.c) */
+        if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) || p[3] != ':' ||
+            !isdigit((unsigned char)p[4]) || !isdigit((unsigned char)p[5]))
+            return MLA_EPARSE;
+        int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
+        if (hh > 23 || mm > 59)
             return MLA_EPARSE;
         off = sign * (hh * 3600L + mm * 60L);
         p += 6;

@@ -13,6 +13,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 fail=0
 for t in "$@"; do
+  ok=1 runs="" cov=""
   bin=$B/fuzz-$t
   seeds=tests/fuzz/corpus/$t regress=tests/fuzz/regress/$t
   mkdir -p "$B/crashes/$t"
@@ -35,12 +36,12 @@ for t in "$@"; do
          >"$B/crashes/$t/fuzz.log" 2>&1; then
       echo "FAIL fuzz-$t: crash found (log: $B/crashes/$t/fuzz.log; input in $B/crashes/$t/)"
       grep -m1 -A25 "ERROR\|runtime error\|deadly signal" "$B/crashes/$t/fuzz.log"
-      fail=1
+      fail=1 ok=0
     fi
     runs=$(grep -m1 -o "stat::number_of_executed_units: *[0-9]*" "$B/crashes/$t/fuzz.log" | grep -o "[0-9]*$")
     cov=$(grep -o "cov: [0-9]*" "$B/crashes/$t/fuzz.log" | tail -n1)
     rm -rf "$work"
   fi
-  [ "$fail" = 0 ] && echo "PASS fuzz-$t ($(( $(date +%s) - start ))s: ${#inputs[@]} committed inputs replayed, ${runs:-0} runs, ${cov:-cov: ?})"
+  [ "$ok" = 1 ] && echo "PASS fuzz-$t ($(( $(date +%s) - start ))s: ${#inputs[@]} committed inputs replayed, ${runs:-0} runs, ${cov:-cov: ?})"
 done
 exit $fail

@@ -194,6 +194,9 @@ Test(time, format_and_parse_round_trip)
     cr_assert_eq(mla_kube_time_parse("2015-10-21T09:28:00+02:00", &t), MLA_OK);
     cr_assert_float_eq(t, 1445412480.0, 1e-6);
     cr_assert_eq(mla_kube_time_parse("2015-10-21 07:28", &t), MLA_EPARSE);
+    /* fuzz regression: a one-digit offset hour read past the end (ASan) */
+    cr_assert_eq(mla_kube_time_parse("2026-11-25T16:05:28.1234056+1:00", &t), MLA_EPARSE);
+    cr_assert_eq(mla_kube_time_parse("2026-11-25T16:05:28+01:0", &t), MLA_EPARSE);
 }
 
 Test(status, message_only_from_status_objects)

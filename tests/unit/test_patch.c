@@ -101,3 +101,34 @@ Test(patch, refuses_path_through_scalar)
     mla_patch_fini(&p);
     cJSON_Delete(doc);
 }
+
+/* Found by tests/fuzz/patch.c (issue 12): removes and sets that follow earlier ops must apply
+ * after them, not only to the document. */
+Test(patch, ops_after_earlier_ops_still_apply_in_order)
+{
+    cJSON *doc = cJSON_Parse("{\"a\":[{\"b\":1}],\"m\":{\"x\":\"1\"},\"k\":{\"v\":\"1\"}}");
+    struct mla_patch p;
+    mla_patch_init(&p, doc);
+    /* a remove below a member an earlier op replaced with a scalar: nothing to remove */
+    cr_assert_eq(mla_patch_set_str(&p, "s", NULL, "a", NULL), MLA_OK);
+    cr_assert_eq(mla_patch_remove(&p, NULL, "a", "0", NULL), MLA_OK);
+    /* a remove below a member an earlier op replaced with an object: removed from its value */
+    cr_assert_eq(mla_patch_set(&p, cJSON_Parse("{\"y\":\"2\",\"z\":\"3\"}"), NULL, "m", NULL),
+                 MLA_OK);
+    cr_assert_eq(mla_patch_remove(&p, NULL, "m", "y", NULL), MLA_OK);
+    /* a set below a removed member adds it again, a member an earlier op added can be removed */
+    cr_assert_eq(mla_patch_remove(&p, NULL, "k", NULL), MLA_OK);
+    cr_assert_eq(mla_patch_set_str(&p, "2", NULL, "k", "v", NULL), MLA_OK);
+    cr_assert_eq(mla_patch_set_str(&p, "n", NULL, "new", NULL), MLA_OK);
+    cr_assert_eq(mla_patch_remove(&p, NULL, "new", NULL), MLA_OK);
+    char *s = ops_json(&p);
+    cr_assert_str_eq(s, "[{\"op\":\"replace\",\"path\":\"/a\",\"value\":\"s\"},"
+                        "{\"op\":\"replace\",\"path\":\"/m\",\"value\":{\"z\":\"3\"}},"
+                        "{\"op\":\"remove\",\"path\":\"/k\"},"
+                        "{\"op\":\"add\",\"path\":\"/k\",\"value\":{\"v\":\"2\"}},"
+                        "{\"op\":\"add\",\"path\":\"/new\",\"value\":\"n\"},"
+                        "{\"op\":\"remove\",\"path\":\"/new\"}]");
+    free(s);
+    mla_patch_fini(&p);
+    cJSON_Delete(doc);
+}
