@@ -32,9 +32,9 @@
  * against, so a request resolves zones in that set's database, with no global lock.
  *
  * Ownership: a struct mla_tz is owned by its database (borrowed). struct mla_hours is new from
- * mla_hours_parse(_in) or mla_hours_create(_in), freed with mla_hours_destroy; it holds a reference to its
- * database, so h->tz stays valid while h lives. A database from mla_hours_db_load() or
- * mla_hours_db_acquire() is a new reference, dropped with mla_hours_db_unref().
+ * mla_hours_parse(_in) or mla_hours_create(_in), freed with mla_hours_destroy; it holds a
+ * reference to its database, so h->tz stays valid while h lives. A database from
+ * mla_hours_db_load() or mla_hours_db_acquire() is a new reference (mla_hours_db_unref()).
  * Threading: a database is immutable after load; its refcount is atomic; any thread may look
  * names up in a database it holds a reference to. The default database pointer is guarded by a
  * mutex taken only to acquire or swap it (start, reload, the tools), never per request.

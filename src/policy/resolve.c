@@ -270,9 +270,11 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
         if (want && elsewhere)
             rs_deny(&dn, MLA_ANN_PREFIX "profile: \"%s\" (policy '%s') does not apply to this "
                     "Deployment in namespace %s (the policy's namespaces/selector do not match); "
-                    "allowed here: %s", rs_q(&dn, want), elsewhere->name, rs_q(&dn, ns), *list ? list : "none");
+                    "allowed here: %s", rs_q(&dn, want), elsewhere->name, rs_q(&dn, ns),
+                    *list ? list : "none");
         else if (want)
-            rs_deny(&dn, MLA_ANN_PREFIX "profile: unknown profile \"%s\"; allowed: %s", rs_q(&dn, want),
+            rs_deny(&dn, MLA_ANN_PREFIX "profile: unknown profile \"%s\"; allowed: %s",
+                    rs_q(&dn, want),
                     *list ? list : "none");
         else
             rs_deny(&dn, "no policy matches this Deployment in namespace %s; set "
@@ -309,8 +311,8 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
             found = s->trig[i].metric_ann == targets[k];
         if (!found)
             rs_deny(&dn, MLA_ANN_PREFIX "%s: unknown trigger for profile '%s' (policy '%s'); "
-                    "its triggers: %s; allowed: a profile with that trigger", mla_ann_key(targets[k]),
-                    r->profile->name, r->policy->name, tlist);
+                    "its triggers: %s; allowed: a profile with that trigger",
+                    mla_ann_key(targets[k]), r->profile->name, r->policy->name, tlist);
     }
     if (q && !rs_profile_uses(s, MLA_ANN_QUEUE))
         rs_deny(&dn, MLA_ANN_PREFIX "queue: unknown trigger: profile '%s' (policy '%s') has no "

@@ -24,7 +24,8 @@ static char long_a[20000], long_hours[30000];
 static const char *const values[] = {
     "", " ", "\t", "  5  ", "5 ", " 5", "+5", "05", "99999999999999999999999", "1e308", "1e999",
     "-1e999", "NaN", "nan", "inf", "-inf", "Infinity", "-1", "-0", "0", "0x10", "0X1p3", "1e3",
-    "1.5", ".5", "5.", "1,5", "\xd9\xa1\xd9\xa2" /* Arabic-Indic 12 */, "\xef\xbc\x95" /* fullwidth 5 */,
+    "1.5", ".5", "5.", "1,5", "\xd9\xa1\xd9\xa2" /* Arabic-Indic 12 */,
+    "\xef\xbc\x95" /* fullwidth 5 */,
     "\xc3\xa9t\xc3\xa9", "\xff\xfe\xfd", "\xe2\x80\xae" "5" /* RTL override */, "5\n", "\n",
     "\x1b[31mred\x1b[0m", "a\x7f" "b", "a\x01" "b", "../../etc/passwd", "/etc/localtime",
     "Europe/../../etc/passwd", "Europe/Berlin/", "Europe//Berlin", ".", "..", "UTC ",
