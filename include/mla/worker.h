@@ -23,7 +23,6 @@
 
 #define MLA_LABEL_MANAGED "ml-autoscaling.io/managed"
 #define MLA_ANN_REMOVED_HPA "ml-autoscaling.io/removed-hpa"
-#define MLA_ANN_PREDICTIVE "ml-autoscaling.io/predictive-config"
 #define MLA_ANN_TRANSFER "scaledobject.keda.sh/transfer-hpa-ownership"
 #define MLA_ANN_PAUSED "autoscaling.keda.sh/paused"
 #define MLA_ANN_PAUSED_REPLICAS "autoscaling.keda.sh/paused-replicas"

@@ -358,7 +358,7 @@ static enum mla_code rec_pass(struct mla_reconcile *r, bool gated, struct mla_re
         {
             const char *managed = mla_kube_label(s, MLA_LABEL_MANAGED);
             if (!managed || strcmp(managed, "true") || mla_reconcile_so_paused(s) ||
-                !mla_kube_annotation(s, MLA_ANN_PREDICTIVE))
+                !mla_kube_annotation(s, MLA_PREDICT_CONFIG_ANNOTATION))
                 continue;
             r->cfg.predict(r->cfg.predict_ctx, r->kc, s);
             st.predicted++;

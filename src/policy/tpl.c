@@ -14,43 +14,6 @@
 #include "mla/mem.h"
 #include "policy-int.h"
 
-static const char *const ann_keys[MLA_ANN__COUNT] = {
-    [MLA_ANN_ENABLED] = "enabled",
-    [MLA_ANN_PROFILE] = "profile",
-    [MLA_ANN_MIN_REPLICAS] = "min-replicas",
-    [MLA_ANN_MAX_REPLICAS] = "max-replicas",
-    [MLA_ANN_SCALE_TO_ZERO] = "scale-to-zero",
-    [MLA_ANN_QUEUE] = "queue",
-    [MLA_ANN_QUEUE_LENGTH] = "queue-length",
-    [MLA_ANN_TARGET_RPS] = "target-rps",
-    [MLA_ANN_TARGET_LATENCY_MS] = "target-latency-ms",
-    [MLA_ANN_TARGET_GPU] = "target-gpu-utilization",
-    [MLA_ANN_TARGET_TPS] = "target-tokens-per-second",
-    [MLA_ANN_COOLDOWN] = "cooldown-seconds",
-    [MLA_ANN_POLLING] = "polling-seconds",
-    [MLA_ANN_PREDICTIVE] = "predictive",
-    [MLA_ANN_BUSINESS_HOURS] = "business-hours",
-    [MLA_ANN_TIMEZONE] = "timezone",
-    [MLA_ANN_CAPACITY] = "capacity-per-replica",
-    [MLA_ANN_SKIP_SO] = "skip-scaledobject",
-    [MLA_ANN_SCALEDOBJECT] = "scaledobject",
-    [MLA_ANN_POLICY] = "policy",
-    [MLA_ANN_POLICY_HASH] = "policy-hash",
-};
-
-const char *mla_ann_key(enum mla_ann a)
-{
-    return (unsigned)a < MLA_ANN__COUNT ? ann_keys[a] : NULL;
-}
-
-int mla_ann_lookup(const char *key)
-{
-    for (int i = 0; i < MLA_ANN__COUNT; i++)
-        if (!strcmp(key, ann_keys[i]))
-            return i;
-    return -1;
-}
-
 /* Annotations whose values are validated numbers: the only ones that may stand outside a
  * PromQL string. */
 static bool tpl_numeric_ann(int a)

@@ -1,4 +1,4 @@
-/* policy/resolve.c - admin defaults -> profile -> annotation overrides, clamped to the policy's
+/* admission/resolve.c - admin defaults -> profile -> annotation overrides, clamped to the policy's
  * bounds: a warning for every clamp, a denial naming the annotation and the allowed values for
  * every invalid one (all of them in one message, so a user fixes them in one go).
  */
@@ -9,9 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mla/resolve.h"
+
 #include "mla/hours.h"
 #include "mla/scaledobject.h"
-#include "policy-int.h"
 
 struct rs_deny {
     char msg[1000];
@@ -141,12 +142,10 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
             continue;
         int k = mla_ann_lookup(a->string + plen);
         if (k < 0) {
-            rs_deny(&dn, "unknown annotation %s; allowed keys under " MLA_ANN_PREFIX ": "
-                    "enabled, profile, min-replicas, max-replicas, scale-to-zero, queue, "
-                    "queue-length, target-rps, target-latency-ms, target-gpu-utilization, "
-                    "target-tokens-per-second, cooldown-seconds, polling-seconds, predictive, "
-                    "business-hours, timezone, capacity-per-replica, skip-scaledobject",
-                    a->string);
+            char keys[512];
+            mla_ann_user_keys(keys, sizeof keys);
+            rs_deny(&dn, "unknown annotation %s; allowed keys under " MLA_ANN_PREFIX ": %s",
+                    a->string, keys);
             continue;
         }
         if (!cJSON_IsString(a)) {
