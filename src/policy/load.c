@@ -19,46 +19,6 @@
 
 #define LOAD_MAX_FILE (4u << 20)
 
-struct mla__arena_blk {
-    struct mla__arena_blk *next;
-    size_t used, cap;
-    _Alignas(max_align_t) unsigned char data[];
-};
-
-void *mla__arena_alloc(struct mla__arena *a, size_t n)
-{
-    n = (n + 15) & ~(size_t)15;
-    if (!a->head || a->head->cap - a->head->used < n) {
-        size_t cap = n > 16384 ? n : 16384;
-        struct mla__arena_blk *b = mla_xmalloc(sizeof *b + cap);
-        b->next = a->head;
-        b->used = 0;
-        b->cap = cap;
-        a->head = b;
-    }
-    void *p = a->head->data + a->head->used;
-    a->head->used += n;
-    memset(p, 0, n);
-    return p;
-}
-
-char *mla__arena_strdup(struct mla__arena *a, const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = mla__arena_alloc(a, n);
-    memcpy(p, s, n);
-    return p;
-}
-
-void mla__arena_fini(struct mla__arena *a)
-{
-    while (a->head) {
-        struct mla__arena_blk *n = a->head->next;
-        free(a->head);
-        a->head = n;
-    }
-}
-
 void mla_policy_diags_init(struct mla_policy_diags *d)
 {
     memset(d, 0, sizeof *d);
@@ -184,10 +144,10 @@ enum mla_code mla_policy_set_load_texts(const char *const *names, const char *co
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     for (size_t i = 0; i < n; i++) {
         const char *base = strrchr(names[i], '/');
-        base = mla__arena_strdup(&ps->arena, base ? base + 1 : names[i]);
+        base = mla_arena_strdup(&ps->arena, base ? base + 1 : names[i]);
         EVP_DigestUpdate(md, base, strlen(base) + 1);
         EVP_DigestUpdate(md, texts[i], strlen(texts[i]) + 1);
-        struct mla__cctx c = {.file = mla__arena_strdup(&ps->arena, names[i]), .diags = diags,
+        struct mla__cctx c = {.file = mla_arena_strdup(&ps->arena, names[i]), .diags = diags,
                               .first = &first, .a = &ps->arena, .owned = ps->owned};
         json_t *docs = NULL;
         struct mla_yaml_pos *pos = NULL;
@@ -388,7 +348,7 @@ void mla_policy_set_unref(struct mla_policy_set *ps)
     if (ps && atomic_fetch_sub(&ps->refs, 1) == 1) {
         cJSON_Delete(ps->owned);
         free(ps->pol);
-        mla__arena_fini(&ps->arena);
+        mla_arena_fini(&ps->arena);
         free(ps);
     }
 }

@@ -61,7 +61,7 @@ static void tpl_scan_text(struct tpl_scan *s, const char *p, size_t n)
     }
 }
 
-bool mla__tpl_compile(struct mla__arena *a, const char *src, bool promql, struct mla_tpl **out,
+bool mla__tpl_compile(struct mla_arena *a, const char *src, bool promql, struct mla_tpl **out,
                       char *why, size_t n)
 {
     size_t cap = 4, nseg = 0;
@@ -141,10 +141,10 @@ bool mla__tpl_compile(struct mla__arena *a, const char *src, bool promql, struct
         nseg++;
         p = close + 2;
     }
-    struct mla_tpl *t = mla__arena_alloc(a, sizeof *t);
-    t->src = mla__arena_strdup(a, src);
+    struct mla_tpl *t = mla_arena_alloc(a, sizeof *t);
+    t->src = mla_arena_strdup(a, src);
     /* Re-point the literals into the arena copy. */
-    t->seg = mla__arena_alloc(a, nseg * sizeof *t->seg);
+    t->seg = mla_arena_alloc(a, nseg * sizeof *t->seg);
     for (size_t i = 0; i < nseg; i++) {
         t->seg[i] = seg[i];
         t->seg[i].lit = t->src + (seg[i].lit - src);

@@ -170,7 +170,7 @@ Test(so, rabbitmq_cron_auth_refs_behavior_and_predictive_config)
 static char *expand(const char *tpl, bool promql, const char *name, const char *queue,
                     enum mla_code *rc, char *msg)
 {
-    struct mla__arena a = {0};
+    struct mla_arena a = {0};
     struct mla_tpl *t = NULL;
     char why[256];
     cr_assert(mla__tpl_compile(&a, tpl, promql, &t, why, sizeof why), "%s", why);
@@ -184,7 +184,7 @@ static char *expand(const char *tpl, bool promql, const char *name, const char *
     *rc = mla_tpl_expand(t, name, "ns", ann, &b, &err);
     snprintf(msg, 512, "%s", err.msg);
     char *out = mla_buf_take(&b);
-    mla__arena_fini(&a);
+    mla_arena_fini(&a);
     return out;
 }
 
@@ -227,7 +227,7 @@ Test(so, template_values_cannot_break_out_of_promql_strings)
 
 Test(so, templates_refuse_free_text_outside_strings_at_load)
 {
-    struct mla__arena a = {0};
+    struct mla_arena a = {0};
     struct mla_tpl *t;
     char why[256];
     cr_assert_not(mla__tpl_compile(&a, "up{} * {{ queue }}", true, &t, why, sizeof why));
@@ -236,7 +236,7 @@ Test(so, templates_refuse_free_text_outside_strings_at_load)
     cr_assert_not(mla__tpl_compile(&a, "x{a=\"{{ queue }\"}", true, &t, why, sizeof why));
     cr_assert_not(mla__tpl_compile(&a, "x{a=\"{{ enabled }}\"}", true, &t, why, sizeof why));
     cr_assert(mla__tpl_compile(&a, "{{ name }}", false, &t, why, sizeof why));
-    mla__arena_fini(&a);
+    mla_arena_fini(&a);
 }
 
 Test(so, names_fit_63_including_keda_hpa_prefix)
