@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "mla/buf.h"
 #include "mla/decide.h"
+#include "mla/file.h"
 #include "mla/mem.h"
 #include "mla/policy.h"
 #include "mla/yaml.h"
@@ -39,24 +40,12 @@ static void render_usage(FILE *f)
 
 static int render_read(const char *path, char **out)
 {
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f) {
-        fprintf(stderr, "ml-autoscaling render: cannot open %s: %s\n", path, strerror(errno));
+    struct mla_err e;
+    mla_err_clear(&e);
+    if (mla_file_read(path, RENDER_MAX_FILE, out, NULL, &e) != MLA_OK) {
+        fprintf(stderr, "ml-autoscaling render: %s: %s\n", path, e.msg);
         return -1;
     }
-    char *buf = mla_xmalloc(RENDER_MAX_FILE + 1);
-    size_t n = fread(buf, 1, RENDER_MAX_FILE + 1, f);
-    int bad = ferror(f);
-    if (f != stdin)
-        fclose(f);
-    if (bad || n > RENDER_MAX_FILE) {
-        fprintf(stderr, "ml-autoscaling render: %s: %s\n", path,
-                bad ? "read error" : "file is larger than 4 MiB");
-        free(buf);
-        return -1;
-    }
-    buf[n] = '\0';
-    *out = buf;
     return 0;
 }
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "mla/buf.h"
+#include "mla/file.h"
 #include "mla/kube.h"
 #include "mla/log.h"
 #include "mla/mem.h"
@@ -60,29 +61,11 @@ const char *mla_kube_verb_name(enum mla_kube_verb v)
 
 static char *kube_read_file(const char *path, size_t max)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    char *s = NULL;
+    size_t n = 0;
+    if (mla_file_read(path, max, &s, &n, NULL) != MLA_OK)
         return NULL;
-    struct mla_buf b;
-    mla_buf_init(&b, max);
-    char chunk[4096];
-    bool ok = true;
-    for (;;) {
-        size_t r = fread(chunk, 1, sizeof chunk, f);
-        if (r == 0)
-            break;
-        if (mla_buf_add(&b, chunk, r) != MLA_OK) {
-            ok = false;
-            break;
-        }
-    }
-    fclose(f);
-    if (!ok) {
-        mla_buf_fini(&b);
-        return NULL;
-    }
-    char *s = mla_buf_take(&b);
-    size_t n = strlen(s);
+    n = strlen(s);
     while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
         s[--n] = '\0';
     return s;

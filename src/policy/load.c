@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "mla/file.h"
 #include "mla/mem.h"
 #include "policy-int.h"
 
@@ -223,19 +224,13 @@ static int load_strcmp(const void *a, const void *b)
 
 static enum mla_code load_read(const char *path, char **out, struct mla_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return mla_err_set_at(err, MLA_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
-    char *buf = mla_xmalloc(LOAD_MAX_FILE + 1);
-    size_t n = fread(buf, 1, LOAD_MAX_FILE + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || n > LOAD_MAX_FILE) {
-        free(buf);
-        return mla_err_set_at(err, bad ? MLA_EIO : MLA_ETOOBIG, path, 0, 0,
-                              bad ? "cannot read the file" : "file is larger than 4 MiB");
-    }
-    buf[n] = '\0';
+    struct mla_err fe;
+    mla_err_clear(&fe);
+    char *buf = NULL;
+    size_t n = 0;
+    enum mla_code rc = mla_file_read(path, LOAD_MAX_FILE, &buf, &n, &fe);
+    if (rc != MLA_OK)
+        return mla_err_set_at(err, rc, path, 0, 0, "%s", fe.msg);
     if (memchr(buf, '\0', n)) {
         free(buf);
         return mla_err_set_at(err, MLA_EPARSE, path, 0, 0, "file contains a NUL byte");

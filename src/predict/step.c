@@ -10,37 +10,15 @@
 #include "mla/buf.h"
 #include "mla/log.h"
 #include "mla/mem.h"
+#include "mla/rfc3339.h"
 
 #define PAUSED "autoscaling.keda.sh/paused"
 #define PAUSED_REPLICAS "autoscaling.keda.sh/paused-replicas"
 
 time_t mla_predict_parse_rfc3339(const char *s)
 {
-    if (!s)
-        return -1;
-    struct tm tm = {0};
-    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!p)
-        return -1;
-    if (*p == '.') /* fractional seconds */
-        for (p++; isdigit((unsigned char)*p); p++)
-            ;
-    long off = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
-               isdigit((unsigned char)p[2]) && p[3] == ':' && isdigit((unsigned char)p[4]) &&
-               isdigit((unsigned char)p[5])) {
-        off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 + ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
-        if (*p == '-')
-            off = -off;
-        p += 6;
-    } else {
-        return -1;
-    }
-    if (*p)
-        return -1;
-    return timegm(&tm) - off;
+    double t;
+    return mla_rfc3339_parse(s, &t) == MLA_OK ? (time_t)floor(t) : -1;
 }
 
 static const char *ann(const cJSON *annotations, const char *key)

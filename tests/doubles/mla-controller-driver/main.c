@@ -45,6 +45,7 @@
 
 #include "mla/controller.h"
 #include "mla/buf.h"
+#include "mla/file.h"
 #include "mla/log.h"
 #include "mla/mem.h"
 #include "mla/metrics.h"
@@ -438,22 +439,10 @@ int main(int argc, char **argv)
         }
     }
     if (tmpl) {
-        FILE *f = fopen(tmpl, "rb");
-        struct mla_buf b;
-        mla_buf_init(&b, 1u << 20);
-        char chunk[4096];
-        bool ok = f != NULL;
-        while (f) {
-            size_t n = fread(chunk, 1, sizeof chunk, f);
-            if (n == 0)
-                break;
-            if (mla_buf_add(&b, chunk, n) != MLA_OK)
-                ok = false;
-        }
-        if (f)
-            fclose(f);
-        drv_template = ok ? cJSON_Parse(mla_buf_str(&b)) : NULL;
-        mla_buf_fini(&b);
+        char *text = NULL;
+        drv_template = mla_file_read(tmpl, 1u << 20, &text, NULL, NULL) == MLA_OK
+                           ? cJSON_Parse(text) : NULL;
+        free(text);
         if (!cJSON_IsObject(drv_template)) {
             fprintf(stderr, "mla-controller-driver: --template %s: cannot read a JSON object\n", tmpl);
             cJSON_Delete(drv_template);
