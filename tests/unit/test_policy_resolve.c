@@ -227,3 +227,26 @@ Test(policy_resolve, unknown_annotation_lists_exactly_the_user_keys)
                      "capacity-per-replica, skip-scaledobject"), "%s", d.message);
     mla_decision_fini(&d);
 }
+
+/* The integer ranges of the annotation table are inclusive at both ends. */
+Test(policy_resolve, integer_annotations_accept_their_range_ends)
+{
+    static const struct {
+        const char *ann;
+        bool allowed;
+    } cases[] = {
+        {"\"ml-autoscaling.io/max-replicas\":\"10000\"", true},
+        {"\"ml-autoscaling.io/max-replicas\":\"10001\"", false},
+        {"\"ml-autoscaling.io/max-replicas\":\"1\",\"ml-autoscaling.io/min-replicas\":\"1\"", true},
+        {"\"ml-autoscaling.io/cooldown-seconds\":\"604800\"", true},
+        {"\"ml-autoscaling.io/cooldown-seconds\":\"604801\"", false},
+        {"\"ml-autoscaling.io/polling-seconds\":\"86400\"", true},
+        {"\"ml-autoscaling.io/polling-seconds\":\"0\"", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct mla_decision d;
+        decide_ann(cases[i].ann, &d);
+        cr_assert_eq(d.allowed, cases[i].allowed, "%s: %s", cases[i].ann, d.message);
+        mla_decision_fini(&d);
+    }
+}
