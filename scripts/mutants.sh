@@ -30,7 +30,7 @@ done
 
 # name | file | FROM | TO | tests       (fields separated by ' | '; FROM/TO are literal text)
 MUTANTS=$(cat <<'EOF'
-resolve-min-clamp-low | src/admission/resolve.c | s->b_replicas.min, s->b_replicas.max, r); | 0, s->b_replicas.max, r); | unit:policy_resolve/*
+resolve-min-clamp-low | src/admission/resolve.c | s->b_replicas.min, s->b_replicas.max); | 0, s->b_replicas.max); | unit:policy_resolve/*
 resolve-int-upper | src/admission/resolve.c | if (*end || x < lo || x > hi) | if (*end || x < lo || x >= hi) | unit:policy_resolve/*
 resolve-so-name-54 | src/admission/resolve.c | mla_so_short_name(name, 54, r->so_name); | mla_so_short_name(name, 56, r->so_name); | unit:so/*
 resolve-label-63 | src/admission/resolve.c | mla_so_short_name(name, 63, r->dep_label); | mla_so_short_name(name, 62, r->dep_label); | unit:so/*
@@ -47,7 +47,7 @@ predict-bounds | src/predict/decision.c | if (v < c->min_replicas || v > c->max_
 http-body-limit | src/http/server.c | if (errno || end == cl || n > s->o.max_body) { | if (errno || end == cl || n >= s->o.max_body) { | int:webhook_bodylimit
 lease-expiry | src/controller/lease.c | l->observed_ms + (long long)(dur * 1000) > mono | l->observed_ms + (long long)(dur * 1000) < mono | int:kube_leader
 worker-own-so-conflict | src/controller/worker.c | if (!sn || !strcmp(sn, so_name) || !mla_worker_so_targets(s, w->name)) | if (!sn || !mla_worker_so_targets(s, w->name)) | int:kube_apply
-reconcile-paused | src/controller/reconcile.c | return (p && !strcmp(p, "true")) || mla_kube_annotation(so, MLA_ANN_PAUSED_REPLICAS); | return mla_kube_annotation(so, MLA_ANN_PAUSED_REPLICAS) != NULL; | unit:rec/*,int:kube_loop
+reconcile-paused | src/controller/reconcile.c | return (p && !strcmp(p, "true")) || | return (p && strcmp(p, "true")) || | unit:rec/*,int:kube_loop
 queue-cap | src/controller/queue.c | if (!old && q->n_pending >= q->cap) { | if (!old && q->n_pending > q->cap) { | unit:queue/*
 EOF
 )
