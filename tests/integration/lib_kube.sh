@@ -7,6 +7,7 @@
 # Against a real cluster (docs/kube-testing.md): MLA_KUBE_URL, MLA_KUBE_TOKEN_FILE, MLA_KUBE_CA
 # point the driver at it, and the fault-injection steps are skipped (kube_is_real).
 set -u
+. "$MLA_ROOT/tests/support/valgrind.sh"
 FIX="$MLA_ROOT/tests/fixtures/kube"
 TOKEN_FILE="$MLA_TMP/token"
 VG_LOGS=()
@@ -21,8 +22,7 @@ vg() { # vg NAME CMD... : the command line, under valgrind when asked
   if [ "${MLA_VALGRIND:-0}" = 1 ]; then
     local log="$MLA_TMP/vg-$1-%p.log"; shift
     VG_LOGS+=("$log")
-    echo valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite \
-      --show-leak-kinds=definite --error-exitcode=99 --log-file="$log" "$@"
+    mla_vg "$log"; echo "${MLA_VG[*]}" "$@"
   else
     shift; echo "$@"
   fi

@@ -4,10 +4,8 @@
 # where a data race fails it; here it checks the same outcomes on the ordinary builds.
 set -euo pipefail
 bin=${MLA_BUILD:?}/mla-threads
-run=()
-if [ "${MLA_VALGRIND:-0}" = 1 ]; then
-  run=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99)
-fi
+. "${MLA_ROOT:?}/tests/support/valgrind.sh"
+mla_vg; run=("${MLA_VG[@]}")
 "${run[@]}" "$bin" 2>"${MLA_TMP:-/tmp}/threads.err" || { cat "${MLA_TMP:-/tmp}/threads.err"; echo "FAIL: mla-threads"; exit 1; }
 if grep -q "WARNING: ThreadSanitizer" "${MLA_TMP:-/tmp}/threads.err"; then
   cat "${MLA_TMP:-/tmp}/threads.err"; echo "FAIL: ThreadSanitizer report"; exit 1

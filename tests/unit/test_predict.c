@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../support/support.h"
 #include "mla/buf.h"
 #include "mla/metrics.h"
 #include "mla/predict.h"
@@ -29,8 +30,7 @@ static const char *base_json =
 /* 2026-11-25 is a Wednesday */
 static time_t utc(int d, int h, int mi)
 {
-    struct tm tm = {.tm_year = 126, .tm_mon = 10, .tm_mday = d, .tm_hour = h, .tm_min = mi};
-    return timegm(&tm);
+    return sup_utc(2026, 11, d, h, mi);
 }
 #define NOON utc(25, 12, 0)
 #define NIGHT utc(25, 23, 0)
