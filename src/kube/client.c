@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "mla/buf.h"
+#include "mla/curl_init.h"
 #include "mla/file.h"
 #include "mla/kube.h"
 #include "mla/log.h"
@@ -44,8 +45,6 @@ struct mla_kube {
     struct mla_log_limit log_rl;
 };
 
-static pthread_once_t kube_curl_once = PTHREAD_ONCE_INIT;
-static void kube_curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 void mla_kube_resp_fini(struct mla_kube_resp *r)
 {
@@ -102,7 +101,9 @@ enum mla_code mla_kube_create(const struct mla_kube_config *cfg, struct mla_kube
         return mla_err_set(err, MLA_EIO, "cannot read the token file %s", cfg->token_file);
     if (cfg->ca_file && access(cfg->ca_file, R_OK) != 0)
         return mla_err_set(err, MLA_EIO, "cannot read the CA file %s", cfg->ca_file);
-    pthread_once(&kube_curl_once, kube_curl_init);
+    enum mla_code irc = mla_curl_init(err);
+    if (irc != MLA_OK)
+        return irc;
     struct mla_kube *kc = mla_xcalloc(1, sizeof *kc);
     kc->cfg.server = cfg_dup(cfg->server);
     kc->cfg.token = cfg_dup(cfg->token);
