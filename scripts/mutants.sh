@@ -41,6 +41,7 @@ review-dry-run | src/admission/review.c | r->dry_run = cJSON_IsTrue(dry); | r->d
 tpl-quote-escape | src/policy/tpl.c | } else if (q && (*c == '\\' || *c == (unsigned char)q)) { | } else if (q && (*c == '\\')) { | unit:so/*
 match-namespace-glob | src/policy/match.c | if (fnmatch(globs[i], ns, 0) == 0) | if (fnmatch(globs[i], ns, 0) != 0) | unit:policy_match/*
 hours-overnight-yesterday | src/hours/hours.c | for (int64_t day = today - 1; day <= today; day++) { | for (int64_t day = today; day <= today; day++) { | unit:hours/*
+hours-overnight-end | src/hours/hours.c | int end_min = w->end_min <= w->start_min ? w->end_min + 1440 : w->end_min; | int end_min = w->end_min; | unit:hours/*
 predict-hysteresis | src/predict/decision.c | if (delta < c->hysteresis_step && | if (delta <= c->hysteresis_step && | unit:predict*
 predict-cost-cap-floor | src/predict/decision.c | double capd = floor(c->max_hourly_cost / c->replica_hourly_cost + 1e-9); | double capd = ceil(c->max_hourly_cost / c->replica_hourly_cost + 1e-9); | unit:predict*
 predict-bounds | src/predict/decision.c | if (v < c->min_replicas || v > c->max_replicas) { | if (v < c->min_replicas && v > c->max_replicas) { | unit:predict*
