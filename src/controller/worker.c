@@ -988,48 +988,56 @@ static enum wk_res wk_step_remove(struct mla_worker *wk, struct mla_work *w)
     return res;
 }
 
+/* WAIT_STORED: re-reads the Deployment until it shows the admitted intent. WK_DONE with
+ * *finished false: stored, go on; with *finished true: nothing (more) to do. */
+static enum wk_res wk_wait_stored(struct mla_worker *wk, struct mla_work *w, long long now,
+                                  bool *finished)
+{
+    *finished = false;
+    char *path = mla_xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", w->ns, w->name);
+    cJSON *d = NULL;
+    struct mla_err err;
+    mla_err_clear(&err);
+    enum mla_code rc = wk_get(wk, path, &d, &err);
+    free(path);
+    if (rc != MLA_OK) {
+        enum wk_res res = wk_fail(wk, w, "read Deployment", rc, &err);
+        *finished = res == WK_DONE;
+        return res;
+    }
+    enum wk_res res = WK_DONE;
+    enum mla_stored st = mla_worker_stored_check(w, d, 2.0);
+    if (st == MLA_STORED_DELETING) {
+        mla_log(MLA_LOG_INFO, "worker", "%s/%s: the Deployment is being deleted; nothing to do "
+                "(its ScaledObject goes with it)", w->ns, w->name);
+        *finished = true;
+    } else if (st == MLA_STORED_YES) {
+        w->stored_ms = now;
+        free(w->uid);
+        w->uid = mla_xstrdup(mla_kube_meta_str(d, "uid"));
+        w->attempts = 0;
+    } else if (!d && w->action == MLA_ACT_REMOVE && w->op == MLA_OP_UPDATE) {
+        *finished = true; /* deleted since: the ownerReference removes the ScaledObject */
+    } else {
+        if (!w->absent_ms)
+            w->absent_ms = now;
+        res = WK_WAIT;
+    }
+    cJSON_Delete(d);
+    return res;
+}
+
 long mla_worker_step(struct mla_worker *wk, struct mla_work *w)
 {
     long long now = mla_queue_now_ms();
     enum wk_res res = WK_DONE;
     bool waiting_store = false;
     if (w->stage == MLA_STAGE_WAIT_STORED && !w->stored_ms) {
-        char *path = mla_xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", w->ns, w->name);
-        cJSON *d = NULL;
-        struct mla_err err;
-        mla_err_clear(&err);
-        enum mla_code rc = wk_get(wk, path, &d, &err);
-        free(path);
-        if (rc != MLA_OK) {
-            res = wk_fail(wk, w, "read Deployment", rc, &err);
-            if (res == WK_DONE) {
-                cJSON_Delete(d);
-                return -1;
-            }
-        } else {
-            enum mla_stored st = mla_worker_stored_check(w, d, 2.0);
-            if (st == MLA_STORED_DELETING) {
-                mla_log(MLA_LOG_INFO, "worker", "%s/%s: the Deployment is being deleted; "
-                        "nothing to do (its ScaledObject goes with it)", w->ns, w->name);
-                cJSON_Delete(d);
-                return -1;
-            }
-            if (st == MLA_STORED_YES) {
-                w->stored_ms = now;
-                free(w->uid);
-                w->uid = mla_xstrdup(mla_kube_meta_str(d, "uid"));
-                w->attempts = 0;
-            } else if (!d && w->action == MLA_ACT_REMOVE && w->op == MLA_OP_UPDATE) {
-                cJSON_Delete(d);
-                return -1; /* deleted since: the ownerReference removes the ScaledObject */
-            } else {
-                waiting_store = true;
-                if (!w->absent_ms)
-                    w->absent_ms = now;
-                res = WK_WAIT;
-            }
-        }
-        cJSON_Delete(d);
+        bool finished;
+        res = wk_wait_stored(wk, w, now, &finished);
+        if (finished)
+            return -1;
+        waiting_store = res == WK_WAIT;
     }
     if (res == WK_DONE && w->stored_ms) {
         if (w->action == MLA_ACT_APPLY && w->so)
@@ -1049,8 +1057,9 @@ long mla_worker_step(struct mla_worker *wk, struct mla_work *w)
                                               "repairs what is still missing).");
         mla_log(MLA_LOG_WARN, "worker", "%s/%s: giving up after %lld ms: %s", w->ns, w->name,
                 now - w->enqueued_ms,
-                waiting_store ? "the Deployment never showed as admitted (refused after "
-                                "admission?)"
+                waiting_store ? "the stored Deployment never showed what was admitted "
+                                "(refused after admission?); the leader's loop reconciles "
+                                "what is stored"
                               : "the API kept failing; the leader's loop will repair it");
         return -1;
     }
