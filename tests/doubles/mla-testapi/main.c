@@ -13,6 +13,8 @@
  *   POST /_control {"latencyMs":N, "fail":{"status":429,"count":3,"retryAfter":1,"path":"sub",
  *                   "verb":"PATCH"}, "dropConnections":N, "down":true|false,
  *                   "kedaAdoptsHpa":true|false, "reset":true}
+ *   and strict.h's: "strictNamespaces", "namespaces", "statusWrite", "applyTypedError".
+ *   A write that changes nothing keeps the resourceVersion, as the real server does.
  *   GET /_log  -> {"items":[{"verb","path","query","status","created"}...]};  DELETE /_log clears.
  *
  * Server-side apply: the server remembers, per object and field manager, the last applied
