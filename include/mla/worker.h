@@ -101,6 +101,8 @@ enum mla_wk_kind {
     MLA_WK_DELETE_HPA, /* delete HorizontalPodAutoscaler `name` */
     MLA_WK_APPLY,      /* server-side apply `config` as ScaledObject `name` */
     MLA_WK_EVENT,      /* record an Event (best effort: a failure does not stop the plan) */
+    MLA_WK_CREATE_HPA, /* create HPA `config` (named `name`) unless one of that name exists:
+                        * 409 is no failure, and then the next op (its Event) is skipped */
 };
 
 struct mla_wk_op {
@@ -140,6 +142,13 @@ void mla_worker_plan_fini(struct mla_worker_plan *p);
  * seen->adopt_failed: the transfer fallback (delete that HPA, apply without the transfer). */
 void mla_worker_plan_apply(const struct mla_work *w, const struct mla_worker_seen *seen,
                            struct mla_worker_plan *out);
+
+/* Plans the REMOVE (opt-out) of item `w` over seen->sos (the namespace's managed ScaledObjects):
+ * each one this product made for this Deployment (managed label AND an ownerReference to
+ * w->uid, so never a foreign one nor one of a deleted namesake) is deleted (Event), then the HPA
+ * it kept in removed-hpa is restored (Event; a kept value that is not an HPA: Warning Event). */
+void mla_worker_plan_remove(const struct mla_work *w, const struct mla_worker_seen *seen,
+                            struct mla_worker_plan *out);
 
 /* Does the autoscaling/v2 HPA target Deployment `name` without belonging to KEDA (no
  * ownerReference of kind ScaledObject)? */

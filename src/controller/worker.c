@@ -706,6 +706,42 @@ void mla_worker_plan_apply(const struct mla_work *w, const struct mla_worker_see
     free(snapshot);
 }
 
+/* The HPA kept in a removed-hpa annotation: restore it (unless one of that name exists). */
+static void wk_plan_restore(struct mla_worker_plan *p, const char *snap)
+{
+    cJSON *h = cJSON_Parse(snap);
+    const char *hn = mla_kube_meta_str(h, "name");
+    if (!cJSON_IsObject(h) || !hn) {
+        wk_plan_event(p, true, "HPANotRestored", "annotation %s of the deleted ScaledObject is "
+                      "not a HorizontalPodAutoscaler; nothing restored", MLA_ANN_REMOVED_HPA);
+        cJSON_Delete(h);
+        return;
+    }
+    struct mla_wk_op *op = wk_plan_add(p, MLA_WK_CREATE_HPA, hn);
+    op->config = h; /* op takes h */
+    wk_plan_event(p, false, "HPARestored", "restored HorizontalPodAutoscaler %s removed when the "
+                  "Deployment opted in", hn);
+}
+
+void mla_worker_plan_remove(const struct mla_work *w, const struct mla_worker_seen *seen,
+                            struct mla_worker_plan *p)
+{
+    const cJSON *s;
+    cJSON_ArrayForEach(s, seen->sos)
+    {
+        /* never one this product did not make for this Deployment (uid: not a namesake's) */
+        if (!w->uid || !mla_worker_so_ours(s, w->name, w->uid))
+            continue;
+        const char *sn = mla_kube_meta_str(s, "name");
+        wk_plan_add(p, MLA_WK_DELETE_SO, sn);
+        wk_plan_event(p, false, "ScaledObjectRemoved", "the Deployment opted out: deleted "
+                      "ScaledObject %s", sn);
+        const char *snap = mla_kube_annotation(s, MLA_ANN_REMOVED_HPA);
+        if (snap)
+            wk_plan_restore(p, snap);
+    }
+}
+
 /* ------------------------------------------------------------------ the shell */
 
 /* An API failure: the namespace is going away (stop at once, nothing to retry) or retry. */
@@ -739,6 +775,9 @@ static enum mla_code wk_exec_op(struct mla_worker *wk, const struct mla_work *w,
                           op->name);
         rc = wk_delete(wk, p, err);
         wk_count("remove", rc == MLA_OK);
+        if (rc == MLA_OK)
+            mla_log(MLA_LOG_INFO, "worker", "%s/%s: deleted ScaledObject %s", w->ns, w->name,
+                    op->name);
         break;
     case MLA_WK_DELETE_HPA:
         p = mla_xasprintf("/apis/autoscaling/v2/namespaces/%s/horizontalpodautoscalers/%s",
@@ -748,6 +787,18 @@ static enum mla_code wk_exec_op(struct mla_worker *wk, const struct mla_work *w,
         if (rc == MLA_OK)
             mla_log(MLA_LOG_INFO, "worker", "%s/%s: deleted HPA %s", w->ns, w->name, op->name);
         break;
+    case MLA_WK_CREATE_HPA: {
+        p = mla_xasprintf("/apis/autoscaling/v2/namespaces/%s/horizontalpodautoscalers", w->ns);
+        char *body = cJSON_PrintUnformatted(op->config);
+        struct mla_kube_opts o = wk_opts(wk, NULL);
+        struct mla_kube_resp r = {0};
+        rc = mla_kube_request(wk->kc, MLA_KUBE_POST, p, body, &o, &r, err);
+        mla_kube_resp_fini(&r);
+        free(body);
+        if (rc != MLA_ECONFLICT)
+            wk_count("restore_hpa", rc == MLA_OK);
+        break;
+    }
     case MLA_WK_APPLY:
         rc = wk_apply(wk, w, op->config, err);
         wk_count("apply", rc == MLA_OK);
@@ -774,6 +825,13 @@ static enum wk_res wk_exec(struct mla_worker *wk, struct mla_work *w,
         enum mla_code rc = wk_exec_op(wk, w, op, &err);
         if (rc == MLA_OK)
             continue;
+        if (op->kind == MLA_WK_CREATE_HPA && rc == MLA_ECONFLICT) {
+            mla_log(MLA_LOG_INFO, "worker", "%s/%s: HPA %s already exists; not restored", w->ns,
+                    w->name, op->name);
+            if (*ran + 1 < p->n && p->ops[*ran + 1].kind == MLA_WK_EVENT)
+                (*ran)++; /* its HPARestored Event */
+            continue;
+        }
         if (op->kind == MLA_WK_APPLY && rc == MLA_EINVAL) {
             /* an HPA deleted just before stays recorded in its HPARemoved Event */
             wk_invalid(wk, w, &err);
@@ -786,8 +844,12 @@ static enum wk_res wk_exec(struct mla_worker *wk, struct mla_work *w,
             cJSON_AddItemToObject(w->so, "metadata", cJSON_Duplicate(
                 cJSON_GetObjectItemCaseSensitive(op->config, "metadata"), 1));
         }
-        return wk_fail(wk, w, op->kind == MLA_WK_APPLY ? "apply ScaledObject" : "delete", rc,
-                       &err);
+        static const char *const what[] = {[MLA_WK_DELETE_SO] = "delete ScaledObject",
+                                           [MLA_WK_DELETE_HPA] = "delete HPA",
+                                           [MLA_WK_APPLY] = "apply ScaledObject",
+                                           [MLA_WK_EVENT] = "record Event",
+                                           [MLA_WK_CREATE_HPA] = "restore HPA"};
+        return wk_fail(wk, w, what[op->kind], rc, &err);
     }
     if (p->transfer_hpa) {
         w->stage = MLA_STAGE_VERIFY_TRANSFER;
@@ -909,45 +971,6 @@ static enum wk_res wk_step_apply(struct mla_worker *wk, struct mla_work *w)
     return res;
 }
 
-/* Restores the HPA kept in the annotation unless one of that name exists. */
-static enum wk_res wk_restore_hpa(struct mla_worker *wk, struct mla_work *w, const char *snap)
-{
-    cJSON *h = cJSON_Parse(snap);
-    const char *hn = mla_kube_meta_str(h, "name");
-    if (!h || !hn) {
-        mla_log(MLA_LOG_WARN, "worker", "%s/%s: annotation %s is not an HPA; not restored",
-                w->ns, w->name, MLA_ANN_REMOVED_HPA);
-        cJSON_Delete(h);
-        return WK_DONE;
-    }
-    char *body = cJSON_PrintUnformatted(h);
-    char *path = mla_xasprintf("/apis/autoscaling/v2/namespaces/%s/horizontalpodautoscalers", w->ns);
-    struct mla_kube_opts o = wk_opts(wk, NULL);
-    struct mla_kube_resp r = {0};
-    struct mla_err err;
-    mla_err_clear(&err);
-    enum mla_code rc = mla_kube_request(wk->kc, MLA_KUBE_POST, path, body, &o, &r, &err);
-    mla_kube_resp_fini(&r);
-    enum wk_res res = WK_DONE;
-    if (rc == MLA_OK) {
-        wk_count("restore_hpa", true);
-        mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, false, "HPARestored",
-                         "restored HorizontalPodAutoscaler %s removed when the Deployment opted "
-                         "in", hn);
-    } else if (rc == MLA_ECONFLICT) {
-        mla_log(MLA_LOG_INFO, "worker", "%s/%s: HPA %s already exists; not restored", w->ns,
-                w->name, hn);
-    } else {
-        wk_count("restore_hpa", false);
-        wk_log_err(wk, w, "restore HPA", &err);
-        res = WK_RETRY_API;
-    }
-    free(path);
-    free(body);
-    cJSON_Delete(h);
-    return res;
-}
-
 static enum wk_res wk_step_remove(struct mla_worker *wk, struct mla_work *w)
 {
     struct mla_err err;
@@ -959,31 +982,13 @@ static enum wk_res wk_step_remove(struct mla_worker *wk, struct mla_work *w)
     free(path);
     if (rc != MLA_OK)
         return wk_fail(wk, w, "list ScaledObjects", rc, &err);
-    enum wk_res res = WK_DONE;
-    const cJSON *s;
-    cJSON_ArrayForEach(s, sos)
-    {
-        if (!mla_worker_so_ours(s, w->name, w->uid))
-            continue; /* never one this product did not make for this Deployment */
-        const char *sn = mla_kube_meta_str(s, "name");
-        const char *snap = mla_kube_annotation(s, MLA_ANN_REMOVED_HPA);
-        char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s", w->ns, sn);
-        rc = wk_delete(wk, p, &err);
-        free(p);
-        wk_count("remove", rc == MLA_OK);
-        if (rc != MLA_OK) {
-            res = wk_fail(wk, w, "delete ScaledObject", rc, &err);
-            break;
-        }
-        mla_log(MLA_LOG_INFO, "worker", "%s/%s: opted out, deleted ScaledObject %s", w->ns,
-                w->name, sn);
-        mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, false, "ScaledObjectRemoved",
-                         "the Deployment opted out: deleted ScaledObject %s", sn);
-        if (snap)
-            res = wk_restore_hpa(wk, w, snap);
-        if (res != WK_DONE)
-            break;
-    }
+    struct mla_worker_seen seen = {.sos = sos};
+    struct mla_worker_plan plan;
+    mla_worker_plan_init(&plan);
+    mla_worker_plan_remove(w, &seen, &plan);
+    size_t ran = 0;
+    enum wk_res res = wk_exec(wk, w, &plan, &ran);
+    mla_worker_plan_fini(&plan);
     cJSON_Delete(sos);
     return res;
 }

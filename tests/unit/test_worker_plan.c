@@ -66,12 +66,14 @@ static void done(struct fixture *f)
     mla_work_free(f->w);
 }
 
-/* The kinds of the plan as a string: "A" apply, "E" event, "H" delete HPA, "S" delete SO. */
+/* The kinds of the plan as a string: "A" apply, "E" event, "H" delete HPA, "S" delete SO,
+ * "C" create (restore) HPA. */
 static const char *kinds(const struct mla_worker_plan *p)
 {
     static char s[32];
     static const char k[] = {[MLA_WK_DELETE_SO] = 'S', [MLA_WK_DELETE_HPA] = 'H',
-                             [MLA_WK_APPLY] = 'A', [MLA_WK_EVENT] = 'E'};
+                             [MLA_WK_APPLY] = 'A', [MLA_WK_EVENT] = 'E',
+                             [MLA_WK_CREATE_HPA] = 'C'};
     size_t i = 0;
     for (; i < p->n && i < sizeof s - 1; i++)
         s[i] = k[p->ops[i].kind];
@@ -218,6 +220,62 @@ Test(worker_plan, transfer_not_adopted_falls_back_to_delete_and_apply_without_it
     mla_worker_plan_fini(&p);
     cJSON_Delete(h);
     mla_work_free(w);
+}
+
+static void plan_remove(struct fixture *f, const char *sos)
+{
+    f->w = item(MLA_HPA_DELETE);
+    f->w->action = MLA_ACT_REMOVE;
+    f->existing = NULL;
+    f->hpas = NULL;
+    f->sos = js(sos);
+    struct mla_worker_seen seen = {.sos = f->sos};
+    mla_worker_plan_init(&f->p);
+    mla_worker_plan_remove(f->w, &seen, &f->p);
+}
+
+#define KEPT "\"ml-autoscaling.io/removed-hpa\":\"{\\\"metadata\\\":{\\\"name\\\":\\\"h\\\"}," \
+             "\\\"spec\\\":{\\\"maxReplicas\\\":7}}\""
+
+Test(worker_plan, opt_out_deletes_ours_and_restores_the_kept_hpa)
+{
+    struct fixture f;
+    plan_remove(&f, "[" OURS("web", KEPT) "]");
+    cr_assert_str_eq(kinds(&f.p), "SECE");
+    cr_assert_str_eq(f.p.ops[0].name, "web");
+    cr_assert_str_eq(f.p.ops[1].reason, "ScaledObjectRemoved");
+    cr_assert_str_eq(f.p.ops[2].name, "h");
+    cr_assert_eq(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+                     f.p.ops[2].config, "spec"), "maxReplicas")->valueint, 7);
+    cr_assert_str_eq(f.p.ops[3].reason, "HPARestored");
+    done(&f);
+}
+
+Test(worker_plan, opt_out_never_touches_what_is_not_ours_for_this_deployment)
+{
+    struct fixture f;
+    /* managed label but owned by a deleted namesake (another uid); owned by this uid but no
+     * managed label; managed and owned but for another Deployment */
+    plan_remove(&f, "[{\"metadata\":{\"name\":\"a\",\"labels\":{\"ml-autoscaling.io/managed\":"
+                    "\"true\"},\"ownerReferences\":[{\"kind\":\"Deployment\",\"name\":\"web\","
+                    "\"uid\":\"uid-0\"}]}},"
+                    "{\"metadata\":{\"name\":\"b\",\"ownerReferences\":[{\"kind\":\"Deployment\","
+                    "\"name\":\"web\",\"uid\":\"uid-1\"}]}},"
+                    "{\"metadata\":{\"name\":\"c\",\"labels\":{\"ml-autoscaling.io/managed\":"
+                    "\"true\"},\"ownerReferences\":[{\"kind\":\"Deployment\",\"name\":\"api\","
+                    "\"uid\":\"uid-1\"}]}}]");
+    cr_assert_str_eq(kinds(&f.p), "");
+    done(&f);
+}
+
+Test(worker_plan, opt_out_with_a_kept_value_that_is_no_hpa_warns)
+{
+    struct fixture f;
+    plan_remove(&f, "[" OURS("web", "\"ml-autoscaling.io/removed-hpa\":\"not json\"") "]");
+    cr_assert_str_eq(kinds(&f.p), "SEE");
+    cr_assert(f.p.ops[2].warning);
+    cr_assert_str_eq(f.p.ops[2].reason, "HPANotRestored");
+    done(&f);
 }
 
 /* ---- the stored check: the admitted intent, not a resourceVersion */
