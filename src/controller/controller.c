@@ -349,9 +349,8 @@ static void apiside_enqueue(void *ctx, const struct mla_review_request *req,
     }
     struct mla_work *w = mla_work_create(req->namespace_, req->name);
     w->op = req->op == MLA_OP_CREATE ? MLA_OP_CREATE : MLA_OP_UPDATE;
-    const char *rv = req->old_object ? mla_kube_meta_str(req->old_object, "resourceVersion") : NULL;
-    if (w->op == MLA_OP_UPDATE && rv)
-        w->old_rv = mla_xstrdup(rv);
+    /* the admitted intent, not a resourceVersion: status writes move that one (PRODUCT.md 5) */
+    w->intent = mla_worker_intent(d->action, req->object, d->policy_hash);
     w->action = d->action;
     w->hpa_mode = d->hpa_mode;
     if (d->scaled_object)

@@ -300,6 +300,15 @@ static bool kube_retryable(long status)
     return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
+/* A 500 that retrying cannot fix: server-side apply's typed-schema error (the body does not
+ * fit the resource's schema) comes back as 500 "failed to create typed patch object". */
+static bool kube_permanent(long status, const struct mla_buf *body)
+{
+    static const char pat[] = "failed to create typed patch object";
+    return status == 500 && body->len >= sizeof pat - 1 &&
+           memmem(body->data, body->len, pat, sizeof pat - 1) != NULL;
+}
+
 enum mla_code mla_kube_request(struct mla_kube *kc, enum mla_kube_verb verb, const char *path,
                                const char *body, const struct mla_kube_opts *opts,
                                struct mla_kube_resp *resp, struct mla_err *err)
@@ -363,6 +372,8 @@ enum mla_code mla_kube_request(struct mla_kube *kc, enum mla_kube_verb verb, con
             }
         } else if (kube_retryable(status)) {
             rc = MLA_EAPI;
+            if (kube_permanent(status, &rx.body))
+                break;
             ra_ms = mla_kube_retry_after_ms(rx.retry_after, (long long)time(NULL));
             snprintf(why, sizeof why, "%ld", status);
         } else {

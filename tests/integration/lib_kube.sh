@@ -183,3 +183,10 @@ driver_stop() {
 metric() { # metric FILE 'name{labels}' -> value or 0
   awk -v k="$2" '$1==k {print $2; f=1} END {if (!f) print 0}' "$1"
 }
+# store_opt_out NS NAME -> stores an opt-out as kube-apiserver does after our admission patch:
+# the opt-in annotation gone, and with it the marks the patch removes (managed label, the
+# scaledobject/policy/policy-hash annotations); the worker waits until it sees exactly that
+store_opt_out() {
+  kapi PATCH "$(dep_path "$1" "$2")" '{"metadata":{"labels":{"ml-autoscaling.io/managed":null},"annotations":{"ml-autoscaling.io/enabled":null,"ml-autoscaling.io/scaledobject":null,"ml-autoscaling.io/policy":null,"ml-autoscaling.io/policy-hash":null}}}' application/merge-patch+json >/dev/null
+  [ "$(code)" = 200 ] || fail "store opt-out $1/$2: $(code) $(cat "$MLA_TMP/last.body")"
+}

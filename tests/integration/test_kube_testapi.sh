@@ -18,8 +18,9 @@ curl -s -o /dev/null -w '%{http_code}' "$API/apis/apps/v1/deployments" | grep -q
 ok "no bearer token -> 401"
 d=$(kapi GET "$(dep_path demo shop)")
 rv=$(echo "$d" | jqr metadata.resourceVersion)
-kapi PUT "$(dep_path demo shop)" "$d" >/dev/null; [ "$(code)" = 200 ] || fail "PUT"
-kapi PUT "$(dep_path demo shop)" "$d" >/dev/null; [ "$(code)" = 409 ] || fail "stale PUT accepted"
+d1=$(echo "$d" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); d["metadata"]["labels"]["put"]="1"; print(json.dumps(d))')
+kapi PUT "$(dep_path demo shop)" "$d1" >/dev/null; [ "$(code)" = 200 ] || fail "PUT"
+kapi PUT "$(dep_path demo shop)" "$d1" >/dev/null; [ "$(code)" = 409 ] || fail "stale PUT accepted"
 grep -q 'the object has been modified' "$MLA_TMP/last.body" || fail "409 message"
 [ "$(kapi GET "$(dep_path demo shop)" | jqr metadata.uid)" = "$(echo "$d" | jqr metadata.uid)" ] || fail "uid changed"
 ok "PUT with the read resourceVersion works once; the stale one -> 409 Conflict (rv was $rv)"

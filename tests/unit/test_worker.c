@@ -39,23 +39,6 @@ Test(stored, create_needs_the_object_with_a_uid_and_not_an_older_namesake)
     mla_work_free(w);
 }
 
-Test(stored, update_needs_a_new_resource_version)
-{
-    struct mla_work *w = mla_work_create("ns", "web");
-    w->op = MLA_OP_UPDATE;
-    w->old_rv = strdup("41");
-    cJSON *same = dep("u", "41", NULL), *newer = dep("u", "42", NULL);
-    cr_assert_eq(mla_worker_stored_check(w, same, 2), MLA_STORED_NOT_YET);
-    cr_assert_eq(mla_worker_stored_check(w, newer, 2), MLA_STORED_YES);
-    cr_assert_eq(mla_worker_stored_check(w, NULL, 2), MLA_STORED_NOT_YET);
-    free(w->old_rv);
-    w->old_rv = NULL; /* the loop's items: already stored */
-    cr_assert_eq(mla_worker_stored_check(w, same, 2), MLA_STORED_YES);
-    cJSON_Delete(same);
-    cJSON_Delete(newer);
-    mla_work_free(w);
-}
-
 /* ---- ownership */
 
 Test(owner, hpa_conflicts_unless_keda_owns_it)

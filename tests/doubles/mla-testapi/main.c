@@ -13,6 +13,8 @@
  *   POST /_control {"latencyMs":N, "fail":{"status":429,"count":3,"retryAfter":1,"path":"sub",
  *                   "verb":"PATCH"}, "dropConnections":N, "down":true|false,
  *                   "kedaAdoptsHpa":true|false, "reset":true}
+ *   and strict.h's: "strictNamespaces", "namespaces", "statusWrite", "applyTypedError".
+ *   A write that changes nothing keeps the resourceVersion, as the real server does.
  *   GET /_log  -> {"items":[{"verb","path","query","status","created"}...]};  DELETE /_log clears.
  *
  * Server-side apply: the server remembers, per object and field manager, the last applied
@@ -40,6 +42,7 @@
 #include "mla/buf.h"
 #include "mla/kube.h"
 #include "mla/mem.h"
+#include "strict.h"
 
 struct ta_res {
     const char *prefix;   /* "/apis/apps/v1" or "/api/v1" */
@@ -167,6 +170,17 @@ static struct ta_obj *ta_find_res(const char *plural, const char *ns, const char
         if (!strcmp(x->res->plural, plural) && !strcmp(x->ns, ns) && !strcmp(x->name, name))
             return x;
     return NULL;
+}
+
+cJSON *ta_store_get(const char *plural, const char *ns, const char *name)
+{
+    struct ta_obj *x = ta_find_res(plural, ns, name);
+    return x ? x->o : NULL;
+}
+
+void ta_store_bump_rv(cJSON *o)
+{
+    ta_bump_rv(o);
 }
 
 static void ta_obj_free(struct ta_obj *x)
@@ -483,6 +497,11 @@ static long ta_replace(struct ta_obj *x, cJSON *n, bool dry_run, cJSON **out)
     cJSON_AddNumberToObject(m, "generation", gen);
     ta_set_str(n, "apiVersion", x->res->api_version);
     ta_set_str(n, "kind", x->res->kind);
+    if (ta_strict_noop(x->o, n)) { /* the real server stores nothing: same resourceVersion */
+        cJSON_Delete(n);
+        *out = cJSON_Duplicate(x->o, 1);
+        return 200;
+    }
     ta_bump_rv(n);
     if (dry_run) {
         *out = n;
@@ -705,7 +724,10 @@ static long ta_control(const char *body, cJSON **out)
         snprintf(ta.fail.path, sizeof ta.fail.path, "%s", p ? p : "");
         snprintf(ta.fail.verb, sizeof ta.fail.verb, "%s", vb ? vb : "");
     }
+    long sc = ta_strict_control(c, out);
     cJSON_Delete(c);
+    if (sc)
+        return sc;
     *out = ta_status(200, "", "ok");
     return 200;
 }
@@ -872,6 +894,12 @@ static long ta_api(const char *method, const struct ta_req *rq, struct MHD_Conne
     return ta_replace(x, n, dry_run, out);
 }
 
+static bool ta_is_apply(struct MHD_Connection *c)
+{
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    return ct && !strncmp(ct, "application/apply-patch+yaml", 28);
+}
+
 static enum MHD_Result ta_handler(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
@@ -949,6 +977,9 @@ static enum MHD_Result ta_handler(void *cls, struct MHD_Connection *c, const cha
     if (ta.token && (!auth || strncmp(auth, "Bearer ", 7) || strcmp(auth + 7, ta.token))) {
         code = 401;
         out = ta_status(401, "Unauthorized", "Unauthorized");
+    } else if (routed && (code = ta_strict_refuse(method, rq.res->plural, rq.ns, rq.name,
+                                                  ta_is_apply(c), &out)) != 0) {
+        /* strict.c: namespaces, the typed patch error */
     } else if (ta.fail.count > 0 && (!ta.fail.path[0] || strstr(url, ta.fail.path)) &&
                (!ta.fail.verb[0] || !strcmp(ta.fail.verb, verb))) {
         ta.fail.count--;
@@ -1210,6 +1241,7 @@ int main(int argc, char **argv)
         ta.objs = n;
     }
     cJSON_Delete(ta.log);
+    ta_strict_fini();
     free(ta.token);
     return rc;
 }
