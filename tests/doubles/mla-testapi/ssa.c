@@ -233,6 +233,21 @@ static void ssa_remove_value(cJSON *obj, const cJSON *path)
         cJSON_DeleteItemFromObjectCaseSensitive(parent, v->string);
 }
 
+/* After a removal: the maps it left empty go too (their "." is owned with the fields applied
+ * in them, as kube-apiserver records it), up to metadata and spec themselves. */
+static void ssa_prune_up(cJSON *obj, const cJSON *path)
+{
+    cJSON *prefix = cJSON_Duplicate(path, 1);
+    while (cJSON_GetArraySize(prefix) > 1) {
+        cJSON_DeleteItemFromArray(prefix, cJSON_GetArraySize(prefix) - 1);
+        cJSON *v = ssa_value(obj, prefix, NULL);
+        if (!cJSON_IsObject(v) || v->child)
+            break;
+        ssa_remove_value(obj, prefix);
+    }
+    cJSON_Delete(prefix);
+}
+
 /* ".spec.minReplicaCount" for messages. */
 static void ssa_path_str(const cJSON *path, char *buf, size_t n)
 {
@@ -432,8 +447,10 @@ long ta_ssa_apply(cJSON *obj, cJSON *managers, const char *mgr, const char *api_
             if (strcmp(e->string, mgr) && ssa_set_has(cJSON_GetObjectItemCaseSensitive(e, "set"), p))
                 shared = true;
         }
-        if (!shared)
+        if (!shared) {
             ssa_remove_value(obj, p);
+            ssa_prune_up(obj, p);
+        }
     }
     ssa_merge_top(obj, cfg);
     cJSON *e = cJSON_GetObjectItemCaseSensitive(managers, mgr);
