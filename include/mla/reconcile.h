@@ -50,6 +50,7 @@ struct mla_reconcile_config {
     void *decide_ctx;
     mla_reconcile_predict_fn predict;         /* NULL: no predictive step */
     void *predict_ctx;
+    int page_size;                      /* items per LIST page (limit); 0: 500 */
     const char *identity;               /* Events' reportingInstance (copied);
                                          * NULL: "ml-autoscaling" */
 };

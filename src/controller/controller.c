@@ -175,7 +175,8 @@ enum mla_code mla_controller_create(const struct mla_controller_config *cfg,
                                           .decide = cfg->decide, .decide_ctx = cfg->decide_ctx,
                                           .predict = cfg->predict,
                                           .predict_ctx = cfg->predict_ctx,
-                                          .identity = identity};
+                                          .identity = identity,
+                                          .page_size = cfg->loop_page_size};
             if (!rcfg.predict && cfg->predict_env) {
                 api->penv = *cfg->predict_env;
                 if (!api->penv.replicas) {

@@ -31,7 +31,6 @@
 #include "mla/metrics.h"
 #include "mla/worker.h"
 
-#define REC_PAGE 500 /* items per LIST page: bounded memory per answer on large clusters */
 
 struct mla_reconcile {
     struct mla_reconcile_config cfg; /* immutable */
@@ -91,7 +90,8 @@ static enum mla_code rec_list(struct mla_reconcile *r, const char *path,
     do {
         struct mla_buf url;
         mla_buf_init(&url, 0);
-        rc = mla_buf_addf(&url, "%s%climit=%d", path, strchr(path, '?') ? '&' : '?', REC_PAGE);
+        rc = mla_buf_addf(&url, "%s%climit=%d", path, strchr(path, '?') ? '&' : '?',
+                          r->cfg.page_size);
         if (cont) {
             rc = rc || mla_buf_adds(&url, "&continue=");
             rec_escape(&url, cont);
@@ -414,6 +414,9 @@ enum mla_code mla_reconcile_create(const struct mla_reconcile_config *cfg, struc
 {
     struct mla_reconcile *r = mla_xcalloc(1, sizeof *r);
     r->cfg = *cfg;
+    /* bounded memory per answer on large clusters */
+    if (r->cfg.page_size <= 0)
+        r->cfg.page_size = 500;
     r->identity = mla_xstrdup(cfg->identity ? cfg->identity : "ml-autoscaling");
     r->cfg.identity = r->identity;
     if (r->cfg.interval_ms <= 0)

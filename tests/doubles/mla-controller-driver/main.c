@@ -367,6 +367,9 @@ static void drv_line(struct mla_controller *api, const char *line)
         cJSON_AddNumberToObject(o, "hpa", st.hpa);
         cJSON_AddNumberToObject(o, "orphans", st.orphans);
         cJSON_AddNumberToObject(o, "paused", st.paused);
+        cJSON_AddNumberToObject(o, "adopted", st.adopted);
+        cJSON_AddNumberToObject(o, "skipped", st.skipped);
+        cJSON_AddNumberToObject(o, "predicted", st.predicted);
         drv_print(o);
     } else if (!strcmp(cmd, "bench-review")) {
         drv_bench_review(api, in);
@@ -391,7 +394,7 @@ static void drv_usage(FILE *f)
             "       [--lease-namespace NS] [--lease-name N] [--identity ID]\n"
             "       [--lease-duration S] [--renew-deadline S] [--retry-period S]\n"
             "       [--stored-give-up S] [--transfer-verify S] [--drain S] [--stay]\n"
-            "       [--log-level L] [--metrics-out FILE] [--prom-url URL]\n"
+            "       [--log-level L] [--metrics-out FILE] [--prom-url URL] [--list-page-size N]\n"
             "Reads admission/command JSON lines on stdin (see the header of main.c).\n");
 }
 
@@ -435,6 +438,15 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--identity")) cfg.identity = v;
         else if (!strcmp(a, "--metrics-out")) metrics_out = v;
         else if (!strcmp(a, "--prom-url")) prom_url = v;
+        else if (!strcmp(a, "--list-page-size")) {
+            char *end = NULL;
+            long n = strtol(v, &end, 10);
+            if (!end || *end || n < 1 || n > 100000) {
+                fprintf(stderr, "mla-controller-driver: --list-page-size %s: 1..100000\n", v);
+                return 2;
+            }
+            cfg.loop_page_size = (int)n;
+        }
         else if (!strcmp(a, "--log-level")) {
             enum mla_log_level lvl;
             if (mla_log_level_parse(v, &lvl, NULL) != MLA_OK) {
