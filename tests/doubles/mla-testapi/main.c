@@ -6,13 +6,15 @@
  * strategic merge patch treated as merge, server-side apply for one field manager; JSON Patch is
  * answered 415, the product does not use it), DELETE;
  * resourceVersion from a global counter with 409 on conflict; uid/creationTimestamp on create;
- * garbage collection through ownerReferences; bearer-token check; KEDA's admission webhook rules
+ * garbage collection through ownerReferences (asynchronous: gcDelayMs after the owner is gone
+ * or when it never existed, checked before each request); bearer-token check; KEDA's admission webhook rules
  * on ScaledObject writes (see /work/shared/keda/README.md, messages as KEDA prints them).
  *
  * Test control (no token needed):
  *   POST /_control {"latencyMs":N, "fail":{"status":429,"count":3,"retryAfter":1,"path":"sub",
  *                   "verb":"PATCH"}, "dropConnections":N, "down":true|false,
- *                   "kedaAdoptsHpa":true|false, "reset":true}
+ *                   "kedaAdoptsHpa":true|false, "gc":true|false, "gcDelayMs":N,
+ *                   "reset":true}
  *   GET /_log  -> {"items":[{"verb","path","query","status","created"}...]};  DELETE /_log clears.
  *
  * Server-side apply and managedFields (ssa.c): field sets per manager, shown in
@@ -68,7 +70,8 @@ struct ta_obj {
     char *ns;
     char *name;
     cJSON *o;        /* owned: the stored object */
-    cJSON *managers; /* owned: {manager: last applied configuration} */
+    cJSON *managers; /* owned: field sets per manager (ssa.h) */
+    double dangling_since; /* wall time its owners were first all missing; 0: not dangling */
 };
 
 struct ta_fail {
@@ -89,9 +92,11 @@ static struct {
     long drop;                  /* guarded by mu */
     bool down;                  /* guarded by mu */
     bool keda_adopts_hpa;       /* guarded by mu */
+    bool gc_off;                /* guarded by mu */
+    long gc_delay_ms;           /* guarded by mu */
     cJSON *log;                 /* guarded by mu */
     char *token;                /* immutable after start */
-} ta = {.mu = PTHREAD_MUTEX_INITIALIZER};
+} ta = {.mu = PTHREAD_MUTEX_INITIALIZER, .gc_delay_ms = 200};
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -463,39 +468,65 @@ static long ta_replace(struct ta_obj *x, cJSON *n, bool dry_run, cJSON **out)
     return 200;
 }
 
-static bool ta_owned_by(const cJSON *o, const char *uid)
-{
-    const cJSON *ref;
-    cJSON_ArrayForEach(ref, ta_path(o, "metadata", "ownerReferences", NULL))
-    {
-        const char *u = ta_pstr(ref, "uid", NULL, NULL);
-        if (u && !strcmp(u, uid))
-            return true;
-    }
-    return false;
-}
-
-/* Deletes x and, through ownerReferences, what it owns (recursively). */
+/* Deletes x. What it owns goes later, in the garbage collector's sweep (ta_gc_sweep), as in
+ * Kubernetes: a dependent is still there right after its owner's DELETE answered. */
 static void ta_delete(struct ta_obj *x)
 {
-    char *uid = mla_xstrdup(mla_kube_meta_str(x->o, "uid") ? mla_kube_meta_str(x->o, "uid") : "");
     for (struct ta_obj **pp = &ta.objs; *pp; pp = &(*pp)->next)
         if (*pp == x) {
             *pp = x->next;
             break;
         }
     ta_obj_free(x);
-    for (;;) {
-        struct ta_obj *owned = NULL;
-        for (struct ta_obj *y = ta.objs; y && !owned; y = y->next)
-            if (*uid && ta_owned_by(y->o, uid))
-                owned = y;
-        if (!owned)
-            break;
-        ta_delete(owned);
-    }
     ta.rv++;
-    free(uid);
+}
+
+static bool ta_uid_exists(const char *uid)
+{
+    for (struct ta_obj *y = ta.objs; y; y = y->next) {
+        const char *u = mla_kube_meta_str(y->o, "uid");
+        if (u && !strcmp(u, uid))
+            return true;
+    }
+    return false;
+}
+
+/* The garbage collector, asynchronous like kube-controller-manager's: an object whose owners
+ * (ownerReferences by uid) are all missing - deleted, or never there - is deleted once it has
+ * been so for gc_delay_ms, checked before each request. Dependents of dependents follow. */
+static void ta_gc_sweep(void)
+{
+    if (ta.gc_off)
+        return;
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    double now = (double)tv.tv_sec + tv.tv_usec / 1e6;
+    bool again = true;
+    while (again) {
+        again = false;
+        for (struct ta_obj *x = ta.objs; x; x = x->next) {
+            const cJSON *refs = ta_path(x->o, "metadata", "ownerReferences", NULL);
+            bool any = false, some = false;
+            const cJSON *ref;
+            cJSON_ArrayForEach(ref, refs)
+            {
+                const char *u = ta_pstr(ref, "uid", NULL, NULL);
+                some = true;
+                any = any || (u && ta_uid_exists(u));
+            }
+            if (!some || any) {
+                x->dangling_since = 0;
+                continue;
+            }
+            if (x->dangling_since == 0)
+                x->dangling_since = now;
+            if ((now - x->dangling_since) * 1000 >= (double)ta.gc_delay_ms) {
+                ta_delete(x);
+                again = true;
+                break;
+            }
+        }
+    }
 }
 
 static cJSON *ta_list(const struct ta_res *r, const char *ns, const char *selector, long *code)
@@ -647,6 +678,8 @@ static long ta_control(const char *body, cJSON **out)
         ta.drop = 0;
         ta.down = false;
         ta.keda_adopts_hpa = false;
+        ta.gc_off = false;
+        ta.gc_delay_ms = 200;
     }
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "latencyMs");
     if (cJSON_IsNumber(v))
@@ -657,6 +690,12 @@ static long ta_control(const char *body, cJSON **out)
     v = cJSON_GetObjectItemCaseSensitive(c, "down");
     if (cJSON_IsBool(v))
         ta.down = cJSON_IsTrue(v);
+    v = cJSON_GetObjectItemCaseSensitive(c, "gc");
+    if (cJSON_IsBool(v))
+        ta.gc_off = !cJSON_IsTrue(v);
+    v = cJSON_GetObjectItemCaseSensitive(c, "gcDelayMs");
+    if (cJSON_IsNumber(v) && v->valuedouble >= 0)
+        ta.gc_delay_ms = (long)v->valuedouble;
     v = cJSON_GetObjectItemCaseSensitive(c, "kedaAdoptsHpa");
     if (cJSON_IsBool(v))
         ta.keda_adopts_hpa = cJSON_IsTrue(v);
@@ -977,6 +1016,7 @@ static enum MHD_Result ta_handler(void *cls, struct MHD_Connection *c, const cha
     char retry_hdr[32] = "";
     bool created = false;
     pthread_mutex_lock(&ta.mu);
+    ta_gc_sweep();
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     if (ta.token && (!auth || strncmp(auth, "Bearer ", 7) || strcmp(auth + 7, ta.token))) {
         code = 401;
