@@ -104,8 +104,8 @@ static enum mla_code rec_list(struct mla_reconcile *r, const char *path,
         mla_buf_fini(&url);
         if (rc == MLA_OK) {
             cJSON *it = cJSON_GetObjectItemCaseSensitive(resp.body, "items");
-            cJSON *x;
-            while (it && (x = cJSON_DetachItemFromArray(it, 0)) != NULL) {
+            for (cJSON *x = it ? cJSON_DetachItemFromArray(it, 0) : NULL; x;
+                 x = cJSON_DetachItemFromArray(it, 0)) {
                 if (!keep || keep(x))
                     cJSON_AddItemToArray(all, x); /* all takes x */
                 else
