@@ -44,6 +44,7 @@ struct mla_controller_config {
     /* the loop */
     long loop_interval_ms;       /* 0: 60000 */
     bool no_loop;                /* no elector, no loop: admission + worker only */
+    int loop_page_size;          /* items per LIST page of the loop; 0: 500 */
     /* the worker */
     const char *field_manager;   /* NULL: "ml-autoscaling" */
     int worker_threads;          /* 0: 2 */

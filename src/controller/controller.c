@@ -60,7 +60,8 @@ static int apiside_replicas(void *ctx, const char *ns, const char *deployment)
     return n;
 }
 
-/* MLA HOOK implementation: one predictive step, its merge patch sent. Loop thread. */
+/* MLA HOOK implementation: one predictive step, its apply sent as the loop's own field manager
+ * (predict_step.h says what it owns and why). Loop thread. */
 static void apiside_predict(void *ctx, struct mla_kube *kc, const cJSON *so)
 {
     struct mla_controller *api = ctx;
@@ -68,28 +69,36 @@ static void apiside_predict(void *ctx, struct mla_kube *kc, const cJSON *so)
     const char *name = mla_kube_meta_str(so, "name");
     if (!ns || !name)
         return;
-    cJSON *patch = NULL;
+    cJSON *cfg = NULL;
     struct mla_predict_result res;
     memset(&res, 0, sizeof res);
     struct mla_err err;
     mla_err_clear(&err);
-    if (mla_predict_step(&api->penv, so, time(NULL), &patch, &res, &err) != MLA_OK) {
+    if (mla_predict_step(&api->penv, so, time(NULL), &cfg, &res, &err) != MLA_OK) {
         mla_log(MLA_LOG_WARN, "apiside", "%s/%s: predictive step failed, minReplicaCount left "
                 "as it is: %s", ns, name, err.msg);
         return;
     }
-    if (!patch)
+    if (!cfg)
         return; /* skipped, or nothing changed materially */
-    char *body = cJSON_PrintUnformatted(patch);
-    cJSON_Delete(patch);
-    char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s", ns, name);
-    struct mla_kube_opts o = {.budget_ms = 10000, .content_type = "application/merge-patch+json"};
+    char *body = cJSON_PrintUnformatted(cfg); /* JSON is YAML */
+    cJSON_Delete(cfg);
+    char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s"
+                            "?fieldManager=" MLA_PREDICT_FIELD_MANAGER "&force=true", ns, name);
+    struct mla_kube_opts o = {.budget_ms = 10000, .content_type = "application/apply-patch+yaml"};
     struct mla_kube_resp r = {0};
-    if (mla_kube_request(kc, MLA_KUBE_PATCH, p, body, &o, &r, &err) == MLA_OK)
+    enum mla_code rc = mla_kube_request(kc, MLA_KUBE_PATCH, p, body, &o, &r, &err);
+    if (rc == MLA_OK && res.skipped)
+        mla_log(MLA_LOG_INFO, "apiside", "%s/%s: %s: the loop released minReplicaCount, "
+                "maxReplicaCount and its annotations", ns, name, res.skipped);
+    else if (rc == MLA_OK)
         mla_log(MLA_LOG_INFO, "apiside", "%s/%s: minReplicaCount %d (%s)", ns, name,
                 res.min_replicas, res.reason);
+    else if (mla_reconcile_ns_gone(r.status, r.body))
+        mla_log(MLA_LOG_INFO, "apiside", "%s/%s: namespace going away; predictive step "
+                "dropped", ns, name);
     else
-        mla_log(MLA_LOG_WARN, "apiside", "%s/%s: cannot patch the predictive decision: %s", ns,
+        mla_log(MLA_LOG_WARN, "apiside", "%s/%s: cannot apply the predictive decision: %s", ns,
                 name, err.msg);
     mla_kube_resp_fini(&r);
     free(p);
@@ -165,7 +174,9 @@ enum mla_code mla_controller_create(const struct mla_controller_config *cfg,
             struct mla_reconcile_config rcfg = {.interval_ms = cfg->loop_interval_ms, .store = store,
                                           .decide = cfg->decide, .decide_ctx = cfg->decide_ctx,
                                           .predict = cfg->predict,
-                                          .predict_ctx = cfg->predict_ctx};
+                                          .predict_ctx = cfg->predict_ctx,
+                                          .identity = identity,
+                                          .page_size = cfg->loop_page_size};
             if (!rcfg.predict && cfg->predict_env) {
                 api->penv = *cfg->predict_env;
                 if (!api->penv.replicas) {

@@ -29,7 +29,7 @@
 #include "mla/log.h"
 #include "mla/mem.h"
 #include "mla/metrics.h"
-#include "mla/predict.h"
+#include "mla/predict_step.h"
 
 #define WK_EVENT_MAX 1023 /* bytes of an Event message */
 #define SEL_MANAGED "labelSelector=ml-autoscaling.io%%2Fmanaged%%3Dtrue" /* a format string */
@@ -442,24 +442,20 @@ static cJSON *wk_build_apply(const struct mla_work *w, const char *removed_hpa,
     return so;
 }
 
-/* The apply configuration over `existing` (the stored ScaledObject, NULL when none): the
- * predictive loop's spec.minReplicaCount / maxReplicaCount and its explanation are kept while
- * the opt-in still asks for the loop (predict.h, mla_predict_keep_loop). A Deployment UPDATE
- * (often an annotation or image change) says nothing about the forecast: re-applying the
- * policy's minReplicaCount would drop the forecast's floor until the next loop pass, up to a
- * minute of missing pods before a peak. */
+/* The apply configuration over `existing` (the stored ScaledObject, NULL when none). While the
+ * opt-in asks for the predictive loop, the replica counts the loop owns (its own field manager,
+ * ml-autoscaling-loop) are left out: server-side apply then keeps the loop's values without this
+ * manager taking them over, and never copies the loop's annotations (predict_step.h). A
+ * Deployment UPDATE (often an annotation or image change) says nothing about the forecast:
+ * re-applying the policy's minReplicaCount would drop the forecast's floor until the next loop
+ * pass, up to a minute of missing pods before a peak. */
 static cJSON *wk_build_over(const struct mla_work *w, const cJSON *existing,
                             const char *removed_hpa, const char *transfer_hpa)
 {
     cJSON *so = wk_build_apply(w, removed_hpa, transfer_hpa);
-    if (mla_predict_keep_loop(so, existing)) {
-        const cJSON *spec = cJSON_GetObjectItemCaseSensitive(so, "spec");
-        const cJSON *mn = cJSON_GetObjectItemCaseSensitive(spec, "minReplicaCount");
-        const cJSON *mx = cJSON_GetObjectItemCaseSensitive(spec, "maxReplicaCount");
-        mla_log(MLA_LOG_INFO, "worker", "%s/%s: keeping the predictive loop's replica counts "
-                "(min %d, max %d)", w->ns, w->name, cJSON_IsNumber(mn) ? mn->valueint : -1,
-                cJSON_IsNumber(mx) ? mx->valueint : -1);
-    }
+    if (mla_predict_leave_loop(so, existing))
+        mla_log(MLA_LOG_INFO, "worker", "%s/%s: leaving the replica counts to the predictive "
+                "loop (field manager " MLA_PREDICT_FIELD_MANAGER ")", w->ns, w->name);
     return so;
 }
 

@@ -29,6 +29,7 @@ CLUSTER_RULES = {
     ("autoscaling", "horizontalpodautoscalers"): {"get", "list", "create", "update", "patch", "delete"},
     ("keda.sh", "scaledobjects"): {"get", "list", "create", "update", "patch", "delete"},
     ("", "events"): {"create", "patch"},
+    ("", "namespaces"): {"list"},
 }
 LEASE_RULES = {("coordination.k8s.io", "leases"): {"get", "create", "update"}}
 

@@ -83,7 +83,7 @@ ok "UPDATE changed maxReplicaCount to 8 and kept autoscaling.keda.sh/paused-repl
 
 # deleting the Deployment deletes the ScaledObject (ownerReference)
 kapi DELETE "$(dep_path team-a web)" >/dev/null
-gone "$(so_path team-a web)" || fail "ScaledObject not garbage-collected with its Deployment"
+wait_until 5 gone "$(so_path team-a web)" || fail "ScaledObject not garbage-collected with its Deployment"
 ok "deleting the Deployment deletes its ScaledObject (ownerReference)"
 driver_stop
 m="$MLA_TMP/drv.metrics"
