@@ -43,6 +43,10 @@ struct mla_reconcile_config {
     void *decide_ctx;
     mla_reconcile_predict_fn predict;         /* NULL: no predictive step */
     void *predict_ctx;
+    /* Called at the start of each pass; false: skip the pass quietly (e.g. KEDA's API is
+     * missing, see keda.h: nothing to write, and the caller said so once). NULL: always run. */
+    bool (*gate)(void *ctx);
+    void *gate_ctx;
 };
 
 struct mla_reconcile_stats {

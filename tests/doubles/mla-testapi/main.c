@@ -12,7 +12,8 @@
  * Test control (no token needed):
  *   POST /_control {"latencyMs":N, "fail":{"status":429,"count":3,"retryAfter":1,"path":"sub",
  *                   "verb":"PATCH"}, "dropConnections":N, "down":true|false,
- *                   "kedaAdoptsHpa":true|false, "reset":true}
+ *                   "kedaAdoptsHpa":true|false, "kedaInstalled":true|false, "reset":true}
+ *   (kedaInstalled and discovery documents: discovery.c)
  *   GET /_log  -> {"items":[{"verb","path","query","status","created"}...]};  DELETE /_log clears.
  *
  * Server-side apply: the server remembers, per object and field manager, the last applied
@@ -37,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "discovery.h"
 #include "mla/buf.h"
 #include "mla/kube.h"
 #include "mla/mem.h"
@@ -681,6 +683,7 @@ static long ta_control(const char *body, cJSON **out)
         ta.down = false;
         ta.keda_adopts_hpa = false;
     }
+    ta_disc_control(c);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "latencyMs");
     if (cJSON_IsNumber(v))
         ta.latency_ms = (long)v->valuedouble;
@@ -962,6 +965,8 @@ static enum MHD_Result ta_handler(void *cls, struct MHD_Connection *c, const cha
     } else if (st->too_big) {
         code = 413;
         out = ta_status(413, "RequestEntityTooLarge", "request body too large");
+    } else if (ta_disc_serve(method, url, &code, &out)) {
+        /* discovery, or keda.sh while KEDA's CRD is removed */
     } else if (!routed) {
         code = 404;
         out = ta_status(404, "NotFound", "the server could not find the requested resource");
