@@ -1,8 +1,9 @@
 /* http.h - the webhook's HTTPS server (libmicrohttpd over GnuTLS).
  *
  * Routes: POST /mutate (AdmissionReview in, AdmissionReview out), GET /healthz ("ok"),
- * GET /readyz (JSON detail: mode, policy set, and what readyz_detail adds), GET /metrics (Prometheus text). Errors that
- * are not AdmissionReview-level get a JSON body {"error": "..."} with 400/404/405/413/415/500.
+ * GET /readyz (JSON detail: mode, policy set, and what readyz_detail adds), GET /metrics
+ * (Prometheus text). Errors that are not AdmissionReview-level get a JSON body {"error": "..."}
+ * with 400/404/405/413/415/500.
  *
  * Ownership: the server borrows everything in mla_http_opts (the policy store and hooks must
  * outlive it); mla_http_stop() frees the server.

@@ -1,6 +1,7 @@
 /* keda.h - is KEDA's ScaledObject API installed in this cluster? Discovery of keda.sh/v1alpha1
- * (GET /apis/keda.sh/v1alpha1, an APIResourceList that must list `scaledobjects`), at start and
- * then every interval in every replica, and by the leader's loop at the start of each pass.
+ * (GET /apis/keda.sh/v1alpha1, an APIResourceList that must list `scaledobjects`), at start,
+ * then every interval (at most a minute) in every replica, and by the leader's loop at the start
+ * of each pass.
  *
  * What depends on the answer (PRODUCT.md point 11):
  *   - admission reads the cached state only (no API call per request) to warn on opted-in
@@ -42,7 +43,8 @@ bool mla_keda_lists_scaledobjects(const cJSON *resource_list);
     "Deployment until it is"
 
 struct mla_keda_config {
-    long interval_ms;       /* between discoveries; 0: 60000 */
+    long interval_ms;       /* between discoveries; 0 or more than 60000: 60000 (10000 while
+                             * unknown) */
     const char *identity;   /* Events' reportingInstance (copied); NULL: "ml-autoscaling" */
     size_t park_cap;        /* most items held while missing; 0: 4096 (more: the loop repairs) */
     /* Called from the thread that saw the state change (checker or loop), after parked items

@@ -27,6 +27,8 @@
 #define KEDA_PATH "/apis/keda.sh/v1alpha1"
 #define KEDA_EVENT_RETRY_MS 1000
 #define KEDA_EVENT_GIVE_UP_MS 60000
+#define KEDA_UNKNOWN_MS 10000      /* re-check period while the state is unknown */
+#define KEDA_MAX_INTERVAL_MS 60000 /* the loop may be hourly; KEDA's arrival is noticed sooner */
 
 struct keda_parked {
     struct mla_work *w;   /* owned */
@@ -322,8 +324,11 @@ static void *keda_thread(void *arg)
     while (!k->stop) {
         pthread_mutex_unlock(&k->mu);
         if (mla_queue_now_ms() >= next_check) {
-            keda_check(k);
-            next_check = mla_queue_now_ms() + k->cfg.interval_ms;
+            /* not known yet (API down, wrong token): ask again sooner than the interval */
+            long every = keda_check(k) == MLA_KEDA_UNKNOWN && k->cfg.interval_ms > KEDA_UNKNOWN_MS
+                             ? KEDA_UNKNOWN_MS
+                             : k->cfg.interval_ms;
+            next_check = mla_queue_now_ms() + every;
         }
         waiting = keda_event_parked(k);
         long long until = next_check;
@@ -344,8 +349,8 @@ enum mla_code mla_keda_create(const struct mla_keda_config *cfg, struct mla_kube
 {
     struct mla_keda *k = mla_xcalloc(1, sizeof *k);
     k->cfg = *cfg;
-    if (k->cfg.interval_ms <= 0)
-        k->cfg.interval_ms = 60000;
+    if (k->cfg.interval_ms <= 0 || k->cfg.interval_ms > KEDA_MAX_INTERVAL_MS)
+        k->cfg.interval_ms = KEDA_MAX_INTERVAL_MS;
     if (!k->cfg.park_cap)
         k->cfg.park_cap = 4096;
     k->identity = mla_xstrdup(cfg->identity ? cfg->identity : "ml-autoscaling");

@@ -273,12 +273,16 @@ static void lease_note(struct mla_lease *l, const char *why)
     snprintf(l->last_error, sizeof l->last_error, "%s", why);
     pthread_mutex_unlock(&l->mu);
     long sup = 0;
-    if (mla_lease_warn_allow(&l->warn, why, now, l->warn_interval_ms, &sup))
-        mla_log(MLA_LOG_WARN, "lease", "%s; %s (%ld repeated failures not logged since the "
-                "previous line; a repeat is logged once per %ld s)", why,
-                atomic_load(&l->leading) ? "this replica cannot renew its leadership"
-                                         : "this replica cannot become leader",
-                sup, (l->warn_interval_ms + 999) / 1000);
+    if (!mla_lease_warn_allow(&l->warn, why, now, l->warn_interval_ms, &sup))
+        return;
+    char tail[128] = "";
+    if (sup > 0)
+        snprintf(tail, sizeof tail, "%ld repeated failures not logged since the previous line; ",
+                 sup);
+    mla_log(MLA_LOG_WARN, "lease", "%s; %s (%sthe same error is logged once per %ld s)", why,
+            atomic_load(&l->leading) ? "this replica cannot renew its leadership"
+                                     : "this replica cannot become leader",
+            tail, (l->warn_interval_ms + 999) / 1000);
 }
 
 static void *lease_thread(void *arg)

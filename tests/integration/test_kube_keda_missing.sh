@@ -3,7 +3,8 @@
 # keda.sh/v1alpha1 API, /readyz says "keda":"missing", the log says it once (not a 404 per pass),
 # an opted-in Deployment is admitted with the warning, gets one KEDAMissing Event, and no
 # ScaledObject write is attempted; once KEDA's CRD is installed, the held-back work and the loop
-# write the ScaledObject within a pass, and /readyz says "present".
+# write the ScaledObject within a pass, and /readyz says "present". With --no-loop, the held-back
+# admission work alone writes it once KEDA appears.
 . "$(dirname "$0")/lib_kube.sh"
 . "$MLA_ROOT/scripts/review-lib.sh"
 BIN="$MLA_BUILD/ml-autoscaling"
@@ -17,18 +18,36 @@ kapi GET /apis | grep -q keda.sh && fail "test API: /apis still lists keda.sh"
 ok "test API server without KEDA: /apis/keda.sh/v1alpha1 404, keda.sh not in /apis"
 
 bash "$MLA_ROOT/certs/gen-dev-certs.sh" "$MLA_TMP/certs" >/dev/null || fail "certs"
-# shellcheck disable=SC2046
-POD_NAMESPACE=kube-system $(vg serve "$BIN") serve --listen 127.0.0.1:0 \
-  --tls-cert "$MLA_TMP/certs/tls.crt" --tls-key "$MLA_TMP/certs/tls.key" \
-  --policies "$MLA_ROOT/policies" --kube-url "$API" --kube-token-file "$TOKEN_FILE" \
-  --loop-interval 1 2>"$MLA_TMP/serve.err" &
-SERVE_PID=$!; PIDS+=("$SERVE_PID")
-for _ in $(seq 1 $((100 * SLOW))); do
-  PORT=$(grep -o 'listening on https://127.0.0.1:[0-9]*' "$MLA_TMP/serve.err" 2>/dev/null | head -1 | sed 's/.*://')
-  [ -n "$PORT" ] && break; sleep 0.1
-done
-[ -n "${PORT:-}" ] || fail "serve did not start: $(tail -5 "$MLA_TMP/serve.err")"
-WH="https://127.0.0.1:$PORT"
+start_serve() { # extra serve flags
+  # shellcheck disable=SC2046
+  POD_NAMESPACE=kube-system $(vg serve "$BIN") serve --listen 127.0.0.1:0 \
+    --tls-cert "$MLA_TMP/certs/tls.crt" --tls-key "$MLA_TMP/certs/tls.key" \
+    --policies "$MLA_ROOT/policies" --kube-url "$API" --kube-token-file "$TOKEN_FILE" \
+    --loop-interval 1 "$@" 2>"$MLA_TMP/serve.err" &
+  SERVE_PID=$!; PIDS+=("$SERVE_PID")
+  PORT=
+  for _ in $(seq 1 $((100 * SLOW))); do
+    PORT=$(grep -o 'listening on https://127.0.0.1:[0-9]*' "$MLA_TMP/serve.err" 2>/dev/null | head -1 | sed 's/.*://')
+    [ -n "$PORT" ] && break; sleep 0.1
+  done
+  [ -n "${PORT:-}" ] || fail "serve did not start: $(tail -5 "$MLA_TMP/serve.err")"
+  WH="https://127.0.0.1:$PORT"
+}
+admit() { # DEPLOYMENT.json -> response in $MLA_TMP/resp.json, warnings in $MLA_TMP/warnings
+  mla_review CREATE "$1" >"$MLA_TMP/review.json"
+  curl -sS --cacert "$MLA_TMP/certs/ca.crt" -H 'Content-Type: application/json' \
+    --data-binary "@$MLA_TMP/review.json" "$WH/mutate" >"$MLA_TMP/resp.json"
+  $PY -c 'import json,sys; r=json.load(open(sys.argv[1]))["response"]; assert r["allowed"], r; print("\n".join(r.get("warnings") or []))' \
+    "$MLA_TMP/resp.json" >"$MLA_TMP/warnings" || fail "not allowed: $(cat "$MLA_TMP/resp.json")"
+}
+store() { # DEPLOYMENT.json NS: the admission patch applied, stored as kube-apiserver would
+  local patch
+  patch=$($PY -c 'import json,sys,base64; print(base64.b64decode(json.load(open(sys.argv[1]))["response"]["patch"]).decode())' "$MLA_TMP/resp.json")
+  /usr/bin/kubectl patch --local --type=json -f "$1" -p "$patch" -o json >"$MLA_TMP/stored.json" || fail "patch"
+  kapi POST "/apis/apps/v1/namespaces/$2/deployments" "$(cat "$MLA_TMP/stored.json")" >/dev/null
+  [ "$(code)" = 201 ] || fail "store: $(cat "$MLA_TMP/last.body")"
+}
+start_serve
 readyz() { curl -sS --cacert "$MLA_TMP/certs/ca.crt" "$WH/readyz"; }
 keda_is() { [ "$(readyz | jqr keda)" = "$1" ]; }
 wait_until 5 keda_is missing || fail "/readyz does not say keda missing: $(readyz)"
@@ -40,18 +59,11 @@ ok "/readyz: $r"
 SRC="$MLA_ROOT/tests/fixtures/render/api-cpu-only/deployment.yaml"
 $PY -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$SRC" >"$MLA_TMP/dep.json"
 NS=web; N=search-frontend
-mla_review CREATE "$MLA_TMP/dep.json" >"$MLA_TMP/review.json"
-resp=$(curl -sS --cacert "$MLA_TMP/certs/ca.crt" -H 'Content-Type: application/json' \
-  --data-binary "@$MLA_TMP/review.json" "$WH/mutate")
-echo "$resp" | $PY -c 'import json,sys; r=json.load(sys.stdin)["response"]; assert r["allowed"], r; print("\n".join(r.get("warnings") or []))' >"$MLA_TMP/warnings" \
-  || fail "not allowed: $resp"
+admit "$MLA_TMP/dep.json"
 grep -qx "KEDA's ScaledObject API is not installed in this cluster; nothing will scale this Deployment until it is" "$MLA_TMP/warnings" \
   || fail "no KEDA warning in the admission response: $(cat "$MLA_TMP/warnings")"
 ok "opted-in Deployment admitted with the warning: $(grep KEDA "$MLA_TMP/warnings")"
-patch=$(echo "$resp" | $PY -c 'import json,sys,base64; print(base64.b64decode(json.load(sys.stdin)["response"]["patch"]).decode())')
-/usr/bin/kubectl patch --local --type=json -f "$MLA_TMP/dep.json" -p "$patch" -o json >"$MLA_TMP/stored.json" || fail "patch"
-kapi POST "/apis/apps/v1/namespaces/$NS/deployments" "$(cat "$MLA_TMP/stored.json")" >/dev/null
-[ "$(code)" = 201 ] || fail "store: $(cat "$MLA_TMP/last.body")"
+store "$MLA_TMP/dep.json" "$NS"
 UID_=$(kapi GET "$(dep_path "$NS" "$N")" | jqr metadata.uid)
 
 events() { # reason -> how many Events with it on the Deployment
@@ -85,3 +97,26 @@ ok "/readyz keda present; one log line: $(grep -o 'KEDA.s ScaledObject API is in
 kill -TERM "$SERVE_PID"; wait "$SERVE_PID"; rc=$?
 [ "$rc" = 0 ] || fail "serve exited $rc: $(tail -5 "$MLA_TMP/serve.err")"
 ok "serve stopped cleanly"
+
+# Without the loop (--no-loop), the admitted work held back while KEDA was missing is what
+# writes the ScaledObject once KEDA appears: nothing queued is lost.
+control '{"kedaInstalled":false}'
+start_serve --no-loop
+wait_until 5 keda_is missing || fail "--no-loop: /readyz does not say keda missing: $(readyz)"
+[ "$(readyz | jqr leader.enabled)" = false ] || fail "--no-loop: leader detail $(readyz)"
+N=held-back
+$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); d["metadata"]["name"]=sys.argv[2]; print(json.dumps(d))' \
+  "$MLA_TMP/dep.json" "$N" >"$MLA_TMP/dep2.json"
+admit "$MLA_TMP/dep2.json"
+grep -q "KEDA's ScaledObject API is not installed" "$MLA_TMP/warnings" || fail "--no-loop: no warning"
+store "$MLA_TMP/dep2.json" "$NS"
+UID_=$(kapi GET "$(dep_path "$NS" "$N")" | jqr metadata.uid)
+wait_until 5 has_event || fail "--no-loop: no KEDAMissing Event on $NS/$N"
+sleep 1
+exists "$(so_path "$NS" "$N")" && fail "--no-loop: a ScaledObject exists without KEDA"
+control '{"kedaInstalled":true}'
+wait_until 5 exists "$(so_path "$NS" "$N")" || fail "--no-loop: the held-back write was lost: $(grep keda "$MLA_TMP/serve.err")"
+grep -q 'installed now: 1 held-back' "$MLA_TMP/serve.err" || fail "--no-loop: $(grep keda "$MLA_TMP/serve.err")"
+ok "--no-loop: warning, Event, and the held-back write applied $N once KEDA appeared"
+kill -TERM "$SERVE_PID"; wait "$SERVE_PID"; rc=$?
+[ "$rc" = 0 ] || fail "serve exited $rc: $(tail -5 "$MLA_TMP/serve.err")"
