@@ -112,22 +112,21 @@ static void keda_clear_evented_locked(struct mla_keda *k)
     k->nev = 0;
 }
 
-/* The Event once per Deployment and state. Any thread; not with mu held. */
+/* The Event once per Deployment and state. The Deployment is marked before the Event is sent,
+ * so the checker thread and the loop never both send it; a failed send is logged by
+ * mla_worker_event and not repeated in this state. Any thread; not with mu held. */
 static void keda_event_once(struct mla_keda *k, const char *ns, const char *name, const char *uid)
 {
     char *key = mla_xasprintf("%s/%s", ns, name);
     pthread_mutex_lock(&k->mu);
-    bool done = keda_evented_locked(k, key);
+    bool send = atomic_load(&k->state) == MLA_KEDA_MISSING && !keda_evented_locked(k, key);
+    if (send)
+        keda_mark_locked(k, key);
     pthread_mutex_unlock(&k->mu);
-    if (!done) {
+    if (send)
         mla_worker_event(k->kc, k->identity, ns, name, uid, true, "KEDAMissing",
                          MLA_KEDA_MISSING_WARNING " (no keda.sh/v1alpha1 ScaledObject API); "
                          "ml-autoscaling writes the ScaledObject once KEDA's CRDs are installed");
-        pthread_mutex_lock(&k->mu);
-        if (atomic_load(&k->state) == MLA_KEDA_MISSING)
-            keda_mark_locked(k, key);
-        pthread_mutex_unlock(&k->mu);
-    }
     free(key);
 }
 
