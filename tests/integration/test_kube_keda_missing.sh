@@ -18,19 +18,20 @@ kapi GET /apis | grep -q keda.sh && fail "test API: /apis still lists keda.sh"
 ok "test API server without KEDA: /apis/keda.sh/v1alpha1 404, keda.sh not in /apis"
 
 bash "$MLA_ROOT/certs/gen-dev-certs.sh" "$MLA_TMP/certs" >/dev/null || fail "certs"
-start_serve() { # extra serve flags
+start_serve() { # LOG-NAME extra serve flags (a new log per start: the old one has the old port)
+  LOG="$MLA_TMP/$1.err"; shift
   # shellcheck disable=SC2046
   POD_NAMESPACE=kube-system $(vg serve "$BIN") serve --listen 127.0.0.1:0 \
     --tls-cert "$MLA_TMP/certs/tls.crt" --tls-key "$MLA_TMP/certs/tls.key" \
     --policies "$MLA_ROOT/policies" --kube-url "$API" --kube-token-file "$TOKEN_FILE" \
-    --loop-interval 1 "$@" 2>"$MLA_TMP/serve.err" &
+    --loop-interval 1 "$@" 2>"$LOG" &
   SERVE_PID=$!; PIDS+=("$SERVE_PID")
   PORT=
   for _ in $(seq 1 $((100 * SLOW))); do
-    PORT=$(grep -o 'listening on https://127.0.0.1:[0-9]*' "$MLA_TMP/serve.err" 2>/dev/null | head -1 | sed 's/.*://')
+    PORT=$(grep -o 'listening on https://127.0.0.1:[0-9]*' "$LOG" 2>/dev/null | head -1 | sed 's/.*://')
     [ -n "$PORT" ] && break; sleep 0.1
   done
-  [ -n "${PORT:-}" ] || fail "serve did not start: $(tail -5 "$MLA_TMP/serve.err")"
+  [ -n "${PORT:-}" ] || fail "serve did not start: $(tail -5 "$LOG")"
   WH="https://127.0.0.1:$PORT"
 }
 admit() { # DEPLOYMENT.json -> response in $MLA_TMP/resp.json, warnings in $MLA_TMP/warnings
@@ -47,7 +48,7 @@ store() { # DEPLOYMENT.json NS: the admission patch applied, stored as kube-apis
   kapi POST "/apis/apps/v1/namespaces/$2/deployments" "$(cat "$MLA_TMP/stored.json")" >/dev/null
   [ "$(code)" = 201 ] || fail "store: $(cat "$MLA_TMP/last.body")"
 }
-start_serve
+start_serve serve
 readyz() { curl -sS --cacert "$MLA_TMP/certs/ca.crt" "$WH/readyz"; }
 keda_is() { [ "$(readyz | jqr keda)" = "$1" ]; }
 wait_until 5 keda_is missing || fail "/readyz does not say keda missing: $(readyz)"
@@ -101,7 +102,7 @@ ok "serve stopped cleanly"
 # Without the loop (--no-loop), the admitted work held back while KEDA was missing is what
 # writes the ScaledObject once KEDA appears: nothing queued is lost.
 control '{"kedaInstalled":false}'
-start_serve --no-loop
+start_serve serve-noloop --no-loop
 wait_until 5 keda_is missing || fail "--no-loop: /readyz does not say keda missing: $(readyz)"
 [ "$(readyz | jqr leader.enabled)" = false ] || fail "--no-loop: leader detail $(readyz)"
 N=held-back
@@ -115,8 +116,8 @@ wait_until 5 has_event || fail "--no-loop: no KEDAMissing Event on $NS/$N"
 sleep 1
 exists "$(so_path "$NS" "$N")" && fail "--no-loop: a ScaledObject exists without KEDA"
 control '{"kedaInstalled":true}'
-wait_until 5 exists "$(so_path "$NS" "$N")" || fail "--no-loop: the held-back write was lost: $(grep keda "$MLA_TMP/serve.err")"
-grep -q 'installed now: 1 held-back' "$MLA_TMP/serve.err" || fail "--no-loop: $(grep keda "$MLA_TMP/serve.err")"
+wait_until 5 exists "$(so_path "$NS" "$N")" || fail "--no-loop: the held-back write was lost: $(grep keda "$LOG")"
+grep -q 'installed now: 1 held-back' "$LOG" || fail "--no-loop: $(grep keda "$LOG")"
 ok "--no-loop: warning, Event, and the held-back write applied $N once KEDA appeared"
 kill -TERM "$SERVE_PID"; wait "$SERVE_PID"; rc=$?
-[ "$rc" = 0 ] || fail "serve exited $rc: $(tail -5 "$MLA_TMP/serve.err")"
+[ "$rc" = 0 ] || fail "serve exited $rc: $(tail -5 "$LOG")"
