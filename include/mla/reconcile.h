@@ -53,6 +53,10 @@ struct mla_reconcile_config {
     int page_size;                      /* items per LIST page (limit); 0: 500 */
     const char *identity;               /* Events' reportingInstance (copied);
                                          * NULL: "ml-autoscaling" */
+    /* Called at the start of each pass; false: skip the pass quietly (e.g. KEDA's API is
+     * missing, see keda.h: nothing to write, and the caller said so once). NULL: always run. */
+    bool (*gate)(void *ctx);
+    void *gate_ctx;
 };
 
 struct mla_reconcile_stats {

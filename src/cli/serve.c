@@ -371,6 +371,8 @@ int mla_cmd_serve(int argc, char **argv)
         .policies = &store,
         .hooks = hooks,
         .mode = mode,
+        .readyz_detail = mla_controller_readyz, /* api NULL: admission-only, KEDA unknown */
+        .readyz_ctx = api,
     };
     struct mla_http_server *srv = NULL;
     if (mla_http_start(&ho, &srv, &err) != MLA_OK) {

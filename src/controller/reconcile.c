@@ -347,6 +347,12 @@ static enum mla_code rec_pass(struct mla_reconcile *r, bool gated, struct mla_re
 {
     pthread_mutex_lock(&r->pass_mu);
     struct mla_reconcile_stats st = {0};
+    if (r->cfg.gate && !r->cfg.gate(r->cfg.gate_ctx)) {
+        pthread_mutex_unlock(&r->pass_mu);
+        if (stats)
+            *stats = st;
+        return MLA_OK;
+    }
     struct rec_read rd = {0};
     cJSON *plan = NULL;
     enum mla_code rc = rec_read(r, &rd, err);

@@ -546,7 +546,11 @@ static enum MHD_Result http_readyz(struct MHD_Connection *c, struct http_conn *h
     if (rc == MLA_OK)
         rc = last[0] ? mla_buf_add_json_str(&hc->out, last) : mla_buf_adds(&hc->out, "null");
     if (rc == MLA_OK)
-        rc = mla_buf_adds(&hc->out, "}}\n");
+        rc = mla_buf_adds(&hc->out, "}");
+    if (rc == MLA_OK && s->o.readyz_detail)
+        rc = s->o.readyz_detail(s->o.readyz_ctx, &hc->out);
+    if (rc == MLA_OK)
+        rc = mla_buf_adds(&hc->out, "}\n");
     mla_policy_set_unref(ps);
     if (rc != MLA_OK)
         return MHD_NO;

@@ -13,8 +13,9 @@
  * Test control (no token needed):
  *   POST /_control {"latencyMs":N, "fail":{"status":429,"count":3,"retryAfter":1,"path":"sub",
  *                   "verb":"PATCH"}, "dropConnections":N, "down":true|false,
- *                   "kedaAdoptsHpa":true|false, "gc":true|false, "gcDelayMs":N,
- *                   "reset":true}
+ *                   "kedaAdoptsHpa":true|false, "kedaInstalled":true|false, "gc":true|false,
+ *                   "gcDelayMs":N, "reset":true}
+ *   (kedaInstalled and discovery documents: discovery.c)
  *   and strict.h's: "strictNamespaces", "namespaces", "statusWrite", "applyTypedError".
  *   A write that changes nothing keeps the resourceVersion, as the real server does.
  *   GET /_log  -> {"items":[{"verb","path","query","status","created"}...]};  DELETE /_log clears.
@@ -40,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "discovery.h"
 #include "mla/buf.h"
 #include "mla/kube.h"
 #include "mla/mem.h"
@@ -700,6 +702,7 @@ static long ta_control(const char *body, cJSON **out)
         ta.gc_off = false;
         ta.gc_delay_ms = 200;
     }
+    ta_disc_control(c);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "latencyMs");
     if (cJSON_IsNumber(v))
         ta.latency_ms = (long)v->valuedouble;
@@ -1065,6 +1068,8 @@ static enum MHD_Result ta_handler(void *cls, struct MHD_Connection *c, const cha
     } else if (st->too_big) {
         code = 413;
         out = ta_status(413, "RequestEntityTooLarge", "request body too large");
+    } else if (ta_disc_serve(method, url, &code, &out)) {
+        /* discovery, or keda.sh while KEDA's CRD is removed */
     } else if (!routed) {
         code = 404;
         out = ta_status(404, "NotFound", "the server could not find the requested resource");
