@@ -7,9 +7,11 @@
  * test against cJSON on generated and mutated inputs), so skipping never lets invalid JSON in:
  * every skipped byte is validated here, everything else is still parsed by cJSON.
  *
- * Skipped ("cut") values, in the body's root object only:
- *   request.object.metadata.managedFields, request.oldObject.metadata.managedFields,
- *   request.object.status, request.oldObject.status
+ * Skipped ("cut") values, in the body's root object only (nothing in the product reads them;
+ * a new reader of one of these must take it off this list, in sk_child):
+ *   request.options, request.requestKind, request.requestResource,
+ *   request.userInfo.groups, request.userInfo.extra,
+ *   request.object / request.oldObject: metadata.managedFields, status, spec.strategy
  * (keys compared as written, without escapes: an escaped key is simply not cut).
  *
  * Ownership: no allocation; cut offsets index the caller's body.
@@ -22,7 +24,7 @@
 #include <stddef.h>
 
 /* At most this many cuts are recorded; further skippable values are validated and kept. */
-#define MLA_REVIEW_SKIM_MAX_CUTS 8
+#define MLA_REVIEW_SKIM_MAX_CUTS 16
 
 struct mla_review_cuts {
     size_t n;

@@ -1,7 +1,7 @@
 /* admission/review.c - the admission.k8s.io/v1 AdmissionReview codec (see review.h).
  *
  * Decode first skims the body (review_skim.h: one validating pass that accepts exactly what
- * cJSON accepts and finds managedFields and status, which the decision never reads), then
+ * cJSON accepts and finds managedFields, status and the other values nothing reads), then
  * parses with cJSON a copy in which those values are null: they are a third to a half of a
  * review's nodes. A body the skim refuses is parsed the old way (a bracket scan that refuses
  * hostile nesting before the recursive parser sees it, then cJSON on the whole body), so every

@@ -19,7 +19,7 @@
 #include "mla/mem.h"
 
 /* Where a value sits, as far as cutting is concerned. */
-enum sk_where { W_ROOT, W_REQUEST, W_OBJECT, W_METADATA, W_OTHER };
+enum sk_where { W_ROOT, W_REQUEST, W_USERINFO, W_OBJECT, W_METADATA, W_SPEC, W_OTHER };
 
 struct sk {
     const unsigned char *s;
@@ -183,15 +183,28 @@ static enum sk_where sk_child(const struct sk *k, enum sk_where w, size_t b, siz
     case W_ROOT:
         return sk_key_is(k, b, e, "request") ? W_REQUEST : W_OTHER;
     case W_REQUEST:
-        return sk_key_is(k, b, e, "object") || sk_key_is(k, b, e, "oldObject") ? W_OBJECT
-                                                                               : W_OTHER;
+        if (sk_key_is(k, b, e, "object") || sk_key_is(k, b, e, "oldObject"))
+            return W_OBJECT;
+        if (sk_key_is(k, b, e, "userInfo"))
+            return W_USERINFO;
+        *cut = sk_key_is(k, b, e, "options") || sk_key_is(k, b, e, "requestKind") ||
+               sk_key_is(k, b, e, "requestResource");
+        return W_OTHER;
+    case W_USERINFO:
+        *cut = sk_key_is(k, b, e, "groups") || sk_key_is(k, b, e, "extra");
+        return W_OTHER;
     case W_OBJECT:
         if (sk_key_is(k, b, e, "metadata"))
             return W_METADATA;
+        if (sk_key_is(k, b, e, "spec"))
+            return W_SPEC;
         *cut = sk_key_is(k, b, e, "status");
         return W_OTHER;
     case W_METADATA:
         *cut = sk_key_is(k, b, e, "managedFields");
+        return W_OTHER;
+    case W_SPEC:
+        *cut = sk_key_is(k, b, e, "strategy");
         return W_OTHER;
     default:
         return W_OTHER;
