@@ -63,7 +63,7 @@ swap_to() { # SET
   n=$((n + 1))
   cp -r "$T/sets/$1" "$POL/..v$n"
   ln -sfn "..v$n" "$POL/..data_tmp" && mv -T "$POL/..data_tmp" "$POL/..data"
-  [ $n -gt 2 ] && rm -rf "$POL/..v$((n - 2))"
+  [ $n -gt 6 ] && rm -rf "$POL/..v$((n - 6))"   # kubelet removes the old version after the swap
   return 0
 }
 swap_to A
