@@ -6,6 +6,7 @@
 #   make valgrind    the integration tests with the servers under valgrind (leaks are errors)
 #   make check       test + sanitize + valgrind: what CI runs
 #   make bench       benchmarks (print figures; they are not pass/fail tests)
+#   make soak        a 3-minute sustained load run with the loop (bench/soak.sh; figures)
 #   make demo        the local demo (no cluster)
 #   make deps        install the Debian packages (scripts/deps.sh)
 #   V=1              show the compiler command lines
@@ -49,7 +50,7 @@ BIN      := $(B)/ml-autoscaling
 LIBA     := $(B)/libmla.a
 TOOL_BINS := $(TOOLS:%=$(B)/%)
 
-.PHONY: all test unit integration sanitize check bench demo deps clean certs valgrind
+.PHONY: all test unit integration sanitize check bench demo deps clean certs valgrind soak
 all: $(BIN) $(TOOL_BINS)
 
 $(B)/obj/%.o: %.c
@@ -94,6 +95,9 @@ valgrind: all
 
 bench: all
 	MLA_BUILD=$(abspath $(B)) bash bench/run.sh
+
+soak: all
+	MLA_BUILD=$(abspath $(B)) bash bench/soak.sh
 
 demo: all
 	MLA_BUILD=$(abspath $(B)) bash scripts/demo.sh --no-deps
