@@ -93,7 +93,7 @@ want=$HA; [ "$last_valid" = B ] && want=$HB
 import json, sys
 s, ha, hb, hc = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4]
 assert s["failed"] == 0, f"{s['failed']} failed requests: {s['failures']}"
-assert s["requests"] >= 100, f"only {s['requests']} requests"
+assert s["requests"] >= 50, f"only {s['requests']} requests"
 h = s["policy_hashes"]
 assert h.get(hc, 0) == 0, f"the invalid set C took effect in {h[hc]} responses"
 assert set(h) <= {ha, hb}, f"responses from no valid set: { {k: v for k, v in h.items() if k not in (ha, hb)} }"

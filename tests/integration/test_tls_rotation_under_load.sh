@@ -88,7 +88,7 @@ keep, new = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 fps = sys.argv[3:6]
 for name, s in (("kept-alive", keep), ("new-connection", new)):
     assert s["failed"] == 0, f"{name}: {s['failed']} failed requests: {s['failures']}"
-    assert s["requests"] >= 50, f"{name}: only {s['requests']} requests"
+    assert s["requests"] >= 10, f"{name}: only {s['requests']} requests"
     print(f"ok   - {name} clients: {s['requests']} requests, 0 failed, p99 {s['p99_ms']:.1f} ms, {len(s['connections'])} TLS connections")
 seq = [fps.index(f) if f in fps else -1 for _, f in new["connections"]]
 assert -1 not in seq, "a connection saw a certificate that is none of the three leaves"
