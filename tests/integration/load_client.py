@@ -6,6 +6,7 @@ bench/soak.sh; wrk cannot tell which policy set or which certificate answered ea
 
   load_client.py --url https://127.0.0.1:PORT/mutate --cacert CA --body REVIEW.json
                  [--seconds S | --until-file F] [--threads N] [--mode keep|new] [--out SUMMARY.json]
+                 [--ready-file F] [--pause S] [--window S]
 
 --mode keep: one kept-alive connection per thread (as kube-apiserver does); new: a new TLS
 connection per request. Every response is checked: HTTP 200, an AdmissionReview whose uid is the
@@ -44,6 +45,7 @@ class Worker(threading.Thread):
         self.hashes = {}
         self.conns = []        # (t_start, fingerprint)
         self.conn = None
+        self.first = threading.Event()  # set after the first answered request
 
     def connect(self):
         c = http.client.HTTPSConnection(self.host, self.port, context=self.ctx, timeout=self.a.timeout)
@@ -84,6 +86,7 @@ class Worker(threading.Thread):
             t = time.monotonic()
             try:
                 self.one()
+                self.first.set()
                 self.lat.append((round(time.monotonic() - self.t0, 3), (time.monotonic() - t) * 1000))
             except Exception as e:  # noqa: BLE001 - every failure is counted and reported
                 self.nfail += 1
@@ -106,6 +109,7 @@ def main():
     ap.add_argument("--body", required=True)
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--until-file", help="run until this file exists (instead of --seconds)")
+    ap.add_argument("--ready-file", help="created once every thread has had its first answer")
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--mode", choices=("keep", "new"), default="keep")
     ap.add_argument("--pause", type=float, default=0, help="seconds each thread sleeps between requests")
@@ -123,6 +127,10 @@ def main():
     ws = [Worker(a, host, int(port), "/" + path, body, ctx, t0, stop) for _ in range(a.threads)]
     for w in ws:
         w.start()
+    if a.ready_file:
+        for w in ws:
+            w.first.wait(a.timeout * 3)
+        open(a.ready_file, "w").close()
     if a.until_file:
         while not os.path.exists(a.until_file) and time.monotonic() - t0 < 3600:
             time.sleep(0.1)

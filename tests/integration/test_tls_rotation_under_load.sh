@@ -54,9 +54,12 @@ ok "serving leaf 1 (serial 1001) from the Secret volume; chain root -> CA -> lea
 
 LC=(/usr/bin/python3 "$MLA_ROOT/tests/integration/load_client.py" --url "$WH_URL/mutate" --cacert "$PKI/bundle.crt"
     --body "$T/review.json" --until-file "$T/stop")
-"${LC[@]}" --threads 2 --mode keep --out "$T/keep.json" & kpid=$!
-"${LC[@]}" --threads 2 --mode new --pause 0.02 --out "$T/new.json" & npid=$!
-sleep 2
+"${LC[@]}" --threads 2 --mode keep --out "$T/keep.json" --ready-file "$T/keep.ready" & kpid=$!
+"${LC[@]}" --threads 2 --mode new --pause 0.02 --out "$T/new.json" --ready-file "$T/new.ready" & npid=$!
+# Rotate only once the kept-alive connections are up (under valgrind a handshake takes seconds).
+for _ in $(seq 1 300); do [ -e "$T/keep.ready" ] && [ -e "$T/new.ready" ] && break; sleep 0.1; done
+[ -e "$T/keep.ready" ] || fail "the kept-alive clients got no first answer"
+sleep 1
 
 wait_serial() { # SERIAL LABEL
   local t0=$SECONDS
