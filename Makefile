@@ -8,6 +8,7 @@
 #   make check       test + sanitize + valgrind + tsan + the module graph check: what CI runs
 #   make install     build/ml-autoscaling into $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local)
 #   make bench       benchmarks (print figures; they are not pass/fail tests)
+#   make soak        a 3-minute sustained load run with the loop (bench/soak.sh; figures)
 #   make demo        the local demo (no cluster)
 #   make deps        install the Debian packages (scripts/deps.sh)
 #   V=1              show the compiler command lines
@@ -64,7 +65,7 @@ LIBA     := $(B)/libmla.a
 TOOL_BINS := $(TOOLS:%=$(B)/%)
 
 .PHONY: all test unit integration sanitize check bench demo deps clean certs valgrind tsan \
-        modgraph install
+        modgraph install soak
 all: $(BIN) $(TOOL_BINS)
 
 $(B)/obj/%.o: %.c
@@ -129,6 +130,9 @@ valgrind: all
 
 bench: all
 	MLA_BUILD=$(abspath $(B)) bash bench/run.sh
+
+soak: all
+	MLA_BUILD=$(abspath $(B)) bash bench/soak.sh
 
 demo: all
 	MLA_BUILD=$(abspath $(B)) bash scripts/demo.sh --no-deps

@@ -141,6 +141,26 @@ static void http_cred_free(struct http_cred *c)
     free(c);
 }
 
+/* Whether key is the private half of the leaf's public key. The files are read once here, but
+ * a rotation may replace tls.key between the caller's own check and this read: a published
+ * mismatched pair would fail every new handshake until the next reload. */
+static bool http_pair_matches(gnutls_pcert_st *leaf, gnutls_privkey_t key)
+{
+    gnutls_pubkey_t pk;
+    gnutls_datum_t a = {0}, b = {0};
+    bool same = false;
+    if (gnutls_pubkey_init(&pk) < 0)
+        return false;
+    if (gnutls_pubkey_import_privkey(pk, key, 0, 0) >= 0 &&
+        gnutls_pubkey_export2(pk, GNUTLS_X509_FMT_DER, &a) >= 0 &&
+        gnutls_pubkey_export2(leaf->pubkey, GNUTLS_X509_FMT_DER, &b) >= 0)
+        same = a.size == b.size && memcmp(a.data, b.data, a.size) == 0;
+    gnutls_free(a.data);
+    gnutls_free(b.data);
+    gnutls_pubkey_deinit(pk);
+    return same;
+}
+
 static enum mla_code http_cred_load(const char *cert, const char *key, struct http_cred **out,
                                     struct mla_err *err)
 {
@@ -164,6 +184,8 @@ static enum mla_code http_cred_load(const char *cert, const char *key, struct ht
         if (g < 0)
             rc = mla_err_set(err, MLA_ETLS, "TLS key %s: %s", key, gnutls_strerror(g));
     }
+    if (rc == MLA_OK && !http_pair_matches(&c->pcert[0], c->key))
+        rc = mla_err_set(err, MLA_ETLS, "TLS key %s does not match certificate %s", key, cert);
     free(cd.data);
     if (kd.data) {
         memset(kd.data, 0, kd.size); /* the private key does not linger in freed memory */
