@@ -3,8 +3,10 @@
  * ScaledObject with its ownerReference, remove it on opt-out (restoring the HPA), and record an
  * Event per action. Runs in every replica; every step is idempotent.
  *
- * Also the pure helpers the worker, the admission review hook and the loop share (stored check,
- * HPA conflict test, ownership tests), unit-tested on their own.
+ * Also the pure helpers the worker, the admission review hook and the loop share (stored check
+ * against the admitted intent, HPA conflict test, ownership tests), and the pure planners that
+ * decide what to write from what was read (mla_worker_plan_apply / _remove); the threads only
+ * read, plan and run the plan. All unit-tested without a server.
  *
  * Ownership: a worker is new from mla_worker_create (mla_worker_destroy stops and joins its
  * threads). It borrows the client and the queue, which must outlive it.
