@@ -90,12 +90,13 @@ static enum mla_code rec_list(struct mla_reconcile *r, const char *path,
     do {
         struct mla_buf url;
         mla_buf_init(&url, 0);
-        rc = mla_buf_addf(&url, "%s%climit=%d", path, strchr(path, '?') ? '&' : '?',
-                          r->cfg.page_size);
+        enum mla_code brc = mla_buf_addf(&url, "%s%climit=%d", path,
+                                         strchr(path, '?') ? '&' : '?', r->cfg.page_size);
         if (cont) {
-            rc = rc || mla_buf_adds(&url, "&continue=");
+            brc = brc || mla_buf_adds(&url, "&continue=");
             rec_escape(&url, cont);
         }
+        (void)brc; /* an uncapped buffer cannot fail */
         free(cont);
         cont = NULL;
         struct mla_kube_opts o = {.budget_ms = 20000};
