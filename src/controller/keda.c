@@ -1,10 +1,11 @@
 /* controller/keda.c - KEDA API discovery, the parking of ScaledObject writes while KEDA is
  * missing, and the KEDAMissing Events (see keda.h).
  *
- * DESIGN: one checker thread discovers every interval and, between discoveries, records the
- * Event for parked Deployments once they are stored (admission parks them before kube-apiserver
- * stores them, so the first try may find nothing: it retries every second for up to a minute;
- * the leader's loop covers the rest). `state` is atomic; `check_mu` serialises a discovery and
+ * DESIGN: create discovers once in the caller's thread (bounded: 2 s); then one checker thread
+ * discovers every interval and, between discoveries, records the Event for parked Deployments
+ * once they are stored (admission parks them before kube-apiserver stores them, so the first
+ * try may find nothing: it retries every second for up to a minute; the leader's loop covers
+ * the rest). `state` is atomic; `check_mu` serialises a discovery and
  * the state change it causes (checker thread and loop thread); `mu` guards the parked items,
  * the set of Deployments that had the Event in the current state, `stop` and `nudge`.
  * A state change: the new state is published first, then the parked items are taken under mu;
@@ -27,6 +28,7 @@
 #define KEDA_PATH "/apis/keda.sh/v1alpha1"
 #define KEDA_EVENT_RETRY_MS 1000
 #define KEDA_EVENT_GIVE_UP_MS 60000
+#define KEDA_FIRST_BUDGET_MS 2000 /* the check at create: how long `serve` may wait for it */
 #define KEDA_UNKNOWN_MS 10000      /* re-check period while the state is unknown */
 #define KEDA_MAX_INTERVAL_MS 60000 /* the loop may be hourly; KEDA's arrival is noticed sooner */
 
@@ -133,9 +135,9 @@ static void keda_event_once(struct mla_keda *k, const char *ns, const char *name
 /* ---------------------------------------------------------------- discovery */
 
 /* One discovery: present or missing, unknown when the API did not say. */
-static enum mla_keda_state keda_discover(struct mla_keda *k)
+static enum mla_keda_state keda_discover(struct mla_keda *k, long budget_ms)
 {
-    struct mla_kube_opts o = {.budget_ms = 5000, .max_attempts = 2};
+    struct mla_kube_opts o = {.budget_ms = budget_ms, .max_attempts = 2};
     struct mla_kube_resp r = {0};
     struct mla_err err;
     mla_err_clear(&err);
@@ -191,10 +193,10 @@ static void keda_changed(struct mla_keda *k, enum mla_keda_state was, enum mla_k
         k->cfg.on_change(k->cfg.ctx, now);
 }
 
-static enum mla_keda_state keda_check(struct mla_keda *k)
+static enum mla_keda_state keda_check(struct mla_keda *k, long budget_ms)
 {
     pthread_mutex_lock(&k->check_mu);
-    enum mla_keda_state st = keda_discover(k);
+    enum mla_keda_state st = keda_discover(k, budget_ms);
     if (st != MLA_KEDA_UNKNOWN) {
         enum mla_keda_state was = (enum mla_keda_state)atomic_exchange(&k->state, (int)st);
         if (was != st)
@@ -288,7 +290,7 @@ static bool keda_event_parked(struct mla_keda *k)
 bool mla_keda_gate(void *ctx)
 {
     struct mla_keda *k = ctx;
-    if (keda_check(k) != MLA_KEDA_MISSING)
+    if (keda_check(k, 5000) != MLA_KEDA_MISSING)
         return true;
     struct mla_kube_opts o = {.budget_ms = 20000};
     struct mla_kube_resp r = {0};
@@ -314,21 +316,25 @@ bool mla_keda_gate(void *ctx)
 
 /* ---------------------------------------------------------------- thread */
 
+/* The next discovery: every interval; sooner while the state is unknown (API down, wrong
+ * token), so KEDA's state is known soon after the API answers. */
+static long long keda_next(const struct mla_keda *k, enum mla_keda_state st)
+{
+    long every = st == MLA_KEDA_UNKNOWN && k->cfg.interval_ms > KEDA_UNKNOWN_MS ? KEDA_UNKNOWN_MS
+                                                                                : k->cfg.interval_ms;
+    return mla_queue_now_ms() + every;
+}
+
 static void *keda_thread(void *arg)
 {
     struct mla_keda *k = arg;
-    long long next_check = 0;
+    long long next_check = keda_next(k, mla_keda_state(k)); /* create checked once already */
     bool waiting = false;
     pthread_mutex_lock(&k->mu);
     while (!k->stop) {
         pthread_mutex_unlock(&k->mu);
-        if (mla_queue_now_ms() >= next_check) {
-            /* not known yet (API down, wrong token): ask again sooner than the interval */
-            long every = keda_check(k) == MLA_KEDA_UNKNOWN && k->cfg.interval_ms > KEDA_UNKNOWN_MS
-                             ? KEDA_UNKNOWN_MS
-                             : k->cfg.interval_ms;
-            next_check = mla_queue_now_ms() + every;
-        }
+        if (mla_queue_now_ms() >= next_check)
+            next_check = keda_next(k, keda_check(k, 5000));
         waiting = keda_event_parked(k);
         long long until = next_check;
         if (waiting && mla_queue_now_ms() + KEDA_EVENT_RETRY_MS < until)
@@ -364,6 +370,9 @@ enum mla_code mla_keda_create(const struct mla_keda_config *cfg, struct mla_kube
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&k->cv, &ca);
     pthread_condattr_destroy(&ca);
+    /* the first answer before admission starts: /readyz and the first reviews tell the truth,
+     * and no discovery competes with the first reviews' 300 ms budget */
+    (void)keda_check(k, KEDA_FIRST_BUDGET_MS);
     if (pthread_create(&k->thread, NULL, keda_thread, k) != 0) {
         pthread_cond_destroy(&k->cv);
         pthread_mutex_destroy(&k->mu);
