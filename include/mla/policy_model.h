@@ -13,7 +13,6 @@
 #include <stddef.h>
 
 #include "mla/buf.h"
-#include "mla/decide.h"
 #include "mla/policy.h"
 
 #define MLA_ANN_PREFIX "ml-autoscaling.io/"
@@ -38,7 +37,8 @@ enum mla_ann {
     MLA_ANN_TIMEZONE,
     MLA_ANN_CAPACITY,
     MLA_ANN_SKIP_SO,
-    MLA_ANN_SCALEDOBJECT, /* written by the product */
+    MLA_ANN_USER_COUNT,   /* the keys above are the user's; the ones below the product's */
+    MLA_ANN_SCALEDOBJECT = MLA_ANN_USER_COUNT, /* written by the product */
     MLA_ANN_POLICY,       /* written by the product */
     MLA_ANN_POLICY_HASH,  /* written by the product */
     MLA_ANN__COUNT
@@ -48,6 +48,12 @@ enum mla_ann {
 const char *mla_ann_key(enum mla_ann a);
 /* The index of a key without the prefix, or -1. */
 int mla_ann_lookup(const char *key);
+/* The keys a user may set, ", "-joined ("enabled, profile, ..."), into out (n bytes, always
+ * terminated); returns the length written. */
+size_t mla_ann_user_keys(char *out, size_t n);
+
+/* What the API side does with an HPA that targets an opted-in Deployment (policy hpa.mode). */
+enum mla_hpa_mode { MLA_HPA_DELETE = 0, MLA_HPA_TRANSFER, MLA_HPA_REJECT };
 
 /* A compiled template: literal text and variables, each variable with how its value is made
  * safe where it stands (decided once at load time by scanning the PromQL around it). */
@@ -198,6 +204,11 @@ struct mla_policy {
 /* The policies in precedence order: priority (high first), then file name, then position in
  * the file. Borrowed from the set. */
 const struct mla_policy *mla_policy_set_policies(const struct mla_policy_set *ps, size_t *n);
+
+/* The zones the set was validated against (hours.h); borrowed from the set, which holds a
+ * reference: the request path resolves time zones here (no I/O in serve, no global lock). */
+struct mla_tzdb;
+struct mla_tzdb *mla_policy_set_tzdb(const struct mla_policy_set *ps);
 
 /* Matching (match.c). `labels` is the Deployment's metadata.labels (may be NULL). */
 bool mla_policy_matches(const struct mla_policy *p, const char *ns, const cJSON *labels);

@@ -7,6 +7,7 @@
 # Against a real cluster (docs/kube-testing.md): MLA_KUBE_URL, MLA_KUBE_TOKEN_FILE, MLA_KUBE_CA
 # point the driver at it, and the fault-injection steps are skipped (kube_is_real).
 set -u
+. "$MLA_ROOT/tests/support/valgrind.sh"
 FIX="$MLA_ROOT/tests/fixtures/kube"
 TOKEN_FILE="$MLA_TMP/token"
 VG_LOGS=()
@@ -21,8 +22,7 @@ vg() { # vg NAME CMD... : the command line, under valgrind when asked
   if [ "${MLA_VALGRIND:-0}" = 1 ]; then
     local log="$MLA_TMP/vg-$1-%p.log"; shift
     VG_LOGS+=("$log")
-    echo valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite \
-      --show-leak-kinds=definite --error-exitcode=99 --log-file="$log" "$@"
+    mla_vg "$log"; echo "${MLA_VG[*]}" "$@"
   else
     shift; echo "$@"
   fi
@@ -182,4 +182,11 @@ driver_stop() {
 }
 metric() { # metric FILE 'name{labels}' -> value or 0
   awk -v k="$2" '$1==k {print $2; f=1} END {if (!f) print 0}' "$1"
+}
+# store_opt_out NS NAME -> stores an opt-out as kube-apiserver does after our admission patch:
+# the opt-in annotation gone, and with it the marks the patch removes (managed label, the
+# scaledobject/policy/policy-hash annotations); the worker waits until it sees exactly that
+store_opt_out() {
+  kapi PATCH "$(dep_path "$1" "$2")" '{"metadata":{"labels":{"ml-autoscaling.io/managed":null},"annotations":{"ml-autoscaling.io/enabled":null,"ml-autoscaling.io/scaledobject":null,"ml-autoscaling.io/policy":null,"ml-autoscaling.io/policy-hash":null}}}' application/merge-patch+json >/dev/null
+  [ "$(code)" = 200 ] || fail "store opt-out $1/$2: $(code) $(cat "$MLA_TMP/last.body")"
 }

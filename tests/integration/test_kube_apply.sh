@@ -65,12 +65,14 @@ so8=$(/usr/bin/python3 -c '
 import json,sys
 d=json.load(open(sys.argv[1])); d["metadata"]["name"]="web"; d["spec"]["scaleTargetRef"]["name"]="web"
 d["spec"]["maxReplicaCount"]=8; print(json.dumps(d))' "$FIX/so-template.json")
-out=$(send "{\"namespace\":\"team-a\",\"name\":\"web\",\"op\":\"UPDATE\",\"action\":\"apply\",\"oldResourceVersion\":\"$rv\",\"scaledObject\":$so8}")
+# the UPDATE sets max-replicas 8; the worker acts once the stored Deployment shows it
+upd='{"metadata":{"name":"web","annotations":{"ml-autoscaling.io/enabled":"true","ml-autoscaling.io/max-replicas":"8"}}}'
+out=$(send "{\"namespace\":\"team-a\",\"name\":\"web\",\"op\":\"UPDATE\",\"action\":\"apply\",\"oldResourceVersion\":\"$rv\",\"object\":$upd,\"scaledObject\":$so8}")
 [ "$(echo "$out" | jqr allowed)" = true ] || fail "update not allowed: $out"
 sleep 0.5
 [ "$(kapi GET "$(so_path team-a web)" | jqr spec.maxReplicaCount)" = 4 ] || fail "ScaledObject changed before the UPDATE was stored"
-ok "UPDATE not applied before it is stored (resourceVersion still $rv)"
-kapi PATCH "$(dep_path team-a web)" '{"spec":{"replicas":2}}' application/merge-patch+json >/dev/null
+ok "UPDATE not applied before it is stored (the stored Deployment does not show max-replicas 8)"
+kapi PATCH "$(dep_path team-a web)" '{"metadata":{"annotations":{"ml-autoscaling.io/max-replicas":"8"}},"spec":{"replicas":2}}' application/merge-patch+json >/dev/null
 maxr() { [ "$(kapi GET "$(so_path team-a web)" | jqr spec.maxReplicaCount)" = 8 ]; }
 wait_until 5 maxr || fail "UPDATE did not change the ScaledObject: $(kapi GET "$(so_path team-a web)")"
 so=$(kapi GET "$(so_path team-a web)")
@@ -81,7 +83,7 @@ ok "UPDATE changed maxReplicaCount to 8 and kept autoscaling.keda.sh/paused-repl
 
 # deleting the Deployment deletes the ScaledObject (ownerReference)
 kapi DELETE "$(dep_path team-a web)" >/dev/null
-gone "$(so_path team-a web)" || fail "ScaledObject not garbage-collected with its Deployment"
+wait_until 5 gone "$(so_path team-a web)" || fail "ScaledObject not garbage-collected with its Deployment"
 ok "deleting the Deployment deletes its ScaledObject (ownerReference)"
 driver_stop
 m="$MLA_TMP/drv.metrics"

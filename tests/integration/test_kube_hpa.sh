@@ -27,7 +27,7 @@ ok "Event HPARemoved recorded"
 rv=$(kapi GET "$(dep_path ns1 api)" | jqr metadata.resourceVersion)
 out=$(send "{\"namespace\":\"ns1\",\"name\":\"api\",\"op\":\"UPDATE\",\"oldResourceVersion\":\"$rv\",\"action\":\"remove\"}")
 [ "$(echo "$out" | jqr allowed)" = true ] || fail "opt-out not allowed: $out"
-kapi PATCH "$(dep_path ns1 api)" '{"metadata":{"annotations":{"ml-autoscaling.io/enabled":null}}}' application/merge-patch+json >/dev/null
+store_opt_out ns1 api
 wait_until 5 gone "$(so_path ns1 api)" || fail "ScaledObject not deleted on opt-out"
 wait_until 5 exists "$(hpa_path ns1 api-hpa)" || fail "HPA not restored"
 h=$(kapi GET "$(hpa_path ns1 api-hpa)")
