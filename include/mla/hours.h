@@ -31,14 +31,25 @@
  * with every policy reload); a policy set holds a reference to the database it was validated
  * against, so a request resolves zones in that set's database, with no global lock.
  *
+ * Two modes for the default database (mla_hours_db_set_mode):
+ *   MLA_TZDB_ALL (the default; serve): every zone read at the first use and at each reload, as
+ *     above; a lookup never opens a file, so a request does no file I/O.
+ *   MLA_TZDB_ON_DEMAND (one-shot commands: render, lint, forecast, simulate): the database
+ *     starts with UTC only and reads a zone's file the first time the zone is looked up (kept
+ *     for later lookups, a missing file stays unknown, names the full walk skips - posix/,
+ *     right/ - too). A command names a few zones; reading all ~600 costs ~20 ms per run and
+ *     about a second under valgrind. Lookups then take the database's own mutex: meant for a
+ *     single-threaded command, safe but serialised otherwise. Never used by serve.
+ *
  * Ownership: a struct mla_tz is owned by its database (borrowed). struct mla_hours is new from
  * mla_hours_parse(_in) or mla_hours_create(_in), freed with mla_hours_destroy; it holds a
  * reference to its database, so h->tz stays valid while h lives. A database from
  * mla_hours_db_load() or mla_hours_db_acquire() is a new reference (mla_hours_db_unref()).
- * Threading: a database is immutable after load; its refcount is atomic; any thread may look
- * names up in a database it holds a reference to. The default database pointer is guarded by a
- * mutex taken only to acquire or swap it (start, reload, the tools), never per request.
- * A struct mla_hours is immutable once built, so queries on it are safe from any thread;
+ * Threading: a database is immutable after load (on demand: it grows under its own mutex); its
+ * refcount is atomic; any thread may look names up in a database it holds a reference to. The
+ * default database pointer is guarded by a mutex taken only to acquire or swap it (start,
+ * reload, the tools), never per request. A struct mla_hours is immutable once built, so queries
+ * on it are safe from any thread;
  * building (add_window) is owner thread only.
  */
 #ifndef MLA_HOURS_H
@@ -52,6 +63,12 @@
 
 struct mla_tz;   /* opaque, immutable, owned by its database */
 struct mla_tzdb; /* opaque, immutable after load, refcounted */
+
+/* How the default database gets its zones (see above). */
+enum mla_tzdb_mode {
+    MLA_TZDB_ALL,       /* every zone at load: serve, the default */
+    MLA_TZDB_ON_DEMAND, /* a zone's file at its first lookup: one-shot commands */
+};
 
 /* Longest business-hours spec mla_hours_parse accepts (a bound on the work per request). */
 #define MLA_HOURS_MAX_SPEC 1024
@@ -79,23 +96,26 @@ struct mla_hours_state {
 };
 
 /* Reads every zone under dir (NULL or "" = $TZDIR, else /usr/share/zoneinfo) into a new
- * database. Cannot fail in practice: a missing directory gives a database with the built-in UTC
- * only (a file that is not a usable zone is kept as its load error, for the lookup to report). */
+ * database (MLA_TZDB_ALL, whatever the default's mode). Cannot fail in practice: a missing
+ * directory gives a database with the built-in UTC only (a file that is not a usable zone is
+ * kept as its load error, for the lookup to report). */
 enum mla_code mla_hours_db_load(const char *dir, struct mla_tzdb **out, struct mla_err *err)
     MLA_MUST_CHECK;
 void mla_hours_db_ref(struct mla_tzdb *db);
 /* Drops a reference; the last one frees the database and its zones. NULL is allowed. */
 void mla_hours_db_unref(struct mla_tzdb *db);
-/* Number of usable zones. */
+/* Number of usable zones (on demand: of those looked up so far, and UTC). */
 size_t mla_hours_db_count(const struct mla_tzdb *db);
-/* Looks a zone up ("Europe/Berlin"; NULL or "" = "UTC"): no I/O, no lock. MLA_EINVAL for a
+/* Looks a zone up ("Europe/Berlin"; NULL or "" = "UTC"): no I/O, no lock (on demand: the
+ * zone's file is read at its first lookup, under the database's mutex). MLA_EINVAL for a
  * malformed name ("..", a leading '/', odd characters, too long), MLA_ENOTFOUND for an unknown
  * zone, MLA_EPARSE for a file that is not TZif v2+. *out is borrowed from db. */
 enum mla_code mla_hours_db_find(const struct mla_tzdb *db, const char *name,
                                 const struct mla_tz **out, struct mla_err *err) MLA_MUST_CHECK;
 /* A new reference to the process default database (loaded here at the first call). */
 struct mla_tzdb *mla_hours_db_acquire(void);
-/* Re-reads the zone directory and makes it the default; holders of the old one keep it. */
+/* Re-reads the zone directory (in the current mode) and makes it the default; holders of the
+ * old one keep it. */
 enum mla_code mla_hours_db_reload(struct mla_err *err) MLA_MUST_CHECK;
 
 /* Looks a zone up in the default database (errors as mla_hours_db_find). *out is borrowed:
@@ -154,6 +174,11 @@ time_t mla_hours_next_change(const struct mla_hours *h, time_t now);
 void mla_hours_days_format(unsigned days, char *out, size_t n);
 void mla_hours_time_format(int min, char *out, size_t n);
 void mla_hours_window_format(const struct mla_hours_window *w, char *out, size_t n);
+
+/* Chooses the mode of the default database: a one-shot command calls it with
+ * MLA_TZDB_ON_DEMAND before anything loads zones (cli/main.c); serve never calls it. A current
+ * default is dropped as by mla_hours_cache_clear(); the next use loads it in the new mode. */
+void mla_hours_db_set_mode(enum mla_tzdb_mode mode);
 
 /* Drops the default database (tests; at exit for valgrind); the next use loads it again.
  * Zones borrowed through mla_hours_tz_load() become invalid unless held otherwise. */

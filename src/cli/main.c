@@ -1,8 +1,10 @@
 /* cli/main.c - the ml-autoscaling binary: dispatches to a subcommand (see cli.h). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "mla/hours.h"
 
 #ifndef MLA_VERSION
 #define MLA_VERSION "0.1.0-dev"
@@ -12,14 +14,19 @@ struct cli_cmd {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *summary;
+    bool one_shot; /* runs once and exits: time zones read on demand (hours.h), not all ~600 */
 };
 
 static const struct cli_cmd cli_cmds[] = {
-    {"serve", mla_cmd_serve, "run the admission webhook (HTTPS) and the background loop"},
-    {"lint", mla_cmd_lint, "check policy files; FILE:LINE:COL messages, exit 1 when invalid"},
-    {"render", mla_cmd_render, "offline: Deployment file in, decision, patch and ScaledObject out"},
-    {"forecast", mla_cmd_forecast, "load history CSV in, forecast and min-replica schedule out"},
-    {"simulate", mla_cmd_simulate, "replay a trace: predictive vs reactive vs business hours"},
+    {"serve", mla_cmd_serve, "run the admission webhook (HTTPS) and the background loop", false},
+    {"lint", mla_cmd_lint, "check policy files; FILE:LINE:COL messages, exit 1 when invalid",
+     true},
+    {"render", mla_cmd_render, "offline: Deployment file in, decision, patch and ScaledObject out",
+     true},
+    {"forecast", mla_cmd_forecast, "load history CSV in, forecast and min-replica schedule out",
+     true},
+    {"simulate", mla_cmd_simulate, "replay a trace: predictive vs reactive vs business hours",
+     true},
 };
 
 static void cli_usage(FILE *f)
@@ -49,8 +56,11 @@ int main(int argc, char **argv)
         return MLA_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof cli_cmds / sizeof cli_cmds[0]; i++)
-        if (!strcmp(argv[1], cli_cmds[i].name))
+        if (!strcmp(argv[1], cli_cmds[i].name)) {
+            if (cli_cmds[i].one_shot)
+                mla_hours_db_set_mode(MLA_TZDB_ON_DEMAND);
             return cli_cmds[i].run(argc - 1, argv + 1);
+        }
     fprintf(stderr, "ml-autoscaling: unknown command '%s'\n\n", argv[1]);
     cli_usage(stderr);
     return MLA_EXIT_USAGE;

@@ -1,7 +1,8 @@
 /* hours/tz.c - a small TZif reader, so that local time is computed without TZ/tzset
  * (process-global, not thread-safe), and the zone database: every zone under $TZDIR (or
  * /usr/share/zoneinfo) read once into an immutable, refcounted set, so that a request only
- * looks a name up (no file I/O, no global lock).
+ * looks a name up (no file I/O, no global lock). One-shot commands use the on-demand mode
+ * instead (hours.h): the database starts with UTC and reads a zone's file at its first lookup.
  *
  * The zone model: a sorted list of transitions (64-bit section of TZif v2+) each naming a local
  * time type (UTC offset, DST flag, abbreviation), and after the last transition the POSIX TZ
@@ -23,6 +24,7 @@
 #include <sys/stat.h>
 
 #include "hours-int.h"
+#include "mla/file.h"
 #include "mla/mem.h"
 
 struct tz_type {
@@ -490,14 +492,19 @@ struct tzdb_entry {
 
 struct mla_tzdb {
     _Atomic int refs;
-    struct tzdb_entry *e; /* sorted by name; immutable after load */
+    struct tzdb_entry *e; /* sorted by name; immutable after load (MLA_TZDB_ALL) */
     size_t n, cap;
+    /* MLA_TZDB_ON_DEMAND: e grows at lookups, under mu; the zones themselves never move */
+    bool on_demand;
+    char *dir; /* owned; the zone directory, on demand only */
+    pthread_mutex_t mu;
 };
 
 /* The process default, loaded at the first use (at start: policy loading, render, forecast)
- * and replaced by mla_hours_db_reload(). */
+ * and replaced by mla_hours_db_reload(), in the mode mla_hours_db_set_mode() chose. */
 static pthread_mutex_t tz_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct mla_tzdb *tz_default; /* guarded by tz_mu; holds one reference */
+static struct mla_tzdb *tz_default;          /* guarded by tz_mu; holds one reference */
+static enum mla_tzdb_mode tz_mode = MLA_TZDB_ALL; /* guarded by tz_mu */
 
 #define TZDB_MAX_DEPTH 4          /* Area/Location/Sub plus the root: deeper is a link loop */
 #define TZDB_MAX_FILE (1u << 20)  /* the largest real zone is ~3 KiB */
@@ -518,16 +525,14 @@ static void tzdb_read_file(struct mla_tzdb *db, const char *path, const char *na
 {
     if (size < 4 || (size_t)size > TZDB_MAX_FILE)
         return; /* not a zone: nothing to say about it */
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return;
-    unsigned char *d = mla_xmalloc((size_t)size);
-    size_t len = fread(d, 1, (size_t)size, f);
-    fclose(f);
     struct mla_err e;
     mla_err_clear(&e);
+    char *d = NULL;
+    size_t len = 0;
+    if (mla_file_read(path, TZDB_MAX_FILE, &d, &len, &e) != MLA_OK)
+        return;
     struct mla_tz *z = NULL;
-    enum mla_code rc = tz_parse(name, d, len, &z, &e);
+    enum mla_code rc = tz_parse(name, (const unsigned char *)d, len, &z, &e);
     free(d);
     tzdb_add(db, name, z, rc, rc ? e.msg : NULL);
 }
@@ -592,19 +597,64 @@ static const struct tzdb_entry *tzdb_entry(const struct mla_tzdb *db, const char
     return db->n ? bsearch(&key, db->e, db->n, sizeof *db->e, tzdb_cmp) : NULL;
 }
 
-enum mla_code mla_hours_db_load(const char *dir, struct mla_tzdb **out, struct mla_err *err)
+/* A name the whole-directory walk would not have read: under posix/ or right/, a component
+ * starting with '.', or deeper than the walk goes. On demand, such a name stays unknown. */
+static bool tzdb_unwalked(const char *name)
 {
-    (void)err; /* a missing or unreadable directory gives the built-in UTC only */
+    if (!strncmp(name, "posix/", 6) || !strncmp(name, "right/", 6) || !strcmp(name, "posix") ||
+        !strcmp(name, "right"))
+        return true;
+    int depth = 0;
+    for (const char *c = name; *c; c++) {
+        if ((c == name || c[-1] == '/') && *c == '.')
+            return true;
+        depth += *c == '/';
+    }
+    return depth >= TZDB_MAX_DEPTH;
+}
+
+/* On demand: reads the file of a name not in db yet (caller holds db->mu). Adds an entry for a
+ * zone or a file that is not one; nothing for a missing file (unknown, as in the full walk). */
+static void tzdb_demand(struct mla_tzdb *db, const char *name)
+{
+    if (db->n >= TZDB_MAX_ENTRIES || tzdb_unwalked(name))
+        return;
+    char path[1024];
+    int pl = snprintf(path, sizeof path, "%s/%s", db->dir, name);
+    struct stat st;
+    if (pl < 0 || (size_t)pl >= sizeof path || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return;
+    size_t n0 = db->n;
+    tzdb_read_file(db, path, name, st.st_size);
+    if (db->n > n0)
+        qsort(db->e, db->n, sizeof *db->e, tzdb_cmp);
+}
+
+static const char *tzdb_dir(const char *dir)
+{
     if (!dir || !*dir) {
         dir = getenv("TZDIR");
         if (!dir || !*dir)
             dir = "/usr/share/zoneinfo";
     }
+    return dir;
+}
+
+static struct mla_tzdb *tzdb_new(const char *dir, enum mla_tzdb_mode mode)
+{
+    dir = tzdb_dir(dir);
     struct mla_tzdb *db = mla_xcalloc(1, sizeof *db);
     atomic_init(&db->refs, 1);
-    tzdb_walk(db, dir, "", 0);
-    if (db->n)
-        qsort(db->e, db->n, sizeof *db->e, tzdb_cmp);
+    pthread_mutex_init(&db->mu, NULL);
+    if (mode == MLA_TZDB_ON_DEMAND) {
+        db->on_demand = true;
+        db->dir = mla_xstrdup(dir);
+        tzdb_demand(db, "UTC");
+    } else {
+        tzdb_walk(db, dir, "", 0);
+        if (db->n)
+            qsort(db->e, db->n, sizeof *db->e, tzdb_cmp);
+    }
     const struct tzdb_entry *utc = tzdb_entry(db, "UTC");
     if (!utc || !utc->zone) {
         if (utc) { /* a broken UTC file: replace it */
@@ -618,7 +668,13 @@ enum mla_code mla_hours_db_load(const char *dir, struct mla_tzdb **out, struct m
             qsort(db->e, db->n, sizeof *db->e, tzdb_cmp);
         }
     }
-    *out = db;
+    return db;
+}
+
+enum mla_code mla_hours_db_load(const char *dir, struct mla_tzdb **out, struct mla_err *err)
+{
+    (void)err; /* a missing or unreadable directory gives the built-in UTC only */
+    *out = tzdb_new(dir, MLA_TZDB_ALL);
     return MLA_OK;
 }
 
@@ -638,14 +694,23 @@ void mla_hours_db_unref(struct mla_tzdb *db)
         tz_free(db->e[i].zone);
     }
     free(db->e);
+    free(db->dir);
+    pthread_mutex_destroy(&db->mu);
     free(db);
 }
 
 size_t mla_hours_db_count(const struct mla_tzdb *db)
 {
+    if (!db)
+        return 0;
+    struct mla_tzdb *m = (struct mla_tzdb *)db;
+    if (db->on_demand)
+        pthread_mutex_lock(&m->mu);
     size_t n = 0;
-    for (size_t i = 0; db && i < db->n; i++)
+    for (size_t i = 0; i < db->n; i++)
         n += db->e[i].zone != NULL;
+    if (db->on_demand)
+        pthread_mutex_unlock(&m->mu);
     return n;
 }
 
@@ -657,25 +722,38 @@ enum mla_code mla_hours_db_find(const struct mla_tzdb *db, const char *name,
     enum mla_code rc = tz_name_check(name, err);
     if (rc)
         return rc;
-    const struct tzdb_entry *e = db ? tzdb_entry(db, name) : NULL;
-    if (!e)
+    if (!db)
         return mla_err_set(err, MLA_ENOTFOUND,
                            "unknown time zone \"%s\"; use an IANA name like Europe/Berlin or UTC",
                            name);
-    if (!e->zone)
-        return mla_err_set(err, e->code, "%s", e->msg);
-    *out = e->zone;
-    return MLA_OK;
+    /* on demand the entries grow (a one-shot command: the lock is never contended); a full
+     * database is immutable and read without one */
+    struct mla_tzdb *m = (struct mla_tzdb *)db;
+    if (db->on_demand)
+        pthread_mutex_lock(&m->mu);
+    const struct tzdb_entry *e = tzdb_entry(db, name);
+    if (!e && db->on_demand) {
+        tzdb_demand(m, name);
+        e = tzdb_entry(db, name);
+    }
+    if (!e)
+        rc = mla_err_set(err, MLA_ENOTFOUND,
+                         "unknown time zone \"%s\"; use an IANA name like Europe/Berlin or UTC",
+                         name);
+    else if (!e->zone)
+        rc = mla_err_set(err, e->code, "%s", e->msg);
+    else
+        *out = e->zone; /* owned by the database; does not move when entries are added */
+    if (db->on_demand)
+        pthread_mutex_unlock(&m->mu);
+    return rc;
 }
 
 struct mla_tzdb *mla_hours_db_acquire(void)
 {
     pthread_mutex_lock(&tz_mu);
-    if (!tz_default) {
-        /* the first use, at start; the load cannot fail (UTC is built in) */
-        if (mla_hours_db_load(NULL, &tz_default, NULL) != MLA_OK)
-            tz_default = NULL;
-    }
+    if (!tz_default) /* the first use, at start; cannot fail (UTC is built in) */
+        tz_default = tzdb_new(NULL, tz_mode);
     struct mla_tzdb *db = tz_default;
     mla_hours_db_ref(db);
     pthread_mutex_unlock(&tz_mu);
@@ -684,10 +762,11 @@ struct mla_tzdb *mla_hours_db_acquire(void)
 
 enum mla_code mla_hours_db_reload(struct mla_err *err)
 {
-    struct mla_tzdb *db = NULL;
-    enum mla_code rc = mla_hours_db_load(NULL, &db, err);
-    if (rc)
-        return rc;
+    (void)err; /* cannot fail: UTC is built in */
+    pthread_mutex_lock(&tz_mu);
+    enum mla_tzdb_mode mode = tz_mode;
+    pthread_mutex_unlock(&tz_mu);
+    struct mla_tzdb *db = tzdb_new(NULL, mode); /* read outside the lock */
     pthread_mutex_lock(&tz_mu);
     struct mla_tzdb *old = tz_default;
     tz_default = db;
@@ -707,6 +786,16 @@ enum mla_code mla_hours_tz_load(const char *name, const struct mla_tz **out, str
 const char *mla_hours_tz_name(const struct mla_tz *tz)
 {
     return tz->name;
+}
+
+void mla_hours_db_set_mode(enum mla_tzdb_mode mode)
+{
+    pthread_mutex_lock(&tz_mu);
+    tz_mode = mode;
+    struct mla_tzdb *db = tz_default; /* the next use loads the default in the new mode */
+    tz_default = NULL;
+    pthread_mutex_unlock(&tz_mu);
+    mla_hours_db_unref(db);
 }
 
 void mla_hours_cache_clear(void)

@@ -440,3 +440,68 @@ Test(hours, zones_come_from_the_database_read_once, .fini = fini)
     rmdir(dir);
     unsetenv("TZDIR");
 }
+
+static void fini_mode(void)
+{
+    mla_hours_db_set_mode(MLA_TZDB_ALL);
+    unsetenv("TZDIR");
+}
+
+/* One-shot commands: the default database reads a zone's file at its first lookup only (a
+ * command names a few zones, not all ~600), keeps it, and knows the same names as the full
+ * walk (posix/ and right/ and dot-files stay unknown). */
+Test(hours, on_demand_mode_reads_only_the_zones_looked_up, .fini = fini_mode)
+{
+    char dir[] = "/tmp/mla-tzdir.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char sub[256], path[256], posix[256], junk[256];
+    snprintf(sub, sizeof sub, "%s/Test", dir);
+    mkdir(sub, 0755);
+    snprintf(posix, sizeof posix, "%s/posix", dir);
+    mkdir(posix, 0755);
+    snprintf(path, sizeof path, "%s/Test/Early", dir);
+    write_tzif(path, "EST5EDT,M3.2.0,M11.1.0");
+    snprintf(posix, sizeof posix, "%s/posix/Early", dir);
+    write_tzif(posix, "EST5EDT,M3.2.0,M11.1.0");
+    snprintf(junk, sizeof junk, "%s/Junk", dir);
+    FILE *f = fopen(junk, "w");
+    fputs("this is not a time zone file, not even close to one at all ok", f);
+    fclose(f);
+    setenv("TZDIR", dir, 1);
+    mla_hours_db_set_mode(MLA_TZDB_ON_DEMAND);
+    struct mla_tzdb *db = mla_hours_db_acquire();
+    cr_assert_eq(mla_hours_db_count(db), 1); /* UTC only: nothing read yet */
+    const struct mla_tz *tz = NULL, *tz2 = NULL;
+    struct mla_err e;
+    mla_err_clear(&e);
+    cr_assert_eq(mla_hours_db_find(db, "Test/Early", &tz, &e), MLA_OK, "%s", e.msg);
+    cr_assert_str_eq(mla_hours_tz_name(tz), "Test/Early");
+    cr_assert_eq(mla_hours_db_count(db), 2);
+    unlink(path); /* read once: a second lookup does not open the file again */
+    cr_assert_eq(mla_hours_db_find(db, "Test/Early", &tz2, &e), MLA_OK, "%s", e.msg);
+    cr_assert_eq(tz, tz2);
+    cr_assert_eq(mla_hours_db_find(db, "Test/Missing", &tz, &e), MLA_ENOTFOUND);
+    cr_assert_eq(mla_hours_db_find(db, "Test", &tz, &e), MLA_ENOTFOUND); /* a directory */
+    cr_assert_eq(mla_hours_db_find(db, "posix/Early", &tz, &e), MLA_ENOTFOUND);
+    cr_assert_eq(mla_hours_db_find(db, "Junk", &tz, &e), MLA_EPARSE);
+    cr_assert(strstr(e.msg, "not a TZif file"), "%s", e.msg);
+    cr_assert_eq(mla_hours_db_find(db, "../etc/passwd", &tz, &e), MLA_EINVAL);
+    cr_assert_eq(mla_hours_db_find(db, "UTC", &tz, &e), MLA_OK); /* built in, no file */
+    struct mla_hours *h = NULL;
+    cr_assert_eq(mla_hours_parse_in(db, "Mon-Fri 09:00-17:00", "Test/Early", 1, &h, &e), MLA_OK);
+    cr_assert(active(h, utc(2026, 12, 4, 15, 0))); /* 10:00 EST */
+    mla_hours_destroy(h);
+    mla_hours_db_unref(db);
+    /* back to the full walk: the default is read whole again */
+    mla_hours_db_set_mode(MLA_TZDB_ALL);
+    db = mla_hours_db_acquire();
+    cr_assert_eq(mla_hours_db_count(db), 1); /* UTC (Junk is not usable, Early gone) */
+    cr_assert_eq(mla_hours_db_find(db, "Junk", &tz, &e), MLA_EPARSE);
+    mla_hours_db_unref(db);
+    unlink(posix);
+    unlink(junk);
+    snprintf(posix, sizeof posix, "%s/posix", dir);
+    rmdir(posix);
+    rmdir(sub);
+    rmdir(dir);
+}
