@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *v = fz_line(&p);
         ann[i] = v && strcmp(v, "-") ? v : NULL;
     }
-    struct mla__arena a = {0};
+    struct mla_arena a = {0};
     struct mla_tpl *t = NULL;
     char why[256];
     bool promql = src[0] == 'P';
@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)mla_tpl_expand(t, name ? name : "app", ns ? ns : "default", ann, &out, NULL);
         mla_buf_fini(&out);
     }
-    mla__arena_fini(&a);
+    mla_arena_fini(&a);
     free(text);
     return 0;
 }
