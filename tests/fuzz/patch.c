@@ -45,6 +45,39 @@ static cJSON *fz_parent(cJSON *doc, const char *path, char *last, size_t n)
     }
 }
 
+/* A deep copy by print and parse: cJSON_Duplicate of the libcjson in use (1.7.15) leaves each
+ * copied container's first child without its prev link (the link to the last item), and later
+ * appends, inserts and replaces on such a copy fail or drop the item (a leak, then a false
+ * "does not apply"). */
+static cJSON *fz_copy(const cJSON *v)
+{
+    char *s = cJSON_PrintUnformatted(v);
+    cJSON *c = s ? cJSON_Parse(s) : NULL;
+    free(s);
+    if (!c)
+        abort();
+    return c;
+}
+
+/* Inserts item before index i (at the end when i is the size). By hand: the libcjson in use
+ * (Debian's 1.7.15) returns false from cJSON_InsertItemInArray for any index above 0 and keeps
+ * nothing, which made valid "add /a/1" ops look inapplicable and leaked the item. */
+static void fz_insert(cJSON *arr, int i, cJSON *item)
+{
+    cJSON *at = cJSON_GetArrayItem(arr, i);
+    if (!at) {
+        cJSON_AddItemToArray(arr, item);
+        return;
+    }
+    item->next = at;
+    item->prev = at->prev;
+    if (at == arr->child)
+        arr->child = item;
+    else
+        at->prev->next = item;
+    at->prev = item;
+}
+
 /* Applies one op; false when RFC 6902 says it fails. */
 static bool fz_apply(cJSON *doc, const cJSON *op)
 {
@@ -70,13 +103,13 @@ static bool fz_apply(cJSON *doc, const cJSON *op)
         }
         if (!val)
             return false;
-        cJSON_AddItemToObject(par, last, cJSON_Duplicate(val, 1));
+        cJSON_AddItemToObject(par, last, fz_copy(val));
         return true;
     }
     if (cJSON_IsArray(par)) {
         int sz = cJSON_GetArraySize(par);
         if (!strcmp(last, "-") && !strcmp(o, "add") && val) {
-            cJSON_AddItemToArray(par, cJSON_Duplicate(val, 1));
+            cJSON_AddItemToArray(par, fz_copy(val));
             return true;
         }
         char *end;
@@ -89,10 +122,15 @@ static bool fz_apply(cJSON *doc, const cJSON *op)
         }
         if (!val)
             return false;
-        if (!strcmp(o, "replace"))
-            cJSON_ReplaceItemInArray(par, (int)i, cJSON_Duplicate(val, 1));
-        else
-            cJSON_InsertItemInArray(par, (int)i, cJSON_Duplicate(val, 1));
+        cJSON *dup = fz_copy(val);
+        if (strcmp(o, "replace")) {
+            fz_insert(par, (int)i, dup);
+            return true;
+        }
+        if (!cJSON_ReplaceItemInArray(par, (int)i, dup)) {
+            cJSON_Delete(dup);
+            return false;
+        }
         return true;
     }
     return false;
@@ -139,7 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         line = nl ? nl + 1 : NULL;
     }
     cJSON *out = mla_patch_take(&p);
-    cJSON *applied = cJSON_Duplicate(doc, 1);
+    cJSON *applied = fz_copy(doc);
     for (const cJSON *op = out->child; op; op = op->next)
         if (!fz_apply(applied, op))
             abort(); /* the builder emitted an op that does not apply */
