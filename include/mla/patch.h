@@ -44,7 +44,9 @@ enum mla_code mla_patch_setv(struct mla_patch *p, cJSON *value, const char *cons
 enum mla_code mla_patch_set_str(struct mla_patch *p, const char *value, struct mla_err *err, ...)
     MLA_MUST_CHECK;
 
-/* Removes the member at the path when it exists in the document; nothing otherwise. */
+/* Removes the member at the path when it exists in the document; nothing otherwise. An
+ * object member only: an array element is refused (MLA_EINVAL), its removal would shift the
+ * indices of the other ops. */
 enum mla_code mla_patch_remove(struct mla_patch *p, struct mla_err *err, ...) MLA_MUST_CHECK;
 enum mla_code mla_patch_removev(struct mla_patch *p, const char *const *tokens, size_t n,
                                 struct mla_err *err) MLA_MUST_CHECK;

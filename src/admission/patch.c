@@ -330,6 +330,11 @@ enum mla_code mla_patch_removev(struct mla_patch *p, const char *const *tokens, 
     }
     if (patch_op_depth(p, tokens, n, "remove") <= n)
         return MLA_OK;
+    /* Members only: removing an array element shifts the indices that later ops were computed
+     * against (found by tests/fuzz/patch.c: "remove /a/0" then "add /a/1" did not apply). */
+    if (cJSON_IsArray(n > 1 ? mla_patch_get(p->doc, tokens, n - 1) : p->doc))
+        return mla_err_set(err, MLA_EINVAL, "patch cannot remove an array element ('%s')",
+                           tokens[n - 1]);
     if (mla_patch_get(p->doc, tokens, n) || patch_op_depth(p, tokens, n, "add") == n || patch_op_depth(p, tokens, n, "replace") == n)
         patch_push(p, "remove", patch_pointer(tokens, n), NULL);
     return MLA_OK;

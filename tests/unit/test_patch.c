@@ -52,6 +52,10 @@ static const struct patch_case cases[] = {
      {{NULL, {"metadata", "labels", "ml-autoscaling.io/managed"}, MLA_OK, NULL},
       {NULL, {"metadata", "annotations", "absent"}, MLA_OK, NULL}},
      "[{\"op\":\"remove\",\"path\":\"/metadata/labels/ml-autoscaling.io~1managed\"}]"},
+    {"refuses to remove an array element (later indices would shift)",
+     "{\"a\":[{\"b\":1}]}",
+     {{NULL, {"a", "0"}, MLA_EINVAL, "array element"}, {"\"2\"", {"a", "1"}, MLA_OK, NULL}},
+     "[{\"op\":\"add\",\"path\":\"/a/1\",\"value\":\"2\"}]"},
     /* found by tests/fuzz/patch.c (issue 12): removes and sets that follow earlier ops apply
      * after them, not only to the document */
     {"ops after earlier ops still apply in order",
