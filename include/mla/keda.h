@@ -55,8 +55,8 @@ struct mla_keda_config {
 
 struct mla_keda;
 
-/* Discovers once (at most 2 s; unknown when the API did not answer), then starts the checker
- * thread. */
+/* Discovers once (at most 2 s; unknown when the API did not answer: the thread asks again in
+ * 10 s), then starts the checker thread. */
 enum mla_code mla_keda_create(const struct mla_keda_config *cfg, struct mla_kube *kc,
                               struct mla_queue *q, struct mla_keda **out,
                               struct mla_err *err) MLA_MUST_CHECK;

@@ -1,13 +1,15 @@
 /* controller/keda.c - KEDA API discovery, the parking of ScaledObject writes while KEDA is
  * missing, and the KEDAMissing Events (see keda.h).
  *
- * DESIGN: create discovers once in the caller's thread (bounded: 2 s); then one checker thread
- * discovers every interval and, between discoveries, records the Event for parked Deployments
- * once they are stored (admission parks them before kube-apiserver stores them, so the first
- * try may find nothing: it retries every second for up to a minute; the leader's loop covers
- * the rest). `state` is atomic; `check_mu` serialises a discovery and
- * the state change it causes (checker thread and loop thread); `mu` guards the parked items,
- * the set of Deployments that had the Event in the current state, `stop` and `nudge`.
+ * DESIGN: create discovers once in the caller's thread (at most 2 s), before admission starts:
+ * the first reviews then know the state and no discovery competes with their 300 ms budget
+ * (it also leaves a warm connection in the client's pool). Then one checker thread discovers
+ * every interval, and between discoveries records the Event for parked Deployments once they
+ * are stored (admission parks them before kube-apiserver stores them, so the first try may
+ * find nothing: it retries every second for up to a minute; the leader's loop covers the
+ * rest). `state` is atomic; `check_mu` serialises a discovery and the
+ * state change it causes (checker thread and loop thread); `mu` guards the parked items, the
+ * set of Deployments that had the Event in the current state, `stop` and `nudge`.
  * A state change: the new state is published first, then the parked items are taken under mu;
  * mla_keda_park checks the state under mu, so an item is either taken or refused, never lost.
  * Shutdown: destroy sets stop, signals, joins, frees what is parked.
@@ -28,7 +30,7 @@
 #define KEDA_PATH "/apis/keda.sh/v1alpha1"
 #define KEDA_EVENT_RETRY_MS 1000
 #define KEDA_EVENT_GIVE_UP_MS 60000
-#define KEDA_FIRST_BUDGET_MS 2000 /* the check at create: how long `serve` may wait for it */
+#define KEDA_FIRST_BUDGET_MS 2000 /* the check in create: how long a start may wait for it */
 #define KEDA_UNKNOWN_MS 10000      /* re-check period while the state is unknown */
 #define KEDA_MAX_INTERVAL_MS 60000 /* the loop may be hourly; KEDA's arrival is noticed sooner */
 
@@ -328,7 +330,7 @@ static long long keda_next(const struct mla_keda *k, enum mla_keda_state st)
 static void *keda_thread(void *arg)
 {
     struct mla_keda *k = arg;
-    long long next_check = keda_next(k, mla_keda_state(k)); /* create checked once already */
+    long long next_check = keda_next(k, mla_keda_state(k)); /* create checked once */
     bool waiting = false;
     pthread_mutex_lock(&k->mu);
     while (!k->stop) {
@@ -370,8 +372,6 @@ enum mla_code mla_keda_create(const struct mla_keda_config *cfg, struct mla_kube
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&k->cv, &ca);
     pthread_condattr_destroy(&ca);
-    /* the first answer before admission starts: /readyz and the first reviews tell the truth,
-     * and no discovery competes with the first reviews' 300 ms budget */
     (void)keda_check(k, KEDA_FIRST_BUDGET_MS);
     if (pthread_create(&k->thread, NULL, keda_thread, k) != 0) {
         pthread_cond_destroy(&k->cv);

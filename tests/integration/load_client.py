@@ -13,8 +13,8 @@ connection per request. Every response is checked: HTTP 200, an AdmissionReview 
 request's. A request that raises or answers otherwise is a failure (the first few are kept).
 The summary (JSON on stdout or --out) has the request and failure counts, latency p50/p99/max in
 ms (and per 10 s window for the soak), the count of each policy-hash value found in the patches,
-and for each TLS connection its start time (seconds since the client started) and the SHA-256
-fingerprint of the server certificate it saw.
+and for each TLS connection [start, SHA-256 fingerprint of the server certificate it saw,
+handshake end] (seconds since the client started).
 """
 import argparse
 import base64
@@ -43,7 +43,7 @@ class Worker(threading.Thread):
         self.failures = []
         self.nfail = 0
         self.hashes = {}
-        self.conns = []        # (t_start, fingerprint)
+        self.conns = []        # (t_start, fingerprint, t_handshake_done)
         self.conn = None
         self.first = threading.Event()  # set after the first answered request
 
@@ -52,7 +52,7 @@ class Worker(threading.Thread):
         t = time.monotonic() - self.t0
         c.connect()
         der = c.sock.getpeercert(binary_form=True)
-        self.conns.append((round(t, 3), hashlib.sha256(der).hexdigest()))
+        self.conns.append((round(t, 3), hashlib.sha256(der).hexdigest(), round(time.monotonic() - self.t0, 3)))
         return c
 
     def one(self):

@@ -7,6 +7,7 @@ kube_start_api
 driver_start drv --no-loop --stored-give-up 3
 
 # a slow API: the review's reads give up within their ~300 ms budget and allow
+send '{"cmd":"wait","timeoutMs":5000}' >/dev/null # started (its KEDA discovery done) before the API slows
 control '{"latencyMs":2000}'
 t0=$(date +%s%N)
 out=$(send '{"namespace":"f","name":"slow","op":"CREATE","action":"apply","hpaMode":"reject"}')
