@@ -3,29 +3,30 @@
 # stored: the worker gives up after its bound, writes nothing and counts it.
 . "$(dirname "$0")/lib_kube.sh"
 kube_start_api
-store_deployment rf old        # exists from before: a CREATE of the same name is refused
+RF=$(ns rf)
+store_deployment "$RF" old        # exists from before: a CREATE of the same name is refused
 sleep 2.5
 driver_start drv --no-loop --stored-give-up 1
-send '{"namespace":"rf","name":"never","op":"CREATE","action":"apply"}' >/dev/null
-send '{"namespace":"rf","name":"old","op":"CREATE","action":"apply"}' >/dev/null
-rv=$(kapi GET "$(dep_path rf old)" | jqr metadata.resourceVersion)
-send "{\"namespace\":\"rf\",\"name\":\"old\",\"op\":\"UPDATE\",\"oldResourceVersion\":\"$rv\",\"action\":\"apply\",\"scaledObject\":{\"metadata\":{\"name\":\"old-upd\",\"labels\":{\"ml-autoscaling.io/managed\":\"true\"}},\"spec\":{\"scaleTargetRef\":{\"name\":\"old\"},\"minReplicaCount\":1,\"triggers\":[{\"type\":\"cpu\",\"metadata\":{\"value\":\"50\"}}]}}}" >/dev/null
+send '{"namespace":"'"$RF"'","name":"never","op":"CREATE","action":"apply"}' >/dev/null
+send '{"namespace":"'"$RF"'","name":"old","op":"CREATE","action":"apply"}' >/dev/null
+rv=$(kapi GET "$(dep_path "$RF" old)" | jqr metadata.resourceVersion)
+send "{\"namespace\":\"$RF\",\"name\":\"old\",\"op\":\"UPDATE\",\"oldResourceVersion\":\"$rv\",\"action\":\"apply\",\"scaledObject\":{\"metadata\":{\"name\":\"old-upd\",\"labels\":{\"ml-autoscaling.io/managed\":\"true\"}},\"spec\":{\"scaleTargetRef\":{\"name\":\"old\"},\"minReplicaCount\":1,\"triggers\":[{\"type\":\"cpu\",\"metadata\":{\"value\":\"50\"}}]}}}" >/dev/null
 out=$(send '{"cmd":"wait","timeoutMs":8000}')
 [ "$(echo "$out" | jqr idle)" = true ] || fail "the worker did not give up: $out"
-gone "$(so_path rf never)" || fail "ScaledObject for a Deployment that was never stored"
-gone "$(so_path rf old)" || fail "ScaledObject from a refused CREATE (older namesake)"
-gone "$(so_path rf old-upd)" || fail "ScaledObject from an UPDATE that was never stored"
-grep -q 'rf/never: giving up' "$MLA_TMP/drv.err" || fail "no log line: $(tail -3 "$MLA_TMP/drv.err")"
+gone "$(so_path "$RF" never)" || fail "ScaledObject for a Deployment that was never stored"
+gone "$(so_path "$RF" old)" || fail "ScaledObject from a refused CREATE (older namesake)"
+gone "$(so_path "$RF" old-upd)" || fail "ScaledObject from an UPDATE that was never stored"
+grep -q "$RF/never: giving up" "$MLA_TMP/drv.err" || fail "no log line: $(tail -3 "$MLA_TMP/drv.err")"
 ok "never stored / older namesake / UPDATE not stored: nothing written, gave up after the bound"
 # the API refuses the ScaledObject itself (422 Invalid): reported once, not retried
 if testapi_only "422 injection"; then
   control '{"fail":{"status":422,"count":5,"path":"/scaledobjects/bad","verb":"PATCH"}}'
-  store_deployment rf bad
-  send '{"namespace":"rf","name":"bad","op":"UPDATE","oldResourceVersion":"0","action":"apply"}' >/dev/null
+  store_deployment "$RF" bad
+  send '{"namespace":"'"$RF"'","name":"bad","op":"UPDATE","oldResourceVersion":"0","action":"apply"}' >/dev/null
   send '{"cmd":"wait","timeoutMs":5000}' | grep -q true || fail "422 retried"
-  n=$(apilog | grep -o '"path":"/apis/keda.sh/v1alpha1/namespaces/rf/scaledobjects/bad","query":"fieldManager=ml-autoscaling&force=true","status":422' | wc -l)
+  n=$(apilog | grep -o "\"path\":\"/apis/keda.sh/v1alpha1/namespaces/$RF/scaledobjects/bad\",\"query\":\"fieldManager=ml-autoscaling&force=true\",\"status\":422" | wc -l)
   [ "$n" = 1 ] || fail "422 tried $n times"
-  kapi GET /api/v1/namespaces/rf/events | grep -q '"reason":"ScaledObjectInvalid"' || fail "no ScaledObjectInvalid Event"
+  has_event "$RF" ScaledObjectInvalid || fail "no ScaledObjectInvalid Event"
   ok "422 from the API: one attempt, Warning Event ScaledObjectInvalid, no retry"
   control '{"reset":true,"fail":{"status":0,"count":0}}'
 fi

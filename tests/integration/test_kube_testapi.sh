@@ -32,7 +32,7 @@ kapi PATCH "$(so_path demo shop)?fieldManager=me" "$so" application/apply-patch+
 kapi PATCH "$(so_path demo shop)" '{"metadata":{"annotations":{"autoscaling.keda.sh/paused":"true"}}}' application/merge-patch+json >/dev/null
 kapi PATCH "$(so_path demo shop)?fieldManager=me" "${so/\"mine\":\"1\"/\"other\":\"2\"}" application/apply-patch+yaml >/dev/null
 a=$(kapi GET "$(so_path demo shop)" | jqr metadata.annotations)
-echo "$a" | grep -q '"autoscaling.keda.sh/paused": "true"' && echo "$a" | grep -q '"other": "2"' && ! echo "$a" | grep -q '"mine"' \
+echo "$a" | grep -q '"autoscaling.keda.sh/paused":"true"' && echo "$a" | grep -q '"other":"2"' && ! echo "$a" | grep -q '"mine"' \
   || fail "apply semantics: $a"
 ok "server-side apply: the manager's dropped field removed, another writer's annotation kept: $a"
 kapi PATCH "$(so_path demo shop)" '{}' application/apply-patch+yaml >/dev/null; [ "$(code)" = 400 ] || fail "apply without fieldManager"
