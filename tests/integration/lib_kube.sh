@@ -83,8 +83,8 @@ ensure_ns() { # real clusters need the namespace; deleted again (and waited for)
   kube_is_real || return 0
   case " ${NS_MADE[*]:-} " in *" $1 "*) return 0;; esac
   local body="{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"$1\",\"labels\":{\"ml-autoscaling.io/test-run\":\"$RUN_ID\"}}}"
-  local i
-  for i in $(seq 1 600); do
+  local end=$((SECONDS + 60))
+  while [ "$SECONDS" -lt "$end" ]; do
     kapi POST /api/v1/namespaces "$body" >/dev/null
     case "$(code)" in
       201) NS_MADE+=("$1"); return 0;;
@@ -96,9 +96,9 @@ ensure_ns() { # real clusters need the namespace; deleted again (and waited for)
   fail "namespace $1 still Terminating after 60 s"
 }
 ns_delete_all() { # deletes the namespaces made here and waits until they are gone (60 s at most)
-  local n i left
+  local n left end=$((SECONDS + 60))
   for n in "${NS_MADE[@]:-}"; do [ -n "$n" ] && kapi DELETE "/api/v1/namespaces/$n" >/dev/null; done
-  for i in $(seq 1 600); do
+  while [ "$SECONDS" -lt "$end" ]; do
     left=""
     for n in "${NS_MADE[@]:-}"; do
       [ -n "$n" ] || continue
