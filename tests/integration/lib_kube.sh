@@ -11,7 +11,8 @@
 # namespace (LEASE_NS), and at exit the namespaces are deleted and waited for: nothing is left.
 set -u
 FIX="$MLA_ROOT/tests/fixtures/kube"
-TOKEN_FILE="$MLA_TMP/token"
+TOKEN_FILE="$MLA_TMP/token"   # the product's token
+ADMIN_TOKEN_FILE=$TOKEN_FILE   # the test's own requests (kapi): MLA_KUBE_ADMIN_TOKEN_FILE if set
 VG_LOGS=()
 PIDS=()
 SLOW=1
@@ -74,13 +75,20 @@ testapi_only() { kube_is_real && { echo "skip on a real cluster: $*"; return 1; 
 # and objects of other namespaces would show in cluster-wide LISTs.
 RUN_ID=$(printf '%04x%04x' $((RANDOM)) $(($$ % 65536)))
 ns() { if kube_is_real; then echo "$1-$RUN_ID"; else echo "$1"; fi; }
-# Leases go where the namespace deletion at exit removes them on a real cluster.
+# Leases go where the namespace deletion at exit removes them on a real cluster, unless
+# MLA_KUBE_LEASE_NAMESPACE names one (where the product's RBAC lets it hold Leases, as the
+# chart's Role does in the release namespace): the Leases made there are deleted at exit.
 LEASE_NS=kube-system
-kube_is_real && LEASE_NS=$(ns lease)
+kube_is_real && LEASE_NS=${MLA_KUBE_LEASE_NAMESPACE:-$(ns lease)}
+LEASES_BEFORE=""
 NS_MADE=()
 ns_phase() { kapi GET "/api/v1/namespaces/$1" | jqr status.phase; }
+lease_names() { kapi GET "/apis/coordination.k8s.io/v1/namespaces/$LEASE_NS/leases" | jq -r '.items[]?.metadata.name'; }
 ensure_ns() { # real clusters need the namespace; deleted again (and waited for) at exit
   kube_is_real || return 0
+  if [ "$1" = "${MLA_KUBE_LEASE_NAMESPACE:-}" ]; then
+    LEASES_BEFORE=" $(lease_names | tr '\n' ' ') "; return 0  # not ours: only its new Leases go
+  fi
   case " ${NS_MADE[*]:-} " in *" $1 "*) return 0;; esac
   local body="{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"$1\",\"labels\":{\"ml-autoscaling.io/test-run\":\"$RUN_ID\"}}}"
   local end=$((SECONDS + 60))
@@ -97,6 +105,11 @@ ensure_ns() { # real clusters need the namespace; deleted again (and waited for)
 }
 ns_delete_all() { # deletes the namespaces made here and waits until they are gone (60 s at most)
   local n left end=$((SECONDS + 60))
+  if [ -n "$LEASES_BEFORE" ]; then
+    for n in $(lease_names); do
+      case "$LEASES_BEFORE" in *" $n "*) ;; *) kapi DELETE "/apis/coordination.k8s.io/v1/namespaces/$LEASE_NS/leases/$n" >/dev/null;; esac
+    done
+  fi
   for n in "${NS_MADE[@]:-}"; do [ -n "$n" ] && kapi DELETE "/api/v1/namespaces/$n" >/dev/null; done
   while [ "$SECONDS" -lt "$end" ]; do
     left=""
@@ -114,7 +127,9 @@ ns_delete_all() { # deletes the namespaces made here and waits until they are go
 # Starts the test API server; sets API (URL) and API_PID.
 kube_start_api() {
   if kube_is_real; then
-    API="$MLA_KUBE_URL"; cp "${MLA_KUBE_TOKEN_FILE:?}" "$TOKEN_FILE"; return
+    API="$MLA_KUBE_URL"; cp "${MLA_KUBE_TOKEN_FILE:?}" "$TOKEN_FILE"
+    [ -n "${MLA_KUBE_ADMIN_TOKEN_FILE:-}" ] && ADMIN_TOKEN_FILE=$MLA_KUBE_ADMIN_TOKEN_FILE
+    return
   fi
   echo "test-token-$$-$RANDOM" > "$TOKEN_FILE"
   rm -f "$MLA_TMP/api.port"
@@ -130,7 +145,7 @@ kube_start_api() {
 # kapi VERB PATH [BODY [CONTENT-TYPE]] -> body on stdout; HTTP status in $MLA_TMP/last.code
 kapi() {
   local verb=$1 path=$2 body=${3:-} ct=${4:-application/json}
-  local args=(-sS -X "$verb" -H "Authorization: Bearer $(cat "$TOKEN_FILE")" -o "$MLA_TMP/last.body"
+  local args=(-sS -X "$verb" -H "Authorization: Bearer $(cat "$ADMIN_TOKEN_FILE")" -o "$MLA_TMP/last.body"
               -w '%{http_code}')
   [ -n "${MLA_KUBE_CA:-}" ] && args+=(--cacert "$MLA_KUBE_CA")
   [ -n "$body" ] && args+=(-H "Content-Type: $ct" --data-binary "$body")
