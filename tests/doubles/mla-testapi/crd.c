@@ -108,11 +108,14 @@ int ta_crd_load(const char *file)
     struct mla_buf b;
     mla_buf_init(&b, 16u << 20);
     char chunk[8192];
-    size_t n;
     int bad = 0;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    for (;;) {
+        size_t n = fread(chunk, 1, sizeof chunk, f);
+        if (n == 0)
+            break;
         if (mla_buf_add(&b, chunk, n) != MLA_OK)
             bad = 1;
+    }
     fclose(f);
     cJSON *docs = NULL;
     struct mla_err e;

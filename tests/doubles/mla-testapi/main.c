@@ -766,7 +766,8 @@ static long ta_api(const char *method, const struct ta_req *rq, struct MHD_Conne
     bool apply = ctype && !strncmp(ctype, "application/apply-patch+yaml", 28);
     bool jpatch = !strcmp(method, "PATCH") && ctype &&
                   !strncmp(ctype, "application/json-patch+json", 27);
-    if (!strcmp(method, "PATCH") && (*out = ta_patch_type_check(r->prefix, r->plural, ctype)))
+    *out = !strcmp(method, "PATCH") ? ta_patch_type_check(r->prefix, r->plural, ctype) : NULL;
+    if (*out)
         return 415;
     if (apply) {
         cJSON *docs = NULL;
@@ -787,7 +788,8 @@ static long ta_api(const char *method, const struct ta_req *rq, struct MHD_Conne
         cJSON_Delete(in);
         return 400;
     }
-    if (apply && (*out = ta_crd_apply_check(r->prefix, r->plural, in))) {
+    *out = apply ? ta_crd_apply_check(r->prefix, r->plural, in) : NULL;
+    if (*out) {
         cJSON_Delete(in);
         return 500;
     }
@@ -882,13 +884,15 @@ static long ta_api(const char *method, const struct ta_req *rq, struct MHD_Conne
         return ta_conflict(r, rq->name, out);
     }
     cJSON *n = cJSON_Duplicate(x->o, 1);
-    if (jpatch && (*out = ta_jsonpatch_apply(n, in))) {
+    if (jpatch)
+        *out = ta_jsonpatch_apply(n, in);
+    else
+        ta_merge(n, in);
+    if (*out) {
         cJSON_Delete(n);
         cJSON_Delete(in);
         return (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(*out, "code"));
     }
-    if (!jpatch)
-        ta_merge(n, in);
     cJSON_Delete(in);
     return ta_replace(x, n, dry_run, out);
 }
