@@ -4,11 +4,16 @@
 #   make test        Criterion unit tests, then the integration tests
 #   make sanitize    the same tests on an ASan+UBSan build (in build-san/)
 #   make valgrind    the integration tests with the servers under valgrind (leaks are errors)
-#   make check       test + sanitize + valgrind: what CI runs
+#   make tsan        the threaded tests on a ThreadSanitizer build (in build-tsan/)
+#   make check       test + sanitize + valgrind + tsan + the module graph check: what CI runs
+#   make install     build/ml-autoscaling into $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local)
 #   make bench       benchmarks (print figures; they are not pass/fail tests)
+#   make soak        a 3-minute sustained load run with the loop (bench/soak.sh; figures)
 #   make demo        the local demo (no cluster)
 #   make deps        install the Debian packages (scripts/deps.sh)
 #   V=1              show the compiler command lines
+#   CFLAGS=...       replaces only the optimisation/debug flags (default -O2 -g): the flags the
+#                    build needs (-std, warnings, -Iinclude, packages) are always added
 #
 # Sources are discovered: every src/**/*.c outside src/cli/ goes into the library, every
 # {tools,tests/doubles,bench}/<name>/*.c into a program build/<name> (tools ship, test doubles serve
@@ -22,18 +27,28 @@ else
 Q :=
 endif
 SAN      ?= 0
+TSAN     ?= 0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
 CC       ?= cc
 PKGS     := libmicrohttpd libcjson jansson yaml-0.1 libcurl openssl gnutls
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# `override`: a CFLAGS given on make's command line replaces the default -O2 -g but not what
+# the build needs.
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+override CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+            -Wmissing-prototypes -Wstrict-prototypes -Wvla \
             -Wno-format-nonliteral -Wno-format-truncation -fno-strict-aliasing -pthread -Iinclude $(PKG_CFLAGS) -MMD -MP
-LDLIBS   += $(PKG_LIBS) -lm -pthread
+override LDLIBS += $(PKG_LIBS) -lm -pthread
 ifeq ($(SAN),1)
-CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -O1
-LDFLAGS  += -fsanitize=address,undefined
+override CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -O1
+override LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(TSAN),1)
+override CFLAGS  += -fsanitize=thread -fno-omit-frame-pointer -O1
+override LDFLAGS += -fsanitize=thread
 endif
 
 LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
@@ -49,7 +64,8 @@ BIN      := $(B)/ml-autoscaling
 LIBA     := $(B)/libmla.a
 TOOL_BINS := $(TOOLS:%=$(B)/%)
 
-.PHONY: all test unit integration sanitize check bench demo deps clean certs valgrind
+.PHONY: all test unit integration sanitize check bench demo deps clean certs valgrind tsan \
+        modgraph install soak
 all: $(BIN) $(TOOL_BINS)
 
 $(B)/obj/%.o: %.c
@@ -87,13 +103,36 @@ test: unit integration
 sanitize:
 	$(MAKE) B=build-san SAN=1 test
 
-check: test sanitize valgrind
+check: modgraph test sanitize valgrind tsan
+
+# The module graph (directories of src/) has no cycle and docs/architecture.md shows it as it is.
+modgraph:
+	/usr/bin/python3 scripts/module-graph.py --check-doc docs/architecture.md
+
+# ThreadSanitizer: build/mla-threads (queue, policy reload, arenas and metrics under concurrent
+# use; Criterion itself cannot start under TSan), then the integration tests that run the worker,
+# queue, lease, reconcile loop, policy reload and certificate reload inside `serve`. A report
+# makes the process exit 66, which fails the test.
+TSAN_TESTS := threads kube_serve kube_leader webhook_serve
+tsan:
+	$(MAKE) B=build-tsan TSAN=1 all
+	for t in $(TSAN_TESTS); do \
+	  MLA_BUILD=$(abspath build-tsan) MLA_TSAN=1 \
+	  TSAN_OPTIONS="suppressions=$(abspath tests/tsan.supp) exitcode=66 history_size=4" \
+	    bash tests/integration/run.sh $$t || exit 1; done
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ml-autoscaling
 
 valgrind: all
 	MLA_BUILD=$(abspath $(B)) MLA_VALGRIND=1 bash tests/integration/run.sh
 
 bench: all
 	MLA_BUILD=$(abspath $(B)) bash bench/run.sh
+
+soak: all
+	MLA_BUILD=$(abspath $(B)) bash bench/soak.sh
 
 demo: all
 	MLA_BUILD=$(abspath $(B)) bash scripts/demo.sh --no-deps
@@ -105,6 +144,6 @@ certs:
 	bash certs/gen-dev-certs.sh certs/dev
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

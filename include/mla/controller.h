@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 
+#include "mla/buf.h"
 #include "mla/decide.h"
 #include "mla/err.h"
 #include "mla/kube.h"
@@ -44,12 +45,14 @@ struct mla_controller_config {
     /* the loop */
     long loop_interval_ms;       /* 0: 60000 */
     bool no_loop;                /* no elector, no loop: admission + worker only */
+    int loop_page_size;          /* items per LIST page of the loop; 0: 500 */
     /* the worker */
     const char *field_manager;   /* NULL: "ml-autoscaling" */
     int worker_threads;          /* 0: 2 */
     long stored_give_up_ms;      /* 0: 30000 */
     long transfer_verify_ms;     /* 0: 10000 */
     long review_budget_ms;       /* 0: 300 */
+    long keda_check_ms;          /* KEDA API discovery period; 0: loop_interval_ms (0: 60000) */
     /* plug-ins: decide for the loop (NULL: mla_decide) */
     mla_reconcile_decide_fn decide;
     void *decide_ctx;
@@ -85,5 +88,11 @@ enum mla_code mla_controller_reconcile(struct mla_controller *api, struct mla_re
                                     struct mla_err *err) MLA_MUST_CHECK;
 /* The client (borrowed, valid until destroy). */
 struct mla_kube *mla_controller_kube(struct mla_controller *api);
+/* "present", "missing" or "unknown" (keda.h; NULL api: "unknown"). Any thread. */
+const char *mla_controller_keda(const struct mla_controller *api);
+/* /readyz detail (http.h's readyz_detail; ctx = api, NULL in admission-only mode): appends
+ * ,"leader":{"enabled":bool,"isLeader":bool,"lastError":null|"..."},"keda":"..." to out.
+ * Any request thread. */
+enum mla_code mla_controller_readyz(void *ctx, struct mla_buf *out) MLA_MUST_CHECK;
 
 #endif

@@ -17,10 +17,8 @@
 
 #include "mla/review.h"
 #include "mla/err.h"
+#include "mla/policy_model.h"
 
-struct mla_policy_set; /* policy.h: an immutable, refcounted snapshot */
-
-enum mla_hpa_mode { MLA_HPA_DELETE = 0, MLA_HPA_TRANSFER, MLA_HPA_REJECT };
 
 /* What the API side must do once the Deployment is stored. */
 enum mla_action {

@@ -1,8 +1,9 @@
 /* http.h - the webhook's HTTPS server (libmicrohttpd over GnuTLS).
  *
  * Routes: POST /mutate (AdmissionReview in, AdmissionReview out), GET /healthz ("ok"),
- * GET /readyz (JSON detail: mode and policy set), GET /metrics (Prometheus text). Errors that
- * are not AdmissionReview-level get a JSON body {"error": "..."} with 400/404/405/413/415/500.
+ * GET /readyz (JSON detail: mode, policy set, and what readyz_detail adds), GET /metrics
+ * (Prometheus text). Errors that are not AdmissionReview-level get a JSON body {"error": "..."}
+ * with 400/404/405/413/415/500.
  *
  * Ownership: the server borrows everything in mla_http_opts (the policy store and hooks must
  * outlive it); mla_http_stop() frees the server.
@@ -17,6 +18,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "mla/buf.h"
 #include "mla/decide.h"
 #include "mla/err.h"
 #include "mla/policy.h"
@@ -31,6 +33,10 @@ struct mla_http_opts {
     struct mla_policy_store *policies;    /* borrowed */
     const struct mla_admit_hooks *hooks;  /* borrowed, may be NULL (admission-only) */
     const char *mode;                     /* borrowed: "admission-only" or "full" (readyz) */
+    /* May be NULL. Appends more members to the /readyz object, each starting with ',' (the API
+     * side's leader election and KEDA state). Runs in a request thread; must not block. */
+    enum mla_code (*readyz_detail)(void *ctx, struct mla_buf *out);
+    void *readyz_ctx;                     /* borrowed */
 };
 
 struct mla_http_server; /* opaque */

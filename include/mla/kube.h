@@ -142,6 +142,13 @@ const char *mla_kube_meta_str(const cJSON *obj, const char *field);
 const char *mla_kube_label(const cJSON *obj, const char *key);
 const char *mla_kube_annotation(const cJSON *obj, const char *key);
 
+/* Does field manager `manager` own the field at `path` (NULL-terminated keys, e.g. {"spec",
+ * "minReplicaCount", NULL}) of `obj`, according to its metadata.managedFields (server-side
+ * apply's record, FieldsV1)? Any operation (Apply or Update) counts. Pure (kube/managed.c). */
+bool mla_kube_field_owned(const cJSON *obj, const char *manager, const char *const *path);
+/* Does `manager` own any field of `obj`? */
+bool mla_kube_manager_present(const cJSON *obj, const char *manager);
+
 /* RFC 3339 UTC with microseconds ("2026-11-25T16:05:28.123456Z") for the given time. */
 void mla_kube_time_format(char *out, size_t n, double unix_s, bool micro);
 /* Parses RFC 3339 ("...Z" or with offset, optional fraction); MLA_EPARSE when malformed. */

@@ -13,7 +13,6 @@
 #include <stddef.h>
 
 #include "mla/buf.h"
-#include "mla/decide.h"
 #include "mla/policy.h"
 
 #define MLA_ANN_PREFIX "ml-autoscaling.io/"
@@ -38,7 +37,8 @@ enum mla_ann {
     MLA_ANN_TIMEZONE,
     MLA_ANN_CAPACITY,
     MLA_ANN_SKIP_SO,
-    MLA_ANN_SCALEDOBJECT, /* written by the product */
+    MLA_ANN_USER_COUNT,   /* the keys above are the user's; the ones below the product's */
+    MLA_ANN_SCALEDOBJECT = MLA_ANN_USER_COUNT, /* written by the product */
     MLA_ANN_POLICY,       /* written by the product */
     MLA_ANN_POLICY_HASH,  /* written by the product */
     MLA_ANN__COUNT
@@ -48,6 +48,12 @@ enum mla_ann {
 const char *mla_ann_key(enum mla_ann a);
 /* The index of a key without the prefix, or -1. */
 int mla_ann_lookup(const char *key);
+/* The keys a user may set, ", "-joined ("enabled, profile, ..."), into out (n bytes, always
+ * terminated); returns the length written. */
+size_t mla_ann_user_keys(char *out, size_t n);
+
+/* What the API side does with an HPA that targets an opted-in Deployment (policy hpa.mode). */
+enum mla_hpa_mode { MLA_HPA_DELETE = 0, MLA_HPA_TRANSFER, MLA_HPA_REJECT };
 
 /* A compiled template: literal text and variables, each variable with how its value is made
  * safe where it stands (decided once at load time by scanning the PromQL around it). */

@@ -26,8 +26,7 @@
  *                     (KEDA wants max >= min and max >= 1), explained in
  *                     ml-autoscaling.io/max-replicas-reason; otherwise it goes back to
  *                     maxReplicas when it differs and that annotation is removed, so the
- *                     annotation is present exactly while the loop's cap is in effect (the worker
- *                     and the reconcile loop keep the loop's maxReplicaCount only then).
+ *                     annotation is present exactly while the loop's cap is in effect.
  *
  * Ownership: struct mla_predict_config owns its strings and hours (mla_predict_config_fini).
  * Results are plain values. cJSON returned by mla_predict_annotations is new (cJSON_Delete).
@@ -148,21 +147,6 @@ const char *mla_predict_rule_name(enum mla_predict_rule rule);
  * null (removed) otherwise.
  * Forecast annotations are null (removed) when no forecast was used. New: cJSON_Delete. */
 cJSON *mla_predict_annotations(const struct mla_predict_result *res, time_t now);
-
-/* Keeps the predictive loop's decision when the worker or the reconcile loop re-applies the
- * generated ScaledObject `desired` (modified in place) over the `live` one (borrowed; NULL:
- * nothing to keep). A server-side apply of the policy's minReplicaCount after every Deployment
- * UPDATE would otherwise drop the forecast's floor until the next loop pass (pods lost before
- * a peak). Only when `desired` still carries the predictive-config annotation (the opt-in still
- * asks for the forecast, business hours or a cost cap; without it the policy's values apply):
- *   - live min-replicas-updated present (the loop set minReplicaCount): the live
- *     spec.minReplicaCount, clamped into the new bounds (config minReplicas..maxReplicas and
- *     desired spec.maxReplicaCount), plus the loop's explanation annotations;
- *   - live max-replicas-reason present (the loop's night cap is in effect): the live
- *     spec.maxReplicaCount, clamped into max(1, desired min)..desired spec.maxReplicaCount, plus
- *     that annotation.
- * Returns true when it kept something. A config that does not parse keeps nothing. */
-bool mla_predict_keep_loop(cJSON *desired, const cJSON *live);
 
 /* Sets mla_predicted_load, mla_observed_load, mla_forecast_confidence, mla_min_replicas and
  * increments mla_predict_decisions_total{rule} for one ScaledObject. A NaN value (no forecast)

@@ -1,22 +1,32 @@
 /* predict_step.h - one step of the predictive loop for one ScaledObject: read its
  * ml-autoscaling.io/predictive-config annotation, query Prometheus over the lookback, call the
- * forecaster, decide (predict.h) and return the merge patch to send.
+ * forecaster, decide (predict.h) and return the server-side apply configuration to send.
  *
- * The leader loop (kube side) calls mla_predict_step for every managed ScaledObject each
- * interval and PATCHes the answer with Content-Type application/merge-patch+json. The forecaster
- * is a callback so that this module does not depend on fc.h: the lead wires mla_fc_forecast in.
+ * The loop is its own field manager (MLA_PREDICT_FIELD_MANAGER, "ml-autoscaling-loop"): the
+ * leader applies the answer with application/apply-patch+yaml, ?fieldManager=ml-autoscaling-loop
+ * &force=true. It owns spec.minReplicaCount, spec.maxReplicaCount and its explanation
+ * annotations (forecast-*, min-replicas-reason, min-replicas-updated, max-replicas-reason) and,
+ * as server-side apply wants, sends all of them every time it writes: a field left out of the
+ * loop's apply is removed unless another manager owns it. The worker's apply
+ * (field manager ml-autoscaling) leaves out the counts the loop owns (mla_predict_leave_loop),
+ * so a Deployment UPDATE keeps the loop's decision without taking it over. When the
+ * ScaledObject no longer asks for the loop (no predictive-config: the worker applied the policy's
+ * counts and took them over), the loop's next apply is an empty configuration, which removes
+ * its annotations and releases everything it owned.
+ * The forecaster is a callback so that this module does not depend on fc.h.
  *
- * When a patch is sent: when minReplicaCount changes, or the explanation changes materially
- * (another rule decided, the forecast peak moved by more than 10%, the confidence by more than
- * 0.05, another trend, or the annotations are missing). Otherwise NULL, to keep API writes (and
- * etcd churn) low on a 60 s loop.
+ * When an apply is sent: when minReplicaCount or maxReplicaCount changes, or the explanation
+ * changes materially (another rule decided, the forecast peak moved by more than 10%, the
+ * confidence by more than 0.05, another trend, or the annotations are missing), or the loop does
+ * not own the counts yet. Otherwise NULL, to keep API writes (and etcd churn) low on a 60 s loop.
  *
- * Skipped without a decision (patch NULL, res->skipped says why): no config annotation, paused
+ * Skipped without a decision (apply NULL, res->skipped says why): no config annotation, paused
  * (autoscaling.keda.sh/paused "true" or autoscaling.keda.sh/paused-replicas present), or a config
- * that asks for nothing. A Prometheus failure is an error (no patch: a monitoring outage must not
- * scale a workload down); an empty history or a failing forecaster falls back to business hours.
+ * that asks for nothing (then the release above when the loop still owns fields). A Prometheus
+ * failure is an error (no apply: a monitoring outage must not scale a workload down); an empty
+ * history or a failing forecaster falls back to business hours.
  *
- * Ownership: env and scaled_object are borrowed; *merge_patch_out is new (cJSON_Delete).
+ * Ownership: env and scaled_object are borrowed; *apply_out is new (cJSON_Delete).
  * Threading: any thread, if the forecast callback is; metrics go to the thread-safe registry.
  */
 #ifndef MLA_PREDICT_STEP_H
@@ -55,11 +65,20 @@ struct mla_predict_env {
     bool no_metrics;                   /* true: leave /metrics alone (CLI tools, tests) */
 };
 
-/* One step (see above). On MLA_OK, *merge_patch_out is the patch or NULL, and *res holds the
- * decision (or res->skipped). On failure both are untouched and err names the ScaledObject. */
+#define MLA_PREDICT_FIELD_MANAGER "ml-autoscaling-loop"
+
+/* One step (see above). On MLA_OK, *apply_out is the apply configuration or NULL, and *res
+ * holds the decision (or res->skipped). On failure both are untouched and err names the
+ * ScaledObject. */
 enum mla_code mla_predict_step(const struct mla_predict_env *env, const cJSON *scaled_object,
-                               time_t now, cJSON **merge_patch_out, struct mla_predict_result *res,
+                               time_t now, cJSON **apply_out, struct mla_predict_result *res,
                                struct mla_err *err) MLA_MUST_CHECK;
+
+/* For the worker's apply (and the loop's staleness check): removes from `desired` (modified) the
+ * replica counts the predictive loop owns in `live` (its managedFields; borrowed, NULL: none),
+ * while `desired` still asks for the loop (carries predictive-config). Server-side apply then
+ * keeps the loop's values, owned by the loop alone. Returns true when it left something out. */
+bool mla_predict_leave_loop(cJSON *desired, const cJSON *live);
 
 /* Parses "2026-11-25T12:00:00Z" (RFC 3339, UTC or with an offset); -1 when malformed. */
 time_t mla_predict_parse_rfc3339(const char *s);

@@ -14,7 +14,8 @@
  *
  * Ownership: struct mla_prom_series owns its values (mla_prom_series_fini).
  * Threading: any thread; each call uses its own connection. libcurl's global init happens once
- * on first use (pthread_once); mla_prom_global_cleanup at exit (valgrind).
+ * on first use (mla_curl_init, shared with the kube client); mla_prom_global_cleanup at exit
+ * (valgrind).
  */
 #ifndef MLA_PROM_H
 #define MLA_PROM_H

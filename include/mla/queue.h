@@ -29,7 +29,8 @@ struct mla_work {
     char *ns;              /* owned */
     char *name;            /* owned */
     enum mla_review_op op;    /* MLA_OP_CREATE or MLA_OP_UPDATE */
-    char *old_rv;          /* owned: the oldObject's resourceVersion (UPDATE), NULL otherwise */
+    cJSON *intent;         /* owned: what the stored Deployment must show before the worker
+                            * acts (worker.h, mla_worker_intent); NULL: whatever is stored */
     enum mla_action action;
     enum mla_hpa_mode hpa_mode;
     cJSON *so;             /* owned: the desired ScaledObject (APPLY), NULL otherwise */

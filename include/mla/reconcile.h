@@ -1,15 +1,22 @@
 /* reconcile.h - the background reconcile loop (leader only): every interval it lists the managed
- * Deployments and the ScaledObjects this product made, and repairs what admission's worker
- * could not do or what changed since: missing or stale ScaledObjects (create/update), HPAs
- * that reappeared against managed Deployments, ScaledObjects left behind by an opt-out, and
- * orphans whose Deployment is gone. Repairs go through the worker queue (the same idempotent
- * code path as admission), deletions of orphans are done directly. Paused ScaledObjects are
- * left alone. Then, for each ScaledObject with the predictive-config annotation, the predictive
- * hook is called (the predictive loop's module plugs in there).
+ * Deployments, the opted-in Deployments that bypassed the webhook (no managed label: stored
+ * while no replica answered, failurePolicy Ignore), the ScaledObjects and the HPAs, and repairs
+ * what admission's worker could not do or what changed since: missing or stale ScaledObjects
+ * (create/update, or adopt with an AdoptedAfterBypass Event), HPAs that reappeared against
+ * managed Deployments, ScaledObjects left behind by an opt-out, and orphans whose Deployment is
+ * gone. Deployments being deleted (deletionTimestamp) or in a namespace being deleted are left
+ * alone. Repairs go through the worker queue (the same idempotent code path as admission),
+ * deletions of orphans are done directly. Paused ScaledObjects are left alone. Then, for each
+ * ScaledObject with the predictive-config annotation (or still carrying fields of the loop's
+ * field manager), the predictive hook is called.
+ *
+ * A pass is a pure plan (mla_reconcile_plan: the lists read in, the writes and Events out)
+ * executed by a thin shell (the loop thread), so the planning is unit-tested without a server.
  *
  * Ownership: new from mla_reconcile_create (mla_reconcile_destroy stops and joins the thread); borrows the
  * client, the queue, the elector and the policy store, which must outlive it.
- * Threading: one loop thread; mla_reconcile_kick and mla_reconcile_run_once are any-thread.
+ * Threading: one loop thread; mla_reconcile_kick and mla_reconcile_run_once are any-thread; the
+ * planner is pure (any thread).
  */
 #ifndef MLA_RECONCILE_H
 #define MLA_RECONCILE_H
@@ -31,9 +38,9 @@ typedef enum mla_code (*mla_reconcile_decide_fn)(void *ctx, const struct mla_pol
                                            struct mla_decision *out, struct mla_err *err);
 
 /* MLA HOOK (predictive re-weighting): called by the leader, once per loop pass, for each
- * managed, unpaused ScaledObject carrying ml-autoscaling.io/predictive-config. `so` is borrowed
- * for the call; the hook writes through `kc` (merge patch of spec.minReplicaCount and the
- * explanation annotations, see HELPERS-CONTRACTS.md §2). */
+ * managed, unpaused ScaledObject carrying ml-autoscaling.io/predictive-config or fields of the
+ * loop's field manager. `so` is borrowed for the call; the hook writes through `kc` (a
+ * server-side apply as field manager ml-autoscaling-loop, see predict_step.h). */
 typedef void (*mla_reconcile_predict_fn)(void *ctx, struct mla_kube *kc, const cJSON *so);
 
 struct mla_reconcile_config {
@@ -43,6 +50,13 @@ struct mla_reconcile_config {
     void *decide_ctx;
     mla_reconcile_predict_fn predict;         /* NULL: no predictive step */
     void *predict_ctx;
+    int page_size;                      /* items per LIST page (limit); 0: 500 */
+    const char *identity;               /* Events' reportingInstance (copied);
+                                         * NULL: "ml-autoscaling" */
+    /* Called at the start of each pass; false: skip the pass quietly (e.g. KEDA's API is
+     * missing, see keda.h: nothing to write, and the caller said so once). NULL: always run. */
+    bool (*gate)(void *ctx);
+    void *gate_ctx;
 };
 
 struct mla_reconcile_stats {
@@ -53,6 +67,8 @@ struct mla_reconcile_stats {
     int orphans;       /* ScaledObjects removed (Deployment gone or opted out) */
     int paused;        /* skipped because paused */
     int predicted;     /* predictive hook calls */
+    int adopted;       /* opted-in Deployments that bypassed the webhook, brought in */
+    int skipped;       /* Deployments being deleted or in a namespace being deleted */
 };
 
 struct mla_reconcile;
@@ -69,6 +85,45 @@ void mla_reconcile_kick(struct mla_reconcile *r);
 /* One pass in the calling thread, leader or not (tests, the driver). */
 enum mla_code mla_reconcile_run_once(struct mla_reconcile *r, struct mla_reconcile_stats *stats,
                                struct mla_err *err) MLA_MUST_CHECK;
+
+/* ---- the pure planner ---- */
+
+/* What one pass read. Everything is borrowed; arrays may be NULL (empty). */
+struct mla_reconcile_input {
+    const cJSON *deployments;   /* managed Deployments (label selector) */
+    const cJSON *bypassed;      /* opted-in Deployments without the managed label */
+    const cJSON *scaledobjects; /* all ScaledObjects */
+    const cJSON *hpas;          /* all HPAs */
+    const cJSON *owners;        /* Deployments read (GET) for ScaledObjects of ours whose
+                                 * Deployment is in neither list (mla_reconcile_owners_to_read) */
+    const cJSON *unknown;       /* "ns/name" of those whose read failed (not 404): left alone */
+    const cJSON *terminating;   /* names of namespaces being deleted */
+    const struct mla_policy_set *ps; /* may be NULL */
+    mla_reconcile_decide_fn decide;  /* NULL: mla_decide */
+    void *decide_ctx;
+    bool predict;               /* a predictive hook is configured */
+};
+
+/* The Deployments the shell must GET before planning: owners of our ScaledObjects that are in
+ * neither list (they may have lost the label, or be gone). New array of {"namespace","name"}. */
+cJSON *mla_reconcile_owners_to_read(const cJSON *deployments, const cJSON *bypassed,
+                                    const cJSON *scaledobjects);
+
+/* Plans one pass. *plan is a new array of actions, in the order the shell runs them:
+ *   {"op":"apply","namespace","name","why":"create|update|hpa|adopt","soName","hpaMode",
+ *    "scaledObject":{...}}                       queue an APPLY for the worker
+ *   {"op":"remove","namespace","name"}            queue a REMOVE (opted out)
+ *   {"op":"delete","namespace","name"}            delete an orphaned ScaledObject
+ *   {"op":"event","namespace","name","uid","type","reason","message"}   on a Deployment
+ *   {"op":"predict","namespace","name"}           the MLA HOOK for this ScaledObject
+ * `stats` counts them. A Deployment the decision cannot be made for is logged and skipped. */
+enum mla_code mla_reconcile_plan(const struct mla_reconcile_input *in, cJSON **plan,
+                                 struct mla_reconcile_stats *stats, struct mla_err *err)
+    MLA_MUST_CHECK;
+
+/* Does an API answer say the namespace is going away or gone (403 with cause or reason
+ * NamespaceTerminating, 404 namespaces "x" not found)? Such writes stop at once: no retry. */
+bool mla_reconcile_ns_gone(long status, const cJSON *body);
 
 /* Pure: is every member of `want` present and equal in `have` (objects recursively, arrays and
  * scalars exactly)? Used to tell a stale ScaledObject from a current one. */

@@ -1,7 +1,9 @@
 /* review.h - the admission.k8s.io/v1 AdmissionReview codec (cJSON: the hot path).
  *
  * decode: body bytes -> struct mla_review_request, checking that it is an AdmissionReview v1 with a
- * request and a uid. encode: a decision -> the AdmissionReview response body.
+ * request and a uid. The decoded tree has null in place of the values nothing reads (the
+ * objects' managedFields, status and spec.strategy, the request's options, requestKind,
+ * requestResource, userInfo.groups/extra: review_skim.h); the rest is the body as sent. encode: a decision -> the AdmissionReview response body.
  *
  * Ownership: a decoded request owns its cJSON tree (`root`); every other pointer in it is
  * borrowed from that tree and valid until mla_review_request_fini().

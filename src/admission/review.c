@@ -1,8 +1,11 @@
 /* admission/review.c - the admission.k8s.io/v1 AdmissionReview codec (see review.h).
  *
- * Decode parses the body once with cJSON (length-bounded, so the body buffer need not be a C
- * string) after a cheap bracket scan that refuses hostile nesting before the recursive parser
- * sees it; every field in the request struct then points into that one tree.
+ * Decode first skims the body (review_skim.h: one validating pass that accepts exactly what
+ * cJSON accepts and finds managedFields, status and the other values nothing reads), then
+ * parses with cJSON a copy in which those values are null: they are a third to a half of a
+ * review's nodes. A body the skim refuses is parsed the old way (a bracket scan that refuses
+ * hostile nesting before the recursive parser sees it, then cJSON on the whole body), so every
+ * error stays what it was. Every field in the request struct points into the one tree.
  * Encode writes the response by hand into a capped buffer: the response has a fixed shape, and
  * printing it directly avoids building a second cJSON tree on the hot path.
  */
@@ -13,6 +16,7 @@
 #include <string.h>
 
 #include "mla/decide.h"
+#include "mla/review_skim.h"
 
 #define ADM_API_VERSION "admission.k8s.io/v1"
 #define ADM_KIND "AdmissionReview"
@@ -124,6 +128,40 @@ static enum mla_code adm_fill(const cJSON *request, struct mla_review_request *r
     return MLA_OK;
 }
 
+/* The fast parse: when the skim accepts the body (exactly what the checks below would accept),
+ * cJSON parses a copy in which the values the decision never reads are `null`. NULL otherwise,
+ * and the caller parses the body itself, which yields the precise error. On success *end is the
+ * end of the body (the skim has already refused trailing data). */
+static cJSON *adm_parse_skimmed(const char *body, size_t len, const char **end)
+{
+    struct mla_review_cuts cuts;
+    if (!mla_review_skim(body, len, MLA_REVIEW_MAX_DEPTH, &cuts))
+        return NULL;
+    if (!cuts.n)
+        return cJSON_ParseWithLengthOpts(body, len, end, 0);
+    /* cJSON_malloc: from the request's arena when one is active (arena.h). */
+    char *copy = cJSON_malloc(len + 1);
+    if (!copy)
+        return NULL;
+    size_t n = 0, at = 0;
+    for (size_t i = 0; i < cuts.n; i++) {
+        if (cuts.cut[i].to - cuts.cut[i].from < 4)
+            continue; /* shorter than "null": kept, so the copy never outgrows the body */
+        memcpy(copy + n, body + at, cuts.cut[i].from - at);
+        n += cuts.cut[i].from - at;
+        memcpy(copy + n, "null", 4);
+        n += 4;
+        at = cuts.cut[i].to;
+    }
+    memcpy(copy + n, body + at, len - at);
+    n += len - at;
+    cJSON *root = cJSON_ParseWithLengthOpts(copy, n, NULL, 0);
+    cJSON_free(copy);
+    if (root)
+        *end = body + len;
+    return root;
+}
+
 enum mla_code mla_review_decode(const char *body, size_t len, struct mla_review_request *req,
                              char *uid_out, size_t uid_n, struct mla_err *err)
 {
@@ -134,11 +172,15 @@ enum mla_code mla_review_decode(const char *body, size_t len, struct mla_review_
         return mla_err_set(err, MLA_EPARSE, "empty body: expected an AdmissionReview JSON object");
     if (body[i] != '{')
         return mla_err_set(err, MLA_EPARSE, "body is not a JSON object");
-    size_t depth = mla_review_json_depth(body, len, MLA_REVIEW_MAX_DEPTH);
-    if (depth > MLA_REVIEW_MAX_DEPTH)
-        return mla_err_set(err, MLA_EPARSE, "JSON nested deeper than %d levels", MLA_REVIEW_MAX_DEPTH);
     const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    cJSON *root = adm_parse_skimmed(body, len, &end);
+    if (!root) {
+        size_t depth = mla_review_json_depth(body, len, MLA_REVIEW_MAX_DEPTH);
+        if (depth > MLA_REVIEW_MAX_DEPTH)
+            return mla_err_set(err, MLA_EPARSE, "JSON nested deeper than %d levels",
+                               MLA_REVIEW_MAX_DEPTH);
+        root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    }
     if (!root) {
         const char *at = cJSON_GetErrorPtr();
         size_t off = at && at >= body && at <= body + len ? (size_t)(at - body) : 0;

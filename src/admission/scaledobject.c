@@ -18,18 +18,6 @@
 
 #include "mla/mem.h"
 
-const char *mla_trig_type_name(enum mla_trig_type t)
-{
-    switch (t) {
-    case MLA_TRIG_CPU: return "cpu";
-    case MLA_TRIG_MEMORY: return "memory";
-    case MLA_TRIG_PROMETHEUS: return "prometheus";
-    case MLA_TRIG_RABBITMQ: return "rabbitmq";
-    case MLA_TRIG_CRON: return "cron";
-    }
-    return "?";
-}
-
 void mla_so_short_name(const char *name, size_t max, char *out)
 {
     size_t n = strlen(name);

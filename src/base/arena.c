@@ -1,68 +1,138 @@
-/* base/arena.c - per-thread bump arena behind cJSON's allocation hooks (see arena.h). */
+/* base/arena.c - bump allocation (see arena.h): the growable arena of policy sets and the
+ * per-thread request arena behind cJSON's allocation hooks, on one bump routine. */
 #include "mla/arena.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mla/mem.h"
 
 #if defined(__SANITIZE_ADDRESS__)
-#define ARENA_DISABLED 1
+#define ARENA_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define ARENA_DISABLED 1
+#define ARENA_ASAN 1
 #endif
 #endif
-#ifndef ARENA_DISABLED
-#define ARENA_DISABLED 0
+#ifndef ARENA_ASAN
+#define ARENA_ASAN 0
 #endif
 
-#define ARENA_BYTES (512u * 1024u) /* a 3 KB review needs ~20 KB; the rest is headroom */
+#if ARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#define ARENA_REDZONE 16u /* poisoned gap after every allocation: overflows hit it */
+#define ARENA_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define ARENA_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define ARENA_REDZONE 0u
+#define ARENA_POISON(p, n) ((void)(p), (void)(n))
+#define ARENA_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 #define ARENA_ALIGN 16u
+#define ARENA_BLOCK (16u * 1024u)       /* growable arena: default block size */
+#define ARENA_BYTES (512u * 1024u)      /* request arena: a 3 KB review needs ~20 KB */
 
-struct arena {
-    char *base; /* owned: ARENA_BYTES, allocated on the thread's first begin */
+/* The one bump step: n bytes from base[*used..cap), or NULL when they do not fit. */
+static void *arena_bump(unsigned char *base, size_t *used, size_t cap, size_t n)
+{
+    size_t need = (n + ARENA_REDZONE + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+    if (need < n || need > cap - *used)
+        return NULL;
+    void *p = base + *used;
+    *used += need;
+    ARENA_UNPOISON(p, n);
+    return p;
+}
+
+/* ---- the growable arena */
+
+struct mla_arena_blk {
+    struct mla_arena_blk *next;
+    size_t used, cap;
+    _Alignas(max_align_t) unsigned char data[];
+};
+
+void *mla_arena_alloc(struct mla_arena *a, size_t n)
+{
+    void *p = a->head ? arena_bump(a->head->data, &a->head->used, a->head->cap, n) : NULL;
+    if (!p) {
+        size_t cap = n + ARENA_REDZONE + ARENA_ALIGN;
+        if (cap < ARENA_BLOCK)
+            cap = ARENA_BLOCK;
+        struct mla_arena_blk *b = mla_xmalloc(sizeof *b + cap);
+        b->next = a->head;
+        b->used = 0;
+        b->cap = cap;
+        ARENA_POISON(b->data, cap);
+        a->head = b;
+        p = arena_bump(b->data, &b->used, b->cap, n);
+    }
+    memset(p, 0, n);
+    return p;
+}
+
+char *mla_arena_strdup(struct mla_arena *a, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = mla_arena_alloc(a, n);
+    memcpy(p, s, n);
+    return p;
+}
+
+void mla_arena_fini(struct mla_arena *a)
+{
+    while (a->head) {
+        struct mla_arena_blk *n = a->head->next;
+        ARENA_UNPOISON(a->head->data, a->head->cap); /* free() must not see poisoned bytes */
+        free(a->head);
+        a->head = n;
+    }
+}
+
+/* ---- the request arena */
+
+struct req_arena {
+    unsigned char *base; /* owned: ARENA_BYTES, allocated on the thread's first begin */
     size_t used;
     bool active;
 };
 
-static _Thread_local struct arena tl_arena;
+static _Thread_local struct req_arena tl_arena;
 static pthread_key_t arena_key; /* its destructor frees a thread's block at thread exit */
 static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
 static bool arena_installed;    /* written once before threads start */
 
 static void *arena_malloc(size_t n)
 {
-    struct arena *a = &tl_arena;
-    if (a->active) {
-        size_t need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-        if (need >= n && need <= ARENA_BYTES - a->used) {
-            void *p = a->base + a->used;
-            a->used += need;
-            return p;
-        }
-    }
-    return malloc(n);
+    struct req_arena *a = &tl_arena;
+    void *p = a->active ? arena_bump(a->base, &a->used, ARENA_BYTES, n) : NULL;
+    return p ? p : malloc(n);
 }
 
 static void arena_free(void *p)
 {
-    struct arena *a = &tl_arena;
+    struct req_arena *a = &tl_arena;
     if (a->base && (uintptr_t)p >= (uintptr_t)a->base &&
         (uintptr_t)p < (uintptr_t)a->base + ARENA_BYTES)
         return; /* released with the whole arena at mla_arena_end */
     free(p);
 }
 
-static void arena_thread_exit(void *block) { free(block); }
+static void arena_thread_exit(void *block)
+{
+    ARENA_UNPOISON(block, ARENA_BYTES);
+    free(block);
+}
 
 static void arena_key_init(void) { (void)pthread_key_create(&arena_key, arena_thread_exit); }
 
 void mla_arena_install(void)
 {
-    if (ARENA_DISABLED || arena_installed)
+    if (arena_installed)
         return;
     pthread_once(&arena_once, arena_key_init);
     cJSON_Hooks hooks = {.malloc_fn = arena_malloc, .free_fn = arena_free};
@@ -74,9 +144,10 @@ void mla_arena_begin(void)
 {
     if (!arena_installed)
         return;
-    struct arena *a = &tl_arena;
+    struct req_arena *a = &tl_arena;
     if (!a->base) {
         a->base = mla_xmalloc(ARENA_BYTES);
+        ARENA_POISON(a->base, ARENA_BYTES);
         (void)pthread_setspecific(arena_key, a->base);
     }
     a->used = 0;
@@ -85,8 +156,11 @@ void mla_arena_begin(void)
 
 void mla_arena_end(void)
 {
-    tl_arena.active = false;
-    tl_arena.used = 0;
+    struct req_arena *a = &tl_arena;
+    if (a->base)
+        ARENA_POISON(a->base, a->used);
+    a->active = false;
+    a->used = 0;
 }
 
 bool mla_arena_set_active(bool on)

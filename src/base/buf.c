@@ -38,7 +38,7 @@ static enum mla_code buf_reserve(struct mla_buf *b, size_t n)
     size_t need = b->len + n + 1;
     if (need <= b->alloc)
         return MLA_OK;
-    size_t a = b->alloc ? b->alloc : 64;
+    size_t a = b->alloc ? b->alloc : 256; /* most buffers end below it: one allocation */
     while (a < need)
         a *= 2;
     b->data = mla_xrealloc(b->data, a);

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "mla/buf.h"
 #include "mla/decide.h"
+#include "mla/file.h"
 #include "mla/mem.h"
 #include "mla/policy.h"
 #include "mla/yaml.h"
@@ -39,24 +40,12 @@ static void render_usage(FILE *f)
 
 static int render_read(const char *path, char **out)
 {
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f) {
-        fprintf(stderr, "ml-autoscaling render: cannot open %s: %s\n", path, strerror(errno));
+    struct mla_err e;
+    mla_err_clear(&e);
+    if (mla_file_read(path, RENDER_MAX_FILE, out, NULL, &e) != MLA_OK) {
+        fprintf(stderr, "ml-autoscaling render: %s: %s\n", path, e.msg);
         return -1;
     }
-    char *buf = mla_xmalloc(RENDER_MAX_FILE + 1);
-    size_t n = fread(buf, 1, RENDER_MAX_FILE + 1, f);
-    int bad = ferror(f);
-    if (f != stdin)
-        fclose(f);
-    if (bad || n > RENDER_MAX_FILE) {
-        fprintf(stderr, "ml-autoscaling render: %s: %s\n", path,
-                bad ? "read error" : "file is larger than 4 MiB");
-        free(buf);
-        return -1;
-    }
-    buf[n] = '\0';
-    *out = buf;
     return 0;
 }
 
@@ -214,10 +203,15 @@ static void ry_node(struct mla_buf *b, const cJSON *v, int ind)
     }
 }
 
-int mla_cmd_render(int argc, char **argv)
+struct render_opts {
+    const char *file, *dir, *fmt, *op, *old_file, *ns;
+    enum mla_review_op aop;
+};
+
+/* The options; -1 to go on, else the exit status (help printed, or the usage error said). */
+static int render_args(int argc, char **argv, struct render_opts *o)
 {
-    const char *file = NULL, *dir = getenv("MLAS_POLICIES"), *fmt = "yaml", *op = "CREATE";
-    const char *old_file = NULL, *ns_opt = NULL;
+    *o = (struct render_opts){.dir = getenv("MLAS_POLICIES"), .fmt = "yaml", .op = "CREATE"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -225,12 +219,12 @@ int mla_cmd_render(int argc, char **argv)
             render_usage(stdout);
             return MLA_EXIT_OK;
         }
-        const char **dst = !strcmp(a, "-f") || !strcmp(a, "--file") ? &file
-                           : !strcmp(a, "--policies")                 ? &dir
-                           : !strcmp(a, "-o") || !strcmp(a, "--output") ? &fmt
-                           : !strcmp(a, "--operation")                ? &op
-                           : !strcmp(a, "--old")                      ? &old_file
-                           : !strcmp(a, "--namespace") || !strcmp(a, "-n") ? &ns_opt
+        const char **dst = !strcmp(a, "-f") || !strcmp(a, "--file") ? &o->file
+                           : !strcmp(a, "--policies")                 ? &o->dir
+                           : !strcmp(a, "-o") || !strcmp(a, "--output") ? &o->fmt
+                           : !strcmp(a, "--operation")                ? &o->op
+                           : !strcmp(a, "--old")                      ? &o->old_file
+                           : !strcmp(a, "--namespace") || !strcmp(a, "-n") ? &o->ns
                                                                       : NULL;
         if (!dst || !v) {
             fprintf(stderr, "ml-autoscaling render: unknown or incomplete option '%s'\n\n", a);
@@ -240,53 +234,37 @@ int mla_cmd_render(int argc, char **argv)
         *dst = v;
         i++;
     }
-    if (!file || !dir || !*dir) {
+    if (!o->file || !o->dir || !*o->dir) {
         fprintf(stderr, "ml-autoscaling render: -f FILE and --policies DIR are required\n\n");
         render_usage(stderr);
         return MLA_EXIT_USAGE;
     }
-    if (strcmp(fmt, "yaml") && strcmp(fmt, "json")) {
+    if (strcmp(o->fmt, "yaml") && strcmp(o->fmt, "json")) {
         fprintf(stderr, "ml-autoscaling render: -o: '%s' is not allowed; allowed: yaml, json\n",
-                fmt);
+                o->fmt);
         return MLA_EXIT_USAGE;
     }
-    enum mla_review_op aop;
-    if (!strcmp(op, "CREATE"))
-        aop = MLA_OP_CREATE;
-    else if (!strcmp(op, "UPDATE"))
-        aop = MLA_OP_UPDATE;
+    if (!strcmp(o->op, "CREATE"))
+        o->aop = MLA_OP_CREATE;
+    else if (!strcmp(o->op, "UPDATE"))
+        o->aop = MLA_OP_UPDATE;
     else {
         fprintf(stderr, "ml-autoscaling render: --operation: '%s' is not allowed; allowed: "
-                "CREATE, UPDATE\n", op);
+                "CREATE, UPDATE\n", o->op);
         return MLA_EXIT_USAGE;
     }
-    if (old_file && aop != MLA_OP_UPDATE) {
+    if (o->old_file && o->aop != MLA_OP_UPDATE) {
         fprintf(stderr, "ml-autoscaling render: --old needs --operation UPDATE\n");
         return MLA_EXIT_USAGE;
     }
-    struct mla_policy_set *ps = NULL;
-    struct mla_err err;
-    mla_err_clear(&err);
-    if (mla_policy_set_load_dir(dir, &ps, &err) != MLA_OK) {
-        char line[1200];
-        mla_err_format(&err, line, sizeof line);
-        fprintf(stderr, "ml-autoscaling render: policies: %s\n", line);
-        return MLA_EXIT_USAGE;
-    }
-    cJSON *dep = render_load_deployment(file);
-    cJSON *old = NULL;
-    if (dep && old_file) {
-        old = render_load_deployment(old_file);
-        if (!old) {
-            cJSON_Delete(dep);
-            dep = NULL;
-        }
-    }
-    if (!dep) {
-        mla_policy_set_unref(ps);
-        return MLA_EXIT_USAGE;
-    }
-    /* The request as kube-apiserver would send it; root owns both objects. */
+    return -1;
+}
+
+/* The request as kube-apiserver would send it: a new tree (cJSON_Delete) that owns dep and old
+ * (stolen); *req borrows from it. */
+static cJSON *render_request(const struct render_opts *o, cJSON *dep, cJSON *old,
+                             struct mla_review_request *req)
+{
     cJSON *root = cJSON_CreateObject();
     cJSON *rq = cJSON_AddObjectToObject(root, "request");
     cJSON_AddStringToObject(rq, "uid", "render");
@@ -294,8 +272,8 @@ int mla_cmd_render(int argc, char **argv)
     cJSON_AddStringToObject(kind, "group", "apps");
     cJSON_AddStringToObject(kind, "version", "v1");
     cJSON_AddStringToObject(kind, "kind", "Deployment");
-    cJSON_AddStringToObject(rq, "operation", op);
-    const char *ns = ns_opt;
+    cJSON_AddStringToObject(rq, "operation", o->op);
+    const char *ns = o->ns;
     if (!ns)
         ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(dep, "metadata"), "namespace"));
@@ -306,7 +284,7 @@ int mla_cmd_render(int argc, char **argv)
     cJSON_AddItemToObject(rq, "object", dep); /* root owns dep now */
     if (old)
         cJSON_AddItemToObject(rq, "oldObject", old); /* root owns old now */
-    struct mla_review_request req = {
+    *req = (struct mla_review_request){
         .root = root,
         .uid = "render",
         .kind_group = "apps",
@@ -314,8 +292,8 @@ int mla_cmd_render(int argc, char **argv)
         .kind = "Deployment",
         .resource = "deployments",
         .sub_resource = "",
-        .op = aop,
-        .operation = op,
+        .op = o->aop,
+        .operation = o->op,
         .namespace_ = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq, "namespace")),
         .name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq, "name")),
         .object = dep,
@@ -323,22 +301,27 @@ int mla_cmd_render(int argc, char **argv)
         .dry_run = false,
         .username = "render",
     };
-    struct mla_decision d;
-    enum mla_code rc = mla_decide(ps, &req, &d, &err);
+    return root;
+}
+
+/* Prints the decision in `fmt` (yaml or json); moves the patch, warnings and ScaledObject out
+ * of d. */
+static void render_print(struct mla_decision *d, const char *fmt)
+{
     cJSON *out = cJSON_CreateObject();
-    cJSON_AddBoolToObject(out, "allowed", d.allowed);
-    cJSON_AddStringToObject(out, "message", d.message);
-    cJSON_AddItemToObject(out, "patch", d.patch ? d.patch : cJSON_CreateArray());
-    cJSON_AddItemToObject(out, "warnings", d.warnings ? d.warnings : cJSON_CreateArray());
-    d.patch = d.warnings = NULL; /* out owns them now */
-    if (d.scaled_object && d.allowed) {
-        cJSON_AddItemToObject(out, "scaledObject", d.scaled_object);
-        d.scaled_object = NULL; /* out owns it now */
+    cJSON_AddBoolToObject(out, "allowed", d->allowed);
+    cJSON_AddStringToObject(out, "message", d->message);
+    cJSON_AddItemToObject(out, "patch", d->patch ? d->patch : cJSON_CreateArray());
+    cJSON_AddItemToObject(out, "warnings", d->warnings ? d->warnings : cJSON_CreateArray());
+    d->patch = d->warnings = NULL; /* out owns them now */
+    if (d->scaled_object && d->allowed) {
+        cJSON_AddItemToObject(out, "scaledObject", d->scaled_object);
+        d->scaled_object = NULL; /* out owns it now */
     } else {
         cJSON_AddNullToObject(out, "scaledObject");
     }
     static const char *const modes[] = {"delete", "transfer", "reject"};
-    cJSON_AddStringToObject(out, "hpaMode", modes[d.hpa_mode]);
+    cJSON_AddStringToObject(out, "hpaMode", modes[d->hpa_mode]);
     if (!strcmp(fmt, "json")) {
         char *s = cJSON_Print(out);
         printf("%s\n", s);
@@ -350,10 +333,45 @@ int mla_cmd_render(int argc, char **argv)
         fputs(mla_buf_str(&b), stdout);
         mla_buf_fini(&b);
     }
-    int code = d.allowed ? MLA_EXIT_OK : MLA_EXIT_FAIL;
+    cJSON_Delete(out);
+}
+
+int mla_cmd_render(int argc, char **argv)
+{
+    struct render_opts o;
+    int code = render_args(argc, argv, &o);
+    if (code >= 0)
+        return code;
+    struct mla_policy_set *ps = NULL;
+    struct mla_err err;
+    mla_err_clear(&err);
+    if (mla_policy_set_load_dir(o.dir, &ps, &err) != MLA_OK) {
+        char line[1200];
+        mla_err_format(&err, line, sizeof line);
+        fprintf(stderr, "ml-autoscaling render: policies: %s\n", line);
+        return MLA_EXIT_USAGE;
+    }
+    cJSON *dep = render_load_deployment(o.file);
+    cJSON *old = NULL;
+    if (dep && o.old_file) {
+        old = render_load_deployment(o.old_file);
+        if (!old) {
+            cJSON_Delete(dep);
+            dep = NULL;
+        }
+    }
+    if (!dep) {
+        mla_policy_set_unref(ps);
+        return MLA_EXIT_USAGE;
+    }
+    struct mla_review_request req;
+    cJSON *root = render_request(&o, dep, old, &req);
+    struct mla_decision d;
+    enum mla_code rc = mla_decide(ps, &req, &d, &err);
+    render_print(&d, o.fmt);
+    code = d.allowed ? MLA_EXIT_OK : MLA_EXIT_FAIL;
     if (rc != MLA_OK && d.allowed)
         code = MLA_EXIT_USAGE;
-    cJSON_Delete(out);
     mla_decision_fini(&d);
     cJSON_Delete(root);
     mla_policy_set_unref(ps);

@@ -182,60 +182,167 @@ static void serve_reload_tls(struct mla_http_server *srv, const struct mla_serve
                 err.msg);
 }
 
-int mla_cmd_serve(int argc, char **argv)
+/* Signals are received by the control thread only (sigtimedwait in serve_wait); every thread
+ * started afterwards inherits the mask. A peer closing a TLS connection must not kill the
+ * process. */
+static void serve_block_signals(sigset_t *sigs)
 {
-    struct mla_serve_config cfg;
+    sigemptyset(sigs);
+    sigaddset(sigs, SIGTERM);
+    sigaddset(sigs, SIGINT);
+    sigaddset(sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* ==== API SIDE (kube helper): start here. ======================================
+ * When cfg->kube_mode != MLA_KUBE_NONE: create the Kubernetes client from cfg (kubeconfig,
+ * kube_url/token/CA, or in-cluster), the worker queue and, unless cfg->no_loop, the leader
+ * election + background loop (cfg->loop_interval, cfg->prometheus_url). Then *hooks points at
+ * the API side's struct mla_admit_hooks (stored in *api_hooks); the HTTP server calls
+ * hooks->review after mla_decide and hooks->enqueue after the response is built (see
+ * decide.h). *api is new (mla_controller_destroy); penv must outlive it. */
+static enum mla_code serve_start_api(const struct mla_serve_config *cfg,
+                                     struct mla_policy_store *store, struct mla_predict_env *penv,
+                                     struct mla_controller **api,
+                                     struct mla_admit_hooks *api_hooks,
+                                     const struct mla_admit_hooks **hooks, struct mla_err *err)
+{
+    *api = NULL;
+    *hooks = NULL;
+    if (cfg->kube_mode == MLA_KUBE_NONE) {
+        mla_log(MLA_LOG_INFO, "serve", "no Kubernetes configuration (no --kubeconfig/--kube-url, "
+                "not in a cluster): admission-only mode, decisions and patches only, no API "
+                "writes, no loop");
+        return MLA_OK;
+    }
+    struct mla_controller_config ac = {
+        .kubeconfig = cfg->kubeconfig,
+        .kube_url = cfg->kube_url,
+        .kube_token_file = cfg->kube_token_file,
+        .kube_ca = cfg->kube_ca,
+        .in_cluster = cfg->kube_mode == MLA_KUBE_IN_CLUSTER,
+        .loop_interval_ms = (long)(cfg->loop_interval * 1000),
+        .no_loop = cfg->no_loop,
+        .predict_env = penv,
+    };
+    enum mla_code rc = mla_controller_create(&ac, store, api, err);
+    if (rc != MLA_OK)
+        return rc;
+    *api_hooks = mla_controller_hooks(*api);
+    *hooks = api_hooks;
+    return MLA_OK;
+}
+
+static void serve_log_listening(const struct mla_serve_config *cfg,
+                                const struct mla_http_server *srv,
+                                struct mla_policy_store *store, const char *mode)
+{
+    struct mla_policy_set *ps = mla_policy_store_acquire(store);
+    char host[64] = "?";
+    if (cfg->addr.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)&cfg->addr)->sin_addr, host, sizeof host);
+    else
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&cfg->addr)->sin6_addr, host,
+                  sizeof host);
+    mla_log(MLA_LOG_INFO, "serve",
+            "listening on https://%s%s%s:%u (version %s, mode %s, %u threads, policies %s: "
+            "%zu, %s)", cfg->addr.ss_family == AF_INET6 ? "[" : "", host,
+            cfg->addr.ss_family == AF_INET6 ? "]" : "", (unsigned)mla_http_port(srv),
+            MLA_VERSION, mode, cfg->threads, cfg->policies, mla_policy_set_count(ps),
+            mla_policy_set_hash(ps));
+    mla_policy_set_unref(ps);
+}
+
+/* The control thread until SIGTERM/SIGINT: reloads on SIGHUP and when the policy directory or
+ * the certificate files change from the fingerprints taken when they were loaded. Returns the
+ * signal that stopped it. */
+static int serve_wait(const struct mla_serve_config *cfg, struct mla_http_server *srv,
+                      struct mla_policy_store *store, struct serve_metrics *sm,
+                      const sigset_t *sigs, uint64_t pol_fp, uint64_t tls_fp)
+{
+    for (;;) {
+        struct timespec to = {SERVE_POLL_SECONDS, 0};
+        int sig = sigtimedwait(sigs, NULL, &to);
+        if (sig == SIGTERM || sig == SIGINT)
+            return sig;
+        if (sig == SIGHUP) {
+            serve_reload_policies(store, sm, "SIGHUP");
+            pol_fp = serve_dir_fingerprint(cfg->policies);
+            serve_reload_tls(srv, cfg, "SIGHUP");
+            tls_fp = serve_tls_fingerprint(cfg);
+        } else if (sig < 0 && errno != EAGAIN && errno != EINTR) {
+            mla_log(MLA_LOG_ERROR, "serve", "sigtimedwait: %s", strerror(errno));
+            return SIGTERM;
+        } else {
+            uint64_t fp = serve_dir_fingerprint(cfg->policies);
+            if (fp != pol_fp) {
+                pol_fp = fp;
+                serve_reload_policies(store, sm, "files changed");
+            }
+            fp = serve_tls_fingerprint(cfg);
+            if (fp != tls_fp) {
+                tls_fp = fp;
+                serve_reload_tls(srv, cfg, "files changed");
+            }
+        }
+    }
+}
+
+/* The configuration, the certificate check and the policies: what must hold before anything
+ * starts. MLA_EXIT_OK to go on, else the exit status (help printed, or the error logged). */
+static int serve_prepare(int argc, char **argv, struct mla_serve_config *cfg,
+                         struct mla_policy_store *store, struct serve_metrics *sm, bool *go)
+{
     struct mla_err err;
     mla_err_clear(&err);
-    if (mla_serve_config_parse(&cfg, argc, argv, &err) != MLA_OK) {
+    *go = false;
+    if (mla_serve_config_parse(cfg, argc, argv, &err) != MLA_OK) {
         fprintf(stderr, "ml-autoscaling serve: %s\n", err.msg);
         return MLA_EXIT_USAGE;
     }
-    if (cfg.help) {
+    if (cfg->help) {
         mla_serve_config_usage(stdout);
         return MLA_EXIT_OK;
     }
-    mla_log_set_level(cfg.log_level);
-
+    mla_log_set_level(cfg->log_level);
     int days = 0;
-    if (mla_tls_check_pair(cfg.tls_cert, cfg.tls_key, &days, &err) != MLA_OK) {
+    if (mla_tls_check_pair(cfg->tls_cert, cfg->tls_key, &days, &err) != MLA_OK) {
         mla_log(MLA_LOG_ERROR, "serve", "%s", err.msg);
         return MLA_EXIT_USAGE;
     }
     if (days < 14)
         mla_log(MLA_LOG_WARN, "tls", "the TLS certificate expires in %d days", days);
-
-    struct serve_metrics sm;
-    serve_metrics_init(&sm);
-    struct mla_policy_store store;
-    if (mla_policy_store_init(&store, cfg.policies, &err) != MLA_OK) {
+    serve_metrics_init(sm);
+    if (mla_policy_store_init(store, cfg->policies, &err) != MLA_OK) {
         char line[1200];
         mla_err_format(&err, line, sizeof line);
-        mla_log(MLA_LOG_ERROR, "serve", "cannot load the policies from %s: %s", cfg.policies,
+        mla_log(MLA_LOG_ERROR, "serve", "cannot load the policies from %s: %s", cfg->policies,
                 line);
         mla_metrics_reset();
         return MLA_EXIT_USAGE;
     }
-    serve_policy_metrics(&sm, &store, true);
+    serve_policy_metrics(sm, store, true);
+    *go = true;
+    return MLA_EXIT_OK;
+}
+
+int mla_cmd_serve(int argc, char **argv)
+{
+    struct mla_serve_config cfg;
+    struct mla_policy_store store;
+    struct serve_metrics sm;
+    bool go;
+    int rc = serve_prepare(argc, argv, &cfg, &store, &sm, &go);
+    if (!go)
+        return rc;
     uint64_t pol_fp = serve_dir_fingerprint(cfg.policies);
     uint64_t tls_fp = serve_tls_fingerprint(&cfg);
-
-    /* Signals are received by this thread only (sigtimedwait below); every thread started from
-     * here on inherits the mask. A peer closing a TLS connection must not kill the process. */
     sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    serve_block_signals(&sigs);
 
-    /* ==== API SIDE (kube helper): start here. ====================================
-     * When cfg.kube_mode != MLA_KUBE_NONE: create the Kubernetes client from cfg (kubeconfig,
-     * kube_url/token/CA, or in-cluster), the worker queue and, unless cfg.no_loop, the leader
-     * election + background loop (cfg.loop_interval, cfg.prometheus_url). Then point `hooks` at
-     * the API side's struct mla_admit_hooks; the HTTP server calls hooks->review after
-     * mla_decide and hooks->enqueue after the response is built (see decide.h). */
+    struct mla_err err;
+    mla_err_clear(&err);
     const struct mla_admit_hooks *hooks = NULL;
     struct mla_controller *api = NULL;
     struct mla_admit_hooks api_hooks;
@@ -245,32 +352,13 @@ int mla_cmd_serve(int argc, char **argv)
     struct mla_predict_env penv = {
         .prom = {.base_url = cfg.prometheus_url, .timeout_ms = 10000},
         .forecast = cfg.prometheus_url ? mla_predict_fc_forecast : NULL};
-    if (cfg.kube_mode != MLA_KUBE_NONE) {
-        struct mla_controller_config ac = {
-            .kubeconfig = cfg.kubeconfig,
-            .kube_url = cfg.kube_url,
-            .kube_token_file = cfg.kube_token_file,
-            .kube_ca = cfg.kube_ca,
-            .in_cluster = cfg.kube_mode == MLA_KUBE_IN_CLUSTER,
-            .loop_interval_ms = (long)(cfg.loop_interval * 1000),
-            .no_loop = cfg.no_loop,
-            .predict_env = &penv,
-        };
-        if (mla_controller_create(&ac, &store, &api, &err) != MLA_OK) {
-            mla_log(MLA_LOG_ERROR, "serve", "Kubernetes API side: %s", err.msg);
-            mla_policy_store_fini(&store);
-            mla_metrics_reset();
-            return MLA_EXIT_USAGE;
-        }
-        api_hooks = mla_controller_hooks(api);
-        hooks = &api_hooks;
+    if (serve_start_api(&cfg, &store, &penv, &api, &api_hooks, &hooks, &err) != MLA_OK) {
+        mla_log(MLA_LOG_ERROR, "serve", "Kubernetes API side: %s", err.msg);
+        mla_policy_store_fini(&store);
+        mla_metrics_reset();
+        return MLA_EXIT_USAGE;
     }
     const char *mode = hooks ? "full" : "admission-only";
-    if (cfg.kube_mode == MLA_KUBE_NONE)
-        mla_log(MLA_LOG_INFO, "serve", "no Kubernetes configuration (no --kubeconfig/--kube-url, "
-                "not in a cluster): admission-only mode, decisions and patches only, no API "
-                "writes, no loop");
-    /* ==== end of API SIDE start ================================================== */
 
     struct mla_http_opts ho = {
         .addr = (const struct sockaddr *)&cfg.addr,
@@ -283,6 +371,8 @@ int mla_cmd_serve(int argc, char **argv)
         .policies = &store,
         .hooks = hooks,
         .mode = mode,
+        .readyz_detail = mla_controller_readyz, /* api NULL: admission-only, KEDA unknown */
+        .readyz_ctx = api,
     };
     struct mla_http_server *srv = NULL;
     if (mla_http_start(&ho, &srv, &err) != MLA_OK) {
@@ -292,50 +382,9 @@ int mla_cmd_serve(int argc, char **argv)
         mla_metrics_reset();
         return MLA_EXIT_USAGE;
     }
-    {
-        struct mla_policy_set *ps = mla_policy_store_acquire(&store);
-        char host[64] = "?";
-        if (cfg.addr.ss_family == AF_INET)
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&cfg.addr)->sin_addr, host, sizeof host);
-        else
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&cfg.addr)->sin6_addr, host, sizeof host);
-        mla_log(MLA_LOG_INFO, "serve",
-                "listening on https://%s%s%s:%u (version %s, mode %s, %u threads, policies %s: "
-                "%zu, %s)", cfg.addr.ss_family == AF_INET6 ? "[" : "", host,
-                cfg.addr.ss_family == AF_INET6 ? "]" : "", (unsigned)mla_http_port(srv),
-                MLA_VERSION, mode, cfg.threads, cfg.policies, mla_policy_set_count(ps),
-                mla_policy_set_hash(ps));
-        mla_policy_set_unref(ps);
-    }
+    serve_log_listening(&cfg, srv, &store, mode);
 
-    int stop_sig = 0;
-    while (!stop_sig) {
-        struct timespec to = {SERVE_POLL_SECONDS, 0};
-        int sig = sigtimedwait(&sigs, NULL, &to);
-        if (sig == SIGTERM || sig == SIGINT) {
-            stop_sig = sig;
-        } else if (sig == SIGHUP) {
-            serve_reload_policies(&store, &sm, "SIGHUP");
-            pol_fp = serve_dir_fingerprint(cfg.policies);
-            serve_reload_tls(srv, &cfg, "SIGHUP");
-            tls_fp = serve_tls_fingerprint(&cfg);
-        } else if (sig < 0 && errno != EAGAIN && errno != EINTR) {
-            mla_log(MLA_LOG_ERROR, "serve", "sigtimedwait: %s", strerror(errno));
-            stop_sig = SIGTERM;
-        } else {
-            uint64_t fp = serve_dir_fingerprint(cfg.policies);
-            if (fp != pol_fp) {
-                pol_fp = fp;
-                serve_reload_policies(&store, &sm, "files changed");
-            }
-            fp = serve_tls_fingerprint(&cfg);
-            if (fp != tls_fp) {
-                tls_fp = fp;
-                serve_reload_tls(srv, &cfg, "files changed");
-            }
-        }
-    }
-
+    int stop_sig = serve_wait(&cfg, srv, &store, &sm, &sigs, pol_fp, tls_fp);
     mla_log(MLA_LOG_INFO, "serve", "received %s: finishing in-flight requests (up to %.0f s)",
             stop_sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.shutdown_grace);
     unsigned left = mla_http_stop(srv, cfg.shutdown_grace);

@@ -408,11 +408,9 @@ static bool sim_write_svg(const char *path, const struct mla_fc_series *s, const
 
 /* ---- main --------------------------------------------------------------------------------- */
 
-int mla_cmd_simulate(int argc, char **argv)
+/* The options into o; -1 to go on, else the exit status (help printed, or the error said). */
+static int sim_args(int argc, char **argv, struct sim_opts *o)
 {
-    struct sim_opts o = {.hours = "Mon-Fri 09:00-18:00", .tz = "UTC", .capacity = NAN,
-                         .polling = 60, .cold = 180, .cooldown = 300, .rmin = 1, .rmax = 100,
-                         .bmin = NAN, .lead_min = 15, .quantile = 0.8};
     static const struct option longs[] = {
         {"file", required_argument, NULL, 'f'},
         {"plot", required_argument, NULL, 'p'},
@@ -437,22 +435,22 @@ int mla_cmd_simulate(int argc, char **argv)
     bool ok = true;
     while (ok && (c = getopt_long(argc, argv, ":f:h", longs, NULL)) != -1) {
         switch (c) {
-        case 'f': o.file = optarg; break;
-        case 'p': o.plot = optarg; break;
-        case 'j': o.json = optarg; break;
+        case 'f': o->file = optarg; break;
+        case 'p': o->plot = optarg; break;
+        case 'j': o->json = optarg; break;
         case 'c':
-            ok = mla__cli_num(CMD, "--capacity-per-replica", optarg, 1e-9, 1e15, &o.capacity);
+            ok = mla__cli_num(CMD, "--capacity-per-replica", optarg, 1e-9, 1e15, &o->capacity);
             break;
-        case 'P': ok = mla__cli_num(CMD, "--polling-delay", optarg, 0, 86400, &o.polling); break;
-        case 'C': ok = mla__cli_num(CMD, "--cold-start", optarg, 0, 86400, &o.cold); break;
-        case 'D': ok = mla__cli_num(CMD, "--cooldown", optarg, 0, 86400, &o.cooldown); break;
-        case 'm': ok = mla__cli_num(CMD, "--min", optarg, 0, 10000, &o.rmin); break;
-        case 'M': ok = mla__cli_num(CMD, "--max", optarg, 1, 10000, &o.rmax); break;
-        case 'b': o.hours = optarg; break;
-        case 'B': ok = mla__cli_num(CMD, "--business-min", optarg, 0, 10000, &o.bmin); break;
-        case 'z': o.tz = optarg; break;
-        case 'l': ok = mla__cli_num(CMD, "--lead", optarg, 0.001, 1440, &o.lead_min); break;
-        case 'q': ok = mla__cli_num(CMD, "--quantile", optarg, 0.5, 0.999, &o.quantile); break;
+        case 'P': ok = mla__cli_num(CMD, "--polling-delay", optarg, 0, 86400, &o->polling); break;
+        case 'C': ok = mla__cli_num(CMD, "--cold-start", optarg, 0, 86400, &o->cold); break;
+        case 'D': ok = mla__cli_num(CMD, "--cooldown", optarg, 0, 86400, &o->cooldown); break;
+        case 'm': ok = mla__cli_num(CMD, "--min", optarg, 0, 10000, &o->rmin); break;
+        case 'M': ok = mla__cli_num(CMD, "--max", optarg, 1, 10000, &o->rmax); break;
+        case 'b': o->hours = optarg; break;
+        case 'B': ok = mla__cli_num(CMD, "--business-min", optarg, 0, 10000, &o->bmin); break;
+        case 'z': o->tz = optarg; break;
+        case 'l': ok = mla__cli_num(CMD, "--lead", optarg, 0.001, 1440, &o->lead_min); break;
+        case 'q': ok = mla__cli_num(CMD, "--quantile", optarg, 0.5, 0.999, &o->quantile); break;
         case 'h': sim_usage(stdout); return MLA_EXIT_OK;
         case ':':
             fprintf(stderr, "ml-autoscaling simulate: option '%s' needs a value\n",
@@ -464,8 +462,19 @@ int mla_cmd_simulate(int argc, char **argv)
             ok = false;
         }
     }
-    if (!mla__cli_check_args("simulate", ok, optind, argc, argv, o.file, o.rmin, o.rmax))
+    if (!mla__cli_check_args("simulate", ok, optind, argc, argv, o->file, o->rmin, o->rmax))
         return MLA_EXIT_USAGE;
+    return -1;
+}
+
+int mla_cmd_simulate(int argc, char **argv)
+{
+    struct sim_opts o = {.hours = "Mon-Fri 09:00-18:00", .tz = "UTC", .capacity = NAN,
+                         .polling = 60, .cold = 180, .cooldown = 300, .rmin = 1, .rmax = 100,
+                         .bmin = NAN, .lead_min = 15, .quantile = 0.8};
+    int code = sim_args(argc, argv, &o);
+    if (code >= 0)
+        return code;
     struct mla_hours *bh = NULL;
     struct mla_err herr;
     mla_err_clear(&herr);

@@ -7,10 +7,14 @@
  * client (any-thread). `api_down_until_ms` (atomic) is a small circuit breaker: after a review
  * read failed because the API did not answer, the next reviews skip their reads for a few
  * seconds instead of each paying the full budget (fail open, fast).
- * Start order: client, queue, worker, elector, loop (published atomically for on_change, which
- * kicks it; kicked once more when leadership came first).
- * Stop order: elector first (it releases the Lease so another replica takes over at once),
- * then the loop, then the worker (stops the queue), then queue and client.
+ * KEDA: a checker thread (keda.h) in every replica keeps whether keda.sh/v1alpha1 is served;
+ * admission reads it (warning, and the work parked instead of queued while missing), the loop
+ * asks it at the start of each pass (gate), and its appearance kicks the loop.
+ * Start order: client, queue, worker, KEDA checker, elector, loop (published atomically for
+ * on_change, which kicks it; kicked once more when leadership came first).
+ * Stop order: KEDA checker thread (it may kick the loop), elector (it releases the Lease so
+ * another replica takes over at once), the loop (the last gate call), the KEDA state, then the
+ * worker (stops the queue), then queue and client.
  */
 #include "mla/controller.h"
 
@@ -21,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mla/keda.h"
 #include "mla/lease.h"
 #include "mla/log.h"
 #include "mla/mem.h"
@@ -34,6 +39,7 @@ struct mla_controller {
     struct mla_queue *q;
     struct mla_worker *worker;
     struct mla_lease *lease; /* NULL with no_loop */
+    struct mla_keda *keda;   /* every replica */
     struct mla_reconcile *_Atomic rec; /* atomic: published after the elector starts; NULL with no_loop */
     long review_budget_ms;   /* immutable */
     struct mla_predict_env penv; /* immutable; used when have_penv */
@@ -60,7 +66,8 @@ static int apiside_replicas(void *ctx, const char *ns, const char *deployment)
     return n;
 }
 
-/* MLA HOOK implementation: one predictive step, its merge patch sent. Loop thread. */
+/* MLA HOOK implementation: one predictive step, its apply sent as the loop's own field manager
+ * (predict_step.h says what it owns and why). Loop thread. */
 static void apiside_predict(void *ctx, struct mla_kube *kc, const cJSON *so)
 {
     struct mla_controller *api = ctx;
@@ -68,28 +75,36 @@ static void apiside_predict(void *ctx, struct mla_kube *kc, const cJSON *so)
     const char *name = mla_kube_meta_str(so, "name");
     if (!ns || !name)
         return;
-    cJSON *patch = NULL;
+    cJSON *cfg = NULL;
     struct mla_predict_result res;
     memset(&res, 0, sizeof res);
     struct mla_err err;
     mla_err_clear(&err);
-    if (mla_predict_step(&api->penv, so, time(NULL), &patch, &res, &err) != MLA_OK) {
+    if (mla_predict_step(&api->penv, so, time(NULL), &cfg, &res, &err) != MLA_OK) {
         mla_log(MLA_LOG_WARN, "apiside", "%s/%s: predictive step failed, minReplicaCount left "
                 "as it is: %s", ns, name, err.msg);
         return;
     }
-    if (!patch)
+    if (!cfg)
         return; /* skipped, or nothing changed materially */
-    char *body = cJSON_PrintUnformatted(patch);
-    cJSON_Delete(patch);
-    char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s", ns, name);
-    struct mla_kube_opts o = {.budget_ms = 10000, .content_type = "application/merge-patch+json"};
+    char *body = cJSON_PrintUnformatted(cfg); /* JSON is YAML */
+    cJSON_Delete(cfg);
+    char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s"
+                            "?fieldManager=" MLA_PREDICT_FIELD_MANAGER "&force=true", ns, name);
+    struct mla_kube_opts o = {.budget_ms = 10000, .content_type = "application/apply-patch+yaml"};
     struct mla_kube_resp r = {0};
-    if (mla_kube_request(kc, MLA_KUBE_PATCH, p, body, &o, &r, &err) == MLA_OK)
+    enum mla_code rc = mla_kube_request(kc, MLA_KUBE_PATCH, p, body, &o, &r, &err);
+    if (rc == MLA_OK && res.skipped)
+        mla_log(MLA_LOG_INFO, "apiside", "%s/%s: %s: the loop released minReplicaCount, "
+                "maxReplicaCount and its annotations", ns, name, res.skipped);
+    else if (rc == MLA_OK)
         mla_log(MLA_LOG_INFO, "apiside", "%s/%s: minReplicaCount %d (%s)", ns, name,
                 res.min_replicas, res.reason);
+    else if (mla_reconcile_ns_gone(r.status, r.body))
+        mla_log(MLA_LOG_INFO, "apiside", "%s/%s: namespace going away; predictive step "
+                "dropped", ns, name);
     else
-        mla_log(MLA_LOG_WARN, "apiside", "%s/%s: cannot patch the predictive decision: %s", ns,
+        mla_log(MLA_LOG_WARN, "apiside", "%s/%s: cannot apply the predictive decision: %s", ns,
                 name, err.msg);
     mla_kube_resp_fini(&r);
     free(p);
@@ -101,6 +116,15 @@ static void apiside_on_leader(void *ctx, bool leading)
     struct mla_controller *api = ctx;
     struct mla_reconcile *rec = atomic_load(&api->rec);
     if (leading && rec)
+        mla_reconcile_kick(rec);
+}
+
+static void apiside_on_keda(void *ctx, enum mla_keda_state now)
+{
+    struct mla_controller *api = ctx;
+    struct mla_reconcile *rec = atomic_load(&api->rec);
+    /* KEDA appeared: the leader repairs every managed Deployment now, not an interval later */
+    if (now == MLA_KEDA_PRESENT && rec && api->lease && mla_lease_is_leader(api->lease))
         mla_reconcile_kick(rec);
 }
 
@@ -148,6 +172,14 @@ enum mla_code mla_controller_create(const struct mla_controller_config *cfg,
                                    .stored_give_up_ms = cfg->stored_give_up_ms,
                                    .transfer_verify_ms = cfg->transfer_verify_ms};
     rc = mla_worker_create(&wc, api->kc, api->q, &api->worker, err);
+    if (rc == MLA_OK) {
+        struct mla_keda_config kc = {.interval_ms = cfg->keda_check_ms > 0 ? cfg->keda_check_ms
+                                                                           : cfg->loop_interval_ms,
+                                     .identity = identity,
+                                     .on_change = apiside_on_keda,
+                                     .ctx = api};
+        rc = mla_keda_create(&kc, api->kc, api->q, &api->keda, err);
+    }
     if (rc == MLA_OK && !cfg->no_loop) {
         const char *pod_ns = getenv("POD_NAMESPACE");
         struct mla_lease_config lc = {
@@ -165,7 +197,10 @@ enum mla_code mla_controller_create(const struct mla_controller_config *cfg,
             struct mla_reconcile_config rcfg = {.interval_ms = cfg->loop_interval_ms, .store = store,
                                           .decide = cfg->decide, .decide_ctx = cfg->decide_ctx,
                                           .predict = cfg->predict,
-                                          .predict_ctx = cfg->predict_ctx};
+                                          .predict_ctx = cfg->predict_ctx,
+                                          .identity = identity,
+                                          .page_size = cfg->loop_page_size,
+                                          .gate = mla_keda_gate, .gate_ctx = api->keda};
             if (!rcfg.predict && cfg->predict_env) {
                 api->penv = *cfg->predict_env;
                 if (!api->penv.replicas) {
@@ -199,9 +234,11 @@ void mla_controller_destroy(struct mla_controller *api)
 {
     if (!api)
         return;
+    mla_keda_stop(api->keda);      /* no kick from it any more */
     struct mla_reconcile *rec = atomic_exchange(&api->rec, NULL);
     mla_lease_destroy(api->lease); /* releases the Lease first */
     mla_reconcile_destroy(rec);
+    mla_keda_destroy(api->keda);   /* after the loop's last gate call */
     mla_worker_destroy(api->worker);
     if (!api->worker && api->q)
         mla_queue_stop(api->q);
@@ -231,6 +268,27 @@ enum mla_code mla_controller_reconcile(struct mla_controller *api, struct mla_re
 
 struct mla_kube *mla_controller_kube(struct mla_controller *api) { return api->kc; }
 
+const char *mla_controller_keda(const struct mla_controller *api)
+{
+    return mla_keda_state_name(api ? mla_keda_state(api->keda) : MLA_KEDA_UNKNOWN);
+}
+
+enum mla_code mla_controller_readyz(void *ctx, struct mla_buf *out)
+{
+    const struct mla_controller *api = ctx;
+    char last[512] = "";
+    if (api && api->lease)
+        mla_lease_last_error(api->lease, last, sizeof last);
+    enum mla_code rc = mla_buf_addf(out, ",\"leader\":{\"enabled\":%s,\"isLeader\":%s,"
+                                    "\"lastError\":", api && api->lease ? "true" : "false",
+                                    api && mla_controller_is_leader(api) ? "true" : "false");
+    if (rc == MLA_OK)
+        rc = last[0] ? mla_buf_add_json_str(out, last) : mla_buf_adds(out, "null");
+    if (rc == MLA_OK)
+        rc = mla_buf_addf(out, "},\"keda\":\"%s\"", mla_controller_keda(api));
+    return rc;
+}
+
 /* ------------------------------------------------------------------ hooks */
 
 static enum mla_code apiside_read(struct mla_controller *api, const char *path, long long deadline,
@@ -254,6 +312,10 @@ static enum mla_code apiside_read(struct mla_controller *api, const char *path, 
 static void apiside_review(void *ctx, const struct mla_review_request *req, struct mla_decision *d)
 {
     struct mla_controller *api = ctx;
+    /* the cached discovery answer: no API call, so dry runs get the warning too */
+    bool keda_missing = mla_keda_state(api->keda) == MLA_KEDA_MISSING;
+    if (keda_missing && d->action == MLA_ACT_APPLY && d->allowed)
+        mla_decision_warn(d, MLA_KEDA_MISSING_WARNING);
     if (req->dry_run || d->action != MLA_ACT_APPLY || !d->allowed || !req->name[0])
         return; /* dry run: no API call at all, the decision stands on the request alone */
     long long now = mla_queue_now_ms();
@@ -267,7 +329,7 @@ static void apiside_review(void *ctx, const struct mla_review_request *req, stru
                             req->namespace_);
     enum mla_code rc = apiside_read(api, p, deadline, &hpas, &err);
     free(p);
-    if (rc == MLA_OK) {
+    if (rc == MLA_OK && !keda_missing) { /* no ScaledObjects to find: it would be a 404 */
         p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects", req->namespace_);
         rc = apiside_read(api, p, deadline, &sos, &err);
         free(p);
@@ -349,15 +411,16 @@ static void apiside_enqueue(void *ctx, const struct mla_review_request *req,
     }
     struct mla_work *w = mla_work_create(req->namespace_, req->name);
     w->op = req->op == MLA_OP_CREATE ? MLA_OP_CREATE : MLA_OP_UPDATE;
-    const char *rv = req->old_object ? mla_kube_meta_str(req->old_object, "resourceVersion") : NULL;
-    if (w->op == MLA_OP_UPDATE && rv)
-        w->old_rv = mla_xstrdup(rv);
+    /* the admitted intent, not a resourceVersion: status writes move that one (PRODUCT.md 5) */
+    w->intent = mla_worker_intent(d->action, req->object, d->policy_hash);
     w->action = d->action;
     w->hpa_mode = d->hpa_mode;
     if (d->scaled_object)
         w->so = cJSON_Duplicate(d->scaled_object, 1);
     if (d->so_name[0])
         w->so_name = mla_xstrdup(d->so_name);
+    if (w->action == MLA_ACT_APPLY && mla_keda_park(api->keda, w))
+        return; /* held until KEDA's API appears (keda.h); the Event says why */
     if (!mla_queue_push(api->q, w))
         mla_log(MLA_LOG_WARN, "apiside", "%s/%s: work queue full or stopped; the leader's loop "
                 "will write the ScaledObject", req->namespace_, req->name);

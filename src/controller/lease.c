@@ -8,6 +8,9 @@
  * 409). A leader that could not renew within the renew deadline steps down *before* the lease
  * duration ends, so two replicas never act as leader at once (duration > renew deadline).
  * Ordering: `leading` is set after the successful write and cleared before on_change(false).
+ * Failures: each attempt reports why it failed (read, create or write refused or unanswered);
+ * the thread warns through a per-elector limiter (one line per distinct error per interval),
+ * keeps the message in `last_error` (guarded by mu, read by /readyz) and logs the recovery.
  * Shutdown: destroy sets stop, wakes the thread, joins it; the thread releases the Lease when
  * leading, as its last act.
  */
@@ -36,17 +39,47 @@ struct mla_lease {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop;              /* guarded by mu */
+    char last_error[512];   /* guarded by mu: "" while the last attempt succeeded */
     _Atomic bool leading;   /* atomic */
     /* elector thread only: */
     char observed[512];     /* holder|renewTime|rv of the record last seen */
     long long observed_ms;  /* monotonic time it was first seen */
     long long last_renew_ms;
+    long warn_interval_ms;  /* immutable */
+    struct mla_lease_warn warn;
+    long failures;          /* failed attempts since the last success */
     struct mla_metric *gauge;
 };
 
 bool mla_lease_is_leader(const struct mla_lease *l)
 {
     return atomic_load(&((struct mla_lease *)l)->leading);
+}
+
+void mla_lease_last_error(const struct mla_lease *l, char *out, size_t n)
+{
+    struct mla_lease *m = (struct mla_lease *)l; /* the mutex is not part of the value */
+    if (!n)
+        return;
+    pthread_mutex_lock(&m->mu);
+    snprintf(out, n, "%s", m->last_error);
+    pthread_mutex_unlock(&m->mu);
+}
+
+bool mla_lease_warn_allow(struct mla_lease_warn *w, const char *msg, long long now_ms,
+                          long interval_ms, long *suppressed)
+{
+    bool same = !strncmp(w->last, msg, sizeof w->last - 1);
+    if (same && now_ms < w->next_ms) {
+        w->suppressed++;
+        return false;
+    }
+    if (suppressed)
+        *suppressed = w->suppressed;
+    w->suppressed = 0;
+    snprintf(w->last, sizeof w->last, "%s", msg);
+    w->next_ms = now_ms + interval_ms;
+    return true;
 }
 
 static void lease_now(char *out, size_t n)
@@ -81,8 +114,10 @@ static void lease_set(cJSON *o, const char *k, cJSON *v)
     cJSON_AddItemToObject(o, k, v);
 }
 
-/* One acquire-or-renew attempt; true when we hold the Lease afterwards. */
-static bool lease_try(struct mla_lease *l)
+/* One acquire-or-renew attempt; true when we hold the Lease afterwards. When it failed
+ * because the API refused or did not answer (not: another replica holds it, or lost a race),
+ * `why` gets the reason; otherwise it is left "". */
+static bool lease_try(struct mla_lease *l, char *why, size_t wn)
 {
     struct mla_kube_opts o = {.budget_ms = l->retry_period_ms, .max_attempts = 2};
     struct mla_kube_resp r = {0};
@@ -112,6 +147,8 @@ static bool lease_try(struct mla_lease *l)
         char *cpath = lease_path(l, false);
         rc = mla_kube_request(l->kc, MLA_KUBE_POST, cpath, body, &o, &r, &err);
         ok = rc == MLA_OK;
+        if (!ok && rc != MLA_ECONFLICT) /* 409: another replica created it first */
+            snprintf(why, wn, "cannot create Lease %s/%s: %s", l->ns, l->name, err.msg);
         free(cpath);
         free(body);
         mla_kube_resp_fini(&r);
@@ -119,7 +156,7 @@ static bool lease_try(struct mla_lease *l)
         return ok;
     }
     if (rc != MLA_OK) {
-        mla_log(MLA_LOG_DEBUG, "lease", "cannot read Lease %s/%s: %s", l->ns, l->name, err.msg);
+        snprintf(why, wn, "cannot read Lease %s/%s: %s", l->ns, l->name, err.msg);
         mla_kube_resp_fini(&r);
         free(path);
         return false;
@@ -162,8 +199,8 @@ static bool lease_try(struct mla_lease *l)
     rc = mla_kube_request(l->kc, MLA_KUBE_PUT, path, body, &o, &r, &err);
     mla_kube_resp_fini(&r);
     ok = rc == MLA_OK;
-    if (!ok && rc != MLA_ECONFLICT)
-        mla_log(MLA_LOG_DEBUG, "lease", "cannot write Lease %s/%s: %s", l->ns, l->name, err.msg);
+    if (!ok && rc != MLA_ECONFLICT) /* 409: another replica wrote it first */
+        snprintf(why, wn, "cannot write Lease %s/%s: %s", l->ns, l->name, err.msg);
     free(body);
     free(path);
     return ok;
@@ -214,6 +251,40 @@ static void lease_set_leading(struct mla_lease *l, bool v)
         l->on_change(l->ctx, v);
 }
 
+/* After each attempt: warn about a failure (rate-limited), remember it for /readyz, and say
+ * once when the API answers again. Elector thread. */
+static void lease_note(struct mla_lease *l, const char *why)
+{
+    long long now = mla_queue_now_ms();
+    if (!*why) {
+        if (!l->failures)
+            return;
+        mla_log(MLA_LOG_INFO, "lease", "Lease %s/%s is reachable again after %ld failed "
+                "attempts", l->ns, l->name, l->failures);
+        l->failures = 0;
+        memset(&l->warn, 0, sizeof l->warn); /* the same error later is news again */
+        pthread_mutex_lock(&l->mu);
+        l->last_error[0] = '\0';
+        pthread_mutex_unlock(&l->mu);
+        return;
+    }
+    l->failures++;
+    pthread_mutex_lock(&l->mu);
+    snprintf(l->last_error, sizeof l->last_error, "%s", why);
+    pthread_mutex_unlock(&l->mu);
+    long sup = 0;
+    if (!mla_lease_warn_allow(&l->warn, why, now, l->warn_interval_ms, &sup))
+        return;
+    char tail[128] = "";
+    if (sup > 0)
+        snprintf(tail, sizeof tail, "%ld repeated failures not logged since the previous line; ",
+                 sup);
+    mla_log(MLA_LOG_WARN, "lease", "%s; %s (%sthe same error is logged once per %ld s)", why,
+            atomic_load(&l->leading) ? "this replica cannot renew its leadership"
+                                     : "this replica cannot become leader",
+            tail, (l->warn_interval_ms + 999) / 1000);
+}
+
 static void *lease_thread(void *arg)
 {
     struct mla_lease *l = arg;
@@ -221,7 +292,9 @@ static void *lease_thread(void *arg)
     pthread_mutex_lock(&l->mu);
     while (!l->stop) {
         pthread_mutex_unlock(&l->mu);
-        bool got = lease_try(l);
+        char why[512] = "";
+        bool got = lease_try(l, why, sizeof why);
+        lease_note(l, why);
         long long now = mla_queue_now_ms();
         bool leading = atomic_load(&l->leading);
         if (got) {
@@ -272,6 +345,7 @@ enum mla_code mla_lease_create(const struct mla_lease_config *cfg, struct mla_ku
     l->duration_ms = dur;
     l->renew_deadline_ms = dl;
     l->retry_period_ms = rp;
+    l->warn_interval_ms = cfg->warn_interval_ms > 0 ? cfg->warn_interval_ms : 30000;
     l->on_change = cfg->on_change;
     l->ctx = cfg->ctx;
     l->kc = kc;

@@ -62,7 +62,7 @@ void mla_work_free(struct mla_work *w)
         return;
     free(w->ns);
     free(w->name);
-    free(w->old_rv);
+    cJSON_Delete(w->intent);
     cJSON_Delete(w->so);
     free(w->so_name);
     free(w->uid);

@@ -1,23 +1,22 @@
-/* controller/reconcile.c - the leader's reconcile loop (see reconcile.h).
+/* controller/reconcile.c - the shell of the leader's reconcile loop (see reconcile.h): it reads,
+ * asks the pure planner (reconcile_plan.c) what to do, and does it.
  *
  * DESIGN: one loop thread. It sleeps on `cv` until the interval ends, a kick arrives (the
  * elector's on_change(true) kicks so a new leader repairs at once) or stop is set. Each wake-up
- * it runs a pass only when this replica leads. A pass reads (three LISTs, then a GET per
- * orphan candidate), decides per Deployment with the current policy set (a reference taken for
- * the pass), and pushes repair items onto the worker queue; the worker threads do the writes,
- * so leader and follower write through the same idempotent code. Orphans are deleted here.
+ * it runs a pass only when this replica leads. A pass:
+ *   1. reads: managed Deployments (label selector), opted-in Deployments without the managed
+ *      label (the webhook was bypassed: failurePolicy Ignore), all ScaledObjects, all HPAs,
+ *      each LIST paginated (limit/continue); the namespaces being deleted (best effort: without
+ *      the RBAC to list namespaces, a 403 NamespaceTerminating answer teaches it during the
+ *      pass); then a GET per owner the planner needs (mla_reconcile_owners_to_read);
+ *   2. plans (pure, with the current policy set: a reference taken for the pass);
+ *   3. executes the plan in order: repairs are pushed onto the worker queue (the worker threads
+ *      write, so leader and follower write through the same idempotent code), orphans are
+ *      deleted here, Events recorded, the predictive hook called. A namespace found going away
+ *      (403 NamespaceTerminating, 404 namespace not found) gets no more writes this pass.
  * Shared state: `stop`, `kick` guarded by mu; the rest is immutable after create or owned by
  * the loop thread. A pass run with mla_reconcile_run_once from another thread takes `pass_mu`, so two
  * passes never overlap. Shutdown: destroy sets stop, signals, joins.
- *
- * Jobs of one pass, in order:
- *   1. LIST managed Deployments (label selector), all ScaledObjects, all HPAs.
- *   2. Per Deployment: decide; APPLY -> queue when the ScaledObject is missing (create), stale
- *      (update) or an HPA conflicts again (hpa); not opted in any more but our ScaledObject is
- *      still there -> queue a REMOVE (orphan). Paused ScaledObjects are skipped.
- *   3. Per ScaledObject we made: its Deployment is gone (or was re-created with a new uid) ->
- *      delete it (orphan).
- *   4. MLA HOOK: predictive re-weighting for each ScaledObject with predictive-config.
  */
 #include "mla/reconcile.h"
 
@@ -26,11 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mla/buf.h"
 #include "mla/log.h"
 #include "mla/mem.h"
 #include "mla/metrics.h"
-#include "mla/predict.h"
 #include "mla/worker.h"
+
 
 struct mla_reconcile {
     struct mla_reconcile_config cfg; /* immutable */
@@ -43,29 +43,8 @@ struct mla_reconcile {
     bool stop;                 /* guarded by mu */
     bool kick;                 /* guarded by mu */
     pthread_mutex_t pass_mu;   /* one pass at a time */
+    char *identity;            /* immutable: owned copy of cfg->identity */
 };
-
-bool mla_reconcile_json_subset(const cJSON *want, const cJSON *have)
-{
-    if (cJSON_IsObject(want)) {
-        if (!cJSON_IsObject(have))
-            return false;
-        const cJSON *w;
-        cJSON_ArrayForEach(w, want)
-        {
-            if (!mla_reconcile_json_subset(w, cJSON_GetObjectItemCaseSensitive(have, w->string)))
-                return false;
-        }
-        return true;
-    }
-    return have && cJSON_Compare(want, have, 1);
-}
-
-bool mla_reconcile_so_paused(const cJSON *so)
-{
-    const char *p = mla_kube_annotation(so, MLA_ANN_PAUSED);
-    return (p && !strcmp(p, "true")) || mla_kube_annotation(so, MLA_ANN_PAUSED_REPLICAS);
-}
 
 static void rec_repair(const char *kind, int n)
 {
@@ -89,55 +68,173 @@ static void rec_run_count(bool ok)
         mla_metric_inc(m);
 }
 
-static enum mla_code rec_list(struct mla_reconcile *r, const char *path, cJSON **items,
-                              struct mla_err *err)
+/* Percent-encodes a continue token (kube-apiserver's are base64: '+', '/', '='). */
+static void rec_escape(struct mla_buf *b, const char *s)
 {
-    struct mla_kube_opts o = {.budget_ms = 20000};
-    struct mla_kube_resp resp = {0};
-    enum mla_code rc = mla_kube_request(r->kc, MLA_KUBE_LIST, path, NULL, &o, &resp, err);
-    if (rc == MLA_OK) {
-        cJSON *it = cJSON_DetachItemFromObjectCaseSensitive(resp.body, "items");
-        *items = it ? it : cJSON_CreateArray();
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                     c == '-' || c == '_' || c == '.' || c == '~';
+        enum mla_code rc = plain ? mla_buf_addf(b, "%c", c) : mla_buf_addf(b, "%%%02X", c);
+        (void)rc; /* an uncapped buffer cannot fail */
     }
-    mla_kube_resp_fini(&resp);
-    return rc;
 }
 
-static const cJSON *rec_find(const cJSON *items, const char *ns, const char *name)
+/* One LIST, every page. `keep` (may be NULL) filters the items kept. *items new. */
+static enum mla_code rec_list(struct mla_reconcile *r, const char *path,
+                              bool (*keep)(const cJSON *), cJSON **items, struct mla_err *err)
 {
-    const cJSON *x;
-    cJSON_ArrayForEach(x, items)
+    cJSON *all = cJSON_CreateArray();
+    char *cont = NULL;
+    enum mla_code rc;
+    do {
+        struct mla_buf url;
+        mla_buf_init(&url, 0);
+        enum mla_code brc = mla_buf_addf(&url, "%s%climit=%d", path,
+                                         strchr(path, '?') ? '&' : '?', r->cfg.page_size);
+        if (cont) {
+            brc = brc || mla_buf_adds(&url, "&continue=");
+            rec_escape(&url, cont);
+        }
+        (void)brc; /* an uncapped buffer cannot fail */
+        free(cont);
+        cont = NULL;
+        struct mla_kube_opts o = {.budget_ms = 20000};
+        struct mla_kube_resp resp = {0};
+        rc = mla_kube_request(r->kc, MLA_KUBE_LIST, mla_buf_str(&url), NULL, &o, &resp, err);
+        mla_buf_fini(&url);
+        if (rc == MLA_OK) {
+            cJSON *it = cJSON_GetObjectItemCaseSensitive(resp.body, "items");
+            for (cJSON *x = it ? cJSON_DetachItemFromArray(it, 0) : NULL; x;
+                 x = cJSON_DetachItemFromArray(it, 0)) {
+                if (!keep || keep(x))
+                    cJSON_AddItemToArray(all, x); /* all takes x */
+                else
+                    cJSON_Delete(x);
+            }
+            const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(resp.body, "metadata"), "continue"));
+            if (c && *c)
+                cont = mla_xstrdup(c);
+        }
+        mla_kube_resp_fini(&resp);
+    } while (rc == MLA_OK && cont);
+    if (rc != MLA_OK) {
+        cJSON_Delete(all);
+        return rc;
+    }
+    *items = all;
+    return MLA_OK;
+}
+
+static bool rec_opted_in(const cJSON *d)
+{
+    const char *v = mla_kube_annotation(d, "ml-autoscaling.io/enabled");
+    return v && !strcmp(v, "true");
+}
+
+static bool rec_ns_terminating(const cJSON *ns)
+{
+    const char *phase = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(ns, "status"), "phase"));
+    return (phase && !strcmp(phase, "Terminating")) || mla_kube_meta_str(ns, "deletionTimestamp");
+}
+
+/* Names of the namespaces being deleted; an empty list when they cannot be read (the chart
+ * may not grant it: then write answers tell, see rec_exec). New. */
+static cJSON *rec_terminating(struct mla_reconcile *r)
+{
+    cJSON *names = cJSON_CreateArray(), *nss = NULL;
+    struct mla_err e;
+    mla_err_clear(&e);
+    if (rec_list(r, "/api/v1/namespaces", rec_ns_terminating, &nss, &e) != MLA_OK) {
+        mla_log(MLA_LOG_DEBUG, "rec", "namespaces not read (%s); a namespace being deleted is "
+                "found by the answers to writes", e.msg);
+        return names;
+    }
+    const cJSON *n;
+    cJSON_ArrayForEach(n, nss)
     {
-        const char *n = mla_kube_meta_str(x, "name");
-        const char *s = mla_kube_meta_str(x, "namespace");
-        if (n && s && !strcmp(n, name) && !strcmp(s, ns))
-            return x;
+        const char *name = mla_kube_meta_str(n, "name");
+        if (name)
+            cJSON_AddItemToArray(names, cJSON_CreateString(name));
     }
-    return NULL;
+    cJSON_Delete(nss);
+    return names;
 }
 
-/* Is the stored ScaledObject what the decision wants? Our fields only. The wanted object is
- * first given the predictive loop's replica counts the way the worker's apply would keep them
- * (mla_predict_keep_loop): comparing with the policy's values would call every object the loop
- * adjusted stale, and the repair would undo the loop each pass (an apply/patch tug of war). A
- * live value outside the new bounds is clamped, so it differs once, is repaired, and then
- * compares equal. Without predictive-config in the wanted object the policy's values count. */
-static bool rec_current(const cJSON *want, const cJSON *have, const char *deploy,
-                        const char *uid)
+/* GETs the owners the planner needs: found ones into *owners, failed reads ("ns/name") into
+ * *unknown; a 404 is neither (the owner is gone). */
+static void rec_read_owners(struct mla_reconcile *r, const cJSON *want, cJSON *owners,
+                            cJSON *unknown)
 {
-    cJSON *w = cJSON_Duplicate(want, 1);
-    (void)mla_predict_keep_loop(w, have);
-    cJSON *spec = cJSON_GetObjectItemCaseSensitive(w, "spec");
-    cJSON *wm = cJSON_GetObjectItemCaseSensitive(w, "metadata");
-    const cJSON *hm = cJSON_GetObjectItemCaseSensitive(have, "metadata");
-    bool ok = mla_reconcile_json_subset(spec, cJSON_GetObjectItemCaseSensitive(have, "spec")) &&
-              mla_reconcile_json_subset(cJSON_GetObjectItemCaseSensitive(wm, "labels"),
-                                  cJSON_GetObjectItemCaseSensitive(hm, "labels")) &&
-              mla_reconcile_json_subset(cJSON_GetObjectItemCaseSensitive(wm, "annotations"),
-                                  cJSON_GetObjectItemCaseSensitive(hm, "annotations"));
-    cJSON_Delete(w);
-    /* the ownerReference must name the Deployment as stored now (not a deleted namesake) */
-    return ok && mla_worker_so_ours(have, deploy, uid);
+    const cJSON *w;
+    cJSON_ArrayForEach(w, want)
+    {
+        const char *ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "namespace"));
+        const char *nm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "name"));
+        char *p = mla_xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", ns, nm);
+        struct mla_kube_opts o = {.budget_ms = 5000};
+        struct mla_kube_resp resp = {0};
+        struct mla_err e;
+        mla_err_clear(&e);
+        enum mla_code rc = mla_kube_request(r->kc, MLA_KUBE_GET, p, NULL, &o, &resp, &e);
+        free(p);
+        if (rc == MLA_OK) {
+            cJSON_AddItemToArray(owners, resp.body); /* owners takes the body */
+            resp.body = NULL;
+        } else if (rc != MLA_ENOTFOUND || mla_reconcile_ns_gone(resp.status, resp.body)) {
+            char *k = mla_xasprintf("%s/%s", ns, nm);
+            cJSON_AddItemToArray(unknown, cJSON_CreateString(k));
+            free(k);
+        }
+        mla_kube_resp_fini(&resp);
+    }
+}
+
+/* What a pass read (owned). */
+struct rec_read {
+    cJSON *deps, *bypassed, *sos, *hpas, *terminating, *owners, *unknown;
+};
+
+static void rec_read_fini(struct rec_read *rd)
+{
+    cJSON_Delete(rd->deps);
+    cJSON_Delete(rd->bypassed);
+    cJSON_Delete(rd->sos);
+    cJSON_Delete(rd->hpas);
+    cJSON_Delete(rd->terminating);
+    cJSON_Delete(rd->owners);
+    cJSON_Delete(rd->unknown);
+}
+
+static enum mla_code rec_read(struct mla_reconcile *r, struct rec_read *rd, struct mla_err *err)
+{
+    enum mla_code rc = rec_list(r, "/apis/apps/v1/deployments?labelSelector="
+                                   "ml-autoscaling.io%2Fmanaged%3Dtrue", NULL, &rd->deps, err);
+    if (rc == MLA_OK) /* no selector on annotations: unmanaged ones, filtered here */
+        rc = rec_list(r, "/apis/apps/v1/deployments?labelSelector=%21ml-autoscaling.io%2Fmanaged",
+                      rec_opted_in, &rd->bypassed, err);
+    if (rc == MLA_OK)
+        rc = rec_list(r, "/apis/keda.sh/v1alpha1/scaledobjects", NULL, &rd->sos, err);
+    if (rc == MLA_OK)
+        rc = rec_list(r, "/apis/autoscaling/v2/horizontalpodautoscalers", NULL, &rd->hpas, err);
+    if (rc != MLA_OK)
+        return mla_err_prefix(err, rc, "reconcile");
+    rd->terminating = rec_terminating(r);
+    rd->owners = cJSON_CreateArray();
+    rd->unknown = cJSON_CreateArray();
+    cJSON *want = mla_reconcile_owners_to_read(rd->deps, rd->bypassed, rd->sos);
+    rec_read_owners(r, want, rd->owners, rd->unknown);
+    cJSON_Delete(want);
+    return MLA_OK;
+}
+
+/* ------------------------------------------------------------------ executing the plan */
+
+static const char *rec_s(const cJSON *a, const char *k)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, k));
 }
 
 static struct mla_work *rec_item(const char *ns, const char *name, enum mla_action act)
@@ -149,230 +246,137 @@ static struct mla_work *rec_item(const char *ns, const char *name, enum mla_acti
     return w;
 }
 
-static enum mla_code rec_delete(struct mla_reconcile *r, const char *ns, const char *name,
-                                struct mla_err *err)
+static void rec_queue_apply(struct mla_reconcile *r, cJSON *a, const char *ns, const char *name)
+{
+    const char *mode = rec_s(a, "hpaMode");
+    struct mla_work *w = rec_item(ns, name, MLA_ACT_APPLY);
+    w->hpa_mode = mode && !strcmp(mode, "transfer") ? MLA_HPA_TRANSFER
+                  : mode && !strcmp(mode, "reject") ? MLA_HPA_REJECT
+                                                    : MLA_HPA_DELETE;
+    w->so = cJSON_DetachItemFromObjectCaseSensitive(a, "scaledObject"); /* w takes it */
+    w->so_name = mla_xstrdup(rec_s(a, "soName"));
+    mla_log(MLA_LOG_INFO, "rec", "%s/%s: repairing ScaledObject %s (%s)", ns, name, w->so_name,
+            rec_s(a, "why"));
+    rec_repair(rec_s(a, "why"), 1);
+    mla_queue_push(r->q, w);
+}
+
+/* Deletes an orphaned ScaledObject; false when the namespace is going away. */
+static bool rec_delete(struct mla_reconcile *r, const char *ns, const char *name)
 {
     char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s", ns, name);
     struct mla_kube_opts o = {.budget_ms = 10000};
     struct mla_kube_resp resp = {0};
-    enum mla_code rc = mla_kube_request(r->kc, MLA_KUBE_DELETE, p, NULL, &o, &resp, err);
+    struct mla_err e;
+    mla_err_clear(&e);
+    enum mla_code rc = mla_kube_request(r->kc, MLA_KUBE_DELETE, p, NULL, &o, &resp, &e);
+    bool gone = rc != MLA_OK && mla_reconcile_ns_gone(resp.status, resp.body);
+    if (rc == MLA_OK || rc == MLA_ENOTFOUND)
+        rec_repair("orphan", 1);
+    else if (!gone)
+        mla_log(MLA_LOG_WARN, "rec", "%s/%s: cannot delete orphan: %s", ns, name, e.msg);
     mla_kube_resp_fini(&resp);
     free(p);
-    return rc == MLA_ENOTFOUND ? MLA_OK : rc;
+    return !gone;
 }
 
-/* Step 2 for one Deployment. */
-static void rec_deployment(struct mla_reconcile *r, const struct mla_policy_set *ps, const cJSON *d,
-                           const cJSON *sos, const cJSON *hpas, struct mla_reconcile_stats *st)
+/* One action. Returns false when its namespace turned out to be going away. */
+static bool rec_exec(struct mla_reconcile *r, cJSON *a, const cJSON *sos)
 {
-    const char *ns = mla_kube_meta_str(d, "namespace");
-    const char *name = mla_kube_meta_str(d, "name");
-    const char *uid = mla_kube_meta_str(d, "uid");
-    if (!ns || !name || !uid)
-        return;
-    struct mla_review_request req = {
-        .root = NULL, .uid = "reconcile", .kind_group = "apps", .kind_version = "v1",
-        .kind = "Deployment", .resource = "deployments", .sub_resource = "", .op = MLA_OP_UPDATE,
-        .operation = "UPDATE", .namespace_ = ns, .name = name, .object = d, .old_object = d,
-        .dry_run = false, .username = "system:serviceaccount:ml-autoscaling:reconcile"};
-    struct mla_decision dec;
-    mla_decision_init(&dec);
-    struct mla_err err;
-    mla_err_clear(&err);
-    enum mla_code rc = r->cfg.decide ? r->cfg.decide(r->cfg.decide_ctx, ps, &req, &dec, &err)
-                                     : mla_decide(ps, &req, &dec, &err);
-    if (rc != MLA_OK) {
-        mla_log(MLA_LOG_WARN, "rec", "%s/%s: cannot decide: %s", ns, name, err.msg);
-        mla_decision_fini(&dec);
-        return;
-    }
-    st->deployments++;
-    if (dec.action == MLA_ACT_APPLY && dec.allowed && dec.scaled_object && !dec.skip_write) {
-        const char *so_name = dec.so_name[0] ? dec.so_name
-                                             : mla_kube_meta_str(dec.scaled_object, "name");
-        if (!so_name)
-            so_name = name;
-        const cJSON *have = rec_find(sos, ns, so_name);
-        const char *why = NULL;
-        bool hpa_conflict = false;
-        const cJSON *h;
-        cJSON_ArrayForEach(h, hpas)
-        {
-            const char *hns = mla_kube_meta_str(h, "namespace");
-            if (hns && !strcmp(hns, ns) && mla_worker_hpa_conflicts(h, name))
-                hpa_conflict = true;
-        }
-        if (have && mla_reconcile_so_paused(have)) {
-            st->paused++;
-        } else if (have && !mla_worker_so_ours(have, name, NULL)) {
-            /* someone else's: left alone (reported at admission) */
-        } else if (!have) {
-            why = "create";
-            st->created++;
-        } else if (hpa_conflict && dec.hpa_mode != MLA_HPA_REJECT) {
-            why = "hpa";
-            st->hpa++;
-        } else if (!rec_current(dec.scaled_object, have, name, uid)) {
-            why = "update";
-            st->updated++;
-        }
-        if (why) {
-            struct mla_work *w = rec_item(ns, name, MLA_ACT_APPLY);
-            w->hpa_mode = dec.hpa_mode;
-            w->so = dec.scaled_object; /* w takes the ScaledObject */
-            dec.scaled_object = NULL;
-            w->so_name = mla_xstrdup(so_name);
-            mla_log(MLA_LOG_INFO, "rec", "%s/%s: repairing ScaledObject %s (%s)", ns, name,
-                    so_name, why);
-            rec_repair(why, 1);
-            mla_queue_push(r->q, w);
-        }
-    } else if (dec.action != MLA_ACT_APPLY || !dec.opted_in) {
-        /* not opted in any more: our ScaledObject must go (the worker restores the HPA) */
+    const char *op = rec_s(a, "op"), *ns = rec_s(a, "namespace"), *name = rec_s(a, "name");
+    if (!strcmp(op, "apply")) {
+        rec_queue_apply(r, a, ns, name);
+    } else if (!strcmp(op, "remove")) {
+        rec_repair("orphan", 1);
+        mla_queue_push(r->q, rec_item(ns, name, MLA_ACT_REMOVE));
+    } else if (!strcmp(op, "delete")) {
+        return rec_delete(r, ns, name);
+    } else if (!strcmp(op, "event")) {
+        const char *type = rec_s(a, "type");
+        mla_worker_event(r->kc, r->cfg.identity, ns, name, rec_s(a, "uid"),
+                         type && !strcmp(type, "Warning"), rec_s(a, "reason"), "%s",
+                         rec_s(a, "message"));
+    } else if (!strcmp(op, "predict")) {
         const cJSON *s;
         cJSON_ArrayForEach(s, sos)
         {
             const char *sns = mla_kube_meta_str(s, "namespace");
-            if (sns && !strcmp(sns, ns) && mla_worker_so_ours(s, name, uid)) {
-                mla_log(MLA_LOG_INFO, "rec", "%s/%s: not opted in; removing ScaledObject %s", ns,
-                        name, mla_kube_meta_str(s, "name"));
-                rec_repair("orphan", 1);
-                st->orphans++;
-                mla_queue_push(r->q, rec_item(ns, name, MLA_ACT_REMOVE));
-                break;
-            }
+            const char *sn = mla_kube_meta_str(s, "name");
+            if (sns && sn && !strcmp(sns, ns) && !strcmp(sn, name))
+                r->cfg.predict(r->cfg.predict_ctx, r->kc, s);
         }
     }
-    mla_decision_fini(&dec);
+    return true;
 }
 
-/* The Deployment a ScaledObject of ours belongs to: name and uid of the controller reference. */
-static bool rec_owner(const cJSON *so, const char **name, const char **uid)
+/* Runs the plan in order. `gated`: stop early when leadership is lost (the writes already
+ * queued are idempotent, the new leader's pass repeats what is missing). */
+static enum mla_code rec_run_plan(struct mla_reconcile *r, cJSON *plan, const cJSON *sos,
+                                  bool gated, struct mla_err *err)
 {
-    const cJSON *o;
-    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(
-                              cJSON_GetObjectItemCaseSensitive(so, "metadata"), "ownerReferences"))
+    cJSON *gone = cJSON_CreateArray(); /* namespaces found going away during the pass */
+    enum mla_code rc = MLA_OK;
+    cJSON *a;
+    cJSON_ArrayForEach(a, plan)
     {
-        const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "kind"));
-        if (k && !strcmp(k, "Deployment")) {
-            *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "name"));
-            *uid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "uid"));
-            return *name && *uid;
+        if (gated && r->lease && !mla_lease_is_leader(r->lease)) {
+            rc = mla_err_set(err, MLA_ESTATE, "reconcile: leadership lost during the pass");
+            break;
+        }
+        const char *ns = rec_s(a, "namespace");
+        bool skip = false;
+        const cJSON *g;
+        cJSON_ArrayForEach(g, gone)
+        {
+            skip = skip || !strcmp(g->valuestring, ns);
+        }
+        if (skip)
+            continue;
+        if (!rec_exec(r, a, sos)) {
+            mla_log(MLA_LOG_INFO, "rec", "namespace %s is going away: no more writes in it "
+                    "this pass", ns);
+            cJSON_AddItemToArray(gone, cJSON_CreateString(ns));
         }
     }
-    return false;
+    cJSON_Delete(gone);
+    return rc;
 }
 
-/* One pass. `gated`: stop early when leadership is lost mid-pass (the loop thread); the
- * writes already queued are idempotent, the new leader's pass repeats what is missing. */
+/* One pass: read, plan, execute. */
 static enum mla_code rec_pass(struct mla_reconcile *r, bool gated, struct mla_reconcile_stats *stats,
                               struct mla_err *err)
 {
     pthread_mutex_lock(&r->pass_mu);
     struct mla_reconcile_stats st = {0};
-    cJSON *deps = NULL, *sos = NULL, *hpas = NULL;
-    enum mla_code rc = rec_list(r, "/apis/apps/v1/deployments?labelSelector="
-                                   "ml-autoscaling.io%2Fmanaged%3Dtrue", &deps, err);
-    if (rc == MLA_OK)
-        rc = rec_list(r, "/apis/keda.sh/v1alpha1/scaledobjects", &sos, err);
-    if (rc == MLA_OK)
-        rc = rec_list(r, "/apis/autoscaling/v2/horizontalpodautoscalers", &hpas, err);
-    if (rc != MLA_OK) {
-        mla_err_prefix(err, rc, "reconcile");
-        goto out;
+    if (r->cfg.gate && !r->cfg.gate(r->cfg.gate_ctx)) {
+        pthread_mutex_unlock(&r->pass_mu);
+        if (stats)
+            *stats = st;
+        return MLA_OK;
     }
-    struct mla_policy_set *ps = r->cfg.store ? mla_policy_store_acquire(r->cfg.store) : NULL;
-    const cJSON *d;
-    bool lost = false;
-    cJSON_ArrayForEach(d, deps)
-    {
-        if (gated && r->lease && !mla_lease_is_leader(r->lease)) {
-            lost = true;
-            break;
-        }
-        rec_deployment(r, ps, d, sos, hpas, &st);
+    struct rec_read rd = {0};
+    cJSON *plan = NULL;
+    enum mla_code rc = rec_read(r, &rd, err);
+    if (rc == MLA_OK) {
+        struct mla_policy_set *ps = r->cfg.store ? mla_policy_store_acquire(r->cfg.store) : NULL;
+        struct mla_reconcile_input in = {
+            .deployments = rd.deps, .bypassed = rd.bypassed, .scaledobjects = rd.sos,
+            .hpas = rd.hpas, .owners = rd.owners, .unknown = rd.unknown,
+            .terminating = rd.terminating, .ps = ps, .decide = r->cfg.decide,
+            .decide_ctx = r->cfg.decide_ctx, .predict = r->cfg.predict != NULL};
+        rc = mla_reconcile_plan(&in, &plan, &st, err);
+        if (rc == MLA_OK)
+            rc = rec_run_plan(r, plan, rd.sos, gated, err);
+        mla_policy_set_unref(ps);
     }
-    mla_policy_set_unref(ps);
-    if (lost) {
-        rc = mla_err_set(err, MLA_ESTATE, "reconcile: leadership lost during the pass");
-        goto out;
-    }
-
-    /* 3. orphans: ours, Deployment gone or re-created */
-    const cJSON *s;
-    cJSON_ArrayForEach(s, sos)
-    {
-        if (gated && r->lease && !mla_lease_is_leader(r->lease))
-            break; /* deletions are for the leader only */
-        const char *on = NULL, *ou = NULL;
-        const char *ns = mla_kube_meta_str(s, "namespace");
-        const char *sn = mla_kube_meta_str(s, "name");
-        const char *managed = mla_kube_label(s, MLA_LABEL_MANAGED);
-        if (!ns || !sn || !managed || strcmp(managed, "true") || !rec_owner(s, &on, &ou))
-            continue;
-        const cJSON *dep = rec_find(deps, ns, on);
-        const char *du = dep ? mla_kube_meta_str(dep, "uid") : NULL;
-        if (!dep) {
-            /* not in the managed list: read it (it may have lost the label) */
-            char *p = mla_xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", ns, on);
-            struct mla_kube_opts o = {.budget_ms = 5000};
-            struct mla_kube_resp resp = {0};
-            struct mla_err e;
-            mla_err_clear(&e);
-            enum mla_code grc = mla_kube_request(r->kc, MLA_KUBE_GET, p, NULL, &o, &resp, &e);
-            free(p);
-            if (grc == MLA_OK) {
-                const char *u = mla_kube_meta_str(resp.body, "uid");
-                if (u && !strcmp(u, ou)) {
-                    /* the Deployment lost the managed label: decide like any other */
-                    struct mla_policy_set *ps2 =
-                        r->cfg.store ? mla_policy_store_acquire(r->cfg.store) : NULL;
-                    rec_deployment(r, ps2, resp.body, sos, hpas, &st);
-                    mla_policy_set_unref(ps2);
-                    mla_kube_resp_fini(&resp);
-                    continue;
-                }
-            } else if (grc != MLA_ENOTFOUND) {
-                mla_kube_resp_fini(&resp);
-                continue; /* cannot tell: next pass */
-            }
-            mla_kube_resp_fini(&resp);
-        } else if (du && !strcmp(du, ou)) {
-            continue; /* its Deployment is there */
-        }
-        mla_log(MLA_LOG_INFO, "rec", "%s/%s: Deployment %s is gone; deleting orphaned "
-                "ScaledObject", ns, sn, on);
-        struct mla_err e;
-        mla_err_clear(&e);
-        if (rec_delete(r, ns, sn, &e) == MLA_OK) {
-            rec_repair("orphan", 1);
-            st.orphans++;
-        } else {
-            mla_log(MLA_LOG_WARN, "rec", "%s/%s: cannot delete orphan: %s", ns, sn, e.msg);
-        }
-    }
-
-    /* 4. MLA HOOK: predictive re-weighting (predict helper's module is called here) */
-    if (r->cfg.predict) {
-        cJSON_ArrayForEach(s, sos)
-        {
-            const char *managed = mla_kube_label(s, MLA_LABEL_MANAGED);
-            if (!managed || strcmp(managed, "true") || mla_reconcile_so_paused(s) ||
-                !mla_kube_annotation(s, MLA_ANN_PREDICTIVE))
-                continue;
-            r->cfg.predict(r->cfg.predict_ctx, r->kc, s);
-            st.predicted++;
-        }
-    }
-out:
     rec_run_count(rc == MLA_OK);
     if (rc == MLA_OK)
         mla_log(MLA_LOG_INFO, "rec", "reconcile pass: %d managed Deployments, %d created, %d "
-                "updated, %d HPAs, %d orphans, %d paused", st.deployments, st.created,
-                st.updated, st.hpa, st.orphans, st.paused);
-    cJSON_Delete(deps);
-    cJSON_Delete(sos);
-    cJSON_Delete(hpas);
+                "updated, %d adopted after a webhook bypass, %d HPAs, %d orphans, %d paused, %d "
+                "left alone (being deleted)", st.deployments, st.created, st.updated, st.adopted,
+                st.hpa, st.orphans, st.paused, st.skipped);
+    cJSON_Delete(plan);
+    rec_read_fini(&rd);
     pthread_mutex_unlock(&r->pass_mu);
     if (stats)
         *stats = st;
@@ -417,6 +421,11 @@ enum mla_code mla_reconcile_create(const struct mla_reconcile_config *cfg, struc
 {
     struct mla_reconcile *r = mla_xcalloc(1, sizeof *r);
     r->cfg = *cfg;
+    /* bounded memory per answer on large clusters */
+    if (r->cfg.page_size <= 0)
+        r->cfg.page_size = 500;
+    r->identity = mla_xstrdup(cfg->identity ? cfg->identity : "ml-autoscaling");
+    r->cfg.identity = r->identity;
     if (r->cfg.interval_ms <= 0)
         r->cfg.interval_ms = 60000;
     r->kc = kc;
@@ -433,6 +442,7 @@ enum mla_code mla_reconcile_create(const struct mla_reconcile_config *cfg, struc
         pthread_cond_destroy(&r->cv);
         pthread_mutex_destroy(&r->mu);
         pthread_mutex_destroy(&r->pass_mu);
+        free(r->identity);
         free(r);
         return mla_err_set(err, MLA_EIO, "cannot start the reconcile thread");
     }
@@ -460,5 +470,6 @@ void mla_reconcile_destroy(struct mla_reconcile *r)
     pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);
     pthread_mutex_destroy(&r->pass_mu);
+    free(r->identity);
     free(r);
 }

@@ -29,8 +29,9 @@
 #include "mla/log.h"
 #include "mla/mem.h"
 #include "mla/metrics.h"
-#include "mla/predict.h"
+#include "mla/predict_step.h"
 
+#define WK_EVENT_MAX 1023 /* bytes of an Event message */
 #define SEL_MANAGED "labelSelector=ml-autoscaling.io%%2Fmanaged%%3Dtrue" /* a format string */
 
 struct mla_worker {
@@ -47,13 +48,90 @@ struct mla_worker {
 
 /* ------------------------------------------------------------------ pure helpers */
 
+#define WK_PREFIX "ml-autoscaling.io/"
+
+/* The annotations the admission patch writes: outputs, not the user's inputs. */
+static bool wk_output_key(const char *k)
+{
+    static const char *const out[] = {WK_PREFIX "scaledobject", WK_PREFIX "policy",
+                                      WK_PREFIX "policy-hash"};
+    for (size_t i = 0; i < sizeof out / sizeof out[0]; i++)
+        if (!strcmp(k, out[i]))
+            return true;
+    return false;
+}
+
+/* The input annotations of `anns` (an object): new object. */
+static cJSON *wk_inputs(const cJSON *anns)
+{
+    cJSON *in = cJSON_CreateObject();
+    const cJSON *a;
+    cJSON_ArrayForEach(a, anns)
+    {
+        if (cJSON_IsString(a) && !strncmp(a->string, WK_PREFIX, strlen(WK_PREFIX)) &&
+            !wk_output_key(a->string))
+            cJSON_AddStringToObject(in, a->string, a->valuestring);
+    }
+    return in;
+}
+
+static bool wk_is_true(const char *v)
+{
+    return v && !strcmp(v, "true");
+}
+
+cJSON *mla_worker_intent(enum mla_action action, const cJSON *object, const char *policy_hash)
+{
+    if (action == MLA_ACT_NONE)
+        return NULL;
+    bool apply = action == MLA_ACT_APPLY;
+    cJSON *in = cJSON_CreateObject();
+    cJSON_AddBoolToObject(in, "enabled", apply);
+    cJSON_AddBoolToObject(in, "managed", apply);
+    if (!apply)
+        cJSON_AddNullToObject(in, "policyHash");
+    else if (policy_hash && *policy_hash)
+        cJSON_AddStringToObject(in, "policyHash", policy_hash);
+    const cJSON *anns = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(object, "metadata"), "annotations");
+    if (cJSON_IsObject(anns))
+        cJSON_AddItemToObject(in, "inputs", wk_inputs(anns)); /* in takes it */
+    return in;
+}
+
+bool mla_worker_intent_shown(const cJSON *intent, const cJSON *stored)
+{
+    if (!intent)
+        return true;
+    bool en = wk_is_true(mla_kube_annotation(stored, WK_PREFIX "enabled"));
+    bool managed = wk_is_true(mla_kube_label(stored, MLA_LABEL_MANAGED));
+    if (en != cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(intent, "enabled")) ||
+        managed != cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(intent, "managed")))
+        return false;
+    const cJSON *hash = cJSON_GetObjectItemCaseSensitive(intent, "policyHash");
+    const char *have = mla_kube_annotation(stored, WK_PREFIX "policy-hash");
+    if (cJSON_IsNull(hash) && have)
+        return false;
+    if (cJSON_IsString(hash) && (!have || strcmp(have, hash->valuestring)))
+        return false;
+    const cJSON *want = cJSON_GetObjectItemCaseSensitive(intent, "inputs");
+    if (!want)
+        return true;
+    cJSON *got = wk_inputs(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(stored, "metadata"), "annotations"));
+    bool same = cJSON_Compare(want, got, 1);
+    cJSON_Delete(got);
+    return same;
+}
+
 enum mla_stored mla_worker_stored_check(const struct mla_work *w, const cJSON *stored,
                                         double slack_s)
 {
     if (!stored)
         return MLA_STORED_NOT_YET;
+    if (mla_kube_meta_str(stored, "deletionTimestamp"))
+        return MLA_STORED_DELETING;
     const char *uid = mla_kube_meta_str(stored, "uid");
-    const char *rv = mla_kube_meta_str(stored, "resourceVersion");
     if (w->op == MLA_OP_CREATE) {
         if (!uid || !*uid)
             return MLA_STORED_NOT_YET;
@@ -63,13 +141,34 @@ enum mla_stored mla_worker_stored_check(const struct mla_work *w, const cJSON *s
         if (ts && mla_kube_time_parse(ts, &created) == MLA_OK && w->enqueued_wall > 0 &&
             created + slack_s < w->enqueued_wall)
             return MLA_STORED_OTHER;
-        return MLA_STORED_YES;
     }
-    if (!w->old_rv || !*w->old_rv)
-        return MLA_STORED_YES;
-    if (!rv)
-        return MLA_STORED_NOT_YET;
-    return strcmp(rv, w->old_rv) != 0 ? MLA_STORED_YES : MLA_STORED_NOT_YET;
+    return mla_worker_intent_shown(w->intent, stored) ? MLA_STORED_YES : MLA_STORED_NOT_YET;
+}
+
+bool mla_worker_ns_gone(enum mla_code code, const char *msg)
+{
+    if (!msg)
+        return false;
+    if (code == MLA_EDENIED)
+        return strstr(msg, "NamespaceTerminating") || strstr(msg, "because it is being terminated");
+    if (code == MLA_ENOTFOUND) {
+        /* "POST /api/...: 404: namespaces \"x\" not found" (not `deployments.apps "x"`) */
+        const char *p = strstr(msg, ": namespaces \"");
+        return p && strstr(p, "\" not found");
+    }
+    return false;
+}
+
+void mla_worker_utf8_cut(char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max)
+        return;
+    n = max;
+    /* back off continuation bytes (10xxxxxx), then the lead byte they belong to */
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    s[n] = '\0';
 }
 
 static const char *wk_str(const cJSON *o, const char *k)
@@ -182,11 +281,14 @@ void mla_worker_event(struct mla_kube *kc, const char *identity, const char *ns,
                       const char *deploy, const char *uid, bool warning, const char *reason,
                       const char *fmt, ...)
 {
-    char msg[1024];
+    /* formatted longer than allowed, then cut on a character boundary: events.k8s.io/v1
+     * refuses a note over 1 KB, and a cut inside a UTF-8 sequence is refused as invalid */
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    mla_worker_utf8_cut(msg, WK_EVENT_MAX);
     struct timeval tv;
     gettimeofday(&tv, NULL);
     char ts[40], name[320];
@@ -340,24 +442,20 @@ static cJSON *wk_build_apply(const struct mla_work *w, const char *removed_hpa,
     return so;
 }
 
-/* The apply configuration over `existing` (the stored ScaledObject, NULL when none): the
- * predictive loop's spec.minReplicaCount / maxReplicaCount and its explanation are kept while
- * the opt-in still asks for the loop (predict.h, mla_predict_keep_loop). A Deployment UPDATE
- * (often an annotation or image change) says nothing about the forecast: re-applying the
- * policy's minReplicaCount would drop the forecast's floor until the next loop pass, up to a
- * minute of missing pods before a peak. */
+/* The apply configuration over `existing` (the stored ScaledObject, NULL when none). While the
+ * opt-in asks for the predictive loop, the replica counts the loop owns (its own field manager,
+ * ml-autoscaling-loop) are left out: server-side apply then keeps the loop's values without this
+ * manager taking them over, and never copies the loop's annotations (predict_step.h). A
+ * Deployment UPDATE (often an annotation or image change) says nothing about the forecast:
+ * re-applying the policy's minReplicaCount would drop the forecast's floor until the next loop
+ * pass, up to a minute of missing pods before a peak. */
 static cJSON *wk_build_over(const struct mla_work *w, const cJSON *existing,
                             const char *removed_hpa, const char *transfer_hpa)
 {
     cJSON *so = wk_build_apply(w, removed_hpa, transfer_hpa);
-    if (mla_predict_keep_loop(so, existing)) {
-        const cJSON *spec = cJSON_GetObjectItemCaseSensitive(so, "spec");
-        const cJSON *mn = cJSON_GetObjectItemCaseSensitive(spec, "minReplicaCount");
-        const cJSON *mx = cJSON_GetObjectItemCaseSensitive(spec, "maxReplicaCount");
-        mla_log(MLA_LOG_INFO, "worker", "%s/%s: keeping the predictive loop's replica counts "
-                "(min %d, max %d)", w->ns, w->name, cJSON_IsNumber(mn) ? mn->valueint : -1,
-                cJSON_IsNumber(mx) ? mx->valueint : -1);
-    }
+    if (mla_predict_leave_loop(so, existing))
+        mla_log(MLA_LOG_INFO, "worker", "%s/%s: leaving the replica counts to the predictive "
+                "loop (field manager " MLA_PREDICT_FIELD_MANAGER ")", w->ns, w->name);
     return so;
 }
 
@@ -367,6 +465,12 @@ static const char *wk_so_name(const struct mla_work *w)
         return w->so_name;
     const char *n = w->so ? mla_kube_meta_str(w->so, "name") : NULL;
     return n ? n : w->name;
+}
+
+static bool wk_typed_error(const struct mla_kube_resp *r)
+{
+    const char *m = mla_kube_status_message(r->body);
+    return r->status == 500 && m && strstr(m, "failed to create typed patch object");
 }
 
 static enum mla_code wk_apply(struct mla_worker *wk, const struct mla_work *w, const cJSON *cfg,
@@ -379,8 +483,10 @@ static enum mla_code wk_apply(struct mla_worker *wk, const struct mla_work *w, c
     struct mla_kube_opts o = wk_opts(wk, "application/apply-patch+yaml");
     struct mla_kube_resp r = {0};
     enum mla_code rc = mla_kube_request(wk->kc, MLA_KUBE_PATCH, path, body, &o, &r, err);
-    /* 400/422: the API refuses the object itself (schema, validation); retrying cannot help */
-    if (rc == MLA_EAPI && (r.status == 400 || r.status == 422))
+    /* 400/422: the API refuses the object itself (schema, validation); retrying cannot help.
+     * So does a 500 "failed to create typed patch object": the apply body does not fit the
+     * CRD's schema (a string where it wants a number). */
+    if (rc == MLA_EAPI && (r.status == 400 || r.status == 422 || wk_typed_error(&r)))
         rc = MLA_EINVAL;
     mla_kube_resp_fini(&r);
     free(path);
@@ -408,284 +514,456 @@ static void wk_log_err(struct mla_worker *wk, const struct mla_work *w, const ch
                 w->ns, w->name, what, err->msg, sup);
 }
 
-/* Deletes the conflicting HPAs, returning the snapshot of the first (new) for the annotation. */
-static enum wk_res wk_delete_hpas(struct mla_worker *wk, struct mla_work *w, cJSON *hpas,
-                                  char **snapshot)
+/* ------------------------------------------------------------------ the planner (pure) */
+
+void mla_worker_plan_init(struct mla_worker_plan *p)
 {
-    const cJSON *h;
-    cJSON_ArrayForEach(h, hpas)
+    memset(p, 0, sizeof *p);
+}
+
+void mla_worker_plan_fini(struct mla_worker_plan *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->ops[i].name);
+        cJSON_Delete(p->ops[i].config);
+        free(p->ops[i].message);
+    }
+    free(p->ops);
+    free(p->transfer_hpa);
+    memset(p, 0, sizeof *p);
+}
+
+static struct mla_wk_op *wk_plan_add(struct mla_worker_plan *p, enum mla_wk_kind kind,
+                                     const char *name)
+{
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 8;
+        p->ops = mla_xrealloc(p->ops, p->cap * sizeof *p->ops);
+    }
+    struct mla_wk_op *op = &p->ops[p->n++];
+    memset(op, 0, sizeof *op);
+    op->kind = kind;
+    op->name = name ? mla_xstrdup(name) : NULL;
+    return op;
+}
+
+static void wk_plan_event(struct mla_worker_plan *p, bool warning, const char *reason,
+                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void wk_plan_event(struct mla_worker_plan *p, bool warning, const char *reason,
+                          const char *fmt, ...)
+{
+    struct mla_wk_op *op = wk_plan_add(p, MLA_WK_EVENT, NULL);
+    op->warning = warning;
+    op->reason = reason;
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    mla_worker_utf8_cut(msg, WK_EVENT_MAX);
+    op->message = mla_xstrdup(msg);
+}
+
+/* Deletes one conflicting HPA; returns its snapshot (new) for the removed-hpa annotation. The
+ * Event names where the spec is kept, not the spec itself (kubectl's last-applied annotation
+ * alone can pass the 1 KB an Event note may hold). */
+static char *wk_plan_delete_hpa(struct mla_worker_plan *p, const struct mla_work *w,
+                                const cJSON *h)
+{
+    const char *hn = mla_kube_meta_str(h, "name");
+    wk_plan_add(p, MLA_WK_DELETE_HPA, hn);
+    wk_plan_event(p, false, "HPARemoved",
+                  "removed HorizontalPodAutoscaler %s (it conflicts with the KEDA ScaledObject "
+                  "%s); its spec is kept in annotation %s of the ScaledObject, and opting out "
+                  "restores it", hn, wk_so_name(w), MLA_ANN_REMOVED_HPA);
+    return mla_worker_hpa_snapshot(h);
+}
+
+static void wk_plan_apply_op(struct mla_worker_plan *p, const struct mla_work *w, cJSON *cfg,
+                             const struct mla_worker_seen *seen, const char *transfer)
+{
+    struct mla_wk_op *op = wk_plan_add(p, MLA_WK_APPLY, wk_so_name(w));
+    op->config = cfg; /* op takes cfg */
+    if (transfer) {
+        wk_plan_event(p, false, "ScaledObjectApplied", "applied ScaledObject %s, asking KEDA to "
+                      "take over HorizontalPodAutoscaler %s", wk_so_name(w), transfer);
+        p->transfer_hpa = mla_xstrdup(transfer);
+    } else {
+        wk_plan_event(p, false, "ScaledObjectApplied", "applied KEDA ScaledObject %s "
+                      "(server-side apply, field manager %s)", wk_so_name(w),
+                      seen->field_manager ? seen->field_manager : "ml-autoscaling");
+    }
+}
+
+/* KEDA did not adopt the HPA in time: delete it, then apply without the transfer. */
+static void wk_plan_fallback(const struct mla_work *w, const struct mla_worker_seen *seen,
+                             struct mla_worker_plan *p)
+{
+    const char *hn = mla_kube_meta_str(seen->adopt_failed, "name");
+    wk_plan_event(p, true, "HPATransferFailed", "KEDA did not take over HorizontalPodAutoscaler "
+                  "%s within %ld ms; deleting it instead", hn ? hn : "?",
+                  seen->transfer_verify_ms);
+    char *snap = wk_plan_delete_hpa(p, w, seen->adopt_failed);
+    /* keep an annotation an earlier delete wrote */
+    const char *prev = seen->existing ? mla_kube_annotation(seen->existing, MLA_ANN_REMOVED_HPA)
+                                      : NULL;
+    wk_plan_apply_op(p, w, wk_build_over(w, seen->existing, prev ? prev : snap, NULL), seen, NULL);
+    p->keep_config = true;
+    free(snap);
+}
+
+/* A ScaledObject someone else wrote scales this Deployment: its name, or NULL. */
+static const char *wk_plan_foreign(const struct mla_work *w, const struct mla_worker_seen *seen)
+{
+    const char *so_name = wk_so_name(w);
+    if (seen->existing && !mla_worker_so_ours(seen->existing, w->name, NULL))
+        return so_name;
+    const cJSON *s;
+    cJSON_ArrayForEach(s, seen->sos)
+    {
+        const char *sn = mla_kube_meta_str(s, "name");
+        if (sn && strcmp(sn, so_name) && mla_worker_so_targets(s, w->name) &&
+            !mla_worker_so_ours(s, w->name, NULL))
+            return sn;
+    }
+    return NULL;
+}
+
+/* Ours under an older name (the policy renamed it): delete it; returns the removed-hpa it
+ * kept (borrowed from seen), so that opting out still restores that HPA. */
+static const char *wk_plan_renamed(const struct mla_work *w, const struct mla_worker_seen *seen,
+                                   struct mla_worker_plan *p)
+{
+    const char *carried = NULL;
+    const cJSON *s;
+    cJSON_ArrayForEach(s, seen->sos)
+    {
+        const char *sn = mla_kube_meta_str(s, "name");
+        if (!sn || !strcmp(sn, wk_so_name(w)) || !mla_worker_so_targets(s, w->name))
+            continue;
+        const char *kept = mla_kube_annotation(s, MLA_ANN_REMOVED_HPA);
+        if (kept && !carried)
+            carried = kept;
+        wk_plan_add(p, MLA_WK_DELETE_SO, sn);
+    }
+    return carried;
+}
+
+void mla_worker_plan_apply(const struct mla_work *w, const struct mla_worker_seen *seen,
+                           struct mla_worker_plan *p)
+{
+    if (seen->adopt_failed) {
+        wk_plan_fallback(w, seen, p);
+        return;
+    }
+    const char *foreign = wk_plan_foreign(w, seen);
+    if (foreign) {
+        wk_plan_event(p, true, "ScaledObjectConflict", "ScaledObject %s (not created by "
+                      "ml-autoscaling) already scales this Deployment; it is left alone and no "
+                      "ScaledObject is applied", foreign);
+        return;
+    }
+    const char *carried = wk_plan_renamed(w, seen, p);
+    const cJSON *h, *conflict = NULL;
+    cJSON_ArrayForEach(h, seen->hpas)
+    {
+        if (!conflict && mla_worker_hpa_conflicts(h, w->name))
+            conflict = h;
+    }
+    const char *prev = seen->existing ? mla_kube_annotation(seen->existing, MLA_ANN_REMOVED_HPA)
+                                      : NULL;
+    if (!prev)
+        prev = carried;
+    const char *cn = conflict ? mla_kube_meta_str(conflict, "name") : NULL;
+    if (conflict && w->hpa_mode == MLA_HPA_REJECT) {
+        wk_plan_event(p, true, "HPAConflict", "HorizontalPodAutoscaler %s scales this Deployment "
+                      "and the policy's HPA mode is reject; no ScaledObject is applied", cn);
+        return;
+    }
+    if (conflict && w->hpa_mode == MLA_HPA_TRANSFER) {
+        wk_plan_apply_op(p, w, wk_build_over(w, seen->existing, prev, cn), seen, cn);
+        return;
+    }
+    char *snapshot = NULL;
+    cJSON_ArrayForEach(h, seen->hpas)
     {
         if (!mla_worker_hpa_conflicts(h, w->name))
             continue;
-        const char *hn = mla_kube_meta_str(h, "name");
-        char *snap = mla_worker_hpa_snapshot(h);
-        char *path = mla_xasprintf("/apis/autoscaling/v2/namespaces/%s/horizontalpodautoscalers/%s",
-                                   w->ns, hn);
-        struct mla_err err;
-        mla_err_clear(&err);
-        enum mla_code rc = wk_delete(wk, path, &err);
-        free(path);
-        wk_count("delete_hpa", rc == MLA_OK);
-        if (rc != MLA_OK) {
-            free(snap);
-            wk_log_err(wk, w, "delete HPA", &err);
-            return WK_RETRY_API;
-        }
-        mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, false, "HPARemoved",
-                         "removed HorizontalPodAutoscaler %s (it conflicts with the KEDA "
-                         "ScaledObject %s); its spec is kept in annotation %s: %s",
-                         hn, wk_so_name(w), MLA_ANN_REMOVED_HPA, snap);
-        mla_log(MLA_LOG_INFO, "worker", "%s/%s: deleted HPA %s", w->ns, w->name, hn);
-        if (!*snapshot)
-            *snapshot = snap;
+        char *snap = wk_plan_delete_hpa(p, w, h);
+        if (!snapshot)
+            snapshot = snap;
         else
             free(snap);
+    }
+    /* an annotation an earlier removal wrote stays: opting out restores the original HPA */
+    wk_plan_apply_op(p, w, wk_build_over(w, seen->existing, prev ? prev : snapshot, NULL), seen,
+                     NULL);
+    p->keep_config = snapshot || carried;
+    free(snapshot);
+}
+
+/* The HPA kept in a removed-hpa annotation: restore it (unless one of that name exists). */
+static void wk_plan_restore(struct mla_worker_plan *p, const char *snap)
+{
+    cJSON *h = cJSON_Parse(snap);
+    const char *hn = mla_kube_meta_str(h, "name");
+    if (!cJSON_IsObject(h) || !hn) {
+        wk_plan_event(p, true, "HPANotRestored", "annotation %s of the deleted ScaledObject is "
+                      "not a HorizontalPodAutoscaler; nothing restored", MLA_ANN_REMOVED_HPA);
+        cJSON_Delete(h);
+        return;
+    }
+    struct mla_wk_op *op = wk_plan_add(p, MLA_WK_CREATE_HPA, hn);
+    op->config = h; /* op takes h */
+    wk_plan_event(p, false, "HPARestored", "restored HorizontalPodAutoscaler %s removed when the "
+                  "Deployment opted in", hn);
+}
+
+void mla_worker_plan_remove(const struct mla_work *w, const struct mla_worker_seen *seen,
+                            struct mla_worker_plan *p)
+{
+    const cJSON *s;
+    cJSON_ArrayForEach(s, seen->sos)
+    {
+        /* never one this product did not make for this Deployment (uid: not a namesake's) */
+        if (!w->uid || !mla_worker_so_ours(s, w->name, w->uid))
+            continue;
+        const char *sn = mla_kube_meta_str(s, "name");
+        wk_plan_add(p, MLA_WK_DELETE_SO, sn);
+        wk_plan_event(p, false, "ScaledObjectRemoved", "the Deployment opted out: deleted "
+                      "ScaledObject %s", sn);
+        const char *snap = mla_kube_annotation(s, MLA_ANN_REMOVED_HPA);
+        if (snap)
+            wk_plan_restore(p, snap);
+    }
+}
+
+/* ------------------------------------------------------------------ the shell */
+
+/* An API failure: the namespace is going away (stop at once, nothing to retry) or retry. */
+static enum wk_res wk_fail(struct mla_worker *wk, const struct mla_work *w, const char *what,
+                           enum mla_code rc, const struct mla_err *err)
+{
+    if (mla_worker_ns_gone(rc, err->msg)) {
+        mla_log(MLA_LOG_INFO, "worker", "%s/%s: %s: the namespace is going away; nothing to do "
+                "(%s)", w->ns, w->name, what, err->msg);
+        wk_simple("mla_worker_namespace_gone_total", "Work items dropped because their "
+                  "namespace is terminating or gone.");
+        return WK_DONE;
+    }
+    wk_log_err(wk, w, what, err);
+    return WK_RETRY_API;
+}
+
+/* One write of a plan; MLA_OK or the API's code (err filled). */
+static enum mla_code wk_exec_op(struct mla_worker *wk, const struct mla_work *w,
+                                const struct mla_wk_op *op, struct mla_err *err)
+{
+    enum mla_code rc = MLA_OK;
+    char *p = NULL;
+    switch (op->kind) {
+    case MLA_WK_EVENT:
+        mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, op->warning, op->reason,
+                         "%s", op->message);
+        return MLA_OK;
+    case MLA_WK_DELETE_SO:
+        p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s", w->ns,
+                          op->name);
+        rc = wk_delete(wk, p, err);
+        wk_count("remove", rc == MLA_OK);
+        if (rc == MLA_OK)
+            mla_log(MLA_LOG_INFO, "worker", "%s/%s: deleted ScaledObject %s", w->ns, w->name,
+                    op->name);
+        break;
+    case MLA_WK_DELETE_HPA:
+        p = mla_xasprintf("/apis/autoscaling/v2/namespaces/%s/horizontalpodautoscalers/%s",
+                          w->ns, op->name);
+        rc = wk_delete(wk, p, err);
+        wk_count("delete_hpa", rc == MLA_OK);
+        if (rc == MLA_OK)
+            mla_log(MLA_LOG_INFO, "worker", "%s/%s: deleted HPA %s", w->ns, w->name, op->name);
+        break;
+    case MLA_WK_CREATE_HPA: {
+        p = mla_xasprintf("/apis/autoscaling/v2/namespaces/%s/horizontalpodautoscalers", w->ns);
+        char *body = cJSON_PrintUnformatted(op->config);
+        struct mla_kube_opts o = wk_opts(wk, NULL);
+        struct mla_kube_resp r = {0};
+        rc = mla_kube_request(wk->kc, MLA_KUBE_POST, p, body, &o, &r, err);
+        mla_kube_resp_fini(&r);
+        free(body);
+        if (rc != MLA_ECONFLICT)
+            wk_count("restore_hpa", rc == MLA_OK);
+        break;
+    }
+    case MLA_WK_APPLY:
+        rc = wk_apply(wk, w, op->config, err);
+        wk_count("apply", rc == MLA_OK);
+        if (rc == MLA_OK) {
+            if (w->stored_ms)
+                wk_observe_applied((double)(mla_queue_now_ms() - w->stored_ms) / 1000.0);
+            mla_log(MLA_LOG_INFO, "worker", "%s/%s: applied ScaledObject %s", w->ns, w->name,
+                    op->name);
+        }
+        break;
+    }
+    free(p);
+    return rc;
+}
+
+/* Runs the plan in order; the first failed write stops it. *ran: the ops that succeeded. */
+static enum wk_res wk_exec(struct mla_worker *wk, struct mla_work *w,
+                           const struct mla_worker_plan *p, size_t *ran)
+{
+    struct mla_err err;
+    mla_err_clear(&err);
+    for (*ran = 0; *ran < p->n; (*ran)++) {
+        const struct mla_wk_op *op = &p->ops[*ran];
+        enum mla_code rc = wk_exec_op(wk, w, op, &err);
+        if (rc == MLA_OK)
+            continue;
+        if (op->kind == MLA_WK_CREATE_HPA && rc == MLA_ECONFLICT) {
+            mla_log(MLA_LOG_INFO, "worker", "%s/%s: HPA %s already exists; not restored", w->ns,
+                    w->name, op->name);
+            if (*ran + 1 < p->n && p->ops[*ran + 1].kind == MLA_WK_EVENT)
+                (*ran)++; /* its HPARestored Event */
+            continue;
+        }
+        if (op->kind == MLA_WK_APPLY && rc == MLA_EINVAL) {
+            /* an HPA deleted just before stays recorded in its HPARemoved Event */
+            wk_invalid(wk, w, &err);
+            return WK_DONE;
+        }
+        if (op->kind == MLA_WK_APPLY && p->keep_config) {
+            /* the HPA (or the ScaledObject that kept it) is gone: keep what it was in the
+             * item, so the retry writes it */
+            cJSON_DeleteItemFromObjectCaseSensitive(w->so, "metadata");
+            cJSON_AddItemToObject(w->so, "metadata", cJSON_Duplicate(
+                cJSON_GetObjectItemCaseSensitive(op->config, "metadata"), 1));
+        }
+        static const char *const what[] = {[MLA_WK_DELETE_SO] = "delete ScaledObject",
+                                           [MLA_WK_DELETE_HPA] = "delete HPA",
+                                           [MLA_WK_APPLY] = "apply ScaledObject",
+                                           [MLA_WK_EVENT] = "record Event",
+                                           [MLA_WK_CREATE_HPA] = "restore HPA"};
+        return wk_fail(wk, w, what[op->kind], rc, &err);
+    }
+    if (p->transfer_hpa) {
+        w->stage = MLA_STAGE_VERIFY_TRANSFER;
+        free(w->transfer_hpa);
+        w->transfer_hpa = mla_xstrdup(p->transfer_hpa);
+        w->stage_deadline_ms = mla_queue_now_ms() + wk->cfg.transfer_verify_ms;
+        w->attempts = 0;
+        return WK_WAIT;
     }
     return WK_DONE;
 }
 
-static enum wk_res wk_step_apply(struct mla_worker *wk, struct mla_work *w)
+/* Reads what the planner needs: the ScaledObject of the decided name, the namespace's
+ * ScaledObjects and HPAs (each new on MLA_OK). */
+static enum wk_res wk_read(struct mla_worker *wk, const struct mla_work *w, cJSON **existing,
+                           cJSON **sos, cJSON **hpas)
 {
     struct mla_err err;
     mla_err_clear(&err);
-    const char *so_name = wk_so_name(w);
-    char *so_path = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s", w->ns,
-                                  so_name);
-    cJSON *existing = NULL, *sos = NULL, *hpas = NULL, *cfg = NULL;
-    char *snapshot = NULL;
-    char *carried = NULL; /* removed-hpa of a replaced ScaledObject of ours */
-    enum wk_res res = WK_DONE;
+    char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s", w->ns,
+                            wk_so_name(w));
+    enum mla_code rc = wk_get(wk, p, existing, &err);
+    free(p);
+    if (rc == MLA_OK) {
+        p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects", w->ns);
+        rc = wk_list(wk, p, sos, &err);
+        free(p);
+    }
+    if (rc == MLA_OK) {
+        p = mla_xasprintf("/apis/autoscaling/v2/namespaces/%s/horizontalpodautoscalers", w->ns);
+        rc = wk_list(wk, p, hpas, &err);
+        free(p);
+    }
+    return rc == MLA_OK ? WK_DONE : wk_fail(wk, w, "read ScaledObjects and HPAs", rc, &err);
+}
 
-    if (w->stage == MLA_STAGE_VERIFY_TRANSFER) {
-        char *hpath = mla_xasprintf(
-            "/apis/autoscaling/v2/namespaces/%s/horizontalpodautoscalers/%s", w->ns,
-            w->transfer_hpa);
-        cJSON *h = NULL;
-        enum mla_code rc = wk_get(wk, hpath, &h, &err);
-        free(hpath);
-        if (rc != MLA_OK) {
-            res = WK_RETRY_API;
-            goto out;
-        }
-        if (!h || !mla_worker_hpa_conflicts(h, w->name)) {
-            wk_count("transfer_hpa", true);
-            mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, false, "HPATransferred",
-                             "KEDA took over HorizontalPodAutoscaler %s for ScaledObject %s",
-                             w->transfer_hpa, so_name);
-            cJSON_Delete(h);
-            goto out;
-        }
-        if (mla_queue_now_ms() < w->stage_deadline_ms) {
-            cJSON_Delete(h);
-            res = WK_WAIT;
-            goto out;
-        }
-        /* KEDA did not adopt it: fall back to delete, then apply without the transfer */
-        wk_count("transfer_hpa", false);
-        mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, true, "HPATransferFailed",
-                         "KEDA did not take over HorizontalPodAutoscaler %s within %ld ms; "
-                         "deleting it instead", w->transfer_hpa, wk->cfg.transfer_verify_ms);
-        cJSON *one = cJSON_CreateArray();
-        cJSON_AddItemToArray(one, h); /* one takes h */
-        res = wk_delete_hpas(wk, w, one, &snapshot);
-        cJSON_Delete(one);
-        if (res != WK_DONE)
-            goto out;
-        w->stage = MLA_STAGE_WAIT_STORED;
-        free(w->transfer_hpa);
-        w->transfer_hpa = NULL;
-        /* keep an annotation an earlier delete wrote */
-        if (wk_get(wk, so_path, &existing, &err) != MLA_OK) {
-            res = WK_RETRY_API;
-            goto out;
-        }
-        const char *prev = existing ? mla_kube_annotation(existing, MLA_ANN_REMOVED_HPA) : NULL;
-        cfg = wk_build_over(w, existing, prev ? prev : snapshot, NULL);
-        goto apply;
-    }
-
-    /* 1. the ScaledObject someone else may have written */
-    if (wk_get(wk, so_path, &existing, &err) != MLA_OK) {
-        res = WK_RETRY_API;
-        goto out;
-    }
-    if (existing && !mla_worker_so_ours(existing, w->name, NULL)) {
-        mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, true, "ScaledObjectConflict",
-                         "ScaledObject %s exists and was not created by ml-autoscaling; it is "
-                         "left alone and no ScaledObject is applied", so_name);
-        mla_log(MLA_LOG_WARN, "worker", "%s/%s: ScaledObject %s was written by someone else; "
-                "left alone", w->ns, w->name, so_name);
-        goto out;
-    }
-    char *list_path = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects", w->ns);
-    enum mla_code rc = wk_list(wk, list_path, &sos, &err);
-    free(list_path);
-    if (rc != MLA_OK) {
-        res = WK_RETRY_API;
-        goto out;
-    }
-    const cJSON *s;
-    cJSON_ArrayForEach(s, sos)
-    {
-        const char *sn = mla_kube_meta_str(s, "name");
-        if (!sn || !strcmp(sn, so_name) || !mla_worker_so_targets(s, w->name))
-            continue;
-        if (mla_worker_so_ours(s, w->name, NULL)) {
-            /* ours under an older name (the policy renamed it): replace it, carrying the HPA
-             * it keeps so that opting out still restores it */
-            const char *kept = mla_kube_annotation(s, MLA_ANN_REMOVED_HPA);
-            if (kept && !carried)
-                carried = mla_xstrdup(kept);
-            char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s",
-                                    w->ns, sn);
-            rc = wk_delete(wk, p, &err);
-            free(p);
-            wk_count("remove", rc == MLA_OK);
-            if (rc != MLA_OK) {
-                res = WK_RETRY_API;
-                goto out;
+static enum wk_res wk_run_plan(struct mla_worker *wk, struct mla_work *w,
+                               const struct mla_worker_seen *seen)
+{
+    struct mla_worker_plan plan;
+    mla_worker_plan_init(&plan);
+    mla_worker_plan_apply(w, seen, &plan);
+    size_t ran = 0;
+    enum wk_res res = wk_exec(wk, w, &plan, &ran);
+    for (size_t i = 0; i < plan.n; i++)
+        if (plan.ops[i].kind == MLA_WK_EVENT && plan.ops[i].warning && i < ran)
+            mla_log(MLA_LOG_WARN, "worker", "%s/%s: %s", w->ns, w->name, plan.ops[i].message);
+    if (seen->adopt_failed) {
+        /* once the HPA is gone, a retry starts over (it finds no HPA to transfer) */
+        for (size_t i = 0; i < ran; i++)
+            if (plan.ops[i].kind == MLA_WK_DELETE_HPA) {
+                w->stage = MLA_STAGE_WAIT_STORED;
+                free(w->transfer_hpa);
+                w->transfer_hpa = NULL;
             }
-            continue;
-        }
-        mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, true, "ScaledObjectConflict",
-                         "ScaledObject %s (not created by ml-autoscaling) already scales this "
-                         "Deployment; it is left alone and no ScaledObject is applied", sn);
-        mla_log(MLA_LOG_WARN, "worker", "%s/%s: ScaledObject %s written by someone else scales "
-                "it; left alone", w->ns, w->name, sn);
-        goto out;
     }
-
-    /* 2. conflicting HPAs */
-    char *hpa_path = mla_xasprintf("/apis/autoscaling/v2/namespaces/%s/horizontalpodautoscalers",
-                                   w->ns);
-    rc = wk_list(wk, hpa_path, &hpas, &err);
-    free(hpa_path);
-    if (rc != MLA_OK) {
-        res = WK_RETRY_API;
-        goto out;
-    }
-    const char *conflict = NULL;
-    const cJSON *h;
-    cJSON_ArrayForEach(h, hpas)
-    {
-        if (!conflict && mla_worker_hpa_conflicts(h, w->name))
-            conflict = mla_kube_meta_str(h, "name");
-    }
-    const char *prev_removed = existing ? mla_kube_annotation(existing, MLA_ANN_REMOVED_HPA) : NULL;
-    if (!prev_removed)
-        prev_removed = carried;
-    if (conflict && w->hpa_mode == MLA_HPA_REJECT) {
-        mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, true, "HPAConflict",
-                         "HorizontalPodAutoscaler %s scales this Deployment and the policy's HPA "
-                         "mode is reject; no ScaledObject is applied", conflict);
-        goto out;
-    }
-    if (conflict && w->hpa_mode == MLA_HPA_TRANSFER) {
-        cfg = wk_build_over(w, existing, prev_removed, conflict);
-        rc = wk_apply(wk, w, cfg, &err);
-        wk_count("apply", rc == MLA_OK);
-        if (rc == MLA_EINVAL) {
-            wk_invalid(wk, w, &err);
-            goto out;
-        }
-        if (rc != MLA_OK) {
-            wk_log_err(wk, w, "apply ScaledObject (HPA transfer)", &err);
-            res = WK_RETRY_API;
-            goto out;
-        }
-        mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, false, "ScaledObjectApplied",
-                         "applied ScaledObject %s, asking KEDA to take over "
-                         "HorizontalPodAutoscaler %s", so_name, conflict);
-        if (w->stored_ms)
-            wk_observe_applied((double)(mla_queue_now_ms() - w->stored_ms) / 1000.0);
-        w->stage = MLA_STAGE_VERIFY_TRANSFER;
-        w->transfer_hpa = mla_xstrdup(conflict);
-        w->stage_deadline_ms = mla_queue_now_ms() + wk->cfg.transfer_verify_ms;
-        w->attempts = 0;
-        res = WK_WAIT;
-        goto out;
-    }
-    if (conflict) {
-        res = wk_delete_hpas(wk, w, hpas, &snapshot);
-        if (res != WK_DONE)
-            goto out;
-    }
-    /* an annotation an earlier removal wrote stays: opting out restores the original HPA */
-    cfg = wk_build_over(w, existing, prev_removed ? prev_removed : snapshot, NULL);
-
-apply:
-    rc = wk_apply(wk, w, cfg, &err);
-    wk_count("apply", rc == MLA_OK);
-    if (rc == MLA_EINVAL) {
-        /* an HPA deleted just before stays recorded in its HPARemoved Event */
-        wk_invalid(wk, w, &err);
-        goto out;
-    }
-    if (rc != MLA_OK) {
-        if (snapshot || carried) {
-            /* the HPA (or the ScaledObject that kept it) is gone: keep what it was in the item,
-             * so the retry writes it */
-            cJSON_DeleteItemFromObjectCaseSensitive(w->so, "metadata");
-            cJSON_AddItemToObject(w->so, "metadata",
-                                  cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(cfg, "metadata"), 1));
-        }
-        wk_log_err(wk, w, "apply ScaledObject", &err);
-        res = WK_RETRY_API;
-        goto out;
-    }
-    if (w->stored_ms)
-        wk_observe_applied((double)(mla_queue_now_ms() - w->stored_ms) / 1000.0);
-    mla_log(MLA_LOG_INFO, "worker", "%s/%s: applied ScaledObject %s", w->ns, w->name, so_name);
-    mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, false, "ScaledObjectApplied",
-                     "applied KEDA ScaledObject %s (server-side apply, field manager %s)", so_name,
-                     wk->field_manager);
-out:
-    free(so_path);
-    free(snapshot);
-    free(carried);
-    cJSON_Delete(existing);
-    cJSON_Delete(sos);
-    cJSON_Delete(hpas);
-    cJSON_Delete(cfg);
+    mla_worker_plan_fini(&plan);
     return res;
 }
 
-/* Restores the HPA kept in the annotation unless one of that name exists. */
-static enum wk_res wk_restore_hpa(struct mla_worker *wk, struct mla_work *w, const char *snap)
+/* VERIFY_TRANSFER: did KEDA adopt the HPA? Falls back to delete after the deadline. */
+static enum wk_res wk_step_verify(struct mla_worker *wk, struct mla_work *w)
 {
-    cJSON *h = cJSON_Parse(snap);
-    const char *hn = mla_kube_meta_str(h, "name");
-    if (!h || !hn) {
-        mla_log(MLA_LOG_WARN, "worker", "%s/%s: annotation %s is not an HPA; not restored",
-                w->ns, w->name, MLA_ANN_REMOVED_HPA);
+    struct mla_err err;
+    mla_err_clear(&err);
+    char *p = mla_xasprintf("/apis/autoscaling/v2/namespaces/%s/horizontalpodautoscalers/%s",
+                            w->ns, w->transfer_hpa);
+    cJSON *h = NULL, *existing = NULL;
+    enum mla_code rc = wk_get(wk, p, &h, &err);
+    free(p);
+    if (rc != MLA_OK)
+        return wk_fail(wk, w, "read HPA", rc, &err);
+    if (!h || !mla_worker_hpa_conflicts(h, w->name)) {
+        wk_count("transfer_hpa", true);
+        mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, false, "HPATransferred",
+                         "KEDA took over HorizontalPodAutoscaler %s for ScaledObject %s",
+                         w->transfer_hpa, wk_so_name(w));
         cJSON_Delete(h);
         return WK_DONE;
     }
-    char *body = cJSON_PrintUnformatted(h);
-    char *path = mla_xasprintf("/apis/autoscaling/v2/namespaces/%s/horizontalpodautoscalers", w->ns);
-    struct mla_kube_opts o = wk_opts(wk, NULL);
-    struct mla_kube_resp r = {0};
-    struct mla_err err;
-    mla_err_clear(&err);
-    enum mla_code rc = mla_kube_request(wk->kc, MLA_KUBE_POST, path, body, &o, &r, &err);
-    mla_kube_resp_fini(&r);
-    enum wk_res res = WK_DONE;
-    if (rc == MLA_OK) {
-        wk_count("restore_hpa", true);
-        mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, false, "HPARestored",
-                         "restored HorizontalPodAutoscaler %s removed when the Deployment opted "
-                         "in", hn);
-    } else if (rc == MLA_ECONFLICT) {
-        mla_log(MLA_LOG_INFO, "worker", "%s/%s: HPA %s already exists; not restored", w->ns,
-                w->name, hn);
-    } else {
-        wk_count("restore_hpa", false);
-        wk_log_err(wk, w, "restore HPA", &err);
-        res = WK_RETRY_API;
+    if (mla_queue_now_ms() < w->stage_deadline_ms) {
+        cJSON_Delete(h);
+        return WK_WAIT;
     }
-    free(path);
-    free(body);
+    wk_count("transfer_hpa", false);
+    p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s", w->ns,
+                      wk_so_name(w));
+    rc = wk_get(wk, p, &existing, &err);
+    free(p);
+    enum wk_res res;
+    if (rc != MLA_OK) {
+        res = wk_fail(wk, w, "read ScaledObject", rc, &err);
+    } else {
+        struct mla_worker_seen seen = {.existing = existing, .adopt_failed = h,
+                                       .field_manager = wk->field_manager,
+                                       .transfer_verify_ms = wk->cfg.transfer_verify_ms};
+        res = wk_run_plan(wk, w, &seen);
+    }
     cJSON_Delete(h);
+    cJSON_Delete(existing);
+    return res;
+}
+
+static enum wk_res wk_step_apply(struct mla_worker *wk, struct mla_work *w)
+{
+    if (w->stage == MLA_STAGE_VERIFY_TRANSFER)
+        return wk_step_verify(wk, w);
+    cJSON *existing = NULL, *sos = NULL, *hpas = NULL;
+    enum wk_res res = wk_read(wk, w, &existing, &sos, &hpas);
+    if (res == WK_DONE && sos && hpas) {
+        struct mla_worker_seen seen = {.existing = existing, .sos = sos, .hpas = hpas,
+                                       .field_manager = wk->field_manager,
+                                       .transfer_verify_ms = wk->cfg.transfer_verify_ms};
+        res = wk_run_plan(wk, w, &seen);
+    }
+    cJSON_Delete(existing);
+    cJSON_Delete(sos);
+    cJSON_Delete(hpas);
     return res;
 }
 
@@ -698,37 +976,55 @@ static enum wk_res wk_step_remove(struct mla_worker *wk, struct mla_work *w)
                                w->ns);
     enum mla_code rc = wk_list(wk, path, &sos, &err);
     free(path);
+    if (rc != MLA_OK)
+        return wk_fail(wk, w, "list ScaledObjects", rc, &err);
+    struct mla_worker_seen seen = {.sos = sos};
+    struct mla_worker_plan plan;
+    mla_worker_plan_init(&plan);
+    mla_worker_plan_remove(w, &seen, &plan);
+    size_t ran = 0;
+    enum wk_res res = wk_exec(wk, w, &plan, &ran);
+    mla_worker_plan_fini(&plan);
+    cJSON_Delete(sos);
+    return res;
+}
+
+/* WAIT_STORED: re-reads the Deployment until it shows the admitted intent. WK_DONE with
+ * *finished false: stored, go on; with *finished true: nothing (more) to do. */
+static enum wk_res wk_wait_stored(struct mla_worker *wk, struct mla_work *w, long long now,
+                                  bool *finished)
+{
+    *finished = false;
+    char *path = mla_xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", w->ns, w->name);
+    cJSON *d = NULL;
+    struct mla_err err;
+    mla_err_clear(&err);
+    enum mla_code rc = wk_get(wk, path, &d, &err);
+    free(path);
     if (rc != MLA_OK) {
-        wk_log_err(wk, w, "list ScaledObjects", &err);
-        return WK_RETRY_API;
+        enum wk_res res = wk_fail(wk, w, "read Deployment", rc, &err);
+        *finished = res == WK_DONE;
+        return res;
     }
     enum wk_res res = WK_DONE;
-    const cJSON *s;
-    cJSON_ArrayForEach(s, sos)
-    {
-        if (!mla_worker_so_ours(s, w->name, w->uid))
-            continue; /* never one this product did not make for this Deployment */
-        const char *sn = mla_kube_meta_str(s, "name");
-        const char *snap = mla_kube_annotation(s, MLA_ANN_REMOVED_HPA);
-        char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s", w->ns, sn);
-        rc = wk_delete(wk, p, &err);
-        free(p);
-        wk_count("remove", rc == MLA_OK);
-        if (rc != MLA_OK) {
-            wk_log_err(wk, w, "delete ScaledObject", &err);
-            res = WK_RETRY_API;
-            break;
-        }
-        mla_log(MLA_LOG_INFO, "worker", "%s/%s: opted out, deleted ScaledObject %s", w->ns,
-                w->name, sn);
-        mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, false, "ScaledObjectRemoved",
-                         "the Deployment opted out: deleted ScaledObject %s", sn);
-        if (snap)
-            res = wk_restore_hpa(wk, w, snap);
-        if (res != WK_DONE)
-            break;
+    enum mla_stored st = mla_worker_stored_check(w, d, 2.0);
+    if (st == MLA_STORED_DELETING) {
+        mla_log(MLA_LOG_INFO, "worker", "%s/%s: the Deployment is being deleted; nothing to do "
+                "(its ScaledObject goes with it)", w->ns, w->name);
+        *finished = true;
+    } else if (st == MLA_STORED_YES) {
+        w->stored_ms = now;
+        free(w->uid);
+        w->uid = mla_xstrdup(mla_kube_meta_str(d, "uid"));
+        w->attempts = 0;
+    } else if (!d && w->action == MLA_ACT_REMOVE && w->op == MLA_OP_UPDATE) {
+        *finished = true; /* deleted since: the ownerReference removes the ScaledObject */
+    } else {
+        if (!w->absent_ms)
+            w->absent_ms = now;
+        res = WK_WAIT;
     }
-    cJSON_Delete(sos);
+    cJSON_Delete(d);
     return res;
 }
 
@@ -738,33 +1034,11 @@ long mla_worker_step(struct mla_worker *wk, struct mla_work *w)
     enum wk_res res = WK_DONE;
     bool waiting_store = false;
     if (w->stage == MLA_STAGE_WAIT_STORED && !w->stored_ms) {
-        char *path = mla_xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", w->ns, w->name);
-        cJSON *d = NULL;
-        struct mla_err err;
-        mla_err_clear(&err);
-        enum mla_code rc = wk_get(wk, path, &d, &err);
-        free(path);
-        if (rc != MLA_OK) {
-            wk_log_err(wk, w, "read Deployment", &err);
-            res = WK_RETRY_API;
-        } else {
-            enum mla_stored st = mla_worker_stored_check(w, d, 2.0);
-            if (st == MLA_STORED_YES) {
-                w->stored_ms = now;
-                free(w->uid);
-                w->uid = mla_xstrdup(mla_kube_meta_str(d, "uid"));
-                w->attempts = 0;
-            } else if (!d && w->action == MLA_ACT_REMOVE && w->op == MLA_OP_UPDATE) {
-                cJSON_Delete(d);
-                return -1; /* deleted since: the ownerReference removes the ScaledObject */
-            } else {
-                waiting_store = true;
-                if (!w->absent_ms)
-                    w->absent_ms = now;
-                res = WK_WAIT;
-            }
-        }
-        cJSON_Delete(d);
+        bool finished;
+        res = wk_wait_stored(wk, w, now, &finished);
+        if (finished)
+            return -1;
+        waiting_store = res == WK_WAIT;
     }
     if (res == WK_DONE && w->stored_ms) {
         if (w->action == MLA_ACT_APPLY && w->so)
@@ -784,8 +1058,9 @@ long mla_worker_step(struct mla_worker *wk, struct mla_work *w)
                                               "repairs what is still missing).");
         mla_log(MLA_LOG_WARN, "worker", "%s/%s: giving up after %lld ms: %s", w->ns, w->name,
                 now - w->enqueued_ms,
-                waiting_store ? "the Deployment never showed as admitted (refused after "
-                                "admission?)"
+                waiting_store ? "the stored Deployment never showed what was admitted "
+                                "(refused after admission?); the leader's loop reconciles "
+                                "what is stored"
                               : "the API kept failing; the leader's loop will repair it");
         return -1;
     }

@@ -10,10 +10,12 @@
 #include <string.h>
 
 #include "fc-int.h"
+#include "mla/file.h"
 #include "mla/mem.h"
 
 /* The largest series we build: a 1-second trace of 4 months; bounds memory on absurd gaps. */
 #define CSV_MAX_POINTS ((size_t)10 * 1000 * 1000)
+#define CSV_MAX_FILE ((size_t)1 << 30) /* 1 GiB: room for CSV_MAX_POINTS lines */
 
 struct csv_row {
     double t, v;
@@ -151,28 +153,14 @@ fail:
 
 enum mla_code mla_fc_csv_read(const char *path, struct mla_fc_series *out, struct mla_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return mla_err_set(err, MLA_EIO, "%s: %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    char *text = mla_xmalloc(cap);
-    for (;;) {
-        if (len == cap) {
-            cap *= 2;
-            text = mla_xrealloc(text, cap);
-        }
-        size_t got = fread(text + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(text);
-        return mla_err_set(err, MLA_EIO, "%s: read error", path);
-    }
-    enum mla_code rc = mla_fc_csv_parse(text, len, path, out, err);
+    struct mla_err fe;
+    mla_err_clear(&fe);
+    char *text = NULL;
+    size_t len = 0;
+    enum mla_code rc = mla_file_read(path, CSV_MAX_FILE, &text, &len, &fe);
+    if (rc != MLA_OK)
+        return mla_err_set(err, rc, "%s: %s", path, fe.msg);
+    rc = mla_fc_csv_parse(text, len, path, out, err);
     free(text);
     return rc;
 }

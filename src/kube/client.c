@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "mla/buf.h"
+#include "mla/curl_init.h"
+#include "mla/file.h"
 #include "mla/kube.h"
 #include "mla/log.h"
 #include "mla/mem.h"
@@ -43,8 +45,6 @@ struct mla_kube {
     struct mla_log_limit log_rl;
 };
 
-static pthread_once_t kube_curl_once = PTHREAD_ONCE_INIT;
-static void kube_curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 void mla_kube_resp_fini(struct mla_kube_resp *r)
 {
@@ -60,29 +60,11 @@ const char *mla_kube_verb_name(enum mla_kube_verb v)
 
 static char *kube_read_file(const char *path, size_t max)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    char *s = NULL;
+    size_t n = 0;
+    if (mla_file_read(path, max, &s, &n, NULL) != MLA_OK)
         return NULL;
-    struct mla_buf b;
-    mla_buf_init(&b, max);
-    char chunk[4096];
-    bool ok = true;
-    for (;;) {
-        size_t r = fread(chunk, 1, sizeof chunk, f);
-        if (r == 0)
-            break;
-        if (mla_buf_add(&b, chunk, r) != MLA_OK) {
-            ok = false;
-            break;
-        }
-    }
-    fclose(f);
-    if (!ok) {
-        mla_buf_fini(&b);
-        return NULL;
-    }
-    char *s = mla_buf_take(&b);
-    size_t n = strlen(s);
+    n = strlen(s);
     while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
         s[--n] = '\0';
     return s;
@@ -119,7 +101,9 @@ enum mla_code mla_kube_create(const struct mla_kube_config *cfg, struct mla_kube
         return mla_err_set(err, MLA_EIO, "cannot read the token file %s", cfg->token_file);
     if (cfg->ca_file && access(cfg->ca_file, R_OK) != 0)
         return mla_err_set(err, MLA_EIO, "cannot read the CA file %s", cfg->ca_file);
-    pthread_once(&kube_curl_once, kube_curl_init);
+    enum mla_code irc = mla_curl_init(err);
+    if (irc != MLA_OK)
+        return irc;
     struct mla_kube *kc = mla_xcalloc(1, sizeof *kc);
     kc->cfg.server = cfg_dup(cfg->server);
     kc->cfg.token = cfg_dup(cfg->token);
@@ -316,6 +300,15 @@ static bool kube_retryable(long status)
     return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
+/* A 500 that retrying cannot fix: server-side apply's typed-schema error (the body does not
+ * fit the resource's schema) comes back as 500 "failed to create typed patch object". */
+static bool kube_permanent(long status, const struct mla_buf *body)
+{
+    static const char pat[] = "failed to create typed patch object";
+    return status == 500 && body->len >= sizeof pat - 1 &&
+           memmem(body->data, body->len, pat, sizeof pat - 1) != NULL;
+}
+
 enum mla_code mla_kube_request(struct mla_kube *kc, enum mla_kube_verb verb, const char *path,
                                const char *body, const struct mla_kube_opts *opts,
                                struct mla_kube_resp *resp, struct mla_err *err)
@@ -379,6 +372,8 @@ enum mla_code mla_kube_request(struct mla_kube *kc, enum mla_kube_verb verb, con
             }
         } else if (kube_retryable(status)) {
             rc = MLA_EAPI;
+            if (kube_permanent(status, &rx.body))
+                break;
             ra_ms = mla_kube_retry_after_ms(rx.retry_after, (long long)time(NULL));
             snprintf(why, sizeof why, "%ld", status);
         } else {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mla/file.h"
 #include "mla/kube.h"
 #include "mla/mem.h"
 
@@ -241,31 +242,15 @@ out:
 enum mla_code mla_kube_config_load_kubeconfig(const char *path, const char *context,
                                               struct mla_kube_config *out, struct mla_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return mla_err_set(err, MLA_EIO, "cannot open kubeconfig %s", path);
+    struct mla_err fe;
+    mla_err_clear(&fe);
     char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            if (cap > (16u << 20)) {
-                free(text);
-                fclose(f);
-                return mla_err_set(err, MLA_ETOOBIG, "kubeconfig %s is larger than 16 MiB", path);
-            }
-            text = mla_xrealloc(text, cap);
-        }
-        size_t r = fread(text + len, 1, cap - len - 1, f);
-        len += r;
-        if (r == 0)
-            break;
-    }
-    fclose(f);
-    text = text ? text : mla_xstrdup("");
-    text[len] = '\0';
+    size_t len = 0;
+    enum mla_code rc = mla_file_read(path, 16u << 20, &text, &len, &fe);
+    if (rc != MLA_OK)
+        return mla_err_set(err, rc, "kubeconfig %s: %s", path, fe.msg);
     char *pcopy = mla_xstrdup(path);
-    enum mla_code rc = mla_kube_config_parse_kubeconfig(text, len, dirname(pcopy), context, out, err);
+    rc = mla_kube_config_parse_kubeconfig(text, len, dirname(pcopy), context, out, err);
     free(pcopy);
     free(text);
     if (rc != MLA_OK)

@@ -7,197 +7,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <yaml.h>
 
 #include "mla/kube.h"
 #include "mla/mem.h"
+#include "mla/rfc3339.h"
+#include "mla/yaml.h"
 
 /* ---------------------------------------------------------------- YAML -> cJSON */
 
-struct yj_anchor {
-    char *name;
-    cJSON *node; /* owned copy */
-};
-
-struct yj {
-    yaml_parser_t p;
-    struct yj_anchor *anchors;
-    size_t n_anchors;
-    struct mla_err *err;
-};
-
-static enum mla_code yj_fail(struct yj *y, const yaml_event_t *ev, const char *what)
-{
-    if (ev)
-        return mla_err_set_at(y->err, MLA_EPARSE, "", (int)ev->start_mark.line + 1,
-                              (int)ev->start_mark.column + 1, "%s", what);
-    return mla_err_set_at(y->err, MLA_EPARSE, "", (int)y->p.problem_mark.line + 1,
-                          (int)y->p.problem_mark.column + 1, "YAML: %s",
-                          y->p.problem ? y->p.problem : "syntax error");
-}
-
-static cJSON *yj_scalar(const yaml_event_t *ev)
-{
-    const char *v = (const char *)ev->data.scalar.value;
-    size_t n = ev->data.scalar.length;
-    if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return cJSON_CreateString(v);
-    if (ev->data.scalar.tag && strcmp((const char *)ev->data.scalar.tag, "tag:yaml.org,2002:str") == 0)
-        return cJSON_CreateString(v);
-    if (n == 0 || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL"))
-        return cJSON_CreateNull();
-    if (!strcmp(v, "true") || !strcmp(v, "True") || !strcmp(v, "TRUE"))
-        return cJSON_CreateTrue();
-    if (!strcmp(v, "false") || !strcmp(v, "False") || !strcmp(v, "FALSE"))
-        return cJSON_CreateFalse();
-    /* YAML 1.2 core schema numbers; anything else stays a string. */
-    const char *s = v;
-    if (*s == '-' || *s == '+')
-        s++;
-    bool num = isdigit((unsigned char)*s) || (*s == '.' && isdigit((unsigned char)s[1]));
-    if (num) {
-        char *end = NULL;
-        errno = 0;
-        double d = strtod(v, &end);
-        if (end && *end == '\0' && errno == 0 && !(s[0] == '0' && s[1] == 'x'))
-            return cJSON_CreateNumber(d);
-    }
-    return cJSON_CreateString(v);
-}
-
-static void yj_anchor_add(struct yj *y, const yaml_char_t *anchor, const cJSON *node)
-{
-    if (!anchor)
-        return;
-    y->anchors = mla_xrealloc(y->anchors, (y->n_anchors + 1) * sizeof *y->anchors);
-    y->anchors[y->n_anchors].name = mla_xstrdup((const char *)anchor);
-    y->anchors[y->n_anchors].node = cJSON_Duplicate(node, 1);
-    y->n_anchors++;
-}
-
-/* Parses the node starting with `ev` (consumed by the caller) into *out. */
-static enum mla_code yj_node(struct yj *y, yaml_event_t *ev, cJSON **out, int depth)
-{
-    if (depth > 64)
-        return yj_fail(y, ev, "YAML nested too deeply");
-    switch (ev->type) {
-    case YAML_SCALAR_EVENT:
-        *out = yj_scalar(ev);
-        yj_anchor_add(y, ev->data.scalar.anchor, *out);
-        return MLA_OK;
-    case YAML_ALIAS_EVENT:
-        for (size_t i = y->n_anchors; i-- > 0;)
-            if (!strcmp(y->anchors[i].name, (const char *)ev->data.alias.anchor)) {
-                *out = cJSON_Duplicate(y->anchors[i].node, 1);
-                return MLA_OK;
-            }
-        return yj_fail(y, ev, "YAML alias to an unknown anchor");
-    case YAML_SEQUENCE_START_EVENT:
-    case YAML_MAPPING_START_EVENT: {
-        bool map = ev->type == YAML_MAPPING_START_EVENT;
-        yaml_char_t *anchor = map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
-        char *anchor_copy = anchor ? mla_xstrdup((const char *)anchor) : NULL;
-        cJSON *node = map ? cJSON_CreateObject() : cJSON_CreateArray();
-        char *key = NULL;
-        enum mla_code rc = MLA_OK;
-        for (;;) {
-            yaml_event_t e;
-            if (!yaml_parser_parse(&y->p, &e)) {
-                rc = yj_fail(y, NULL, NULL);
-                break;
-            }
-            if (e.type == (map ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT)) {
-                yaml_event_delete(&e);
-                break;
-            }
-            if (map && !key) {
-                if (e.type != YAML_SCALAR_EVENT) {
-                    rc = yj_fail(y, &e, "YAML mapping key is not a scalar");
-                    yaml_event_delete(&e);
-                    break;
-                }
-                key = mla_xstrdup((const char *)e.data.scalar.value);
-                yaml_event_delete(&e);
-                continue;
-            }
-            cJSON *child = NULL;
-            rc = yj_node(y, &e, &child, depth + 1);
-            yaml_event_delete(&e);
-            if (rc != MLA_OK)
-                break;
-            if (map) {
-                /* last one wins, as kubectl does for duplicate keys */
-                cJSON_DeleteItemFromObjectCaseSensitive(node, key);
-                cJSON_AddItemToObject(node, key, child); /* node takes child */
-                free(key);
-                key = NULL;
-            } else {
-                cJSON_AddItemToArray(node, child); /* node takes child */
-            }
-        }
-        free(key);
-        if (rc != MLA_OK) {
-            free(anchor_copy);
-            cJSON_Delete(node);
-            return rc;
-        }
-        yj_anchor_add(y, (const yaml_char_t *)anchor_copy, node);
-        free(anchor_copy);
-        *out = node;
-        return MLA_OK;
-    }
-    default:
-        return yj_fail(y, ev, "unexpected YAML event");
-    }
-}
-
+/* The one YAML reader (base/yaml.c: core schema, anchors, alias-bomb limit), converted to cJSON;
+ * empty documents are dropped. */
 enum mla_code mla_kube_yaml_parse(const char *text, size_t len, cJSON **out, struct mla_err *err)
 {
-    struct yj y = {.err = err};
-    if (!yaml_parser_initialize(&y.p))
-        return mla_err_set(err, MLA_ENOMEM, "cannot initialise the YAML parser");
-    yaml_parser_set_input_string(&y.p, (const unsigned char *)text, len);
-    cJSON *docs = cJSON_CreateArray();
-    enum mla_code rc = MLA_OK;
-    bool done = false;
-    while (!done && rc == MLA_OK) {
-        yaml_event_t e;
-        if (!yaml_parser_parse(&y.p, &e)) {
-            rc = yj_fail(&y, NULL, NULL);
-            break;
-        }
-        switch (e.type) {
-        case YAML_STREAM_END_EVENT:
-            done = true;
-            break;
-        case YAML_STREAM_START_EVENT:
-        case YAML_DOCUMENT_START_EVENT:
-        case YAML_DOCUMENT_END_EVENT:
-            break;
-        default: {
-            cJSON *doc = NULL;
-            rc = yj_node(&y, &e, &doc, 0);
-            if (rc == MLA_OK) {
-                if (cJSON_IsNull(doc))
-                    cJSON_Delete(doc); /* an empty document ("---" alone) */
-                else
-                    cJSON_AddItemToArray(docs, doc); /* docs takes doc */
-            }
-        }
-        }
-        yaml_event_delete(&e);
-    }
-    for (size_t i = 0; i < y.n_anchors; i++) {
-        free(y.anchors[i].name);
-        cJSON_Delete(y.anchors[i].node);
-    }
-    free(y.anchors);
-    yaml_parser_delete(&y.p);
-    if (rc != MLA_OK) {
-        cJSON_Delete(docs);
+    json_t *docs = NULL;
+    enum mla_code rc = mla_yaml_parse("", text, len, &docs, NULL, err);
+    if (rc != MLA_OK)
         return rc;
-    }
-    *out = docs;
+    cJSON *arr = cJSON_CreateArray();
+    size_t i;
+    json_t *d;
+    json_array_foreach(docs, i, d)
+        if (!json_is_null(d))
+            cJSON_AddItemToArray(arr, mla_yaml_to_cjson(d)); /* arr takes the copy */
+    json_decref(docs);
+    *out = arr;
     return MLA_OK;
 }
 
@@ -401,34 +234,5 @@ void mla_kube_time_format(char *out, size_t n, double unix_s, bool micro)
 
 enum mla_code mla_kube_time_parse(const char *s, double *unix_s)
 {
-    if (!s)
-        return MLA_EPARSE;
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!p)
-        return MLA_EPARSE;
-    double frac = 0;
-    if (*p == '.') {
-        char *end = NULL;
-        frac = strtod(p, &end);
-        p = end;
-    }
-    long off = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p == '-' ? -1 : 1;
-        int hh = 0, mm = 0;
-        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
-            return MLA_EPARSE;
-        off = sign * (hh * 3600L + mm * 60L);
-        p += 6;
-    } else {
-        return MLA_EPARSE;
-    }
-    if (*p)
-        return MLA_EPARSE;
-    *unix_s = (double)timegm(&tm) - (double)off + frac;
-    return MLA_OK;
+    return mla_rfc3339_parse(s, unix_s);
 }

@@ -157,7 +157,7 @@ static int c_str(struct mla__cctx *c, const json_t *obj, const char *key, const 
                   json_is_string(v) ? "an empty string" : c_type(v));
         return -1;
     }
-    *out = mla__arena_strdup(c->a, json_string_value(v));
+    *out = mla_arena_strdup(c->a, json_string_value(v));
     return 1;
 }
 
@@ -285,7 +285,7 @@ static void c_rules(struct mla__cctx *c, const json_t *beh, const char *key,
     if (!pols)
         return;
     r->npol = json_array_size(pols);
-    struct mla_hpa_rule *pr = mla__arena_alloc(c->a, (r->npol + 1) * sizeof *pr);
+    struct mla_hpa_rule *pr = mla_arena_alloc(c->a, (r->npol + 1) * sizeof *pr);
     size_t i;
     json_t *p;
     json_array_foreach(pols, i, p) {
@@ -375,7 +375,7 @@ static void c_trigger(struct mla__cctx *c, const json_t *arr, size_t idx,
     }
     json_t *ar = json_object_get(o, "authenticationRef");
     if (json_is_string(ar)) {
-        t->auth_name = mla__arena_strdup(c->a, json_string_value(ar));
+        t->auth_name = mla_arena_strdup(c->a, json_string_value(ar));
     } else if (json_is_object(ar)) {
         static const char *const ak[] = {"name", "kind", NULL};
         static const char *const kinds[] = {"TriggerAuthentication",
@@ -396,7 +396,7 @@ static void c_trigger(struct mla__cctx *c, const json_t *arr, size_t idx,
                   t->auth_name);
     json_t *md = c_obj(c, o, "metadata");
     if (md) {
-        t->meta = mla__arena_alloc(c->a, (json_object_size(md) + 1) * sizeof *t->meta);
+        t->meta = mla_arena_alloc(c->a, (json_object_size(md) + 1) * sizeof *t->meta);
         const char *k;
         json_t *v;
         json_object_foreach(md, k, v) {
@@ -431,7 +431,7 @@ static void c_trigger(struct mla__cctx *c, const json_t *arr, size_t idx,
                 mla__cerr(c, md, k, 0, 0, "metadata.%s: %s", k, why);
                 continue;
             }
-            t->meta[t->nmeta].key = mla__arena_strdup(c->a, k);
+            t->meta[t->nmeta].key = mla_arena_strdup(c->a, k);
             t->meta[t->nmeta].tpl = tpl;
             t->nmeta++;
         }
@@ -505,7 +505,7 @@ static void c_hours(struct mla__cctx *c, const json_t *bh, struct mla_settings *
         return;
     if (json_array_size(w) > 8)
         mla__cerr(c, bh, "windows", 0, 0, "windows: at most 8");
-    struct mla_window *win = mla__arena_alloc(c->a, (json_array_size(w) + 1) * sizeof *win);
+    struct mla_window *win = mla_arena_alloc(c->a, (json_array_size(w) + 1) * sizeof *win);
     struct mla_hours *h = NULL;
     if (mla_hours_create("UTC", &h, NULL) != MLA_OK)
         return;
@@ -710,7 +710,7 @@ static void c_settings(struct mla__cctx *c, const json_t *o, struct mla_settings
             mla__cerr(c, o, "triggers", 0, 0, "triggers: at most 16 triggers per profile");
             n = 16;
         }
-        struct mla_trigger_tpl *t = mla__arena_alloc(c->a, (n + 1) * sizeof *t);
+        struct mla_trigger_tpl *t = mla_arena_alloc(c->a, (n + 1) * sizeof *t);
         for (size_t i = 0; i < n; i++)
             c_trigger(c, tr, i, &t[i]);
         for (size_t i = 0; i < n; i++)
@@ -822,7 +822,7 @@ static void c_match(struct mla__cctx *c, const json_t *m, struct mla_policy *p)
         json_t *a = c_arr(c, m, lists[li]);
         if (!a)
             continue;
-        const char **out = mla__arena_alloc(c->a, (json_array_size(a) + 1) * sizeof *out);
+        const char **out = mla_arena_alloc(c->a, (json_array_size(a) + 1) * sizeof *out);
         size_t i, n = 0;
         json_t *v;
         json_array_foreach(a, i, v) {
@@ -831,7 +831,7 @@ static void c_match(struct mla__cctx *c, const json_t *m, struct mla_policy *p)
                           "(e.g. ml-*), got %s", lists[li], c_type(v));
                 continue;
             }
-            out[n++] = mla__arena_strdup(c->a, json_string_value(v));
+            out[n++] = mla_arena_strdup(c->a, json_string_value(v));
         }
         if (li == 0) {
             p->ns = out;
@@ -849,7 +849,7 @@ static void c_match(struct mla__cctx *c, const json_t *m, struct mla_policy *p)
     json_t *ml = c_obj(c, sel, "matchLabels");
     json_t *me = c_arr(c, sel, "matchExpressions");
     size_t cap = (ml ? json_object_size(ml) : 0) + (me ? json_array_size(me) : 0) + 1;
-    struct mla_sel_req *r = mla__arena_alloc(c->a, cap * sizeof *r);
+    struct mla_sel_req *r = mla_arena_alloc(c->a, cap * sizeof *r);
     size_t n = 0;
     if (ml) {
         const char *k;
@@ -860,11 +860,11 @@ static void c_match(struct mla__cctx *c, const json_t *m, struct mla_policy *p)
                           k, c_type(v));
                 continue;
             }
-            r[n].key = mla__arena_strdup(c->a, k);
+            r[n].key = mla_arena_strdup(c->a, k);
             r[n].op = MLA_SEL_IN;
             r[n].nval = 1;
-            const char **vals = mla__arena_alloc(c->a, 2 * sizeof *vals);
-            vals[0] = mla__arena_strdup(c->a, json_string_value(v));
+            const char **vals = mla_arena_alloc(c->a, 2 * sizeof *vals);
+            vals[0] = mla_arena_strdup(c->a, json_string_value(v));
             r[n].val = vals;
             n++;
         }
@@ -897,7 +897,7 @@ static void c_match(struct mla__cctx *c, const json_t *m, struct mla_policy *p)
                 mla__cerr(c, e, "values", 0, 1, "matchExpression: operator %s takes no "
                           "'values'", ops[op]);
             }
-            const char **vv = mla__arena_alloc(c->a, (nv + 1) * sizeof *vv);
+            const char **vv = mla_arena_alloc(c->a, (nv + 1) * sizeof *vv);
             size_t j, k = 0;
             json_t *v;
             if (vals)
@@ -907,7 +907,7 @@ static void c_match(struct mla__cctx *c, const json_t *m, struct mla_policy *p)
                                   "(quote it), got %s", c_type(v));
                         continue;
                     }
-                    vv[k++] = mla__arena_strdup(c->a, json_string_value(v));
+                    vv[k++] = mla_arena_strdup(c->a, json_string_value(v));
                 }
             if (op < 0 || have_key <= 0)
                 continue;
@@ -952,7 +952,7 @@ bool mla__compile_policy(struct mla__cctx *c, const json_t *arr, size_t idx,
         c_settings(c, def, &base, "defaults");
     json_t *profs = c_obj(c, o, "profiles");
     size_t np = profs ? json_object_size(profs) : 0;
-    struct mla_profile *pr = mla__arena_alloc(c->a, (np ? np : 1) * sizeof *pr);
+    struct mla_profile *pr = mla_arena_alloc(c->a, (np ? np : 1) * sizeof *pr);
     if (!np) {
         pr[0].name = out->name ? out->name : "";
         pr[0].s = base;
@@ -963,7 +963,7 @@ bool mla__compile_policy(struct mla__cctx *c, const json_t *arr, size_t idx,
         const char *k;
         json_t *v;
         json_object_foreach(profs, k, v) {
-            pr[i].name = mla__arena_strdup(c->a, k);
+            pr[i].name = mla_arena_strdup(c->a, k);
             pr[i].s = base;
             if (!c_dns_label(k))
                 mla__cerr(c, profs, k, 0, 1, "profile name '%s' must be a DNS label", k);

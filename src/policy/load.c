@@ -14,50 +14,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "mla/file.h"
 #include "mla/mem.h"
 #include "policy-int.h"
 
 #define LOAD_MAX_FILE (4u << 20)
-
-struct mla__arena_blk {
-    struct mla__arena_blk *next;
-    size_t used, cap;
-    _Alignas(max_align_t) unsigned char data[];
-};
-
-void *mla__arena_alloc(struct mla__arena *a, size_t n)
-{
-    n = (n + 15) & ~(size_t)15;
-    if (!a->head || a->head->cap - a->head->used < n) {
-        size_t cap = n > 16384 ? n : 16384;
-        struct mla__arena_blk *b = mla_xmalloc(sizeof *b + cap);
-        b->next = a->head;
-        b->used = 0;
-        b->cap = cap;
-        a->head = b;
-    }
-    void *p = a->head->data + a->head->used;
-    a->head->used += n;
-    memset(p, 0, n);
-    return p;
-}
-
-char *mla__arena_strdup(struct mla__arena *a, const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = mla__arena_alloc(a, n);
-    memcpy(p, s, n);
-    return p;
-}
-
-void mla__arena_fini(struct mla__arena *a)
-{
-    while (a->head) {
-        struct mla__arena_blk *n = a->head->next;
-        free(a->head);
-        a->head = n;
-    }
-}
 
 void mla_policy_diags_init(struct mla_policy_diags *d)
 {
@@ -184,10 +145,10 @@ enum mla_code mla_policy_set_load_texts(const char *const *names, const char *co
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     for (size_t i = 0; i < n; i++) {
         const char *base = strrchr(names[i], '/');
-        base = mla__arena_strdup(&ps->arena, base ? base + 1 : names[i]);
+        base = mla_arena_strdup(&ps->arena, base ? base + 1 : names[i]);
         EVP_DigestUpdate(md, base, strlen(base) + 1);
         EVP_DigestUpdate(md, texts[i], strlen(texts[i]) + 1);
-        struct mla__cctx c = {.file = mla__arena_strdup(&ps->arena, names[i]), .diags = diags,
+        struct mla__cctx c = {.file = mla_arena_strdup(&ps->arena, names[i]), .diags = diags,
                               .first = &first, .a = &ps->arena, .owned = ps->owned};
         json_t *docs = NULL;
         struct mla_yaml_pos *pos = NULL;
@@ -263,19 +224,13 @@ static int load_strcmp(const void *a, const void *b)
 
 static enum mla_code load_read(const char *path, char **out, struct mla_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return mla_err_set_at(err, MLA_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
-    char *buf = mla_xmalloc(LOAD_MAX_FILE + 1);
-    size_t n = fread(buf, 1, LOAD_MAX_FILE + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || n > LOAD_MAX_FILE) {
-        free(buf);
-        return mla_err_set_at(err, bad ? MLA_EIO : MLA_ETOOBIG, path, 0, 0,
-                              bad ? "cannot read the file" : "file is larger than 4 MiB");
-    }
-    buf[n] = '\0';
+    struct mla_err fe;
+    mla_err_clear(&fe);
+    char *buf = NULL;
+    size_t n = 0;
+    enum mla_code rc = mla_file_read(path, LOAD_MAX_FILE, &buf, &n, &fe);
+    if (rc != MLA_OK)
+        return mla_err_set_at(err, rc, path, 0, 0, "%s", fe.msg);
     if (memchr(buf, '\0', n)) {
         free(buf);
         return mla_err_set_at(err, MLA_EPARSE, path, 0, 0, "file contains a NUL byte");
@@ -388,7 +343,7 @@ void mla_policy_set_unref(struct mla_policy_set *ps)
     if (ps && atomic_fetch_sub(&ps->refs, 1) == 1) {
         cJSON_Delete(ps->owned);
         free(ps->pol);
-        mla__arena_fini(&ps->arena);
+        mla_arena_fini(&ps->arena);
         free(ps);
     }
 }

@@ -1,21 +1,13 @@
-/* policy-int.h - private to src/policy/: the set's layout, the arena, the compile context. */
+/* policy-int.h - private to src/policy/: the set's layout and the compile context. */
 #ifndef MLA_POLICY_INT_H
 #define MLA_POLICY_INT_H
 
 #include <jansson.h>
 #include <stdatomic.h>
 
+#include "mla/arena.h"
 #include "mla/policy_model.h"
 #include "mla/yaml.h"
-
-/* Bump allocator: everything a set compiles lives until the set is freed. */
-struct mla__arena_blk;
-struct mla__arena {
-    struct mla__arena_blk *head;
-};
-void *mla__arena_alloc(struct mla__arena *a, size_t n); /* zeroed */
-char *mla__arena_strdup(struct mla__arena *a, const char *s);
-void mla__arena_fini(struct mla__arena *a);
 
 struct mla_policy_set {
     _Atomic int refs;
@@ -23,7 +15,7 @@ struct mla_policy_set {
     size_t n;
     struct mla_policy *pol; /* precedence order */
     size_t nprofiles;
-    struct mla__arena arena;
+    struct mla_arena arena;
     cJSON *owned; /* array: cJSON values the compiled settings point into */
 };
 
@@ -33,7 +25,7 @@ struct mla__cctx {
     const struct mla_yaml_pos *pos;
     struct mla_policy_diags *diags; /* may be NULL */
     struct mla_err *first;          /* gets the first error; may be NULL */
-    struct mla__arena *a;
+    struct mla_arena *a;
     cJSON *owned;
     int nerr;
 };
@@ -45,7 +37,7 @@ void mla__cerr(struct mla__cctx *c, const json_t *cont, const char *key, size_t 
 
 /* Compiles a template; `promql` decides the escaping of each variable. On error returns false
  * and writes the reason into why. */
-bool mla__tpl_compile(struct mla__arena *a, const char *src, bool promql, struct mla_tpl **out,
+bool mla__tpl_compile(struct mla_arena *a, const char *src, bool promql, struct mla_tpl **out,
                       char *why, size_t n);
 
 /* Compiles one policy object (an element of `policies`). False when it had errors. */

@@ -5,18 +5,43 @@
  * milliseconds of YAML parsing) and swaps the pointer under it. The old set lives until its
  * last reader unrefs it.
  */
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "mla/log.h"
 #include "mla/policy.h"
 
+/* The directory to read one version of the policies from. A ConfigMap volume holds
+ * NAME -> ..data/NAME links and ..data -> ..<timestamp>/, which kubelet swaps atomically; opening
+ * the NAME links one by one during a swap reads some files of the old version and some of the new,
+ * a set that never existed, and it would be served until the next reload. Reading the resolved
+ * ..data directory gives every file of one version (if kubelet removes it meanwhile, the load
+ * fails, the last good set stays, and the next poll sees the change). Anything else: dir. */
+static const char *store_snapshot_dir(const char *dir, char *buf, size_t n)
+{
+    char link[PATH_MAX];
+    struct stat st;
+    snprintf(link, sizeof link, "%s/..data", dir);
+    if (lstat(link, &st) != 0 || !S_ISLNK(st.st_mode))
+        return dir;
+    char *real = realpath(link, NULL);
+    if (!real)
+        return dir;
+    snprintf(buf, n, "%s", real);
+    free(real);
+    return buf;
+}
+
 enum mla_code mla_policy_store_init(struct mla_policy_store *st, const char *dir,
                                     struct mla_err *err)
 {
     struct mla_policy_set *ps = NULL;
-    enum mla_code rc = mla_policy_set_load_dir(dir, &ps, err);
+    char snap[PATH_MAX];
+    enum mla_code rc = mla_policy_set_load_dir(store_snapshot_dir(dir, snap, sizeof snap), &ps, err);
     if (rc != MLA_OK)
         return rc;
     memset(st, 0, sizeof *st);
@@ -48,7 +73,9 @@ enum mla_code mla_policy_store_reload(struct mla_policy_store *st, struct mla_er
     struct mla_err local;
     mla_err_clear(&local);
     struct mla_policy_set *ps = NULL;
-    enum mla_code rc = mla_policy_set_load_dir(st->dir, &ps, &local);
+    char snap[PATH_MAX];
+    enum mla_code rc =
+        mla_policy_set_load_dir(store_snapshot_dir(st->dir, snap, sizeof snap), &ps, &local);
     char line[1200];
     mla_err_format(&local, line, sizeof line);
     pthread_mutex_lock(&st->mu);

@@ -14,43 +14,6 @@
 #include "mla/mem.h"
 #include "policy-int.h"
 
-static const char *const ann_keys[MLA_ANN__COUNT] = {
-    [MLA_ANN_ENABLED] = "enabled",
-    [MLA_ANN_PROFILE] = "profile",
-    [MLA_ANN_MIN_REPLICAS] = "min-replicas",
-    [MLA_ANN_MAX_REPLICAS] = "max-replicas",
-    [MLA_ANN_SCALE_TO_ZERO] = "scale-to-zero",
-    [MLA_ANN_QUEUE] = "queue",
-    [MLA_ANN_QUEUE_LENGTH] = "queue-length",
-    [MLA_ANN_TARGET_RPS] = "target-rps",
-    [MLA_ANN_TARGET_LATENCY_MS] = "target-latency-ms",
-    [MLA_ANN_TARGET_GPU] = "target-gpu-utilization",
-    [MLA_ANN_TARGET_TPS] = "target-tokens-per-second",
-    [MLA_ANN_COOLDOWN] = "cooldown-seconds",
-    [MLA_ANN_POLLING] = "polling-seconds",
-    [MLA_ANN_PREDICTIVE] = "predictive",
-    [MLA_ANN_BUSINESS_HOURS] = "business-hours",
-    [MLA_ANN_TIMEZONE] = "timezone",
-    [MLA_ANN_CAPACITY] = "capacity-per-replica",
-    [MLA_ANN_SKIP_SO] = "skip-scaledobject",
-    [MLA_ANN_SCALEDOBJECT] = "scaledobject",
-    [MLA_ANN_POLICY] = "policy",
-    [MLA_ANN_POLICY_HASH] = "policy-hash",
-};
-
-const char *mla_ann_key(enum mla_ann a)
-{
-    return (unsigned)a < MLA_ANN__COUNT ? ann_keys[a] : NULL;
-}
-
-int mla_ann_lookup(const char *key)
-{
-    for (int i = 0; i < MLA_ANN__COUNT; i++)
-        if (!strcmp(key, ann_keys[i]))
-            return i;
-    return -1;
-}
-
 /* Annotations whose values are validated numbers: the only ones that may stand outside a
  * PromQL string. */
 static bool tpl_numeric_ann(int a)
@@ -98,7 +61,7 @@ static void tpl_scan_text(struct tpl_scan *s, const char *p, size_t n)
     }
 }
 
-bool mla__tpl_compile(struct mla__arena *a, const char *src, bool promql, struct mla_tpl **out,
+bool mla__tpl_compile(struct mla_arena *a, const char *src, bool promql, struct mla_tpl **out,
                       char *why, size_t n)
 {
     size_t cap = 4, nseg = 0;
@@ -178,10 +141,10 @@ bool mla__tpl_compile(struct mla__arena *a, const char *src, bool promql, struct
         nseg++;
         p = close + 2;
     }
-    struct mla_tpl *t = mla__arena_alloc(a, sizeof *t);
-    t->src = mla__arena_strdup(a, src);
+    struct mla_tpl *t = mla_arena_alloc(a, sizeof *t);
+    t->src = mla_arena_strdup(a, src);
     /* Re-point the literals into the arena copy. */
-    t->seg = mla__arena_alloc(a, nseg * sizeof *t->seg);
+    t->seg = mla_arena_alloc(a, nseg * sizeof *t->seg);
     for (size_t i = 0; i < nseg; i++) {
         t->seg[i] = seg[i];
         t->seg[i].lit = t->src + (seg[i].lit - src);
@@ -226,6 +189,9 @@ enum mla_code mla_tpl_expand(const struct mla_tpl *t, const char *name, const ch
                                    "number", is_ann ? "annotation " MLA_ANN_PREFIX : "",
                                    tpl_var_label(s->var), "", v);
         }
+        /* Characters that need no escaping are appended in runs (one mla_buf_add per run,
+         * not per character: this loop was a fifth of an opted-in admission). */
+        const unsigned char *run = (const unsigned char *)v;
         for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
             if (*c < 0x20 || *c == 0x7f || (s->esc == MLA_ESC_RAW && *c == '`'))
                 return mla_err_set(err, MLA_EDENIED,
@@ -256,11 +222,15 @@ enum mla_code mla_tpl_expand(const struct mla_tpl *t, const char *name, const ch
                 tmp[k++] = '\\';
                 tmp[k++] = (char)*c;
             } else {
-                tmp[k++] = (char)*c;
+                continue; /* stays in the run */
             }
-            if (mla_buf_add(out, tmp, k) != MLA_OK)
+            if (mla_buf_add(out, (const char *)run, (size_t)(c - run)) != MLA_OK ||
+                mla_buf_add(out, tmp, k) != MLA_OK)
                 return mla_err_set(err, MLA_ETOOBIG, "expanded template is too long");
+            run = c + 1;
         }
+        if (mla_buf_add(out, (const char *)run, strlen((const char *)run)) != MLA_OK)
+            return mla_err_set(err, MLA_ETOOBIG, "expanded template is too long");
     }
     return MLA_OK;
 }

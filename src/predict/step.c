@@ -1,4 +1,5 @@
-/* predict/step.c - one predictive-loop step for one ScaledObject (see predict_step.h). */
+/* predict/step.c - one predictive-loop step for one ScaledObject, and the loop's ownership of
+ * its fields under server-side apply (see predict_step.h). */
 #include "mla/predict_step.h"
 
 #include <ctype.h>
@@ -8,39 +9,18 @@
 #include <string.h>
 
 #include "mla/buf.h"
+#include "mla/kube.h"
 #include "mla/log.h"
 #include "mla/mem.h"
+#include "mla/rfc3339.h"
 
 #define PAUSED "autoscaling.keda.sh/paused"
 #define PAUSED_REPLICAS "autoscaling.keda.sh/paused-replicas"
 
 time_t mla_predict_parse_rfc3339(const char *s)
 {
-    if (!s)
-        return -1;
-    struct tm tm = {0};
-    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!p)
-        return -1;
-    if (*p == '.') /* fractional seconds */
-        for (p++; isdigit((unsigned char)*p); p++)
-            ;
-    long off = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
-               isdigit((unsigned char)p[2]) && p[3] == ':' && isdigit((unsigned char)p[4]) &&
-               isdigit((unsigned char)p[5])) {
-        off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 + ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
-        if (*p == '-')
-            off = -off;
-        p += 6;
-    } else {
-        return -1;
-    }
-    if (*p)
-        return -1;
-    return timegm(&tm) - off;
+    double t;
+    return mla_rfc3339_parse(s, &t) == MLA_OK ? (time_t)floor(t) : -1;
 }
 
 static const char *ann(const cJSON *annotations, const char *key)
@@ -133,8 +113,117 @@ static enum mla_code forecast(const struct mla_predict_env *env, const struct ml
     return MLA_OK;
 }
 
+static const char *const step_min_path[] = {"spec", "minReplicaCount", NULL};
+static const char *const step_max_path[] = {"spec", "maxReplicaCount", NULL};
+
+/* The skeleton of an apply configuration for the ScaledObject: the loop's empty set. New. */
+static cJSON *step_apply_base(const char *ns, const char *name)
+{
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddStringToObject(a, "apiVersion", "keda.sh/v1alpha1");
+    cJSON_AddStringToObject(a, "kind", "ScaledObject");
+    cJSON *m = cJSON_AddObjectToObject(a, "metadata");
+    cJSON_AddStringToObject(m, "name", name);
+    cJSON_AddStringToObject(m, "namespace", ns);
+    return a;
+}
+
+/* Everything the loop owns, as one apply configuration (server-side apply removes what an
+ * applier leaves out): both counts, and the explanation of mla_predict_annotations without its
+ * nulls; min-replicas-updated records the last change, so it is carried over when this step
+ * changed nothing. New. */
+static cJSON *step_apply_config(const char *ns, const char *name, const cJSON *annotations,
+                                const struct mla_predict_result *r, time_t now)
+{
+    cJSON *a = step_apply_base(ns, name);
+    cJSON *anns = cJSON_AddObjectToObject(cJSON_GetObjectItemCaseSensitive(a, "metadata"),
+                                         "annotations");
+    cJSON *patch = mla_predict_annotations(r, now);
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(
+                              cJSON_GetObjectItemCaseSensitive(patch, "metadata"), "annotations"))
+    {
+        if (cJSON_IsString(p))
+            cJSON_AddStringToObject(anns, p->string, p->valuestring);
+    }
+    cJSON_Delete(patch);
+    const char *updated = ann(annotations, MLA_PREDICT_ANN_UPDATED);
+    if (!cJSON_GetObjectItemCaseSensitive(anns, MLA_PREDICT_ANN_UPDATED) && updated)
+        cJSON_AddStringToObject(anns, MLA_PREDICT_ANN_UPDATED, updated);
+    cJSON *spec = cJSON_AddObjectToObject(a, "spec");
+    cJSON_AddNumberToObject(spec, "minReplicaCount", r->min_replicas);
+    cJSON_AddNumberToObject(spec, "maxReplicaCount", r->max_replicas);
+    return a;
+}
+
+bool mla_predict_leave_loop(cJSON *desired, const cJSON *live)
+{
+    const cJSON *dann = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(desired, "metadata"), "annotations");
+    if (!live || !ann(dann, MLA_PREDICT_CONFIG_ANNOTATION))
+        return false;
+    cJSON *spec = cJSON_GetObjectItemCaseSensitive(desired, "spec");
+    bool left = false;
+    if (mla_kube_field_owned(live, MLA_PREDICT_FIELD_MANAGER, step_min_path)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(spec, "minReplicaCount");
+        left = true;
+    }
+    if (mla_kube_field_owned(live, MLA_PREDICT_FIELD_MANAGER, step_max_path)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(spec, "maxReplicaCount");
+        left = true;
+    }
+    return left;
+}
+
+/* No decision to make: the loop's empty apply when it still owns fields (releases them and
+ * removes its annotations), else nothing. */
+static void step_skip(const cJSON *so, const char *ns, const char *name, const char *why,
+                      cJSON **apply_out, struct mla_predict_result *res)
+{
+    struct mla_predict_result r = {.skipped = why};
+    *apply_out = mla_kube_manager_present(so, MLA_PREDICT_FIELD_MANAGER)
+                     ? step_apply_base(ns, name)
+                     : NULL;
+    *res = r;
+}
+
+/* The decision's side effects outside the API: /metrics (unless env->no_metrics) and a log
+ * line with the fields. */
+static void step_report(const struct mla_predict_env *env, const cJSON *so, const char *ns,
+                        const char *name, const struct mla_predict_config *c,
+                        const struct mla_predict_result *rp)
+{
+    struct mla_predict_result r = *rp;
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(so, "metadata");
+    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(so, "spec");
+    if (!env->no_metrics) {
+        mla_predict_metrics_update(ns, name, &r);
+        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(meta, "labels");
+        const char *dep = ann(labels, "ml-autoscaling.io/deployment");
+        if (!dep)
+            dep = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(spec, "scaleTargetRef"), "name"));
+        if (dep) {
+            int replicas = env->replicas ? env->replicas(env->replicas_ctx, ns, dep) : -1;
+            mla_predict_metrics_workload(ns, dep, replicas, c);
+        }
+    }
+
+    struct mla_buf f;
+    mla_buf_init(&f, 2048);
+    enum mla_code rc = mla_buf_adds(&f, "\"namespace\":") || mla_buf_add_json_str(&f, ns) ||
+         mla_buf_adds(&f, ",\"scaledobject\":") || mla_buf_add_json_str(&f, name) ||
+         mla_buf_addf(&f, ",\"minReplicaCount\":%d,\"previous\":%d,\"rule\":\"%s\",\"reason\":",
+                      r.min_replicas, r.previous, mla_predict_rule_name(r.rule)) ||
+         mla_buf_add_json_str(&f, r.reason);
+    mla_log_fields(r.changed ? MLA_LOG_INFO : MLA_LOG_DEBUG, "predict",
+                   r.changed ? "minReplicaCount changed" : "minReplicaCount kept",
+                   rc == MLA_OK ? mla_buf_str(&f) : NULL);
+    mla_buf_fini(&f);
+}
+
 enum mla_code mla_predict_step(const struct mla_predict_env *env, const cJSON *so, time_t now,
-                               cJSON **merge_patch_out, struct mla_predict_result *res,
+                               cJSON **apply_out, struct mla_predict_result *res,
                                struct mla_err *err)
 {
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(so, "metadata");
@@ -149,15 +238,15 @@ enum mla_code mla_predict_step(const struct mla_predict_env *env, const cJSON *s
 
     const char *json = ann(annotations, MLA_PREDICT_CONFIG_ANNOTATION);
     const char *paused = ann(annotations, PAUSED);
-    if (!json) {
-        r.skipped = "no " MLA_PREDICT_CONFIG_ANNOTATION " annotation";
-    } else if ((paused && strcmp(paused, "true") == 0) ||
-               cJSON_GetObjectItemCaseSensitive(annotations, PAUSED_REPLICAS)) {
+    if ((paused && strcmp(paused, "true") == 0) ||
+        cJSON_GetObjectItemCaseSensitive(annotations, PAUSED_REPLICAS)) {
         r.skipped = "paused (" PAUSED " or " PAUSED_REPLICAS ")";
-    }
-    if (r.skipped) {
-        *merge_patch_out = NULL;
+        *apply_out = NULL;
         *res = r;
+        return MLA_OK;
+    }
+    if (!json) {
+        step_skip(so, ns, name, "no " MLA_PREDICT_CONFIG_ANNOTATION " annotation", apply_out, res);
         return MLA_OK;
     }
 
@@ -170,9 +259,9 @@ enum mla_code mla_predict_step(const struct mla_predict_env *env, const cJSON *s
     }
     if (!mla_predict_config_active(&c)) {
         mla_predict_config_fini(&c);
-        r.skipped = "the predictive config asks for nothing (no forecast, hours or cost cap)";
-        *merge_patch_out = NULL;
-        *res = r;
+        step_skip(so, ns, name,
+                  "the predictive config asks for nothing (no forecast, hours or cost cap)",
+                  apply_out, res);
         return MLA_OK;
     }
 
@@ -202,35 +291,12 @@ enum mla_code mla_predict_step(const struct mla_predict_env *env, const cJSON *s
                                        cJSON_IsNumber(curmax) ? (int)curmax->valuedouble : -1};
     mla_predict_min_replicas(&in, &r);
 
-    if (!env->no_metrics) {
-        mla_predict_metrics_update(ns, name, &r);
-        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(meta, "labels");
-        const char *dep = ann(labels, "ml-autoscaling.io/deployment");
-        if (!dep)
-            dep = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(spec, "scaleTargetRef"), "name"));
-        if (dep) {
-            int replicas = env->replicas ? env->replicas(env->replicas_ctx, ns, dep) : -1;
-            mla_predict_metrics_workload(ns, dep, replicas, &c);
-        }
-    }
-
-    struct mla_buf f;
-    mla_buf_init(&f, 2048);
-    rc = mla_buf_adds(&f, "\"namespace\":") || mla_buf_add_json_str(&f, ns) ||
-         mla_buf_adds(&f, ",\"scaledobject\":") || mla_buf_add_json_str(&f, name) ||
-         mla_buf_addf(&f, ",\"minReplicaCount\":%d,\"previous\":%d,\"rule\":\"%s\",\"reason\":",
-                      r.min_replicas, r.previous, mla_predict_rule_name(r.rule)) ||
-         mla_buf_add_json_str(&f, r.reason);
-    mla_log_fields(r.changed ? MLA_LOG_INFO : MLA_LOG_DEBUG, "predict",
-                   r.changed ? "minReplicaCount changed" : "minReplicaCount kept",
-                   rc == MLA_OK ? mla_buf_str(&f) : NULL);
-    mla_buf_fini(&f);
-
-    *merge_patch_out =
-        r.changed || r.max_changed || explanation_changed(annotations, &r)
-            ? mla_predict_annotations(&r, now)
-            : NULL;
+    step_report(env, so, ns, name, &c, &r);
+    bool owned = mla_kube_field_owned(so, MLA_PREDICT_FIELD_MANAGER, step_min_path) &&
+                 mla_kube_field_owned(so, MLA_PREDICT_FIELD_MANAGER, step_max_path);
+    *apply_out = r.changed || r.max_changed || !owned || explanation_changed(annotations, &r)
+                     ? step_apply_config(ns, name, annotations, &r, now)
+                     : NULL;
     mla_predict_config_fini(&c);
     *res = r;
     return MLA_OK;

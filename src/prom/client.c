@@ -12,22 +12,15 @@
 #include <cjson/cJSON.h>
 
 #include "mla/buf.h"
+#include "mla/curl_init.h"
 #include "mla/mem.h"
 
 #define PROM_MAX_BODY (64u << 20)
 #define PROM_CHUNK_POINTS 10000 /* Prometheus refuses more than 11,000 points per series */
 
-static pthread_once_t prom_once = PTHREAD_ONCE_INIT;
-static CURLcode prom_init_rc; /* written once under prom_once */
-
-static void prom_init(void)
-{
-    prom_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 void mla_prom_global_cleanup(void)
 {
-    curl_global_cleanup();
+    mla_curl_cleanup();
 }
 
 void mla_prom_series_fini(struct mla_prom_series *s)
@@ -224,10 +217,9 @@ enum mla_code mla_prom_query_range(const struct mla_prom_opts *opts, const char 
     double npts = floor((end - start) / step + 1e-9) + 1;
     if (npts > 1e7)
         return mla_err_set(err, MLA_ETOOBIG, "range of %.0f points is too long", npts);
-    pthread_once(&prom_once, prom_init);
-    if (prom_init_rc != CURLE_OK)
-        return mla_err_set(err, MLA_EUNAVAIL, "libcurl init failed: %s",
-                           curl_easy_strerror(prom_init_rc));
+    enum mla_code irc = mla_curl_init(err);
+    if (irc != MLA_OK)
+        return irc;
     struct mla_prom_series g = {.start = start, .step = step, .n = (size_t)npts};
     g.v = mla_xmalloc(g.n * sizeof *g.v);
     for (size_t i = 0; i < g.n; i++)

@@ -10,6 +10,7 @@
 # or a namespace still Terminating from an earlier run; the Leases live in the test's own
 # namespace (LEASE_NS), and at exit the namespaces are deleted and waited for: nothing is left.
 set -u
+. "$MLA_ROOT/tests/support/valgrind.sh"
 FIX="$MLA_ROOT/tests/fixtures/kube"
 TOKEN_FILE="$MLA_TMP/token"   # the product's token
 ADMIN_TOKEN_FILE=$TOKEN_FILE   # the test's own requests (kapi): MLA_KUBE_ADMIN_TOKEN_FILE if set
@@ -25,8 +26,7 @@ vg() { # vg NAME CMD... : the command line, under valgrind when asked
   if [ "${MLA_VALGRIND:-0}" = 1 ]; then
     local log="$MLA_TMP/vg-$1-%p.log"; shift
     VG_LOGS+=("$log")
-    echo valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite \
-      --show-leak-kinds=definite --error-exitcode=99 --log-file="$log" "$@"
+    mla_vg "$log"; echo "${MLA_VG[*]}" "$@"
   else
     shift; echo "$@"
   fi
@@ -252,4 +252,11 @@ driver_stop() {
 }
 metric() { # metric FILE 'name{labels}' -> value or 0
   awk -v k="$2" '$1==k {print $2; f=1} END {if (!f) print 0}' "$1"
+}
+# store_opt_out NS NAME -> stores an opt-out as kube-apiserver does after our admission patch:
+# the opt-in annotation gone, and with it the marks the patch removes (managed label, the
+# scaledobject/policy/policy-hash annotations); the worker waits until it sees exactly that
+store_opt_out() {
+  kapi PATCH "$(dep_path "$1" "$2")" '{"metadata":{"labels":{"ml-autoscaling.io/managed":null},"annotations":{"ml-autoscaling.io/enabled":null,"ml-autoscaling.io/scaledobject":null,"ml-autoscaling.io/policy":null,"ml-autoscaling.io/policy-hash":null}}}' application/merge-patch+json >/dev/null
+  [ "$(code)" = 200 ] || fail "store opt-out $1/$2: $(code) $(cat "$MLA_TMP/last.body")"
 }

@@ -1,15 +1,13 @@
 # Sourced by integration tests: start/stop mla-testprom (under valgrind when MLA_VALGRIND=1).
 # testprom_start ARGS...  sets TESTPROM_PID, TESTPROM_PORT, TESTPROM_URL; testprom_stop checks
 # the exit status (and valgrind's leak verdict). Callers set `trap testprom_stop EXIT`.
+. "$MLA_ROOT/tests/support/valgrind.sh"
 TESTPROM_PID=""
 testprom_start() {
   local dir; dir=$(mktemp -d "${MLA_TMP:-/tmp}/testprom.XXXXXX")
   TESTPROM_LOG="$dir/log"
   local cmd=("$MLA_BUILD/mla-testprom" --port-file "$dir/port" "$@")
-  if [ "${MLA_VALGRIND:-0}" = 1 ]; then
-    cmd=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
-         --errors-for-leak-kinds=definite,indirect --error-exitcode=99 "${cmd[@]}")
-  fi
+  mla_vg; cmd=("${MLA_VG[@]}" "${cmd[@]}")
   "${cmd[@]}" 2>"$TESTPROM_LOG" &
   TESTPROM_PID=$!
   for _ in $(seq 1 200); do

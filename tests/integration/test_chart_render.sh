@@ -47,6 +47,18 @@ validate_values || die "the chart's own values.yaml fails values.schema.json"
 echo "== default values"
 render default.yaml || die "default render failed"
 $CHECK default.yaml --policy-files "$default_files" --policies-out policies-default || die "default render checks"
+# Never take the cluster down: the defaults a plain `helm install` gets, spelled out.
+$PY - default.yaml <<'PY' || die "the chart's webhook defaults are not the safe ones"
+import sys, yaml
+wh = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "MutatingWebhookConfiguration"][0]["webhooks"][0]
+assert wh["failurePolicy"] == "Ignore", wh["failurePolicy"]
+assert 1 <= wh["timeoutSeconds"] <= 5, wh["timeoutSeconds"]
+assert wh["sideEffects"] == "NoneOnDryRun", wh["sideEffects"]
+ex = [e for e in wh["namespaceSelector"]["matchExpressions"] if e["key"] == "kubernetes.io/metadata.name"]
+assert ex and ex[0]["operator"] == "NotIn" and {"ml-autoscaling", "kube-system"} <= set(ex[0]["values"]), ex
+assert "ml-autoscaling.io/enabled" in wh["matchConditions"][0]["expression"], wh.get("matchConditions")
+print("  defaults: failurePolicy Ignore, timeoutSeconds", wh["timeoutSeconds"], "- own namespace and kube-system excluded, opt-in matchCondition")
+PY
 for f in "$CHART"/policies/*; do
   [ -e "$f" ] || continue
   cmp -s "$f" "policies-default/$(basename "$f")" || die "policies/$(basename "$f") is not shipped byte for byte"
@@ -129,6 +141,16 @@ render ignore.yaml -f "$V/ignore.yaml" --name mla --namespace ml-system || die "
 $CHECK ignore.yaml --namespace ml-system --failure-policy Ignore --timeout 3 --policy-files "$default_files" ||
   die "ignore render checks"
 grep -q 'name: mla-ml-autoscaling$' ignore.yaml || die "release name not used in the full name"
+
+echo "== failurePolicy Fail chosen explicitly (the default is Ignore)"
+render fail.yaml -f "$V/fail.yaml" || die "fail render failed"
+$CHECK fail.yaml --failure-policy Fail --policy-files "$default_files" || die "failurePolicy Fail render checks"
+"$RENDER" --chart "$CHART" -f "$V/fail.yaml" --notes >notes-fail.txt || die "NOTES.txt render (Fail) failed"
+grep -q "failurePolicy is Fail" notes-fail.txt || die "NOTES.txt does not warn about failurePolicy Fail"
+! grep -q "failurePolicy is Fail" notes.txt || die "NOTES.txt warns about Fail with the default (Ignore)"
+printf 'webhook:\n  timeoutSeconds: 6\n' >timeout-6.yaml
+if render out.yaml -f timeout-6.yaml 2>err.txt; then die "timeoutSeconds 6 rendered (bound: 5)"; fi
+grep -Eq "timeoutSeconds(: 6 is greater than the maximum of 5| must be 1-5)" err.txt || die "unclear error for timeoutSeconds 6: $(cat err.txt)"
 
 echo "== no cert-manager (existing Secret + caBundle), matchConditions off"
 render nocm.yaml -f "$V/no-cert-manager.yaml" || die "no-cert-manager render failed"

@@ -69,12 +69,14 @@ so8=$(/usr/bin/python3 -c '
 import json,sys
 d=json.load(open(sys.argv[1])); d["metadata"]["name"]="web"; d["spec"]["scaleTargetRef"]["name"]="web"
 d["spec"]["maxReplicaCount"]=8; print(json.dumps(d))' "$FIX/so-template.json")
-out=$(send "{\"namespace\":\"$A\",\"name\":\"web\",\"op\":\"UPDATE\",\"action\":\"apply\",\"oldResourceVersion\":\"$rv\",\"scaledObject\":$so8}")
+# the UPDATE sets max-replicas 8; the worker acts once the stored Deployment shows it
+upd='{"metadata":{"name":"web","annotations":{"ml-autoscaling.io/enabled":"true","ml-autoscaling.io/max-replicas":"8"}}}'
+out=$(send "{\"namespace\":\"$A\",\"name\":\"web\",\"op\":\"UPDATE\",\"action\":\"apply\",\"oldResourceVersion\":\"$rv\",\"object\":$upd,\"scaledObject\":$so8}")
 [ "$(echo "$out" | jqr allowed)" = true ] || fail "update not allowed: $out"
 sleep 0.5
 [ "$(kapi GET "$(so_path "$A" web)" | jqr spec.maxReplicaCount)" = 4 ] || fail "ScaledObject changed before the UPDATE was stored"
-ok "UPDATE not applied before it is stored (resourceVersion still $rv)"
-kapi PATCH "$(dep_path "$A" web)" '{"spec":{"replicas":2}}' application/merge-patch+json >/dev/null
+ok "UPDATE not applied before it is stored (the stored Deployment does not show max-replicas 8)"
+kapi PATCH "$(dep_path "$A" web)" '{"metadata":{"annotations":{"ml-autoscaling.io/max-replicas":"8"}},"spec":{"replicas":2}}' application/merge-patch+json >/dev/null
 maxr() { [ "$(kapi GET "$(so_path "$A" web)" | jqr spec.maxReplicaCount)" = 8 ]; }
 wait_until 5 maxr || fail "UPDATE did not change the ScaledObject: $(kapi GET "$(so_path "$A" web)")"
 so=$(kapi GET "$(so_path "$A" web)")

@@ -32,7 +32,7 @@ ok "a foreign ScaledObject with the generated name is not overwritten"
 # opting out never deletes it
 rv=$(kapi GET "$(dep_path "$B" web)" | jqr metadata.resourceVersion)
 send "{\"namespace\":\"$B\",\"name\":\"web\",\"op\":\"UPDATE\",\"oldResourceVersion\":\"$rv\",\"action\":\"remove\"}" >/dev/null
-kapi PATCH "$(dep_path "$B" web)" '{"metadata":{"annotations":{"ml-autoscaling.io/enabled":null}}}' application/merge-patch+json >/dev/null
+store_opt_out "$B" web
 send '{"cmd":"wait","timeoutMs":5000}' >/dev/null
 exists "$(so_path "$B" web)" || fail "opt-out deleted a ScaledObject we did not make"
 ok "opt-out leaves the foreign ScaledObject in place"

@@ -29,7 +29,7 @@ ok "Event HPARemoved recorded"
 rv=$(kapi GET "$(dep_path "$N1" api)" | jqr metadata.resourceVersion)
 out=$(send "{\"namespace\":\"$N1\",\"name\":\"api\",\"op\":\"UPDATE\",\"oldResourceVersion\":\"$rv\",\"action\":\"remove\"}")
 [ "$(echo "$out" | jqr allowed)" = true ] || fail "opt-out not allowed: $out"
-kapi PATCH "$(dep_path "$N1" api)" '{"metadata":{"annotations":{"ml-autoscaling.io/enabled":null}}}' application/merge-patch+json >/dev/null
+store_opt_out "$N1" api
 wait_until 5 gone "$(so_path "$N1" api)" || fail "ScaledObject not deleted on opt-out"
 wait_until 5 exists "$(hpa_path "$N1" api-hpa)" || fail "HPA not restored"
 h=$(kapi GET "$(hpa_path "$N1" api-hpa)")

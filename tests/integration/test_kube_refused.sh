@@ -10,7 +10,8 @@ driver_start drv --no-loop --stored-give-up 1
 send '{"namespace":"'"$RF"'","name":"never","op":"CREATE","action":"apply"}' >/dev/null
 send '{"namespace":"'"$RF"'","name":"old","op":"CREATE","action":"apply"}' >/dev/null
 rv=$(kapi GET "$(dep_path "$RF" old)" | jqr metadata.resourceVersion)
-send "{\"namespace\":\"$RF\",\"name\":\"old\",\"op\":\"UPDATE\",\"oldResourceVersion\":\"$rv\",\"action\":\"apply\",\"scaledObject\":{\"metadata\":{\"name\":\"old-upd\",\"labels\":{\"ml-autoscaling.io/managed\":\"true\"}},\"spec\":{\"scaleTargetRef\":{\"name\":\"old\"},\"minReplicaCount\":1,\"triggers\":[{\"type\":\"cpu\",\"metadata\":{\"value\":\"50\"}}]}}}" >/dev/null
+# an UPDATE setting min-replicas, admitted but never stored: the stored object never shows it
+send "{\"namespace\":\"$RF\",\"name\":\"old\",\"op\":\"UPDATE\",\"oldResourceVersion\":\"$rv\",\"action\":\"apply\",\"object\":{\"metadata\":{\"name\":\"old\",\"annotations\":{\"ml-autoscaling.io/enabled\":\"true\",\"ml-autoscaling.io/min-replicas\":\"3\"}}},\"scaledObject\":{\"metadata\":{\"name\":\"old-upd\",\"labels\":{\"ml-autoscaling.io/managed\":\"true\"}},\"spec\":{\"scaleTargetRef\":{\"name\":\"old\"},\"minReplicaCount\":1,\"triggers\":[{\"type\":\"cpu\",\"metadata\":{\"value\":\"50\"}}]}}}" >/dev/null
 out=$(send '{"cmd":"wait","timeoutMs":8000}')
 [ "$(echo "$out" | jqr idle)" = true ] || fail "the worker did not give up: $out"
 gone "$(so_path "$RF" never)" || fail "ScaledObject for a Deployment that was never stored"

@@ -20,6 +20,15 @@ done
 default_files=${default_files#,}
 "$PY" "$MLA_ROOT/tests/chart/check_render.py" kustomize.yaml --with-namespace --policy-files "$default_files" ||
   die "deploy/ objects fail the chart checks (kinds, RBAC, webhook/certificate wiring, security)"
+"$PY" - kustomize.yaml <<'PY' || die "deploy/ does not have the safe webhook defaults"
+import sys, yaml
+wh = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "MutatingWebhookConfiguration"][0]["webhooks"][0]
+assert wh["failurePolicy"] == "Ignore" and 1 <= wh["timeoutSeconds"] <= 5, (wh["failurePolicy"], wh["timeoutSeconds"])
+assert wh["sideEffects"] == "NoneOnDryRun" and wh.get("matchConditions"), wh
+vals = [v for e in wh["namespaceSelector"]["matchExpressions"] if e["operator"] == "NotIn" for v in e["values"]]
+assert {"ml-autoscaling", "kube-system"} <= set(vals), vals
+print("  deploy/: failurePolicy Ignore, timeoutSeconds", wh["timeoutSeconds"], "- namespaces excluded, matchConditions on")
+PY
 
 echo "== deploy/ equals the chart's default render"
 build_renderer

@@ -3,10 +3,8 @@
 set -euo pipefail
 root=${MLA_ROOT:?}; bin=${MLA_BUILD:?}/ml-autoscaling
 tmp=${MLA_TMP:-$(mktemp -d)}
-run=()
-if [ "${MLA_VALGRIND:-0}" = 1 ]; then
-  run=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99)
-fi
+. "$root/tests/support/valgrind.sh"
+mla_vg; run=("${MLA_VG[@]}")
 fail() { echo "FAIL: $*"; exit 1; }
 lint() { set +e; "${run[@]}" "$bin" lint "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?; set -e; }
 

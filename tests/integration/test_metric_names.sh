@@ -88,10 +88,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 mkdir -p pol
 if compgen -G "$MLA_ROOT/policies/*" >/dev/null; then cp "$MLA_ROOT"/policies/* pol/; fi
 port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-runner=()
-if [ "${MLA_VALGRIND:-0}" = 1 ]; then
-  runner=(valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 --log-file="$MLA_TMP/valgrind.log")
-fi
+. "$MLA_ROOT/tests/support/valgrind.sh"
+mla_vg "$MLA_TMP/valgrind.log"; runner=("${MLA_VG[@]}")
 # No Kubernetes configuration at all: admission-only mode (no API calls, no loop).
 env -u KUBERNETES_SERVICE_HOST -u KUBERNETES_SERVICE_PORT -u KUBECONFIG HOME="$MLA_TMP" \
   "${runner[@]}" "$BIN" serve --listen "127.0.0.1:$port" --tls-cert cert.pem --tls-key key.pem \

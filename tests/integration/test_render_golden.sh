@@ -10,10 +10,8 @@
 set -euo pipefail
 root=${MLA_ROOT:?}; bin=${MLA_BUILD:?}/ml-autoscaling
 tmp=${MLA_TMP:-$(mktemp -d)}
-run=()
-if [ "${MLA_VALGRIND:-0}" = 1 ]; then
-  run=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99)
-fi
+. "$root/tests/support/valgrind.sh"
+mla_vg; run=("${MLA_VG[@]}")
 py=/usr/bin/python3
 fails=0; n=0
 for dir in "$root"/tests/fixtures/render/*/; do

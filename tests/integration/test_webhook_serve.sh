@@ -53,7 +53,7 @@ ok "admission-only mode logged; MLAS_THREADS applied"
 
 [ "$(wh_curl /healthz)" = ok ] || fail "/healthz"
 r=$(wh_curl /readyz)
-echo "$r" | wh_json 'd["ready"] is True and d["mode"]=="admission-only" and d["policies"]["lastError"] is None and "hash" in d["policies"] and "count" in d["policies"]' | grep -q True \
+echo "$r" | wh_json 'd["ready"] is True and d["mode"]=="admission-only" and d["policies"]["lastError"] is None and "hash" in d["policies"] and "count" in d["policies"] and d["keda"]=="unknown" and d["leader"]["enabled"] is False' | grep -q True \
   || fail "/readyz: $r"
 ok "/healthz ok; /readyz $r"
 [ "$(wh_curl /healthz -I -o /dev/null -w '%{http_code}')" = 200 ] || fail "HEAD /healthz"
@@ -98,10 +98,10 @@ for i in $(seq 1 30); do wh_curl /metrics | grep -Eq '^mla_policy_reloads_total\
 wh_curl /metrics | grep -Eq '^mla_policy_reloads_total\{result="ok"\} [2-9]' || fail "reload ok not counted"
 ok "policy directory change -> reload within 2 s"
 mv "$T/pol-live" "$T/pol-gone"
-for i in $(seq 1 50); do wh_curl /readyz | grep -q '"lastError":"' && break; sleep 0.1; done
+for i in $(seq 1 50); do wh_curl /readyz | grep -q '"policies":{[^}]*"lastError":"' && break; sleep 0.1; done
 r=$(wh_curl /readyz)
 echo "$r" | grep -q '"ready":true' || fail "readyz after failed reload: $r"
-echo "$r" | grep -q '"lastError":"' || fail "readyz does not show the reload error: $r"
+echo "$r" | grep -q '"policies":{[^}]*"lastError":"' || fail "readyz does not show the reload error: $r"
 m=$(wh_curl /metrics)
 echo "$m" | grep -Eq '^mla_policy_reloads_total\{result="error"\} [1-9]' || fail "reload error not counted"
 echo "$m" | grep -Eq '^mla_policy_last_reload_ok 0$' || fail "last_reload_ok not 0"
@@ -110,8 +110,8 @@ out=$(wh_post "$opt"); [ "${out##*$'\n'}" = 200 ] || fail "serving after a faile
 ok "failed reload: still serving the last good set; readyz lastError, metrics and log say so"
 mv "$T/pol-gone" "$T/pol-live"
 kill -HUP "$WH_PID"
-for i in $(seq 1 50); do wh_curl /readyz | grep -q '"lastError":null' && break; sleep 0.1; done
-wh_curl /readyz | grep -q '"lastError":null' || fail "SIGHUP reload did not recover"
+for i in $(seq 1 50); do wh_curl /readyz | grep -q '"policies":{[^}]*"lastError":null' && break; sleep 0.1; done
+wh_curl /readyz | grep -q '"policies":{[^}]*"lastError":null' || fail "SIGHUP reload did not recover"
 wh_curl /metrics | grep -Eq '^mla_policy_last_reload_ok 1$' || fail "last_reload_ok not back to 1"
 ok "SIGHUP reload recovers (lastError null, last_reload_ok 1)"
 wh_stop

@@ -8,6 +8,7 @@
 # wh_curl PATH [curl args]  curl -sS --cacert over TLS to the server
 # ok MSG / fail MSG         print a check result; fail exits 1
 set -u
+. "$MLA_ROOT/tests/support/valgrind.sh"
 BIN="$MLA_BUILD/ml-autoscaling"
 CERTS="$MLA_TMP/certs"
 WH_PID=""; WH_PORT=""; WH_URL=""; WH_LOG="$MLA_TMP/serve.log"
@@ -42,10 +43,7 @@ wh_start() {
   local pol=${WH_POLICIES:-$(wh_default_policies)}
   : > "$WH_LOG"
   local pre=()
-  if [ "${MLA_VALGRIND:-0}" = 1 ]; then
-    pre=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
-         --log-file="$MLA_TMP/valgrind.%p.log")
-  fi
+  mla_vg "$MLA_TMP/valgrind.%p.log"; pre=("${MLA_VG[@]}")
   "${pre[@]}" "$BIN" serve --listen 127.0.0.1:0 --tls-cert "$CERTS/tls.crt" \
     --tls-key "$CERTS/tls.key" --policies "$pol" "$@" 2>>"$WH_LOG" &
   WH_PID=$!

@@ -264,3 +264,35 @@ Test(decide, not_opted_in_path_allocates_nothing)
     cJSON_Delete(opted);
     mla_policy_set_unref(ps);
 }
+
+/* Either sign of having been managed on the stored object - the opt-in annotation or the managed
+ * label - is enough for removing the opt-in to remove the ScaledObject. */
+Test(decide, opt_out_is_seen_from_the_annotation_or_the_label_alone)
+{
+    static const struct {
+        const char *old_labels, *old_ann;
+        enum mla_action want;
+    } cases[] = {
+        {"\"ml-autoscaling.io/managed\":\"true\"", EN ",\"ml-autoscaling.io/scaledobject\":\"x\"",
+         MLA_ACT_REMOVE},
+        {"", EN ",\"ml-autoscaling.io/scaledobject\":\"x\"", MLA_ACT_REMOVE},
+        {"\"ml-autoscaling.io/managed\":\"true\"", "\"ml-autoscaling.io/scaledobject\":\"x\"",
+         MLA_ACT_REMOVE},
+        {"\"ml-autoscaling.io/managed\":\"false\"", "\"ml-autoscaling.io/enabled\":\"false\"",
+         MLA_ACT_NONE},
+        {"", "", MLA_ACT_NONE},
+    };
+    struct mla_policy_set *ps = fx_load();
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cJSON *old = fx_dep("x", "shop", cases[i].old_labels, cases[i].old_ann, "4", NULL);
+        cJSON *neu = fx_dep("x", "shop", "", "", "4", NULL);
+        struct mla_decision d;
+        fx_decide(ps, neu, old, MLA_OP_UPDATE, "shop", &d);
+        cr_assert(d.allowed);
+        cr_assert_eq(d.action, cases[i].want, "case %zu: action %d", i, d.action);
+        mla_decision_fini(&d);
+        cJSON_Delete(old);
+        cJSON_Delete(neu);
+    }
+    mla_policy_set_unref(ps);
+}

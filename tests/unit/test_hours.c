@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../support/support.h"
 #include "mla/hours.h"
 
 static void fini(void)
@@ -17,12 +18,7 @@ static void fini(void)
     mla_hours_cache_clear();
 }
 
-static time_t utc(int y, int mo, int d, int h, int mi)
-{
-    struct tm tm = {
-        .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi};
-    return timegm(&tm);
-}
+#define utc sup_utc
 
 static struct mla_hours *parse_ok(const char *spec, const char *tz, int def)
 {
@@ -51,7 +47,7 @@ Test(hours, local_time_matches_glibc_for_random_instants, .fini = fini)
                                   "America/Sao_Paulo",
                                   "Africa/Casablanca",
                                   "America/Santiago"};
-    unsigned seed = 12345;
+    uint64_t seed = 12345;
     for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++) {
         const struct mla_tz *tz;
         struct mla_err e;
@@ -60,7 +56,7 @@ Test(hours, local_time_matches_glibc_for_random_instants, .fini = fini)
         tzset();
         for (int i = 0; i < 4000; i++) {
             /* 1901 .. 2100: covers LMT, the transition table and the POSIX footer range */
-            int64_t r = ((int64_t)rand_r(&seed) << 31) ^ rand_r(&seed);
+            int64_t r = (int64_t)(sup_rand_u64(&seed) >> 1);
             time_t t = (time_t)(-2147483648LL + (int64_t)((uint64_t)r % 6250000000ULL));
             if (i % 4 == 0) /* and many near today's transitions */
                 t = (time_t)(1700000000LL + (int64_t)((uint64_t)r % 700000000ULL));
@@ -307,7 +303,7 @@ Test(hours, posix_footer_rules_match_glibc, .fini = fini)
     snprintf(path, sizeof path, "%s/Test", dir);
     mkdir(path, 0755);
     setenv("TZDIR", dir, 1);
-    unsigned seed = 99;
+    uint64_t seed = 99;
     for (size_t z = 0; z < sizeof rules / sizeof rules[0]; z++) {
         char name[32];
         snprintf(name, sizeof name, "Test/Zone%zu", z);
@@ -319,8 +315,7 @@ Test(hours, posix_footer_rules_match_glibc, .fini = fini)
         setenv("TZ", rules[z], 1);
         tzset();
         for (int i = 0; i < 3000; i++) {
-            time_t t = (time_t)(946684800LL + (int64_t)(((uint64_t)rand_r(&seed) << 16 ^
-                                                         (uint64_t)rand_r(&seed)) %
+            time_t t = (time_t)(946684800LL + (int64_t)(sup_rand_u64(&seed) %
                                                         3155760000ULL)); /* 2000..2100 */
             struct tm want, got;
             cr_assert(localtime_r(&t, &want));

@@ -179,3 +179,74 @@ Test(policy_resolve, scale_to_zero_with_external_trigger_uses_idle_period)
     cJSON_Delete(dep);
     mla_policy_set_unref(ps);
 }
+
+/* min-replicas is clamped to the policy's bounds (1-20 in the fixture) on both sides, with the
+ * warning naming the bounds; a min above the bounds follows the max down. */
+Test(policy_resolve, min_replicas_outside_the_bounds_is_clamped_with_a_warning)
+{
+    static const struct {
+        const char *ann;
+        int min, max;
+        const char *warning;
+    } cases[] = {
+        {"\"ml-autoscaling.io/min-replicas\":\"0\"", 1, 10,
+         "min-replicas 0 is outside the bounds 1-20 of policy 'web' profile 'web'; using 1"},
+        {"\"ml-autoscaling.io/min-replicas\":\"25\",\"ml-autoscaling.io/max-replicas\":\"30\"", 20,
+         20, "min-replicas 25 is outside the bounds 1-20 of policy 'web' profile 'web'; using 20"},
+        {"\"ml-autoscaling.io/min-replicas\":\"20\",\"ml-autoscaling.io/max-replicas\":\"20\"", 20,
+         20, NULL},
+        {"\"ml-autoscaling.io/min-replicas\":\"1\"", 1, 10, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct mla_decision d;
+        decide_ann(cases[i].ann, &d);
+        cr_assert(d.allowed, "%s: %s", cases[i].ann, d.message);
+        cr_assert_eq(so_int(&d, "minReplicaCount"), cases[i].min, "%s", cases[i].ann);
+        cr_assert_eq(so_int(&d, "maxReplicaCount"), cases[i].max, "%s", cases[i].ann);
+        if (cases[i].warning)
+            cr_assert(fx_has_warning(&d, cases[i].warning), "%s: no warning '%s'", cases[i].ann,
+                      cases[i].warning);
+        else
+            cr_assert_not(fx_has_warning(&d, "min-replicas"), "%s: unexpected clamp warning",
+                          cases[i].ann);
+        mla_decision_fini(&d);
+    }
+}
+
+/* The list of allowed keys in the denial comes from the one annotation table. */
+Test(policy_resolve, unknown_annotation_lists_exactly_the_user_keys)
+{
+    struct mla_decision d;
+    decide_ann("\"ml-autoscaling.io/min-replica\":\"2\"", &d);
+    cr_assert_not(d.allowed);
+    cr_assert(strstr(d.message, "unknown annotation ml-autoscaling.io/min-replica; allowed keys "
+                     "under ml-autoscaling.io/: enabled, profile, min-replicas, max-replicas, "
+                     "scale-to-zero, queue, queue-length, target-rps, target-latency-ms, "
+                     "target-gpu-utilization, target-tokens-per-second, cooldown-seconds, "
+                     "polling-seconds, predictive, business-hours, timezone, "
+                     "capacity-per-replica, skip-scaledobject"), "%s", d.message);
+    mla_decision_fini(&d);
+}
+
+/* The integer ranges of the annotation table are inclusive at both ends. */
+Test(policy_resolve, integer_annotations_accept_their_range_ends)
+{
+    static const struct {
+        const char *ann;
+        bool allowed;
+    } cases[] = {
+        {"\"ml-autoscaling.io/max-replicas\":\"10000\"", true},
+        {"\"ml-autoscaling.io/max-replicas\":\"10001\"", false},
+        {"\"ml-autoscaling.io/max-replicas\":\"1\",\"ml-autoscaling.io/min-replicas\":\"1\"", true},
+        {"\"ml-autoscaling.io/cooldown-seconds\":\"604800\"", true},
+        {"\"ml-autoscaling.io/cooldown-seconds\":\"604801\"", false},
+        {"\"ml-autoscaling.io/polling-seconds\":\"86400\"", true},
+        {"\"ml-autoscaling.io/polling-seconds\":\"0\"", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct mla_decision d;
+        decide_ann(cases[i].ann, &d);
+        cr_assert_eq(d.allowed, cases[i].allowed, "%s: %s", cases[i].ann, d.message);
+        mla_decision_fini(&d);
+    }
+}

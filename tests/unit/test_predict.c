@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../support/support.h"
 #include "mla/buf.h"
 #include "mla/metrics.h"
 #include "mla/predict.h"
@@ -29,8 +30,7 @@ static const char *base_json =
 /* 2026-11-25 is a Wednesday */
 static time_t utc(int d, int h, int mi)
 {
-    struct tm tm = {.tm_year = 126, .tm_mon = 10, .tm_mday = d, .tm_hour = h, .tm_min = mi};
-    return timegm(&tm);
+    return sup_utc(2026, 11, d, h, mi);
 }
 #define NOON utc(25, 12, 0)
 #define NIGHT utc(25, 23, 0)
@@ -140,207 +140,137 @@ Test(predict_config, errors_name_the_key_and_the_range, .fini = fini)
     parse_fails("{\"hysteresisStep\":0}", "\"hysteresisStep\" is 0, allowed [1..");
 }
 
-Test(predict, forecast_peak_over_capacity_rounds_up, .fini = fini)
-{
-    struct mla_predict_config c;
-    cfg_from(base_json, &c);
-    struct mla_predict_forecast f = fcst(432.0, 0.9);
-    struct mla_predict_result r = run(&c, &f, NOON, 3, 0);
-    ASSERT_DECISION(r, 9, "forecast");
-    cr_assert(r.changed);
-    cr_assert_eq(r.forecast_replicas, 9);
-    cr_assert(strstr(r.reason, "forecast peak 432.0"), "%s", r.reason);
-    f = fcst(450.0, 0.9); /* exactly 9 replicas' worth: not 10 */
-    r = run(&c, &f, NOON, 3, 0);
-    ASSERT_DECISION(r, 9, "forecast");
-    mla_predict_config_fini(&c);
-}
+/* The decision pipeline, one row per situation: a config, the forecast (peak < 0: none), the
+ * time, the current minReplicaCount and when we last changed it -> the value and the rule that
+ * set it. */
+#define NIGHT_CAP                                                                                  \
+    "{\"enabled\":true,\"query\":\"q\",\"capacityPerReplica\":10,\"businessHours\":"             \
+    "[{\"days\":\"Mon-Fri\",\"start\":\"09:00\",\"end\":\"18:00\",\"minReplicas\":3}],"           \
+    "\"nightMaxReplicas\":2,\"minReplicas\":1,\"maxReplicas\":20}"
+#define COST_FLOOR                                                                                 \
+    "{\"businessHours\":[{\"days\":\"daily\",\"start\":\"00:00\",\"end\":\"24:00\","             \
+    "\"minReplicas\":10}],\"replicaHourlyCost\":3,\"maxHourlyCost\":20,"                          \
+    "\"minReplicas\":0,\"maxReplicas\":50}"
+#define BOUNDS_COST                                                                                \
+    "{\"enabled\":true,\"query\":\"q\",\"capacityPerReplica\":10,"                                \
+    "\"replicaHourlyCost\":10,\"maxHourlyCost\":30,\"minReplicas\":5,\"maxReplicas\":8}"
+#define BOUNDS                                                                                     \
+    "{\"enabled\":true,\"query\":\"q\",\"capacityPerReplica\":10,\"minReplicas\":2,"              \
+    "\"maxReplicas\":8}"
+#define HYST_STEP                                                                                  \
+    "{\"enabled\":true,\"query\":\"q\",\"capacityPerReplica\":10,\"minReplicas\":1,"              \
+    "\"maxReplicas\":50,\"hysteresisStep\":2,\"scaleDownHoldMinutes\":0}"
+#define HYST_WINDOW                                                                                \
+    "{\"businessHours\":[{\"days\":\"daily\",\"start\":\"09:00\",\"end\":\"18:00\","             \
+    "\"minReplicas\":3}],\"minReplicas\":1,\"maxReplicas\":10,\"hysteresisStep\":3,"              \
+    "\"scaleDownHoldMinutes\":30}"
+#define HOLD                                                                                       \
+    "{\"enabled\":true,\"query\":\"q\",\"capacityPerReplica\":10,\"minReplicas\":1,"              \
+    "\"maxReplicas\":50,\"hysteresisStep\":1,\"scaleDownHoldMinutes\":30}"
+#define HARD_LIMITS                                                                                \
+    "{\"enabled\":true,\"query\":\"q\",\"capacityPerReplica\":10,"                                \
+    "\"businessHours\":[{\"days\":\"daily\",\"start\":\"09:00\",\"end\":\"18:00\","              \
+    "\"minReplicas\":3}],\"replicaHourlyCost\":1,\"maxHourlyCost\":16,"                           \
+    "\"minReplicas\":1,\"maxReplicas\":50,\"hysteresisStep\":5,\"scaleDownHoldMinutes\":60}"
+#define DISABLED                                                                                   \
+    "{\"enabled\":false,\"capacityPerReplica\":10,\"businessHours\":[{\"days\":"                  \
+    "\"Mon-Fri\",\"start\":\"09:00\",\"end\":\"18:00\",\"minReplicas\":4}],"                      \
+    "\"minReplicas\":1,\"maxReplicas\":10}"
+#define NO_CAPACITY                                                                                \
+    "{\"enabled\":true,\"query\":\"q\",\"capacityPerReplica\":null,\"minReplicas\":2,"            \
+    "\"maxReplicas\":10}"
 
-Test(predict, business_hours_floor_beats_a_low_forecast, .fini = fini)
-{
-    struct mla_predict_config c;
-    cfg_from(base_json, &c);
-    struct mla_predict_forecast f = fcst(40.0, 0.9); /* 1 replica */
-    struct mla_predict_result r = run(&c, &f, NOON, 1, 0);
-    ASSERT_DECISION(r, 3, "business_hours");
-    cr_assert(strstr(r.reason, "raised to 3 inside business hours (Mon-Fri 09:00-18:00)"), "%s",
-              r.reason);
-    r = run(&c, &f, NIGHT, 1, 0); /* outside: the forecast stands */
-    ASSERT_DECISION(r, 1, "forecast");
-    cr_assert_not(r.changed);
-    mla_predict_config_fini(&c);
-}
+struct decision_case {
+    const char *what, *cfg;
+    double peak, conf;      /* peak < 0: no forecast */
+    int day, hour;          /* 2026-11-DAY HOUR:00 UTC (25: Wednesday, 28: Saturday) */
+    int cur;                /* current minReplicaCount, -1 unknown */
+    int changed_min_ago;    /* when we last changed it; 0: never */
+    int want;
+    const char *rule, *reason;   /* reason: a part of it, NULL: not checked */
+    int changed, used, fc_repl;  /* -1: not checked */
+};
 
-Test(predict, night_cap_outside_windows, .fini = fini)
-{
-    struct mla_predict_config c;
-    cfg_from("{\"enabled\":true,\"query\":\"q\",\"capacityPerReplica\":10,\"businessHours\":"
-             "[{\"days\":\"Mon-Fri\",\"start\":\"09:00\",\"end\":\"18:00\",\"minReplicas\":3}],"
-             "\"nightMaxReplicas\":2,\"minReplicas\":1,\"maxReplicas\":20}",
-             &c);
-    struct mla_predict_forecast f = fcst(80.0, 0.9); /* 8 */
-    struct mla_predict_result r = run(&c, &f, NIGHT, 2, 0);
-    ASSERT_DECISION(r, 2, "business_hours");
-    cr_assert(strstr(r.reason, "nightMaxReplicas"), "%s", r.reason);
-    r = run(&c, &f, NOON, 2, 0); /* inside: no cap */
-    ASSERT_DECISION(r, 8, "forecast");
-    /* Saturday noon is outside the Mon-Fri window: capped */
-    r = run(&c, &f, utc(28, 12, 0), 2, 0);
-    ASSERT_DECISION(r, 2, "business_hours");
-    mla_predict_config_fini(&c);
-}
+static const struct decision_case decision_cases[] = {
+    {"forecast peak over capacity rounds up", NULL, 432, .9, 25, 12, 3, 0, 9, "forecast",
+     "forecast peak 432.0", 1, -1, 9},
+    {"exactly 9 replicas' worth: not 10", NULL, 450, .9, 25, 12, 3, 0, 9, "forecast", NULL, -1,
+     -1, -1},
+    {"business-hours floor beats a low forecast", NULL, 40, .9, 25, 12, 1, 0, 3,
+     "business_hours", "raised to 3 inside business hours (Mon-Fri 09:00-18:00)", -1, -1, -1},
+    {"outside business hours the forecast stands", NULL, 40, .9, 25, 23, 1, 0, 1, "forecast",
+     NULL, 0, -1, -1},
+    {"night cap outside the windows", NIGHT_CAP, 80, .9, 25, 23, 2, 0, 2, "business_hours",
+     "nightMaxReplicas", -1, -1, -1},
+    {"no night cap inside a window", NIGHT_CAP, 80, .9, 25, 12, 2, 0, 8, "forecast", NULL, -1, -1,
+     -1},
+    {"Saturday noon is outside Mon-Fri: capped", NIGHT_CAP, 80, .9, 28, 12, 2, 0, 2,
+     "business_hours", NULL, -1, -1, -1},
+    {"cost cap limits replicas (40/h at 2.5/h: 16)", NULL, 1000, .9, 25, 12, 3, 0, 16,
+     "cost_cap", "cost cap", -1, -1, -1},
+    {"the cost cap also bounds a business-hours floor", COST_FLOOR, -1, 0, 25, 12, 0, 0, 6,
+     "cost_cap", NULL, -1, -1, -1},
+    {"bounds win over the cost cap", BOUNDS_COST, 100, .9, 25, 12, 5, 0, 5, "bounds", NULL, -1,
+     -1, -1},
+    {"bounds cap a high forecast", BOUNDS, 500, .9, 25, 12, 2, 0, 8, "bounds", NULL, -1, -1, -1},
+    {"bounds raise a zero forecast", BOUNDS, 0, .9, 25, 12, 8, 0, 2, "bounds", NULL, -1, -1, -1},
+    {"hysteresis step ignores +1", HYST_STEP, 60, .9, 25, 12, 5, 0, 5, "hysteresis", NULL, 0, -1,
+     -1},
+    {"hysteresis step passes +2", HYST_STEP, 70, .9, 25, 12, 5, 0, 7, "forecast", NULL, -1, -1,
+     -1},
+    {"hysteresis step holds -1", HYST_STEP, 40, .9, 25, 12, 5, 0, 5, "hysteresis", NULL, -1, -1,
+     -1},
+    {"unknown current: no hysteresis", HYST_STEP, 40, .9, 25, 12, -1, 0, 4, "forecast", NULL, -1,
+     -1, -1},
+    {"a closed window's floor is not held by the step", HYST_WINDOW, -1, 0, 25, 23, 3, 660, 1,
+     "fallback", NULL, -1, -1, -1},
+    {"... but is held right after a change", HYST_WINDOW, -1, 0, 25, 23, 3, 1, 3, "hysteresis",
+     NULL, -1, -1, -1},
+    {"scale-down hold after a change", HOLD, 40, .9, 25, 12, 8, 10, 8, "hysteresis",
+     "within 30 min", -1, -1, -1},
+    {"hold over", HOLD, 40, .9, 25, 12, 8, 31, 4, "forecast", NULL, -1, -1, -1},
+    {"never changed by us: no hold", HOLD, 40, .9, 25, 12, 8, 0, 4, "forecast", NULL, -1, -1, -1},
+    {"scaling up is never held", HOLD, 120, .9, 25, 12, 8, 1, 12, "forecast", NULL, -1, -1, -1},
+    {"hysteresis never keeps a value below an open window's floor", HARD_LIMITS, 10, .9, 25, 12,
+     2, 0, 3, "business_hours", NULL, -1, -1, -1},
+    {"hysteresis never keeps a value above the cost cap", HARD_LIMITS, 500, .9, 25, 12, 18, 1,
+     16, "cost_cap", NULL, -1, -1, -1},
+    {"low confidence falls back to business hours", NULL, 900, .4, 25, 12, 1, 0, 3,
+     "business_hours", "below the threshold 0.60", -1, 0, -1},
+    {"low confidence at night: fallback", NULL, 900, .4, 25, 23, 3, 0, 1, "fallback", NULL, -1,
+     -1, -1},
+    {"no history at all", NULL, -1, 0, 25, 23, 3, 0, 1, "fallback", "no forecast", -1, -1, -1},
+    {"disabled: business hours only", DISABLED, 90, 1, 25, 12, 1, 0, 4, "business_hours", NULL,
+     -1, -1, -1},
+    {"disabled at night: fallback", DISABLED, 90, 1, 25, 23, 4, 0, 1, "fallback", NULL, -1, -1,
+     -1},
+    {"no capacity: fallback", NO_CAPACITY, 90, 1, 25, 12, 5, 0, 2, "fallback",
+     "capacityPerReplica is not set", -1, -1, -1},
+};
 
-Test(predict, cost_cap_limits_replicas, .fini = fini)
+Test(predict, every_rule_in_its_situation, .fini = fini)
 {
-    struct mla_predict_config c;
-    cfg_from(base_json, &c);                           /* 40/h at 2.5/h per replica: at most 16 */
-    struct mla_predict_forecast f = fcst(1000.0, 0.9); /* 20 */
-    struct mla_predict_result r = run(&c, &f, NOON, 3, 0);
-    ASSERT_DECISION(r, 16, "cost_cap");
-    cr_assert(strstr(r.reason, "cost cap"), "%s", r.reason);
-    /* the cap also bounds a business-hours floor */
-    mla_predict_config_fini(&c);
-    cfg_from("{\"businessHours\":[{\"days\":\"daily\",\"start\":\"00:00\",\"end\":\"24:00\","
-             "\"minReplicas\":10}],\"replicaHourlyCost\":3,\"maxHourlyCost\":20,"
-             "\"minReplicas\":0,\"maxReplicas\":50}",
-             &c);
-    r = run(&c, NULL, NOON, 0, 0);
-    ASSERT_DECISION(r, 6, "cost_cap");
-    mla_predict_config_fini(&c);
-}
-
-Test(predict, bounds_win_over_everything_before, .fini = fini)
-{
-    struct mla_predict_config c;
-    cfg_from("{\"enabled\":true,\"query\":\"q\",\"capacityPerReplica\":10,"
-             "\"replicaHourlyCost\":10,\"maxHourlyCost\":30,\"minReplicas\":5,\"maxReplicas\":8}",
-             &c);
-    struct mla_predict_forecast f = fcst(100.0, 0.9); /* 10 -> cost cap 3 -> bounds 5 */
-    struct mla_predict_result r = run(&c, &f, NOON, 5, 0);
-    ASSERT_DECISION(r, 5, "bounds");
-    mla_predict_config_fini(&c);
-    cfg_from("{\"enabled\":true,\"query\":\"q\",\"capacityPerReplica\":10,\"minReplicas\":2,"
-             "\"maxReplicas\":8}",
-             &c);
-    f = fcst(500.0, 0.9);
-    r = run(&c, &f, NOON, 2, 0);
-    ASSERT_DECISION(r, 8, "bounds");
-    f = fcst(0.0, 0.9);
-    r = run(&c, &f, NOON, 8, 0);
-    ASSERT_DECISION(r, 2, "bounds");
-    mla_predict_config_fini(&c);
-}
-
-Test(predict, hysteresis_step_ignores_small_changes, .fini = fini)
-{
-    struct mla_predict_config c;
-    cfg_from("{\"enabled\":true,\"query\":\"q\",\"capacityPerReplica\":10,\"minReplicas\":1,"
-             "\"maxReplicas\":50,\"hysteresisStep\":2,\"scaleDownHoldMinutes\":0}",
-             &c);
-    struct mla_predict_forecast f = fcst(60.0, 0.9); /* 6 */
-    struct mla_predict_result r = run(&c, &f, NOON, 5, 0);
-    ASSERT_DECISION(r, 5, "hysteresis");
-    cr_assert_not(r.changed);
-    f = fcst(70.0, 0.9); /* 7: a change of 2 passes */
-    r = run(&c, &f, NOON, 5, 0);
-    ASSERT_DECISION(r, 7, "forecast");
-    f = fcst(40.0, 0.9); /* 4: down by 1 is held too */
-    r = run(&c, &f, NOON, 5, 0);
-    ASSERT_DECISION(r, 5, "hysteresis");
-    r = run(&c, &f, NOON, -1, 0); /* unknown current: no hysteresis */
-    ASSERT_DECISION(r, 4, "forecast");
-    mla_predict_config_fini(&c);
-}
-
-Test(predict, hysteresis_step_does_not_hold_a_closed_window_floor, .fini = fini)
-{
-    struct mla_predict_config c;
-    cfg_from("{\"businessHours\":[{\"days\":\"daily\",\"start\":\"09:00\",\"end\":\"18:00\","
-             "\"minReplicas\":3}],\"minReplicas\":1,\"maxReplicas\":10,\"hysteresisStep\":3,"
-             "\"scaleDownHoldMinutes\":30}",
-             &c);
-    /* the window closed at 18:00; 3 -> 1 is smaller than the step but deliberate */
-    struct mla_predict_result r = run(&c, NULL, NIGHT, 3, NOON);
-    ASSERT_DECISION(r, 1, "fallback");
-    /* ... but still subject to the hold right after a change */
-    r = run(&c, NULL, NIGHT, 3, NIGHT - 60);
-    ASSERT_DECISION(r, 3, "hysteresis");
-    mla_predict_config_fini(&c);
-}
-
-Test(predict, scale_down_hold_after_a_change, .fini = fini)
-{
-    struct mla_predict_config c;
-    cfg_from("{\"enabled\":true,\"query\":\"q\",\"capacityPerReplica\":10,\"minReplicas\":1,"
-             "\"maxReplicas\":50,\"hysteresisStep\":1,\"scaleDownHoldMinutes\":30}",
-             &c);
-    struct mla_predict_forecast f = fcst(40.0, 0.9); /* 4 */
-    struct mla_predict_result r = run(&c, &f, NOON, 8, NOON - 10 * 60);
-    ASSERT_DECISION(r, 8, "hysteresis");
-    cr_assert(strstr(r.reason, "within 30 min"), "%s", r.reason);
-    r = run(&c, &f, NOON, 8, NOON - 31 * 60);
-    ASSERT_DECISION(r, 4, "forecast");
-    r = run(&c, &f, NOON, 8, 0); /* never changed by us: no hold */
-    ASSERT_DECISION(r, 4, "forecast");
-    f = fcst(120.0, 0.9); /* scaling up is never held */
-    r = run(&c, &f, NOON, 8, NOON - 60);
-    ASSERT_DECISION(r, 12, "forecast");
-    mla_predict_config_fini(&c);
-}
-
-Test(predict, hysteresis_never_keeps_a_value_breaking_hard_limits, .fini = fini)
-{
-    struct mla_predict_config c;
-    cfg_from("{\"enabled\":true,\"query\":\"q\",\"capacityPerReplica\":10,"
-             "\"businessHours\":[{\"days\":\"daily\",\"start\":\"09:00\",\"end\":\"18:00\","
-             "\"minReplicas\":3}],\"replicaHourlyCost\":1,\"maxHourlyCost\":16,"
-             "\"minReplicas\":1,\"maxReplicas\":50,\"hysteresisStep\":5,"
-             "\"scaleDownHoldMinutes\":60}",
-             &c);
-    struct mla_predict_forecast f = fcst(10.0, 0.9);       /* 1 -> floor 3 */
-    struct mla_predict_result r = run(&c, &f, NOON, 2, 0); /* 2 is below the open window's floor */
-    ASSERT_DECISION(r, 3, "business_hours");
-    f = fcst(500.0, 0.9); /* 50 -> cost cap 16; current 18 is above the cap, held or not */
-    r = run(&c, &f, NOON, 18, NOON - 60);
-    ASSERT_DECISION(r, 16, "cost_cap");
-    mla_predict_config_fini(&c);
-}
-
-Test(predict, low_confidence_falls_back_to_business_hours, .fini = fini)
-{
-    struct mla_predict_config c;
-    cfg_from(base_json, &c);
-    struct mla_predict_forecast f = fcst(900.0, 0.4);
-    struct mla_predict_result r = run(&c, &f, NOON, 1, 0);
-    ASSERT_DECISION(r, 3, "business_hours");
-    cr_assert(strstr(r.reason, "below the threshold 0.60"), "%s", r.reason);
-    cr_assert_not(r.forecast_used);
-    r = run(&c, &f, NIGHT, 3, 0);
-    ASSERT_DECISION(r, 1, "fallback");
-    r = run(&c, NULL, NIGHT, 3, 0); /* no history at all */
-    ASSERT_DECISION(r, 1, "fallback");
-    cr_assert(strstr(r.reason, "no forecast"), "%s", r.reason);
-    mla_predict_config_fini(&c);
-}
-
-Test(predict, disabled_or_no_capacity_means_business_hours_only, .fini = fini)
-{
-    struct mla_predict_config c;
-    cfg_from("{\"enabled\":false,\"capacityPerReplica\":10,\"businessHours\":[{\"days\":"
-             "\"Mon-Fri\",\"start\":\"09:00\",\"end\":\"18:00\",\"minReplicas\":4}],"
-             "\"minReplicas\":1,\"maxReplicas\":10}",
-             &c);
-    struct mla_predict_forecast f = fcst(90.0, 1.0);
-    ASSERT_DECISION(run(&c, &f, NOON, 1, 0), 4, "business_hours");
-    ASSERT_DECISION(run(&c, &f, NIGHT, 4, 0), 1, "fallback");
-    mla_predict_config_fini(&c);
-    cfg_from("{\"enabled\":true,\"query\":\"q\",\"capacityPerReplica\":null,\"minReplicas\":2,"
-             "\"maxReplicas\":10}",
-             &c);
-    struct mla_predict_result r = run(&c, &f, NOON, 5, 0);
-    ASSERT_DECISION(r, 2, "fallback");
-    cr_assert(strstr(r.reason, "capacityPerReplica is not set"), "%s", r.reason);
-    mla_predict_config_fini(&c);
+    for (size_t i = 0; i < sizeof decision_cases / sizeof *decision_cases; i++) {
+        const struct decision_case *dc = &decision_cases[i];
+        struct mla_predict_config c;
+        cfg_from(dc->cfg ? dc->cfg : base_json, &c);
+        struct mla_predict_forecast f = fcst(dc->peak, dc->conf);
+        time_t now = utc(dc->day, dc->hour, 0);
+        time_t last = dc->changed_min_ago ? now - 60 * dc->changed_min_ago : 0;
+        struct mla_predict_result r = run(&c, dc->peak < 0 ? NULL : &f, now, dc->cur, last);
+        cr_assert_eq(r.min_replicas, dc->want, "%s: want %d got %d (%s: %s)", dc->what, dc->want,
+                     r.min_replicas, mla_predict_rule_name(r.rule), r.reason);
+        cr_assert_str_eq(mla_predict_rule_name(r.rule), dc->rule, "%s: %s", dc->what, r.reason);
+        if (dc->reason)
+            cr_assert(strstr(r.reason, dc->reason), "%s: %s", dc->what, r.reason);
+        if (dc->changed >= 0)
+            cr_assert_eq(r.changed, dc->changed, "%s: changed", dc->what);
+        if (dc->used >= 0)
+            cr_assert_eq(r.forecast_used, dc->used, "%s: forecast_used", dc->what);
+        if (dc->fc_repl >= 0)
+            cr_assert_eq(r.forecast_replicas, dc->fc_repl, "%s: forecast_replicas", dc->what);
+        mla_predict_config_fini(&c);
+    }
 }
 
 Test(predict, annotations_patch_spec_only_on_change, .fini = fini)
@@ -541,103 +471,4 @@ Test(predict_max, no_night_cap_leaves_max_alone, .fini = fini)
     r = run_max(&c, &f, NIGHT, 2, -1); /* unknown: still left alone */
     cr_assert_not(r.max_changed);
     mla_predict_config_fini(&c);
-}
-
-/* ---- mla_predict_keep_loop: re-applying over the loop's decision ---- */
-
-static cJSON *so_with(const char *cfg, int min, int max, const char *updated,
-                      const char *max_reason)
-{
-    cJSON *so = cJSON_CreateObject();
-    cJSON *ann = cJSON_AddObjectToObject(cJSON_AddObjectToObject(so, "metadata"), "annotations");
-    cJSON_AddStringToObject(ann, "ml-autoscaling.io/policy", "p");
-    if (cfg)
-        cJSON_AddStringToObject(ann, MLA_PREDICT_CONFIG_ANNOTATION, cfg);
-    if (updated) {
-        cJSON_AddStringToObject(ann, MLA_PREDICT_ANN_UPDATED, updated);
-        cJSON_AddStringToObject(ann, MLA_PREDICT_ANN_REASON, "forecast: peak");
-    }
-    if (max_reason)
-        cJSON_AddStringToObject(ann, MLA_PREDICT_ANN_MAX_REASON, max_reason);
-    cJSON *spec = cJSON_AddObjectToObject(so, "spec");
-    cJSON_AddNumberToObject(spec, "minReplicaCount", min);
-    cJSON_AddNumberToObject(spec, "maxReplicaCount", max);
-    return so;
-}
-
-static const char *bounds_json = "{\"enabled\":false,\"minReplicas\":1,\"maxReplicas\":10}";
-
-Test(predict_keep, keeps_loop_min_and_explanation)
-{
-    cJSON *live = so_with(bounds_json, 8, 10, "2026-11-25T12:00:00Z", NULL);
-    cJSON *want = so_with(bounds_json, 1, 10, NULL, NULL);
-    cr_assert(mla_predict_keep_loop(want, live));
-    cr_assert_eq(patch_num(want, "minReplicaCount"), 8);
-    cr_assert_eq(patch_num(want, "maxReplicaCount"), 10);
-    cr_assert_str_eq(cJSON_GetStringValue(patch_ann(want, MLA_PREDICT_ANN_UPDATED)),
-                     "2026-11-25T12:00:00Z");
-    cr_assert_str_eq(cJSON_GetStringValue(patch_ann(want, MLA_PREDICT_ANN_REASON)),
-                     "forecast: peak");
-    cJSON_Delete(want);
-    cJSON_Delete(live);
-}
-
-Test(predict_keep, clamps_into_new_bounds)
-{
-    cJSON *live = so_with(bounds_json, 8, 10, "2026-11-25T12:00:00Z", NULL);
-    const char *narrow = "{\"enabled\":false,\"minReplicas\":1,\"maxReplicas\":5}";
-    cJSON *want = so_with(narrow, 1, 5, NULL, NULL);
-    cr_assert(mla_predict_keep_loop(want, live));
-    cr_assert_eq(patch_num(want, "minReplicaCount"), 5);
-    cJSON_Delete(want);
-    const char *raised = "{\"enabled\":false,\"minReplicas\":9,\"maxReplicas\":12}";
-    want = so_with(raised, 9, 12, NULL, NULL);
-    cr_assert(mla_predict_keep_loop(want, live));
-    cr_assert_eq(patch_num(want, "minReplicaCount"), 9);
-    cJSON_Delete(want);
-    cJSON_Delete(live);
-}
-
-Test(predict_keep, keeps_night_cap_on_max)
-{
-    cJSON *live = so_with(bounds_json, 2, 4, "2026-11-25T12:00:00Z", "capped at 4");
-    cJSON *want = so_with(bounds_json, 1, 10, NULL, NULL);
-    cr_assert(mla_predict_keep_loop(want, live));
-    cr_assert_eq(patch_num(want, "minReplicaCount"), 2);
-    cr_assert_eq(patch_num(want, "maxReplicaCount"), 4);
-    cr_assert_str_eq(cJSON_GetStringValue(patch_ann(want, MLA_PREDICT_ANN_MAX_REASON)),
-                     "capped at 4");
-    cJSON_Delete(want);
-    cJSON_Delete(live);
-    /* a max the loop did not set (no max-replicas-reason) is the policy's */
-    live = so_with(bounds_json, 2, 4, "2026-11-25T12:00:00Z", NULL);
-    want = so_with(bounds_json, 1, 10, NULL, NULL);
-    cr_assert(mla_predict_keep_loop(want, live));
-    cr_assert_eq(patch_num(want, "maxReplicaCount"), 10);
-    cJSON_Delete(want);
-    cJSON_Delete(live);
-}
-
-Test(predict_keep, policy_values_without_config_or_loop_decision)
-{
-    cJSON *live = so_with(bounds_json, 8, 10, "2026-11-25T12:00:00Z", "capped");
-    cJSON *want = so_with(NULL, 1, 10, NULL, NULL); /* opt-in no longer asks for the loop */
-    cr_assert_not(mla_predict_keep_loop(want, live));
-    cr_assert_eq(patch_num(want, "minReplicaCount"), 1);
-    cr_assert_null(patch_ann(want, MLA_PREDICT_ANN_UPDATED));
-    cJSON_Delete(want);
-    cJSON_Delete(live);
-    live = so_with(bounds_json, 8, 10, NULL, NULL); /* the loop never changed it */
-    want = so_with(bounds_json, 1, 10, NULL, NULL);
-    cr_assert_not(mla_predict_keep_loop(want, live));
-    cr_assert_eq(patch_num(want, "minReplicaCount"), 1);
-    cr_assert_not(mla_predict_keep_loop(want, NULL));
-    cJSON_Delete(want);
-    cJSON_Delete(live);
-    live = so_with(bounds_json, 8, 10, "2026-11-25T12:00:00Z", NULL);
-    want = so_with("{not json", 1, 10, NULL, NULL);
-    cr_assert_not(mla_predict_keep_loop(want, live));
-    cr_assert_eq(patch_num(want, "minReplicaCount"), 1);
-    cJSON_Delete(want);
-    cJSON_Delete(live);
 }

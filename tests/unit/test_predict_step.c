@@ -1,5 +1,8 @@
 /* test_predict_step.c - mla_predict_step without Prometheus (business hours / cost only):
- * skipping, the merge patch, "no patch when nothing changed", RFC 3339 parsing, metrics. */
+ * skipping, the loop's server-side apply configuration (everything it owns, every time), "no
+ * apply when nothing changed and the loop owns its fields", the release when the config goes,
+ * the worker leaving the loop's counts alone (mla_predict_leave_loop), RFC 3339 parsing,
+ * metrics. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,46 +51,140 @@ static cJSON *make_so(const char *cfg, int min, const char *extra_key, const cha
 
 static const struct mla_predict_env env = {.prom = {.base_url = "http://127.0.0.1:1"}};
 
-Test(predict_step, business_hours_only_patch_and_then_nothing, .init = init, .fini = fini)
+/* What kube-apiserver records after the loop's apply: it owns both counts. */
+static void owned_by_loop(cJSON *so)
+{
+    cJSON *mf = cJSON_AddArrayToObject(cJSON_GetObjectItem(so, "metadata"), "managedFields");
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "manager", MLA_PREDICT_FIELD_MANAGER);
+    cJSON_AddStringToObject(e, "operation", "Apply");
+    cJSON *f = cJSON_Parse("{\"f:metadata\":{\"f:annotations\":{\"f:ml-autoscaling.io/min-replicas-"
+                           "reason\":{}}},\"f:spec\":{\"f:minReplicaCount\":{},"
+                           "\"f:maxReplicaCount\":{}}}");
+    cJSON_AddItemToObject(e, "fieldsV1", f);
+    cJSON_AddItemToArray(mf, e);
+}
+
+/* Applies an apply configuration by hand (what server-side apply does for these fields). */
+static void apply_by_hand(cJSON *so, const cJSON *cfg)
+{
+    cJSON *ann = cJSON_GetObjectItem(cJSON_GetObjectItem(so, "metadata"), "annotations");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(cJSON_GetObjectItem(cfg, "metadata"), "annotations"))
+    {
+        cJSON_DeleteItemFromObject(ann, it->string);
+        cJSON_AddStringToObject(ann, it->string, it->valuestring);
+    }
+    cJSON *spec = cJSON_GetObjectItem(so, "spec");
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(cfg, "spec"))
+    {
+        cJSON_DeleteItemFromObject(spec, it->string);
+        cJSON_AddNumberToObject(spec, it->string, it->valuedouble);
+    }
+}
+
+Test(predict_step, business_hours_apply_and_then_nothing, .init = init, .fini = fini)
 {
     cJSON *so = make_so(cfg_hours, 1, NULL, NULL);
-    cJSON *patch = NULL;
+    cJSON *cfg = NULL;
     struct mla_predict_result r;
     struct mla_err e;
-    cr_assert_eq(mla_predict_step(&env, so, WED_NOON, &patch, &r, &e), MLA_OK, "%s", e.msg);
+    cr_assert_eq(mla_predict_step(&env, so, WED_NOON, &cfg, &r, &e), MLA_OK, "%s", e.msg);
     cr_assert_null(r.skipped);
     cr_assert_eq(r.min_replicas, 3);
-    cr_assert_not_null(patch);
-    char *s = cJSON_PrintUnformatted(patch);
-    cr_assert(strstr(s, "\"spec\":{\"minReplicaCount\":3}"), "%s", s);
+    cr_assert_not_null(cfg);
+    char *s = cJSON_PrintUnformatted(cfg);
+    /* an apply configuration: both counts always, no nulls (they mean nothing to apply) */
+    cr_assert(strstr(s, "\"apiVersion\":\"keda.sh/v1alpha1\",\"kind\":\"ScaledObject\""), "%s", s);
+    cr_assert(strstr(s, "\"name\":\"web-so\",\"namespace\":\"shop\""), "%s", s);
+    cr_assert(strstr(s, "\"spec\":{\"minReplicaCount\":3,\"maxReplicaCount\":10}"), "%s", s);
     cr_assert(strstr(s, "\"ml-autoscaling.io/min-replicas-reason\":\"business_hours: "), "%s", s);
-    cr_assert(strstr(s, "\"ml-autoscaling.io/forecast-peak\":null"), "%s", s);
+    cr_assert(strstr(s, "\"ml-autoscaling.io/min-replicas-updated\":\"2026-11-25T12:00:00Z\""),
+              "%s", s);
+    cr_assert_null(strstr(s, "null"), "%s", s);
     free(s);
 
-    /* apply the patch by hand, run again a minute later: nothing to send */
-    cJSON *ann = cJSON_GetObjectItem(cJSON_GetObjectItem(so, "metadata"), "annotations");
-    cJSON *pann = cJSON_GetObjectItem(cJSON_GetObjectItem(patch, "metadata"), "annotations");
-    const cJSON *it;
-    cJSON_ArrayForEach(it, pann)
-    {
-        if (cJSON_IsString(it))
-            cJSON_AddStringToObject(ann, it->string, it->valuestring);
-    }
-    cJSON_SetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(so, "spec"), "minReplicaCount"),
-                         3);
-    cJSON_Delete(patch);
-    patch = (cJSON *)0x1;
-    cr_assert_eq(mla_predict_step(&env, so, WED_NOON + 60, &patch, &r, &e), MLA_OK, "%s", e.msg);
-    cr_assert_null(patch);
+    apply_by_hand(so, cfg);
+    cJSON_Delete(cfg);
+    /* the loop does not own its fields yet (the first apply was not recorded): it applies again,
+     * carrying min-replicas-updated (the last change) although nothing changed */
+    cr_assert_eq(mla_predict_step(&env, so, WED_NOON + 60, &cfg, &r, &e), MLA_OK, "%s", e.msg);
+    cr_assert_not_null(cfg);
     cr_assert_not(r.changed);
+    s = cJSON_PrintUnformatted(cfg);
+    cr_assert(strstr(s, "\"ml-autoscaling.io/min-replicas-updated\":\"2026-11-25T12:00:00Z\""),
+              "%s", s);
+    free(s);
+    cJSON_Delete(cfg);
+    owned_by_loop(so);
+    cfg = (cJSON *)0x1;
+    cr_assert_eq(mla_predict_step(&env, so, WED_NOON + 60, &cfg, &r, &e), MLA_OK, "%s", e.msg);
+    cr_assert_null(cfg);
 
     /* 18:00: the window closes; the last change was at 12:00 so the hold has passed */
-    cr_assert_eq(mla_predict_step(&env, so, WED_NOON + 6 * 3600, &patch, &r, &e), MLA_OK);
-    cr_assert_not_null(patch);
+    cr_assert_eq(mla_predict_step(&env, so, WED_NOON + 6 * 3600, &cfg, &r, &e), MLA_OK);
+    cr_assert_not_null(cfg);
     cr_assert_eq(r.min_replicas, 1);
     cr_assert_str_eq(mla_predict_rule_name(r.rule), "fallback");
-    cJSON_Delete(patch);
+    cJSON_Delete(cfg);
     cJSON_Delete(so);
+}
+
+Test(predict_step, releases_its_fields_once_the_config_is_gone, .init = init, .fini = fini)
+{
+    struct mla_predict_result r;
+    cJSON *cfg = (cJSON *)0x1;
+    cJSON *so = make_so(NULL, 8, MLA_PREDICT_ANN_REASON, "forecast: peak 400");
+    owned_by_loop(so);
+    cr_assert_eq(mla_predict_step(&env, so, WED_NOON, &cfg, &r, NULL), MLA_OK);
+    cr_assert(r.skipped && strstr(r.skipped, "no ml-autoscaling.io/predictive-config"));
+    /* the empty set: server-side apply removes what only the loop owned */
+    char *s = cJSON_PrintUnformatted(cfg);
+    cr_assert_str_eq(s, "{\"apiVersion\":\"keda.sh/v1alpha1\",\"kind\":\"ScaledObject\","
+                        "\"metadata\":{\"name\":\"web-so\",\"namespace\":\"shop\"}}");
+    free(s);
+    cJSON_Delete(cfg);
+    cJSON_Delete(so);
+    /* a config asking for nothing releases too; paused objects are left alone */
+    so = make_so("{\"enabled\":false,\"minReplicas\":1,\"maxReplicas\":3}", 1, NULL, NULL);
+    owned_by_loop(so);
+    cr_assert_eq(mla_predict_step(&env, so, WED_NOON, &cfg, &r, NULL), MLA_OK);
+    cr_assert_not_null(cfg);
+    cr_assert_null(cJSON_GetObjectItem(cfg, "spec"));
+    cJSON_Delete(cfg);
+    cJSON_Delete(so);
+    so = make_so(NULL, 8, "autoscaling.keda.sh/paused", "true");
+    owned_by_loop(so);
+    cr_assert_eq(mla_predict_step(&env, so, WED_NOON, &cfg, &r, NULL), MLA_OK);
+    cr_assert_null(cfg);
+    cJSON_Delete(so);
+}
+
+Test(predict_step, worker_leaves_the_loops_counts_alone, .init = init, .fini = fini)
+{
+    cJSON *live = make_so(cfg_hours, 8, NULL, NULL);
+    cJSON *want = make_so(cfg_hours, 1, NULL, NULL);
+    cJSON_AddNumberToObject(cJSON_GetObjectItem(want, "spec"), "maxReplicaCount", 10);
+    /* the loop owns nothing yet: the worker applies the policy's counts */
+    cr_assert_not(mla_predict_leave_loop(want, live));
+    cr_assert_not_null(cJSON_GetObjectItem(cJSON_GetObjectItem(want, "spec"), "minReplicaCount"));
+    cr_assert_not(mla_predict_leave_loop(want, NULL));
+    owned_by_loop(live);
+    cr_assert(mla_predict_leave_loop(want, live));
+    cr_assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(want, "spec"), "minReplicaCount"));
+    cr_assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(want, "spec"), "maxReplicaCount"));
+    /* nothing of the loop's is copied in */
+    cr_assert_null(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(want, "metadata"), "annotations"),
+        MLA_PREDICT_ANN_REASON));
+    cJSON_Delete(want);
+    /* the opt-in no longer asks for the loop: the policy's counts are applied (and taken over) */
+    want = make_so(NULL, 1, NULL, NULL);
+    cr_assert_not(mla_predict_leave_loop(want, live));
+    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(want, "spec"), "minReplicaCount")
+                     ->valueint, 1);
+    cJSON_Delete(want);
+    cJSON_Delete(live);
 }
 
 Test(predict_step, skips_paused_unconfigured_and_idle_objects, .init = init, .fini = fini)
@@ -148,7 +245,12 @@ Test(predict_step, hold_reads_the_updated_annotation_and_sets_metrics, .init = i
     cr_assert_eq(mla_predict_step(&menv, so, WED_NOON + 6 * 3600 + 300, &patch, &r, NULL), MLA_OK);
     cr_assert_eq(r.min_replicas, 3);
     cr_assert_str_eq(mla_predict_rule_name(r.rule), "hysteresis");
-    cr_assert_null(cJSON_GetObjectItem(patch, "spec"));
+    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(patch, "spec"), "minReplicaCount")
+                     ->valueint, 3);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetObjectItem(cJSON_GetObjectItem(patch, "metadata"), "annotations"),
+                         MLA_PREDICT_ANN_UPDATED)),
+                     "2026-11-25T17:55:00Z");
     cJSON_Delete(patch);
     struct mla_buf b;
     mla_buf_init(&b, 0);

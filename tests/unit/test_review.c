@@ -377,3 +377,24 @@ Test(adm_decode, cjson_nesting_limit_is_1000)
         cJSON_Delete(j);
     }
 }
+
+Test(adm_decode, dry_run_only_when_true)
+{
+    static const struct {
+        const char *field;
+        bool dry;
+    } cases[] = {{",\"dryRun\":true", true}, {",\"dryRun\":false", false},
+                 {",\"dryRun\":null", false}, {"", false}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char body[512];
+        snprintf(body, sizeof body, REVIEW("{\"uid\":\"a\",\"kind\":{\"group\":\"apps\",\"kind\":"
+                                           "\"Deployment\"},\"operation\":\"CREATE\",\"object\":"
+                                           "{\"metadata\":{\"name\":\"w\"}}%s}"),
+                 cases[i].field);
+        struct mla_review_request r;
+        struct mla_err e;
+        cr_assert_eq(decode(body, &r, NULL, &e), MLA_OK, "%s: %s", cases[i].field, e.msg);
+        cr_assert_eq(r.dry_run, cases[i].dry, "%s", cases[i].field);
+        mla_review_request_fini(&r);
+    }
+}

@@ -170,7 +170,7 @@ Test(so, rabbitmq_cron_auth_refs_behavior_and_predictive_config)
 static char *expand(const char *tpl, bool promql, const char *name, const char *queue,
                     enum mla_code *rc, char *msg)
 {
-    struct mla__arena a = {0};
+    struct mla_arena a = {0};
     struct mla_tpl *t = NULL;
     char why[256];
     cr_assert(mla__tpl_compile(&a, tpl, promql, &t, why, sizeof why), "%s", why);
@@ -184,7 +184,7 @@ static char *expand(const char *tpl, bool promql, const char *name, const char *
     *rc = mla_tpl_expand(t, name, "ns", ann, &b, &err);
     snprintf(msg, 512, "%s", err.msg);
     char *out = mla_buf_take(&b);
-    mla__arena_fini(&a);
+    mla_arena_fini(&a);
     return out;
 }
 
@@ -227,7 +227,7 @@ Test(so, template_values_cannot_break_out_of_promql_strings)
 
 Test(so, templates_refuse_free_text_outside_strings_at_load)
 {
-    struct mla__arena a = {0};
+    struct mla_arena a = {0};
     struct mla_tpl *t;
     char why[256];
     cr_assert_not(mla__tpl_compile(&a, "up{} * {{ queue }}", true, &t, why, sizeof why));
@@ -236,7 +236,7 @@ Test(so, templates_refuse_free_text_outside_strings_at_load)
     cr_assert_not(mla__tpl_compile(&a, "x{a=\"{{ queue }\"}", true, &t, why, sizeof why));
     cr_assert_not(mla__tpl_compile(&a, "x{a=\"{{ enabled }}\"}", true, &t, why, sizeof why));
     cr_assert(mla__tpl_compile(&a, "{{ name }}", false, &t, why, sizeof why));
-    mla__arena_fini(&a);
+    mla_arena_fini(&a);
 }
 
 Test(so, names_fit_63_including_keda_hpa_prefix)
@@ -259,4 +259,43 @@ Test(so, names_fit_63_including_keda_hpa_prefix)
     mla_so_short_name("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.-bbbbbbbbbbbbbbbbbbbb", 54, out);
     cr_assert_null(strstr(out, ".-"));
     cr_assert_null(strstr(out, "--"));
+}
+
+/* Through the whole decision: the ScaledObject name keeps "keda-hpa-<name>" within 63 (so at
+ * most 54), the deployment label value within 63, both the Deployment name itself when it fits
+ * and a hashed prefix otherwise; the patch records the same ScaledObject name. */
+Test(so, name_limits_at_each_boundary_through_the_decision)
+{
+    static const struct {
+        size_t len;
+        bool so_kept, label_kept;
+    } cases[] = {{1, true, true}, {54, true, true}, {55, false, true},
+                 {63, false, true}, {64, false, false}, {253, false, false}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char name[254];
+        memset(name, 'a', cases[i].len);
+        name[cases[i].len] = '\0';
+        name[0] = 'w';
+        struct mla_decision d;
+        decide(name, "web-1", "", EN "\"ml-autoscaling.io/min-replicas\":\"2\"", NULL, &d);
+        cr_assert(d.allowed, "len %zu: %s", cases[i].len, d.message);
+        const char *so = cJSON_GetStringValue(fx_path(d.scaled_object, "metadata", "name", NULL));
+        const char *label = cJSON_GetStringValue(fx_path(d.scaled_object, "metadata", "labels",
+                                                         "ml-autoscaling.io/deployment"));
+        cr_assert_not_null(so);
+        cr_assert_not_null(label);
+        cr_assert_leq(strlen("keda-hpa-") + strlen(so), 63, "len %zu: %s", cases[i].len, so);
+        cr_assert_leq(strlen(label), 63, "len %zu: %s", cases[i].len, label);
+        cr_assert_eq(!strcmp(so, name), cases[i].so_kept, "len %zu: so name %s", cases[i].len, so);
+        cr_assert_eq(!strcmp(label, name), cases[i].label_kept, "len %zu: label %s", cases[i].len,
+                     label);
+        if (!cases[i].so_kept)
+            cr_assert_eq(strlen(so), 54, "len %zu: %s", cases[i].len, so);
+        if (!cases[i].label_kept)
+            cr_assert_eq(strlen(label), 63, "len %zu: %s", cases[i].len, label);
+        cr_assert_str_eq(cJSON_GetStringValue(fx_path(d.scaled_object, "spec", "scaleTargetRef",
+                                                      "name")), name);
+        cr_assert_str_eq(d.so_name, so);
+        mla_decision_fini(&d);
+    }
 }

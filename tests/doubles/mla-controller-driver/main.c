@@ -24,7 +24,8 @@
  * loop, worker) until SIGTERM/SIGINT. Destroying the façade releases the Lease.
  *
  * The loop's decision for a stored Deployment comes from --template when given (opted in =
- * annotation ml-autoscaling.io/enabled: "true"; HPA mode from ml-autoscaling.io/hpa-mode),
+ * annotation ml-autoscaling.io/enabled: "true"; HPA mode from ml-autoscaling.io/hpa-mode; the
+ * Deployment's annotation mla-test/scaled-object replaces the template for it),
  * else from mla_decide (the policy engine) with --policy-dir.
  *
  * DESIGN: the main thread reads stdin (poll with a 100 ms tick so SIGTERM/SIGINT, which only
@@ -45,6 +46,7 @@
 
 #include "mla/controller.h"
 #include "mla/buf.h"
+#include "mla/file.h"
 #include "mla/log.h"
 #include "mla/mem.h"
 #include "mla/metrics.h"
@@ -78,12 +80,12 @@ static enum mla_hpa_mode drv_mode(const char *s)
     return MLA_HPA_DELETE;
 }
 
-/* The template ScaledObject for Deployment ns/name (new). */
-static cJSON *drv_so_for(const char *ns, const char *name)
+/* The template ScaledObject `tmpl` (borrowed) for Deployment ns/name (new). */
+static cJSON *drv_so_from(const cJSON *tmpl, const char *ns, const char *name)
 {
-    if (!drv_template)
+    if (!tmpl)
         return NULL;
-    cJSON *so = cJSON_Duplicate(drv_template, 1);
+    cJSON *so = cJSON_Duplicate(tmpl, 1);
     cJSON *m = cJSON_GetObjectItemCaseSensitive(so, "metadata");
     if (!m)
         m = cJSON_AddObjectToObject(so, "metadata");
@@ -105,6 +107,28 @@ static cJSON *drv_so_for(const char *ns, const char *name)
     return so;
 }
 
+/* The loop's decision for a stored Deployment: its annotation mla-test/scaled-object (a JSON
+ * template) when present, so a test can change what "the policy" decides per Deployment the
+ * way an annotation change does with the policy engine; else --template. New. */
+/* The --template ScaledObject for Deployment ns/name (new). */
+static cJSON *drv_so_for(const char *ns, const char *name)
+{
+    return drv_so_from(drv_template, ns, name);
+}
+
+static cJSON *drv_so_for_stored(const cJSON *d, const char *ns, const char *name)
+{
+    const char *own = mla_kube_annotation(d, "mla-test/scaled-object");
+    cJSON *t = own ? cJSON_Parse(own) : NULL;
+    if (!cJSON_IsObject(t)) {
+        cJSON_Delete(t);
+        return drv_so_for(ns, name);
+    }
+    cJSON *so = drv_so_from(t, ns, name);
+    cJSON_Delete(t);
+    return so;
+}
+
 static enum mla_code drv_decide(void *ctx, const struct mla_policy_set *ps,
                                 const struct mla_review_request *req, struct mla_decision *out,
                                 struct mla_err *err)
@@ -119,7 +143,7 @@ static enum mla_code drv_decide(void *ctx, const struct mla_policy_set *ps,
         return MLA_OK;
     out->action = MLA_ACT_APPLY;
     out->hpa_mode = drv_mode(mla_kube_annotation(req->object, "ml-autoscaling.io/hpa-mode"));
-    out->scaled_object = drv_so_for(req->namespace_, req->name);
+    out->scaled_object = drv_so_for_stored(req->object, req->namespace_, req->name);
     snprintf(out->so_name, sizeof out->so_name, "%s", req->name);
     return MLA_OK;
 }
@@ -344,6 +368,9 @@ static void drv_line(struct mla_controller *api, const char *line)
         cJSON_AddNumberToObject(o, "hpa", st.hpa);
         cJSON_AddNumberToObject(o, "orphans", st.orphans);
         cJSON_AddNumberToObject(o, "paused", st.paused);
+        cJSON_AddNumberToObject(o, "adopted", st.adopted);
+        cJSON_AddNumberToObject(o, "skipped", st.skipped);
+        cJSON_AddNumberToObject(o, "predicted", st.predicted);
         drv_print(o);
     } else if (!strcmp(cmd, "bench-review")) {
         drv_bench_review(api, in);
@@ -368,7 +395,7 @@ static void drv_usage(FILE *f)
             "       [--lease-namespace NS] [--lease-name N] [--identity ID]\n"
             "       [--lease-duration S] [--renew-deadline S] [--retry-period S]\n"
             "       [--stored-give-up S] [--transfer-verify S] [--drain S] [--stay]\n"
-            "       [--log-level L] [--metrics-out FILE] [--prom-url URL]\n"
+            "       [--log-level L] [--metrics-out FILE] [--prom-url URL] [--list-page-size N]\n"
             "Reads admission/command JSON lines on stdin (see the header of main.c).\n");
 }
 
@@ -412,6 +439,15 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--identity")) cfg.identity = v;
         else if (!strcmp(a, "--metrics-out")) metrics_out = v;
         else if (!strcmp(a, "--prom-url")) prom_url = v;
+        else if (!strcmp(a, "--list-page-size")) {
+            char *end = NULL;
+            long n = strtol(v, &end, 10);
+            if (!end || *end || n < 1 || n > 100000) {
+                fprintf(stderr, "mla-controller-driver: --list-page-size %s: 1..100000\n", v);
+                return 2;
+            }
+            cfg.loop_page_size = (int)n;
+        }
         else if (!strcmp(a, "--log-level")) {
             enum mla_log_level lvl;
             if (mla_log_level_parse(v, &lvl, NULL) != MLA_OK) {
@@ -438,22 +474,10 @@ int main(int argc, char **argv)
         }
     }
     if (tmpl) {
-        FILE *f = fopen(tmpl, "rb");
-        struct mla_buf b;
-        mla_buf_init(&b, 1u << 20);
-        char chunk[4096];
-        bool ok = f != NULL;
-        while (f) {
-            size_t n = fread(chunk, 1, sizeof chunk, f);
-            if (n == 0)
-                break;
-            if (mla_buf_add(&b, chunk, n) != MLA_OK)
-                ok = false;
-        }
-        if (f)
-            fclose(f);
-        drv_template = ok ? cJSON_Parse(mla_buf_str(&b)) : NULL;
-        mla_buf_fini(&b);
+        char *text = NULL;
+        drv_template = mla_file_read(tmpl, 1u << 20, &text, NULL, NULL) == MLA_OK
+                           ? cJSON_Parse(text) : NULL;
+        free(text);
         if (!cJSON_IsObject(drv_template)) {
             fprintf(stderr, "mla-controller-driver: --template %s: cannot read a JSON object\n", tmpl);
             cJSON_Delete(drv_template);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mla/file.h"
 #include "mla/log.h"
 #include "mla/mem.h"
 #include "mla/predict_forecast.h"
@@ -77,21 +78,8 @@ static int toy_forecast(void *ctx, const double *v, size_t n, double step_s, int
 
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, len = 0, r;
-    char *d = mla_xmalloc(cap + 1);
-    while ((r = fread(d + len, 1, cap - len, f)) > 0) {
-        len += r;
-        if (len == cap) {
-            cap *= 2;
-            d = mla_xrealloc(d, cap + 1);
-        }
-    }
-    fclose(f);
-    d[len] = '\0';
-    return d;
+    char *d = NULL;
+    return mla_file_read(path, 64u << 20, &d, NULL, NULL) == MLA_OK ? d : NULL;
 }
 
 static int usage(void)

@@ -10,7 +10,7 @@
  * Without these a test server accepts what a real cluster refuses, and the product's handling
  * of those answers (issue 16: a 500 retried for 15 minutes) goes untested.
  */
-#include "strict.h"
+#include "crd.h"
 
 #include <limits.h>
 #include <math.h>

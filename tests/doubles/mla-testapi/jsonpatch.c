@@ -4,7 +4,7 @@
  * patch and apply that custom resources take), so a client may use it; the test server must
  * not answer 415 where a cluster answers 200. Pointers follow RFC 6901 (~0, ~1, "-").
  */
-#include "strict.h"
+#include "crd.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -4,23 +4,27 @@
  * (autoscaling/v2), ScaledObjects (keda.sh/v1alpha1), Leases (coordination.k8s.io/v1), Events
  * (core/v1 and events.k8s.io/v1). GET/LIST (labelSelector), POST, PUT, PATCH (merge patch,
  * strategic merge patch treated as merge on built-in types and 415 on custom resources, JSON
- * Patch, server-side apply for one field manager), DELETE; the CRD schema of custom resources
- * (crd.c: pruning, 422 Invalid, the apply's 500 "failed to create typed patch object");
- * resourceVersion from a global counter with 409 on conflict; uid/creationTimestamp on create;
- * garbage collection through ownerReferences; bearer-token check; KEDA's admission webhook rules
- * on ScaledObject writes (see /work/shared/keda/README.md, messages as KEDA prints them).
+ * Patch, server-side apply with field managers (ssa.c)), DELETE; the CRD schema of custom
+ * resources (crd.c, crd.h: pruning, 422 Invalid, the apply's 500 "failed to create typed patch
+ * object"); resourceVersion from a global counter with 409 on conflict; uid/creationTimestamp on
+ * create; garbage collection through ownerReferences (asynchronous: gcDelayMs after the owner is
+ * gone or when it never existed, checked before each request); bearer-token check; KEDA's
+ * admission webhook rules on ScaledObject writes (see /work/shared/keda/README.md, messages as KEDA prints them).
  *
  * Test control (no token needed):
  *   POST /_control {"latencyMs":N, "fail":{"status":429,"count":3,"retryAfter":1,"path":"sub",
  *                   "verb":"PATCH"}, "dropConnections":N, "down":true|false,
- *                   "kedaAdoptsHpa":true|false, "reset":true}
+ *                   "kedaAdoptsHpa":true|false, "kedaInstalled":true|false, "gc":true|false,
+ *                   "gcDelayMs":N, "reset":true}
+ *   (kedaInstalled and discovery documents: discovery.c)
+ *   and strict.h's: "strictNamespaces", "namespaces", "statusWrite", "applyTypedError".
+ *   A write that changes nothing keeps the resourceVersion, as the real server does.
  *   GET /_log  -> {"items":[{"verb","path","query","status","created"}...]};  DELETE /_log clears.
  *
- * Server-side apply: the server remembers, per object and field manager, the last applied
- * configuration. An apply removes the fields that manager applied before and no longer applies,
- * then merges the new configuration in (objects merge, lists and scalars replace). Fields others
- * set (a merge patch adding an annotation) are kept. Conflicts between managers are not
- * detected (force=true is assumed): the product uses one field manager.
+ * Server-side apply and managedFields (ssa.c): field sets per manager, shown in
+ * metadata.managedFields; a field another manager owns with another value is a 409 conflict
+ * without force=true; what an applier stops applying goes unless another manager owns it;
+ * ownerReferences merge by uid. Lists take ?limit= and ?continue= (sorted by namespace/name).
  *
  * DESIGN: libmicrohttpd runs a thread per connection (injected latency must not stall other
  * clients); one mutex guards the whole store, the control settings and the log. The main
@@ -38,9 +42,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "discovery.h"
 #include "mla/buf.h"
 #include "mla/kube.h"
 #include "mla/mem.h"
+#include "crd.h"
+#include "ssa.h"
 #include "strict.h"
 
 struct ta_res {
@@ -70,7 +77,8 @@ struct ta_obj {
     char *ns;
     char *name;
     cJSON *o;        /* owned: the stored object */
-    cJSON *managers; /* owned: {manager: last applied configuration} */
+    cJSON *managers; /* owned: field sets per manager (ssa.h) */
+    double dangling_since; /* wall time its owners were first all missing; 0: not dangling */
 };
 
 struct ta_fail {
@@ -91,9 +99,11 @@ static struct {
     long drop;                  /* guarded by mu */
     bool down;                  /* guarded by mu */
     bool keda_adopts_hpa;       /* guarded by mu */
+    bool gc_off;                /* guarded by mu */
+    long gc_delay_ms;           /* guarded by mu */
     cJSON *log;                 /* guarded by mu */
     char *token;                /* immutable after start */
-} ta = {.mu = PTHREAD_MUTEX_INITIALIZER};
+} ta = {.mu = PTHREAD_MUTEX_INITIALIZER, .gc_delay_ms = 200};
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -171,6 +181,17 @@ static struct ta_obj *ta_find_res(const char *plural, const char *ns, const char
     return NULL;
 }
 
+cJSON *ta_store_get(const char *plural, const char *ns, const char *name)
+{
+    struct ta_obj *x = ta_find_res(plural, ns, name);
+    return x ? x->o : NULL;
+}
+
+void ta_store_bump_rv(cJSON *o)
+{
+    ta_bump_rv(o);
+}
+
 static void ta_obj_free(struct ta_obj *x)
 {
     free(x->ns);
@@ -201,39 +222,6 @@ static void ta_merge(cJSON *target, const cJSON *patch)
         } else {
             cJSON_DeleteItemFromObjectCaseSensitive(target, p->string);
             cJSON_AddItemToObject(target, p->string, cJSON_Duplicate(p, 1));
-        }
-    }
-}
-
-/* Removes from target the members `prev` has and `next` has not (recursively in objects). */
-static void ta_unapply(cJSON *target, const cJSON *prev, const cJSON *next)
-{
-    const cJSON *p;
-    cJSON_ArrayForEach(p, prev)
-    {
-        const cJSON *n = cJSON_GetObjectItemCaseSensitive(next, p->string);
-        cJSON *t = cJSON_GetObjectItemCaseSensitive(target, p->string);
-        if (!t)
-            continue;
-        if (!n)
-            cJSON_DeleteItemFromObjectCaseSensitive(target, p->string);
-        else if (cJSON_IsObject(p) && cJSON_IsObject(n) && cJSON_IsObject(t))
-            ta_unapply(t, p, n);
-    }
-}
-
-/* Apply merge: objects merge, everything else replaces; nulls are values here. */
-static void ta_apply_merge(cJSON *target, const cJSON *cfg)
-{
-    const cJSON *c;
-    cJSON_ArrayForEach(c, cfg)
-    {
-        cJSON *t = cJSON_GetObjectItemCaseSensitive(target, c->string);
-        if (cJSON_IsObject(c) && cJSON_IsObject(t)) {
-            ta_apply_merge(t, c);
-        } else {
-            cJSON_DeleteItemFromObjectCaseSensitive(target, c->string);
-            cJSON_AddItemToObject(target, c->string, cJSON_Duplicate(c, 1));
         }
     }
 }
@@ -497,6 +485,11 @@ static long ta_replace(struct ta_obj *x, cJSON *n, bool dry_run, cJSON **out)
     cJSON_AddNumberToObject(m, "generation", gen);
     ta_set_str(n, "apiVersion", x->res->api_version);
     ta_set_str(n, "kind", x->res->kind);
+    if (ta_strict_noop(x->o, n)) { /* the real server stores nothing: same resourceVersion */
+        cJSON_Delete(n);
+        *out = cJSON_Duplicate(x->o, 1);
+        return 200;
+    }
     ta_bump_rv(n);
     if (dry_run) {
         *out = n;
@@ -510,39 +503,65 @@ static long ta_replace(struct ta_obj *x, cJSON *n, bool dry_run, cJSON **out)
     return 200;
 }
 
-static bool ta_owned_by(const cJSON *o, const char *uid)
-{
-    const cJSON *ref;
-    cJSON_ArrayForEach(ref, ta_path(o, "metadata", "ownerReferences", NULL))
-    {
-        const char *u = ta_pstr(ref, "uid", NULL, NULL);
-        if (u && !strcmp(u, uid))
-            return true;
-    }
-    return false;
-}
-
-/* Deletes x and, through ownerReferences, what it owns (recursively). */
+/* Deletes x. What it owns goes later, in the garbage collector's sweep (ta_gc_sweep), as in
+ * Kubernetes: a dependent is still there right after its owner's DELETE answered. */
 static void ta_delete(struct ta_obj *x)
 {
-    char *uid = mla_xstrdup(mla_kube_meta_str(x->o, "uid") ? mla_kube_meta_str(x->o, "uid") : "");
     for (struct ta_obj **pp = &ta.objs; *pp; pp = &(*pp)->next)
         if (*pp == x) {
             *pp = x->next;
             break;
         }
     ta_obj_free(x);
-    for (;;) {
-        struct ta_obj *owned = NULL;
-        for (struct ta_obj *y = ta.objs; y && !owned; y = y->next)
-            if (*uid && ta_owned_by(y->o, uid))
-                owned = y;
-        if (!owned)
-            break;
-        ta_delete(owned);
-    }
     ta.rv++;
-    free(uid);
+}
+
+static bool ta_uid_exists(const char *uid)
+{
+    for (struct ta_obj *y = ta.objs; y; y = y->next) {
+        const char *u = mla_kube_meta_str(y->o, "uid");
+        if (u && !strcmp(u, uid))
+            return true;
+    }
+    return false;
+}
+
+/* The garbage collector, asynchronous like kube-controller-manager's: an object whose owners
+ * (ownerReferences by uid) are all missing - deleted, or never there - is deleted once it has
+ * been so for gc_delay_ms, checked before each request. Dependents of dependents follow. */
+static void ta_gc_sweep(void)
+{
+    if (ta.gc_off)
+        return;
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    double now = (double)tv.tv_sec + tv.tv_usec / 1e6;
+    bool again = true;
+    while (again) {
+        again = false;
+        for (struct ta_obj *x = ta.objs; x; x = x->next) {
+            const cJSON *refs = ta_path(x->o, "metadata", "ownerReferences", NULL);
+            bool any = false, some = false;
+            const cJSON *ref;
+            cJSON_ArrayForEach(ref, refs)
+            {
+                const char *u = ta_pstr(ref, "uid", NULL, NULL);
+                some = true;
+                any = any || (u && ta_uid_exists(u));
+            }
+            if (!some || any) {
+                x->dangling_since = 0;
+                continue;
+            }
+            if (x->dangling_since == 0)
+                x->dangling_since = now;
+            if ((now - x->dangling_since) * 1000 >= (double)ta.gc_delay_ms) {
+                ta_delete(x);
+                again = true;
+                break;
+            }
+        }
+    }
 }
 
 static cJSON *ta_list(const struct ta_res *r, const char *ns, const char *selector, long *code)
@@ -694,7 +713,10 @@ static long ta_control(const char *body, cJSON **out)
         ta.drop = 0;
         ta.down = false;
         ta.keda_adopts_hpa = false;
+        ta.gc_off = false;
+        ta.gc_delay_ms = 200;
     }
+    ta_disc_control(c);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "latencyMs");
     if (cJSON_IsNumber(v))
         ta.latency_ms = (long)v->valuedouble;
@@ -704,6 +726,12 @@ static long ta_control(const char *body, cJSON **out)
     v = cJSON_GetObjectItemCaseSensitive(c, "down");
     if (cJSON_IsBool(v))
         ta.down = cJSON_IsTrue(v);
+    v = cJSON_GetObjectItemCaseSensitive(c, "gc");
+    if (cJSON_IsBool(v))
+        ta.gc_off = !cJSON_IsTrue(v);
+    v = cJSON_GetObjectItemCaseSensitive(c, "gcDelayMs");
+    if (cJSON_IsNumber(v) && v->valuedouble >= 0)
+        ta.gc_delay_ms = (long)v->valuedouble;
     v = cJSON_GetObjectItemCaseSensitive(c, "kedaAdoptsHpa");
     if (cJSON_IsBool(v))
         ta.keda_adopts_hpa = cJSON_IsTrue(v);
@@ -719,8 +747,73 @@ static long ta_control(const char *body, cJSON **out)
         snprintf(ta.fail.path, sizeof ta.fail.path, "%s", p ? p : "");
         snprintf(ta.fail.verb, sizeof ta.fail.verb, "%s", vb ? vb : "");
     }
+    long sc = ta_strict_control(c, out);
     cJSON_Delete(c);
+    if (sc)
+        return sc;
     *out = ta_status(200, "", "ok");
+    return 200;
+}
+
+/* ---- managedFields and pagination (ssa.c does the work) ---- */
+
+/* After a non-apply write of x by the request's manager: ownership moves, managedFields shown.
+ * *out is replaced by the object as stored. */
+static void ta_owned_write(struct MHD_Connection *c, struct ta_obj *x, const cJSON *before,
+                           cJSON **out)
+{
+    if (!x)
+        return;
+    char mgr[128];
+    ta_ssa_manager(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "fieldManager"),
+                   MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent"), mgr,
+                   sizeof mgr);
+    ta_ssa_update(before, x->o, x->managers, mgr);
+    ta_ssa_render(x->o, x->managers, x->res->api_version);
+    cJSON_Delete(*out);
+    *out = cJSON_Duplicate(x->o, 1);
+}
+
+/* Server-side apply over a stored object; `in` stolen. 409 on a conflict without force. */
+static long ta_apply_existing(struct MHD_Connection *c, struct ta_obj *x, const char *mgr,
+                              cJSON *in, bool dry_run, cJSON **out)
+{
+    const char *force = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "force");
+    cJSON *n = cJSON_Duplicate(x->o, 1);
+    cJSON *managers = cJSON_Duplicate(x->managers, 1);
+    long code = ta_ssa_apply(n, managers, mgr, x->res->api_version, in, force && !strcmp(force, "true"), out);
+    cJSON_Delete(in);
+    if (code) {
+        cJSON_Delete(n);
+        cJSON_Delete(managers);
+        return code;
+    }
+    code = ta_replace(x, n, dry_run, out); /* n stolen */
+    if (code == 200 && !dry_run) {
+        cJSON_Delete(x->managers);
+        x->managers = managers; /* x takes managers */
+        ta_ssa_render(x->o, x->managers, x->res->api_version);
+        cJSON_Delete(*out);
+        *out = cJSON_Duplicate(x->o, 1);
+    } else {
+        cJSON_Delete(managers);
+    }
+    return code;
+}
+
+/* ?limit=&continue= on a list answer (*out, replaced by a Status on a bad token). */
+static long ta_list_page(struct MHD_Connection *c, cJSON **out)
+{
+    const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+    const char *cont = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "continue");
+    long limit = lim ? strtol(lim, NULL, 10) : 0;
+    cJSON *err = NULL;
+    long code = ta_page(*out, limit, cont, &err);
+    if (code) {
+        cJSON_Delete(*out);
+        *out = err;
+        return code;
+    }
     return 200;
 }
 
@@ -737,7 +830,7 @@ static long ta_api(const char *method, const struct ta_req *rq, struct MHD_Conne
             long code = 0;
             const char *sel = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "labelSelector");
             *out = ta_list(r, rq->has_ns ? rq->ns : NULL, sel, &code);
-            return code;
+            return code == 200 ? ta_list_page(c, out) : code;
         }
         struct ta_obj *x = ta_find(r, rq->ns, rq->name);
         if (!x) {
@@ -801,6 +894,8 @@ static long ta_api(const char *method, const struct ta_req *rq, struct MHD_Conne
         }
         long code = ta_create(r, rq->ns, in, dry_run, out); /* in stolen */
         *created = code == 201 && !dry_run;
+        if (*created)
+            ta_owned_write(c, ta_find(r, rq->ns, mla_kube_meta_str(*out, "name")), NULL, out);
         return code;
     }
     if (!rq->has_name) {
@@ -820,7 +915,12 @@ static long ta_api(const char *method, const struct ta_req *rq, struct MHD_Conne
             cJSON_Delete(in);
             return ta_conflict(r, rq->name, out);
         }
-        return ta_replace(x, in, dry_run, out);
+        cJSON *before = cJSON_Duplicate(x->o, 1);
+        long code = ta_replace(x, in, dry_run, out);
+        if (code == 200 && !dry_run)
+            ta_owned_write(c, x, before, out);
+        cJSON_Delete(before);
+        return code;
     }
     if (strcmp(method, "PATCH") != 0) {
         cJSON_Delete(in);
@@ -849,30 +949,21 @@ static long ta_api(const char *method, const struct ta_req *rq, struct MHD_Conne
             long code = ta_create(r, rq->ns, obj, dry_run, out); /* obj stolen */
             if (code == 201 && !dry_run) {
                 struct ta_obj *nx = ta_find(r, rq->ns, rq->name);
-                cJSON_AddItemToObject(nx->managers, mgr, in); /* managers takes in */
+                cJSON *ignored = NULL;
+                (void)ta_ssa_apply(nx->o, nx->managers, mgr, r->api_version, in, true, &ignored);
+                ta_ssa_render(nx->o, nx->managers, r->api_version);
+                cJSON_Delete(*out);
+                *out = cJSON_Duplicate(nx->o, 1);
                 *created = true;
-            } else {
-                cJSON_Delete(in);
             }
+            cJSON_Delete(in);
             return code;
         }
         if (want_rv && *want_rv && strcmp(want_rv, mla_kube_meta_str(x->o, "resourceVersion"))) {
             cJSON_Delete(in);
             return ta_conflict(r, rq->name, out);
         }
-        cJSON *n = cJSON_Duplicate(x->o, 1);
-        const cJSON *prev = cJSON_GetObjectItemCaseSensitive(x->managers, mgr);
-        if (prev)
-            ta_unapply(n, prev, in);
-        ta_apply_merge(n, in);
-        long code = ta_replace(x, n, dry_run, out); /* n stolen */
-        if (code == 200 && !dry_run) {
-            cJSON_DeleteItemFromObjectCaseSensitive(x->managers, mgr);
-            cJSON_AddItemToObject(x->managers, mgr, in); /* managers takes in */
-        } else {
-            cJSON_Delete(in);
-        }
-        return code;
+        return ta_apply_existing(c, x, mgr, in, dry_run, out); /* in stolen */
     }
     if (!x) {
         cJSON_Delete(in);
@@ -894,7 +985,18 @@ static long ta_api(const char *method, const struct ta_req *rq, struct MHD_Conne
         return (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(*out, "code"));
     }
     cJSON_Delete(in);
-    return ta_replace(x, n, dry_run, out);
+    cJSON *before = cJSON_Duplicate(x->o, 1);
+    long code = ta_replace(x, n, dry_run, out);
+    if (code == 200 && !dry_run)
+        ta_owned_write(c, x, before, out);
+    cJSON_Delete(before);
+    return code;
+}
+
+static bool ta_is_apply(struct MHD_Connection *c)
+{
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    return ct && !strncmp(ct, "application/apply-patch+yaml", 28);
 }
 
 static enum MHD_Result ta_handler(void *cls, struct MHD_Connection *c, const char *url,
@@ -970,10 +1072,14 @@ static enum MHD_Result ta_handler(void *cls, struct MHD_Connection *c, const cha
     char retry_hdr[32] = "";
     bool created = false;
     pthread_mutex_lock(&ta.mu);
+    ta_gc_sweep();
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     if (ta.token && (!auth || strncmp(auth, "Bearer ", 7) || strcmp(auth + 7, ta.token))) {
         code = 401;
         out = ta_status(401, "Unauthorized", "Unauthorized");
+    } else if (routed && (code = ta_strict_refuse(method, rq.res->plural, rq.ns, rq.name,
+                                                  ta_is_apply(c), &out)) != 0) {
+        /* strict.c: namespaces, the typed patch error */
     } else if (ta.fail.count > 0 && (!ta.fail.path[0] || strstr(url, ta.fail.path)) &&
                (!ta.fail.verb[0] || !strcmp(ta.fail.verb, verb))) {
         ta.fail.count--;
@@ -987,6 +1093,8 @@ static enum MHD_Result ta_handler(void *cls, struct MHD_Connection *c, const cha
     } else if (st->too_big) {
         code = 413;
         out = ta_status(413, "RequestEntityTooLarge", "request body too large");
+    } else if (ta_disc_serve(method, url, &code, &out)) {
+        /* discovery, or keda.sh while KEDA's CRD is removed */
     } else if (!routed) {
         code = 404;
         out = ta_status(404, "NotFound", "the server could not find the requested resource");
@@ -1240,6 +1348,7 @@ int main(int argc, char **argv)
         ta.objs = n;
     }
     cJSON_Delete(ta.log);
+    ta_strict_fini();
     free(ta.token);
     ta_crd_free();
     return rc;

@@ -1,49 +1,44 @@
-/* strict.h - where mla-testapi is as strict as kube-apiserver: CRD schema validation of custom
- * resources (crd.c) and JSON Patch (jsonpatch.c).
+/* strict.h - mla-testapi's strictness as the real kube-apiserver is, where the worker depends
+ * on it (strict.c): namespaces that do not exist (404) or are being deleted (403
+ * NamespaceTerminating on creates), status writes that move the resourceVersion without
+ * touching the generation (as the Deployment controller's do), no resourceVersion bump on a
+ * write that changes nothing, and server-side apply's 500 "failed to create typed patch object".
  *
- * Ownership: functions returning cJSON * return a new Kubernetes Status (caller deletes it) or
- * NULL when all is well; objects passed in are borrowed and, where said, modified in place.
- * Threading: ta_crd_load runs before the server starts; the rest is called with the store's
- * mutex held (the loaded schemas are immutable after load).
+ * Controls (POST /_control, all optional):
+ *   "strictNamespaces": bool   creates in a namespace not declared answer 404
+ *   "namespaces": {"ns": "Active"|"Terminating"|null}   declare (null: forget) namespaces
+ *   "statusWrite": {"namespace": ns, "name": deploy}   one status write to that Deployment
+ *   "applyTypedError": N       the next N server-side applies answer 500 typed patch error
+ * "reset": true forgets them all.
+ *
+ * Ownership: bodies returned are new (cJSON_Delete). Threading: every function is called with
+ * main.c's store mutex held; the state here is guarded by it.
  */
 #ifndef MLA_TESTAPI_STRICT_H
 #define MLA_TESTAPI_STRICT_H
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 
-#include <cjson/cJSON.h>
+/* main.c's store, for the status write: the stored object (borrowed) or NULL. */
+cJSON *ta_store_get(const char *plural, const char *ns, const char *name);
+/* main.c: gives o the next resourceVersion. */
+void ta_store_bump_rv(cJSON *o);
 
-/* Loads a CustomResourceDefinition (YAML or JSON file): its served versions' openAPIV3Schema
- * become the schema of group/version plural. Returns 0, or 1 with a message on stderr. */
-int ta_crd_load(const char *file);
-/* The default CRD next to the binary's build directory (tests/keda/keda.sh_scaledobjects.yaml
- * under the repository holding build/mla-testapi); 0 when loaded or absent. */
-int ta_crd_load_default(void);
-void ta_crd_free(void);
-/* True when a CRD defines `prefix` ("/apis/keda.sh/v1alpha1") + plural: a custom resource. */
-bool ta_crd_known(const char *prefix, const char *plural);
+/* Applies the controls above found in `c` (a parsed /_control body); on a problem returns the
+ * status code and *out a Status (new), else 0. */
+long ta_strict_control(const cJSON *c, cJSON **out);
 
-/* Validates a whole object about to be stored, as kube-apiserver does for custom resources:
- * nulls and unknown fields are pruned (in place), then types, required fields and enums are
- * checked. NULL, or a new 422 Invalid Status naming every bad field. */
-cJSON *ta_crd_validate(const char *prefix, const char *plural, const char *name, cJSON *obj);
+/* Refuses a request as the real server would (namespaces, injected typed error): returns the
+ * status and *out a Status (new), or 0 to let it through. `apply`: a server-side apply. */
+long ta_strict_refuse(const char *method, const char *plural, const char *ns, const char *name,
+                      bool apply, cJSON **out);
 
-/* Checks a server-side apply configuration against the schema's types, as kube-apiserver does
- * when it builds the typed patch object: NULL, or a new 500 Status "failed to create typed
- * patch object (...)" (kube-apiserver answers 500 here, not 422). */
-cJSON *ta_crd_apply_check(const char *prefix, const char *plural, const cJSON *cfg);
+/* Does `next` (about to replace `prev`) change nothing but metadata.resourceVersion and
+ * metadata.generation? Then the real server stores nothing and keeps the resourceVersion. */
+bool ta_strict_noop(const cJSON *prev, const cJSON *next);
 
-/* Applies an RFC 6902 JSON Patch (`ops`, an array) to `target` in place. NULL on success, or a
- * new Status (400 for a malformed patch, 422 when an operation cannot be applied); `target`
- * may then be partly patched (the caller patches a copy). */
-cJSON *ta_jsonpatch_apply(cJSON *target, const cJSON *ops);
-
-/* PATCH content types as kube-apiserver takes them: merge patch, JSON Patch and apply
- * everywhere, strategic merge patch only on built-in types (custom resources have no patch
- * strategy). NULL when accepted, else a new 415 Status listing what is. */
-cJSON *ta_patch_type_check(const char *prefix, const char *plural, const char *ctype);
-
-/* A new Status, as kube-apiserver writes them. */
-cJSON *ta_strict_status(long code, const char *reason, const char *msg);
+/* Frees the state (at exit). */
+void ta_strict_fini(void);
 
 #endif

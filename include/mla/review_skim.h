@@ -1,0 +1,44 @@
+/* review_skim.h - one validating pass over an AdmissionReview body that finds the subtrees the
+ * decision never reads, so that the tree parser can skip them.
+ *
+ * Why: a Deployment's metadata.managedFields (and its status) is a third to a half of a review
+ * and hundreds of tiny JSON objects; building cJSON nodes for them was the largest single cost
+ * of decoding. The skim accepts exactly the bodies cJSON accepts (checked by a differential
+ * test against cJSON on generated and mutated inputs), so skipping never lets invalid JSON in:
+ * every skipped byte is validated here, everything else is still parsed by cJSON.
+ *
+ * Skipped ("cut") values, in the body's root object only (nothing in the product reads them;
+ * a new reader of one of these must take it off this list, in sk_child):
+ *   request.options, request.requestKind, request.requestResource,
+ *   request.userInfo.groups, request.userInfo.extra,
+ *   request.object / request.oldObject: metadata.managedFields, status, spec.strategy
+ * (keys compared as written, without escapes: an escaped key is simply not cut).
+ *
+ * Ownership: no allocation; cut offsets index the caller's body.
+ * Threading: pure; no shared state.
+ */
+#ifndef MLA_REVIEW_SKIM_H
+#define MLA_REVIEW_SKIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* At most this many cuts are recorded; further skippable values are validated and kept. */
+#define MLA_REVIEW_SKIM_MAX_CUTS 16
+
+struct mla_review_cuts {
+    size_t n;
+    struct {
+        size_t from, to; /* body[from, to) is one JSON value that may be replaced by null */
+    } cut[MLA_REVIEW_SKIM_MAX_CUTS];
+};
+
+/* True when body[0, len) is what mla_review_decode's parse step accepts: optional whitespace,
+ * one JSON value that cJSON_ParseWithLengthOpts(body, len) accepts, then only ' ', '\t', '\r',
+ * '\n' or NUL bytes, and no nesting deeper than max_depth objects+arrays. On true, *cuts lists
+ * the values that may be replaced by `null` without changing anything the decision reads.
+ * False says nothing more: the caller then parses the body the ordinary way (which produces
+ * the exact error). */
+bool mla_review_skim(const char *body, size_t len, size_t max_depth, struct mla_review_cuts *cuts);
+
+#endif

@@ -1,0 +1,323 @@
+/* admission/review_skim.c - a validating JSON scan that mirrors cJSON 1.7's parser (see
+ * review_skim.h) and records the values the decision never reads.
+ *
+ * Each rule below copies one of cJSON's, quirks included, because the point is to accept
+ * exactly what cJSON accepts: every byte <= 32 is whitespace (NUL too); numbers are what
+ * strtod makes of the run of characters from [0-9+-.eE]; inside strings raw control bytes and
+ * invalid UTF-8 pass, `\u` takes any 4 characters (non-hex ones make U+0000) but a lone or
+ * reversed surrogate fails. The differential test (tests/unit/test_review_skim.c) holds this
+ * to cJSON on many generated and mutated bodies.
+ */
+#include "mla/review_skim.h"
+
+#include <stdlib.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "mla/mem.h"
+
+/* Where a value sits, as far as cutting is concerned. */
+enum sk_where { W_ROOT, W_REQUEST, W_USERINFO, W_OBJECT, W_METADATA, W_SPEC, W_OTHER };
+
+struct sk {
+    const unsigned char *s;
+    size_t len, at;
+    size_t depth, max_depth;
+    struct mla_review_cuts *cuts;
+};
+
+static void sk_ws(struct sk *k)
+{
+    while (k->at < k->len && k->s[k->at] <= 32)
+        k->at++;
+}
+
+static bool sk_value(struct sk *k, enum sk_where w);
+
+/* cJSON's parse_hex4: 0 for any non-hex character. */
+static unsigned sk_hex4(const unsigned char *p)
+{
+    unsigned h = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned c = p[i], d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else
+            return 0;
+        h = h << 4 | d;
+    }
+    return h;
+}
+
+/* A string at k->at (a '"'); on success k->at is past the closing quote and [*b, *e) is the raw
+ * content. cJSON first finds the end (a backslash hides the next byte), then decodes escapes. */
+static bool sk_string(struct sk *k, size_t *b, size_t *e)
+{
+    const unsigned char *s = k->s;
+    size_t i = k->at + 1;
+    bool escaped = false;
+    /* cJSON's own end scan (a backslash hides the next byte), 16 bytes at a time to the next
+     * quote or backslash: string bytes are most of a review. */
+    for (;;) {
+#ifdef __SSE2__
+        const __m128i quote = _mm_set1_epi8('"'), bsl = _mm_set1_epi8('\\');
+        while (i + 16 <= k->len) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            unsigned m = (unsigned)_mm_movemask_epi8(
+                _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bsl)));
+            if (m) {
+                i += (size_t)__builtin_ctz(m);
+                break;
+            }
+            i += 16;
+        }
+#endif
+        while (i < k->len && s[i] != '"' && s[i] != '\\')
+            i++;
+        if (i >= k->len)
+            return false;
+        if (s[i] == '"')
+            break;
+        if (i + 1 >= k->len)
+            return false;
+        escaped = true;
+        i += 2;
+    }
+    size_t end = i;
+    if (!escaped) {
+        *b = k->at + 1;
+        *e = end;
+        k->at = end + 1;
+        return true;
+    }
+    const unsigned char *p = memchr(s + k->at + 1, '\\', end - (k->at + 1));
+    const unsigned char *pe = s + end;
+    while (p) {
+        switch (p[1]) {
+        case 'b': case 'f': case 'n': case 'r': case 't': case '"': case '\\': case '/':
+            p += 2;
+            break;
+        case 'u': {
+            if (pe - p < 6)
+                return false;
+            unsigned c1 = sk_hex4(p + 2);
+            if (c1 >= 0xDC00 && c1 <= 0xDFFF)
+                return false;
+            if (c1 >= 0xD800 && c1 <= 0xDBFF) {
+                if (pe - (p + 6) < 6 || p[6] != '\\' || p[7] != 'u')
+                    return false;
+                unsigned c2 = sk_hex4(p + 8);
+                if (c2 < 0xDC00 || c2 > 0xDFFF)
+                    return false;
+                p += 12;
+            } else {
+                p += 6;
+            }
+            break;
+        }
+        default:
+            return false;
+        }
+        p = p < pe ? memchr(p, '\\', (size_t)(pe - p)) : NULL;
+    }
+    *b = k->at + 1;
+    *e = end;
+    k->at = end + 1;
+    return true;
+}
+
+static bool sk_numchar(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || c == '+' || c == '-' || c == 'e' || c == 'E' || c == '.';
+}
+
+/* cJSON's parse_number (1.7.15 as Debian ships it, with the unbounded number buffer of later
+ * releases): strtod over a copy of the run of [0-9+-.eE]. A run of plain digits (optionally
+ * after '-') is what strtod consumes whole, so it needs no strtod. */
+static bool sk_number(struct sk *k)
+{
+    size_t n = 0;
+    bool plain = true;
+    while (k->at + n < k->len && sk_numchar(k->s[k->at + n])) {
+        unsigned char c = k->s[k->at + n];
+        if (!(c >= '0' && c <= '9') && !(c == '-' && n == 0))
+            plain = false;
+        n++;
+    }
+    if (plain && n > (k->s[k->at] == '-' ? 1u : 0u)) {
+        k->at += n;
+        return true;
+    }
+    char small[64];
+    char *buf = n < sizeof small ? small : mla_xmalloc(n + 1);
+    memcpy(buf, k->s + k->at, n);
+    buf[n] = '\0';
+    char *after = buf;
+    (void)strtod(buf, &after);
+    size_t used = (size_t)(after - buf);
+    if (buf != small)
+        free(buf);
+    if (!used)
+        return false;
+    k->at += used;
+    return true;
+}
+
+static bool sk_key_is(const struct sk *k, size_t b, size_t e, const char *lit)
+{
+    size_t n = strlen(lit);
+    return e - b == n && !memcmp(k->s + b, lit, n);
+}
+
+/* What the member `key` of an object at w holds; W_OTHER with *cut when it is skippable. */
+static enum sk_where sk_child(const struct sk *k, enum sk_where w, size_t b, size_t e, bool *cut)
+{
+    *cut = false;
+    switch (w) {
+    case W_ROOT:
+        return sk_key_is(k, b, e, "request") ? W_REQUEST : W_OTHER;
+    case W_REQUEST:
+        if (sk_key_is(k, b, e, "object") || sk_key_is(k, b, e, "oldObject"))
+            return W_OBJECT;
+        if (sk_key_is(k, b, e, "userInfo"))
+            return W_USERINFO;
+        *cut = sk_key_is(k, b, e, "options") || sk_key_is(k, b, e, "requestKind") ||
+               sk_key_is(k, b, e, "requestResource");
+        return W_OTHER;
+    case W_USERINFO:
+        *cut = sk_key_is(k, b, e, "groups") || sk_key_is(k, b, e, "extra");
+        return W_OTHER;
+    case W_OBJECT:
+        if (sk_key_is(k, b, e, "metadata"))
+            return W_METADATA;
+        if (sk_key_is(k, b, e, "spec"))
+            return W_SPEC;
+        *cut = sk_key_is(k, b, e, "status");
+        return W_OTHER;
+    case W_METADATA:
+        *cut = sk_key_is(k, b, e, "managedFields");
+        return W_OTHER;
+    case W_SPEC:
+        *cut = sk_key_is(k, b, e, "strategy");
+        return W_OTHER;
+    default:
+        return W_OTHER;
+    }
+}
+
+/* cJSON's parse_object / parse_array, with k->at on the opening bracket. cJSON's whitespace
+ * skip steps back one byte when it reaches the end of the input; that only ever turns an
+ * unterminated container into a failure at another offset, which is a failure here too. */
+static bool sk_container(struct sk *k, enum sk_where w, bool obj)
+{
+    if (++k->depth > k->max_depth)
+        return false;
+    k->at++;
+    sk_ws(k);
+    if (k->at < k->len && k->s[k->at] == (obj ? '}' : ']')) {
+        k->at++;
+        k->depth--;
+        return true;
+    }
+    for (;;) {
+        sk_ws(k);
+        if (obj) {
+            size_t b, e;
+            if (k->at >= k->len || k->s[k->at] != '"' || !sk_string(k, &b, &e))
+                return false;
+            sk_ws(k);
+            if (k->at >= k->len || k->s[k->at] != ':')
+                return false;
+            k->at++;
+            sk_ws(k);
+            bool cut;
+            enum sk_where cw = sk_child(k, w, b, e, &cut);
+            size_t from = k->at;
+            if (!sk_value(k, cw))
+                return false;
+            if (cut && k->cuts->n < MLA_REVIEW_SKIM_MAX_CUTS) {
+                k->cuts->cut[k->cuts->n].from = from;
+                k->cuts->cut[k->cuts->n].to = k->at;
+                k->cuts->n++;
+            }
+        } else if (!sk_value(k, W_OTHER)) {
+            return false;
+        }
+        sk_ws(k);
+        if (k->at >= k->len)
+            return false;
+        if (k->s[k->at] == ',') {
+            k->at++;
+            continue;
+        }
+        if (k->s[k->at] != (obj ? '}' : ']'))
+            return false;
+        k->at++;
+        k->depth--;
+        return true;
+    }
+}
+
+/* cJSON's parse_value (k->at after whitespace). */
+static bool sk_value(struct sk *k, enum sk_where w)
+{
+    if (k->at >= k->len)
+        return false;
+    size_t left = k->len - k->at;
+    const unsigned char *p = k->s + k->at;
+    switch (*p) {
+    case 'n':
+        if (left >= 4 && !memcmp(p, "null", 4)) {
+            k->at += 4;
+            return true;
+        }
+        return false;
+    case 'f':
+        if (left >= 5 && !memcmp(p, "false", 5)) {
+            k->at += 5;
+            return true;
+        }
+        return false;
+    case 't':
+        if (left >= 4 && !memcmp(p, "true", 4)) {
+            k->at += 4;
+            return true;
+        }
+        return false;
+    case '"': {
+        size_t b, e;
+        return sk_string(k, &b, &e);
+    }
+    case '[':
+        return sk_container(k, W_OTHER, false);
+    case '{':
+        return sk_container(k, w, true);
+    default:
+        if (*p == '-' || (*p >= '0' && *p <= '9'))
+            return sk_number(k);
+        return false;
+    }
+}
+
+bool mla_review_skim(const char *body, size_t len, size_t max_depth, struct mla_review_cuts *cuts)
+{
+    struct sk k = {.s = (const unsigned char *)body, .len = len, .max_depth = max_depth,
+                   .cuts = cuts};
+    cuts->n = 0;
+    /* cJSON skips a UTF-8 byte order mark first; leave such bodies to it. */
+    if (len >= 3 && !memcmp(body, "\xEF\xBB\xBF", 3))
+        return false;
+    sk_ws(&k);
+    if (!sk_value(&k, W_ROOT))
+        return false;
+    while (k.at < len && (k.s[k.at] == ' ' || k.s[k.at] == '\t' || k.s[k.at] == '\r' ||
+                          k.s[k.at] == '\n' || k.s[k.at] == '\0'))
+        k.at++;
+    return k.at == len;
+}

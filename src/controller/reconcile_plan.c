@@ -1,0 +1,404 @@
+/* controller/reconcile_plan.c - the pure planner of the leader's reconcile pass (reconcile.h):
+ * from the lists one pass read to the writes and Events it makes, with no API call, clock or
+ * shared state, so every repair rule is unit-tested without a server
+ * (tests/unit/test_reconcile_plan.c). The shell that reads and executes is reconcile.c.
+ *
+ * Rules, in plan order:
+ *   1. Per Deployment (managed ones, then opted-in ones that bypassed the webhook): left alone
+ *      while it or its namespace is being deleted; else decide with the current policy set.
+ *      Opted in: apply when the ScaledObject is missing (create; "adopt" plus an
+ *      AdoptedAfterBypass Event for a bypassed one), an HPA conflicts again, or it is stale;
+ *      paused and foreign ScaledObjects are left alone. Not opted in any more but our
+ *      ScaledObject is there: remove (the worker restores the HPA).
+ *   2. Per ScaledObject we made: its Deployment is gone or was re-created with a new uid ->
+ *      delete it (orphan); a Deployment that lost the managed label is decided as in 1.
+ *   3. The MLA HOOK for managed, unpaused ScaledObjects with predictive-config or fields still
+ *      owned by the loop's field manager (which the step then releases).
+ */
+#include "mla/reconcile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mla/log.h"
+#include "mla/mem.h"
+#include "mla/predict_step.h"
+#include "mla/worker.h"
+
+bool mla_reconcile_json_subset(const cJSON *want, const cJSON *have)
+{
+    if (cJSON_IsObject(want)) {
+        if (!cJSON_IsObject(have))
+            return false;
+        const cJSON *w;
+        cJSON_ArrayForEach(w, want)
+        {
+            if (!mla_reconcile_json_subset(w, cJSON_GetObjectItemCaseSensitive(have, w->string)))
+                return false;
+        }
+        return true;
+    }
+    return have && cJSON_Compare(want, have, 1);
+}
+
+bool mla_reconcile_so_paused(const cJSON *so)
+{
+    const char *p = mla_kube_annotation(so, MLA_ANN_PAUSED);
+    return (p && !strcmp(p, "true")) || mla_kube_annotation(so, MLA_ANN_PAUSED_REPLICAS);
+}
+
+bool mla_reconcile_ns_gone(long status, const cJSON *body)
+{
+    const char *reason = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "reason"));
+    const char *msg = mla_kube_status_message(body);
+    const cJSON *details = cJSON_GetObjectItemCaseSensitive(body, "details");
+    if (status == 403) {
+        if (reason && !strcmp(reason, "NamespaceTerminating"))
+            return true;
+        const cJSON *c;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(details, "causes"))
+        {
+            const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "type"));
+            if (t && !strcmp(t, "NamespaceTerminating"))
+                return true;
+        }
+        return msg && strstr(msg, "because it is being terminated");
+    }
+    if (status == 404) {
+        const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(details, "kind"));
+        return (kind && !strcmp(kind, "namespaces")) || (msg && !strncmp(msg, "namespaces \"", 12));
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------------ small pure helpers */
+
+static const cJSON *rp_find(const cJSON *items, const char *ns, const char *name)
+{
+    const cJSON *x;
+    cJSON_ArrayForEach(x, items)
+    {
+        const char *n = mla_kube_meta_str(x, "name");
+        const char *s = mla_kube_meta_str(x, "namespace");
+        if (n && s && !strcmp(n, name) && !strcmp(s, ns))
+            return x;
+    }
+    return NULL;
+}
+
+static bool rp_has_str(const cJSON *strings, const char *s)
+{
+    const cJSON *x;
+    cJSON_ArrayForEach(x, strings)
+    {
+        if (cJSON_IsString(x) && !strcmp(x->valuestring, s))
+            return true;
+    }
+    return false;
+}
+
+static bool rp_managed(const cJSON *so)
+{
+    const char *m = mla_kube_label(so, MLA_LABEL_MANAGED);
+    return m && !strcmp(m, "true");
+}
+
+/* The Deployment a ScaledObject of ours belongs to: name and uid of the controller reference. */
+static bool rp_owner(const cJSON *so, const char **name, const char **uid)
+{
+    const cJSON *o;
+    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(
+                              cJSON_GetObjectItemCaseSensitive(so, "metadata"), "ownerReferences"))
+    {
+        const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "kind"));
+        if (k && !strcmp(k, "Deployment")) {
+            *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "name"));
+            *uid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "uid"));
+            return *name && *uid;
+        }
+    }
+    return false;
+}
+
+/* Is the stored ScaledObject what the decision wants? Our fields only, and not the replica
+ * counts the predictive loop owns (its own field manager: mla_predict_leave_loop), or every
+ * object the loop adjusted would look stale and the repair would fight the loop each pass. */
+static bool rp_current(const cJSON *want, const cJSON *have, const char *deploy, const char *uid)
+{
+    cJSON *w = cJSON_Duplicate(want, 1);
+    (void)mla_predict_leave_loop(w, have);
+    const cJSON *wm = cJSON_GetObjectItemCaseSensitive(w, "metadata");
+    const cJSON *hm = cJSON_GetObjectItemCaseSensitive(have, "metadata");
+    bool ok = mla_reconcile_json_subset(cJSON_GetObjectItemCaseSensitive(w, "spec"),
+                                        cJSON_GetObjectItemCaseSensitive(have, "spec")) &&
+              mla_reconcile_json_subset(cJSON_GetObjectItemCaseSensitive(wm, "labels"),
+                                        cJSON_GetObjectItemCaseSensitive(hm, "labels")) &&
+              mla_reconcile_json_subset(cJSON_GetObjectItemCaseSensitive(wm, "annotations"),
+                                        cJSON_GetObjectItemCaseSensitive(hm, "annotations"));
+    cJSON_Delete(w);
+    /* the ownerReference must name the Deployment as stored now (not a deleted namesake) */
+    return ok && mla_worker_so_ours(have, deploy, uid);
+}
+
+static const char *rp_hpa_mode(enum mla_hpa_mode m)
+{
+    return m == MLA_HPA_TRANSFER ? "transfer" : m == MLA_HPA_REJECT ? "reject" : "delete";
+}
+
+/* ------------------------------------------------------------------ the plan */
+
+struct rp {
+    const struct mla_reconcile_input *in;
+    cJSON *plan;                    /* the actions (owned by the caller) */
+    struct mla_reconcile_stats *st;
+};
+
+static cJSON *rp_add(struct rp *p, const char *op, const char *ns, const char *name)
+{
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddStringToObject(a, "op", op);
+    cJSON_AddStringToObject(a, "namespace", ns);
+    cJSON_AddStringToObject(a, "name", name);
+    cJSON_AddItemToArray(p->plan, a); /* plan takes a */
+    return a;
+}
+
+/* Why this Deployment is left alone this pass, or NULL. */
+static const char *rp_leave_alone(const struct rp *p, const cJSON *d, const char *ns)
+{
+    if (mla_kube_meta_str(d, "deletionTimestamp"))
+        return "it is being deleted";
+    if (rp_has_str(p->in->terminating, ns))
+        return "its namespace is being deleted";
+    return NULL;
+}
+
+static bool rp_decide(const struct rp *p, const cJSON *d, const char *ns, const char *name,
+                      struct mla_decision *dec)
+{
+    struct mla_review_request req = {
+        .root = NULL, .uid = "reconcile", .kind_group = "apps", .kind_version = "v1",
+        .kind = "Deployment", .resource = "deployments", .sub_resource = "", .op = MLA_OP_UPDATE,
+        .operation = "UPDATE", .namespace_ = ns, .name = name, .object = d, .old_object = d,
+        .dry_run = false, .username = "system:serviceaccount:ml-autoscaling:reconcile"};
+    struct mla_err err;
+    mla_err_clear(&err);
+    enum mla_code rc = p->in->decide
+                           ? p->in->decide(p->in->decide_ctx, p->in->ps, &req, dec, &err)
+                           : mla_decide(p->in->ps, &req, dec, &err);
+    if (rc != MLA_OK)
+        mla_log(MLA_LOG_WARN, "rec", "%s/%s: cannot decide: %s", ns, name, err.msg);
+    return rc == MLA_OK;
+}
+
+/* Opted in: what the stored ScaledObject `have` needs, or NULL for nothing. */
+static const char *rp_apply_why(struct rp *p, const struct mla_decision *dec, const cJSON *have,
+                                const char *ns, const char *name, const char *uid)
+{
+    bool hpa_conflict = false;
+    const cJSON *h;
+    cJSON_ArrayForEach(h, p->in->hpas)
+    {
+        const char *hns = mla_kube_meta_str(h, "namespace");
+        if (hns && !strcmp(hns, ns) && mla_worker_hpa_conflicts(h, name))
+            hpa_conflict = true;
+    }
+    if (have && mla_reconcile_so_paused(have)) {
+        p->st->paused++;
+        return NULL;
+    }
+    if (have && !mla_worker_so_ours(have, name, NULL))
+        return NULL; /* someone else's: left alone (reported at admission) */
+    if (!have)
+        return "create";
+    if (hpa_conflict && dec->hpa_mode != MLA_HPA_REJECT)
+        return "hpa";
+    return rp_current(dec->scaled_object, have, name, uid) ? NULL : "update";
+}
+
+static void rp_apply(struct rp *p, struct mla_decision *dec, const char *ns, const char *name,
+                     const char *uid, bool bypassed)
+{
+    const char *so_name = dec->so_name[0] ? dec->so_name
+                                          : mla_kube_meta_str(dec->scaled_object, "name");
+    if (!so_name)
+        so_name = name;
+    const char *why = rp_apply_why(p, dec, rp_find(p->in->scaledobjects, ns, so_name), ns,
+                                   name, uid);
+    if (!why)
+        return;
+    if (bypassed && !strcmp(why, "create"))
+        why = "adopt";
+    int *count = !strcmp(why, "create") ? &p->st->created
+                 : !strcmp(why, "adopt") ? &p->st->adopted
+                 : !strcmp(why, "hpa")   ? &p->st->hpa
+                                         : &p->st->updated;
+    (*count)++;
+    cJSON *a = rp_add(p, "apply", ns, name);
+    cJSON_AddStringToObject(a, "why", why);
+    cJSON_AddStringToObject(a, "soName", so_name);
+    cJSON_AddStringToObject(a, "hpaMode", rp_hpa_mode(dec->hpa_mode));
+    cJSON_AddItemToObject(a, "scaledObject", dec->scaled_object); /* a takes it */
+    dec->scaled_object = NULL;
+    if (strcmp(why, "adopt"))
+        return;
+    cJSON *e = rp_add(p, "event", ns, name);
+    cJSON_AddStringToObject(e, "uid", uid);
+    cJSON_AddStringToObject(e, "type", "Normal");
+    cJSON_AddStringToObject(e, "reason", "AdoptedAfterBypass");
+    char msg[512];
+    snprintf(msg, sizeof msg, "stored without ml-autoscaling's admission (the webhook did not "
+             "answer; failurePolicy Ignore): the loop applies ScaledObject %s; the label %s and "
+             "the policy annotations come with the Deployment's next update", so_name,
+             MLA_LABEL_MANAGED);
+    cJSON_AddStringToObject(e, "message", msg);
+}
+
+/* Not opted in any more: our ScaledObject must go (the worker restores the HPA). */
+static void rp_optout(struct rp *p, const char *ns, const char *name, const char *uid)
+{
+    const cJSON *s;
+    cJSON_ArrayForEach(s, p->in->scaledobjects)
+    {
+        const char *sns = mla_kube_meta_str(s, "namespace");
+        if (sns && !strcmp(sns, ns) && mla_worker_so_ours(s, name, uid)) {
+            mla_log(MLA_LOG_INFO, "rec", "%s/%s: not opted in; removing ScaledObject %s", ns,
+                    name, mla_kube_meta_str(s, "name"));
+            p->st->orphans++;
+            rp_add(p, "remove", ns, name);
+            return;
+        }
+    }
+}
+
+static void rp_deployment(struct rp *p, const cJSON *d, bool bypassed)
+{
+    const char *ns = mla_kube_meta_str(d, "namespace");
+    const char *name = mla_kube_meta_str(d, "name");
+    const char *uid = mla_kube_meta_str(d, "uid");
+    if (!ns || !name || !uid)
+        return;
+    const char *why = rp_leave_alone(p, d, ns);
+    if (why) {
+        mla_log(MLA_LOG_DEBUG, "rec", "%s/%s: left alone: %s", ns, name, why);
+        p->st->skipped++;
+        return;
+    }
+    struct mla_decision dec;
+    mla_decision_init(&dec);
+    if (!rp_decide(p, d, ns, name, &dec)) {
+        mla_decision_fini(&dec);
+        return;
+    }
+    p->st->deployments++;
+    if (dec.action == MLA_ACT_APPLY && dec.allowed && dec.scaled_object && !dec.skip_write)
+        rp_apply(p, &dec, ns, name, uid, bypassed);
+    else if (dec.action != MLA_ACT_APPLY || !dec.opted_in)
+        rp_optout(p, ns, name, uid);
+    mla_decision_fini(&dec);
+}
+
+/* Rule 2 for one ScaledObject. */
+static void rp_orphan(struct rp *p, const cJSON *s)
+{
+    const char *on = NULL, *ou = NULL;
+    const char *ns = mla_kube_meta_str(s, "namespace");
+    const char *sn = mla_kube_meta_str(s, "name");
+    if (!ns || !sn || !rp_managed(s) || !rp_owner(s, &on, &ou) ||
+        rp_has_str(p->in->terminating, ns))
+        return;
+    const cJSON *dep = rp_find(p->in->deployments, ns, on);
+    if (!dep)
+        dep = rp_find(p->in->bypassed, ns, on);
+    if (!dep) {
+        char key[600];
+        snprintf(key, sizeof key, "%s/%s", ns, on);
+        if (rp_has_str(p->in->unknown, key))
+            return; /* cannot tell: next pass */
+        const cJSON *read = rp_find(p->in->owners, ns, on);
+        const char *ru = read ? mla_kube_meta_str(read, "uid") : NULL;
+        if (ru && !strcmp(ru, ou)) {
+            rp_deployment(p, read, false); /* it lost the managed label: decide as any other */
+            return;
+        }
+    } else {
+        const char *du = mla_kube_meta_str(dep, "uid");
+        if (du && !strcmp(du, ou))
+            return; /* its Deployment is there */
+    }
+    mla_log(MLA_LOG_INFO, "rec", "%s/%s: Deployment %s is gone; deleting orphaned ScaledObject",
+            ns, sn, on);
+    p->st->orphans++;
+    rp_add(p, "delete", ns, sn);
+}
+
+static void rp_predict(struct rp *p)
+{
+    const cJSON *s;
+    cJSON_ArrayForEach(s, p->in->scaledobjects)
+    {
+        const char *ns = mla_kube_meta_str(s, "namespace");
+        const char *sn = mla_kube_meta_str(s, "name");
+        if (!ns || !sn || !rp_managed(s) || mla_reconcile_so_paused(s) ||
+            rp_has_str(p->in->terminating, ns))
+            continue;
+        if (!mla_kube_annotation(s, MLA_PREDICT_CONFIG_ANNOTATION) &&
+            !mla_kube_manager_present(s, MLA_PREDICT_FIELD_MANAGER))
+            continue;
+        rp_add(p, "predict", ns, sn);
+        p->st->predicted++;
+    }
+}
+
+enum mla_code mla_reconcile_plan(const struct mla_reconcile_input *in, cJSON **plan,
+                                 struct mla_reconcile_stats *stats, struct mla_err *err)
+{
+    if (!in || !plan || !stats)
+        return mla_err_set(err, MLA_EINVAL, "reconcile plan: missing input");
+    struct mla_reconcile_stats st = {0};
+    struct rp p = {.in = in, .plan = cJSON_CreateArray(), .st = &st};
+    const cJSON *x;
+    cJSON_ArrayForEach(x, in->deployments)
+    {
+        rp_deployment(&p, x, false);
+    }
+    cJSON_ArrayForEach(x, in->bypassed)
+    {
+        const char *en = mla_kube_annotation(x, "ml-autoscaling.io/enabled");
+        const char *ns = mla_kube_meta_str(x, "namespace");
+        const char *nm = mla_kube_meta_str(x, "name");
+        /* a Deployment in both lists was marked between the two reads: once is enough */
+        if (en && !strcmp(en, "true") && ns && nm && !rp_find(in->deployments, ns, nm))
+            rp_deployment(&p, x, true);
+    }
+    cJSON_ArrayForEach(x, in->scaledobjects)
+    {
+        rp_orphan(&p, x);
+    }
+    if (in->predict)
+        rp_predict(&p);
+    *plan = p.plan;
+    *stats = st;
+    return MLA_OK;
+}
+
+cJSON *mla_reconcile_owners_to_read(const cJSON *deployments, const cJSON *bypassed,
+                                    const cJSON *scaledobjects)
+{
+    cJSON *out = cJSON_CreateArray();
+    const cJSON *s;
+    cJSON_ArrayForEach(s, scaledobjects)
+    {
+        const char *on = NULL, *ou = NULL;
+        const char *ns = mla_kube_meta_str(s, "namespace");
+        if (!ns || !rp_managed(s) || !rp_owner(s, &on, &ou) || rp_find(deployments, ns, on) ||
+            rp_find(bypassed, ns, on))
+            continue;
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddStringToObject(r, "namespace", ns);
+        cJSON_AddStringToObject(r, "name", on);
+        cJSON_AddItemToArray(out, r);
+    }
+    return out;
+}

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# KEDA not installed (PRODUCT.md point 11), end to end through `ml-autoscaling serve`: with no
+# keda.sh/v1alpha1 API, /readyz says "keda":"missing", the log says it once (not a 404 per pass),
+# an opted-in Deployment is admitted with the warning, gets one KEDAMissing Event, and no
+# ScaledObject write is attempted; once KEDA's CRD is installed, the held-back work and the loop
+# write the ScaledObject within a pass, and /readyz says "present". With --no-loop, the held-back
+# admission work alone writes it once KEDA appears.
+. "$(dirname "$0")/lib_kube.sh"
+. "$MLA_ROOT/scripts/review-lib.sh"
+BIN="$MLA_BUILD/ml-autoscaling"
+PY=/usr/bin/python3
+testapi_only "KEDA's CRD cannot be removed from a shared cluster by a test" || exit 0
+kube_start_api
+control '{"kedaInstalled":false}'
+kapi GET /apis/keda.sh/v1alpha1 >/dev/null
+[ "$(code)" = 404 ] || fail "test API: keda.sh/v1alpha1 still served after removing the CRD: $(code)"
+kapi GET /apis | grep -q keda.sh && fail "test API: /apis still lists keda.sh"
+ok "test API server without KEDA: /apis/keda.sh/v1alpha1 404, keda.sh not in /apis"
+
+bash "$MLA_ROOT/certs/gen-dev-certs.sh" "$MLA_TMP/certs" >/dev/null || fail "certs"
+start_serve() { # LOG-NAME extra serve flags (a new log per start: the old one has the old port)
+  LOG="$MLA_TMP/$1.err"; shift
+  # shellcheck disable=SC2046
+  POD_NAMESPACE=kube-system $(vg serve "$BIN") serve --listen 127.0.0.1:0 \
+    --tls-cert "$MLA_TMP/certs/tls.crt" --tls-key "$MLA_TMP/certs/tls.key" \
+    --policies "$MLA_ROOT/policies" --kube-url "$API" --kube-token-file "$TOKEN_FILE" \
+    --loop-interval 1 "$@" 2>"$LOG" &
+  SERVE_PID=$!; PIDS+=("$SERVE_PID")
+  PORT=
+  for _ in $(seq 1 $((100 * SLOW))); do
+    PORT=$(grep -o 'listening on https://127.0.0.1:[0-9]*' "$LOG" 2>/dev/null | head -1 | sed 's/.*://')
+    [ -n "$PORT" ] && break; sleep 0.1
+  done
+  [ -n "${PORT:-}" ] || fail "serve did not start: $(tail -5 "$LOG")"
+  WH="https://127.0.0.1:$PORT"
+}
+admit() { # DEPLOYMENT.json -> response in $MLA_TMP/resp.json, warnings in $MLA_TMP/warnings
+  mla_review CREATE "$1" >"$MLA_TMP/review.json"
+  curl -sS --cacert "$MLA_TMP/certs/ca.crt" -H 'Content-Type: application/json' \
+    --data-binary "@$MLA_TMP/review.json" "$WH/mutate" >"$MLA_TMP/resp.json"
+  $PY -c 'import json,sys; r=json.load(open(sys.argv[1]))["response"]; assert r["allowed"], r; print("\n".join(r.get("warnings") or []))' \
+    "$MLA_TMP/resp.json" >"$MLA_TMP/warnings" || fail "not allowed: $(cat "$MLA_TMP/resp.json")"
+}
+store() { # DEPLOYMENT.json NS: the admission patch applied, stored as kube-apiserver would
+  local patch
+  patch=$($PY -c 'import json,sys,base64; print(base64.b64decode(json.load(open(sys.argv[1]))["response"]["patch"]).decode())' "$MLA_TMP/resp.json")
+  /usr/bin/kubectl patch --local --type=json -f "$1" -p "$patch" -o json >"$MLA_TMP/stored.json" || fail "patch"
+  kapi POST "/apis/apps/v1/namespaces/$2/deployments" "$(cat "$MLA_TMP/stored.json")" >/dev/null
+  [ "$(code)" = 201 ] || fail "store: $(cat "$MLA_TMP/last.body")"
+}
+start_serve serve
+readyz() { curl -sS --cacert "$MLA_TMP/certs/ca.crt" "$WH/readyz"; }
+keda_is() { [ "$(readyz | jqr keda)" = "$1" ]; }
+wait_until 5 keda_is missing || fail "/readyz does not say keda missing: $(readyz)"
+r=$(readyz)
+[ "$(echo "$r" | jqr ready)" = true ] && [ "$(echo "$r" | jqr mode)" = full ] \
+  && [ "$(echo "$r" | jqr policies.lastError)" = null ] || fail "/readyz lost its fields: $r"
+ok "/readyz: $r"
+
+SRC="$MLA_ROOT/tests/fixtures/render/api-cpu-only/deployment.yaml"
+$PY -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$SRC" >"$MLA_TMP/dep.json"
+NS=web; N=search-frontend
+admit "$MLA_TMP/dep.json"
+grep -qx "KEDA's ScaledObject API is not installed in this cluster; nothing will scale this Deployment until it is" "$MLA_TMP/warnings" \
+  || fail "no KEDA warning in the admission response: $(cat "$MLA_TMP/warnings")"
+ok "opted-in Deployment admitted with the warning: $(grep KEDA "$MLA_TMP/warnings")"
+store "$MLA_TMP/dep.json" "$NS"
+UID_=$(kapi GET "$(dep_path "$NS" "$N")" | jqr metadata.uid)
+
+events() { # reason -> how many Events with it on the Deployment
+  kapi GET "/api/v1/namespaces/$NS/events" | $PY -c '
+import json,sys
+items=json.load(sys.stdin).get("items") or []
+print(sum(1 for e in items if e.get("reason")==sys.argv[1] and e["involvedObject"]["name"]==sys.argv[2] and e["involvedObject"].get("uid")==sys.argv[3]))' "$1" "$N" "$UID_"; }
+has_event() { [ "$(events KEDAMissing)" -ge 1 ]; }
+wait_until 5 has_event || fail "no KEDAMissing Event on $NS/$N: $(kapi GET "/api/v1/namespaces/$NS/events")"
+msg=$(kapi GET "/api/v1/namespaces/$NS/events" | $PY -c 'import json,sys; print([e for e in json.load(sys.stdin)["items"] if e["reason"]=="KEDAMissing"][0]["message"])')
+ok "Event KEDAMissing on $NS/$N: $msg"
+sleep $((3 * SLOW))   # three loop passes more
+[ "$(events KEDAMissing)" = 1 ] || fail "KEDAMissing recorded $(events KEDAMissing) times (want once per state change)"
+n=$(grep -c 'is not installed in this cluster' "$MLA_TMP/serve.err")
+[ "$n" = 1 ] || fail "the missing-KEDA log line appears $n times (want once): $(grep keda "$MLA_TMP/serve.err")"
+grep -q 'scaledobjects: 404' "$MLA_TMP/serve.err" && fail "404s from ScaledObject requests logged: $(grep 'scaledobjects: 404' "$MLA_TMP/serve.err" | head -3)"
+writes=$(apilog | $PY -c 'import json,sys; print(sum(1 for e in json.load(sys.stdin)["items"] if "/scaledobjects" in e["path"]))')
+[ "$writes" = 0 ] || fail "$writes ScaledObject requests sent while KEDA is missing"
+exists "$(so_path "$NS" "$N")" && fail "a ScaledObject exists without KEDA"
+ok "after 3 more passes: one Event, one log line, no ScaledObject request, no 404 in the log"
+
+control '{"kedaInstalled":true}'
+t0=$(date +%s%N)
+wait_until 5 exists "$(so_path "$NS" "$N")" || fail "no ScaledObject after KEDA was installed: $(tail -5 "$MLA_TMP/serve.err")"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$(kapi GET "$(so_path "$NS" "$N")" | jqr metadata.ownerReferences.0.uid)" = "$UID_" ] || fail "ownerReference"
+ok "KEDA installed: ScaledObject $NS/$N written after $ms ms (loop interval 1 s)"
+wait_until 3 keda_is present || fail "/readyz does not say keda present: $(readyz)"
+[ "$(grep -c 'ScaledObject API is installed now' "$MLA_TMP/serve.err")" = 1 ] || fail "no single 'installed now' line: $(grep keda "$MLA_TMP/serve.err")"
+ok "/readyz keda present; one log line: $(grep -o 'KEDA.s ScaledObject API is installed now[^"]*' "$MLA_TMP/serve.err")"
+kill -TERM "$SERVE_PID"; wait "$SERVE_PID"; rc=$?
+[ "$rc" = 0 ] || fail "serve exited $rc: $(tail -5 "$MLA_TMP/serve.err")"
+ok "serve stopped cleanly"
+
+# Without the loop (--no-loop), the admitted work held back while KEDA was missing is what
+# writes the ScaledObject once KEDA appears: nothing queued is lost.
+control '{"kedaInstalled":false}'
+start_serve serve-noloop --no-loop
+wait_until 5 keda_is missing || fail "--no-loop: /readyz does not say keda missing: $(readyz)"
+[ "$(readyz | jqr leader.enabled)" = false ] || fail "--no-loop: leader detail $(readyz)"
+N=held-back
+$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); d["metadata"]["name"]=sys.argv[2]; print(json.dumps(d))' \
+  "$MLA_TMP/dep.json" "$N" >"$MLA_TMP/dep2.json"
+admit "$MLA_TMP/dep2.json"
+grep -q "KEDA's ScaledObject API is not installed" "$MLA_TMP/warnings" || fail "--no-loop: no warning"
+store "$MLA_TMP/dep2.json" "$NS"
+UID_=$(kapi GET "$(dep_path "$NS" "$N")" | jqr metadata.uid)
+wait_until 5 has_event || fail "--no-loop: no KEDAMissing Event on $NS/$N"
+sleep 1
+exists "$(so_path "$NS" "$N")" && fail "--no-loop: a ScaledObject exists without KEDA"
+control '{"kedaInstalled":true}'
+wait_until 5 exists "$(so_path "$NS" "$N")" || fail "--no-loop: the held-back write was lost: $(grep keda "$LOG")"
+grep -q 'installed now: 1 held-back' "$LOG" || fail "--no-loop: $(grep keda "$LOG")"
+ok "--no-loop: warning, Event, and the held-back write applied $N once KEDA appeared"
+kill -TERM "$SERVE_PID"; wait "$SERVE_PID"; rc=$?
+[ "$rc" = 0 ] || fail "serve exited $rc: $(tail -5 "$LOG")"

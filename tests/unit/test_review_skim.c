@@ -1,0 +1,374 @@
+/* test_review_skim.c - the AdmissionReview skim accepts exactly what cJSON accepts (a
+ * differential test over generated and mutated bodies), cuts only the values nothing reads
+ * (review_skim.h), and decode answers the same with and without the cuts. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mla/review.h"
+#include "mla/review_skim.h"
+
+/* ---- the oracle: what mla_review_decode's parse step accepts, by cJSON itself ---- */
+
+/* decode refuses before parsing unless the first byte after ' ', \t, \r, \n is '{'. */
+static bool sk_precondition(const char *b, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
+        i++;
+    return i < n && b[i] == '{';
+}
+
+static bool sk_oracle(const char *b, size_t n)
+{
+    if (mla_review_json_depth(b, n, MLA_REVIEW_MAX_DEPTH) > MLA_REVIEW_MAX_DEPTH)
+        return false;
+    const char *end = NULL;
+    cJSON *t = cJSON_ParseWithLengthOpts(b, n, &end, 0);
+    if (!t)
+        return false;
+    cJSON_Delete(t);
+    while (end < b + n && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n' ||
+                           *end == '\0'))
+        end++;
+    return end == b + n;
+}
+
+/* The copy decode parses: each cut of 4+ bytes replaced by null. */
+static cJSON *sk_parse_cut(const char *b, size_t n, const struct mla_review_cuts *c)
+{
+    char *copy = malloc(n + 1);
+    size_t m = 0, at = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->cut[i].to - c->cut[i].from < 4)
+            continue;
+        memcpy(copy + m, b + at, c->cut[i].from - at);
+        m += c->cut[i].from - at;
+        memcpy(copy + m, "null", 4);
+        m += 4;
+        at = c->cut[i].to;
+    }
+    memcpy(copy + m, b + at, n - at);
+    m += n - at;
+    cJSON *t = cJSON_ParseWithLengthOpts(copy, m, NULL, 0);
+    free(copy);
+    return t;
+}
+
+static long sk_checked, sk_accepted;
+
+static void sk_check(const char *b, size_t n)
+{
+    if (!sk_precondition(b, n))
+        return;
+    struct mla_review_cuts c;
+    bool got = mla_review_skim(b, n, MLA_REVIEW_MAX_DEPTH, &c);
+    bool want = sk_oracle(b, n);
+    sk_checked++;
+    if (got != want) {
+        FILE *f = fopen("review_skim_mismatch.bin", "wb");
+        if (f) {
+            fwrite(b, 1, n, f);
+            fclose(f);
+        }
+    }
+    cr_assert_eq(got, want, "skim %s but cJSON %s a %zu-byte body (written to "
+                 "tests/review_skim_mismatch.bin): %.*s", got ? "accepts" : "refuses",
+                 want ? "accepts" : "refuses", n, (int)(n < 300 ? n : 300), b);
+    if (!got)
+        return;
+    sk_accepted++;
+    for (size_t i = 0; i < c.n; i++)
+        cr_assert(c.cut[i].from < c.cut[i].to && c.cut[i].to <= n);
+    cJSON *t = sk_parse_cut(b, n, &c);
+    cr_assert_not_null(t, "the cut copy of an accepted body must parse: %.*s", (int)n, b);
+    cJSON_Delete(t);
+}
+
+/* ---- inputs ---- */
+
+static unsigned long long sk_rng = 0x9E3779B97F4A7C15ull;
+static unsigned sk_rand(unsigned n)
+{
+    sk_rng ^= sk_rng << 13;
+    sk_rng ^= sk_rng >> 7;
+    sk_rng ^= sk_rng << 17;
+    return (unsigned)(sk_rng % n);
+}
+
+static char *sk_slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    static char buf[1 << 16];
+    *n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    char *s = malloc(*n + 1);
+    memcpy(s, buf, *n);
+    s[*n] = '\0';
+    return s;
+}
+
+/* Fragments that sit on cJSON's edges: numbers strtod reads partly or not at all, escapes,
+ * surrogates, raw control bytes, truncated literals, whitespace cJSON counts (any byte <= 32). */
+static const char *const sk_atoms[] = {
+    "0", "-0", "01", "-", "1.", ".5", "-.5", "1e", "1e+", "1e5", "1E-3", "1.5e3", "+1", "1.2.3",
+    "--1", "1-", "0x1F", "1e999", "-1e-999", "123456789012345678901234567890123456789012345678901"
+    "234567890123", "1234567890123456789012345678901234567890123456789012345678901234567",
+    "1.00000000000000000000000000000000000000000000000000000000000000000005",
+    "\"\"", "\"a\"", "\"\\\"\"", "\"\\\\\"", "\"\\/\"", "\"\\b\\f\\n\\r\\t\"", "\"\\x\"",
+    "\"\\u0041\"", "\"\\u00e9\"", "\"\\uZZZZ\"", "\"\\u12\"", "\"\\u123\"", "\"\\uD83D\\uDE00\"",
+    "\"\\uD83D\"", "\"\\uDE00\"", "\"\\uD83Dx\\uDE00\"", "\"\\uD83D\\u0041\"", "\"\\uD83D\\uZZZZ\"",
+    "\"\\u\\\"xx\"", "\"\\u123\\\\\"", "\"\x01\x1f\"", "\"\xff\xfe\"", "\"tab\there\"",
+    "\"a\\", "\"\\\\\\\"", "true", "false", "null", "nul", "tru", "fals", "nulll", "True",
+    "[]", "{}", "[1,]", "{\"a\":1,}", "[,1]", "{,}", "{\"a\"}", "{\"a\":}", "{1:2}", "[1 2]",
+    "{\"a\" : 1 , \"b\" :[ ] }", "[\x01]", "[\x7f]", "[ ]", "{ }", "\"\"",
+};
+
+static void sk_emit(char *out, size_t cap, size_t *n, const char *s, size_t k)
+{
+    if (*n + k <= cap) {
+        memcpy(out + *n, s, k);
+        *n += k;
+    }
+}
+
+/* A random value, mostly valid, sometimes not; depth-bounded. */
+static void sk_gen(char *out, size_t cap, size_t *n, int depth)
+{
+    static const char ws[] = {' ', '\t', '\n', '\r', '\0', '\x01', '\x1f', ' '};
+    if (sk_rand(8) == 0)
+        sk_emit(out, cap, n, &ws[sk_rand(sizeof ws)], 1);
+    unsigned r = depth > 6 ? 2 + sk_rand(3) : sk_rand(6);
+    if (r == 0 || r == 1) {
+        bool obj = r == 0;
+        sk_emit(out, cap, n, obj ? "{" : "[", 1);
+        unsigned k = sk_rand(4);
+        static const char *const keys[] = {"\"managedFields\"", "\"status\"", "\"metadata\"",
+                                           "\"object\"", "\"request\"", "\"a\"", "\"\\u0061\""};
+        for (unsigned i = 0; i < k; i++) {
+            if (i)
+                sk_emit(out, cap, n, ",", sk_rand(30) ? 1 : 0);
+            if (obj) {
+                const char *key = keys[sk_rand(sizeof keys / sizeof keys[0])];
+                sk_emit(out, cap, n, key, strlen(key));
+                sk_emit(out, cap, n, ":", sk_rand(30) ? 1 : 0);
+            }
+            sk_gen(out, cap, n, depth + 1);
+        }
+        if (sk_rand(30) == 0)
+            sk_emit(out, cap, n, ",", 1);
+        sk_emit(out, cap, n, obj ? "}" : "]", sk_rand(40) ? 1 : 0);
+    } else {
+        const char *a = sk_atoms[sk_rand(sizeof sk_atoms / sizeof sk_atoms[0])];
+        sk_emit(out, cap, n, a, strlen(a));
+    }
+    if (sk_rand(8) == 0)
+        sk_emit(out, cap, n, &ws[sk_rand(sizeof ws)], 1);
+}
+
+static void sk_mutate(char *b, size_t *n, size_t cap)
+{
+    static const char alpha[] = "{}[]\",:\\ \t\n\r0123456789eE.+-tfnulr/bxU\x01\x1f\x7f\xff";
+    unsigned k = 1 + sk_rand(3);
+    for (unsigned j = 0; j < k && *n > 0; j++) {
+        size_t at = sk_rand((unsigned)*n);
+        switch (sk_rand(5)) {
+        case 0: /* overwrite */
+            b[at] = sk_rand(20) ? alpha[sk_rand(sizeof alpha - 1)] : '\0';
+            break;
+        case 1: /* insert */
+            if (*n < cap) {
+                memmove(b + at + 1, b + at, *n - at);
+                b[at] = alpha[sk_rand(sizeof alpha - 1)];
+                (*n)++;
+            }
+            break;
+        case 2: /* delete */
+            memmove(b + at, b + at + 1, *n - at - 1);
+            (*n)--;
+            break;
+        case 3: /* truncate */
+            *n = at + (sk_rand(4) ? sk_rand((unsigned)(*n - at)) : 0);
+            break;
+        default: { /* splice an atom */
+            const char *a = sk_atoms[sk_rand(sizeof sk_atoms / sizeof sk_atoms[0])];
+            size_t al = strlen(a);
+            if (*n + al <= cap) {
+                memmove(b + at + al, b + at, *n - at);
+                memcpy(b + at, a, al);
+                *n += al;
+            }
+        }
+        }
+    }
+}
+
+#define SK_CAP 8192
+
+Test(review_skim, accepts_exactly_what_cjson_accepts_on_mutated_reviews)
+{
+    const char *seeds[] = {"../bench/review-optedin.json", "../bench/review-plain.json"};
+    char *b = malloc(SK_CAP);
+    for (size_t s = 0; s < 2; s++) {
+        size_t n0;
+        char *seed = sk_slurp(seeds[s], &n0);
+        sk_check(seed, n0);
+        for (int i = 0; i < 30000; i++) {
+            size_t n = n0;
+            memcpy(b, seed, n0);
+            sk_mutate(b, &n, SK_CAP);
+            sk_check(b, n);
+        }
+        free(seed);
+    }
+    free(b);
+    cr_assert_gt(sk_accepted, 2000, "mutations should leave many bodies valid (%ld of %ld)",
+                 sk_accepted, sk_checked);
+}
+
+Test(review_skim, accepts_exactly_what_cjson_accepts_on_generated_bodies)
+{
+    char *b = malloc(SK_CAP);
+    for (int i = 0; i < 60000; i++) {
+        size_t n = 0;
+        /* the generated value sits where the skim cuts, and elsewhere */
+        bool mf = sk_rand(4) != 0;
+        const char *pre = mf ? "{\"request\":{\"object\":{\"metadata\":{\"managedFields\":"
+                             : "{\"request\":{\"oldObject\":{\"status\":";
+        sk_emit(b, SK_CAP, &n, pre, strlen(pre));
+        sk_gen(b, SK_CAP, &n, 0);
+        const char *post = mf ? ",\"name\":\"x\"}},\"uid\":\"u\"}}" : "}}}";
+        sk_emit(b, SK_CAP, &n, post, strlen(post));
+        sk_check(b, n);
+        if (sk_rand(3) == 0) {
+            sk_mutate(b, &n, SK_CAP);
+            sk_check(b, n);
+        }
+    }
+    free(b);
+    cr_assert_gt(sk_accepted, 10000, "generation should make many valid bodies (%ld of %ld)",
+                 sk_accepted, sk_checked);
+}
+
+Test(review_skim, edge_cases_match_cjson)
+{
+    static const char *const bodies[] = {
+        "{}", "{} ", "{}\n\t\r ", "{}x", "{}\x01", "{} {}", "  {}", "{\"a\":1}",
+        "{\"a\":\x01" "1}", "{\"a\":[1,2,]}", "{\"a\":\"\\uD800\\uDC00\"}", "{\"a\":\"\\uDC00\"}",
+        "{\"a\":\"\\uZZZZ\"}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":-}", "{\"a\":.5}",
+        "{\"a\":1e}", "{\"a\":\"x\\q\"}", "{\"a\":\"unterminated}", "{\"a\":tru}",
+        "{\"a\":123456789012345678901234567890123456789012345678901234567890123}",
+        "{\"a\":1234567890123456789012345678901234567890123456789012345678901234}",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++)
+        sk_check(bodies[i], strlen(bodies[i]));
+    /* NUL bytes: whitespace to cJSON between tokens, allowed after the object by decode */
+    sk_check("{\"a\":\0" "1}", 7);
+    sk_check("{\"a\":1}\0\0", 9);
+    sk_check("{\"a\":\"x\0y\"}", 11);
+    /* deeper than MLA_REVIEW_MAX_DEPTH: refused by both */
+    char deep[600];
+    size_t n = 0;
+    deep[n++] = '{';
+    deep[n++] = '"';
+    deep[n++] = 'a';
+    deep[n++] = '"';
+    deep[n++] = ':';
+    for (int i = 0; i < 140; i++)
+        deep[n++] = '[';
+    for (int i = 0; i < 140; i++)
+        deep[n++] = ']';
+    deep[n++] = '}';
+    sk_check(deep, n);
+    struct mla_review_cuts c;
+    cr_assert_not(mla_review_skim(deep, n, MLA_REVIEW_MAX_DEPTH, &c));
+}
+
+/* ---- what is cut, and decode's answers with the cuts ---- */
+
+Test(review_skim, cuts_only_the_values_nothing_reads)
+{
+    const char *b =
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+        "\"uid\":\"u\",\"status\":{\"kept\":1},\"requestKind\":{\"kind\":\"Deployment\"},"
+        "\"userInfo\":{\"username\":\"alice\",\"groups\":[\"system:masters\"]},"
+        "\"object\":{\"metadata\":{\"name\":\"n\",\"managedFields\":[{\"manager\":\"kubectl\"}]},"
+        "\"spec\":{\"managedFields\":[1,2],\"strategy\":{\"type\":\"Recreate\"},\"replicas\":2},"
+        "\"status\":{\"replicas\":3}},\"oldObject\":{\"metadata\":{\"managedFields\":[]},"
+        "\"status\":\"xyzw\"},\"options\":null},\"managedFields\":[\"kept\"],\"options\":{}}";
+    struct mla_review_cuts c;
+    cr_assert(mla_review_skim(b, strlen(b), MLA_REVIEW_MAX_DEPTH, &c));
+    static const char *const want[] = {
+        "{\"kind\":\"Deployment\"}", "[\"system:masters\"]", "[{\"manager\":\"kubectl\"}]",
+        "{\"type\":\"Recreate\"}", "{\"replicas\":3}", "[]", "\"xyzw\"", "null"};
+    cr_assert_eq(c.n, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < c.n; i++) {
+        char got[64];
+        snprintf(got, sizeof got, "%.*s", (int)(c.cut[i].to - c.cut[i].from), b + c.cut[i].from);
+        cr_assert_str_eq(got, want[i], "cut %zu", i);
+    }
+}
+
+static void sk_replace_null(cJSON *obj, const char *key)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    char *text = v ? cJSON_PrintUnformatted(v) : NULL;
+    /* values written shorter than "null" ({} here) are kept; the seeds are compact JSON */
+    if (text && strlen(text) >= 4)
+        cJSON_ReplaceItemInObjectCaseSensitive(obj, key, cJSON_CreateNull());
+    cJSON_free(text);
+}
+
+Test(review_skim, decode_tree_is_the_review_with_the_cuts_as_null)
+{
+    const char *seeds[] = {"../bench/review-optedin.json", "../bench/review-plain.json"};
+    for (size_t s = 0; s < 2; s++) {
+        size_t n;
+        char *b = sk_slurp(seeds[s], &n);
+        struct mla_review_request r;
+        struct mla_err e;
+        cr_assert_eq(mla_review_decode(b, n, &r, NULL, 0, &e), MLA_OK, "%s", e.msg);
+        cJSON *meta = cJSON_GetObjectItemCaseSensitive(r.object, "metadata");
+        cr_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(meta, "managedFields")),
+                  "managedFields is skipped");
+        cr_assert_not_null(cJSON_GetObjectItemCaseSensitive(meta, "annotations"));
+        /* everything else is what cJSON makes of the whole body */
+        cJSON *want = cJSON_ParseWithLength(b, n);
+        cJSON *req = cJSON_GetObjectItemCaseSensitive(want, "request");
+        const char *objs[] = {"object", "oldObject"};
+        for (int i = 0; i < 2; i++) {
+            cJSON *o = cJSON_GetObjectItemCaseSensitive(req, objs[i]);
+            sk_replace_null(cJSON_GetObjectItemCaseSensitive(o, "metadata"), "managedFields");
+            sk_replace_null(cJSON_GetObjectItemCaseSensitive(o, "spec"), "strategy");
+            sk_replace_null(o, "status");
+        }
+        sk_replace_null(req, "options");
+        sk_replace_null(req, "requestKind");
+        sk_replace_null(req, "requestResource");
+        sk_replace_null(cJSON_GetObjectItemCaseSensitive(req, "userInfo"), "groups");
+        sk_replace_null(cJSON_GetObjectItemCaseSensitive(req, "userInfo"), "extra");
+        cr_assert(cJSON_Compare(want, r.root, true));
+        cJSON_Delete(want);
+        mla_review_request_fini(&r);
+        free(b);
+    }
+}
+
+Test(review_skim, decode_errors_are_unchanged_for_bad_bodies)
+{
+    /* an invalid managedFields is still invalid JSON (400), with the same message as before */
+    const char *bad = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+                      "\"request\":{\"uid\":\"u\",\"object\":{\"metadata\":{\"managedFields\":"
+                      "[{\"a\":01x}]}}}}";
+    struct mla_review_request r;
+    struct mla_err e;
+    cr_assert_eq(mla_review_decode(bad, strlen(bad), &r, NULL, 0, &e), MLA_EPARSE);
+    cr_assert(strstr(e.msg, "body is not valid JSON (error near byte"), "%s", e.msg);
+    const char *trail = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+                        "\"request\":{\"uid\":\"u\",\"object\":{\"metadata\":{\"managedFields\":"
+                        "[]}}}} x";
+    cr_assert_eq(mla_review_decode(trail, strlen(trail), &r, NULL, 0, &e), MLA_EPARSE);
+    cr_assert_str_eq(e.msg, "trailing data after the JSON object");
+}

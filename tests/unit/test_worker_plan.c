@@ -1,0 +1,389 @@
+/* test_worker_plan.c - the worker's pure parts: the APPLY planner (what to write, from what was
+ * read, with no server), the stored check against the admitted intent, the namespace-gone test
+ * and the UTF-8-safe cut of Event messages. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mla/queue.h"
+#include "mla/worker.h"
+
+static cJSON *js(const char *s)
+{
+    cJSON *o = cJSON_Parse(s);
+    cr_assert_not_null(o, "bad JSON in the test: %s", s);
+    return o;
+}
+
+static struct mla_work *item(enum mla_hpa_mode mode)
+{
+    struct mla_work *w = mla_work_create("ns", "web");
+    w->op = MLA_OP_UPDATE;
+    w->action = MLA_ACT_APPLY;
+    w->hpa_mode = mode;
+    w->uid = strdup("uid-1");
+    w->so = js("{\"metadata\":{\"name\":\"web\",\"labels\":{\"ml-autoscaling.io/managed\":"
+               "\"true\"}},\"spec\":{\"scaleTargetRef\":{\"name\":\"web\"},\"maxReplicaCount\":4,"
+               "\"triggers\":[{\"type\":\"cpu\",\"metadata\":{\"value\":\"50\"}}]}}");
+    return w;
+}
+
+#define HPA(name, target) \
+    "{\"metadata\":{\"name\":\"" name "\",\"annotations\":{\"kubectl.kubernetes.io/last-applied-" \
+    "configuration\":\"{}\"}},\"spec\":{\"scaleTargetRef\":{\"kind\":\"Deployment\",\"name\":\"" \
+    target "\"},\"maxReplicas\":7}}"
+#define OURS(name, extra_ann) \
+    "{\"metadata\":{\"name\":\"" name "\",\"labels\":{\"ml-autoscaling.io/managed\":\"true\"}," \
+    "\"annotations\":{" extra_ann "},\"ownerReferences\":[{\"kind\":\"Deployment\",\"name\":" \
+    "\"web\",\"uid\":\"uid-1\"}]},\"spec\":{\"scaleTargetRef\":{\"name\":\"web\"}}}"
+
+struct fixture {
+    struct mla_work *w;
+    cJSON *existing, *sos, *hpas;
+    struct mla_worker_plan p;
+};
+
+static void plan(struct fixture *f, enum mla_hpa_mode mode, const char *existing,
+                 const char *sos, const char *hpas)
+{
+    f->w = item(mode);
+    f->existing = existing ? js(existing) : NULL;
+    f->sos = js(sos ? sos : "[]");
+    f->hpas = js(hpas ? hpas : "[]");
+    struct mla_worker_seen seen = {.existing = f->existing, .sos = f->sos, .hpas = f->hpas,
+                                   .field_manager = "fm"};
+    mla_worker_plan_init(&f->p);
+    mla_worker_plan_apply(f->w, &seen, &f->p);
+}
+
+static void done(struct fixture *f)
+{
+    mla_worker_plan_fini(&f->p);
+    cJSON_Delete(f->existing);
+    cJSON_Delete(f->sos);
+    cJSON_Delete(f->hpas);
+    mla_work_free(f->w);
+}
+
+/* The kinds of the plan as a string: "A" apply, "E" event, "H" delete HPA, "S" delete SO,
+ * "C" create (restore) HPA. */
+static const char *kinds(const struct mla_worker_plan *p)
+{
+    static char s[32];
+    static const char k[] = {[MLA_WK_DELETE_SO] = 'S', [MLA_WK_DELETE_HPA] = 'H',
+                             [MLA_WK_APPLY] = 'A', [MLA_WK_EVENT] = 'E',
+                             [MLA_WK_CREATE_HPA] = 'C'};
+    size_t i = 0;
+    for (; i < p->n && i < sizeof s - 1; i++)
+        s[i] = k[p->ops[i].kind];
+    s[i] = '\0';
+    return s;
+}
+
+static const struct mla_wk_op *find(const struct mla_worker_plan *p, enum mla_wk_kind kind)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->ops[i].kind == kind)
+            return &p->ops[i];
+    return NULL;
+}
+
+static const char *ann(const cJSON *o, const char *k)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "metadata"),
+                                         "annotations"), k));
+}
+
+Test(worker_plan, nothing_there_applies_with_the_owner_reference_and_an_event)
+{
+    struct fixture f;
+    plan(&f, MLA_HPA_DELETE, NULL, NULL, NULL);
+    cr_assert_str_eq(kinds(&f.p), "AE");
+    const struct mla_wk_op *a = &f.p.ops[0];
+    cr_assert_str_eq(a->name, "web");
+    const cJSON *ref = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(a->config, "metadata"), "ownerReferences"), 0);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ref, "uid")), "uid-1");
+    cr_assert_null(ann(a->config, MLA_ANN_REMOVED_HPA));
+    cr_assert_str_eq(f.p.ops[1].reason, "ScaledObjectApplied");
+    cr_assert(strstr(f.p.ops[1].message, "field manager fm"));
+    cr_assert_not(f.p.keep_config);
+    cr_assert_null(f.p.transfer_hpa);
+    done(&f);
+}
+
+Test(worker_plan, a_foreign_scaled_object_stops_it_with_a_warning)
+{
+    struct fixture f;
+    plan(&f, MLA_HPA_DELETE, "{\"metadata\":{\"name\":\"web\"},\"spec\":{}}", NULL, NULL);
+    cr_assert_str_eq(kinds(&f.p), "E");
+    cr_assert(f.p.ops[0].warning);
+    cr_assert_str_eq(f.p.ops[0].reason, "ScaledObjectConflict");
+    done(&f);
+    /* under another name, scaling this Deployment; an HPA is not touched either */
+    plan(&f, MLA_HPA_DELETE, NULL,
+         "[{\"metadata\":{\"name\":\"hand\"},\"spec\":{\"scaleTargetRef\":{\"name\":\"web\"}}}]",
+         "[" HPA("h", "web") "]");
+    cr_assert_str_eq(kinds(&f.p), "E");
+    cr_assert(strstr(f.p.ops[0].message, "ScaledObject hand"));
+    done(&f);
+}
+
+Test(worker_plan, ours_under_an_older_name_is_replaced_and_its_kept_hpa_carried)
+{
+    struct fixture f;
+    plan(&f, MLA_HPA_DELETE, NULL, "[" OURS("web-old", "\"ml-autoscaling.io/removed-hpa\":\"{}\"") "]",
+         NULL);
+    cr_assert_str_eq(kinds(&f.p), "SAE");
+    cr_assert_str_eq(f.p.ops[0].name, "web-old");
+    cr_assert_str_eq(ann(f.p.ops[1].config, MLA_ANN_REMOVED_HPA), "{}");
+    cr_assert(f.p.keep_config, "the old one is gone: a failed apply must keep what it kept");
+    done(&f);
+}
+
+Test(worker_plan, delete_mode_deletes_the_hpa_first_and_keeps_its_spec_on_the_scaled_object)
+{
+    struct fixture f;
+    plan(&f, MLA_HPA_DELETE, NULL, NULL,
+         "[" HPA("h", "web") "," HPA("other", "api") "]");
+    cr_assert_str_eq(kinds(&f.p), "HEAE");
+    cr_assert_str_eq(f.p.ops[0].name, "h");
+    cr_assert_str_eq(f.p.ops[1].reason, "HPARemoved");
+    /* the Event says where the spec is, and does not carry it */
+    cr_assert(strstr(f.p.ops[1].message, MLA_ANN_REMOVED_HPA));
+    cr_assert_null(strstr(f.p.ops[1].message, "maxReplicas"));
+    cr_assert_null(strstr(f.p.ops[1].message, "last-applied"));
+    cJSON *kept = cJSON_Parse(ann(f.p.ops[2].config, MLA_ANN_REMOVED_HPA));
+    cr_assert_eq(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(kept, "spec"),
+                                                  "maxReplicas")->valueint, 7);
+    cJSON_Delete(kept);
+    cr_assert(f.p.keep_config);
+    done(&f);
+}
+
+Test(worker_plan, keda_owned_hpa_is_no_conflict_and_an_earlier_kept_spec_stays)
+{
+    struct fixture f;
+    plan(&f, MLA_HPA_DELETE, OURS("web", "\"ml-autoscaling.io/removed-hpa\":\"first\""), NULL,
+         "[{\"metadata\":{\"name\":\"keda-hpa-web\",\"ownerReferences\":[{\"kind\":"
+         "\"ScaledObject\",\"name\":\"web\"}]},\"spec\":{\"scaleTargetRef\":{\"kind\":"
+         "\"Deployment\",\"name\":\"web\"}}}]");
+    cr_assert_str_eq(kinds(&f.p), "AE");
+    cr_assert_str_eq(ann(f.p.ops[0].config, MLA_ANN_REMOVED_HPA), "first");
+    done(&f);
+    plan(&f, MLA_HPA_DELETE, OURS("web", "\"ml-autoscaling.io/removed-hpa\":\"first\""), NULL,
+         "[" HPA("again", "web") "]");
+    cr_assert_str_eq(kinds(&f.p), "HEAE");
+    cr_assert_str_eq(ann(f.p.ops[2].config, MLA_ANN_REMOVED_HPA), "first",
+                     "opting out must restore the original HPA, not a later one");
+    done(&f);
+}
+
+Test(worker_plan, transfer_mode_applies_with_the_transfer_and_verifies_later)
+{
+    struct fixture f;
+    plan(&f, MLA_HPA_TRANSFER, NULL, NULL, "[" HPA("h", "web") "]");
+    cr_assert_str_eq(kinds(&f.p), "AE");
+    cr_assert_str_eq(ann(f.p.ops[0].config, MLA_ANN_TRANSFER), "true");
+    cr_assert_str_eq(f.p.transfer_hpa, "h");
+    cr_assert_null(find(&f.p, MLA_WK_DELETE_HPA));
+    done(&f);
+}
+
+Test(worker_plan, reject_mode_writes_nothing_but_a_warning)
+{
+    struct fixture f;
+    plan(&f, MLA_HPA_REJECT, NULL, NULL, "[" HPA("h", "web") "]");
+    cr_assert_str_eq(kinds(&f.p), "E");
+    cr_assert_str_eq(f.p.ops[0].reason, "HPAConflict");
+    cr_assert(f.p.ops[0].warning);
+    done(&f);
+}
+
+Test(worker_plan, transfer_not_adopted_falls_back_to_delete_and_apply_without_it)
+{
+    struct mla_work *w = item(MLA_HPA_TRANSFER);
+    cJSON *h = js(HPA("h", "web"));
+    struct mla_worker_seen seen = {.adopt_failed = h, .transfer_verify_ms = 1500};
+    struct mla_worker_plan p;
+    mla_worker_plan_init(&p);
+    mla_worker_plan_apply(w, &seen, &p);
+    cr_assert_str_eq(kinds(&p), "EHEAE");
+    cr_assert_str_eq(p.ops[0].reason, "HPATransferFailed");
+    cr_assert(strstr(p.ops[0].message, "1500 ms"));
+    cr_assert_null(ann(p.ops[3].config, MLA_ANN_TRANSFER));
+    cr_assert_not_null(ann(p.ops[3].config, MLA_ANN_REMOVED_HPA));
+    cr_assert_null(p.transfer_hpa);
+    cr_assert(p.keep_config);
+    mla_worker_plan_fini(&p);
+    cJSON_Delete(h);
+    mla_work_free(w);
+}
+
+static void plan_remove(struct fixture *f, const char *sos)
+{
+    f->w = item(MLA_HPA_DELETE);
+    f->w->action = MLA_ACT_REMOVE;
+    f->existing = NULL;
+    f->hpas = NULL;
+    f->sos = js(sos);
+    struct mla_worker_seen seen = {.sos = f->sos};
+    mla_worker_plan_init(&f->p);
+    mla_worker_plan_remove(f->w, &seen, &f->p);
+}
+
+#define KEPT "\"ml-autoscaling.io/removed-hpa\":\"{\\\"metadata\\\":{\\\"name\\\":\\\"h\\\"}," \
+             "\\\"spec\\\":{\\\"maxReplicas\\\":7}}\""
+
+Test(worker_plan, opt_out_deletes_ours_and_restores_the_kept_hpa)
+{
+    struct fixture f;
+    plan_remove(&f, "[" OURS("web", KEPT) "]");
+    cr_assert_str_eq(kinds(&f.p), "SECE");
+    cr_assert_str_eq(f.p.ops[0].name, "web");
+    cr_assert_str_eq(f.p.ops[1].reason, "ScaledObjectRemoved");
+    cr_assert_str_eq(f.p.ops[2].name, "h");
+    cr_assert_eq(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+                     f.p.ops[2].config, "spec"), "maxReplicas")->valueint, 7);
+    cr_assert_str_eq(f.p.ops[3].reason, "HPARestored");
+    done(&f);
+}
+
+Test(worker_plan, opt_out_never_touches_what_is_not_ours_for_this_deployment)
+{
+    struct fixture f;
+    /* managed label but owned by a deleted namesake (another uid); owned by this uid but no
+     * managed label; managed and owned but for another Deployment */
+    plan_remove(&f, "[{\"metadata\":{\"name\":\"a\",\"labels\":{\"ml-autoscaling.io/managed\":"
+                    "\"true\"},\"ownerReferences\":[{\"kind\":\"Deployment\",\"name\":\"web\","
+                    "\"uid\":\"uid-0\"}]}},"
+                    "{\"metadata\":{\"name\":\"b\",\"ownerReferences\":[{\"kind\":\"Deployment\","
+                    "\"name\":\"web\",\"uid\":\"uid-1\"}]}},"
+                    "{\"metadata\":{\"name\":\"c\",\"labels\":{\"ml-autoscaling.io/managed\":"
+                    "\"true\"},\"ownerReferences\":[{\"kind\":\"Deployment\",\"name\":\"api\","
+                    "\"uid\":\"uid-1\"}]}}]");
+    cr_assert_str_eq(kinds(&f.p), "");
+    done(&f);
+}
+
+Test(worker_plan, opt_out_with_a_kept_value_that_is_no_hpa_warns)
+{
+    struct fixture f;
+    plan_remove(&f, "[" OURS("web", "\"ml-autoscaling.io/removed-hpa\":\"not json\"") "]");
+    cr_assert_str_eq(kinds(&f.p), "SEE");
+    cr_assert(f.p.ops[2].warning);
+    cr_assert_str_eq(f.p.ops[2].reason, "HPANotRestored");
+    done(&f);
+}
+
+/* ---- the stored check: the admitted intent, not a resourceVersion */
+
+static cJSON *stored(const char *labels, const char *anns)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "{\"metadata\":{\"name\":\"web\",\"uid\":\"u\",\"resourceVersion\":"
+             "\"99\",\"labels\":{%s},\"annotations\":{%s}}}", labels, anns);
+    return js(buf);
+}
+
+#define MANAGED "\"ml-autoscaling.io/managed\":\"true\""
+#define EN "\"ml-autoscaling.io/enabled\":\"true\""
+#define HASH "\"ml-autoscaling.io/policy-hash\":\"sha256:1\""
+
+Test(stored, update_waits_for_the_admitted_annotations_hash_and_label)
+{
+    cJSON *admitted = js("{\"metadata\":{\"annotations\":{" EN ",\"ml-autoscaling.io/min-replicas\":"
+                         "\"3\",\"ml-autoscaling.io/scaledobject\":\"old\",\"team\":\"x\"}}}");
+    struct mla_work *w = mla_work_create("ns", "web");
+    w->op = MLA_OP_UPDATE;
+    w->intent = mla_worker_intent(MLA_ACT_APPLY, admitted, "sha256:1");
+    cJSON *yes = stored(MANAGED, EN ",\"ml-autoscaling.io/min-replicas\":\"3\"," HASH
+                        ",\"ml-autoscaling.io/scaledobject\":\"web\"");
+    cJSON *old_min = stored(MANAGED, EN ",\"ml-autoscaling.io/min-replicas\":\"2\"," HASH);
+    cJSON *no_label = stored("", EN ",\"ml-autoscaling.io/min-replicas\":\"3\"," HASH);
+    cJSON *old_hash = stored(MANAGED, EN ",\"ml-autoscaling.io/min-replicas\":\"3\","
+                             "\"ml-autoscaling.io/policy-hash\":\"sha256:0\"");
+    cr_assert_eq(mla_worker_stored_check(w, yes, 2), MLA_STORED_YES);
+    cr_assert_eq(mla_worker_stored_check(w, old_min, 2), MLA_STORED_NOT_YET);
+    cr_assert_eq(mla_worker_stored_check(w, no_label, 2), MLA_STORED_NOT_YET);
+    cr_assert_eq(mla_worker_stored_check(w, old_hash, 2), MLA_STORED_NOT_YET);
+    cr_assert_eq(mla_worker_stored_check(w, NULL, 2), MLA_STORED_NOT_YET);
+    cJSON_Delete(yes);
+    cJSON_Delete(old_min);
+    cJSON_Delete(no_label);
+    cJSON_Delete(old_hash);
+    cJSON_Delete(admitted);
+    mla_work_free(w);
+}
+
+Test(stored, an_opt_out_is_stored_only_when_the_marks_are_gone_whatever_the_resource_version)
+{
+    struct mla_work *w = mla_work_create("ns", "web");
+    w->op = MLA_OP_UPDATE;
+    w->intent = mla_worker_intent(MLA_ACT_REMOVE, NULL, "");
+    /* still opted in (the opt-out was denied by a later webhook): a status write moved the
+     * resourceVersion to 99, and that proves nothing */
+    cJSON *still = stored(MANAGED, EN "," HASH);
+    cJSON *half = stored(MANAGED, "");
+    cJSON *out = stored("\"app\":\"web\"", "\"team\":\"x\"");
+    cr_assert_eq(mla_worker_stored_check(w, still, 2), MLA_STORED_NOT_YET);
+    cr_assert_eq(mla_worker_stored_check(w, half, 2), MLA_STORED_NOT_YET);
+    cr_assert_eq(mla_worker_stored_check(w, out, 2), MLA_STORED_YES);
+    cJSON_Delete(still);
+    cJSON_Delete(half);
+    cJSON_Delete(out);
+    mla_work_free(w);
+}
+
+Test(stored, a_deployment_being_deleted_is_skipped)
+{
+    struct mla_work *w = mla_work_create("ns", "web"); /* the loop's item: no intent */
+    w->op = MLA_OP_UPDATE;
+    cJSON *d = js("{\"metadata\":{\"name\":\"web\",\"uid\":\"u\",\"deletionTimestamp\":"
+                  "\"2026-01-01T00:00:00Z\"}}");
+    cr_assert_eq(mla_worker_stored_check(w, d, 2), MLA_STORED_DELETING);
+    cJSON_Delete(d);
+    d = js("{\"metadata\":{\"name\":\"web\",\"uid\":\"u\"}}");
+    cr_assert_eq(mla_worker_stored_check(w, d, 2), MLA_STORED_YES);
+    cJSON_Delete(d);
+    mla_work_free(w);
+}
+
+Test(worker, namespace_going_away_or_gone)
+{
+    cr_assert(mla_worker_ns_gone(MLA_EDENIED, "PATCH /apis/x: 403: scaledobjects \"w\" is "
+                                 "forbidden: unable to create new content in namespace t "
+                                 "because it is being terminated"));
+    cr_assert(mla_worker_ns_gone(MLA_ENOTFOUND, "POST /api/v1/namespaces/g/events: 404: "
+                                 "namespaces \"g\" not found"));
+    cr_assert_not(mla_worker_ns_gone(MLA_ENOTFOUND, "GET /apis/apps/v1/namespaces/g/deployments/"
+                                     "w: 404: deployments.apps \"w\" not found"));
+    cr_assert_not(mla_worker_ns_gone(MLA_EDENIED, "PATCH /apis/x: 403: forbidden: RBAC"));
+    cr_assert_not(mla_worker_ns_gone(MLA_EAPI, "namespaces \"g\" not found"));
+}
+
+Test(worker, event_messages_are_cut_on_a_character_boundary)
+{
+    char s[16];
+    snprintf(s, sizeof s, "ab\xc3\xa9"); /* "abé": é is 2 bytes */
+    mla_worker_utf8_cut(s, 3);
+    cr_assert_str_eq(s, "ab");
+    snprintf(s, sizeof s, "ab\xc3\xa9");
+    mla_worker_utf8_cut(s, 4);
+    cr_assert_str_eq(s, "ab\xc3\xa9", "a whole character at the limit stays");
+    snprintf(s, sizeof s, "a\xe2\x82\xac" "b"); /* "a€b" */
+    mla_worker_utf8_cut(s, 3);
+    cr_assert_str_eq(s, "a");
+    snprintf(s, sizeof s, "\xf0\x9f\x98\x80xyz"); /* an emoji, 4 bytes */
+    mla_worker_utf8_cut(s, 2);
+    cr_assert_str_eq(s, "");
+    /* at the real limit: 1022 ASCII bytes then a 3-byte character straddling byte 1023 */
+    char big[1100];
+    memset(big, 'x', 1022);
+    memcpy(big + 1022, "\xe2\x82\xac", 4);
+    mla_worker_utf8_cut(big, 1023);
+    cr_assert_eq(strlen(big), 1022);
+    cr_assert_eq(big[1021], 'x');
+}
