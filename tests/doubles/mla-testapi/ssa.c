@@ -365,7 +365,7 @@ static void ssa_prune(cJSON *managers)
     }
 }
 
-/* Conflicts of `mgr` applying `cfg`: [[manager as printed, path]...]. New. */
+/* Conflicts of `mgr` applying `cfg`: [[manager, path, manager as printed]...]. New. */
 static cJSON *ssa_conflicts(const cJSON *obj, const cJSON *managers, const char *mgr,
                             const cJSON *cfg, const cJSON *leaves, const char *api_version)
 {
@@ -394,8 +394,9 @@ static cJSON *ssa_conflicts(const cJSON *obj, const cJSON *managers, const char 
             else
                 snprintf(who, sizeof who, "\"%s\"", e->string);
             cJSON *c = cJSON_CreateArray();
-            cJSON_AddItemToArray(c, cJSON_CreateString(who));
+            cJSON_AddItemToArray(c, cJSON_CreateString(e->string));
             cJSON_AddItemToArray(c, cJSON_Duplicate(p, 1));
+            cJSON_AddItemToArray(c, cJSON_CreateString(who));
             cJSON_AddItemToArray(out, c);
         }
     }
@@ -414,7 +415,7 @@ static cJSON *ssa_conflict_status(const cJSON *conflicts)
         char path[512];
         ssa_path_str(cJSON_GetArrayItem(c, 1), path, sizeof path);
         rc = rc || mla_buf_addf(&b, " conflict with %s: %s%s",
-                                cJSON_GetArrayItem(c, 0)->valuestring, path, c->next ? ";" : "");
+                                cJSON_GetArrayItem(c, 2)->valuestring, path, c->next ? ";" : "");
     }
     (void)rc; /* an uncapped buffer cannot fail */
     cJSON *s = ssa_status(409, "Conflict", mla_buf_str(&b));
