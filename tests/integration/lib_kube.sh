@@ -5,11 +5,15 @@
 # test starts is stopped by the EXIT trap; valgrind logs are checked for leaks and errors.
 #
 # Against a real cluster (docs/kube-testing.md): MLA_KUBE_URL, MLA_KUBE_TOKEN_FILE, MLA_KUBE_CA
-# point the driver at it, and the fault-injection steps are skipped (kube_is_real).
+# point the driver at it, and the fault-injection steps are skipped (kube_is_real). There every
+# namespace a test uses gets a per-run suffix (`ns NAME`), so runs never see each other's objects
+# or a namespace still Terminating from an earlier run; the Leases live in the test's own
+# namespace (LEASE_NS), and at exit the namespaces are deleted and waited for: nothing is left.
 set -u
 . "$MLA_ROOT/tests/support/valgrind.sh"
 FIX="$MLA_ROOT/tests/fixtures/kube"
-TOKEN_FILE="$MLA_TMP/token"
+TOKEN_FILE="$MLA_TMP/token"   # the product's token
+ADMIN_TOKEN_FILE=$TOKEN_FILE   # the test's own requests (kapi): MLA_KUBE_ADMIN_TOKEN_FILE if set
 VG_LOGS=()
 PIDS=()
 SLOW=1
@@ -47,7 +51,7 @@ kube_cleanup() {
       echo "sanitizer: problems in $f" >&2; cat "$f" >&2; rc=1
     fi
   done
-  for ns in "${NS_MADE[@]:-}"; do [ -n "$ns" ] && kapi DELETE "/api/v1/namespaces/$ns" >/dev/null; done
+  ns_delete_all
   if [ "${MLA_VALGRIND:-0}" = 1 ]; then
     for f in "$MLA_TMP"/vg-*.log; do
       [ -e "$f" ] || continue
@@ -65,18 +69,67 @@ kube_is_real() { [ -n "${MLA_KUBE_URL:-}" ]; }
 # testapi_only WHAT: false (and says so) against a real cluster, for checks that need
 # mla-testapi's request log or fault injection
 testapi_only() { kube_is_real && { echo "skip on a real cluster: $*"; return 1; }; return 0; }
+
+# ns NAME -> the namespace a test calls NAME: NAME itself on mla-testapi (a fresh server per
+# test), NAME-<run id> on a real cluster, where earlier runs' namespaces may still be Terminating
+# and objects of other namespaces would show in cluster-wide LISTs.
+RUN_ID=$(printf '%04x%04x' $((RANDOM)) $(($$ % 65536)))
+ns() { if kube_is_real; then echo "$1-$RUN_ID"; else echo "$1"; fi; }
+# Leases go where the namespace deletion at exit removes them on a real cluster, unless
+# MLA_KUBE_LEASE_NAMESPACE names one (where the product's RBAC lets it hold Leases, as the
+# chart's Role does in the release namespace): the Leases made there are deleted at exit.
+LEASE_NS=kube-system
+kube_is_real && LEASE_NS=${MLA_KUBE_LEASE_NAMESPACE:-$(ns lease)}
+LEASES_BEFORE=""
 NS_MADE=()
-ensure_ns() { # real clusters need the namespace; removed again at exit
+ns_phase() { kapi GET "/api/v1/namespaces/$1" | jqr status.phase; }
+lease_names() { kapi GET "/apis/coordination.k8s.io/v1/namespaces/$LEASE_NS/leases" | jq -r '.items[]?.metadata.name'; }
+ensure_ns() { # real clusters need the namespace; deleted again (and waited for) at exit
   kube_is_real || return 0
+  if [ "$1" = "${MLA_KUBE_LEASE_NAMESPACE:-}" ]; then
+    LEASES_BEFORE=" $(lease_names | tr '\n' ' ') "; return 0  # not ours: only its new Leases go
+  fi
   case " ${NS_MADE[*]:-} " in *" $1 "*) return 0;; esac
-  kapi POST /api/v1/namespaces "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"$1\"}}" >/dev/null
-  NS_MADE+=("$1")
+  local body="{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"$1\",\"labels\":{\"ml-autoscaling.io/test-run\":\"$RUN_ID\"}}}"
+  local end=$((SECONDS + 60))
+  while [ "$SECONDS" -lt "$end" ]; do
+    kapi POST /api/v1/namespaces "$body" >/dev/null
+    case "$(code)" in
+      201) NS_MADE+=("$1"); return 0;;
+      409) [ "$(ns_phase "$1")" = Terminating ] || { NS_MADE+=("$1"); return 0; };;  # ours already
+      *) fail "create namespace $1: $(code) $(cat "$MLA_TMP/last.body")";;
+    esac
+    sleep 0.1  # the same name still Terminating: wait until it is gone
+  done
+  fail "namespace $1 still Terminating after 60 s"
+}
+ns_delete_all() { # deletes the namespaces made here and waits until they are gone (60 s at most)
+  local n left end=$((SECONDS + 60))
+  if [ -n "$LEASES_BEFORE" ]; then
+    for n in $(lease_names); do
+      case "$LEASES_BEFORE" in *" $n "*) ;; *) kapi DELETE "/apis/coordination.k8s.io/v1/namespaces/$LEASE_NS/leases/$n" >/dev/null;; esac
+    done
+  fi
+  for n in "${NS_MADE[@]:-}"; do [ -n "$n" ] && kapi DELETE "/api/v1/namespaces/$n" >/dev/null; done
+  while [ "$SECONDS" -lt "$end" ]; do
+    left=""
+    for n in "${NS_MADE[@]:-}"; do
+      [ -n "$n" ] || continue
+      kapi GET "/api/v1/namespaces/$n" >/dev/null
+      [ "$(code)" = 404 ] || left="$left $n"
+    done
+    [ -z "$left" ] && return 0
+    sleep 0.1
+  done
+  echo "note: namespaces still Terminating after 60 s (is the namespace controller running?):$left" >&2
 }
 
 # Starts the test API server; sets API (URL) and API_PID.
 kube_start_api() {
   if kube_is_real; then
-    API="$MLA_KUBE_URL"; cp "${MLA_KUBE_TOKEN_FILE:?}" "$TOKEN_FILE"; return
+    API="$MLA_KUBE_URL"; cp "${MLA_KUBE_TOKEN_FILE:?}" "$TOKEN_FILE"
+    [ -n "${MLA_KUBE_ADMIN_TOKEN_FILE:-}" ] && ADMIN_TOKEN_FILE=$MLA_KUBE_ADMIN_TOKEN_FILE
+    return
   fi
   echo "test-token-$$-$RANDOM" > "$TOKEN_FILE"
   rm -f "$MLA_TMP/api.port"
@@ -92,27 +145,44 @@ kube_start_api() {
 # kapi VERB PATH [BODY [CONTENT-TYPE]] -> body on stdout; HTTP status in $MLA_TMP/last.code
 kapi() {
   local verb=$1 path=$2 body=${3:-} ct=${4:-application/json}
-  local args=(-sS -X "$verb" -H "Authorization: Bearer $(cat "$TOKEN_FILE")" -o "$MLA_TMP/last.body"
+  local args=(-sS -X "$verb" -H "Authorization: Bearer $(cat "$ADMIN_TOKEN_FILE")" -o "$MLA_TMP/last.body"
               -w '%{http_code}')
   [ -n "${MLA_KUBE_CA:-}" ] && args+=(--cacert "$MLA_KUBE_CA")
   [ -n "$body" ] && args+=(-H "Content-Type: $ct" --data-binary "$body")
   curl "${args[@]}" "$API$path" >"$MLA_TMP/last.code" || echo 000 >"$MLA_TMP/last.code"
+  # kube-apiserver pretty-prints for curl: one compact line, so greps for "k":"v" match
+  if jq -c . "$MLA_TMP/last.body" >"$MLA_TMP/last.compact" 2>/dev/null; then
+    mv "$MLA_TMP/last.compact" "$MLA_TMP/last.body"
+  fi
   cat "$MLA_TMP/last.body"
+}
+# events NS -> the core/v1 Events of NS (compact JSON); has_event NS REASON [TYPE]
+events() { kapi GET "/api/v1/namespaces/$1/events"; }
+has_event() {
+  events "$1" | jq -e --arg r "$2" --arg t "${3:-}" \
+    'any(.items[]; .reason == $r and ($t == "" or .type == $t))' >/dev/null
 }
 code() { cat "$MLA_TMP/last.code"; }
 control() { curl -sS -X POST -H 'Content-Type: application/json' --data-binary "$1" "$API/_control" >/dev/null; }
 apilog() { curl -sS "$API/_log"; }
 clearlog() { curl -sS -X DELETE "$API/_log" >/dev/null; }
 
-jqr() { /usr/bin/python3 -c '
-import json,sys
-d=json.load(sys.stdin)
-for k in sys.argv[1].split("."):
-    if k=="": continue
-    if isinstance(d,list): d=d[int(k)]
-    elif d is None: break
-    else: d=d.get(k)
-print(json.dumps(d) if not isinstance(d,str) else d)' "$1"; }
+# jqr PATH -> the value at a dotted PATH of the JSON on stdin (strings raw, the rest compact
+# JSON, null when absent); a key may itself hold dots (annotations): the longest key that exists
+# wins.
+jqr() {
+  jq -cr --arg p "$1" '
+    def walk_keys($d; $ks):
+      if ($ks | length) == 0 then $d
+      elif $d == null then null
+      elif ($d | type) == "array" then walk_keys($d[$ks[0] | tonumber]; $ks[1:])
+      elif ($d | type) == "object" then
+        ([range(($ks | length); 0; -1) | . as $n | ($ks[0:$n] | join(".")) as $k
+          | select($d | has($k)) | [$k, $n]] | first) as $m
+        | if $m == null then null else walk_keys($d[$m[0]]; $ks[$m[1]:]) end
+      else null end;
+    walk_keys(.; $p | split(".") | map(select(. != "")))'
+}
 
 # deployment NS NAME -> the Deployment as kube-apiserver stores it after our admission patch
 deployment() {

@@ -5,6 +5,9 @@
 kube_is_real && { echo "skip: fault injection needs mla-testapi"; exit 0; }
 kube_start_api
 driver_start drv --no-loop --stored-give-up 3
+# the driver answers once it is created, i.e. after its first KEDA discovery (bounded 2 s): made
+# slow below, that discovery would hold the first review back for 2 s
+send '{"cmd":"wait","timeoutMs":1000}' >/dev/null
 
 # a slow API: the review's reads give up within their ~300 ms budget and allow
 send '{"cmd":"wait","timeoutMs":5000}' >/dev/null # started (its KEDA discovery done) before the API slows

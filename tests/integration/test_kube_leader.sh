@@ -5,23 +5,25 @@
 # Lease.
 . "$(dirname "$0")/lib_kube.sh"
 kube_start_api
-for d in a b c; do store_deployment ld "$d"; done
+LD=$(ns ld)
+ensure_ns "$LD"; ensure_ns "$LEASE_NS"
+for d in a b c; do store_deployment "$LD" "$d"; done
 start_replica() { # NAME
   # shellcheck disable=SC2046
   $(vg "$1" "$MLA_BUILD/mla-controller-driver") --kube-url "$API" --kube-token-file "$TOKEN_FILE" \
-    --template "$FIX/so-template.json" --identity "$1" --lease-namespace kube-system \
+    ${MLA_KUBE_CA:+--kube-ca "$MLA_KUBE_CA"} --template "$FIX/so-template.json" --identity "$1" --lease-namespace "$LEASE_NS" \
     --lease-name ml-autoscaling-leader --lease-duration 3 --renew-deadline 2 --retry-period 0.5 \
     --loop-interval 1 --stay </dev/null >"$MLA_TMP/$1.out" 2>"$MLA_TMP/$1.err" &
   PIDS+=("$!"); eval "PID_$1=$!"
 }
 start_replica r1
 start_replica r2
-holder() { kapi GET /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/ml-autoscaling-leader | jqr spec.holderIdentity; }
+holder() { kapi GET /apis/coordination.k8s.io/v1/namespaces/$LEASE_NS/leases/ml-autoscaling-leader | jqr spec.holderIdentity; }
 has_holder() { h=$(holder); [ "$h" = r1 ] || [ "$h" = r2 ]; }
 wait_until 5 has_holder || fail "nobody took the Lease"
 L=$(holder); [ "$L" = r1 ] && F=r2 || F=r1
 ok "leader: $L, follower: $F"
-for d in a b c; do wait_until 5 exists "$(so_path ld $d)" || fail "leader's loop did not create $d"; done
+for d in a b c; do wait_until 5 exists "$(so_path "$LD" $d)" || fail "leader's loop did not create $d"; done
 ok "leader's loop created the 3 missing ScaledObjects"
 sleep 1.5
 grep -q 'reconcile pass' "$MLA_TMP/$F.err" && fail "the follower ran a reconcile pass"
@@ -30,16 +32,16 @@ ok "only the leader runs the loop ($(grep -c 'reconcile pass' "$MLA_TMP/$L.err")
 
 eval "kill -KILL \$PID_$L"
 t0=$(date +%s%N)
-store_deployment ld d
+store_deployment "$LD" d
 is_f() { [ "$(holder)" = "$F" ]; }
 wait_until 8 is_f || fail "the follower did not take over"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$ms" -le $((4500 * SLOW)) ] || fail "takeover took $ms ms (lease duration 3 s)"
 ok "$L killed (SIGKILL): $F took the Lease after $ms ms"
-wait_until 5 exists "$(so_path ld d)" || fail "new leader did not create the ScaledObject for d"
+wait_until 5 exists "$(so_path "$LD" d)" || fail "new leader did not create the ScaledObject for d"
 ok "new leader repaired the Deployment stored meanwhile"
-kapi DELETE "$(so_path ld b)" >/dev/null
-wait_until 5 exists "$(so_path ld b)" || fail "lost ScaledObject not re-created"
+kapi DELETE "$(so_path "$LD" b)" >/dev/null
+wait_until 5 exists "$(so_path "$LD" b)" || fail "lost ScaledObject not re-created"
 ok "a lost ScaledObject is re-created by the new leader"
 sleep 1
 if testapi_only "creation counts from the request log"; then
@@ -50,7 +52,7 @@ print(" ".join("%s=%d"%(k.rsplit("/",1)[1],v) for k,v in sorted(c.items())))')
 [ "$created" = "a=1 b=2 c=1 d=1" ] || fail "ScaledObjects created: $created (want a=1 b=2 c=1 d=1)"
 ok "creations per ScaledObject: $created (b twice: deleted and repaired)"
 fi
-tr=$(kapi GET /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/ml-autoscaling-leader | jqr spec.leaseTransitions)
+tr=$(kapi GET /apis/coordination.k8s.io/v1/namespaces/$LEASE_NS/leases/ml-autoscaling-leader | jqr spec.leaseTransitions)
 [ "$tr" = 1 ] || fail "leaseTransitions $tr"
 eval "kill -TERM \$PID_$F"
 eval "wait \$PID_$F" || fail "$F exited with an error"

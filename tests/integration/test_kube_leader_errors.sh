@@ -4,17 +4,36 @@
 # counted, not logged), shows the error in /readyz ("leader":{"isLeader":false,"lastError":...})
 # and mla_leader 0; once the API lets it, it leads, says it recovered, /readyz lastError is null
 # and mla_leader 1.
+# On a real cluster the 403 is RBAC's own: the product's user gets a Role in a namespace of the
+# run that lets it get Leases but not create them, then one that does (the product's token must
+# not be the admin's: MLA_KUBE_ADMIN_TOKEN_FILE).
 . "$(dirname "$0")/lib_kube.sh"
 BIN="$MLA_BUILD/ml-autoscaling"
-testapi_only "needs a wrong token and injected 403s on the Lease" || exit 0
 kube_start_api
+LE=kube-system
+if kube_is_real; then
+  cmp -s "$TOKEN_FILE" "$ADMIN_TOKEN_FILE" \
+    && { echo "skip on a real cluster: RBAC cannot refuse the admin token (set MLA_KUBE_ADMIN_TOKEN_FILE)"; exit 0; }
+  LE=$(ns le); ensure_ns "$LE"
+  user=$(curl -sS ${MLA_KUBE_CA:+--cacert "$MLA_KUBE_CA"} -X POST -H "Authorization: Bearer $(cat "$TOKEN_FILE")" \
+    -H 'Content-Type: application/json' --data-binary '{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}' \
+    "$API/apis/authentication.k8s.io/v1/selfsubjectreviews" | jq -r .status.userInfo.username)
+  [ -n "$user" ] && [ "$user" != null ] || fail "who is the product's token? (SelfSubjectReview)"
+  lease_role() { # VERBS (JSON array): the Role the product's user has on Leases in $LE
+    kapi PUT "/apis/rbac.authorization.k8s.io/v1/namespaces/$LE/roles/lease" "{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"Role\",\"metadata\":{\"name\":\"lease\"},\"rules\":[{\"apiGroups\":[\"coordination.k8s.io\"],\"resources\":[\"leases\"],\"verbs\":$1}]}" >/dev/null
+    case "$(code)" in 200|201) ;; *) fail "Role: $(code) $(cat "$MLA_TMP/last.body")";; esac
+  }
+  lease_role '["get"]'
+  kapi POST "/apis/rbac.authorization.k8s.io/v1/namespaces/$LE/rolebindings" "{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"RoleBinding\",\"metadata\":{\"name\":\"lease\"},\"roleRef\":{\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":\"Role\",\"name\":\"lease\"},\"subjects\":[{\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":\"User\",\"name\":\"$user\"}]}" >/dev/null
+  [ "$(code)" = 201 ] || fail "RoleBinding: $(code) $(cat "$MLA_TMP/last.body")"
+fi
 bash "$MLA_ROOT/certs/gen-dev-certs.sh" "$MLA_TMP/certs" >/dev/null || fail "certs"
 echo "not-the-token" >"$MLA_TMP/serve-token"
 # shellcheck disable=SC2046
-POD_NAMESPACE=kube-system $(vg serve "$BIN") serve --listen 127.0.0.1:0 \
+POD_NAMESPACE=$LE $(vg serve "$BIN") serve --listen 127.0.0.1:0 \
   --tls-cert "$MLA_TMP/certs/tls.crt" --tls-key "$MLA_TMP/certs/tls.key" \
   --policies "$MLA_ROOT/policies" --kube-url "$API" --kube-token-file "$MLA_TMP/serve-token" \
-  --loop-interval 3600 2>"$MLA_TMP/serve.err" &
+  ${MLA_KUBE_CA:+--kube-ca "$MLA_KUBE_CA"} --loop-interval 3600 2>"$MLA_TMP/serve.err" &
 SERVE_PID=$!; PIDS+=("$SERVE_PID")
 for _ in $(seq 1 $((100 * SLOW))); do
   PORT=$(grep -o 'listening on https://127.0.0.1:[0-9]*' "$MLA_TMP/serve.err" 2>/dev/null | head -1 | sed 's/.*://')
@@ -37,27 +56,27 @@ ok "/readyz: $(echo "$r" | jqr leader)"
 # (under valgrind the very first attempt may time out: a distinct error, logged on its own line)
 n=$(lease_warns | grep -c ': 401: ')
 [ "$n" = 1 ] || fail "want one warning for the repeated 401, got $n: $(lease_warns)"
-lease_warns | grep -q 'cannot read Lease kube-system/ml-autoscaling-leader: GET /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/ml-autoscaling-leader: 401.*cannot become leader' \
+lease_warns | grep -q "cannot read Lease $LE/ml-autoscaling-leader: GET /apis/coordination.k8s.io/v1/namespaces/$LE/leases/ml-autoscaling-leader: 401.*cannot become leader" \
   || fail "warning does not say what failed: $(lease_warns)"
 ok "one warning for the repeated 401, mla_leader 0: $(lease_warns | grep ': 401: ' | jqr msg)"
 
 # the token is fixed, but RBAC refuses to create the Lease
-control '{"fail":{"status":403,"count":100000,"path":"/leases","verb":"POST"}}'
+kube_is_real || control '{"fail":{"status":403,"count":100000,"path":"/leases","verb":"POST"}}'
 cp "$TOKEN_FILE" "$MLA_TMP/serve-token"
 wait_until 8 last_error_has "cannot create Lease.*403" || fail "/readyz lastError not the 403 on create: $(readyz)"
 wait_until 3 eval '[ "$(lease_warns | grep -c ": 403: ")" = 1 ]' || fail "no new warning for the distinct error: $(lease_warns)"
 w=$(lease_warns | grep ': 403: ' | jqr msg)
-echo "$w" | grep -q '^cannot create Lease kube-system/ml-autoscaling-leader: POST .*: 403' || fail "create warning: $w"
+echo "$w" | grep -q "^cannot create Lease $LE/ml-autoscaling-leader: POST .*: 403" || fail "create warning: $w"
 sup=$(echo "$w" | sed -n 's/.*(\([0-9]*\) repeated failures not logged.*/\1/p')
 [ "${sup:-0}" -ge 1 ] || fail "the suppressed 401 repeats are not counted: $w"
 ok "distinct error logged at once, with $sup suppressed repeats counted: $w"
 
-control '{"reset":true}'
+if kube_is_real; then lease_role '["get","create","update"]'; else control '{"reset":true}'; fi
 is_leader() { [ "$(readyz | jqr leader.isLeader)" = true ]; }
 wait_until 8 is_leader || fail "did not lead after the API allowed it: $(readyz)"
 [ "$(readyz | jqr leader.lastError)" = null ] || fail "lastError not cleared: $(readyz)"
 [ "$(leader_metric)" = 1 ] || fail "mla_leader $(leader_metric)"
-grep -q 'Lease kube-system/ml-autoscaling-leader is reachable again after [0-9]* failed attempts' "$MLA_TMP/serve.err" \
+grep -q "Lease $LE/ml-autoscaling-leader is reachable again after [0-9]* failed attempts" "$MLA_TMP/serve.err" \
   || fail "recovery not logged: $(grep lease "$MLA_TMP/serve.err")"
 ok "recovered: leads, /readyz $(readyz | jqr leader), mla_leader 1, recovery logged"
 kill -TERM "$SERVE_PID"; wait "$SERVE_PID"; rc=$?

@@ -6,12 +6,14 @@
 # Deployment whose admission work was lost.
 . "$(dirname "$0")/lib_kube.sh"
 kube_start_api
-DRV_TEMPLATE="" driver_start drv --policy-dir "$MLA_ROOT/policies" --loop-interval 3600 --lease-namespace kube-system \
+ensure_ns "$LEASE_NS"
+DRV_TEMPLATE="" driver_start drv --policy-dir "$MLA_ROOT/policies" --loop-interval 3600 --lease-namespace "$LEASE_NS" \
   --lease-name policy-test --lease-duration 3 --renew-deadline 2 --retry-period 0.5
 PY=/usr/bin/python3
 SRC="$MLA_ROOT/tests/fixtures/render/api-cpu-only/deployment.yaml"
-$PY -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$SRC" >"$MLA_TMP/dep.json"
-NS=web; N=search-frontend
+NS=$(ns web); N=search-frontend
+$PY -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$SRC" \
+  | jq -c --arg ns "$NS" '.metadata.namespace = $ns' >"$MLA_TMP/dep.json"
 ensure_ns "$NS"
 create_hpa "$NS" legacy-hpa "$N"
 render() { "$MLA_BUILD/ml-autoscaling" render -f "$1" --policies "$MLA_ROOT/policies" -o json; }

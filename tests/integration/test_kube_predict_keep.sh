@@ -27,13 +27,14 @@ print(json.dumps(d))' "$FIX/so-template.json" "$@"
 DRV_TEMPLATE="$MLA_TMP/so-template.json"
 tmpl 30 10 "$(cfg 8 10)" >"$DRV_TEMPLATE"
 # --prom-url: the real predictive step at the loop's hook (business hours need no Prometheus)
-driver_start drv --loop-interval 3600 --lease-namespace kube-system --lease-name pk \
+PK=$(ns pk)
+ensure_ns "$PK"; ensure_ns "$LEASE_NS"
+driver_start drv --loop-interval 3600 --lease-namespace "$LEASE_NS" --lease-name pk \
   --lease-duration 3 --renew-deadline 2 --retry-period 0.5 --prom-url http://127.0.0.1:9
-ensure_ns pk
 wait_until 5 sh -c "echo '{\"cmd\":\"leader\"}' >&3; sleep 0.2; tail -1 '$MLA_TMP/drv.out' | grep -q true" || fail "never became leader"
 sleep 0.5 # the pass a new leader runs at once is over
 
-so() { kapi GET "$(so_path pk web)"; }
+so() { kapi GET "$(so_path "$PK" web)"; }
 # owns MANAGER FIELD -> true when managedFields say MANAGER owns FIELD (a.b.c)
 owns() {
   so | /usr/bin/python3 -c '
@@ -50,19 +51,19 @@ sys.exit(1)' "$1" "$2"
 field() { so | jqr "$1"; }
 update() { # TEMPLATE-JSON TEAM: an admitted annotation-only UPDATE, then stored; the stored
   # Deployment carries what "the policy" decides for it now (the driver's loop decides from it)
-  local rv; rv=$(kapi GET "$(dep_path pk web)" | jqr metadata.resourceVersion)
-  out=$(send "{\"namespace\":\"pk\",\"name\":\"web\",\"op\":\"UPDATE\",\"action\":\"apply\",\"oldResourceVersion\":\"$rv\",\"scaledObject\":$1}")
+  local rv; rv=$(kapi GET "$(dep_path "$PK" web)" | jqr metadata.resourceVersion)
+  out=$(send "{\"namespace\":\"$PK\",\"name\":\"web\",\"op\":\"UPDATE\",\"action\":\"apply\",\"oldResourceVersion\":\"$rv\",\"scaledObject\":$1}")
   [ "$(echo "$out" | jqr allowed)" = true ] || fail "UPDATE not allowed: $out"
   local body; body=$(/usr/bin/python3 -c 'import json,sys; print(json.dumps({"metadata":{"annotations":{"team":sys.argv[2],"mla-test/scaled-object":sys.argv[1]}}}))' "$1" "$2")
-  kapi PATCH "$(dep_path pk web)" "$body" application/merge-patch+json >/dev/null
+  kapi PATCH "$(dep_path "$PK" web)" "$body" application/merge-patch+json >/dev/null
 }
 idle() { send '{"cmd":"wait","timeoutMs":5000}' >/dev/null; }
 pass() { out=$(send '{"cmd":"reconcile"}'); [ "$(echo "$out" | jqr ok)" = true ] || fail "pass: $out"; idle; }
 
-out=$(send "{\"namespace\":\"pk\",\"name\":\"web\",\"op\":\"CREATE\",\"action\":\"apply\",\"scaledObject\":$(tmpl 30 10 "$(cfg 8 10)")}")
+out=$(send "{\"namespace\":\"$PK\",\"name\":\"web\",\"op\":\"CREATE\",\"action\":\"apply\",\"scaledObject\":$(tmpl 30 10 "$(cfg 8 10)")}")
 [ "$(echo "$out" | jqr allowed)" = true ] || fail "CREATE not allowed: $out"
-store_deployment pk web
-wait_until 5 exists "$(so_path pk web)" || fail "ScaledObject not applied"
+store_deployment "$PK" web
+wait_until 5 exists "$(so_path "$PK" web)" || fail "ScaledObject not applied"
 idle
 [ "$(field spec.minReplicaCount)" = 1 ] || fail "policy min not applied at CREATE"
 ok "CREATE applied the policy's ScaledObject (minReplicaCount 1, maxReplicaCount 10)"
@@ -96,7 +97,7 @@ ok "annotation-only UPDATE applied (pollingInterval 15); the loop's minReplicaCo
 # reconcile: the policy now polls every 30 s (changed without a Deployment UPDATE through the
 # webhook), so the object is stale and repaired
 body=$(/usr/bin/python3 -c 'import json,sys; print(json.dumps({"metadata":{"annotations":{"mla-test/scaled-object":sys.argv[1]}}}))' "$(tmpl 30 10 "$(cfg 8 10)")")
-kapi PATCH "$(dep_path pk web)" "$body" application/merge-patch+json >/dev/null
+kapi PATCH "$(dep_path "$PK" web)" "$body" application/merge-patch+json >/dev/null
 pass
 [ "$(echo "$out" | jqr updated)" = 1 ] || fail "the stale pollingInterval was not repaired: $out"
 wait_until 5 polling 30 || fail "repair not applied: $(so)"

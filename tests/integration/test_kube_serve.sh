@@ -12,11 +12,12 @@ fi
 PY=/usr/bin/python3
 kube_start_api
 bash "$MLA_ROOT/certs/gen-dev-certs.sh" "$MLA_TMP/certs" >/dev/null || fail "certs"
+ensure_ns "$LEASE_NS"
 # shellcheck disable=SC2046
-POD_NAMESPACE=kube-system $(vg serve "$BIN") serve --listen 127.0.0.1:0 \
+POD_NAMESPACE=$LEASE_NS $(vg serve "$BIN") serve --listen 127.0.0.1:0 \
   --tls-cert "$MLA_TMP/certs/tls.crt" --tls-key "$MLA_TMP/certs/tls.key" \
   --policies "$MLA_ROOT/policies" --kube-url "$API" --kube-token-file "$TOKEN_FILE" \
-  --loop-interval 3600 2>"$MLA_TMP/serve.err" &
+  ${MLA_KUBE_CA:+--kube-ca "$MLA_KUBE_CA"} --loop-interval 3600 2>"$MLA_TMP/serve.err" &
 SERVE_PID=$!; PIDS+=("$SERVE_PID")
 for _ in $(seq 1 $((100 * SLOW))); do
   PORT=$(grep -o 'listening on https://127.0.0.1:[0-9]*' "$MLA_TMP/serve.err" 2>/dev/null | head -1 | sed 's/.*://')
@@ -27,8 +28,9 @@ grep -q 'mode full' "$MLA_TMP/serve.err" || fail "serve not in full mode: $(grep
 ok "serve listening on $PORT in full mode (webhook + API side)"
 WH="https://127.0.0.1:$PORT"
 SRC="$MLA_ROOT/tests/fixtures/render/api-cpu-only/deployment.yaml"
-$PY -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$SRC" >"$MLA_TMP/dep.json"
-NS=web; N=search-frontend
+NS=$(ns web); N=search-frontend
+$PY -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$SRC" \
+  | jq -c --arg ns "$NS" '.metadata.namespace = $ns' >"$MLA_TMP/dep.json"
 ensure_ns "$NS"
 create_hpa "$NS" legacy-hpa "$N"
 mla_review CREATE "$MLA_TMP/dep.json" >"$MLA_TMP/review.json"
@@ -46,7 +48,7 @@ wait_until 5 exists "$(so_path "$NS" "$N")" || fail "serve's worker did not appl
 gone "$(hpa_path "$NS" legacy-hpa)" || fail "HPA not removed"
 [ "$(kapi GET "$(so_path "$NS" "$N")" | jqr metadata.ownerReferences.0.uid)" = "$(kapi GET "$(dep_path "$NS" "$N")" | jqr metadata.uid)" ] || fail "ownerReference"
 ok "serve's worker removed legacy-hpa and applied the ScaledObject owned by the stored Deployment"
-holder() { kapi GET /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/ml-autoscaling-leader | jqr spec.holderIdentity; }
+holder() { kapi GET /apis/coordination.k8s.io/v1/namespaces/$LEASE_NS/leases/ml-autoscaling-leader | jqr spec.holderIdentity; }
 leads() { [ -n "$(holder)" ] && [ "$(holder)" != null ]; }
 wait_until 5 leads || fail "serve did not take the Lease"
 m=$(curl -sS --cacert "$MLA_TMP/certs/ca.crt" "$WH/metrics")

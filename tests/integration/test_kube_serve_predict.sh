@@ -10,7 +10,6 @@ BIN="$MLA_BUILD/ml-autoscaling"
 if "$BIN" serve --help 2>&1 | grep -q "not available in this build"; then
   echo "skip: serve is not in this build yet"; exit 0
 fi
-kube_is_real && { echo "skip: needs mla-testprom"; exit 0; }
 PY=/usr/bin/python3
 AT=$(date -u -d 1995-07-12T16:00:00Z +%s)   # Wed 12:00 at the NASA server (EDT)
 testprom_start --trace "$MLA_ROOT/tests/fixtures/traces/nasa-kennedy-1995.per-minute.csv" \
@@ -18,21 +17,24 @@ testprom_start --trace "$MLA_ROOT/tests/fixtures/traces/nasa-kennedy-1995.per-mi
 PIDS+=("$TESTPROM_PID")
 kube_start_api
 bash "$MLA_ROOT/certs/gen-dev-certs.sh" "$MLA_TMP/certs" >/dev/null || fail "certs"
+ensure_ns "$LEASE_NS"
 # shellcheck disable=SC2046
-POD_NAMESPACE=kube-system $(vg serve "$BIN") serve --listen 127.0.0.1:0 \
+POD_NAMESPACE=$LEASE_NS $(vg serve "$BIN") serve --listen 127.0.0.1:0 \
   --tls-cert "$MLA_TMP/certs/tls.crt" --tls-key "$MLA_TMP/certs/tls.key" \
   --policies "$MLA_ROOT/policies" --kube-url "$API" --kube-token-file "$TOKEN_FILE" \
-  --prometheus-url "$TESTPROM_URL" --loop-interval 2 2>"$MLA_TMP/serve.err" &
+  ${MLA_KUBE_CA:+--kube-ca "$MLA_KUBE_CA"} --prometheus-url "$TESTPROM_URL" --loop-interval 2 2>"$MLA_TMP/serve.err" &
 SERVE_PID=$!; PIDS+=("$SERVE_PID")
 for _ in $(seq 1 $((100 * SLOW))); do
   PORT=$(grep -o 'listening on https://127.0.0.1:[0-9]*' "$MLA_TMP/serve.err" 2>/dev/null | head -1 | sed 's/.*://')
   [ -n "$PORT" ] && break; sleep 0.1
 done
 [ -n "${PORT:-}" ] || fail "serve did not start: $(tail -5 "$MLA_TMP/serve.err")"
-NS=web; N=search-frontend
-$PY - "$MLA_ROOT/tests/fixtures/render/api-cpu-only/deployment.yaml" >"$MLA_TMP/dep.json" <<'PYEOF'
+NS=$(ns web); N=search-frontend
+ensure_ns "$NS"
+$PY - "$MLA_ROOT/tests/fixtures/render/api-cpu-only/deployment.yaml" "$NS" >"$MLA_TMP/dep.json" <<'PYEOF'
 import json, sys, yaml
 d = yaml.safe_load(open(sys.argv[1]))
+d["metadata"]["namespace"] = sys.argv[2]
 a = d["metadata"]["annotations"]
 a.pop("ml-autoscaling.io/business-hours"); a.pop("ml-autoscaling.io/timezone")
 a["ml-autoscaling.io/capacity-per-replica"] = "20"
@@ -65,7 +67,7 @@ sleep 4.5   # two more passes
 [ "$(kapi GET "$(so_path "$NS" "$N")" | jqr spec.minReplicaCount)" = "$min" ] || fail "a later pass changed minReplicaCount back"
 ok "later passes keep the predicted minReplicaCount (the loop does not fight the predictor)"
 m=$(curl -sS --cacert "$MLA_TMP/certs/ca.crt" "https://127.0.0.1:$PORT/metrics")
-echo "$m" | grep -q '^mla_min_replicas{namespace="web",scaledobject="search-frontend"} '"$min" || fail "mla_min_replicas: $(echo "$m" | grep mla_min_replicas)"
+echo "$m" | grep -q '^mla_min_replicas{namespace="'"$NS"'",scaledobject="search-frontend"} '"$min" || fail "mla_min_replicas: $(echo "$m" | grep mla_min_replicas)"
 echo "$m" | grep -q 'mla_reconcile_runs_total{result="ok"}' || fail "no reconcile runs"
 ok "/metrics: mla_min_replicas $min, reconcile runs counted"
 kill -TERM "$SERVE_PID"; wait "$SERVE_PID" || fail "serve exited with an error"

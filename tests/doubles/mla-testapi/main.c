@@ -3,12 +3,13 @@
  * Real HTTP(S) and JSON, the endpoints ml-autoscaling uses: Deployments (apps/v1), HPAs
  * (autoscaling/v2), ScaledObjects (keda.sh/v1alpha1), Leases (coordination.k8s.io/v1), Events
  * (core/v1 and events.k8s.io/v1). GET/LIST (labelSelector), POST, PUT, PATCH (merge patch,
- * strategic merge patch treated as merge, server-side apply for one field manager; JSON Patch is
- * answered 415, the product does not use it), DELETE;
- * resourceVersion from a global counter with 409 on conflict; uid/creationTimestamp on create;
- * garbage collection through ownerReferences (asynchronous: gcDelayMs after the owner is gone
- * or when it never existed, checked before each request); bearer-token check; KEDA's admission webhook rules
- * on ScaledObject writes (see /work/shared/keda/README.md, messages as KEDA prints them).
+ * strategic merge patch treated as merge on built-in types and 415 on custom resources, JSON
+ * Patch, server-side apply with field managers (ssa.c)), DELETE; the CRD schema of custom
+ * resources (crd.c, crd.h: pruning, 422 Invalid, the apply's 500 "failed to create typed patch
+ * object"); resourceVersion from a global counter with 409 on conflict; uid/creationTimestamp on
+ * create; garbage collection through ownerReferences (asynchronous: gcDelayMs after the owner is
+ * gone or when it never existed, checked before each request); bearer-token check; KEDA's
+ * admission webhook rules on ScaledObject writes (see /work/shared/keda/README.md, messages as KEDA prints them).
  *
  * Test control (no token needed):
  *   POST /_control {"latencyMs":N, "fail":{"status":429,"count":3,"retryAfter":1,"path":"sub",
@@ -45,6 +46,7 @@
 #include "mla/buf.h"
 #include "mla/kube.h"
 #include "mla/mem.h"
+#include "crd.h"
 #include "ssa.h"
 #include "strict.h"
 
@@ -402,6 +404,12 @@ static long ta_create(const struct ta_res *r, const char *ns, cJSON *o, bool dry
         cJSON_Delete(o);
         return 409;
     }
+    cJSON *invalid = ta_crd_validate(r->prefix, r->plural, name, o); /* before admission */
+    if (invalid) {
+        cJSON_Delete(o);
+        *out = invalid;
+        return 422;
+    }
     if (!strcmp(r->plural, "scaledobjects")) {
         cJSON *deny = ta_keda_validate(ns, o, dry_run);
         if (deny) {
@@ -445,6 +453,12 @@ static long ta_create(const struct ta_res *r, const char *ns, cJSON *o, bool dry
 /* Replaces x->o by `n` (stolen) keeping the system fields; validates ScaledObjects. */
 static long ta_replace(struct ta_obj *x, cJSON *n, bool dry_run, cJSON **out)
 {
+    cJSON *invalid = ta_crd_validate(x->res->prefix, x->res->plural, x->name, n);
+    if (invalid) {
+        cJSON_Delete(n);
+        *out = invalid;
+        return 422;
+    }
     if (!strcmp(x->res->plural, "scaledobjects")) {
         cJSON *deny = ta_keda_validate(x->ns, n, dry_run);
         if (deny) {
@@ -843,14 +857,11 @@ static long ta_api(const char *method, const struct ta_req *rq, struct MHD_Conne
     }
     cJSON *in = NULL;
     bool apply = ctype && !strncmp(ctype, "application/apply-patch+yaml", 28);
-    if (!strcmp(method, "PATCH") && !apply &&
-        (!ctype || (strncmp(ctype, "application/merge-patch+json", 28) &&
-                    strncmp(ctype, "application/strategic-merge-patch+json", 38)))) {
-        *out = ta_status(415, "UnsupportedMediaType", "the body of the request was in an unknown "
-                         "format - accepted media types include: application/merge-patch+json, "
-                         "application/strategic-merge-patch+json, application/apply-patch+yaml");
+    bool jpatch = !strcmp(method, "PATCH") && ctype &&
+                  !strncmp(ctype, "application/json-patch+json", 27);
+    *out = !strcmp(method, "PATCH") ? ta_patch_type_check(r->prefix, r->plural, ctype) : NULL;
+    if (*out)
         return 415;
-    }
     if (apply) {
         cJSON *docs = NULL;
         struct mla_err e;
@@ -864,10 +875,16 @@ static long ta_api(const char *method, const struct ta_req *rq, struct MHD_Conne
     } else {
         in = cJSON_Parse(body);
     }
-    if (!cJSON_IsObject(in)) {
+    if (jpatch ? !cJSON_IsArray(in) : !cJSON_IsObject(in)) {
+        *out = jpatch ? ta_jsonpatch_apply(NULL, in)
+                      : ta_status(400, "BadRequest", "the request body is not a JSON object");
         cJSON_Delete(in);
-        *out = ta_status(400, "BadRequest", "the request body is not a JSON object");
         return 400;
+    }
+    *out = apply ? ta_crd_apply_check(r->prefix, r->plural, in) : NULL;
+    if (*out) {
+        cJSON_Delete(in);
+        return 500;
     }
     if (!strcmp(method, "POST")) {
         if (rq->has_name) {
@@ -958,7 +975,15 @@ static long ta_api(const char *method, const struct ta_req *rq, struct MHD_Conne
         return ta_conflict(r, rq->name, out);
     }
     cJSON *n = cJSON_Duplicate(x->o, 1);
-    ta_merge(n, in);
+    if (jpatch)
+        *out = ta_jsonpatch_apply(n, in);
+    else
+        ta_merge(n, in);
+    if (*out) {
+        cJSON_Delete(n);
+        cJSON_Delete(in);
+        return (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(*out, "code"));
+    }
     cJSON_Delete(in);
     cJSON *before = cJSON_Duplicate(x->o, 1);
     long code = ta_replace(x, n, dry_run, out);
@@ -1191,15 +1216,17 @@ static int ta_load(const char *file)
 static void ta_usage(FILE *f)
 {
     fprintf(f, "Usage: mla-testapi [--port N] [--port-file F] [--token T | --token-file F]\n"
-               "                   [--tls-cert F --tls-key F] [--load FILE]...\n"
+               "                   [--tls-cert F --tls-key F] [--load FILE]... [--crd FILE]\n"
                "A test Kubernetes API server on 127.0.0.1 (see the header of main.c).\n"
-               "--port 0 (default) picks a free port; it is printed and written to --port-file.\n");
+               "--port 0 (default) picks a free port; it is printed and written to --port-file.\n"
+               "--crd: the CustomResourceDefinition whose schema custom resources are checked\n"
+               "against (default: tests/keda/keda.sh_scaledobjects.yaml of this build's tree).\n");
 }
 
 int main(int argc, char **argv)
 {
     long port = 0;
-    const char *port_file = NULL, *cert = NULL, *key = NULL;
+    const char *port_file = NULL, *cert = NULL, *key = NULL, *crd_file = NULL;
     const char *loads[32];
     int n_loads = 0;
     for (int i = 1; i < argc; i++) {
@@ -1239,6 +1266,8 @@ int main(int argc, char **argv)
             cert = v;
         } else if (!strcmp(a, "--tls-key")) {
             key = v;
+        } else if (!strcmp(a, "--crd")) {
+            crd_file = v;
         } else if (!strcmp(a, "--load")) {
             if (n_loads < 32)
                 loads[n_loads++] = v;
@@ -1249,7 +1278,8 @@ int main(int argc, char **argv)
         }
     }
     ta.log = cJSON_CreateArray();
-    int rc = 0;
+    /* CRD schemas first: --load validates ScaledObjects like any write */
+    int rc = crd_file ? ta_crd_load(crd_file) : ta_crd_load_default();
     for (int i = 0; i < n_loads && rc == 0; i++)
         rc = ta_load(loads[i]);
     char *cert_pem = NULL, *key_pem = NULL;
@@ -1320,5 +1350,6 @@ int main(int argc, char **argv)
     cJSON_Delete(ta.log);
     ta_strict_fini();
     free(ta.token);
+    ta_crd_free();
     return rc;
 }

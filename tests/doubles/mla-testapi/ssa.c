@@ -365,9 +365,9 @@ static void ssa_prune(cJSON *managers)
     }
 }
 
-/* Conflicts of `mgr` applying `cfg`: [[manager, path]...]. New. */
+/* Conflicts of `mgr` applying `cfg`: [[manager, path, manager as printed]...]. New. */
 static cJSON *ssa_conflicts(const cJSON *obj, const cJSON *managers, const char *mgr,
-                            const cJSON *cfg, const cJSON *leaves)
+                            const cJSON *cfg, const cJSON *leaves, const char *api_version)
 {
     cJSON *out = cJSON_CreateArray();
     const cJSON *p;
@@ -383,16 +383,27 @@ static cJSON *ssa_conflicts(const cJSON *obj, const cJSON *managers, const char 
             const cJSON *want = ssa_value(cfg, p, NULL);
             if (have && want && cJSON_Compare(have, want, 1))
                 continue; /* same value: shared ownership, no conflict */
+            /* as kube-apiserver prints the manager: an Apply manager by name, an Update one
+             * "using" its apiVersion "at" its time */
+            const char *op = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "operation"));
+            const char *ts = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "time"));
+            char who[512];
+            if (op && !strcmp(op, "Update"))
+                snprintf(who, sizeof who, "\"%s\" using %s at %s", e->string, api_version,
+                         ts ? ts : "");
+            else
+                snprintf(who, sizeof who, "\"%s\"", e->string);
             cJSON *c = cJSON_CreateArray();
             cJSON_AddItemToArray(c, cJSON_CreateString(e->string));
             cJSON_AddItemToArray(c, cJSON_Duplicate(p, 1));
+            cJSON_AddItemToArray(c, cJSON_CreateString(who));
             cJSON_AddItemToArray(out, c);
         }
     }
     return out;
 }
 
-static cJSON *ssa_conflict_status(const cJSON *conflicts, const char *api_version)
+static cJSON *ssa_conflict_status(const cJSON *conflicts)
 {
     struct mla_buf b;
     mla_buf_init(&b, 0);
@@ -403,9 +414,8 @@ static cJSON *ssa_conflict_status(const cJSON *conflicts, const char *api_versio
     {
         char path[512];
         ssa_path_str(cJSON_GetArrayItem(c, 1), path, sizeof path);
-        rc = rc || mla_buf_addf(&b, " conflict with \"%s\" using %s: %s%s",
-                                cJSON_GetArrayItem(c, 0)->valuestring, api_version, path,
-                                c->next ? ";" : "");
+        rc = rc || mla_buf_addf(&b, " conflict with %s: %s%s",
+                                cJSON_GetArrayItem(c, 2)->valuestring, path, c->next ? ";" : "");
     }
     (void)rc; /* an uncapped buffer cannot fail */
     cJSON *s = ssa_status(409, "Conflict", mla_buf_str(&b));
@@ -418,9 +428,9 @@ long ta_ssa_apply(cJSON *obj, cJSON *managers, const char *mgr, const char *api_
 {
     cJSON *newset = ssa_fields(cfg);
     cJSON *leaves = ssa_leaf_list(newset);
-    cJSON *conflicts = ssa_conflicts(obj, managers, mgr, cfg, leaves);
+    cJSON *conflicts = ssa_conflicts(obj, managers, mgr, cfg, leaves, api_version);
     if (cJSON_GetArraySize(conflicts) > 0 && !force) {
-        *out = ssa_conflict_status(conflicts, api_version);
+        *out = ssa_conflict_status(conflicts);
         cJSON_Delete(conflicts);
         cJSON_Delete(leaves);
         cJSON_Delete(newset);
