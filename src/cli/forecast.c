@@ -143,64 +143,48 @@ static void fc_print_cycle(const char *name, const struct mla_fc_cycle *c, bool 
                c->present ? "present" : "absent", c->confidence, c->strength);
 }
 
-static int fc_run(const struct mla_fc_series *s, const struct mla_fc_config *cfg,
-                  const struct fc_opts *o)
+/* --json: the forecast, cycles, candidates and the next day's schedule as one object. */
+static void fc_print_json(const struct mla_fc_series *s, const struct mla_fc_config *cfg,
+                          const struct fc_opts *o, const struct mla_fc_result *r, double t_next,
+                          const int *reps, const int *hours)
 {
-    struct mla_err err;
-    mla_err_clear(&err);
-    struct mla_fc_result *r = malloc(sizeof *r), *day = malloc(sizeof *day);
-    if (!r || !day) {
-        free(r);
-        free(day);
-        fprintf(stderr, "ml-autoscaling forecast: out of memory\n");
-        return MLA_EXIT_USAGE;
+    printf("{\"file\":");
+    mla__cli_json_str(stdout, o->file);
+    printf(",\"points\":%zu,\"step_seconds\":%g,\"next_timestamp\":%.0f,"
+           "\"horizon_steps\":%d,\"quantile\":%g,\"forecast\":[",
+           r->n, s->step_s, t_next, r->horizon_steps, cfg->quantile);
+    for (int h = 0; h < r->horizon_steps; h++)
+        printf("%s{\"timestamp\":%.0f,\"point\":%.4f,\"lower\":%.4f,\"upper\":%.4f}",
+               h ? "," : "", t_next + h * s->step_s, r->point[h], r->lower[h], r->upper[h]);
+    printf("],\"cycles\":{");
+    fc_print_cycle("daily", &r->daily, true);
+    printf(",");
+    fc_print_cycle("weekly", &r->weekly, true);
+    printf("},\"confidence\":%.3f,\"trend\":\"%s\",\"trend_change\":%.4f,"
+           "\"anomalies\":%zu,\"missing\":%zu,\"candidates\":[",
+           r->confidence, mla_fc_trend_name(r->trend), r->trend_change, r->anomalies,
+           r->missing);
+    for (int k = 0; k < MLA_FC_CAND_COUNT; k++) {
+        printf("%s{\"name\":\"%s\",\"weight\":%.4f,\"point\":", k ? "," : "",
+               mla_fc_cand_name((enum mla_fc_cand)k), r->weight[k]);
+        printf(isnan(r->cand_point[k]) ? "null" : "%.4f", r->cand_point[k]);
+        printf(",\"recent_mae\":");
+        printf(isnan(r->cand_mae[k]) ? "null" : "%.4f", r->cand_mae[k]);
+        printf("}");
     }
-    struct mla_fc_config dcfg = *cfg;
-    int per_day = (int)(86400.0 / s->step_s);
-    dcfg.horizon_steps = per_day > MLA_FC_MAX_HORIZON ? MLA_FC_MAX_HORIZON : per_day;
-    int rc = MLA_EXIT_OK;
-    if (mla_fc_forecast(s->v, s->n, s->step_s, cfg, r, &err) ||
-        mla_fc_forecast(s->v, s->n, s->step_s, &dcfg, day, &err)) {
-        fprintf(stderr, "ml-autoscaling forecast: %s: %s\n", o->file, err.msg);
-        rc = MLA_EXIT_USAGE;
-        goto out;
-    }
-    double t_next = s->t0 + (double)s->n * s->step_s;
-    int reps[24], hours[24];
-    fc_schedule(day, t_next, o, reps, hours);
-    if (o->json) {
-        printf("{\"file\":");
-        mla__cli_json_str(stdout, o->file);
-        printf(",\"points\":%zu,\"step_seconds\":%g,\"next_timestamp\":%.0f,"
-               "\"horizon_steps\":%d,\"quantile\":%g,\"forecast\":[",
-               r->n, s->step_s, t_next, r->horizon_steps, cfg->quantile);
-        for (int h = 0; h < r->horizon_steps; h++)
-            printf("%s{\"timestamp\":%.0f,\"point\":%.4f,\"lower\":%.4f,\"upper\":%.4f}",
-                   h ? "," : "", t_next + h * s->step_s, r->point[h], r->lower[h], r->upper[h]);
-        printf("],\"cycles\":{");
-        fc_print_cycle("daily", &r->daily, true);
-        printf(",");
-        fc_print_cycle("weekly", &r->weekly, true);
-        printf("},\"confidence\":%.3f,\"trend\":\"%s\",\"trend_change\":%.4f,"
-               "\"anomalies\":%zu,\"missing\":%zu,\"candidates\":[",
-               r->confidence, mla_fc_trend_name(r->trend), r->trend_change, r->anomalies,
-               r->missing);
-        for (int k = 0; k < MLA_FC_CAND_COUNT; k++) {
-            printf("%s{\"name\":\"%s\",\"weight\":%.4f,\"point\":", k ? "," : "",
-                   mla_fc_cand_name((enum mla_fc_cand)k), r->weight[k]);
-            printf(isnan(r->cand_point[k]) ? "null" : "%.4f", r->cand_point[k]);
-            printf(",\"recent_mae\":");
-            printf(isnan(r->cand_mae[k]) ? "null" : "%.4f", r->cand_mae[k]);
-            printf("}");
-        }
-        printf("],\"capacity_per_replica\":%g,\"min_replicas\":%g,\"max_replicas\":%g,"
-               "\"schedule\":[",
-               o->capacity, o->rmin, o->rmax);
-        for (int k = 0; k < 24 && hours[k] >= 0; k++)
-            printf("%s{\"hour_utc\":%d,\"min_replicas\":%d}", k ? "," : "", hours[k], reps[k]);
-        printf("]}\n");
-        goto out;
-    }
+    printf("],\"capacity_per_replica\":%g,\"min_replicas\":%g,\"max_replicas\":%g,"
+           "\"schedule\":[",
+           o->capacity, o->rmin, o->rmax);
+    for (int k = 0; k < 24 && hours[k] >= 0; k++)
+        printf("%s{\"hour_utc\":%d,\"min_replicas\":%d}", k ? "," : "", hours[k], reps[k]);
+    printf("]}\n");
+}
+
+/* The same for a person: one section per line group, times in UTC. */
+static void fc_print_text(const struct mla_fc_series *s, const struct mla_fc_config *cfg,
+                          const struct fc_opts *o, const struct mla_fc_result *r, double t_next,
+                          const int *reps, const int *hours)
+{
     printf("Trace %s: %zu points at %g s (%zu missing, %zu anomalies filtered)\n", o->file,
            r->n, s->step_s, r->missing, r->anomalies);
     printf("Forecast (point [lower, upper] at quantile %g):\n", cfg->quantile);
@@ -226,6 +210,38 @@ static int fc_run(const struct mla_fc_series *s, const struct mla_fc_config *cfg
            o->capacity, o->rmin, o->rmax);
     for (int k = 0; k < 24 && hours[k] >= 0; k++)
         printf("  %02d:00 UTC  %d\n", hours[k], reps[k]);
+}
+
+/* Forecasts the configured horizon and, for the min-replica schedule, a whole day ahead. */
+static int fc_run(const struct mla_fc_series *s, const struct mla_fc_config *cfg,
+                  const struct fc_opts *o)
+{
+    struct mla_err err;
+    mla_err_clear(&err);
+    struct mla_fc_result *r = malloc(sizeof *r), *day = malloc(sizeof *day);
+    if (!r || !day) {
+        free(r);
+        free(day);
+        fprintf(stderr, "ml-autoscaling forecast: out of memory\n");
+        return MLA_EXIT_USAGE;
+    }
+    struct mla_fc_config dcfg = *cfg;
+    int per_day = (int)(86400.0 / s->step_s);
+    dcfg.horizon_steps = per_day > MLA_FC_MAX_HORIZON ? MLA_FC_MAX_HORIZON : per_day;
+    int rc = MLA_EXIT_OK;
+    if (mla_fc_forecast(s->v, s->n, s->step_s, cfg, r, &err) ||
+        mla_fc_forecast(s->v, s->n, s->step_s, &dcfg, day, &err)) {
+        fprintf(stderr, "ml-autoscaling forecast: %s: %s\n", o->file, err.msg);
+        rc = MLA_EXIT_USAGE;
+        goto out;
+    }
+    double t_next = s->t0 + (double)s->n * s->step_s;
+    int reps[24], hours[24];
+    fc_schedule(day, t_next, o, reps, hours);
+    if (o->json)
+        fc_print_json(s, cfg, o, r, t_next, reps, hours);
+    else
+        fc_print_text(s, cfg, o, r, t_next, reps, hours);
 out:
     free(r);
     free(day);

@@ -141,6 +141,76 @@ static enum mla_code apiside_kube_config(const struct mla_controller_config *cfg
     return mla_kube_config_in_cluster(kcfg, NULL, err);
 }
 
+/* Our identity as a candidate and field owner: --identity, else hostname-pid (new, free()). */
+static char *apiside_identity(const struct mla_controller_config *cfg)
+{
+    char host[256] = "ml-autoscaling";
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "ml-autoscaling");
+    host[sizeof host - 1] = '\0';
+    return cfg->identity ? mla_xstrdup(cfg->identity)
+                         : mla_xasprintf("%s-%ld", host, (long)getpid());
+}
+
+/* The reconcile loop, gated on KEDA being present; predictions come from cfg->predict or, with
+ * only a predict_env, from the built-in predictive step. Published in api->rec when started. */
+static enum mla_code apiside_start_reconcile(struct mla_controller *api,
+                                             const struct mla_controller_config *cfg,
+                                             struct mla_policy_store *store,
+                                             const char *identity, struct mla_err *err)
+{
+    struct mla_reconcile_config rcfg = {.interval_ms = cfg->loop_interval_ms, .store = store,
+                                  .decide = cfg->decide, .decide_ctx = cfg->decide_ctx,
+                                  .predict = cfg->predict,
+                                  .predict_ctx = cfg->predict_ctx,
+                                  .identity = identity,
+                                  .page_size = cfg->loop_page_size,
+                                  .gate = mla_keda_gate, .gate_ctx = api->keda};
+    if (!rcfg.predict && cfg->predict_env) {
+        api->penv = *cfg->predict_env;
+        if (!api->penv.replicas) {
+            api->penv.replicas = apiside_replicas;
+            api->penv.replicas_ctx = api;
+        }
+        api->have_penv = true;
+        rcfg.predict = apiside_predict;
+        rcfg.predict_ctx = api;
+    }
+    struct mla_reconcile *rec = NULL;
+    enum mla_code rc = mla_reconcile_create(&rcfg, api->kc, api->q, api->lease, &rec, err);
+    if (rc == MLA_OK) {
+        atomic_store(&api->rec, rec);
+        /* leadership may have come before the loop was published: kick it now */
+        if (mla_lease_is_leader(api->lease))
+            mla_reconcile_kick(rec);
+    }
+    return rc;
+}
+
+/* The leader election (Lease in --lease-namespace, else $POD_NAMESPACE, else ml-autoscaling)
+ * and the reconcile loop only the leader runs. */
+static enum mla_code apiside_start_loop(struct mla_controller *api,
+                                        const struct mla_controller_config *cfg,
+                                        struct mla_policy_store *store, const char *identity,
+                                        struct mla_err *err)
+{
+    const char *pod_ns = getenv("POD_NAMESPACE");
+    struct mla_lease_config lc = {
+        .ns = cfg->lease_namespace ? cfg->lease_namespace
+                                   : (pod_ns && *pod_ns ? pod_ns : "ml-autoscaling"),
+        .name = cfg->lease_name ? cfg->lease_name : "ml-autoscaling-leader",
+        .identity = identity,
+        .duration_ms = cfg->lease_duration_ms,
+        .renew_deadline_ms = cfg->renew_deadline_ms,
+        .retry_period_ms = cfg->retry_period_ms,
+        .on_change = apiside_on_leader,
+        .ctx = api};
+    enum mla_code rc = mla_lease_create(&lc, api->kc, &api->lease, err);
+    if (rc != MLA_OK)
+        return rc;
+    return apiside_start_reconcile(api, cfg, store, identity, err);
+}
+
 enum mla_code mla_controller_create(const struct mla_controller_config *cfg,
                                  struct mla_policy_store *store, struct mla_controller **out,
                                  struct mla_err *err)
@@ -159,12 +229,7 @@ enum mla_code mla_controller_create(const struct mla_controller_config *cfg,
         free(api);
         return rc;
     }
-    char host[256] = "ml-autoscaling";
-    if (gethostname(host, sizeof host) != 0)
-        snprintf(host, sizeof host, "ml-autoscaling");
-    host[sizeof host - 1] = '\0';
-    char *identity = cfg->identity ? mla_xstrdup(cfg->identity)
-                                   : mla_xasprintf("%s-%ld", host, (long)getpid());
+    char *identity = apiside_identity(cfg);
     api->q = mla_queue_create(0);
     struct mla_worker_config wc = {.threads = cfg->worker_threads,
                                    .field_manager = cfg->field_manager,
@@ -180,47 +245,8 @@ enum mla_code mla_controller_create(const struct mla_controller_config *cfg,
                                      .ctx = api};
         rc = mla_keda_create(&kc, api->kc, api->q, &api->keda, err);
     }
-    if (rc == MLA_OK && !cfg->no_loop) {
-        const char *pod_ns = getenv("POD_NAMESPACE");
-        struct mla_lease_config lc = {
-            .ns = cfg->lease_namespace ? cfg->lease_namespace
-                                       : (pod_ns && *pod_ns ? pod_ns : "ml-autoscaling"),
-            .name = cfg->lease_name ? cfg->lease_name : "ml-autoscaling-leader",
-            .identity = identity,
-            .duration_ms = cfg->lease_duration_ms,
-            .renew_deadline_ms = cfg->renew_deadline_ms,
-            .retry_period_ms = cfg->retry_period_ms,
-            .on_change = apiside_on_leader,
-            .ctx = api};
-        rc = mla_lease_create(&lc, api->kc, &api->lease, err);
-        if (rc == MLA_OK) {
-            struct mla_reconcile_config rcfg = {.interval_ms = cfg->loop_interval_ms, .store = store,
-                                          .decide = cfg->decide, .decide_ctx = cfg->decide_ctx,
-                                          .predict = cfg->predict,
-                                          .predict_ctx = cfg->predict_ctx,
-                                          .identity = identity,
-                                          .page_size = cfg->loop_page_size,
-                                          .gate = mla_keda_gate, .gate_ctx = api->keda};
-            if (!rcfg.predict && cfg->predict_env) {
-                api->penv = *cfg->predict_env;
-                if (!api->penv.replicas) {
-                    api->penv.replicas = apiside_replicas;
-                    api->penv.replicas_ctx = api;
-                }
-                api->have_penv = true;
-                rcfg.predict = apiside_predict;
-                rcfg.predict_ctx = api;
-            }
-            struct mla_reconcile *rec = NULL;
-            rc = mla_reconcile_create(&rcfg, api->kc, api->q, api->lease, &rec, err);
-            if (rc == MLA_OK) {
-                atomic_store(&api->rec, rec);
-                /* leadership may have come before the loop was published: kick it now */
-                if (mla_lease_is_leader(api->lease))
-                    mla_reconcile_kick(rec);
-            }
-        }
-    }
+    if (rc == MLA_OK && !cfg->no_loop)
+        rc = apiside_start_loop(api, cfg, store, identity, err);
     free(identity);
     if (rc != MLA_OK) {
         mla_controller_destroy(api);

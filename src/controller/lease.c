@@ -114,6 +114,74 @@ static void lease_set(cJSON *o, const char *k, cJSON *v)
     cJSON_AddItemToObject(o, k, v);
 }
 
+/* The Lease is missing: create it holding it ourselves. True when created; a 409 means
+ * another replica created it first (not a failure to report). */
+static bool lease_create(struct mla_lease *l, const struct mla_kube_opts *o, const char *now,
+                         char *why, size_t wn, struct mla_err *err)
+{
+    struct mla_kube_resp r = {0};
+    cJSON *lease = cJSON_CreateObject();
+    cJSON_AddStringToObject(lease, "apiVersion", "coordination.k8s.io/v1");
+    cJSON_AddStringToObject(lease, "kind", "Lease");
+    cJSON *m = cJSON_AddObjectToObject(lease, "metadata");
+    cJSON_AddStringToObject(m, "name", l->name);
+    cJSON_AddStringToObject(m, "namespace", l->ns);
+    cJSON *s = lease_spec(lease);
+    cJSON_AddStringToObject(s, "holderIdentity", l->identity);
+    cJSON_AddNumberToObject(s, "leaseDurationSeconds", (double)lease_secs(l->duration_ms));
+    cJSON_AddStringToObject(s, "acquireTime", now);
+    cJSON_AddStringToObject(s, "renewTime", now);
+    cJSON_AddNumberToObject(s, "leaseTransitions", 0);
+    char *body = cJSON_PrintUnformatted(lease);
+    cJSON_Delete(lease);
+    char *cpath = lease_path(l, false);
+    enum mla_code rc = mla_kube_request(l->kc, MLA_KUBE_POST, cpath, body, o, &r, err);
+    bool ok = rc == MLA_OK;
+    if (!ok && rc != MLA_ECONFLICT) /* 409: another replica created it first */
+        snprintf(why, wn, "cannot create Lease %s/%s: %s", l->ns, l->name, err->msg);
+    free(cpath);
+    free(body);
+    mla_kube_resp_fini(&r);
+    return ok;
+}
+
+/* True when another replica holds the Lease and still renews it. Expiry is judged on our own
+ * clock: the holder's record (holder, renewTime, resourceVersion) must stay unchanged for a
+ * whole lease duration since we first saw it, so clock skew between nodes does not matter. */
+static bool lease_held_elsewhere(struct mla_lease *l, cJSON *lease, const cJSON *s,
+                                 const char *holder, bool mine)
+{
+    const char *renew = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "renewTime"));
+    const char *rv = mla_kube_meta_str(lease, "resourceVersion");
+    double dur = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s, "leaseDurationSeconds"));
+    if (dur != dur || dur <= 0)
+        dur = (double)lease_secs(l->duration_ms);
+    char rec[512];
+    snprintf(rec, sizeof rec, "%s|%s|%s", holder ? holder : "", renew ? renew : "", rv ? rv : "");
+    long long mono = mla_queue_now_ms();
+    if (strcmp(rec, l->observed) != 0) {
+        snprintf(l->observed, sizeof l->observed, "%s", rec);
+        l->observed_ms = mono;
+    }
+    return holder && *holder && !mine && l->observed_ms + (long long)(dur * 1000) > mono;
+}
+
+/* Makes the spec ours: renewed now; a takeover also sets acquireTime and counts a transition. */
+static void lease_take(const struct mla_lease *l, cJSON *s, const char *now, bool mine)
+{
+    double transitions =
+        cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s, "leaseTransitions"));
+    if (transitions != transitions)
+        transitions = 0;
+    lease_set(s, "holderIdentity", cJSON_CreateString(l->identity));
+    lease_set(s, "leaseDurationSeconds", cJSON_CreateNumber((double)lease_secs(l->duration_ms)));
+    lease_set(s, "renewTime", cJSON_CreateString(now));
+    if (!mine) {
+        lease_set(s, "acquireTime", cJSON_CreateString(now));
+        lease_set(s, "leaseTransitions", cJSON_CreateNumber(transitions + 1));
+    }
+}
+
 /* One acquire-or-renew attempt; true when we hold the Lease afterwards. When it failed
  * because the API refused or did not answer (not: another replica holds it, or lost a race),
  * `why` gets the reason; otherwise it is left "". */
@@ -127,31 +195,9 @@ static bool lease_try(struct mla_lease *l, char *why, size_t wn)
     char now[48];
     lease_now(now, sizeof now);
     enum mla_code rc = mla_kube_request(l->kc, MLA_KUBE_GET, path, NULL, &o, &r, &err);
-    bool ok = false;
     if (rc == MLA_ENOTFOUND) {
         mla_kube_resp_fini(&r);
-        cJSON *lease = cJSON_CreateObject();
-        cJSON_AddStringToObject(lease, "apiVersion", "coordination.k8s.io/v1");
-        cJSON_AddStringToObject(lease, "kind", "Lease");
-        cJSON *m = cJSON_AddObjectToObject(lease, "metadata");
-        cJSON_AddStringToObject(m, "name", l->name);
-        cJSON_AddStringToObject(m, "namespace", l->ns);
-        cJSON *s = lease_spec(lease);
-        cJSON_AddStringToObject(s, "holderIdentity", l->identity);
-        cJSON_AddNumberToObject(s, "leaseDurationSeconds", (double)lease_secs(l->duration_ms));
-        cJSON_AddStringToObject(s, "acquireTime", now);
-        cJSON_AddStringToObject(s, "renewTime", now);
-        cJSON_AddNumberToObject(s, "leaseTransitions", 0);
-        char *body = cJSON_PrintUnformatted(lease);
-        cJSON_Delete(lease);
-        char *cpath = lease_path(l, false);
-        rc = mla_kube_request(l->kc, MLA_KUBE_POST, cpath, body, &o, &r, &err);
-        ok = rc == MLA_OK;
-        if (!ok && rc != MLA_ECONFLICT) /* 409: another replica created it first */
-            snprintf(why, wn, "cannot create Lease %s/%s: %s", l->ns, l->name, err.msg);
-        free(cpath);
-        free(body);
-        mla_kube_resp_fini(&r);
+        bool ok = lease_create(l, &o, now, why, wn, &err);
         free(path);
         return ok;
     }
@@ -165,40 +211,18 @@ static bool lease_try(struct mla_lease *l, char *why, size_t wn)
     r.body = NULL;
     cJSON *s = lease_spec(lease);
     const char *holder = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "holderIdentity"));
-    const char *renew = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "renewTime"));
-    const char *rv = mla_kube_meta_str(lease, "resourceVersion");
-    double dur = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s, "leaseDurationSeconds"));
-    if (dur != dur || dur <= 0)
-        dur = (double)lease_secs(l->duration_ms);
-    char rec[512];
-    snprintf(rec, sizeof rec, "%s|%s|%s", holder ? holder : "", renew ? renew : "", rv ? rv : "");
-    long long mono = mla_queue_now_ms();
-    if (strcmp(rec, l->observed) != 0) {
-        snprintf(l->observed, sizeof l->observed, "%s", rec);
-        l->observed_ms = mono;
-    }
     bool mine = holder && !strcmp(holder, l->identity);
-    if (holder && *holder && !mine && l->observed_ms + (long long)(dur * 1000) > mono) {
+    if (lease_held_elsewhere(l, lease, s, holder, mine)) {
         cJSON_Delete(lease);
         free(path);
         return false; /* held by another replica that renews */
     }
-    double transitions =
-        cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s, "leaseTransitions"));
-    if (transitions != transitions)
-        transitions = 0;
-    lease_set(s, "holderIdentity", cJSON_CreateString(l->identity));
-    lease_set(s, "leaseDurationSeconds", cJSON_CreateNumber((double)lease_secs(l->duration_ms)));
-    lease_set(s, "renewTime", cJSON_CreateString(now));
-    if (!mine) {
-        lease_set(s, "acquireTime", cJSON_CreateString(now));
-        lease_set(s, "leaseTransitions", cJSON_CreateNumber(transitions + 1));
-    }
+    lease_take(l, s, now, mine);
     char *body = cJSON_PrintUnformatted(lease); /* carries metadata.resourceVersion */
     cJSON_Delete(lease);
     rc = mla_kube_request(l->kc, MLA_KUBE_PUT, path, body, &o, &r, &err);
     mla_kube_resp_fini(&r);
-    ok = rc == MLA_OK;
+    bool ok = rc == MLA_OK;
     if (!ok && rc != MLA_ECONFLICT) /* 409: another replica wrote it first */
         snprintf(why, wn, "cannot write Lease %s/%s: %s", l->ns, l->name, err.msg);
     free(body);

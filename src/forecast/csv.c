@@ -50,67 +50,89 @@ static bool csv_num(const char *s, const char *e, double *out)
     return true;
 }
 
-enum mla_code mla_fc_csv_parse(const char *text, size_t len, const char *name,
-                               struct mla_fc_series *out, struct mla_err *err)
+/* One non-blank line [s,eol) as a row. Returns 1 with *row set, 0 to skip it (a header: only
+ * line 1 may be one) or -1 with err set. */
+static int csv_line(const char *s, const char *eol, int line, const char *name,
+                    struct csv_row *row, struct mla_err *err)
 {
-    if (!name)
-        name = "<csv>";
+    const char *comma = memchr(s, ',', (size_t)(eol - s));
+    double t, v;
+    if (!comma || !csv_num(s, comma, &t)) {
+        if (line == 1)
+            return 0; /* the header */
+        mla_err_set_at(err, MLA_EPARSE, name, line, 1,
+                       "expected 'timestamp,value' with a Unix time in seconds");
+        return -1;
+    }
+    if (memchr(comma + 1, ',', (size_t)(eol - comma - 1))) {
+        mla_err_set_at(err, MLA_EPARSE, name, line, (int)(comma - s) + 2,
+                       "expected exactly two columns 'timestamp,value'");
+        return -1;
+    }
+    if (csv_blank(comma + 1, eol)) {
+        v = NAN;
+    } else if (!csv_num(comma + 1, eol, &v)) {
+        if (line == 1)
+            return 0;
+        mla_err_set_at(err, MLA_EPARSE, name, line, (int)(comma - s) + 2,
+                       "value is not a number");
+        return -1;
+    }
+    row->t = t;
+    row->v = v;
+    return 1;
+}
+
+/* All rows of the text, in order and strictly increasing in time, into *rows (new, freed with
+ * free(), also on error); *line is the last line number read. */
+static enum mla_code csv_rows(const char *text, size_t len, const char *name,
+                              struct csv_row **rows, size_t *nrows, int *line,
+                              struct mla_err *err)
+{
     size_t cap = 1024, nr = 0;
-    struct csv_row *rows = mla_xmalloc(cap * sizeof *rows);
+    struct csv_row *r = mla_xmalloc(cap * sizeof *r);
     const char *p = text, *end = text + len;
-    int line = 0;
     enum mla_code rc = MLA_OK;
+    *line = 0;
     while (p < end) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         if (!eol)
             eol = end;
-        line++;
+        ++*line;
         const char *s = p;
         p = eol + 1;
         if (csv_blank(s, eol))
             continue;
-        const char *comma = memchr(s, ',', (size_t)(eol - s));
-        double t, v;
-        if (!comma || !csv_num(s, comma, &t)) {
-            if (line == 1)
-                continue; /* the header */
-            rc = mla_err_set_at(err, MLA_EPARSE, name, line, 1,
-                                "expected 'timestamp,value' with a Unix time in seconds");
-            goto fail;
+        struct csv_row row;
+        int got = csv_line(s, eol, *line, name, &row, err);
+        if (got < 0) {
+            rc = MLA_EPARSE;
+            break;
         }
-        if (memchr(comma + 1, ',', (size_t)(eol - comma - 1))) {
-            rc = mla_err_set_at(err, MLA_EPARSE, name, line, (int)(comma - s) + 2,
-                                "expected exactly two columns 'timestamp,value'");
-            goto fail;
-        }
-        if (csv_blank(comma + 1, eol)) {
-            v = NAN;
-        } else if (!csv_num(comma + 1, eol, &v)) {
-            if (line == 1)
-                continue;
-            rc = mla_err_set_at(err, MLA_EPARSE, name, line, (int)(comma - s) + 2,
-                                "value is not a number");
-            goto fail;
-        }
-        if (nr && t <= rows[nr - 1].t) {
-            rc = mla_err_set_at(err, MLA_EPARSE, name, line, 1,
-                                "timestamp %.0f is not after the previous row's %.0f", t,
-                                rows[nr - 1].t);
-            goto fail;
+        if (got == 0)
+            continue;
+        if (nr && row.t <= r[nr - 1].t) {
+            rc = mla_err_set_at(err, MLA_EPARSE, name, *line, 1,
+                                "timestamp %.0f is not after the previous row's %.0f", row.t,
+                                r[nr - 1].t);
+            break;
         }
         if (nr == cap) {
             cap *= 2;
-            rows = mla_xrealloc(rows, cap * sizeof *rows);
+            r = mla_xrealloc(r, cap * sizeof *r);
         }
-        rows[nr].t = t;
-        rows[nr].v = v;
-        nr++;
+        r[nr++] = row;
     }
-    if (nr < 2) {
-        rc = mla_err_set_at(err, MLA_EPARSE, name, line, 0,
-                            "need at least two data rows 'timestamp,value' (found %zu)", nr);
-        goto fail;
-    }
+    *rows = r;
+    *nrows = nr;
+    return rc;
+}
+
+/* The series' step (the smallest difference between rows) and length; every row must sit on
+ * the grid t0 + k*step, and the length is bounded. */
+static enum mla_code csv_grid(const struct csv_row *rows, size_t nr, const char *name,
+                              double *stepp, size_t *np, struct mla_err *err)
+{
     double step = INFINITY;
     for (size_t i = 1; i < nr; i++)
         if (rows[i].t - rows[i - 1].t < step)
@@ -126,17 +148,39 @@ enum mla_code mla_fc_csv_parse(const char *text, size_t len, const char *name,
         }
         n = (size_t)floor(k + 0.5) + 1;
     }
-    if (dl) {
-        rc = mla_err_set(err, MLA_EPARSE,
-                         "%s: row %d (timestamp %.0f) is off the %g-second step of the series",
-                         name, dl + 1, rows[dl].t, step);
+    if (dl)
+        return mla_err_set(err, MLA_EPARSE,
+                           "%s: row %d (timestamp %.0f) is off the %g-second step of the series",
+                           name, dl + 1, rows[dl].t, step);
+    if (n > CSV_MAX_POINTS)
+        return mla_err_set(err, MLA_ETOOBIG, "%s: %zu points at a %g-second step (max %zu)",
+                           name, n, step, CSV_MAX_POINTS);
+    *stepp = step;
+    *np = n;
+    return MLA_OK;
+}
+
+enum mla_code mla_fc_csv_parse(const char *text, size_t len, const char *name,
+                               struct mla_fc_series *out, struct mla_err *err)
+{
+    if (!name)
+        name = "<csv>";
+    struct csv_row *rows;
+    size_t nr;
+    int line;
+    enum mla_code rc = csv_rows(text, len, name, &rows, &nr, &line, err);
+    if (rc)
+        goto fail;
+    if (nr < 2) {
+        rc = mla_err_set_at(err, MLA_EPARSE, name, line, 0,
+                            "need at least two data rows 'timestamp,value' (found %zu)", nr);
         goto fail;
     }
-    if (n > CSV_MAX_POINTS) {
-        rc = mla_err_set(err, MLA_ETOOBIG, "%s: %zu points at a %g-second step (max %zu)", name,
-                         n, step, CSV_MAX_POINTS);
+    double step = 0;
+    size_t n = 0;
+    rc = csv_grid(rows, nr, name, &step, &n, err);
+    if (rc)
         goto fail;
-    }
     double *v = mla_xmalloc(n * sizeof *v);
     for (size_t i = 0; i < n; i++)
         v[i] = NAN;

@@ -51,6 +51,90 @@ static double ev_score(const double *v, const double *f, size_t from, size_t to)
     return sa > 0 ? 1 - se / sa : NAN;
 }
 
+/* The naive baselines' forecasts for every bucket (NAN where the lag reaches before the
+ * start, or for the weekly one when the trace is under a week and a day). */
+static void ev_naive(const double *values, size_t n, int H, int md, int mw, bool have_week,
+                     double *fb[MLA_FC_BASE_COUNT])
+{
+    for (int b = 0; b < MLA_FC_BASE_COUNT; b++) {
+        fb[b] = mla_xmalloc(n * sizeof(double));
+        for (size_t t = 0; t < n; t++)
+            fb[b][t] = NAN;
+    }
+    for (size_t t = (size_t)H; t < n; t++)
+        fb[MLA_FC_BASE_PERSIST][t] = values[t - (size_t)H];
+    for (size_t t = (size_t)md; t < n; t++)
+        fb[MLA_FC_BASE_DAY][t] = values[t - (size_t)md];
+    if (have_week)
+        for (size_t t = (size_t)mw; t < n; t++)
+            fb[MLA_FC_BASE_WEEK][t] = values[t - (size_t)mw];
+}
+
+/* Holt-Winters: picks (alpha, beta, gamma) on the history before the window (values[0..start))
+ * by grid search on 1 - WAPE; keeps 0.2, 0, 0.2 when that history is too short to judge. */
+static void ev_hw_fit(const double *values, size_t start, int md, int H, double *ba, double *bb,
+                      double *bg)
+{
+    static const double alphas[] = {0.05, 0.1, 0.2, 0.3, 0.5, 0.7};
+    static const double betas[] = {0, 0.01};
+    static const double gammas[] = {0.05, 0.1, 0.2, 0.3, 0.5};
+    double best = -INFINITY;
+    *ba = 0.2;
+    *bb = 0;
+    *bg = 0.2;
+    size_t fit_from = 2 * (size_t)md < start / 2 ? 2 * (size_t)md : start / 2;
+    if (start <= fit_from + (size_t)md)
+        return;
+    double *tmp = mla_xmalloc(start * sizeof(double));
+    for (size_t a = 0; a < sizeof alphas / sizeof *alphas; a++)
+        for (size_t b = 0; b < sizeof betas / sizeof *betas; b++)
+            for (size_t g = 0; g < sizeof gammas / sizeof *gammas; g++) {
+                mla__fc_hw_backtest(values, start, md, H, alphas[a], betas[b], gammas[g], tmp);
+                double s = ev_score(values, tmp, fit_from, start);
+                if (s > best) {
+                    best = s;
+                    *ba = alphas[a];
+                    *bb = betas[b];
+                    *bg = gammas[g];
+                }
+            }
+    free(tmp);
+}
+
+/* Score only buckets every forecaster has (present baselines), so figures compare: mask[t] is
+ * the actual where it counts, NAN elsewhere. Returns how many count. */
+static size_t ev_mask(const double *values, const double *model,
+                      double *const fb[MLA_FC_BASE_COUNT], bool have_week, size_t start,
+                      size_t n, double *mask)
+{
+    size_t cnt = 0;
+    for (size_t t = start; t < n; t++) {
+        bool ok = !isnan(values[t]) && !isnan(model[t]);
+        for (int b = 0; b < MLA_FC_BASE_COUNT; b++)
+            if (!(b == MLA_FC_BASE_WEEK && !have_week) && isnan(fb[b][t]))
+                ok = false;
+        mask[t] = ok ? values[t] : NAN;
+        cnt += ok;
+    }
+    return cnt;
+}
+
+/* The scores over the window and the best baseline (the first of equals; NAN when absent). */
+static void ev_scores(const double *mask, const double *model,
+                      double *const fb[MLA_FC_BASE_COUNT], bool have_week, size_t start,
+                      size_t n, struct mla_fc_eval *r)
+{
+    r->model = ev_score(mask, model, start, n);
+    r->best_base = 0;
+    for (int b = 0; b < MLA_FC_BASE_COUNT; b++) {
+        r->base[b] = (b == MLA_FC_BASE_WEEK && !have_week) ? NAN
+                                                            : ev_score(mask, fb[b], start, n);
+        if (!isnan(r->base[b]) &&
+            (isnan(r->base[r->best_base]) || r->base[b] > r->base[r->best_base]))
+            r->best_base = b;
+    }
+}
+
 enum mla_code mla_fc_evaluate(const double *values, size_t n, double step_s,
                               const struct mla_fc_config *cfg, size_t eval_steps,
                               struct mla_fc_eval *out, struct mla_err *err)
@@ -84,69 +168,20 @@ enum mla_code mla_fc_evaluate(const double *values, size_t n, double step_s,
         return rc;
     }
     double *fb[MLA_FC_BASE_COUNT];
-    for (int b = 0; b < MLA_FC_BASE_COUNT; b++) {
-        fb[b] = mla_xmalloc(n * sizeof(double));
-        for (size_t t = 0; t < n; t++)
-            fb[b][t] = NAN;
-    }
-    for (size_t t = (size_t)H; t < n; t++)
-        fb[MLA_FC_BASE_PERSIST][t] = values[t - (size_t)H];
-    for (size_t t = (size_t)md; t < n; t++)
-        fb[MLA_FC_BASE_DAY][t] = values[t - (size_t)md];
-    if (have_week)
-        for (size_t t = (size_t)mw; t < n; t++)
-            fb[MLA_FC_BASE_WEEK][t] = values[t - (size_t)mw];
-
-    /* Holt-Winters: pick the parameters on the history before the window. */
-    static const double alphas[] = {0.05, 0.1, 0.2, 0.3, 0.5, 0.7};
-    static const double betas[] = {0, 0.01};
-    static const double gammas[] = {0.05, 0.1, 0.2, 0.3, 0.5};
-    double ba = 0.2, bb = 0, bg = 0.2, best = -INFINITY;
-    size_t fit_from = 2 * (size_t)md < start / 2 ? 2 * (size_t)md : start / 2;
-    if (start > fit_from + (size_t)md) {
-        double *tmp = mla_xmalloc(start * sizeof(double));
-        for (size_t a = 0; a < sizeof alphas / sizeof *alphas; a++)
-            for (size_t b = 0; b < sizeof betas / sizeof *betas; b++)
-                for (size_t g = 0; g < sizeof gammas / sizeof *gammas; g++) {
-                    mla__fc_hw_backtest(values, start, md, H, alphas[a], betas[b], gammas[g],
-                                        tmp);
-                    double s = ev_score(values, tmp, fit_from, start);
-                    if (s > best) {
-                        best = s;
-                        ba = alphas[a];
-                        bb = betas[b];
-                        bg = gammas[g];
-                    }
-                }
-        free(tmp);
-    }
+    ev_naive(values, n, H, md, mw, have_week, fb);
+    double ba, bb, bg;
+    ev_hw_fit(values, start, md, H, &ba, &bb, &bg);
     mla__fc_hw_backtest(values, n, md, H, ba, bb, bg, fb[MLA_FC_BASE_HW_DAY]);
 
-    /* Score only buckets every forecaster has (present baselines), so figures compare. */
     double *mask = mla_xmalloc(n * sizeof(double));
-    size_t cnt = 0;
-    for (size_t t = start; t < n; t++) {
-        bool ok = !isnan(values[t]) && !isnan(model[t]);
-        for (int b = 0; b < MLA_FC_BASE_COUNT; b++)
-            if (!(b == MLA_FC_BASE_WEEK && !have_week) && isnan(fb[b][t]))
-                ok = false;
-        mask[t] = ok ? values[t] : NAN;
-        cnt += ok;
-    }
+    size_t cnt = ev_mask(values, model, fb, have_week, start, n, mask);
     struct mla_fc_eval r;
     memset(&r, 0, sizeof r);
     r.horizon_steps = H;
     r.eval_start = start;
     r.eval_points = cnt;
     r.eval_days = (double)(n - start) * step_s / 86400.0;
-    r.model = ev_score(mask, model, start, n);
-    r.best_base = 0;
-    for (int b = 0; b < MLA_FC_BASE_COUNT; b++) {
-        r.base[b] = (b == MLA_FC_BASE_WEEK && !have_week) ? NAN
-                                                           : ev_score(mask, fb[b], start, n);
-        if (!isnan(r.base[b]) && (isnan(r.base[r.best_base]) || r.base[b] > r.base[r.best_base]))
-            r.best_base = b;
-    }
+    ev_scores(mask, model, fb, have_week, start, n, &r);
     r.hw_alpha = ba;
     r.hw_beta = bb;
     r.hw_gamma = bg;

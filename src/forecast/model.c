@@ -451,87 +451,85 @@ static void eg_advance(struct mla__fc_engine *e, size_t i)
         e->hpos = 0;
 }
 
-void mla__fc_engine_step(struct mla__fc_engine *e, double y)
+/* Scores the forecasts made H points ago for this point (row, the ensemble's in ens_ring[slot])
+ * against the accepted value y (x transformed). */
+static void eg_score(struct mla__fc_engine *e, size_t slot, const double *row, double y, double x)
 {
-    size_t i = e->t++;
-    e->logsp_set = true;
-    eg_advance(e, i);
-    bool accepted;
-    double x = eg_filter(e, i, y, &accepted);
-    OK(e, i) = accepted;
-    XS(e, i) = x;
-    e->cur = accepted && !isnan(y) ? y : isnan(x) ? NAN : eg_back(e, x);
-    size_t slot = e->hpos;
-    double *row = e->ring + slot * K; /* forecasts made H points ago for this point */
-
-    /* Score the forecasts made H points ago for this point. */
-    if (accepted && !isnan(y)) {
-        /* Errors in the series' units without a back-transform per candidate:
-         * |y - p| ~ (1 + y) |log1p(y) - log1p(p)| to first order. */
-        double unit = e->logsp ? 1 + y : 1;
-        /* Two candidates per instruction, branch-free: a candidate without a forecast (NaN)
-         * keeps its record. Same operations per lane as the scalar update (same bits). */
-        const eg_v2 lam = {e->lambda, e->lambda}, un = {unit, unit}, xv = {x, x};
-        const eg_v2 one = {1, 1};
-        for (int k = 0; k < K; k += 2) {
-            eg_v2 p, ms, mw;
-            memcpy(&p, row + k, sizeof p);
-            memcpy(&ms, e->mae_s + k, sizeof ms);
-            memcpy(&mw, e->mae_w + k, sizeof mw);
-            eg_i2 has = p == p;
-            ms = eg_sel(has, lam * ms + un * eg_abs(xv - p), ms);
-            mw = eg_sel(has, lam * mw + one, mw);
-            memcpy(e->mae_s + k, &ms, sizeof ms);
-            memcpy(e->mae_w + k, &mw, sizeof mw);
-        }
-        double p = e->ens_ring[slot];
-        if (!isnan(p)) {
-            eg_push_res(e, x - p);
-            e->ens_err = e->lambda * e->ens_err + unit * fabs(x - p);
-            e->ens_act = e->lambda * e->ens_act + fabs(y);
-            e->scored++;
-        }
+    /* Errors in the series' units without a back-transform per candidate:
+     * |y - p| ~ (1 + y) |log1p(y) - log1p(p)| to first order. */
+    double unit = e->logsp ? 1 + y : 1;
+    /* Two candidates per instruction, branch-free: a candidate without a forecast (NaN)
+     * keeps its record. Same operations per lane as the scalar update (same bits). */
+    const eg_v2 lam = {e->lambda, e->lambda}, un = {unit, unit}, xv = {x, x};
+    const eg_v2 one = {1, 1};
+    for (int k = 0; k < K; k += 2) {
+        eg_v2 p, ms, mw;
+        memcpy(&p, row + k, sizeof p);
+        memcpy(&ms, e->mae_s + k, sizeof ms);
+        memcpy(&mw, e->mae_w + k, sizeof mw);
+        eg_i2 has = p == p;
+        ms = eg_sel(has, lam * ms + un * eg_abs(xv - p), ms);
+        mw = eg_sel(has, lam * mw + one, mw);
+        memcpy(e->mae_s + k, &ms, sizeof ms);
+        memcpy(e->mae_w + k, &mw, sizeof mw);
     }
+    double p = e->ens_ring[slot];
+    if (!isnan(p)) {
+        eg_push_res(e, x - p);
+        e->ens_err = e->lambda * e->ens_err + unit * fabs(x - p);
+        e->ens_act = e->lambda * e->ens_act + fabs(y);
+        e->scored++;
+    }
+}
 
-    if (!isnan(x)) {
-        size_t jd = e->dpos, jw = e->wpos;
-        mla__fc_hw_update_day(&e->hw_day, i, jd, e->cur);
-        mla__fc_hw_update_day(&e->hw_day_log, i, jd, x);
-        mla__fc_hw_update_slots(&e->hw_day_smooth, i, jd, 0, x);
-        mla__fc_hw_update_day(&e->hw_day_slow, i, jd, x);
-        mla__fc_hw_update_slots(&e->hw_week_log, i, jd, jw, x);
-        mla__fc_hw_update_slots(&e->damped_log, i, 0, 0, x);
-        if (!e->lvl_started) {
-            e->lvl = e->lvl_slow = x;
-            e->lvl_started = true;
+/* Feeds point i (x transformed, present) to every candidate's state: the Holt-Winters
+ * variants, the fast and slow levels and the periodic profile. */
+static void eg_learn(struct mla__fc_engine *e, size_t i, double x)
+{
+    size_t jd = e->dpos, jw = e->wpos;
+    mla__fc_hw_update_day(&e->hw_day, i, jd, e->cur);
+    mla__fc_hw_update_day(&e->hw_day_log, i, jd, x);
+    mla__fc_hw_update_slots(&e->hw_day_smooth, i, jd, 0, x);
+    mla__fc_hw_update_day(&e->hw_day_slow, i, jd, x);
+    mla__fc_hw_update_slots(&e->hw_week_log, i, jd, jw, x);
+    mla__fc_hw_update_slots(&e->damped_log, i, 0, 0, x);
+    if (!e->lvl_started) {
+        e->lvl = e->lvl_slow = x;
+        e->lvl_started = true;
+    } else {
+        e->lvl += 0.3 * (x - e->lvl);
+        e->lvl_slow += 0.03 * (x - e->lvl_slow);
+    }
+    if (e->mp) {
+        size_t s = e->ppos;
+        if (e->prof_seen[s]) {
+            e->prof_off += 0.1 * (x - e->prof[s] - e->prof_off);
+            e->prof[s] += 0.3 * (x - e->prof_off - e->prof[s]);
         } else {
-            e->lvl += 0.3 * (x - e->lvl);
-            e->lvl_slow += 0.03 * (x - e->lvl_slow);
-        }
-        if (e->mp) {
-            size_t s = e->ppos;
-            if (e->prof_seen[s]) {
-                e->prof_off += 0.1 * (x - e->prof[s] - e->prof_off);
-                e->prof[s] += 0.3 * (x - e->prof_off - e->prof[s]);
-            } else {
-                e->prof[s] = x - e->prof_off;
-                e->prof_seen[s] = 1;
-            }
+            e->prof[s] = x - e->prof_off;
+            e->prof_seen[s] = 1;
         }
     }
+}
 
-    /* This point's forecasts for i + H replace the row just scored. */
-    double *pred = row;
+/* The candidates' forecasts for i + H into pred (all NaN when this point has no value). */
+static void eg_forecast(struct mla__fc_engine *e, size_t i, double x, double *pred)
+{
     if (isnan(x)) {
         for (int k = 0; k < K; k++)
             pred[k] = NAN;
-    } else {
-        size_t jd = e->dpos + e->hd, jw = e->wpos + e->hw, jp = e->ppos + e->hp;
-        jd = jd >= (size_t)e->md ? jd - (size_t)e->md : jd;
-        jw = jw >= (size_t)e->mw ? jw - (size_t)e->mw : jw;
-        jp = jp >= (size_t)e->mp ? jp - (size_t)e->mp : jp;
-        eg_cands(e, i, e->H, jd, jw, jp, pred);
+        return;
     }
+    size_t jd = e->dpos + e->hd, jw = e->wpos + e->hw, jp = e->ppos + e->hp;
+    jd = jd >= (size_t)e->md ? jd - (size_t)e->md : jd;
+    jw = jw >= (size_t)e->mw ? jw - (size_t)e->mw : jw;
+    jp = jp >= (size_t)e->mp ? jp - (size_t)e->mp : jp;
+    eg_cands(e, i, e->H, jd, jw, jp, pred);
+}
+
+/* The ensemble point (transformed) from this point's candidate forecasts. */
+static double eg_combine(struct mla__fc_engine *e, const double *pred)
+{
     /* The error averages move slowly (half-life of days): refresh the weights every H points
      * (every point until some candidate has a record). A candidate without a forecast this
      * point is left out of the mean below. */
@@ -548,7 +546,28 @@ void mla__fc_engine_step(struct mla__fc_engine *e, double y)
             pt += e->w[k] * pred[k];
             ws += e->w[k];
         }
-    e->point_x = ws > 0 ? pt / ws : NAN;
+    return ws > 0 ? pt / ws : NAN;
+}
+
+void mla__fc_engine_step(struct mla__fc_engine *e, double y)
+{
+    size_t i = e->t++;
+    e->logsp_set = true;
+    eg_advance(e, i);
+    bool accepted;
+    double x = eg_filter(e, i, y, &accepted);
+    OK(e, i) = accepted;
+    XS(e, i) = x;
+    e->cur = accepted && !isnan(y) ? y : isnan(x) ? NAN : eg_back(e, x);
+    size_t slot = e->hpos;
+    double *row = e->ring + slot * K; /* forecasts made H points ago for this point */
+    if (accepted && !isnan(y))
+        eg_score(e, slot, row, y, x);
+    if (!isnan(x))
+        eg_learn(e, i, x);
+    /* This point's forecasts for i + H replace the row just scored. */
+    eg_forecast(e, i, x, row);
+    e->point_x = eg_combine(e, row);
     e->ens_ring[slot] = e->point_x;
     e->last_i = i;
 }
@@ -710,73 +729,67 @@ static double eg_interp(double pos, size_t n, double at, double next)
     return v;
 }
 
-/* The result from the engine's state after its last point. */
-static void eg_result(struct mla__fc_engine *e, struct mla_fc_result *out)
+/* The residual quantiles that make the band: *qh at cfg->quantile, *ql at 1 - quantile; both
+ * NAN until 12 residuals are scored. */
+static void eg_res_quantiles(const struct mla__fc_engine *e, double *qh, double *ql)
 {
     const struct mla_fc_config *cfg = &e->cfg;
-    struct mla_fc_result r;
-    memset(&r, 0, sizeof r);
-    r.horizon_steps = e->H;
-    r.step_s = e->step_s;
-    r.n = e->t;
-    r.anomalies = e->anomalies;
-    r.missing = e->missing;
-    size_t last = e->t - 1;
-    double pred[K];
-    eg_cands_at(e, e->H, pred);
-    for (int k = 0; k < K; k++) {
-        r.cand_point[k] = isnan(pred[k]) ? NAN : eg_back(e, pred[k]);
-        r.cand_mae[k] = e->mae_w[k] > 0 ? e->mae_s[k] / e->mae_w[k] : NAN;
-    }
-    eg_weights(e, pred, r.weight);
     /* Both bounds from the four order statistics around them, found together from the two
      * tails (mla__fc_order_pairs). The positions are computed exactly as the two quantile calls
      * did before (the high quantile over all residuals, the low one as a quantile of the kh + 1
      * smallest), so the bounds keep the same bits. */
-    double qh = NAN, ql = NAN;
-    if (e->res_n >= 12) {
-        size_t n = e->res_n;
-        double posh = cfg->quantile * (double)(n - 1);
-        size_t kh = (size_t)posh;
-        double pos = (1 - cfg->quantile) * (double)(n - 1), posl = pos;
-        size_t nl = n;
-        if ((size_t)pos + 1 <= kh) {
-            posl = pos / (double)kh * (double)kh; /* the quantile of kh + 1 values at pos/kh */
-            nl = kh + 1;
-        }
-        size_t kl = (size_t)posl;
-        double os[4];
-        mla__fc_order_pairs(e->res, n, kl, kh, os);
-        qh = eg_interp(posh, n, os[2], os[3]);
-        ql = eg_interp(posl, nl, os[0], os[1]);
+    *qh = NAN;
+    *ql = NAN;
+    if (e->res_n < 12)
+        return;
+    size_t n = e->res_n;
+    double posh = cfg->quantile * (double)(n - 1);
+    size_t kh = (size_t)posh;
+    double pos = (1 - cfg->quantile) * (double)(n - 1), posl = pos;
+    size_t nl = n;
+    if ((size_t)pos + 1 <= kh) {
+        posl = pos / (double)kh * (double)kh; /* the quantile of kh + 1 values at pos/kh */
+        nl = kh + 1;
     }
+    size_t kl = (size_t)posl;
+    double os[4];
+    mla__fc_order_pairs(e->res, n, kl, kh, os);
+    *qh = eg_interp(posh, n, os[2], os[3]);
+    *ql = eg_interp(posl, nl, os[0], os[1]);
+}
+
+/* The forecast path and its band for steps 1..H, weighting the candidates with r->weight. */
+static void eg_path(const struct mla__fc_engine *e, double qh, double ql,
+                    struct mla_fc_result *r)
+{
+    size_t last = e->t - 1;
     double scale = e->scale_w > 0 ? 1.25 * e->scale_s / e->scale_w : 0;
     for (int h = 1; h <= e->H; h++) {
         double pt = 0, ws = 0, ph[K];
         eg_cands_at(e, h, ph);
         for (int k = 0; k < K; k++) {
-            if (r.weight[k] <= 0)
+            if (r->weight[k] <= 0)
                 continue;
             double p = ph[k];
             if (isnan(p))
                 continue;
-            pt += r.weight[k] * p;
-            ws += r.weight[k];
+            pt += r->weight[k] * p;
+            ws += r->weight[k];
         }
         double x = ws > 0 ? pt / ws : XS(e, last);
         pt = eg_back(e, x);
         /* Few scored residuals: a normal-ish band from the one-step scale instead. */
         double hi = !isnan(qh) ? qh : 1.645 * scale * sqrt((double)h);
         double lo = !isnan(ql) ? ql : -1.645 * scale * sqrt((double)h);
-        r.point[h - 1] = pt;
-        r.upper[h - 1] = eg_back(e, x + (hi > 0 ? hi : 0));
-        r.lower[h - 1] = eg_back(e, x + (lo < 0 ? lo : 0));
+        r->point[h - 1] = pt;
+        r->upper[h - 1] = eg_back(e, x + (hi > 0 ? hi : 0));
+        r->lower[h - 1] = eg_back(e, x + (lo < 0 ? lo : 0));
     }
-    double wape = e->ens_act > 0 ? e->ens_err / e->ens_act : 1;
-    double shrink = (double)e->scored / (double)(e->md > 24 ? e->md : 24);
-    r.confidence = (wape < 1 ? 1 - wape : 0) * (shrink < 1 ? shrink : 1);
+}
 
-    /* Cycles and trend on the filtered history the rings hold (model space for cycles). */
+/* Cycles and trend on the filtered history the rings hold (model space for cycles). */
+static void eg_shape(const struct mla__fc_engine *e, struct mla_fc_result *r)
+{
     size_t cap = e->mask + 1, len = e->t < cap ? e->t : cap;
     /* Until the ring wraps (always, for a one-shot forecast: the ring holds the whole input)
      * the history is already in order at the ring's start: no copy. */
@@ -791,11 +804,11 @@ static void eg_result(struct mla__fc_engine *e, struct mla_fc_result *out)
     size_t first = 0;
     while (first < len && isnan(xs[first]))
         first++;
-    mla__fc_cycle_detect(xs + first, len - first, e->md, &r.daily);
-    mla__fc_cycle_detect_weekly(xs + first, len - first, e->md, e->mw, &r.weekly);
+    mla__fc_cycle_detect(xs + first, len - first, e->md, &r->daily);
+    mla__fc_cycle_detect_weekly(xs + first, len - first, e->md, e->mw, &r->weekly);
     if (e->logsp) {
-        r.daily.strength = expm1(r.daily.strength);
-        r.weekly.strength = expm1(r.weekly.strength);
+        r->daily.strength = expm1(r->daily.strength);
+        r->weekly.strength = expm1(r->weekly.strength);
     } else {
         double sum = 0;
         size_t cnt = 0;
@@ -805,11 +818,38 @@ static void eg_result(struct mla__fc_engine *e, struct mla_fc_result *out)
                 cnt++;
             }
         double mean = cnt ? fabs(sum / (double)cnt) : 0;
-        r.daily.strength = mean > 0 ? r.daily.strength / mean : 0;
-        r.weekly.strength = mean > 0 ? r.weekly.strength / mean : 0;
+        r->daily.strength = mean > 0 ? r->daily.strength / mean : 0;
+        r->weekly.strength = mean > 0 ? r->weekly.strength / mean : 0;
     }
-    r.trend = mla__fc_trend_classify(xs + first, len - first, e->md, e->logsp, &r.trend_change);
+    r->trend = mla__fc_trend_classify(xs + first, len - first, e->md, e->logsp,
+                                      &r->trend_change);
     free(copy);
+}
+
+/* The result from the engine's state after its last point. */
+static void eg_result(struct mla__fc_engine *e, struct mla_fc_result *out)
+{
+    struct mla_fc_result r;
+    memset(&r, 0, sizeof r);
+    r.horizon_steps = e->H;
+    r.step_s = e->step_s;
+    r.n = e->t;
+    r.anomalies = e->anomalies;
+    r.missing = e->missing;
+    double pred[K];
+    eg_cands_at(e, e->H, pred);
+    for (int k = 0; k < K; k++) {
+        r.cand_point[k] = isnan(pred[k]) ? NAN : eg_back(e, pred[k]);
+        r.cand_mae[k] = e->mae_w[k] > 0 ? e->mae_s[k] / e->mae_w[k] : NAN;
+    }
+    eg_weights(e, pred, r.weight);
+    double qh, ql;
+    eg_res_quantiles(e, &qh, &ql);
+    eg_path(e, qh, ql, &r);
+    double wape = e->ens_act > 0 ? e->ens_err / e->ens_act : 1;
+    double shrink = (double)e->scored / (double)(e->md > 24 ? e->md : 24);
+    r.confidence = (wape < 1 ? 1 - wape : 0) * (shrink < 1 ? shrink : 1);
+    eg_shape(e, &r);
     *out = r;
 }
 

@@ -309,6 +309,74 @@ static bool kube_permanent(long status, const struct mla_buf *body)
            memmem(body->data, body->len, pat, sizeof pat - 1) != NULL;
 }
 
+/* The request headers: JSON in and out, no 100-continue round trip, the bearer token if any. */
+static struct curl_slist *kube_headers(const char *content_type, const char *token)
+{
+    struct curl_slist *hdrs = NULL;
+    hdrs = curl_slist_append(hdrs, "Accept: application/json");
+    char *ct = mla_xasprintf("Content-Type: %s", content_type ? content_type : "application/json");
+    hdrs = curl_slist_append(hdrs, ct);
+    free(ct);
+    hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+    if (token) {
+        char *auth = mla_xasprintf("Authorization: Bearer %s", token);
+        hdrs = curl_slist_append(hdrs, auth);
+        free(auth);
+    }
+    return hdrs;
+}
+
+/* Classifies one finished attempt into *rc (and why/ra_ms for a retry); true when retrying
+ * cannot help: a success, a certificate problem, a client error or a permanent 500. */
+static bool kube_classify(CURLcode cc, long status, const struct kube_rx *rx, enum mla_code *rc,
+                          long *ra_ms, char *why, size_t whysz)
+{
+    *ra_ms = -1;
+    if (cc != CURLE_OK) {
+        snprintf(why, whysz, "%s", curl_easy_strerror(cc));
+        *rc = cc == CURLE_OPERATION_TIMEDOUT ? MLA_ETIMEOUT : MLA_EUNAVAIL;
+        if (cc == CURLE_SSL_CACERT || cc == CURLE_PEER_FAILED_VERIFICATION ||
+            cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_SSL_CONNECT_ERROR) {
+            *rc = MLA_ETLS;
+            return true; /* retrying cannot fix a certificate */
+        }
+        return false;
+    }
+    if (kube_retryable(status)) {
+        *rc = MLA_EAPI;
+        if (kube_permanent(status, &rx->body))
+            return true;
+        *ra_ms = mla_kube_retry_after_ms(rx->retry_after, (long long)time(NULL));
+        snprintf(why, whysz, "%ld", status);
+        return false;
+    }
+    *rc = MLA_OK;
+    return true;
+}
+
+/* The error for a request that did not end in 2xx: the API's Status message for an HTTP
+ * answer, else what went wrong on the wire and how many attempts it took. */
+static enum mla_code kube_request_err(const struct mla_kube *kc, enum mla_kube_verb verb,
+                                      const char *path, enum mla_code rc, long status,
+                                      const cJSON *body, const char *why, int attempt,
+                                      struct mla_err *err)
+{
+    const char *vname = mla_kube_verb_name(verb);
+    if (rc == MLA_OK || rc == MLA_EAPI) {
+        const char *msg = mla_kube_status_message(body);
+        rc = status == 404   ? MLA_ENOTFOUND
+             : status == 409 ? MLA_ECONFLICT
+             : (status == 401 || status == 403) ? MLA_EDENIED
+                                                : MLA_EAPI;
+        mla_err_set(err, rc, "%s %s: %ld: %s", vname, path, status,
+                    msg ? msg : "(no Status message)");
+    } else {
+        mla_err_set(err, rc, "%s %s%s: %s after %d attempt%s", vname, kc->cfg.server, path,
+                    rc == MLA_ETIMEOUT ? "timed out" : why, attempt, attempt == 1 ? "" : "s");
+    }
+    return rc;
+}
+
 enum mla_code mla_kube_request(struct mla_kube *kc, enum mla_kube_verb verb, const char *path,
                                const char *body, const struct mla_kube_opts *opts,
                                struct mla_kube_resp *resp, struct mla_err *err)
@@ -323,18 +391,7 @@ enum mla_code mla_kube_request(struct mla_kube *kc, enum mla_kube_verb verb, con
     char *url = mla_xasprintf("%s%s", kc->cfg.server, path);
     char *token = NULL;
     struct kube_conn *conn = kube_conn_get(kc, &token);
-    struct curl_slist *hdrs = NULL;
-    hdrs = curl_slist_append(hdrs, "Accept: application/json");
-    char *ct = mla_xasprintf("Content-Type: %s",
-                             opts->content_type ? opts->content_type : "application/json");
-    hdrs = curl_slist_append(hdrs, ct);
-    free(ct);
-    hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
-    if (token) {
-        char *auth = mla_xasprintf("Authorization: Bearer %s", token);
-        hdrs = curl_slist_append(hdrs, auth);
-        free(auth);
-    }
+    struct curl_slist *hdrs = kube_headers(opts->content_type, token);
     free(token);
 
     struct kube_rx rx;
@@ -361,25 +418,9 @@ enum mla_code mla_kube_request(struct mla_kube *kc, enum mla_kube_verb verb, con
         if (cc == CURLE_OK)
             curl_easy_getinfo(conn->h, CURLINFO_RESPONSE_CODE, &status);
         kube_count(verb, cc == CURLE_OK ? status : 0);
-        long ra_ms = -1;
-        if (cc != CURLE_OK) {
-            snprintf(why, sizeof why, "%s", curl_easy_strerror(cc));
-            rc = cc == CURLE_OPERATION_TIMEDOUT ? MLA_ETIMEOUT : MLA_EUNAVAIL;
-            if (cc == CURLE_SSL_CACERT || cc == CURLE_PEER_FAILED_VERIFICATION ||
-                cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_SSL_CONNECT_ERROR) {
-                rc = MLA_ETLS;
-                break; /* retrying cannot fix a certificate */
-            }
-        } else if (kube_retryable(status)) {
-            rc = MLA_EAPI;
-            if (kube_permanent(status, &rx.body))
-                break;
-            ra_ms = mla_kube_retry_after_ms(rx.retry_after, (long long)time(NULL));
-            snprintf(why, sizeof why, "%ld", status);
-        } else {
-            rc = MLA_OK;
+        long ra_ms;
+        if (kube_classify(cc, status, &rx, &rc, &ra_ms, why, sizeof why))
             break;
-        }
         if (opts->max_attempts > 0 && attempt >= opts->max_attempts)
             break;
         long wait = mla_kube_backoff_ms(attempt, base, cap, ra_ms, kube_rand(kc));
@@ -398,23 +439,11 @@ enum mla_code mla_kube_request(struct mla_kube *kc, enum mla_kube_verb verb, con
         resp->body = cJSON_ParseWithLength(rx.body.data, rx.body.len);
     mla_buf_fini(&rx.body);
 
-    const char *vname = mla_kube_verb_name(verb);
     if (rc == MLA_OK && status >= 200 && status < 300) {
         free(url);
         return MLA_OK;
     }
-    if (rc == MLA_OK || rc == MLA_EAPI) {
-        const char *msg = mla_kube_status_message(resp->body);
-        rc = status == 404   ? MLA_ENOTFOUND
-             : status == 409 ? MLA_ECONFLICT
-             : (status == 401 || status == 403) ? MLA_EDENIED
-                                                : MLA_EAPI;
-        mla_err_set(err, rc, "%s %s: %ld: %s", vname, path, status,
-                    msg ? msg : "(no Status message)");
-    } else {
-        mla_err_set(err, rc, "%s %s%s: %s after %d attempt%s", vname, kc->cfg.server, path,
-                    rc == MLA_ETIMEOUT ? "timed out" : why, attempt, attempt == 1 ? "" : "s");
-    }
+    rc = kube_request_err(kc, verb, path, rc, status, resp->body, why, attempt, err);
     free(url);
     return rc;
 }

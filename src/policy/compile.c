@@ -321,58 +321,48 @@ static bool c_has_meta(const struct mla_trigger_tpl *t, const char *key)
     return false;
 }
 
-static void c_trigger(struct mla__cctx *c, const json_t *arr, size_t idx,
-                      struct mla_trigger_tpl *t)
+static const char *const c_trig_types[] = {"cpu", "memory", "prometheus", "rabbitmq", "cron",
+                                           NULL};
+
+/* 'metric' names the annotation that overrides the threshold; only prometheus (rps, latency,
+ * ...) and rabbitmq (queue-length) triggers take one. */
+static void c_trigger_metric(struct mla__cctx *c, const json_t *o, struct mla_trigger_tpl *t)
 {
-    const json_t *o = json_array_get(arr, idx);
-    int before = c->nerr;
-    if (!json_is_object(o)) {
-        mla__cerr(c, arr, NULL, idx, 0, "triggers: each entry must be a mapping, got %s",
-                  c_type(o));
-        return;
-    }
-    static const char *const keys[] = {"type", "name", "metric", "enabled", "threshold",
-                                       "activationThreshold", "metricType", "authenticationRef",
-                                       "metadata", NULL};
-    c_keys(c, o, keys, "a trigger");
-    static const char *const types[] = {"cpu", "memory", "prometheus", "rabbitmq", "cron", NULL};
-    int ty = -1;
-    if (c_enum(c, o, "type", types, &ty) == 0)
-        mla__cerr(c, arr, NULL, idx, 0,
-                  "trigger: 'type' is required; allowed: cpu, memory, prometheus, rabbitmq, cron");
-    if (ty < 0)
-        return;
-    t->type = (enum mla_trig_type)ty;
-    t->enabled = true;
-    t->metric_ann = -1;
-    c_str(c, o, "name", &t->name);
-    c_bool(c, o, "enabled", &t->enabled);
     int mi;
-    if (c_enum(c, o, "metric", c_metrics, &mi) > 0) {
-        t->metric = c_metrics[mi];
-        t->metric_ann = c_metric_ann[mi];
-        bool fits = (t->type == MLA_TRIG_RABBITMQ) == (t->metric_ann == MLA_ANN_QUEUE_LENGTH) &&
-                    (t->type == MLA_TRIG_PROMETHEUS || t->type == MLA_TRIG_RABBITMQ);
-        if (!fits)
-            mla__cerr(c, o, "metric", 0, 0,
-                      "metric: '%s' does not fit a %s trigger (prometheus: rps, latency-ms, "
-                      "gpu-utilization, tokens-per-second; rabbitmq: queue-length)",
-                      t->metric, types[ty]);
-    }
-    if (c_num(c, o, "threshold", 0, 1e12, true, &t->threshold) > 0)
-        t->has_threshold = true;
-    if (c_num(c, o, "activationThreshold", 0, 1e12, false, &t->activation) > 0)
-        t->has_activation = true;
+    if (c_enum(c, o, "metric", c_metrics, &mi) <= 0)
+        return;
+    t->metric = c_metrics[mi];
+    t->metric_ann = c_metric_ann[mi];
+    bool fits = (t->type == MLA_TRIG_RABBITMQ) == (t->metric_ann == MLA_ANN_QUEUE_LENGTH) &&
+                (t->type == MLA_TRIG_PROMETHEUS || t->type == MLA_TRIG_RABBITMQ);
+    if (!fits)
+        mla__cerr(c, o, "metric", 0, 0,
+                  "metric: '%s' does not fit a %s trigger (prometheus: rps, latency-ms, "
+                  "gpu-utilization, tokens-per-second; rabbitmq: queue-length)",
+                  t->metric, c_trig_types[t->type]);
+}
+
+/* KEDA accepts Utilization only for the resource scalers and Value only for the others. */
+static void c_trigger_metric_type(struct mla__cctx *c, const json_t *o,
+                                  struct mla_trigger_tpl *t)
+{
     static const char *const mtypes[] = {"AverageValue", "Value", "Utilization", NULL};
     int mt;
-    if (c_enum(c, o, "metricType", mtypes, &mt) > 0) {
-        t->metric_type = mtypes[mt];
-        bool res = t->type == MLA_TRIG_CPU || t->type == MLA_TRIG_MEMORY;
-        if ((mt == 2 && !res) || (res && mt == 1))
-            mla__cerr(c, o, "metricType", 0, 0,
-                      "metricType: '%s' is not valid for a %s trigger (cpu/memory: Utilization "
-                      "or AverageValue; others: AverageValue or Value)", mtypes[mt], types[ty]);
-    }
+    if (c_enum(c, o, "metricType", mtypes, &mt) <= 0)
+        return;
+    t->metric_type = mtypes[mt];
+    bool res = t->type == MLA_TRIG_CPU || t->type == MLA_TRIG_MEMORY;
+    if ((mt == 2 && !res) || (res && mt == 1))
+        mla__cerr(c, o, "metricType", 0, 0,
+                  "metricType: '%s' is not valid for a %s trigger (cpu/memory: Utilization "
+                  "or AverageValue; others: AverageValue or Value)", mtypes[mt],
+                  c_trig_types[t->type]);
+}
+
+/* authenticationRef is either a bare TriggerAuthentication name or {name, kind}; the name must
+ * be one Kubernetes would accept. */
+static void c_trigger_auth(struct mla__cctx *c, const json_t *o, struct mla_trigger_tpl *t)
+{
     json_t *ar = json_object_get(o, "authenticationRef");
     if (json_is_string(ar)) {
         t->auth_name = mla_arena_strdup(c->a, json_string_value(ar));
@@ -394,52 +384,69 @@ static void c_trigger(struct mla__cctx *c, const json_t *arr, size_t idx,
         mla__cerr(c, o, "authenticationRef", 0, 0, "authenticationRef: '%s' is not a valid "
                   "object name (lowercase letters, digits, '-' and '.', at most 253)",
                   t->auth_name);
-    json_t *md = c_obj(c, o, "metadata");
-    if (md) {
-        t->meta = mla_arena_alloc(c->a, (json_object_size(md) + 1) * sizeof *t->meta);
-        const char *k;
-        json_t *v;
-        json_object_foreach(md, k, v) {
-            char num[64];
-            const char *sv = NULL;
-            if (json_is_string(v)) {
-                sv = json_string_value(v);
-            } else if (json_is_integer(v)) {
-                snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
-                sv = num;
-            } else if (json_is_real(v)) {
-                snprintf(num, sizeof num, "%g", json_real_value(v));
-                sv = num;
-            } else if (json_is_boolean(v)) {
-                sv = json_is_true(v) ? "true" : "false";
-            } else {
-                mla__cerr(c, md, k, 0, 0, "metadata.%s: must be a scalar (KEDA metadata values "
-                          "are strings), got %s", k, c_type(v));
-                continue;
-            }
-            bool promql = t->type == MLA_TRIG_PROMETHEUS && !strcmp(k, "query");
-            static const char *const owned[] = {"threshold", "activationThreshold", "value",
-                                                "activationValue", NULL};
-            for (int i = 0; owned[i]; i++)
-                if (!strcmp(k, owned[i]))
-                    mla__cerr(c, md, k, 1, 1,
-                              "metadata.%s: set it with the trigger's 'threshold' / "
-                              "'activationThreshold' (annotations override those)", k);
-            char why[256];
-            struct mla_tpl *tpl;
-            if (!mla__tpl_compile(c->a, sv, promql, &tpl, why, sizeof why)) {
-                mla__cerr(c, md, k, 0, 0, "metadata.%s: %s", k, why);
-                continue;
-            }
-            t->meta[t->nmeta].key = mla_arena_strdup(c->a, k);
-            t->meta[t->nmeta].tpl = tpl;
-            t->nmeta++;
-        }
+}
+
+/* The text of a scalar metadata value (numbers as YAML would print them, into num), or NULL
+ * for a mapping, sequence or null. */
+static const char *c_meta_scalar(const json_t *v, char *num, size_t numsz)
+{
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_integer(v)) {
+        snprintf(num, numsz, "%lld", (long long)json_integer_value(v));
+        return num;
     }
-    /* What each trigger type needs, as KEDA's scalers require it (unless a field was there but
-     * wrong: that is already reported). */
-    if (c->nerr != before)
+    if (json_is_real(v)) {
+        snprintf(num, numsz, "%g", json_real_value(v));
+        return num;
+    }
+    if (json_is_boolean(v))
+        return json_is_true(v) ? "true" : "false";
+    return NULL;
+}
+
+/* Each metadata value is a template (a PromQL one for a prometheus query); the threshold keys
+ * belong to the trigger's own fields, which the annotations override. */
+static void c_trigger_metadata(struct mla__cctx *c, const json_t *o, struct mla_trigger_tpl *t)
+{
+    json_t *md = c_obj(c, o, "metadata");
+    if (!md)
         return;
+    t->meta = mla_arena_alloc(c->a, (json_object_size(md) + 1) * sizeof *t->meta);
+    const char *k;
+    json_t *v;
+    json_object_foreach(md, k, v) {
+        char num[64];
+        const char *sv = c_meta_scalar(v, num, sizeof num);
+        if (!sv) {
+            mla__cerr(c, md, k, 0, 0, "metadata.%s: must be a scalar (KEDA metadata values "
+                      "are strings), got %s", k, c_type(v));
+            continue;
+        }
+        bool promql = t->type == MLA_TRIG_PROMETHEUS && !strcmp(k, "query");
+        static const char *const owned[] = {"threshold", "activationThreshold", "value",
+                                            "activationValue", NULL};
+        for (int i = 0; owned[i]; i++)
+            if (!strcmp(k, owned[i]))
+                mla__cerr(c, md, k, 1, 1,
+                          "metadata.%s: set it with the trigger's 'threshold' / "
+                          "'activationThreshold' (annotations override those)", k);
+        char why[256];
+        struct mla_tpl *tpl;
+        if (!mla__tpl_compile(c->a, sv, promql, &tpl, why, sizeof why)) {
+            mla__cerr(c, md, k, 0, 0, "metadata.%s: %s", k, why);
+            continue;
+        }
+        t->meta[t->nmeta].key = mla_arena_strdup(c->a, k);
+        t->meta[t->nmeta].tpl = tpl;
+        t->nmeta++;
+    }
+}
+
+/* What each trigger type needs, as KEDA's scalers require it. */
+static void c_trigger_required(struct mla__cctx *c, const json_t *arr, size_t idx,
+                               const json_t *o, struct mla_trigger_tpl *t)
+{
     switch (t->type) {
     case MLA_TRIG_PROMETHEUS:
         if (!c_has_meta(t, "serverAddress") || !c_has_meta(t, "query"))
@@ -463,7 +470,7 @@ static void c_trigger(struct mla__cctx *c, const json_t *arr, size_t idx,
     case MLA_TRIG_MEMORY:
         if (!t->has_threshold)
             mla__cerr(c, arr, NULL, idx, 0, "%s trigger: 'threshold' is required (percent of "
-                      "the request for Utilization)", types[ty]);
+                      "the request for Utilization)", c_trig_types[t->type]);
         if (!t->metric_type)
             t->metric_type = "Utilization";
         break;
@@ -478,6 +485,45 @@ static void c_trigger(struct mla__cctx *c, const json_t *arr, size_t idx,
                       "metadata.desiredReplicas)");
         break;
     }
+}
+
+static void c_trigger(struct mla__cctx *c, const json_t *arr, size_t idx,
+                      struct mla_trigger_tpl *t)
+{
+    const json_t *o = json_array_get(arr, idx);
+    int before = c->nerr;
+    if (!json_is_object(o)) {
+        mla__cerr(c, arr, NULL, idx, 0, "triggers: each entry must be a mapping, got %s",
+                  c_type(o));
+        return;
+    }
+    static const char *const keys[] = {"type", "name", "metric", "enabled", "threshold",
+                                       "activationThreshold", "metricType", "authenticationRef",
+                                       "metadata", NULL};
+    c_keys(c, o, keys, "a trigger");
+    int ty = -1;
+    if (c_enum(c, o, "type", c_trig_types, &ty) == 0)
+        mla__cerr(c, arr, NULL, idx, 0,
+                  "trigger: 'type' is required; allowed: cpu, memory, prometheus, rabbitmq, cron");
+    if (ty < 0)
+        return;
+    t->type = (enum mla_trig_type)ty;
+    t->enabled = true;
+    t->metric_ann = -1;
+    c_str(c, o, "name", &t->name);
+    c_bool(c, o, "enabled", &t->enabled);
+    c_trigger_metric(c, o, t);
+    if (c_num(c, o, "threshold", 0, 1e12, true, &t->threshold) > 0)
+        t->has_threshold = true;
+    if (c_num(c, o, "activationThreshold", 0, 1e12, false, &t->activation) > 0)
+        t->has_activation = true;
+    c_trigger_metric_type(c, o, t);
+    c_trigger_auth(c, o, t);
+    c_trigger_metadata(c, o, t);
+    /* A field that was there but wrong is already reported; do not add "required" on top. */
+    if (c->nerr != before)
+        return;
+    c_trigger_required(c, arr, idx, o, t);
 }
 
 /* Windows and zone are checked with the hours module the predictive loop uses, so whatever
@@ -648,35 +694,29 @@ static void c_pod(struct mla__cctx *c, const json_t *p, struct mla_settings *s)
     }
 }
 
-/* Compiles the settings in `o` over *s (which holds the base: built-in or policy defaults). */
-static void c_settings(struct mla__cctx *c, const json_t *o, struct mla_settings *s,
-                       const char *what)
+/* bounds: the ranges a workload's annotations may move replicas, polling and cooldown in. */
+static void c_bounds(struct mla__cctx *c, const json_t *b, struct mla_settings *s)
 {
-    static const char *const keys[] = {"minReplicas", "maxReplicas", "pollingSeconds",
-                                       "cooldownSeconds", "bounds", "scaleToZero", "fallback",
-                                       "behavior", "triggers", "hpaMode", "predictive",
-                                       "businessHours", "cost", "pod", NULL};
-    c_keys(c, o, keys, what);
-    c_int(c, o, "minReplicas", 0, C_MAX_REPLICAS, &s->min_replicas);
-    c_int(c, o, "maxReplicas", 1, C_MAX_REPLICAS, &s->max_replicas);
-    c_int(c, o, "pollingSeconds", 1, 86400, &s->polling);
-    c_int(c, o, "cooldownSeconds", 0, 86400 * 7, &s->cooldown);
-    json_t *b = c_obj(c, o, "bounds");
-    if (b) {
-        static const char *const bk[] = {"replicas", "pollingSeconds", "cooldownSeconds", NULL};
-        c_keys(c, b, bk, "bounds");
-        c_range(c, b, "replicas", &s->b_replicas, C_MAX_REPLICAS);
-        c_range(c, b, "pollingSeconds", &s->b_polling, 86400);
-        c_range(c, b, "cooldownSeconds", &s->b_cooldown, 86400 * 7);
-    }
-    json_t *z = c_obj(c, o, "scaleToZero");
-    if (z) {
-        static const char *const zk[] = {"allowed", "idleSeconds", "useIdleReplicaCount", NULL};
-        c_keys(c, z, zk, "scaleToZero");
-        c_bool(c, z, "allowed", &s->s2z_allowed);
-        c_bool(c, z, "useIdleReplicaCount", &s->s2z_idle);
-        c_int(c, z, "idleSeconds", 0, 86400 * 7, &s->idle_seconds);
-    }
+    static const char *const bk[] = {"replicas", "pollingSeconds", "cooldownSeconds", NULL};
+    c_keys(c, b, bk, "bounds");
+    c_range(c, b, "replicas", &s->b_replicas, C_MAX_REPLICAS);
+    c_range(c, b, "pollingSeconds", &s->b_polling, 86400);
+    c_range(c, b, "cooldownSeconds", &s->b_cooldown, 86400 * 7);
+}
+
+static void c_scale_to_zero(struct mla__cctx *c, const json_t *z, struct mla_settings *s)
+{
+    static const char *const zk[] = {"allowed", "idleSeconds", "useIdleReplicaCount", NULL};
+    c_keys(c, z, zk, "scaleToZero");
+    c_bool(c, z, "allowed", &s->s2z_allowed);
+    c_bool(c, z, "useIdleReplicaCount", &s->s2z_idle);
+    c_int(c, z, "idleSeconds", 0, 86400 * 7, &s->idle_seconds);
+}
+
+/* fallback: null or false turns an inherited fallback off; a mapping turns it on and needs
+ * 'replicas'. */
+static void c_fallback(struct mla__cctx *c, const json_t *o, struct mla_settings *s)
+{
     json_t *fb = json_object_get(o, "fallback");
     bool fb_off = json_is_null(fb) || json_is_false(fb);
     if (!fb_off)
@@ -692,35 +732,83 @@ static void c_settings(struct mla__cctx *c, const json_t *o, struct mla_settings
         if (c_int(c, fb, "replicas", 0, C_MAX_REPLICAS, &s->fb_replicas) == 0)
             mla__cerr(c, o, "fallback", 0, 0, "fallback: 'replicas' is required");
     }
+}
+
+/* behavior: a direction that is present replaces the inherited rules rather than merging. */
+static void c_behavior(struct mla__cctx *c, const json_t *beh, struct mla_settings *s)
+{
+    static const char *const bk[] = {"scaleUp", "scaleDown", NULL};
+    c_keys(c, beh, bk, "behavior");
+    if (json_object_get(beh, "scaleUp"))
+        s->up = (struct mla_scale_rules){0};
+    if (json_object_get(beh, "scaleDown"))
+        s->down = (struct mla_scale_rules){0};
+    c_rules(c, beh, "scaleUp", &s->up);
+    c_rules(c, beh, "scaleDown", &s->down);
+}
+
+/* triggers: at most 16, and no two may share a metric (the annotation names the metric). */
+static void c_triggers(struct mla__cctx *c, const json_t *o, const json_t *tr,
+                       struct mla_settings *s)
+{
+    size_t n = json_array_size(tr);
+    if (n > 16) {
+        mla__cerr(c, o, "triggers", 0, 0, "triggers: at most 16 triggers per profile");
+        n = 16;
+    }
+    struct mla_trigger_tpl *t = mla_arena_alloc(c->a, (n + 1) * sizeof *t);
+    for (size_t i = 0; i < n; i++)
+        c_trigger(c, tr, i, &t[i]);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (t[i].metric_ann >= 0 && t[i].metric_ann == t[j].metric_ann)
+                mla__cerr(c, tr, NULL, i, 0, "triggers: metric '%s' is used by two "
+                          "triggers; an annotation could not tell them apart", t[i].metric);
+    s->trig = t;
+    s->ntrig = n;
+}
+
+/* cost: a budget (maxHourlyCost) means nothing without the price of a replica. */
+static void c_cost(struct mla__cctx *c, const json_t *o, const json_t *cost,
+                   struct mla_settings *s)
+{
+    static const char *const ck[] = {"replicaHourlyCost", "maxHourlyCost", NULL};
+    c_keys(c, cost, ck, "cost");
+    if (c_num(c, cost, "replicaHourlyCost", 0, 1e9, true, &s->replica_cost) > 0)
+        s->has_cost = true;
+    if (c_num(c, cost, "maxHourlyCost", 0, 1e12, true, &s->max_cost) > 0)
+        s->has_max_cost = true;
+    if (s->has_max_cost && !s->has_cost)
+        mla__cerr(c, o, "cost", 0, 0, "cost: maxHourlyCost needs replicaHourlyCost");
+}
+
+/* Compiles the settings in `o` over *s (which holds the base: built-in or policy defaults).
+ * Sections are compiled in the order of `keys`, so diagnostics come out in that order. */
+static void c_settings(struct mla__cctx *c, const json_t *o, struct mla_settings *s,
+                       const char *what)
+{
+    static const char *const keys[] = {"minReplicas", "maxReplicas", "pollingSeconds",
+                                       "cooldownSeconds", "bounds", "scaleToZero", "fallback",
+                                       "behavior", "triggers", "hpaMode", "predictive",
+                                       "businessHours", "cost", "pod", NULL};
+    c_keys(c, o, keys, what);
+    c_int(c, o, "minReplicas", 0, C_MAX_REPLICAS, &s->min_replicas);
+    c_int(c, o, "maxReplicas", 1, C_MAX_REPLICAS, &s->max_replicas);
+    c_int(c, o, "pollingSeconds", 1, 86400, &s->polling);
+    c_int(c, o, "cooldownSeconds", 0, 86400 * 7, &s->cooldown);
+    json_t *b = c_obj(c, o, "bounds");
+    if (b)
+        c_bounds(c, b, s);
+    json_t *z = c_obj(c, o, "scaleToZero");
+    if (z)
+        c_scale_to_zero(c, z, s);
+    c_fallback(c, o, s);
     json_t *beh = c_obj(c, o, "behavior");
-    if (beh) {
-        static const char *const bk[] = {"scaleUp", "scaleDown", NULL};
-        c_keys(c, beh, bk, "behavior");
-        if (json_object_get(beh, "scaleUp"))
-            s->up = (struct mla_scale_rules){0};
-        if (json_object_get(beh, "scaleDown"))
-            s->down = (struct mla_scale_rules){0};
-        c_rules(c, beh, "scaleUp", &s->up);
-        c_rules(c, beh, "scaleDown", &s->down);
-    }
+    if (beh)
+        c_behavior(c, beh, s);
     json_t *tr = c_arr(c, o, "triggers");
-    if (tr) {
-        size_t n = json_array_size(tr);
-        if (n > 16) {
-            mla__cerr(c, o, "triggers", 0, 0, "triggers: at most 16 triggers per profile");
-            n = 16;
-        }
-        struct mla_trigger_tpl *t = mla_arena_alloc(c->a, (n + 1) * sizeof *t);
-        for (size_t i = 0; i < n; i++)
-            c_trigger(c, tr, i, &t[i]);
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < i; j++)
-                if (t[i].metric_ann >= 0 && t[i].metric_ann == t[j].metric_ann)
-                    mla__cerr(c, tr, NULL, i, 0, "triggers: metric '%s' is used by two "
-                              "triggers; an annotation could not tell them apart", t[i].metric);
-        s->trig = t;
-        s->ntrig = n;
-    }
+    if (tr)
+        c_triggers(c, o, tr, s);
     static const char *const hm[] = {"delete", "transfer", "reject", NULL};
     int h;
     if (c_enum(c, o, "hpaMode", hm, &h) > 0)
@@ -732,16 +820,8 @@ static void c_settings(struct mla__cctx *c, const json_t *o, struct mla_settings
     if (bh)
         c_hours(c, bh, s);
     json_t *cost = c_obj(c, o, "cost");
-    if (cost) {
-        static const char *const ck[] = {"replicaHourlyCost", "maxHourlyCost", NULL};
-        c_keys(c, cost, ck, "cost");
-        if (c_num(c, cost, "replicaHourlyCost", 0, 1e9, true, &s->replica_cost) > 0)
-            s->has_cost = true;
-        if (c_num(c, cost, "maxHourlyCost", 0, 1e12, true, &s->max_cost) > 0)
-            s->has_max_cost = true;
-        if (s->has_max_cost && !s->has_cost)
-            mla__cerr(c, o, "cost", 0, 0, "cost: maxHourlyCost needs replicaHourlyCost");
-    }
+    if (cost)
+        c_cost(c, o, cost, s);
     json_t *pod = c_obj(c, o, "pod");
     if (pod)
         c_pod(c, pod, s);
@@ -813,37 +893,101 @@ static void c_builtin(struct mla_settings *s)
     s->night_max = -1;
 }
 
-static void c_match(struct mla__cctx *c, const json_t *m, struct mla_policy *p)
+/* match.namespaces / match.excludeNamespaces: names or globs; *out gets the good ones. */
+static void c_ns_list(struct mla__cctx *c, const json_t *m, const char *key, const char ***out,
+                      size_t *nout)
 {
-    static const char *const keys[] = {"namespaces", "excludeNamespaces", "selector", NULL};
-    c_keys(c, m, keys, "match");
-    const char *lists[2] = {"namespaces", "excludeNamespaces"};
-    for (int li = 0; li < 2; li++) {
-        json_t *a = c_arr(c, m, lists[li]);
-        if (!a)
+    json_t *a = c_arr(c, m, key);
+    if (!a)
+        return;
+    const char **l = mla_arena_alloc(c->a, (json_array_size(a) + 1) * sizeof *l);
+    size_t i, n = 0;
+    json_t *v;
+    json_array_foreach(a, i, v) {
+        if (!json_is_string(v) || !json_string_length(v)) {
+            mla__cerr(c, a, NULL, i, 0, "%s: each entry must be a namespace name or glob "
+                      "(e.g. ml-*), got %s", key, c_type(v));
             continue;
-        const char **out = mla_arena_alloc(c->a, (json_array_size(a) + 1) * sizeof *out);
-        size_t i, n = 0;
-        json_t *v;
-        json_array_foreach(a, i, v) {
-            if (!json_is_string(v) || !json_string_length(v)) {
-                mla__cerr(c, a, NULL, i, 0, "%s: each entry must be a namespace name or glob "
-                          "(e.g. ml-*), got %s", lists[li], c_type(v));
+        }
+        l[n++] = mla_arena_strdup(c->a, json_string_value(v));
+    }
+    *out = l;
+    *nout = n;
+}
+
+/* matchLabels: each label becomes an "In" requirement with one value; appends at r[*n]. */
+static void c_match_labels(struct mla__cctx *c, json_t *ml, struct mla_sel_req *r, size_t *n)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(ml, k, v) {
+        if (!json_is_string(v)) {
+            mla__cerr(c, ml, k, 0, 0, "matchLabels.%s: must be a string (quote it), got %s",
+                      k, c_type(v));
+            continue;
+        }
+        r[*n].key = mla_arena_strdup(c->a, k);
+        r[*n].op = MLA_SEL_IN;
+        r[*n].nval = 1;
+        const char **vals = mla_arena_alloc(c->a, 2 * sizeof *vals);
+        vals[0] = mla_arena_strdup(c->a, json_string_value(v));
+        r[*n].val = vals;
+        (*n)++;
+    }
+}
+
+/* One matchExpressions entry me[i] into *r; false when it is not usable (already reported).
+ * All of it is checked even then, so every mistake is reported in one pass. */
+static bool c_match_expr(struct mla__cctx *c, const json_t *me, size_t i, struct mla_sel_req *r)
+{
+    const json_t *e = json_array_get(me, i);
+    if (!json_is_object(e)) {
+        mla__cerr(c, me, NULL, i, 0, "matchExpressions: each entry must be a mapping");
+        return false;
+    }
+    static const char *const ek[] = {"key", "operator", "values", NULL};
+    static const char *const ops[] = {"In", "NotIn", "Exists", "DoesNotExist", NULL};
+    c_keys(c, e, ek, "a matchExpression");
+    int op = -1;
+    int have_key = c_str(c, e, "key", &r->key);
+    if (have_key == 0)
+        mla__cerr(c, me, NULL, i, 0, "matchExpression: 'key' is required");
+    if (c_enum(c, e, "operator", ops, &op) == 0)
+        mla__cerr(c, me, NULL, i, 0, "matchExpression: 'operator' is required; "
+                  "allowed: In, NotIn, Exists, DoesNotExist");
+    json_t *vals = c_arr(c, e, "values");
+    size_t nv = vals ? json_array_size(vals) : 0;
+    if (op == MLA_SEL_IN || op == MLA_SEL_NOTIN) {
+        if (!nv)
+            mla__cerr(c, me, NULL, i, 0, "matchExpression: operator %s needs a "
+                      "non-empty 'values'", ops[op]);
+    } else if (op >= 0 && json_object_get(e, "values") && nv) {
+        mla__cerr(c, e, "values", 0, 1, "matchExpression: operator %s takes no "
+                  "'values'", ops[op]);
+    }
+    const char **vv = mla_arena_alloc(c->a, (nv + 1) * sizeof *vv);
+    size_t j, k = 0;
+    json_t *v;
+    if (vals)
+        json_array_foreach(vals, j, v) {
+            if (!json_is_string(v)) {
+                mla__cerr(c, vals, NULL, j, 0, "values: each entry must be a string "
+                          "(quote it), got %s", c_type(v));
                 continue;
             }
-            out[n++] = mla_arena_strdup(c->a, json_string_value(v));
+            vv[k++] = mla_arena_strdup(c->a, json_string_value(v));
         }
-        if (li == 0) {
-            p->ns = out;
-            p->nns = n;
-        } else {
-            p->excl = out;
-            p->nexcl = n;
-        }
-    }
-    json_t *sel = c_obj(c, m, "selector");
-    if (!sel)
-        return;
+    if (op < 0 || have_key <= 0)
+        return false;
+    r->op = (enum mla_sel_op)op;
+    r->val = vv;
+    r->nval = k;
+    return true;
+}
+
+/* match.selector: matchLabels and matchExpressions, as one list of requirements. */
+static void c_selector(struct mla__cctx *c, const json_t *sel, struct mla_policy *p)
+{
     static const char *const sk[] = {"matchLabels", "matchExpressions", NULL};
     c_keys(c, sel, sk, "selector");
     json_t *ml = c_obj(c, sel, "matchLabels");
@@ -851,74 +995,26 @@ static void c_match(struct mla__cctx *c, const json_t *m, struct mla_policy *p)
     size_t cap = (ml ? json_object_size(ml) : 0) + (me ? json_array_size(me) : 0) + 1;
     struct mla_sel_req *r = mla_arena_alloc(c->a, cap * sizeof *r);
     size_t n = 0;
-    if (ml) {
-        const char *k;
-        json_t *v;
-        json_object_foreach(ml, k, v) {
-            if (!json_is_string(v)) {
-                mla__cerr(c, ml, k, 0, 0, "matchLabels.%s: must be a string (quote it), got %s",
-                          k, c_type(v));
-                continue;
-            }
-            r[n].key = mla_arena_strdup(c->a, k);
-            r[n].op = MLA_SEL_IN;
-            r[n].nval = 1;
-            const char **vals = mla_arena_alloc(c->a, 2 * sizeof *vals);
-            vals[0] = mla_arena_strdup(c->a, json_string_value(v));
-            r[n].val = vals;
-            n++;
-        }
-    }
-    if (me) {
-        size_t i;
-        json_t *e;
-        json_array_foreach(me, i, e) {
-            if (!json_is_object(e)) {
-                mla__cerr(c, me, NULL, i, 0, "matchExpressions: each entry must be a mapping");
-                continue;
-            }
-            static const char *const ek[] = {"key", "operator", "values", NULL};
-            static const char *const ops[] = {"In", "NotIn", "Exists", "DoesNotExist", NULL};
-            c_keys(c, e, ek, "a matchExpression");
-            int op = -1;
-            int have_key = c_str(c, e, "key", &r[n].key);
-            if (have_key == 0)
-                mla__cerr(c, me, NULL, i, 0, "matchExpression: 'key' is required");
-            if (c_enum(c, e, "operator", ops, &op) == 0)
-                mla__cerr(c, me, NULL, i, 0, "matchExpression: 'operator' is required; "
-                          "allowed: In, NotIn, Exists, DoesNotExist");
-            json_t *vals = c_arr(c, e, "values");
-            size_t nv = vals ? json_array_size(vals) : 0;
-            if (op == MLA_SEL_IN || op == MLA_SEL_NOTIN) {
-                if (!nv)
-                    mla__cerr(c, me, NULL, i, 0, "matchExpression: operator %s needs a "
-                              "non-empty 'values'", ops[op]);
-            } else if (op >= 0 && json_object_get(e, "values") && nv) {
-                mla__cerr(c, e, "values", 0, 1, "matchExpression: operator %s takes no "
-                          "'values'", ops[op]);
-            }
-            const char **vv = mla_arena_alloc(c->a, (nv + 1) * sizeof *vv);
-            size_t j, k = 0;
-            json_t *v;
-            if (vals)
-                json_array_foreach(vals, j, v) {
-                    if (!json_is_string(v)) {
-                        mla__cerr(c, vals, NULL, j, 0, "values: each entry must be a string "
-                                  "(quote it), got %s", c_type(v));
-                        continue;
-                    }
-                    vv[k++] = mla_arena_strdup(c->a, json_string_value(v));
-                }
-            if (op < 0 || have_key <= 0)
-                continue;
-            r[n].op = (enum mla_sel_op)op;
-            r[n].val = vv;
-            r[n].nval = k;
-            n++;
-        }
-    }
+    if (ml)
+        c_match_labels(c, ml, r, &n);
+    if (me)
+        for (size_t i = 0; i < json_array_size(me); i++)
+            if (c_match_expr(c, me, i, &r[n]))
+                n++;
     p->sel = r;
     p->nsel = n;
+}
+
+static void c_match(struct mla__cctx *c, const json_t *m, struct mla_policy *p)
+{
+    static const char *const keys[] = {"namespaces", "excludeNamespaces", "selector", NULL};
+    c_keys(c, m, keys, "match");
+    c_ns_list(c, m, "namespaces", &p->ns, &p->nns);
+    c_ns_list(c, m, "excludeNamespaces", &p->excl, &p->nexcl);
+    json_t *sel = c_obj(c, m, "selector");
+    if (!sel)
+        return;
+    c_selector(c, sel, p);
 }
 
 bool mla__compile_policy(struct mla__cctx *c, const json_t *arr, size_t idx,

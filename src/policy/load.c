@@ -242,25 +242,45 @@ static enum mla_code load_read(const char *path, char **out, struct mla_err *err
     return MLA_OK;
 }
 
-enum mla_code mla_policy_set_load_dir_diags(const char *dir, struct mla_policy_set **out,
-                                            struct mla_policy_diags *diags, struct mla_err *err)
+/* Reports e: appended to diags (grown as needed) and copied to *err, either may be NULL. */
+static void load_report(struct mla_policy_diags *diags, struct mla_err *err,
+                        const struct mla_err *e)
 {
-    DIR *d = opendir(dir);
-    if (!d) {
-        struct mla_err e;
-        mla_err_clear(&e);
-        (void)mla_err_set_at(&e, MLA_EIO, dir, 0, 0, "cannot open policy directory: %s",
-                             strerror(errno));
-        if (diags) {
-            diags->cap = diags->cap ? diags->cap : 4;
-            diags->items = mla_xrealloc(diags->items, diags->cap * sizeof e);
-            if (diags->n < diags->cap)
-                diags->items[diags->n++] = e;
+    if (diags) {
+        if (diags->n == diags->cap) {
+            diags->cap = diags->cap ? diags->cap * 2 : 16;
+            diags->items = mla_xrealloc(diags->items, diags->cap * sizeof *e);
         }
-        if (err)
-            *err = e;
-        return MLA_EIO;
+        diags->items[diags->n++] = *e;
     }
+    if (err)
+        *err = *e;
+}
+
+/* The directory cannot be opened: reported with the errno text. (Unlike load_report, the
+ * diagnostic is dropped when diags is already full: kept as it was.) */
+static enum mla_code load_dir_unreadable(const char *dir, struct mla_policy_diags *diags,
+                                         struct mla_err *err)
+{
+    struct mla_err e;
+    mla_err_clear(&e);
+    (void)mla_err_set_at(&e, MLA_EIO, dir, 0, 0, "cannot open policy directory: %s",
+                         strerror(errno));
+    if (diags) {
+        diags->cap = diags->cap ? diags->cap : 4;
+        diags->items = mla_xrealloc(diags->items, diags->cap * sizeof e);
+        if (diags->n < diags->cap)
+            diags->items[diags->n++] = e;
+    }
+    if (err)
+        *err = e;
+    return MLA_EIO;
+}
+
+/* The policy files in the open directory d, as "dir/name" (new, each and the array free()),
+ * in readdir order; *np gets how many. */
+static char **load_list(const char *dir, DIR *d, size_t *np)
+{
     char **files = NULL;
     size_t n = 0, cap = 0;
     for (;;) {
@@ -275,26 +295,15 @@ enum mla_code mla_policy_set_load_dir_diags(const char *dir, struct mla_policy_s
         }
         files[n++] = mla_xasprintf("%s/%s", dir, de->d_name);
     }
-    closedir(d);
-    if (!n) {
-        free(files);
-        struct mla_err e;
-        mla_err_clear(&e);
-        (void)mla_err_set_at(&e, MLA_EPOLICY, dir, 0, 0,
-                             "no policy files (*.yaml, *.yml, *.json) in this directory");
-        if (diags) {
-            if (diags->n == diags->cap) {
-                diags->cap = diags->cap ? diags->cap * 2 : 16;
-                diags->items = mla_xrealloc(diags->items, diags->cap * sizeof e);
-            }
-            diags->items[diags->n++] = e;
-        }
-        if (err)
-            *err = e;
-        return MLA_EPOLICY;
-    }
-    qsort(files, n, sizeof *files, load_strcmp);
-    char **texts = mla_xcalloc(n + 1, sizeof *texts);
+    *np = n;
+    return files;
+}
+
+/* Reads files[0..n) into texts (a non-regular file reads as ""), stopping at the first that
+ * cannot be read. */
+static enum mla_code load_texts(char **files, size_t n, char **texts,
+                                struct mla_policy_diags *diags, struct mla_err *err)
+{
     enum mla_code rc = MLA_OK;
     for (size_t i = 0; i < n && rc == MLA_OK; i++) {
         struct stat st;
@@ -305,18 +314,33 @@ enum mla_code mla_policy_set_load_dir_diags(const char *dir, struct mla_policy_s
         struct mla_err e;
         mla_err_clear(&e);
         rc = load_read(files[i], &texts[i], &e);
-        if (rc != MLA_OK) {
-            if (diags) {
-                if (diags->n == diags->cap) {
-                    diags->cap = diags->cap ? diags->cap * 2 : 16;
-                    diags->items = mla_xrealloc(diags->items, diags->cap * sizeof e);
-                }
-                diags->items[diags->n++] = e;
-            }
-            if (err)
-                *err = e;
-        }
+        if (rc != MLA_OK)
+            load_report(diags, err, &e);
     }
+    return rc;
+}
+
+enum mla_code mla_policy_set_load_dir_diags(const char *dir, struct mla_policy_set **out,
+                                            struct mla_policy_diags *diags, struct mla_err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return load_dir_unreadable(dir, diags, err);
+    size_t n;
+    char **files = load_list(dir, d, &n);
+    closedir(d);
+    if (!n) {
+        free(files);
+        struct mla_err e;
+        mla_err_clear(&e);
+        (void)mla_err_set_at(&e, MLA_EPOLICY, dir, 0, 0,
+                             "no policy files (*.yaml, *.yml, *.json) in this directory");
+        load_report(diags, err, &e);
+        return MLA_EPOLICY;
+    }
+    qsort(files, n, sizeof *files, load_strcmp);
+    char **texts = mla_xcalloc(n + 1, sizeof *texts);
+    enum mla_code rc = load_texts(files, n, texts, diags, err);
     if (rc == MLA_OK)
         rc = mla_policy_set_load_texts((const char *const *)files, (const char *const *)texts, n,
                                        out, diags, err);

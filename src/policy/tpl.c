@@ -61,6 +61,78 @@ static void tpl_scan_text(struct tpl_scan *s, const char *p, size_t n)
     }
 }
 
+/* The variable between "{{" at open and "}}" at close: its name into ident (blanks trimmed) and
+ * its MLA_VAR_* or MLA_ANN_* number into *var; false with why set when there is none. */
+static bool tpl_var(const char *src, const char *open, const char *close, char *ident,
+                    size_t identsz, int *var, char *why, size_t n)
+{
+    const char *b = open + 2, *e = close;
+    while (b < e && (*b == ' ' || *b == '\t'))
+        b++;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    if ((size_t)(e - b) >= identsz || e == b) {
+        snprintf(why, n, "empty or too long variable at offset %zu", (size_t)(open - src));
+        return false;
+    }
+    memcpy(ident, b, (size_t)(e - b));
+    ident[e - b] = '\0';
+    if (!strcmp(ident, "name")) {
+        *var = MLA_VAR_NAME;
+        return true;
+    }
+    if (!strcmp(ident, "namespace")) {
+        *var = MLA_VAR_NAMESPACE;
+        return true;
+    }
+    int ann = mla_ann_lookup(ident);
+    if (ann < 0 || ann == MLA_ANN_ENABLED || ann >= MLA_ANN_SKIP_SO) {
+        snprintf(why, n,
+                 "unknown variable '{{ %s }}'; allowed: name, namespace, or an annotation "
+                 "key such as queue, target-rps, target-latency-ms", ident);
+        return false;
+    }
+    *var = ann;
+    return true;
+}
+
+/* How segment s's variable is escaped, from where the PromQL scan stands; false (why set) for
+ * a free-text value outside a string, which no escaping could make safe. */
+static bool tpl_place(struct mla_tpl_seg *s, const struct tpl_scan *sc, const char *ident,
+                      char *why, size_t n)
+{
+    switch (sc->q) {
+    case '"': s->esc = MLA_ESC_DQ; break;
+    case '\'': s->esc = MLA_ESC_SQ; break;
+    case '`': s->esc = MLA_ESC_RAW; break;
+    default: s->esc = MLA_ESC_NUMBER; break;
+    }
+    s->regex = sc->q && sc->regex;
+    if (s->esc == MLA_ESC_NUMBER && !tpl_numeric_ann(s->var)) {
+        snprintf(why, n,
+                 "variable '{{ %s }}' stands outside a quoted PromQL string; only numeric "
+                 "annotations may (put it inside \"...\")", ident);
+        return false;
+    }
+    return true;
+}
+
+/* The template in the arena: a copy of src, with the segments' literals re-pointed into it. */
+static struct mla_tpl *tpl_build(struct mla_arena *a, const char *src,
+                                 const struct mla_tpl_seg *seg, size_t nseg)
+{
+    struct mla_tpl *t = mla_arena_alloc(a, sizeof *t);
+    t->src = mla_arena_strdup(a, src);
+    /* Re-point the literals into the arena copy. */
+    t->seg = mla_arena_alloc(a, nseg * sizeof *t->seg);
+    for (size_t i = 0; i < nseg; i++) {
+        t->seg[i] = seg[i];
+        t->seg[i].lit = t->src + (seg[i].lit - src);
+    }
+    t->nseg = nseg;
+    return t;
+}
+
 bool mla__tpl_compile(struct mla_arena *a, const char *src, bool promql, struct mla_tpl **out,
                       char *why, size_t n)
 {
@@ -93,65 +165,17 @@ bool mla__tpl_compile(struct mla_arena *a, const char *src, bool promql, struct 
             free(seg);
             return false;
         }
-        const char *b = open + 2, *e = close;
-        while (b < e && (*b == ' ' || *b == '\t'))
-            b++;
-        while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
-            e--;
         char ident[64];
-        if ((size_t)(e - b) >= sizeof ident || e == b) {
-            snprintf(why, n, "empty or too long variable at offset %zu", (size_t)(open - src));
+        if (!tpl_var(src, open, close, ident, sizeof ident, &s->var, why, n) ||
+            (promql && !tpl_place(s, &sc, ident, why, n))) {
             free(seg);
             return false;
-        }
-        memcpy(ident, b, (size_t)(e - b));
-        ident[e - b] = '\0';
-        int var;
-        if (!strcmp(ident, "name"))
-            var = MLA_VAR_NAME;
-        else if (!strcmp(ident, "namespace"))
-            var = MLA_VAR_NAMESPACE;
-        else {
-            var = mla_ann_lookup(ident);
-            if (var < 0 || var == MLA_ANN_ENABLED || var >= MLA_ANN_SKIP_SO) {
-                snprintf(why, n,
-                         "unknown variable '{{ %s }}'; allowed: name, namespace, or an annotation "
-                         "key such as queue, target-rps, target-latency-ms", ident);
-                free(seg);
-                return false;
-            }
-        }
-        s->var = var;
-        if (promql) {
-            switch (sc.q) {
-            case '"': s->esc = MLA_ESC_DQ; break;
-            case '\'': s->esc = MLA_ESC_SQ; break;
-            case '`': s->esc = MLA_ESC_RAW; break;
-            default: s->esc = MLA_ESC_NUMBER; break;
-            }
-            s->regex = sc.q && sc.regex;
-            if (s->esc == MLA_ESC_NUMBER && !tpl_numeric_ann(var)) {
-                snprintf(why, n,
-                         "variable '{{ %s }}' stands outside a quoted PromQL string; only numeric "
-                         "annotations may (put it inside \"...\")", ident);
-                free(seg);
-                return false;
-            }
         }
         nseg++;
         p = close + 2;
     }
-    struct mla_tpl *t = mla_arena_alloc(a, sizeof *t);
-    t->src = mla_arena_strdup(a, src);
-    /* Re-point the literals into the arena copy. */
-    t->seg = mla_arena_alloc(a, nseg * sizeof *t->seg);
-    for (size_t i = 0; i < nseg; i++) {
-        t->seg[i] = seg[i];
-        t->seg[i].lit = t->src + (seg[i].lit - src);
-    }
-    t->nseg = nseg;
+    *out = tpl_build(a, src, seg, nseg);
     free(seg);
-    *out = t;
     return true;
 }
 
