@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # forecast and simulate on the bundled NASA trace and the synthetic guard traces:
 #  - forecast --evaluate: the 'accuracy <model> <best-baseline>' line; model >= best baseline on
-#    every trace, and >= 0.80 on NASA;
+#    every trace, and >= 0.80 on NASA; with --lookback-hours 336 (the loop's way) >= 0.795;
 #  - forecast text/--json output, usage and file errors (exit 2, FILE:LINE);
 #  - simulate --json: the summary is recomputable from the per-step series, and predictive has
 #    >= 50% fewer under-provisioned minutes than reactive at <= 15% more replica-hours;
@@ -22,6 +22,20 @@ model=${BASH_REMATCH[1]}; best=${BASH_REMATCH[2]}
 awk -v m="$model" -v b="$best" 'BEGIN { exit !(m >= b && m >= 0.80) }' \
   || fail "NASA: model $model, best baseline $best (want model >= best and >= 0.80)"
 echo "$out" | grep >/dev/null "last 14.00 days" || fail "window is not 14 days"
+
+echo "== forecast --evaluate --lookback-hours: scored as the loop runs it (fresh forecast per origin)"
+"$BIN" forecast -f "$NASA" --evaluate --lookback-hours 336 --json >"$MLA_TMP/ev336.json"
+$PY - "$MLA_TMP/ev336.json" <<'PY' || fail "NASA --lookback-hours 336"
+import json, sys
+e = json.load(open(sys.argv[1]))
+print("  NASA, loop's way (336 h):", e["model"], "best baseline", max(e["baselines"].values()))
+assert e["lookback_hours"] == 336 and e["eval_points"] > 3900, e
+assert e["model"] >= max(e["baselines"].values()) and e["model"] >= 0.795, e
+PY
+"$BIN" forecast -f "$NASA" --evaluate --json | grep -q '"lookback_hours":null' \
+  || fail "one-pass --evaluate --json lacks lookback_hours null"
+rc=0; "$BIN" forecast -f "$NASA" --evaluate --lookback-hours 0 2>"$MLA_TMP/lb.err" || rc=$?
+[ "$rc" = 2 ] && grep -q -- "--lookback-hours" "$MLA_TMP/lb.err" || fail "--lookback-hours 0: exit $rc"
 
 echo "== forecast --evaluate on the synthetic traces (ensemble >= best baseline)"
 for f in "$TR"/synthetic/*.csv; do
