@@ -5,7 +5,8 @@
 #  - forecast text/--json output, usage and file errors (exit 2, FILE:LINE);
 #  - simulate --json: the summary is recomputable from the per-step series, and predictive has
 #    >= 50% fewer under-provisioned minutes than reactive at <= 15% more replica-hours;
-#  - simulate --plot: a well-formed SVG with the five series and a legend.
+#  - simulate --plot: a well-formed SVG with the five series and a legend;
+#  - simulate on NASA, the bursty and the season-breaking synthetic traces: the issue 17 goals.
 set -euo pipefail
 BIN="$MLA_BUILD/ml-autoscaling"
 TR="$MLA_ROOT/tests/fixtures/traces"
@@ -137,4 +138,21 @@ for want in ("reactive replicas", "predictive replicas", "business-hours replica
     assert want in texts, want
 print("svg ok: %d polylines" % len(lines))
 PYEOF
+echo "== simulate goals on every kind of load (issue 17): predictive vs reactive"
+# trace, max under-provisioned ratio: NASA -50 %, the bursty stream -30 %, the season break
+# (no goal of its own) at least no worse than reactive. Everywhere: no more scaling actions than
+# reactive, at most +15 % replica-hours.
+for spec in "$NASA 0.5" "$TR/synthetic/bursty.csv 0.7" "$TR/synthetic/season_breaks.csv 1.0"; do
+  read -r f umax <<<"$spec"
+  "$BIN" simulate -f "$f" >"$MLA_TMP/goal.txt"
+  awk -v umax="$umax" -v name="$(basename "$f")" '
+    NF == 4 && $1 == "reactive"   { rh = $2; ru = $3; ra = $4 }
+    NF == 4 && $1 == "predictive" { ph = $2; pu = $3; pa = $4 }
+    END {
+      printf "  %-36s replica-hours %+.1f%%  under-provisioned %+.1f%%  actions %d vs %d\n",
+             name, 100 * (ph / rh - 1), 100 * (pu / ru - 1), pa, ra
+      exit !(pa <= ra && ph <= 1.15 * rh && pu <= umax * ru)
+    }' "$MLA_TMP/goal.txt" || fail "$(basename "$f"): goals missed: $(cat "$MLA_TMP/goal.txt")"
+done
+
 echo "all forecast CLI checks passed"
