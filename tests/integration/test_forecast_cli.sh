@@ -155,4 +155,10 @@ for spec in "$NASA 0.5" "$TR/synthetic/bursty.csv 0.7" "$TR/synthetic/season_bre
     }' "$MLA_TMP/goal.txt" || fail "$(basename "$f"): goals missed: $(cat "$MLA_TMP/goal.txt")"
 done
 
+echo "== simulate: the predictive floor goes through the loop's hysteresis (scale-down hold)"
+a0=$("$BIN" simulate -f "$TR/synthetic/bursty.csv" --scale-down-hold 0 | awk 'NF == 4 && $1 == "predictive" { print $4 }')
+a15=$("$BIN" simulate -f "$TR/synthetic/bursty.csv" | awk 'NF == 4 && $1 == "predictive" { print $4 }')
+echo "  bursty: $a0 scaling actions without a hold, $a15 with the default 15 min"
+[ "$a15" -lt "$a0" ] || fail "the scale-down hold did not reduce scaling actions ($a15 vs $a0)"
+
 echo "all forecast CLI checks passed"
