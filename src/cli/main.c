@@ -20,6 +20,7 @@ static const struct cli_cmd cli_cmds[] = {
     {"render", mla_cmd_render, "offline: Deployment file in, decision, patch and ScaledObject out"},
     {"forecast", mla_cmd_forecast, "load history CSV in, forecast and min-replica schedule out"},
     {"simulate", mla_cmd_simulate, "replay a trace: predictive vs reactive vs business hours"},
+    {"explain", mla_cmd_explain, "one ScaledObject: forecast, rules and the loop's decision, explained"},
 };
 
 static void cli_usage(FILE *f)
