@@ -51,6 +51,8 @@ struct sim_result {
     long actions;
     int *target; /* per step: replicas requested (starting + ready) */
     int *ready;  /* per step: replicas ready */
+    const int *floor_; /* per step: the strategy's floor (predictive: the loop's minReplicaCount
+                        * decision); borrowed, NULL for the others */
 };
 
 static void sim_usage(FILE *f)
@@ -209,6 +211,12 @@ static bool sim_write_json(const char *path, const struct mla_fc_series *s, cons
         for (size_t i = 0; i < s->n; i++)
             fprintf(f, "%s%d", i ? "," : "", r[k].ready[i]);
         fprintf(f, "]");
+        if (r[k].floor_) {
+            fprintf(f, ",\"%s_floor\":[", sim_names[k]);
+            for (size_t i = 0; i < s->n; i++)
+                fprintf(f, "%s%d", i ? "," : "", r[k].floor_[i]);
+            fprintf(f, "]");
+        }
     }
     fprintf(f, "}}\n");
     bool ok = !ferror(f);
@@ -341,6 +349,9 @@ static void sim_panel_draw(FILE *f, const struct sim_panel *p, const struct mla_
              true);
     sim_line(f, p, NULL, r[SIM_PREDICTIVE].target, 1, "stroke=\"#2ca02c\" stroke-width=\"1.8\"",
              true);
+    if (r[SIM_PREDICTIVE].floor_)
+        sim_line(f, p, NULL, r[SIM_PREDICTIVE].floor_, 1,
+                 "stroke=\"#0b5d0b\" stroke-width=\"1\" stroke-dasharray=\"2,2\"", true);
     sim_line(f, p, NULL, r[SIM_REACTIVE].target, 1, "stroke=\"#d62728\" stroke-width=\"1.1\"",
              true);
 }
@@ -399,9 +410,11 @@ static bool sim_write_svg(const char *path, const struct mla_fc_series *s, const
         {"reactive replicas", "stroke=\"#d62728\" stroke-width=\"2.5\""},
         {"business-hours replicas", "stroke=\"#ff7f0e\" stroke-width=\"2\""},
         {"predictive replicas", "stroke=\"#2ca02c\" stroke-width=\"2.5\""},
+        {"predictive floor (minReplicaCount)", "stroke=\"#0b5d0b\" stroke-width=\"1.5\" "
+                                                      "stroke-dasharray=\"2,2\""},
     };
     for (size_t k = 0; k < sizeof leg / sizeof leg[0]; k++) {
-        double x = 70 + 270 * (double)k, y = H - 24;
+        double x = 70 + 215 * (double)k, y = H - 24;
         fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" %s/>\n", x, y, x + 30,
                 y, leg[k].style);
         fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"13\">%s</text>\n", x + 36, y + 4,
@@ -574,8 +587,10 @@ int mla_cmd_simulate(int argc, char **argv)
     }
     mla_predict_config_fini(&pc);
     struct sim_result r[SIM_N];
-    for (int k = 0; k < SIM_N; k++)
+    for (int k = 0; k < SIM_N; k++) {
         sim_run(&s, floors[k], &o, &r[k]);
+        r[k].floor_ = k == SIM_PREDICTIVE ? floors[k] : NULL;
+    }
 
     double cost_ratio = r[SIM_PREDICTIVE].replica_hours / r[SIM_REACTIVE].replica_hours;
     double under_ratio = r[SIM_REACTIVE].under_minutes > 0

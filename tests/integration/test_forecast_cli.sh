@@ -118,6 +118,9 @@ for k, want in d["summary"].items():
     assert all(rd <= r for rd, r in zip(ready, reps)), k
     print("%-15s recomputed: %.1f replica-hours, %.0f under-provisioned min, %d actions"
           % (k, rh, under, actions))
+fl = ser["predictive_floor"]  # the loop's minReplicaCount decision at each step
+assert len(fl) == n and all(r >= f for r, f in zip(ser["predictive_replicas"], fl))
+assert d["params"]["scale_down_hold_minutes"] == 15 and d["params"]["hysteresis_step"] == 1, d["params"]
 s = d["summary"]
 cost = s["predictive"]["replica_hours"] / s["reactive"]["replica_hours"]
 under = s["predictive"]["under_provisioned_minutes"] / s["reactive"]["under_provisioned_minutes"]
@@ -134,7 +137,7 @@ lines = root.findall(".//" + ns + "polyline")
 texts = " ".join(t.text or "" for t in root.iter(ns + "text"))
 assert len(lines) >= 10, len(lines)
 for want in ("reactive replicas", "predictive replicas", "business-hours replicas", "load",
-             "forecast", "replicas (load"):
+             "forecast", "replicas (load", "predictive floor"):
     assert want in texts, want
 print("svg ok: %d polylines" % len(lines))
 PYEOF
