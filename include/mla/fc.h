@@ -192,6 +192,7 @@ const char *mla_fc_baseline_name(enum mla_fc_baseline b);
 
 struct mla_fc_eval {
     int horizon_steps;
+    size_t lookback_steps;  /* 0: the model saw all history (one causal pass) */
     size_t eval_points;     /* scored buckets (actual present, all forecasts available) */
     size_t eval_start;      /* index of the first bucket of the window */
     double eval_days;       /* window length in days */
@@ -208,5 +209,14 @@ struct mla_fc_eval {
 enum mla_code mla_fc_evaluate(const double *values, size_t n, double step_s,
                               const struct mla_fc_config *cfg, size_t eval_steps,
                               struct mla_fc_eval *out, struct mla_err *err) MLA_MUST_CHECK;
+/* The same, but the model is scored as the predictive loop runs it: at each origin of the window
+ * a one-shot mla_fc_forecast() over the last lookback_steps points only (the loop's
+ * lookbackHours), not one pass over all history. lookback_steps 0 = mla_fc_evaluate(); else at
+ * least 3. Baselines are unchanged (they need at most a week). Costs one forecast per scored
+ * origin: O(eval_steps x lookback_steps). */
+enum mla_code mla_fc_evaluate_lookback(const double *values, size_t n, double step_s,
+                                       const struct mla_fc_config *cfg, size_t eval_steps,
+                                       size_t lookback_steps, struct mla_fc_eval *out,
+                                       struct mla_err *err) MLA_MUST_CHECK;
 
 #endif

@@ -56,7 +56,7 @@
 struct mla_predict_config {
     bool enabled;
     char *query;                 /* owned; NULL when unset */
-    double lookback_hours;       /* > 0; default 168 */
+    double lookback_hours;       /* > 0; default 336 */
     double step_seconds;         /* >= 1; default 300 */
     int horizon_minutes;         /* >= 1; default 30 */
     int scale_ahead_minutes;     /* 0..horizon; default 15 */

@@ -31,6 +31,10 @@ static void fc_usage(FILE *f)
             "      --step SEC                bucket size in seconds (default 300, or the trace's\n"
             "                                step when 300 is not a whole multiple of it)\n"
             "      --eval-days D             evaluation window in days (default 14)\n"
+            "      --lookback-hours H        use only the last H hours, as the predictive loop\n"
+            "                                does (its lookbackHours); with --evaluate, a fresh\n"
+            "                                forecast at each origin from its last H hours\n"
+            "                                (default: all history, one pass)\n"
             "      --capacity-per-replica X  load one replica serves (default: the trace's\n"
             "                                99th percentile / 8)\n"
             "      --quantile Q              upper bound quantile (default 0.95)\n"
@@ -43,7 +47,7 @@ static void fc_usage(FILE *f)
 struct fc_opts {
     const char *file;
     bool json, evaluate, step_given;
-    double horizon_min, step_s, eval_days, capacity, quantile, threshold, rmin, rmax;
+    double horizon_min, step_s, eval_days, lookback_h, capacity, quantile, threshold, rmin, rmax;
 };
 
 static void fc_schedule(const struct mla_fc_result *day, double t_next, const struct fc_opts *o,
@@ -83,16 +87,22 @@ static int fc_eval(const struct mla_fc_series *s, const struct mla_fc_config *cf
     mla_err_clear(&err);
     struct mla_fc_eval ev;
     size_t want = (size_t)(o->eval_days * 86400.0 / s->step_s + 0.5);
-    if (mla_fc_evaluate(s->v, s->n, s->step_s, cfg, want, &ev, &err)) {
+    size_t lookback = o->lookback_h > 0 ? (size_t)(o->lookback_h * 3600.0 / s->step_s + 0.5) : 0;
+    if (mla_fc_evaluate_lookback(s->v, s->n, s->step_s, cfg, want, lookback, &ev, &err)) {
         fprintf(stderr, "ml-autoscaling forecast: %s: %s\n", o->file, err.msg);
         return MLA_EXIT_USAGE;
     }
     const char *best = mla_fc_baseline_name((enum mla_fc_baseline)ev.best_base);
     if (o->json) {
         printf("{\"horizon_minutes\":%g,\"step_seconds\":%g,\"eval_days\":%.3f,"
-               "\"eval_points\":%zu,\"model\":%.4f,\"baselines\":{",
+               "\"eval_points\":%zu,\"lookback_hours\":",
                (double)ev.horizon_steps * s->step_s / 60, s->step_s, ev.eval_days,
-               ev.eval_points, ev.model);
+               ev.eval_points);
+        if (lookback)
+            printf("%g", (double)lookback * s->step_s / 3600.0);
+        else
+            printf("null");
+        printf(",\"model\":%.4f,\"baselines\":{", ev.model);
         for (int b = 0; b < MLA_FC_BASE_COUNT; b++) {
             printf("%s\"%s\":", b ? "," : "", mla_fc_baseline_name((enum mla_fc_baseline)b));
             if (isnan(ev.base[b]))
@@ -109,6 +119,10 @@ static int fc_eval(const struct mla_fc_series *s, const struct mla_fc_config *cf
            "ahead),\nrolling origin, history only, over the last %.2f days (%zu buckets)",
            (double)ev.horizon_steps * s->step_s / 60, s->step_s, ev.horizon_steps, ev.eval_days,
            ev.eval_points);
+    if (lookback)
+        printf(", the model\nforecasting afresh at each origin from the last %g hours only (as the "
+               "loop does)",
+               (double)lookback * s->step_s / 3600.0);
     if (ev.eval_days + 1e-9 < o->eval_days)
         printf(" - the trace is too short for %g days", o->eval_days);
     printf(":\n");
@@ -259,6 +273,7 @@ int mla_cmd_forecast(int argc, char **argv)
         {"horizon", required_argument, NULL, 'H'},
         {"step", required_argument, NULL, 's'},
         {"eval-days", required_argument, NULL, 'd'},
+        {"lookback-hours", required_argument, NULL, 'L'},
         {"capacity-per-replica", required_argument, NULL, 'c'},
         {"quantile", required_argument, NULL, 'q'},
         {"anomaly-threshold", required_argument, NULL, 'a'},
@@ -282,6 +297,9 @@ int mla_cmd_forecast(int argc, char **argv)
             o.step_given = true;
             break;
         case 'd': ok = mla__cli_num(CMD, "--eval-days", optarg, 1, 3650, &o.eval_days); break;
+        case 'L':
+            ok = mla__cli_num(CMD, "--lookback-hours", optarg, 1, 24 * 3650, &o.lookback_h);
+            break;
         case 'c':
             ok = mla__cli_num(CMD, "--capacity-per-replica", optarg, 1e-9, 1e15, &o.capacity);
             break;
@@ -322,6 +340,19 @@ int mla_cmd_forecast(int argc, char **argv)
     cfg.anomaly_threshold = o.threshold;
     if (isnan(o.capacity))
         o.capacity = mla__cli_default_capacity(&s);
+    if (!o.evaluate && o.lookback_h > 0) {
+        /* The loop's view: only the last lookback hours (a view into s, which keeps the buffer). */
+        size_t keep = (size_t)(o.lookback_h * 3600.0 / s.step_s + 0.5);
+        if (keep < s.n) {
+            struct mla_fc_series view = s;
+            view.v = s.v + (s.n - keep);
+            view.t0 = s.t0 + (double)(s.n - keep) * s.step_s;
+            view.n = keep;
+            int rc = fc_run(&view, &cfg, &o);
+            mla_fc_series_fini(&s);
+            return rc;
+        }
+    }
     int rc = o.evaluate ? fc_eval(&s, &cfg, &o) : fc_run(&s, &cfg, &o);
     mla_fc_series_fini(&s);
     return rc;

@@ -27,6 +27,8 @@ static const struct cli_cmd cli_cmds[] = {
      true},
     {"simulate", mla_cmd_simulate, "replay a trace: predictive vs reactive vs business hours",
      true},
+    {"explain", mla_cmd_explain,
+     "one ScaledObject: forecast, rules and the loop's decision, explained", true},
 };
 
 static void cli_usage(FILE *f)

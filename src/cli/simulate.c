@@ -14,7 +14,10 @@
  * Strategies: reactive (floor = min), business hours (floor = business-min inside the window,
  * evaluated in --timezone), predictive (floor = the upper bound of the forecast made now for the
  * load --lead minutes ahead, over the capacity: scale-ahead; reactive on top). The forecast is
- * the library's rolling-origin forecast (mla_fc_backtest): history only.
+ * the library's rolling-origin forecast (mla_fc_backtest): history only. The predictive floor is
+ * decided by the loop's own pipeline (mla_predict_min_replicas: bounds, hysteresis step and
+ * scale-down hold, state carried from step to step), so what simulate measures is what the loop
+ * would set.
  * Business hours are the product's own (hours.h): the same syntax, time zones and DST handling
  * as the predictive loop, so the simulated floor is the one the loop would set.
  */
@@ -30,6 +33,7 @@
 #include "mla/fc.h"
 #include "mla/hours.h"
 #include "mla/mem.h"
+#include "mla/predict.h"
 
 #define CMD "simulate"
 
@@ -39,6 +43,7 @@ static const char *const sim_names[SIM_N] = {"reactive", "business_hours", "pred
 struct sim_opts {
     const char *file, *plot, *json, *hours, *tz;
     double capacity, polling, cold, cooldown, rmin, rmax, bmin, lead_min, quantile;
+    double hyst_step, hold_min; /* the loop's hysteresisStep and scaleDownHoldMinutes */
 };
 
 struct sim_result {
@@ -46,6 +51,8 @@ struct sim_result {
     long actions;
     int *target; /* per step: replicas requested (starting + ready) */
     int *ready;  /* per step: replicas ready */
+    const int *floor_; /* per step: the strategy's floor (predictive: the loop's minReplicaCount
+                        * decision); borrowed, NULL for the others */
 };
 
 static void sim_usage(FILE *f)
@@ -73,6 +80,9 @@ static void sim_usage(FILE *f)
             "      --timezone TZ             zone of the business hours (default UTC)\n"
             "      --lead MIN                predictive scale-ahead in minutes (default 15)\n"
             "      --quantile Q              forecast upper bound used (default 0.8)\n"
+            "      --hysteresis-step N       the loop's hysteresisStep (default 1)\n"
+            "      --scale-down-hold MIN     the loop's scaleDownHoldMinutes (default 15; the\n"
+            "                                loop's own default, 30, costs ~+3%% replica-hours)\n"
             "  -h, --help                    this help\n\n"
             "Exit: 0 ok, 2 usage or file error.\n");
 }
@@ -171,8 +181,9 @@ static bool sim_write_json(const char *path, const struct mla_fc_series *s, cons
     mla__cli_json_str(f, o->hours);
     fprintf(f, ",\"business_min\":%g,\"timezone\":", o->bmin);
     mla__cli_json_str(f, o->tz);
-    fprintf(f, ",\"lead_minutes\":%g,\"quantile\":%g},\"summary\":{", o->lead_min,
-            o->quantile);
+    fprintf(f, ",\"lead_minutes\":%g,\"quantile\":%g,\"hysteresis_step\":%g,"
+               "\"scale_down_hold_minutes\":%g},\"summary\":{",
+            o->lead_min, o->quantile, o->hyst_step, o->hold_min);
     for (int k = 0; k < SIM_N; k++)
         fprintf(f, "%s\"%s\":{\"replica_hours\":%.4f,\"under_provisioned_minutes\":%.4f,"
                    "\"scaling_actions\":%ld}",
@@ -200,6 +211,12 @@ static bool sim_write_json(const char *path, const struct mla_fc_series *s, cons
         for (size_t i = 0; i < s->n; i++)
             fprintf(f, "%s%d", i ? "," : "", r[k].ready[i]);
         fprintf(f, "]");
+        if (r[k].floor_) {
+            fprintf(f, ",\"%s_floor\":[", sim_names[k]);
+            for (size_t i = 0; i < s->n; i++)
+                fprintf(f, "%s%d", i ? "," : "", r[k].floor_[i]);
+            fprintf(f, "]");
+        }
     }
     fprintf(f, "}}\n");
     bool ok = !ferror(f);
@@ -332,6 +349,9 @@ static void sim_panel_draw(FILE *f, const struct sim_panel *p, const struct mla_
              true);
     sim_line(f, p, NULL, r[SIM_PREDICTIVE].target, 1, "stroke=\"#2ca02c\" stroke-width=\"1.8\"",
              true);
+    if (r[SIM_PREDICTIVE].floor_)
+        sim_line(f, p, NULL, r[SIM_PREDICTIVE].floor_, 1,
+                 "stroke=\"#0b5d0b\" stroke-width=\"1\" stroke-dasharray=\"2,2\"", true);
     sim_line(f, p, NULL, r[SIM_REACTIVE].target, 1, "stroke=\"#d62728\" stroke-width=\"1.1\"",
              true);
 }
@@ -390,9 +410,11 @@ static bool sim_write_svg(const char *path, const struct mla_fc_series *s, const
         {"reactive replicas", "stroke=\"#d62728\" stroke-width=\"2.5\""},
         {"business-hours replicas", "stroke=\"#ff7f0e\" stroke-width=\"2\""},
         {"predictive replicas", "stroke=\"#2ca02c\" stroke-width=\"2.5\""},
+        {"predictive floor (minReplicaCount)", "stroke=\"#0b5d0b\" stroke-width=\"1.5\" "
+                                                      "stroke-dasharray=\"2,2\""},
     };
     for (size_t k = 0; k < sizeof leg / sizeof leg[0]; k++) {
-        double x = 70 + 270 * (double)k, y = H - 24;
+        double x = 70 + 215 * (double)k, y = H - 24;
         fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" %s/>\n", x, y, x + 30,
                 y, leg[k].style);
         fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"13\">%s</text>\n", x + 36, y + 4,
@@ -426,6 +448,8 @@ static int sim_args(int argc, char **argv, struct sim_opts *o)
         {"timezone", required_argument, NULL, 'z'},
         {"lead", required_argument, NULL, 'l'},
         {"quantile", required_argument, NULL, 'q'},
+        {"hysteresis-step", required_argument, NULL, 'S'},
+        {"scale-down-hold", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -451,6 +475,8 @@ static int sim_args(int argc, char **argv, struct sim_opts *o)
         case 'z': o->tz = optarg; break;
         case 'l': ok = mla__cli_num(CMD, "--lead", optarg, 0.001, 1440, &o->lead_min); break;
         case 'q': ok = mla__cli_num(CMD, "--quantile", optarg, 0.5, 0.999, &o->quantile); break;
+        case 'S': ok = mla__cli_num(CMD, "--hysteresis-step", optarg, 1, 10000, &o->hyst_step); break;
+        case 'o': ok = mla__cli_num(CMD, "--scale-down-hold", optarg, 0, 10080, &o->hold_min); break;
         case 'h': sim_usage(stdout); return MLA_EXIT_OK;
         case ':':
             fprintf(stderr, "ml-autoscaling simulate: option '%s' needs a value\n",
@@ -471,7 +497,8 @@ int mla_cmd_simulate(int argc, char **argv)
 {
     struct sim_opts o = {.hours = "Mon-Fri 09:00-18:00", .tz = "UTC", .capacity = NAN,
                          .polling = 60, .cold = 180, .cooldown = 300, .rmin = 1, .rmax = 100,
-                         .bmin = NAN, .lead_min = 15, .quantile = 0.8};
+                         .bmin = NAN, .lead_min = 15, .quantile = 0.8,
+                         .hyst_step = 1, .hold_min = 15};
     int code = sim_args(argc, argv, &o);
     if (code >= 0)
         return code;
@@ -521,7 +548,21 @@ int mla_cmd_simulate(int argc, char **argv)
         mla_hours_destroy(bh);
         return MLA_EXIT_USAGE;
     }
-    /* The predictive floor at step i comes from the forecast made at i for i + H. */
+    /* The predictive floor at step i: the loop's own decision (mla_predict_min_replicas, with
+     * its hysteresis state carried from step to step) on the forecast made at i for i + H. */
+    struct mla_predict_config pc;
+    mla_predict_config_init(&pc);
+    pc.enabled = true;
+    pc.capacity_per_replica = o.capacity;
+    pc.quantile = o.quantile;
+    pc.confidence_threshold = 0; /* the backtest has no confidence: always the forecast */
+    pc.horizon_minutes = pc.scale_ahead_minutes = (int)ceil(o.lead_min - 1e-9);
+    pc.min_replicas = (int)o.rmin;
+    pc.max_replicas = (int)o.rmax;
+    pc.hysteresis_step = (int)o.hyst_step;
+    pc.scale_down_hold_minutes = (int)o.hold_min;
+    int cur_min = -1;
+    time_t last_change = 0;
     int *floors[SIM_N];
     for (int k = 0; k < SIM_N; k++)
         floors[k] = mla_xcalloc(n, sizeof(int));
@@ -530,11 +571,26 @@ int mla_cmd_simulate(int argc, char **argv)
         floors[SIM_REACTIVE][i] = (int)o.rmin;
         floors[SIM_BUSINESS][i] = mla_hours_active(bh, (time_t)t, NULL) ? (int)o.bmin : (int)o.rmin;
         double u = i + H < n ? upper[i + H] : NAN;
-        floors[SIM_PREDICTIVE][i] = isnan(u) ? (int)o.rmin : (int)ceil(u / o.capacity - 1e-9);
+        struct mla_predict_forecast pf = {.peak_upper = u, .peak_point = u, .confidence = 1,
+                                          .observed = NAN};
+        struct mla_predict_input in = {.cfg = &pc, .fc = isnan(u) ? NULL : &pf,
+                                       .no_forecast_why = "no history yet", .now = (time_t)t,
+                                       .current_min = cur_min, .last_change = last_change,
+                                       .current_max = (int)o.rmax};
+        struct mla_predict_result pr;
+        mla_predict_min_replicas(&in, &pr);
+        if (pr.changed) {
+            cur_min = pr.min_replicas;
+            last_change = (time_t)t;
+        }
+        floors[SIM_PREDICTIVE][i] = pr.min_replicas;
     }
+    mla_predict_config_fini(&pc);
     struct sim_result r[SIM_N];
-    for (int k = 0; k < SIM_N; k++)
+    for (int k = 0; k < SIM_N; k++) {
         sim_run(&s, floors[k], &o, &r[k]);
+        r[k].floor_ = k == SIM_PREDICTIVE ? floors[k] : NULL;
+    }
 
     double cost_ratio = r[SIM_PREDICTIVE].replica_hours / r[SIM_REACTIVE].replica_hours;
     double under_ratio = r[SIM_REACTIVE].under_minutes > 0
@@ -544,9 +600,11 @@ int mla_cmd_simulate(int argc, char **argv)
     FILE *out = o.json && !strcmp(o.json, "-") ? stderr : stdout;
     fprintf(out, "Simulated %s: %zu steps of %g s (%.1f days), capacity %.4g per replica, replicas "
            "%g..%g,\npolling delay %g s, cold start %g s, cooldown %g s; business hours '%s' "
-           "(%s) floor %g;\npredictive: upper bound q=%g of the forecast made %g min ahead\n",
+           "(%s) floor %g;\npredictive: upper bound q=%g of the forecast made %g min ahead, "
+           "hysteresis step %g, scale-down hold %g min\n",
            o.file, n, s.step_s, (double)n * s.step_s / 86400, o.capacity, o.rmin, o.rmax,
-           o.polling, o.cold, o.cooldown, o.hours, o.tz, o.bmin, o.quantile, o.lead_min);
+           o.polling, o.cold, o.cooldown, o.hours, o.tz, o.bmin, o.quantile, o.lead_min,
+           o.hyst_step, o.hold_min);
     fprintf(out, "%-16s %14s %22s %16s\n", "strategy", "replica-hours", "under-provisioned min",
            "scaling actions");
     for (int k = 0; k < SIM_N; k++)

@@ -8,7 +8,9 @@
  * the window are scored like any bucket (only gaps are skipped).
  * Baselines: persistence y[t-h]; same slot yesterday y[t-day]; same slot last week y[t-week];
  * additive Holt-Winters with a daily season whose (alpha, beta, gamma) are chosen on the history
- * before the window (grid search, same 1 - WAPE criterion), then run through the window. Pure. */
+ * before the window (grid search, same 1 - WAPE criterion), then run through the window.
+ * With a lookback (mla_fc_evaluate_lookback) the model is scored the way the predictive loop runs
+ * it: at each origin a one-shot forecast over the last `lookback` points only. Pure. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,9 +137,38 @@ static void ev_scores(const double *mask, const double *model,
     }
 }
 
+/* The loop's way: each origin sees only its last `lookback` points, forecast from scratch (the
+ * one-shot call the loop makes each pass). model[t] = the h-th step of the forecast made at
+ * origin t-h over values[t-h-lookback+1 .. t-h]; NaN before `from` or when that fails (too few
+ * points in the window). */
+static void ev_lookback_model(const double *values, size_t n, double step_s,
+                              const struct mla_fc_config *cfg, size_t from, size_t lookback,
+                              double *model)
+{
+    size_t H = (size_t)cfg->horizon_steps;
+    struct mla_fc_result *r = mla_xmalloc(sizeof *r);
+    for (size_t t = 0; t < n; t++)
+        model[t] = NAN;
+    for (size_t t = from < H ? H : from; t < n; t++) {
+        size_t end = t - H + 1; /* one past the origin */
+        size_t lo = end > lookback ? end - lookback : 0;
+        if (mla_fc_forecast(values + lo, end - lo, step_s, cfg, r, NULL) == MLA_OK)
+            model[t] = r->point[H - 1];
+    }
+    free(r);
+}
+
 enum mla_code mla_fc_evaluate(const double *values, size_t n, double step_s,
                               const struct mla_fc_config *cfg, size_t eval_steps,
                               struct mla_fc_eval *out, struct mla_err *err)
+{
+    return mla_fc_evaluate_lookback(values, n, step_s, cfg, eval_steps, 0, out, err);
+}
+
+enum mla_code mla_fc_evaluate_lookback(const double *values, size_t n, double step_s,
+                                       const struct mla_fc_config *cfg, size_t eval_steps,
+                                       size_t lookback_steps, struct mla_fc_eval *out,
+                                       struct mla_err *err)
 {
     struct mla_fc_config def;
     if (!cfg) {
@@ -162,10 +193,20 @@ enum mla_code mla_fc_evaluate(const double *values, size_t n, double step_s,
         start = lo;
 
     double *model = mla_xmalloc(n * sizeof(double));
-    enum mla_code rc = mla_fc_backtest(values, n, step_s, cfg, model, NULL, err);
-    if (rc) {
-        free(model);
-        return rc;
+    if (lookback_steps) {
+        if (lookback_steps < 3) {
+            free(model);
+            return mla_err_set(err, MLA_EINVAL,
+                               "evaluate: a lookback of %zu points is too short (at least 3)",
+                               lookback_steps);
+        }
+        ev_lookback_model(values, n, step_s, cfg, start, lookback_steps, model);
+    } else {
+        enum mla_code rc = mla_fc_backtest(values, n, step_s, cfg, model, NULL, err);
+        if (rc) {
+            free(model);
+            return rc;
+        }
     }
     double *fb[MLA_FC_BASE_COUNT];
     ev_naive(values, n, H, md, mw, have_week, fb);
@@ -178,6 +219,7 @@ enum mla_code mla_fc_evaluate(const double *values, size_t n, double step_s,
     struct mla_fc_eval r;
     memset(&r, 0, sizeof r);
     r.horizon_steps = H;
+    r.lookback_steps = lookback_steps;
     r.eval_start = start;
     r.eval_points = cnt;
     r.eval_days = (double)(n - start) * step_s / 86400.0;

@@ -881,7 +881,7 @@ static void c_builtin(struct mla_settings *s)
     s->b_cooldown = (struct mla_range){0, 86400};
     s->s2z_allowed = true;
     s->hpa_mode = MLA_HPA_DELETE;
-    s->pred.lookback_h = 168;
+    s->pred.lookback_h = 336; /* two weeks: one week holds a single sample of each weekly slot */
     s->pred.step_s = 300;
     s->pred.horizon_min = 30;
     s->pred.ahead_min = 15;

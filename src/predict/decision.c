@@ -26,7 +26,7 @@ void mla_predict_config_init(struct mla_predict_config *cfg)
 {
     *cfg = (struct mla_predict_config){
         .enabled = false,
-        .lookback_hours = 168,
+        .lookback_hours = 336,
         .step_seconds = 300,
         .horizon_minutes = 30,
         .scale_ahead_minutes = 15,

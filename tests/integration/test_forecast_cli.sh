@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # forecast and simulate on the bundled NASA trace and the synthetic guard traces:
 #  - forecast --evaluate: the 'accuracy <model> <best-baseline>' line; model >= best baseline on
-#    every trace, and >= 0.80 on NASA;
+#    every trace, and >= 0.80 on NASA; with --lookback-hours 336 (the loop's way) >= 0.795;
 #  - forecast text/--json output, usage and file errors (exit 2, FILE:LINE);
 #  - simulate --json: the summary is recomputable from the per-step series, and predictive has
 #    >= 50% fewer under-provisioned minutes than reactive at <= 15% more replica-hours;
-#  - simulate --plot: a well-formed SVG with the five series and a legend.
+#  - simulate --plot: a well-formed SVG with the five series and a legend;
+#  - simulate on NASA, the bursty and the season-breaking synthetic traces: the issue 17 goals.
 set -euo pipefail
 BIN="$MLA_BUILD/ml-autoscaling"
 TR="$MLA_ROOT/tests/fixtures/traces"
@@ -22,6 +23,20 @@ model=${BASH_REMATCH[1]}; best=${BASH_REMATCH[2]}
 awk -v m="$model" -v b="$best" 'BEGIN { exit !(m >= b && m >= 0.80) }' \
   || fail "NASA: model $model, best baseline $best (want model >= best and >= 0.80)"
 echo "$out" | grep >/dev/null "last 14.00 days" || fail "window is not 14 days"
+
+echo "== forecast --evaluate --lookback-hours: scored as the loop runs it (fresh forecast per origin)"
+"$BIN" forecast -f "$NASA" --evaluate --lookback-hours 336 --json >"$MLA_TMP/ev336.json"
+$PY - "$MLA_TMP/ev336.json" <<'PY' || fail "NASA --lookback-hours 336"
+import json, sys
+e = json.load(open(sys.argv[1]))
+print("  NASA, loop's way (336 h):", e["model"], "best baseline", max(e["baselines"].values()))
+assert e["lookback_hours"] == 336 and e["eval_points"] > 3900, e
+assert e["model"] >= max(e["baselines"].values()) and e["model"] >= 0.795, e
+PY
+"$BIN" forecast -f "$NASA" --evaluate --json | grep -q '"lookback_hours":null' \
+  || fail "one-pass --evaluate --json lacks lookback_hours null"
+rc=0; "$BIN" forecast -f "$NASA" --evaluate --lookback-hours 0 2>"$MLA_TMP/lb.err" || rc=$?
+[ "$rc" = 2 ] && grep -q -- "--lookback-hours" "$MLA_TMP/lb.err" || fail "--lookback-hours 0: exit $rc"
 
 echo "== forecast --evaluate on the synthetic traces (ensemble >= best baseline)"
 for f in "$TR"/synthetic/*.csv; do
@@ -103,6 +118,9 @@ for k, want in d["summary"].items():
     assert all(rd <= r for rd, r in zip(ready, reps)), k
     print("%-15s recomputed: %.1f replica-hours, %.0f under-provisioned min, %d actions"
           % (k, rh, under, actions))
+fl = ser["predictive_floor"]  # the loop's minReplicaCount decision at each step
+assert len(fl) == n and all(r >= f for r, f in zip(ser["predictive_replicas"], fl))
+assert d["params"]["scale_down_hold_minutes"] == 15 and d["params"]["hysteresis_step"] == 1, d["params"]
 s = d["summary"]
 cost = s["predictive"]["replica_hours"] / s["reactive"]["replica_hours"]
 under = s["predictive"]["under_provisioned_minutes"] / s["reactive"]["under_provisioned_minutes"]
@@ -119,8 +137,31 @@ lines = root.findall(".//" + ns + "polyline")
 texts = " ".join(t.text or "" for t in root.iter(ns + "text"))
 assert len(lines) >= 10, len(lines)
 for want in ("reactive replicas", "predictive replicas", "business-hours replicas", "load",
-             "forecast", "replicas (load"):
+             "forecast", "replicas (load", "predictive floor"):
     assert want in texts, want
 print("svg ok: %d polylines" % len(lines))
 PYEOF
+echo "== simulate goals on every kind of load (issue 17): predictive vs reactive"
+# trace, max under-provisioned ratio: NASA -50 %, the bursty stream -30 %, the season break
+# (no goal of its own) at least no worse than reactive. Everywhere: no more scaling actions than
+# reactive, at most +15 % replica-hours.
+for spec in "$NASA 0.5" "$TR/synthetic/bursty.csv 0.7" "$TR/synthetic/season_breaks.csv 1.0"; do
+  read -r f umax <<<"$spec"
+  "$BIN" simulate -f "$f" >"$MLA_TMP/goal.txt"
+  awk -v umax="$umax" -v name="$(basename "$f")" '
+    NF == 4 && $1 == "reactive"   { rh = $2; ru = $3; ra = $4 }
+    NF == 4 && $1 == "predictive" { ph = $2; pu = $3; pa = $4 }
+    END {
+      printf "  %-36s replica-hours %+.1f%%  under-provisioned %+.1f%%  actions %d vs %d\n",
+             name, 100 * (ph / rh - 1), 100 * (pu / ru - 1), pa, ra
+      exit !(pa <= ra && ph <= 1.15 * rh && pu <= umax * ru)
+    }' "$MLA_TMP/goal.txt" || fail "$(basename "$f"): goals missed: $(cat "$MLA_TMP/goal.txt")"
+done
+
+echo "== simulate: the predictive floor goes through the loop's hysteresis (scale-down hold)"
+a0=$("$BIN" simulate -f "$TR/synthetic/bursty.csv" --scale-down-hold 0 | awk 'NF == 4 && $1 == "predictive" { print $4 }')
+a15=$("$BIN" simulate -f "$TR/synthetic/bursty.csv" | awk 'NF == 4 && $1 == "predictive" { print $4 }')
+echo "  bursty: $a0 scaling actions without a hold, $a15 with the default 15 min"
+[ "$a15" -lt "$a0" ] || fail "the scale-down hold did not reduce scaling actions ($a15 vs $a0)"
+
 echo "all forecast CLI checks passed"

@@ -256,6 +256,47 @@ Test(fc_eval, too_short_is_an_error)
     cr_assert(strstr(err.msg, "two days"), "%s", err.msg);
 }
 
+Test(fc_eval, lookback_scores_only_what_the_loop_would_see)
+{
+    /* 6 days of a daily cycle with noise; the last day scored, 30 min ahead. The loop forecasts
+     * afresh from its last lookbackHours at each pass: with a 2-day lookback, the first 800
+     * points (ending > 2 days before the first origin) cannot move the score, while the one-pass
+     * model that saw them does move. A lookback covering the whole series is the one-pass model,
+     * up to the backtest's ensemble-weight refresh schedule (it refreshes every H points from the
+     * start, a one-shot forecast at its own end). */
+    enum { N = 6 * DAY, OLD = 800 };
+    double *v = malloc(N * sizeof *v), *w = malloc(N * sizeof *w);
+    cr_assert(v && w);
+    tf_rng = 7;
+    for (size_t i = 0; i < N; i++)
+        v[i] = w[i] = tf_sine(i) * (1 + 0.1 * tf_gauss());
+    for (size_t i = 0; i < OLD; i++)
+        w[i] = 5 * v[i];
+    struct mla_fc_eval a, b, full_a, full_b, all;
+    struct mla_err err;
+    mla_err_clear(&err);
+    cr_assert_eq(mla_fc_evaluate_lookback(v, N, 300, NULL, DAY, 2 * DAY, &a, &err), MLA_OK,
+                 "%s", err.msg);
+    cr_assert_eq(mla_fc_evaluate_lookback(w, N, 300, NULL, DAY, 2 * DAY, &b, &err), MLA_OK);
+    cr_assert_eq(mla_fc_evaluate(v, N, 300, NULL, DAY, &full_a, &err), MLA_OK);
+    cr_assert_eq(mla_fc_evaluate(w, N, 300, NULL, DAY, &full_b, &err), MLA_OK);
+    cr_assert_eq(mla_fc_evaluate_lookback(v, N, 300, NULL, DAY, N, &all, &err), MLA_OK);
+    cr_assert_eq(a.lookback_steps, 2 * DAY);
+    cr_assert_eq(a.eval_points, DAY);
+    cr_assert_float_eq(a.model, b.model, 1e-12, "%.15f vs %.15f", a.model, b.model);
+    cr_assert(fabs(full_a.model - full_b.model) > 1e-9, "one pass: %.15f vs %.15f",
+              full_a.model, full_b.model);
+    cr_assert(fabs(a.model - full_a.model) > 1e-9, "lookback changed nothing: %.15f",
+              a.model);
+    cr_assert_float_eq(all.model, full_a.model, 1e-3, "%.15f vs %.15f", all.model,
+                       full_a.model);
+    cr_assert_float_eq(a.base[MLA_FC_BASE_PERSIST], full_a.base[MLA_FC_BASE_PERSIST], 1e-12);
+    cr_assert_eq(mla_fc_evaluate_lookback(v, N, 300, NULL, DAY, 2, &a, &err), MLA_EINVAL);
+    cr_assert(strstr(err.msg, "lookback"), "%s", err.msg);
+    free(v);
+    free(w);
+}
+
 /* ---- CSV and bucketing ---- */
 
 static enum mla_code tf_csv(const char *text, struct mla_fc_series *s, struct mla_err *err)
