@@ -16,5 +16,6 @@ int mla_cmd_lint(int argc, char **argv);
 int mla_cmd_render(int argc, char **argv);
 int mla_cmd_forecast(int argc, char **argv);
 int mla_cmd_simulate(int argc, char **argv);
+int mla_cmd_test(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const struct cli_cmd cli_cmds[] = {
     {"serve", mla_cmd_serve, "run the admission webhook (HTTPS) and the background loop"},
     {"lint", mla_cmd_lint, "check policy files; FILE:LINE:COL messages, exit 1 when invalid"},
     {"render", mla_cmd_render, "offline: Deployment file in, decision, patch and ScaledObject out"},
+    {"test", mla_cmd_test, "run policy test cases (Deployment + expected outcome) against policies"},
     {"forecast", mla_cmd_forecast, "load history CSV in, forecast and min-replica schedule out"},
     {"simulate", mla_cmd_simulate, "replay a trace: predictive vs reactive vs business hours"},
 };
