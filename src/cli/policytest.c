@@ -441,6 +441,8 @@ static char **pt_list(const char *path, size_t *n)
     closedir(dir);
     if (cnt)
         qsort(v, cnt, sizeof *v, pt_cmp_str);
+    else
+        v = mla_xmalloc(sizeof *v); /* none: not NULL, which means unreadable */
     *n = cnt;
     return v;
 }
@@ -480,7 +482,11 @@ static void pt_print_table(const struct pt_case *cs, size_t n)
             free(e);
             free(a);
         }
-        if (c->n && cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(c->decision, "allowed")))
+        bool said = false;
+        for (size_t k = 0; k < c->n; k++)
+            said = said || !strcmp(c->diffs[k].path, "message");
+        if (c->n && !said &&
+            cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(c->decision, "allowed")))
             /* the denial's message explains the other differences */
             printf("    (denied: %s)\n",
                    cJSON_GetObjectItemCaseSensitive(c->decision, "message")->valuestring);
