@@ -312,12 +312,15 @@ static enum mla_code apiside_read(struct mla_controller *api, const char *path, 
 static void apiside_review(void *ctx, const struct mla_review_request *req, struct mla_decision *d)
 {
     struct mla_controller *api = ctx;
-    /* the cached discovery answer: no API call, so dry runs get the warning too */
+    /* the cached discovery answer: no API call */
     bool keda_missing = mla_keda_state(api->keda) == MLA_KEDA_MISSING;
     if (keda_missing && d->action == MLA_ACT_APPLY && d->allowed)
         mla_decision_warn(d, MLA_KEDA_MISSING_WARNING);
-    if (req->dry_run || d->action != MLA_ACT_APPLY || !d->allowed || !req->name[0])
-        return; /* dry run: no API call at all, the decision stands on the request alone */
+    /* Dry runs read too (reads are no side effect under sideEffects: NoneOnDryRun): a
+     * `kubectl apply --dry-run=server` preview must show the HPA and foreign-ScaledObject
+     * warnings, and a reject-mode denial, that the real apply would. Only the enqueue skips them. */
+    if (d->action != MLA_ACT_APPLY || !d->allowed || !req->name[0])
+        return;
     long long now = mla_queue_now_ms();
     if (atomic_load(&api->api_down_until_ms) > now)
         return; /* fail open, fast: the API did not answer a moment ago */
