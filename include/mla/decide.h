@@ -35,6 +35,7 @@ struct mla_decision {
     cJSON *warnings;       /* owned: array of strings shown by kubectl, NULL for none */
     cJSON *scaled_object;  /* owned: the full keda.sh/v1alpha1 ScaledObject, NULL for none */
     enum mla_hpa_mode hpa_mode;
+    enum mla_vpa_mode vpa_mode; /* the policy's `vpa` setting, for the API side's VPA check */
     enum mla_action action;
     bool skip_write;       /* `skip-scaledobject: "true"`: decide and patch, write nothing */
     bool opted_in;         /* the new object carries enabled: "true" */
