@@ -30,6 +30,7 @@
 #include "mla/log.h"
 #include "mla/mem.h"
 #include "mla/queue.h"
+#include "mla/vpa.h"
 #include "mla/worker.h"
 
 #define APISIDE_BREAKER_MS 5000
@@ -309,6 +310,61 @@ static enum mla_code apiside_read(struct mla_controller *api, const char *path, 
     return rc;
 }
 
+/* A VerticalPodAutoscaler that updates pods and controls the resource of a cpu/memory trigger
+ * fights the ScaledObject (vpa.h): a warning naming it, or a denial in policy mode `deny`. A
+ * cluster without VPA answers 404: nothing to say. Other failures fail open, like the HPA read. */
+static void apiside_review_vpa(struct mla_controller *api, const struct mla_review_request *req,
+                               struct mla_decision *d, long long deadline)
+{
+    unsigned res = mla_vpa_so_resources(d->scaled_object);
+    if (d->vpa_mode == MLA_VPA_IGNORE || !res)
+        return; /* no read: nothing a VPA could fight */
+    struct mla_err err;
+    mla_err_clear(&err);
+    cJSON *vpas = NULL;
+    char *p = mla_xasprintf("/apis/autoscaling.k8s.io/v1/namespaces/%s/verticalpodautoscalers",
+                            req->namespace_);
+    enum mla_code rc = apiside_read(api, p, deadline, &vpas, &err);
+    free(p);
+    if (rc != MLA_OK) {
+        if (rc == MLA_EUNAVAIL || rc == MLA_ETIMEOUT)
+            atomic_store(&api->api_down_until_ms, mla_queue_now_ms() + APISIDE_BREAKER_MS);
+        long sup = 0;
+        if (rc != MLA_ENOTFOUND && mla_log_limit_allow(&api->rl, 5.0, &sup))
+            mla_log(MLA_LOG_WARN, "apiside", "admission read of VPAs for %s/%s failed, allowing "
+                    "without the VPA check: %s (%ld similar suppressed)", req->namespace_,
+                    req->name, err.msg, sup);
+        return;
+    }
+    const cJSON *pod = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(req->object, "spec"),
+                                         "template"), "spec");
+    const cJSON *v;
+    cJSON_ArrayForEach(v, vpas)
+    {
+        char why[96];
+        if (!mla_vpa_conflicts(v, req->name, pod, res, why, sizeof why))
+            continue;
+        const char *vn = mla_kube_meta_str(v, "name");
+        if (d->vpa_mode == MLA_VPA_DENY) {
+            d->allowed = false;
+            d->code = 403;
+            snprintf(d->message, sizeof d->message,
+                     "VerticalPodAutoscaler \"%s\" (%s) fights the ScaledObject's cpu/memory "
+                     "triggers on Deployment \"%s\" and the policy's VPA mode is deny: set the "
+                     "VPA's updateMode to Off or Initial, or its controlledResources to avoid "
+                     "them, or remove the annotation ml-autoscaling.io/enabled",
+                     vn ? vn : "?", why, req->name);
+            break;
+        }
+        mla_decision_warn(d, "VerticalPodAutoscaler %s (%s) fights the ScaledObject's cpu/memory "
+                          "triggers: the HPA measures utilisation against requests the VPA keeps "
+                          "changing; set the VPA's updateMode to Off or Initial, or its "
+                          "controlledResources to avoid them", vn ? vn : "?", why);
+    }
+    cJSON_Delete(vpas);
+}
+
 static void apiside_review(void *ctx, const struct mla_review_request *req, struct mla_decision *d)
 {
     struct mla_controller *api = ctx;
@@ -394,6 +450,8 @@ static void apiside_review(void *ctx, const struct mla_review_request *req, stru
     }
     cJSON_Delete(hpas);
     cJSON_Delete(sos);
+    if (d->allowed)
+        apiside_review_vpa(api, req, d, deadline);
 }
 
 static void apiside_enqueue(void *ctx, const struct mla_review_request *req,
