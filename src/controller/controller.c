@@ -476,6 +476,7 @@ static void apiside_enqueue(void *ctx, const struct mla_review_request *req,
     w->intent = mla_worker_intent(d->action, req->object, d->policy_hash);
     w->action = d->action;
     w->hpa_mode = d->hpa_mode;
+    w->vpa_mode = d->vpa_mode;
     if (d->scaled_object)
         w->so = cJSON_Duplicate(d->scaled_object, 1);
     if (d->so_name[0])

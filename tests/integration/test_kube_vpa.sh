@@ -2,8 +2,9 @@
 # VerticalPodAutoscaler conflicts at admission, through `ml-autoscaling serve` against the test
 # API server: a VPA that updates pods (Auto, the default; Recreate) and controls cpu of a
 # Deployment whose ScaledObject has a cpu trigger is named in a warning; Off, Initial and a VPA
-# limited to memory say nothing; policy `vpa: deny` denies (403, naming it); `vpa: ignore` makes
-# no VPA read at all.
+# limited to memory say nothing; once the Deployment is stored the worker records a Warning Event
+# VPAConflict naming it; policy `vpa: deny` denies (403, naming it); `vpa: ignore` makes no VPA
+# read at all.
 . "$(dirname "$0")/lib_kube.sh"
 . "$MLA_ROOT/scripts/review-lib.sh"
 BIN="$MLA_BUILD/ml-autoscaling"
@@ -87,6 +88,23 @@ resp=$(review)
 vpa_warnings "$resp" | grep -q 'VerticalPodAutoscaler recreate (updateMode Recreate controls cpu)' \
   || fail "Recreate not warned: $resp"
 ok "updateMode Recreate warned"
+# the real CREATE: once stored, the worker applies and records a Warning Event naming the VPA
+mla_review CREATE "$MLA_TMP/dep.json" >"$MLA_TMP/review.json"
+curl -sS --cacert "$MLA_TMP/certs/ca.crt" -H 'Content-Type: application/json' \
+  --data-binary "@$MLA_TMP/review.json" "https://127.0.0.1:$PORT/mutate" >"$MLA_TMP/resp.json"
+patch=$($PY -c 'import json,sys,base64; print(base64.b64decode(json.load(open(sys.argv[1]))["response"]["patch"]).decode())' "$MLA_TMP/resp.json")
+/usr/bin/kubectl patch --local --type=json -f "$MLA_TMP/dep.json" -p "$patch" -o json >"$MLA_TMP/stored.json" || fail "patch"
+kapi POST /apis/apps/v1/namespaces/web/deployments "$(cat "$MLA_TMP/stored.json")" >/dev/null
+[ "$(code)" = 201 ] || fail "store: $(cat "$MLA_TMP/last.body")"
+wait_until 5 exists "$(so_path web "$N")" || fail "ScaledObject not applied (vpa: warn does not stop it)"
+ev() { kapi GET /api/v1/namespaces/web/events | grep -q '"reason":"VPAConflict"'; }
+wait_until 5 ev || fail "no VPAConflict Event: $(kapi GET /api/v1/namespaces/web/events)"
+kapi GET /api/v1/namespaces/web/events | $PY -c '
+import json, sys
+e = [i for i in json.load(sys.stdin)["items"] if i["reason"] == "VPAConflict"][0]
+assert e["type"] == "Warning" and e["involvedObject"]["name"] == "search-frontend", e
+assert "VerticalPodAutoscaler recreate (updateMode Recreate controls cpu)" in e["message"], e
+print("ok - worker: Warning Event VPAConflict on the Deployment: " + e["message"][:120])' || fail "VPAConflict Event"
 serve_down
 
 serve_up "$MLA_TMP/pol-deny" serve-deny
