@@ -5,6 +5,9 @@
 kube_is_real && { echo "skip: fault injection needs mla-testapi"; exit 0; }
 kube_start_api
 driver_start drv --no-loop --stored-give-up 3
+# answered once the driver is up (its first KEDA discovery, bounded 2 s, done): otherwise that
+# discovery may meet the latency below and the first review waits for it
+send '{"cmd":"wait","timeoutMs":1000}' >/dev/null
 
 # a slow API: the review's reads give up within their ~300 ms budget and allow
 control '{"latencyMs":2000}'
