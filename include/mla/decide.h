@@ -35,6 +35,7 @@ struct mla_decision {
     cJSON *warnings;       /* owned: array of strings shown by kubectl, NULL for none */
     cJSON *scaled_object;  /* owned: the full keda.sh/v1alpha1 ScaledObject, NULL for none */
     enum mla_hpa_mode hpa_mode;
+    enum mla_vpa_mode vpa_mode; /* the policy's `vpa` setting, for the API side's VPA check */
     enum mla_action action;
     bool skip_write;       /* `skip-scaledobject: "true"`: decide and patch, write nothing */
     bool opted_in;         /* the new object carries enabled: "true" */
@@ -63,7 +64,8 @@ struct mla_admit_hooks {
     void *ctx; /* borrowed: the API side's state */
     /* After mla_decide(), only when d->action != MLA_ACT_NONE. Reads only (tight timeout, fail
      * open): may add warnings (HPA that will be removed, a ScaledObject someone else wrote) or
-     * turn an allowed decision into a denial (HPA mode `reject`). Never writes to the API. */
+     * turn an allowed decision into a denial (HPA mode `reject`). Never writes to the API.
+     * Runs on dry runs too, so a server-side dry run previews what the real request gets. */
     void (*review)(void *ctx, const struct mla_review_request *req, struct mla_decision *d);
     /* After the response is built, only when d->allowed, d->action != MLA_ACT_NONE,
      * !req->dry_run and !d->skip_write: hands the work to the worker queue. Must not block;

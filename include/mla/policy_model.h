@@ -55,6 +55,10 @@ size_t mla_ann_user_keys(char *out, size_t n);
 /* What the API side does with an HPA that targets an opted-in Deployment (policy hpa.mode). */
 enum mla_hpa_mode { MLA_HPA_DELETE = 0, MLA_HPA_TRANSFER, MLA_HPA_REJECT };
 
+/* What admission does about a VerticalPodAutoscaler that fights cpu/memory triggers (vpa.h):
+ * policy `vpa`. */
+enum mla_vpa_mode { MLA_VPA_WARN = 0, MLA_VPA_DENY, MLA_VPA_IGNORE };
+
 /* A compiled template: literal text and variables, each variable with how its value is made
  * safe where it stands (decided once at load time by scanning the PromQL around it). */
 enum mla_tpl_esc {
@@ -151,6 +155,7 @@ struct mla_settings {
     size_t ntrig;
     const struct mla_trigger_tpl *trig;
     enum mla_hpa_mode hpa_mode;
+    enum mla_vpa_mode vpa_mode;
     struct {
         bool enabled;
         struct mla_tpl *query; /* NULL when unset */

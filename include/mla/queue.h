@@ -33,6 +33,7 @@ struct mla_work {
                             * acts (worker.h, mla_worker_intent); NULL: whatever is stored */
     enum mla_action action;
     enum mla_hpa_mode hpa_mode;
+    enum mla_vpa_mode vpa_mode; /* the policy's `vpa`; items from the loop: warn */
     cJSON *so;             /* owned: the desired ScaledObject (APPLY), NULL otherwise */
     char *so_name;         /* owned: may be NULL */
     bool from_loop;        /* produced by the reconcile loop (already stored) */

@@ -128,6 +128,7 @@ struct mla_worker_seen {
     const cJSON *existing;     /* the ScaledObject under the decided name */
     const cJSON *sos;          /* array: ScaledObjects in the namespace */
     const cJSON *hpas;         /* array: HPAs in the namespace */
+    const cJSON *vpas;         /* array: VPAs in the namespace; NULL when not read */
     const cJSON *adopt_failed; /* the HPA KEDA did not adopt in time (transfer fallback) */
     const char *field_manager; /* for the Event's message */
     long transfer_verify_ms;   /* for the Event's message */
@@ -137,7 +138,9 @@ void mla_worker_plan_init(struct mla_worker_plan *p);
 void mla_worker_plan_fini(struct mla_worker_plan *p);
 
 /* Plans the APPLY of item `w` (w->so, w->uid, w->hpa_mode) over what was read: a foreign
- * ScaledObject stops it (Warning Event); ours under another name is deleted (its removed-hpa
+ * ScaledObject stops it (Warning Event); a VerticalPodAutoscaler that fights its cpu/memory
+ * triggers (vpa.h) gets a Warning Event naming it, and stops it in w->vpa_mode deny; ours under
+ * another name is deleted (its removed-hpa
  * carried); conflicting HPAs are deleted (delete mode, spec kept in the annotation) or handed
  * over (transfer), or stop it (reject); then the apply and its Event. Pure: no I/O. With
  * seen->adopt_failed: the transfer fallback (delete that HPA, apply without the transfer). */

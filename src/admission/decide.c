@@ -329,6 +329,7 @@ static enum mla_code dc_opted_in(const struct mla_policy_set *ps,
     snprintf(out->policy_hash, sizeof out->policy_hash, "%s", r.policy->hash);
     snprintf(out->so_name, sizeof out->so_name, "%s", r.so_name);
     out->hpa_mode = r.s->hpa_mode;
+    out->vpa_mode = r.s->vpa_mode;
     out->skip_write = r.skip_write;
     rc = mla_so_build(&r, req->object, &out->scaled_object, &e);
     if (rc != MLA_OK) {

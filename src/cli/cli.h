@@ -17,5 +17,6 @@ int mla_cmd_render(int argc, char **argv);
 int mla_cmd_forecast(int argc, char **argv);
 int mla_cmd_simulate(int argc, char **argv);
 int mla_cmd_explain(int argc, char **argv);
+int mla_cmd_test(int argc, char **argv);
 
 #endif

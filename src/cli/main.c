@@ -23,6 +23,8 @@ static const struct cli_cmd cli_cmds[] = {
      true},
     {"render", mla_cmd_render, "offline: Deployment file in, decision, patch and ScaledObject out",
      true},
+    {"test", mla_cmd_test, "run policy test cases (Deployment + expected outcome) against policies",
+     true},
     {"forecast", mla_cmd_forecast, "load history CSV in, forecast and min-replica schedule out",
      true},
     {"simulate", mla_cmd_simulate, "replay a trace: predictive vs reactive vs business hours",

@@ -1,7 +1,7 @@
 /* cli/render.c - `ml-autoscaling render`: offline, a Deployment file in, the webhook's decision out.
  *
- * It builds the same struct mla_review_request the webhook decodes and calls the same
- * mla_decide(), so what render prints is what admission would answer. Output: one JSON object
+ * It builds the same struct mla_review_request the webhook decodes (workload.c, shared with
+ * `test`) and calls the same mla_decide(), so what render prints is what admission would answer. Output: one JSON object
  * (-o json) or the same as YAML (-o yaml, the default).
  */
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include "mla/mem.h"
 #include "mla/policy.h"
 #include "mla/yaml.h"
+#include "workload.h"
 
 #define RENDER_MAX_FILE (4u << 20)
 
@@ -66,32 +67,8 @@ static cJSON *render_load_deployment(const char *path)
         return NULL;
     }
     free(text);
-    cJSON *dep = NULL;
-    for (size_t i = 0; i < json_array_size(docs) && !dep; i++) {
-        json_t *d = json_array_get(docs, i);
-        const char *kind = json_string_value(json_object_get(d, "kind"));
-        const char *av = json_string_value(json_object_get(d, "apiVersion"));
-        if (kind && !strcmp(kind, "Deployment") && av && !strcmp(av, "apps/v1"))
-            dep = mla_yaml_to_cjson(d);
-    }
+    cJSON *dep = mla__cli_deployment(docs, "ml-autoscaling render", path);
     json_decref(docs);
-    if (!dep) {
-        fprintf(stderr, "ml-autoscaling render: %s: no apps/v1 Deployment in the file\n", path);
-        return NULL;
-    }
-    /* kube-apiserver would refuse non-string labels/annotations before any webhook runs. */
-    const cJSON *md = cJSON_GetObjectItemCaseSensitive(dep, "metadata");
-    const char *maps[2] = {"labels", "annotations"};
-    for (int m = 0; m < 2; m++)
-        for (const cJSON *e = cJSON_GetObjectItemCaseSensitive(md, maps[m]) ?
-                                  cJSON_GetObjectItemCaseSensitive(md, maps[m])->child : NULL;
-             e; e = e->next)
-            if (!cJSON_IsString(e)) {
-                fprintf(stderr, "ml-autoscaling render: %s: metadata.%s.%s must be a string "
-                        "(quote the value: \"...\")\n", path, maps[m], e->string);
-                cJSON_Delete(dep);
-                return NULL;
-            }
     return dep;
 }
 
@@ -260,50 +237,6 @@ static int render_args(int argc, char **argv, struct render_opts *o)
     return -1;
 }
 
-/* The request as kube-apiserver would send it: a new tree (cJSON_Delete) that owns dep and old
- * (stolen); *req borrows from it. */
-static cJSON *render_request(const struct render_opts *o, cJSON *dep, cJSON *old,
-                             struct mla_review_request *req)
-{
-    cJSON *root = cJSON_CreateObject();
-    cJSON *rq = cJSON_AddObjectToObject(root, "request");
-    cJSON_AddStringToObject(rq, "uid", "render");
-    cJSON *kind = cJSON_AddObjectToObject(rq, "kind");
-    cJSON_AddStringToObject(kind, "group", "apps");
-    cJSON_AddStringToObject(kind, "version", "v1");
-    cJSON_AddStringToObject(kind, "kind", "Deployment");
-    cJSON_AddStringToObject(rq, "operation", o->op);
-    const char *ns = o->ns;
-    if (!ns)
-        ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(dep, "metadata"), "namespace"));
-    cJSON_AddStringToObject(rq, "namespace", ns && *ns ? ns : "default");
-    const char *nm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(dep, "metadata"), "name"));
-    cJSON_AddStringToObject(rq, "name", nm ? nm : "");
-    cJSON_AddItemToObject(rq, "object", dep); /* root owns dep now */
-    if (old)
-        cJSON_AddItemToObject(rq, "oldObject", old); /* root owns old now */
-    *req = (struct mla_review_request){
-        .root = root,
-        .uid = "render",
-        .kind_group = "apps",
-        .kind_version = "v1",
-        .kind = "Deployment",
-        .resource = "deployments",
-        .sub_resource = "",
-        .op = o->aop,
-        .operation = o->op,
-        .namespace_ = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq, "namespace")),
-        .name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq, "name")),
-        .object = dep,
-        .old_object = old,
-        .dry_run = false,
-        .username = "render",
-    };
-    return root;
-}
-
 /* Prints the decision in `fmt` (yaml or json); moves the patch, warnings and ScaledObject out
  * of d. */
 static void render_print(struct mla_decision *d, const char *fmt)
@@ -365,7 +298,7 @@ int mla_cmd_render(int argc, char **argv)
         return MLA_EXIT_USAGE;
     }
     struct mla_review_request req;
-    cJSON *root = render_request(&o, dep, old, &req);
+    cJSON *root = mla__cli_request(o.op, o.ns, dep, old, &req);
     struct mla_decision d;
     enum mla_code rc = mla_decide(ps, &req, &d, &err);
     render_print(&d, o.fmt);

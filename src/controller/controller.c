@@ -30,6 +30,7 @@
 #include "mla/log.h"
 #include "mla/mem.h"
 #include "mla/queue.h"
+#include "mla/vpa.h"
 #include "mla/worker.h"
 
 #define APISIDE_BREAKER_MS 5000
@@ -335,15 +336,73 @@ static enum mla_code apiside_read(struct mla_controller *api, const char *path, 
     return rc;
 }
 
+/* A VerticalPodAutoscaler that updates pods and controls the resource of a cpu/memory trigger
+ * fights the ScaledObject (vpa.h): a warning naming it, or a denial in policy mode `deny`. A
+ * cluster without VPA answers 404: nothing to say. Other failures fail open, like the HPA read. */
+static void apiside_review_vpa(struct mla_controller *api, const struct mla_review_request *req,
+                               struct mla_decision *d, long long deadline)
+{
+    unsigned res = mla_vpa_so_resources(d->scaled_object);
+    if (d->vpa_mode == MLA_VPA_IGNORE || !res)
+        return; /* no read: nothing a VPA could fight */
+    struct mla_err err;
+    mla_err_clear(&err);
+    cJSON *vpas = NULL;
+    char *p = mla_xasprintf("/apis/autoscaling.k8s.io/v1/namespaces/%s/verticalpodautoscalers",
+                            req->namespace_);
+    enum mla_code rc = apiside_read(api, p, deadline, &vpas, &err);
+    free(p);
+    if (rc != MLA_OK) {
+        if (rc == MLA_EUNAVAIL || rc == MLA_ETIMEOUT)
+            atomic_store(&api->api_down_until_ms, mla_queue_now_ms() + APISIDE_BREAKER_MS);
+        long sup = 0;
+        if (rc != MLA_ENOTFOUND && mla_log_limit_allow(&api->rl, 5.0, &sup))
+            mla_log(MLA_LOG_WARN, "apiside", "admission read of VPAs for %s/%s failed, allowing "
+                    "without the VPA check: %s (%ld similar suppressed)", req->namespace_,
+                    req->name, err.msg, sup);
+        return;
+    }
+    const cJSON *pod = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(req->object, "spec"),
+                                         "template"), "spec");
+    const cJSON *v;
+    cJSON_ArrayForEach(v, vpas)
+    {
+        char why[96];
+        if (!mla_vpa_conflicts(v, req->name, pod, res, why, sizeof why))
+            continue;
+        const char *vn = mla_kube_meta_str(v, "name");
+        if (d->vpa_mode == MLA_VPA_DENY) {
+            d->allowed = false;
+            d->code = 403;
+            snprintf(d->message, sizeof d->message,
+                     "VerticalPodAutoscaler \"%s\" (%s) fights the ScaledObject's cpu/memory "
+                     "triggers on Deployment \"%s\" and the policy's VPA mode is deny: set the "
+                     "VPA's updateMode to Off or Initial, or its controlledResources to avoid "
+                     "them, or remove the annotation ml-autoscaling.io/enabled",
+                     vn ? vn : "?", why, req->name);
+            break;
+        }
+        mla_decision_warn(d, "VerticalPodAutoscaler %s (%s) fights the ScaledObject's cpu/memory "
+                          "triggers: the HPA measures utilisation against requests the VPA keeps "
+                          "changing; set the VPA's updateMode to Off or Initial, or its "
+                          "controlledResources to avoid them", vn ? vn : "?", why);
+    }
+    cJSON_Delete(vpas);
+}
+
 static void apiside_review(void *ctx, const struct mla_review_request *req, struct mla_decision *d)
 {
     struct mla_controller *api = ctx;
-    /* the cached discovery answer: no API call, so dry runs get the warning too */
+    /* the cached discovery answer: no API call */
     bool keda_missing = mla_keda_state(api->keda) == MLA_KEDA_MISSING;
     if (keda_missing && d->action == MLA_ACT_APPLY && d->allowed)
         mla_decision_warn(d, MLA_KEDA_MISSING_WARNING);
-    if (req->dry_run || d->action != MLA_ACT_APPLY || !d->allowed || !req->name[0])
-        return; /* dry run: no API call at all, the decision stands on the request alone */
+    /* Dry runs read too (reads are no side effect under sideEffects: NoneOnDryRun): a
+     * `kubectl apply --dry-run=server` preview must show the HPA and foreign-ScaledObject
+     * warnings, and a reject-mode denial, that the real apply would. Only the enqueue skips them. */
+    if (d->action != MLA_ACT_APPLY || !d->allowed || !req->name[0])
+        return;
     long long now = mla_queue_now_ms();
     if (atomic_load(&api->api_down_until_ms) > now)
         return; /* fail open, fast: the API did not answer a moment ago */
@@ -417,6 +476,8 @@ static void apiside_review(void *ctx, const struct mla_review_request *req, stru
     }
     cJSON_Delete(hpas);
     cJSON_Delete(sos);
+    if (d->allowed)
+        apiside_review_vpa(api, req, d, deadline);
 }
 
 static void apiside_enqueue(void *ctx, const struct mla_review_request *req,
@@ -441,6 +502,7 @@ static void apiside_enqueue(void *ctx, const struct mla_review_request *req,
     w->intent = mla_worker_intent(d->action, req->object, d->policy_hash);
     w->action = d->action;
     w->hpa_mode = d->hpa_mode;
+    w->vpa_mode = d->vpa_mode;
     if (d->scaled_object)
         w->so = cJSON_Duplicate(d->scaled_object, 1);
     if (d->so_name[0])

@@ -30,6 +30,7 @@
 #include "mla/mem.h"
 #include "mla/metrics.h"
 #include "mla/predict_step.h"
+#include "mla/vpa.h"
 
 #define WK_EVENT_MAX 1023 /* bytes of an Event message */
 #define SEL_MANAGED "labelSelector=ml-autoscaling.io%%2Fmanaged%%3Dtrue" /* a format string */
@@ -649,6 +650,39 @@ static const char *wk_plan_renamed(const struct mla_work *w, const struct mla_wo
     return carried;
 }
 
+/* Warning Events for the VPAs that fight the ScaledObject's cpu/memory triggers (the loop's
+ * look at what admission read, and what a webhook bypass never saw); true when policy mode
+ * deny stops the apply. The stored pod spec is not at hand: VPA's policy for "*" (or its
+ * default) stands for every container. */
+static bool wk_plan_vpa(const struct mla_work *w, const struct mla_worker_seen *seen,
+                        struct mla_worker_plan *p)
+{
+    unsigned res = mla_vpa_so_resources(w->so);
+    if (w->vpa_mode == MLA_VPA_IGNORE || !res)
+        return false;
+    bool stop = false;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, seen->vpas)
+    {
+        char why[96];
+        if (!mla_vpa_conflicts(v, w->name, NULL, res, why, sizeof why))
+            continue;
+        const char *vn = mla_kube_meta_str(v, "name");
+        if (w->vpa_mode == MLA_VPA_DENY) {
+            wk_plan_event(p, true, "VPAConflict", "VerticalPodAutoscaler %s (%s) fights the "
+                          "ScaledObject's cpu/memory triggers and the policy's VPA mode is deny; "
+                          "no ScaledObject is applied", vn ? vn : "?", why);
+            stop = true;
+        } else {
+            wk_plan_event(p, true, "VPAConflict", "VerticalPodAutoscaler %s (%s) fights the "
+                          "cpu/memory triggers of ScaledObject %s: set its updateMode to Off or "
+                          "Initial, or its controlledResources to avoid them", vn ? vn : "?", why,
+                          wk_so_name(w));
+        }
+    }
+    return stop;
+}
+
 void mla_worker_plan_apply(const struct mla_work *w, const struct mla_worker_seen *seen,
                            struct mla_worker_plan *p)
 {
@@ -663,6 +697,8 @@ void mla_worker_plan_apply(const struct mla_work *w, const struct mla_worker_see
                       "ScaledObject is applied", foreign);
         return;
     }
+    if (wk_plan_vpa(w, seen, p))
+        return;
     const char *carried = wk_plan_renamed(w, seen, p);
     const cJSON *h, *conflict = NULL;
     cJSON_ArrayForEach(h, seen->hpas)
@@ -882,6 +918,26 @@ static enum wk_res wk_read(struct mla_worker *wk, const struct mla_work *w, cJSO
     return rc == MLA_OK ? WK_DONE : wk_fail(wk, w, "read ScaledObjects and HPAs", rc, &err);
 }
 
+/* The namespace's VPAs (new), or NULL: not needed (policy ignore, no cpu/memory trigger), no
+ * VPA API in the cluster (404), or a failed read - the VPA check is advice and never holds up
+ * the apply. */
+static cJSON *wk_read_vpas(struct mla_worker *wk, const struct mla_work *w)
+{
+    if (w->vpa_mode == MLA_VPA_IGNORE || !mla_vpa_so_resources(w->so))
+        return NULL;
+    struct mla_err err;
+    mla_err_clear(&err);
+    char *p = mla_xasprintf("/apis/autoscaling.k8s.io/v1/namespaces/%s/verticalpodautoscalers",
+                            w->ns);
+    cJSON *vpas = NULL;
+    enum mla_code rc = wk_list(wk, p, &vpas, &err);
+    free(p);
+    if (rc != MLA_OK && rc != MLA_ENOTFOUND)
+        mla_log(MLA_LOG_INFO, "worker", "%s/%s: VPAs not read, no VPA check this time: %s",
+                w->ns, w->name, err.msg);
+    return rc == MLA_OK ? vpas : NULL;
+}
+
 static enum wk_res wk_run_plan(struct mla_worker *wk, struct mla_work *w,
                                const struct mla_worker_seen *seen)
 {
@@ -956,10 +1012,12 @@ static enum wk_res wk_step_apply(struct mla_worker *wk, struct mla_work *w)
     cJSON *existing = NULL, *sos = NULL, *hpas = NULL;
     enum wk_res res = wk_read(wk, w, &existing, &sos, &hpas);
     if (res == WK_DONE && sos && hpas) {
+        cJSON *vpas = wk_read_vpas(wk, w);
         struct mla_worker_seen seen = {.existing = existing, .sos = sos, .hpas = hpas,
-                                       .field_manager = wk->field_manager,
+                                       .vpas = vpas, .field_manager = wk->field_manager,
                                        .transfer_verify_ms = wk->cfg.transfer_verify_ms};
         res = wk_run_plan(wk, w, &seen);
+        cJSON_Delete(vpas);
     }
     cJSON_Delete(existing);
     cJSON_Delete(sos);

@@ -789,7 +789,7 @@ static void c_settings(struct mla__cctx *c, const json_t *o, struct mla_settings
 {
     static const char *const keys[] = {"minReplicas", "maxReplicas", "pollingSeconds",
                                        "cooldownSeconds", "bounds", "scaleToZero", "fallback",
-                                       "behavior", "triggers", "hpaMode", "predictive",
+                                       "behavior", "triggers", "hpaMode", "vpa", "predictive",
                                        "businessHours", "cost", "pod", NULL};
     c_keys(c, o, keys, what);
     c_int(c, o, "minReplicas", 0, C_MAX_REPLICAS, &s->min_replicas);
@@ -813,6 +813,9 @@ static void c_settings(struct mla__cctx *c, const json_t *o, struct mla_settings
     int h;
     if (c_enum(c, o, "hpaMode", hm, &h) > 0)
         s->hpa_mode = (enum mla_hpa_mode)h;
+    static const char *const vm[] = {"warn", "deny", "ignore", NULL};
+    if (c_enum(c, o, "vpa", vm, &h) > 0)
+        s->vpa_mode = (enum mla_vpa_mode)h;
     json_t *p = c_obj(c, o, "predictive");
     if (p)
         c_pred(c, p, s);
@@ -881,6 +884,7 @@ static void c_builtin(struct mla_settings *s)
     s->b_cooldown = (struct mla_range){0, 86400};
     s->s2z_allowed = true;
     s->hpa_mode = MLA_HPA_DELETE;
+    s->vpa_mode = MLA_VPA_WARN;
     s->pred.lookback_h = 336; /* two weeks: one week holds a single sample of each weekly slot */
     s->pred.step_s = 300;
     s->pred.horizon_min = 30;

@@ -28,6 +28,7 @@ CLUSTER_RULES = {
     ("apps", "deployments"): {"get", "list"},
     ("autoscaling", "horizontalpodautoscalers"): {"get", "list", "create", "update", "patch", "delete"},
     ("keda.sh", "scaledobjects"): {"get", "list", "create", "update", "patch", "delete"},
+    ("autoscaling.k8s.io", "verticalpodautoscalers"): {"list"},
     ("", "events"): {"create", "patch"},
     ("", "namespaces"): {"list"},
 }

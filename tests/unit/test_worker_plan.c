@@ -387,3 +387,51 @@ Test(worker, event_messages_are_cut_on_a_character_boundary)
     cr_assert_eq(strlen(big), 1022);
     cr_assert_eq(big[1021], 'x');
 }
+
+/* VPAs (issue 13): a Warning Event naming the one that fights the cpu trigger, then the apply;
+ * deny mode stops it; Off mode, ignore mode, and no VPA read say nothing. */
+static const char *vpa_plan(enum mla_vpa_mode mode, const char *vpas, const char **reason,
+                            char *msg, size_t n)
+{
+    struct mla_work *w = item(MLA_HPA_DELETE);
+    w->vpa_mode = mode;
+    cJSON *sos = js("[]"), *hpas = js("[]"), *v = vpas ? js(vpas) : NULL;
+    struct mla_worker_seen seen = {.sos = sos, .hpas = hpas, .vpas = v, .field_manager = "fm"};
+    struct mla_worker_plan p;
+    mla_worker_plan_init(&p);
+    mla_worker_plan_apply(w, &seen, &p);
+    const struct mla_wk_op *e = find(&p, MLA_WK_EVENT);
+    *reason = e ? e->reason : "";
+    snprintf(msg, n, "%s", e ? e->message : "");
+    static char k[32];
+    snprintf(k, sizeof k, "%s", kinds(&p));
+    mla_worker_plan_fini(&p);
+    cJSON_Delete(sos);
+    cJSON_Delete(hpas);
+    cJSON_Delete(v);
+    mla_work_free(w);
+    return k;
+}
+
+#define VPA(name, mode) \
+    "{\"metadata\":{\"name\":\"" name "\"},\"spec\":{\"targetRef\":{\"kind\":\"Deployment\"," \
+    "\"name\":\"web\"},\"updatePolicy\":{\"updateMode\":\"" mode "\"}}}"
+
+Test(worker_plan, a_vpa_fighting_the_cpu_trigger_is_named_in_a_warning_event)
+{
+    const char *reason;
+    char msg[1024];
+    cr_assert_str_eq(vpa_plan(MLA_VPA_WARN, "[" VPA("v1", "Auto") "]", &reason, msg, sizeof msg),
+                     "EAE");
+    cr_assert_str_eq(reason, "VPAConflict");
+    cr_assert(strstr(msg, "VerticalPodAutoscaler v1 (updateMode Auto controls cpu)"), "%s", msg);
+    cr_assert_str_eq(vpa_plan(MLA_VPA_DENY, "[" VPA("v1", "Recreate") "]", &reason, msg,
+                              sizeof msg), "E");
+    cr_assert(strstr(msg, "VPA mode is deny; no ScaledObject is applied"), "%s", msg);
+    cr_assert_str_eq(vpa_plan(MLA_VPA_WARN, "[" VPA("v1", "Off") "]", &reason, msg, sizeof msg),
+                     "AE");
+    cr_assert_str_eq(reason, "ScaledObjectApplied");
+    cr_assert_str_eq(vpa_plan(MLA_VPA_IGNORE, "[" VPA("v1", "Auto") "]", &reason, msg,
+                              sizeof msg), "AE");
+    cr_assert_str_eq(vpa_plan(MLA_VPA_WARN, NULL, &reason, msg, sizeof msg), "AE");
+}

@@ -62,6 +62,8 @@ static const struct ta_res ta_resources[] = {
     {"/apis/apps/v1", "deployments", "Deployment", "apps/v1", "deployments.apps"},
     {"/apis/autoscaling/v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler",
      "autoscaling/v2", "horizontalpodautoscalers.autoscaling"},
+    {"/apis/autoscaling.k8s.io/v1", "verticalpodautoscalers", "VerticalPodAutoscaler",
+     "autoscaling.k8s.io/v1", "verticalpodautoscalers.autoscaling.k8s.io"},
     {"/apis/keda.sh/v1alpha1", "scaledobjects", "ScaledObject", "keda.sh/v1alpha1",
      "scaledobjects.keda.sh"},
     {"/apis/coordination.k8s.io/v1", "leases", "Lease", "coordination.k8s.io/v1",

@@ -1,0 +1,78 @@
+/* cli/workload.c - a Deployment from YAML documents and its AdmissionReview request, shared by
+ * `render` and `test` (see workload.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "mla/yaml.h"
+#include "workload.h"
+
+cJSON *mla__cli_deployment(const json_t *docs, const char *prog, const char *path)
+{
+    cJSON *dep = NULL;
+    for (size_t i = 0; i < json_array_size(docs) && !dep; i++) {
+        json_t *d = json_array_get(docs, i);
+        const char *kind = json_string_value(json_object_get(d, "kind"));
+        const char *av = json_string_value(json_object_get(d, "apiVersion"));
+        if (kind && !strcmp(kind, "Deployment") && av && !strcmp(av, "apps/v1"))
+            dep = mla_yaml_to_cjson(d);
+    }
+    if (!dep) {
+        fprintf(stderr, "%s: %s: no apps/v1 Deployment in the file\n", prog, path);
+        return NULL;
+    }
+    /* kube-apiserver would refuse non-string labels/annotations before any webhook runs. */
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(dep, "metadata");
+    const char *maps[2] = {"labels", "annotations"};
+    for (int m = 0; m < 2; m++)
+        for (const cJSON *e = cJSON_GetObjectItemCaseSensitive(md, maps[m]) ?
+                                  cJSON_GetObjectItemCaseSensitive(md, maps[m])->child : NULL;
+             e; e = e->next)
+            if (!cJSON_IsString(e)) {
+                fprintf(stderr, "%s: %s: metadata.%s.%s must be a string "
+                        "(quote the value: \"...\")\n", prog, path, maps[m], e->string);
+                cJSON_Delete(dep);
+                return NULL;
+            }
+    return dep;
+}
+
+cJSON *mla__cli_request(const char *op, const char *ns, cJSON *dep, cJSON *old,
+                        struct mla_review_request *req)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *rq = cJSON_AddObjectToObject(root, "request");
+    cJSON_AddStringToObject(rq, "uid", "render");
+    cJSON *kind = cJSON_AddObjectToObject(rq, "kind");
+    cJSON_AddStringToObject(kind, "group", "apps");
+    cJSON_AddStringToObject(kind, "version", "v1");
+    cJSON_AddStringToObject(kind, "kind", "Deployment");
+    cJSON_AddStringToObject(rq, "operation", op);
+    if (!ns || !*ns)
+        ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(dep, "metadata"), "namespace"));
+    cJSON_AddStringToObject(rq, "namespace", ns && *ns ? ns : "default");
+    const char *nm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(dep, "metadata"), "name"));
+    cJSON_AddStringToObject(rq, "name", nm ? nm : "");
+    cJSON_AddItemToObject(rq, "object", dep); /* root owns dep now */
+    if (old)
+        cJSON_AddItemToObject(rq, "oldObject", old); /* root owns old now */
+    *req = (struct mla_review_request){
+        .root = root,
+        .uid = "render",
+        .kind_group = "apps",
+        .kind_version = "v1",
+        .kind = "Deployment",
+        .resource = "deployments",
+        .sub_resource = "",
+        .op = !strcmp(op, "UPDATE") ? MLA_OP_UPDATE : MLA_OP_CREATE,
+        .operation = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq, "operation")),
+        .namespace_ = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq, "namespace")),
+        .name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq, "name")),
+        .object = dep,
+        .old_object = old,
+        .dry_run = false,
+        .username = "render",
+    };
+    return root;
+}
