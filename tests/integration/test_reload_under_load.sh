@@ -9,8 +9,10 @@
 set -u
 . "$(dirname "$0")/webhook_lib.sh"
 T=$MLA_TMP
-SECS=10
-if [ "${MLA_VALGRIND:-0}" = 1 ]; then SECS=14; fi
+SECS=10; PAUSE=0.4
+# Under valgrind a reload (the zone database, then the policies) takes about a second: swap
+# slower, so that reloads complete between swaps and both valid sets get to answer.
+if [ "${MLA_VALGRIND:-0}" = 1 ]; then SECS=24; PAUSE=2.5; fi
 
 # ---- three policy sets: same file names, the matching policy p differs ----
 policy_p() { # NAME MAX
@@ -80,7 +82,7 @@ while [ $SECONDS -lt $end ]; do
   s=${seq_sets[$((i % ${#seq_sets[@]}))]}; i=$((i + 1))
   swap_to "$s"; kill -HUP "$WH_PID"
   [ "$s" != C ] && last_valid=$s
-  sleep 0.4
+  sleep "$PAUSE"
 done
 # End on the invalid set: the last valid one must keep answering.
 swap_to C; kill -HUP "$WH_PID"
