@@ -32,7 +32,10 @@ ann = {"ml-autoscaling.io/predictive-config": json.dumps(cfg, separators=(",", "
        "ml-autoscaling.io/min-replicas-updated": upd}
 obj = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
        "metadata": {"name": "web-so", "namespace": "shop", "annotations": ann},
-       "spec": {"scaleTargetRef": {"name": "web"}, "minReplicaCount": cur, "maxReplicaCount": 20}}
+       "spec": {"scaleTargetRef": {"name": "web"}, "minReplicaCount": cur, "maxReplicaCount": 20,
+                "triggers": [{"type": "prometheus", "metadata": {
+                    "serverAddress": "http://prometheus:9090", "query": "sum(up)",
+                    "threshold": "5"}}]}}
 with open(path, "w") as f:
     if as_json:
         json.dump(obj, f)
@@ -42,7 +45,8 @@ with open(path, "w") as f:
         for k, v in ann.items():
             f.write("    %s: %s\n" % (k, json.dumps(v)))
         f.write("spec:\n  scaleTargetRef: {name: web}\n  minReplicaCount: %d\n"
-                "  maxReplicaCount: 20\n" % cur)
+                "  maxReplicaCount: 20\n  triggers:\n  - type: prometheus\n    metadata: {serverAddress: "
+                "\"http://prometheus:9090\", query: \"sum(up)\", threshold: \"5\"}\n" % cur)
 PYEOF
 }
 
