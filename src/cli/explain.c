@@ -243,6 +243,65 @@ static bool ex_forecast(const struct mla_predict_config *c, const struct mla_pro
     return true;
 }
 
+/* Business hours, night cap, cost cap, bounds: the limits the pipeline applies after the
+ * forecast. */
+static void ex_print_limits(const struct mla_predict_config *c, time_t now)
+{
+    if (c->hours) {
+        struct mla_hours_state st = mla_hours_eval(c->hours, now);
+        char wd[96], nx[40];
+        time_t next = mla_hours_next_change(c->hours, now);
+        if (next != (time_t)-1)
+            ex_time(next, nx, sizeof nx);
+        if (st.active) {
+            mla_hours_window_format(&c->hours->w[st.window], wd, sizeof wd);
+            printf("Business hours (%s): inside %s, floor %d", c->timezone ? c->timezone : "UTC",
+                   wd, st.min_replicas);
+        } else {
+            printf("Business hours (%s): outside every window", c->timezone ? c->timezone : "UTC");
+        }
+        printf(next != (time_t)-1 ? "; next opens or closes at %s\n" : "\n", nx);
+    } else {
+        printf("Business hours: none\n");
+    }
+    if (c->night_max_replicas >= 0)
+        printf("Night cap: maxReplicaCount at most %d outside business hours\n",
+               c->night_max_replicas);
+    if (!isnan(c->replica_hourly_cost) && !isnan(c->max_hourly_cost))
+        printf("Cost cap: at most %.0f replicas (%.2f/h max at %.2f/h per replica)\n",
+               floor(c->max_hourly_cost / c->replica_hourly_cost + 1e-9), c->max_hourly_cost,
+               c->replica_hourly_cost);
+    else
+        printf("Cost cap: none\n");
+    printf("Bounds: %d..%d\n", c->min_replicas, c->max_replicas);
+}
+
+/* The loop's decision now, and when it can change next. */
+static void ex_print_decision(const struct mla_predict_config *c,
+                              const struct mla_predict_forecast *pf, const char *why, time_t now,
+                              int cur, time_t last, int cur_max)
+{
+    char ts[40];
+    struct mla_predict_input in = {.cfg = c, .fc = pf, .no_forecast_why = why,
+                                   .now = now, .current_min = cur, .last_change = last,
+                                   .current_max = cur_max};
+    struct mla_predict_result r;
+    mla_predict_min_replicas(&in, &r);
+    printf("Decision: minReplicaCount %d%s (rule %s)\n", r.min_replicas,
+           r.changed ? "" : ", unchanged", mla_predict_rule_name(r.rule));
+    printf("Reason: %s: %s\n", mla_predict_rule_name(r.rule), r.reason);
+    printf("maxReplicaCount: %d%s\n", r.max_replicas, r.max_capped ? " (night cap)" : "");
+    /* When can it change next? Up: any loop pass. Down: after the hold. */
+    long hold = (long)c->scale_down_hold_minutes * 60;
+    if (last > 0 && now - last < hold) {
+        ex_time(last + hold, ts, sizeof ts);
+        printf("Next change: up at the next loop pass; down not before %s (scale-down hold)\n",
+               ts);
+    } else {
+        printf("Next change: at the next loop pass, up or down\n");
+    }
+}
+
 static int ex_explain(const struct ex_opts *o, const cJSON *so)
 {
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(so, "metadata");
@@ -300,34 +359,7 @@ static int ex_explain(const struct ex_opts *o, const cJSON *so)
         printf("No forecast: capacityPerReplica is not set\n");
     }
 
-    /* business hours, cost cap, bounds: the limits the pipeline applies after the forecast */
-    if (c.hours) {
-        struct mla_hours_state st = mla_hours_eval(c.hours, now);
-        char wd[96], nx[40];
-        time_t next = mla_hours_next_change(c.hours, now);
-        if (next != (time_t)-1)
-            ex_time(next, nx, sizeof nx);
-        if (st.active) {
-            mla_hours_window_format(&c.hours->w[st.window], wd, sizeof wd);
-            printf("Business hours (%s): inside %s, floor %d", c.timezone ? c.timezone : "UTC",
-                   wd, st.min_replicas);
-        } else {
-            printf("Business hours (%s): outside every window", c.timezone ? c.timezone : "UTC");
-        }
-        printf(next != (time_t)-1 ? "; next opens or closes at %s\n" : "\n", nx);
-    } else {
-        printf("Business hours: none\n");
-    }
-    if (c.night_max_replicas >= 0)
-        printf("Night cap: maxReplicaCount at most %d outside business hours\n",
-               c.night_max_replicas);
-    if (!isnan(c.replica_hourly_cost) && !isnan(c.max_hourly_cost))
-        printf("Cost cap: at most %.0f replicas (%.2f/h max at %.2f/h per replica)\n",
-               floor(c.max_hourly_cost / c.replica_hourly_cost + 1e-9), c.max_hourly_cost,
-               c.replica_hourly_cost);
-    else
-        printf("Cost cap: none\n");
-    printf("Bounds: %d..%d\n", c.min_replicas, c.max_replicas);
+    ex_print_limits(&c, now);
 
     /* hysteresis state: what the loop reads from the ScaledObject */
     const cJSON *cm = cJSON_GetObjectItemCaseSensitive(spec, "minReplicaCount");
@@ -347,24 +379,7 @@ static int ex_explain(const struct ex_opts *o, const cJSON *so)
         printf("no recorded change\n");
     }
 
-    struct mla_predict_input in = {.cfg = &c, .fc = have ? &pf : NULL, .no_forecast_why = why,
-                                   .now = now, .current_min = cur, .last_change = last,
-                                   .current_max = cur_max};
-    struct mla_predict_result r;
-    mla_predict_min_replicas(&in, &r);
-    printf("Decision: minReplicaCount %d%s (rule %s)\n", r.min_replicas,
-           r.changed ? "" : ", unchanged", mla_predict_rule_name(r.rule));
-    printf("Reason: %s: %s\n", mla_predict_rule_name(r.rule), r.reason);
-    printf("maxReplicaCount: %d%s\n", r.max_replicas, r.max_capped ? " (night cap)" : "");
-    /* When can it change next? Up: any loop pass. Down: after the hold. */
-    long hold = (long)c.scale_down_hold_minutes * 60;
-    if (last > 0 && now - last < hold) {
-        ex_time(last + hold, ts, sizeof ts);
-        printf("Next change: up at the next loop pass; down not before %s (scale-down hold)\n",
-               ts);
-    } else {
-        printf("Next change: at the next loop pass, up or down\n");
-    }
+    ex_print_decision(&c, have ? &pf : NULL, why, now, cur, last, cur_max);
 out:
     mla_prom_series_fini(&h);
     mla_predict_config_fini(&c);

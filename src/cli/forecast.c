@@ -262,10 +262,9 @@ out:
     return rc;
 }
 
-int mla_cmd_forecast(int argc, char **argv)
+/* Parses the options into *o: -1 to go on, else the exit code (usage error, --help). */
+static int fc_args(int argc, char **argv, struct fc_opts *o)
 {
-    struct fc_opts o = {.horizon_min = 30, .step_s = 300, .eval_days = 14, .capacity = NAN,
-                        .quantile = 0.95, .threshold = 4, .rmin = 1, .rmax = 100};
     static const struct option longs[] = {
         {"file", required_argument, NULL, 'f'},
         {"json", no_argument, NULL, 'j'},
@@ -288,27 +287,27 @@ int mla_cmd_forecast(int argc, char **argv)
     bool ok = true;
     while (ok && (c = getopt_long(argc, argv, ":f:h", longs, NULL)) != -1) {
         switch (c) {
-        case 'f': o.file = optarg; break;
-        case 'j': o.json = true; break;
-        case 'e': o.evaluate = true; break;
-        case 'H': ok = mla__cli_num(CMD, "--horizon", optarg, 0.001, 1e6, &o.horizon_min); break;
+        case 'f': o->file = optarg; break;
+        case 'j': o->json = true; break;
+        case 'e': o->evaluate = true; break;
+        case 'H': ok = mla__cli_num(CMD, "--horizon", optarg, 0.001, 1e6, &o->horizon_min); break;
         case 's':
-            ok = mla__cli_num(CMD, "--step", optarg, 0.001, 1e7, &o.step_s);
-            o.step_given = true;
+            ok = mla__cli_num(CMD, "--step", optarg, 0.001, 1e7, &o->step_s);
+            o->step_given = true;
             break;
-        case 'd': ok = mla__cli_num(CMD, "--eval-days", optarg, 1, 3650, &o.eval_days); break;
+        case 'd': ok = mla__cli_num(CMD, "--eval-days", optarg, 1, 3650, &o->eval_days); break;
         case 'L':
-            ok = mla__cli_num(CMD, "--lookback-hours", optarg, 1, 24 * 3650, &o.lookback_h);
+            ok = mla__cli_num(CMD, "--lookback-hours", optarg, 1, 24 * 3650, &o->lookback_h);
             break;
         case 'c':
-            ok = mla__cli_num(CMD, "--capacity-per-replica", optarg, 1e-9, 1e15, &o.capacity);
+            ok = mla__cli_num(CMD, "--capacity-per-replica", optarg, 1e-9, 1e15, &o->capacity);
             break;
-        case 'q': ok = mla__cli_num(CMD, "--quantile", optarg, 0.5, 0.999, &o.quantile); break;
+        case 'q': ok = mla__cli_num(CMD, "--quantile", optarg, 0.5, 0.999, &o->quantile); break;
         case 'a':
-            ok = mla__cli_num(CMD, "--anomaly-threshold", optarg, 2, 5, &o.threshold);
+            ok = mla__cli_num(CMD, "--anomaly-threshold", optarg, 2, 5, &o->threshold);
             break;
-        case 'm': ok = mla__cli_num(CMD, "--min", optarg, 0, 1e6, &o.rmin); break;
-        case 'M': ok = mla__cli_num(CMD, "--max", optarg, 1, 1e6, &o.rmax); break;
+        case 'm': ok = mla__cli_num(CMD, "--min", optarg, 0, 1e6, &o->rmin); break;
+        case 'M': ok = mla__cli_num(CMD, "--max", optarg, 1, 1e6, &o->rmax); break;
         case 'h': fc_usage(stdout); return MLA_EXIT_OK;
         case ':':
             fprintf(stderr, "ml-autoscaling forecast: option '%s' needs a value\n",
@@ -320,8 +319,18 @@ int mla_cmd_forecast(int argc, char **argv)
             ok = false;
         }
     }
-    if (!mla__cli_check_args("forecast", ok, optind, argc, argv, o.file, o.rmin, o.rmax))
+    if (!mla__cli_check_args("forecast", ok, optind, argc, argv, o->file, o->rmin, o->rmax))
         return MLA_EXIT_USAGE;
+    return -1;
+}
+
+int mla_cmd_forecast(int argc, char **argv)
+{
+    struct fc_opts o = {.horizon_min = 30, .step_s = 300, .eval_days = 14, .capacity = NAN,
+                        .quantile = 0.95, .threshold = 4, .rmin = 1, .rmax = 100};
+    int code = fc_args(argc, argv, &o);
+    if (code >= 0)
+        return code;
     struct mla_fc_series s;
     if (!mla__cli_load(CMD, o.file, o.step_s, o.step_given, &s))
         return MLA_EXIT_USAGE;

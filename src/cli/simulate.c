@@ -493,6 +493,90 @@ static int sim_args(int argc, char **argv, struct sim_opts *o)
     return -1;
 }
 
+/* The defaults that depend on the trace: --capacity-per-replica and --business-min. */
+static void sim_defaults(const struct mla_fc_series *s, struct sim_opts *o)
+{
+    if (isnan(o->capacity))
+        o->capacity = mla__cli_default_capacity(s);
+    if (isnan(o->bmin)) {
+        /* Floor that covers the 90th percentile of the load. */
+        double cap8 = mla__cli_default_capacity(s) * 8; /* the 99th percentile */
+        o->bmin = ceil(0.65 * cap8 / o->capacity);
+        if (o->bmin < o->rmin)
+            o->bmin = o->rmin;
+    }
+}
+
+/* The replica floor of each strategy at each step, into floors[k] (allocated here, n each);
+ * upper is the backtest's upper bound, H the lead in steps. */
+static void sim_floors(const struct mla_fc_series *s, const struct mla_hours *bh,
+                       const double *upper, size_t H, const struct sim_opts *o,
+                       int *floors[SIM_N])
+{
+    size_t n = s->n;
+    /* The predictive floor at step i: the loop's own decision (mla_predict_min_replicas, with
+     * its hysteresis state carried from step to step) on the forecast made at i for i + H. */
+    struct mla_predict_config pc;
+    mla_predict_config_init(&pc);
+    pc.enabled = true;
+    pc.capacity_per_replica = o->capacity;
+    pc.quantile = o->quantile;
+    pc.confidence_threshold = 0; /* the backtest has no confidence: always the forecast */
+    pc.horizon_minutes = pc.scale_ahead_minutes = (int)ceil(o->lead_min - 1e-9);
+    pc.min_replicas = (int)o->rmin;
+    pc.max_replicas = (int)o->rmax;
+    pc.hysteresis_step = (int)o->hyst_step;
+    pc.scale_down_hold_minutes = (int)o->hold_min;
+    int cur_min = -1;
+    time_t last_change = 0;
+    for (int k = 0; k < SIM_N; k++)
+        floors[k] = mla_xcalloc(n, sizeof(int));
+    for (size_t i = 0; i < n; i++) {
+        double t = s->t0 + (double)i * s->step_s;
+        floors[SIM_REACTIVE][i] = (int)o->rmin;
+        floors[SIM_BUSINESS][i] =
+            mla_hours_active(bh, (time_t)t, NULL) ? (int)o->bmin : (int)o->rmin;
+        double u = i + H < n ? upper[i + H] : NAN;
+        struct mla_predict_forecast pf = {.peak_upper = u, .peak_point = u, .confidence = 1,
+                                          .observed = NAN};
+        struct mla_predict_input in = {.cfg = &pc, .fc = isnan(u) ? NULL : &pf,
+                                       .no_forecast_why = "no history yet", .now = (time_t)t,
+                                       .current_min = cur_min, .last_change = last_change,
+                                       .current_max = (int)o->rmax};
+        struct mla_predict_result pr;
+        mla_predict_min_replicas(&in, &pr);
+        if (pr.changed) {
+            cur_min = pr.min_replicas;
+            last_change = (time_t)t;
+        }
+        floors[SIM_PREDICTIVE][i] = pr.min_replicas;
+    }
+    mla_predict_config_fini(&pc);
+}
+
+/* The human summary: on stderr with --json - (the JSON owns stdout), else on stdout. */
+static void sim_print_summary(const struct mla_fc_series *s, const struct sim_result *r,
+                              const struct sim_opts *o, double cost_ratio, double under_ratio)
+{
+    size_t n = s->n;
+    FILE *out = o->json && !strcmp(o->json, "-") ? stderr : stdout;
+    fprintf(out, "Simulated %s: %zu steps of %g s (%.1f days), capacity %.4g per replica, replicas "
+           "%g..%g,\npolling delay %g s, cold start %g s, cooldown %g s; business hours '%s' "
+           "(%s) floor %g;\npredictive: upper bound q=%g of the forecast made %g min ahead, "
+           "hysteresis step %g, scale-down hold %g min\n",
+           o->file, n, s->step_s, (double)n * s->step_s / 86400, o->capacity, o->rmin, o->rmax,
+           o->polling, o->cold, o->cooldown, o->hours, o->tz, o->bmin, o->quantile, o->lead_min,
+           o->hyst_step, o->hold_min);
+    fprintf(out, "%-16s %14s %22s %16s\n", "strategy", "replica-hours", "under-provisioned min",
+           "scaling actions");
+    for (int k = 0; k < SIM_N; k++)
+        fprintf(out, "%-16s %14.1f %22.0f %16ld\n", sim_names[k], r[k].replica_hours,
+               r[k].under_minutes, r[k].actions);
+    fprintf(out, "predictive vs reactive: replica-hours x%.3f (%+.1f%%), under-provisioned minutes "
+           "x%.3f (%+.1f%%)\n",
+           cost_ratio, 100 * (cost_ratio - 1), under_ratio, 100 * (under_ratio - 1));
+}
+
 int mla_cmd_simulate(int argc, char **argv)
 {
     struct sim_opts o = {.hours = "Mon-Fri 09:00-18:00", .tz = "UTC", .capacity = NAN,
@@ -516,15 +600,7 @@ int mla_cmd_simulate(int argc, char **argv)
         return MLA_EXIT_USAGE;
     }
     int rc = MLA_EXIT_OK;
-    if (isnan(o.capacity))
-        o.capacity = mla__cli_default_capacity(&s);
-    if (isnan(o.bmin)) {
-        /* Floor that covers the 90th percentile of the load. */
-        double cap8 = mla__cli_default_capacity(&s) * 8; /* the 99th percentile */
-        o.bmin = ceil(0.65 * cap8 / o.capacity);
-        if (o.bmin < o.rmin)
-            o.bmin = o.rmin;
-    }
+    sim_defaults(&s, &o);
     struct mla_fc_config cfg;
     mla_fc_config_default(&cfg);
     cfg.horizon_steps = (int)ceil(o.lead_min * 60 / s.step_s - 1e-9);
@@ -548,44 +624,8 @@ int mla_cmd_simulate(int argc, char **argv)
         mla_hours_destroy(bh);
         return MLA_EXIT_USAGE;
     }
-    /* The predictive floor at step i: the loop's own decision (mla_predict_min_replicas, with
-     * its hysteresis state carried from step to step) on the forecast made at i for i + H. */
-    struct mla_predict_config pc;
-    mla_predict_config_init(&pc);
-    pc.enabled = true;
-    pc.capacity_per_replica = o.capacity;
-    pc.quantile = o.quantile;
-    pc.confidence_threshold = 0; /* the backtest has no confidence: always the forecast */
-    pc.horizon_minutes = pc.scale_ahead_minutes = (int)ceil(o.lead_min - 1e-9);
-    pc.min_replicas = (int)o.rmin;
-    pc.max_replicas = (int)o.rmax;
-    pc.hysteresis_step = (int)o.hyst_step;
-    pc.scale_down_hold_minutes = (int)o.hold_min;
-    int cur_min = -1;
-    time_t last_change = 0;
     int *floors[SIM_N];
-    for (int k = 0; k < SIM_N; k++)
-        floors[k] = mla_xcalloc(n, sizeof(int));
-    for (size_t i = 0; i < n; i++) {
-        double t = s.t0 + (double)i * s.step_s;
-        floors[SIM_REACTIVE][i] = (int)o.rmin;
-        floors[SIM_BUSINESS][i] = mla_hours_active(bh, (time_t)t, NULL) ? (int)o.bmin : (int)o.rmin;
-        double u = i + H < n ? upper[i + H] : NAN;
-        struct mla_predict_forecast pf = {.peak_upper = u, .peak_point = u, .confidence = 1,
-                                          .observed = NAN};
-        struct mla_predict_input in = {.cfg = &pc, .fc = isnan(u) ? NULL : &pf,
-                                       .no_forecast_why = "no history yet", .now = (time_t)t,
-                                       .current_min = cur_min, .last_change = last_change,
-                                       .current_max = (int)o.rmax};
-        struct mla_predict_result pr;
-        mla_predict_min_replicas(&in, &pr);
-        if (pr.changed) {
-            cur_min = pr.min_replicas;
-            last_change = (time_t)t;
-        }
-        floors[SIM_PREDICTIVE][i] = pr.min_replicas;
-    }
-    mla_predict_config_fini(&pc);
+    sim_floors(&s, bh, upper, H, &o, floors);
     struct sim_result r[SIM_N];
     for (int k = 0; k < SIM_N; k++) {
         sim_run(&s, floors[k], &o, &r[k]);
@@ -596,23 +636,7 @@ int mla_cmd_simulate(int argc, char **argv)
     double under_ratio = r[SIM_REACTIVE].under_minutes > 0
                              ? r[SIM_PREDICTIVE].under_minutes / r[SIM_REACTIVE].under_minutes
                              : NAN;
-    /* With --json - the JSON owns stdout; the human summary goes to stderr. */
-    FILE *out = o.json && !strcmp(o.json, "-") ? stderr : stdout;
-    fprintf(out, "Simulated %s: %zu steps of %g s (%.1f days), capacity %.4g per replica, replicas "
-           "%g..%g,\npolling delay %g s, cold start %g s, cooldown %g s; business hours '%s' "
-           "(%s) floor %g;\npredictive: upper bound q=%g of the forecast made %g min ahead, "
-           "hysteresis step %g, scale-down hold %g min\n",
-           o.file, n, s.step_s, (double)n * s.step_s / 86400, o.capacity, o.rmin, o.rmax,
-           o.polling, o.cold, o.cooldown, o.hours, o.tz, o.bmin, o.quantile, o.lead_min,
-           o.hyst_step, o.hold_min);
-    fprintf(out, "%-16s %14s %22s %16s\n", "strategy", "replica-hours", "under-provisioned min",
-           "scaling actions");
-    for (int k = 0; k < SIM_N; k++)
-        fprintf(out, "%-16s %14.1f %22.0f %16ld\n", sim_names[k], r[k].replica_hours,
-               r[k].under_minutes, r[k].actions);
-    fprintf(out, "predictive vs reactive: replica-hours x%.3f (%+.1f%%), under-provisioned minutes "
-           "x%.3f (%+.1f%%)\n",
-           cost_ratio, 100 * (cost_ratio - 1), under_ratio, 100 * (under_ratio - 1));
+    sim_print_summary(&s, r, &o, cost_ratio, under_ratio);
     char extra[256];
     snprintf(extra, sizeof extra,
              ",\"predictive_vs_reactive\":{\"replica_hours_ratio\":%.4f,"

@@ -261,6 +261,170 @@ static void say(struct mla_predict_result *r, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Step 1: the forecast turned into replicas, or the fallback to business hours alone (the
+ * fallback starts from minReplicas). Returns the value so far. */
+static int step_forecast(const struct mla_predict_input *in, struct mla_predict_result *r)
+{
+    const struct mla_predict_config *c = in->cfg;
+    const struct mla_predict_forecast *fc = in->fc;
+    int v = c->min_replicas; /* the fallback's start: business hours alone, then the bounds */
+    if (!c->enabled) {
+        r->rule = MLA_PREDICT_RULE_FALLBACK;
+        say(r, "predictive forecasting is disabled: business hours, cost cap and bounds only");
+    } else if (!fc) {
+        r->rule = MLA_PREDICT_RULE_FALLBACK;
+        say(r, "no forecast (%s): business hours only",
+            in->no_forecast_why ? in->no_forecast_why : "no history");
+    } else if (isnan(c->capacity_per_replica)) {
+        r->rule = MLA_PREDICT_RULE_FALLBACK;
+        say(r, "capacityPerReplica is not set, the forecast cannot be turned into replicas: "
+               "business hours only");
+    } else if (!(fc->confidence >= c->confidence_threshold) || !isfinite(fc->peak_upper)) {
+        r->rule = MLA_PREDICT_RULE_FALLBACK;
+        say(r, "forecast confidence %.2f is below the threshold %.2f: business hours only",
+            fc->confidence, c->confidence_threshold);
+    } else {
+        double need = ceil(fmax(fc->peak_upper, 0) / c->capacity_per_replica - 1e-9);
+        v = need > 1e6 ? 1000000 : (int)need;
+        r->rule = MLA_PREDICT_RULE_FORECAST;
+        r->forecast_used = true;
+        r->forecast_replicas = v;
+        say(r,
+            "forecast peak %.1f (q%.2f upper bound, %d-%d min ahead) / %g per replica = %d "
+            "(confidence %.2f, trend %s)",
+            fc->peak_upper, c->quantile, c->scale_ahead_minutes, c->horizon_minutes,
+            c->capacity_per_replica, v, fc->confidence, fc->trend[0] ? fc->trend : "unknown");
+    }
+    return v;
+}
+
+/* Step 2: business hours: inside a window its floor; outside every window (or with no windows
+ * at all) the night cap, when one is set. Raises *lo_hard / lowers *hi_hard to the limits in
+ * effect and sets *night when the night cap is in effect now. */
+static void step_business_hours(const struct mla_predict_input *in, struct mla_predict_result *r,
+                                int *v, int *lo_hard, int *hi_hard, bool *night)
+{
+    const struct mla_predict_config *c = in->cfg;
+    bool inside = false;
+    if (c->hours) {
+        struct mla_hours_state st = mla_hours_eval(c->hours, in->now);
+        inside = st.active;
+        if (st.active) {
+            if (st.min_replicas > *lo_hard)
+                *lo_hard = st.min_replicas;
+            char wd[64];
+            mla_hours_window_format(&c->hours->w[st.window], wd, sizeof wd);
+            if (*v < st.min_replicas) {
+                *v = st.min_replicas;
+                r->rule = MLA_PREDICT_RULE_BUSINESS_HOURS;
+                say(r, "raised to %d inside business hours (%s)", *v, wd);
+            } else {
+                say(r, "inside business hours (%s, floor %d)", wd, st.min_replicas);
+            }
+        }
+    }
+    if (!inside && c->night_max_replicas >= 0) {
+        *night = true;
+        if (c->night_max_replicas < *hi_hard)
+            *hi_hard = c->night_max_replicas;
+        if (*v > c->night_max_replicas) {
+            *v = c->night_max_replicas;
+            r->rule = MLA_PREDICT_RULE_BUSINESS_HOURS;
+            say(r, c->hours ? "capped at %d outside business hours (nightMaxReplicas)"
+                            : "capped at %d by nightMaxReplicas (no business-hours windows)",
+                *v);
+        }
+    }
+}
+
+/* Step 3: the cost cap (lowers *hi_hard to it). */
+static void step_cost_cap(const struct mla_predict_config *c, struct mla_predict_result *r,
+                          int *v, int *hi_hard)
+{
+    if (!isnan(c->replica_hourly_cost) && !isnan(c->max_hourly_cost)) {
+        double capd = floor(c->max_hourly_cost / c->replica_hourly_cost + 1e-9);
+        int cap = capd > 1e6 ? 1000000 : (int)capd;
+        if (cap < *hi_hard)
+            *hi_hard = cap;
+        if (*v > cap) {
+            *v = cap;
+            r->rule = MLA_PREDICT_RULE_COST_CAP;
+            say(r, "capped at %d by the cost cap (%.2f/h max at %.2f/h per replica)", *v,
+                c->max_hourly_cost, c->replica_hourly_cost);
+        }
+    }
+}
+
+/* Step 4: the bounds (they win over the caps above: a policy minimum is a promise). */
+static void step_bounds(const struct mla_predict_config *c, struct mla_predict_result *r, int *v,
+                        int *lo_hard, int *hi_hard)
+{
+    if (*v < c->min_replicas || *v > c->max_replicas) {
+        *v = *v < c->min_replicas ? c->min_replicas : c->max_replicas;
+        r->rule = MLA_PREDICT_RULE_BOUNDS;
+        say(r, "clamped to %d by the bounds %d..%d", *v, c->min_replicas, c->max_replicas);
+    }
+    if (*lo_hard > *hi_hard) /* conflicting limits: the bounds-clamped value is the answer */
+        *lo_hard = *hi_hard = *v;
+}
+
+/* Step 5: hysteresis: never keeps a value outside [lo_hard, hi_hard]. */
+static void step_hysteresis(const struct mla_predict_input *in, struct mla_predict_result *r,
+                            int *v, int lo_hard, int hi_hard)
+{
+    const struct mla_predict_config *c = in->cfg;
+    int cur = in->current_min;
+    if (cur >= 0 && *v != cur && cur >= lo_hard && cur <= hi_hard) {
+        int delta = *v > cur ? *v - cur : cur - *v;
+        long since = in->last_change > 0 ? (long)(in->now - in->last_change) : -1;
+        long hold = (long)c->scale_down_hold_minutes * 60;
+        /* The step damps forecast noise only: a value set by business hours, a cap, the bounds
+         * or the fallback is a deliberate schedule or policy change and goes through (subject to
+         * the scale-down hold); otherwise a floor could outlive its window forever. */
+        if (delta < c->hysteresis_step && r->rule == MLA_PREDICT_RULE_FORECAST) {
+            say(r, "kept at %d: the change to %d is smaller than hysteresisStep %d", cur, *v,
+                c->hysteresis_step);
+            *v = cur;
+            r->rule = MLA_PREDICT_RULE_HYSTERESIS;
+        } else if (*v < cur && since >= 0 && since < hold) {
+            say(r,
+                "kept at %d: no scale-down to %d within %d min of the last change (%ld min ago)",
+                cur, *v, c->scale_down_hold_minutes, since / 60);
+            *v = cur;
+            r->rule = MLA_PREDICT_RULE_HYSTERESIS;
+        }
+    }
+}
+
+/* Step 6: maxReplicaCount: the night cap holds the other triggers down too (PRODUCT.md: "an
+ * optional night cap on maxReplicaCount"); KEDA refuses max < min and max < 1. */
+static void step_max_replicas(const struct mla_predict_input *in, struct mla_predict_result *r,
+                              int v, bool night)
+{
+    const struct mla_predict_config *c = in->cfg;
+    int floor_max = v > 1 ? v : 1;
+    int want = c->max_replicas;
+    if (night && c->night_max_replicas < want)
+        want = c->night_max_replicas;
+    if (want < floor_max)
+        want = floor_max;
+    r->max_replicas = want;
+    r->max_capped = night && want < c->max_replicas;
+    int cur_max = in->current_max > 0 ? in->current_max : -1;
+    r->max_changed = cur_max > 0 ? cur_max != want : r->max_capped;
+    if (r->max_capped) {
+        snprintf(r->max_reason, sizeof r->max_reason,
+                 "capped at %d outside business hours (nightMaxReplicas %d, maxReplicas %d)",
+                 want, c->night_max_replicas, c->max_replicas);
+        say(r, "maxReplicaCount %s", r->max_reason);
+    } else if (r->max_changed) {
+        snprintf(r->max_reason, sizeof r->max_reason, "restored to maxReplicas %d%s", want,
+                 night ? "" : c->night_max_replicas >= 0 ? " inside business hours"
+                                                         : " (no nightMaxReplicas)");
+        say(r, "maxReplicaCount %s (was %d)", r->max_reason, cur_max);
+    }
+}
+
 void mla_predict_min_replicas(const struct mla_predict_input *in, struct mla_predict_result *res)
 {
     const struct mla_predict_config *c = in->cfg;
@@ -279,145 +443,20 @@ void mla_predict_min_replicas(const struct mla_predict_input *in, struct mla_pre
         r.observed = fc->observed;
         snprintf(r.trend, sizeof r.trend, "%s", fc->trend);
     }
-    /* 1. forecast, or the fallback to business hours alone */
-    int v = c->min_replicas; /* the fallback's start: business hours alone, then the bounds */
-    if (!c->enabled) {
-        r.rule = MLA_PREDICT_RULE_FALLBACK;
-        say(&r, "predictive forecasting is disabled: business hours, cost cap and bounds only");
-    } else if (!fc) {
-        r.rule = MLA_PREDICT_RULE_FALLBACK;
-        say(&r, "no forecast (%s): business hours only",
-            in->no_forecast_why ? in->no_forecast_why : "no history");
-    } else if (isnan(c->capacity_per_replica)) {
-        r.rule = MLA_PREDICT_RULE_FALLBACK;
-        say(&r, "capacityPerReplica is not set, the forecast cannot be turned into replicas: "
-                "business hours only");
-    } else if (!(fc->confidence >= c->confidence_threshold) || !isfinite(fc->peak_upper)) {
-        r.rule = MLA_PREDICT_RULE_FALLBACK;
-        say(&r, "forecast confidence %.2f is below the threshold %.2f: business hours only",
-            fc->confidence, c->confidence_threshold);
-    } else {
-        double need = ceil(fmax(fc->peak_upper, 0) / c->capacity_per_replica - 1e-9);
-        v = need > 1e6 ? 1000000 : (int)need;
-        r.rule = MLA_PREDICT_RULE_FORECAST;
-        r.forecast_used = true;
-        r.forecast_replicas = v;
-        say(&r,
-            "forecast peak %.1f (q%.2f upper bound, %d-%d min ahead) / %g per replica = %d "
-            "(confidence %.2f, trend %s)",
-            fc->peak_upper, c->quantile, c->scale_ahead_minutes, c->horizon_minutes,
-            c->capacity_per_replica, v, fc->confidence, fc->trend[0] ? fc->trend : "unknown");
-    }
+    int v = step_forecast(in, &r);
 
     /* hard limits, for hysteresis: never keep a value outside [lo_hard, hi_hard] */
     int lo_hard = c->min_replicas, hi_hard = c->max_replicas;
     bool night = false; /* the night cap is in effect now (step 6 caps maxReplicaCount too) */
+    step_business_hours(in, &r, &v, &lo_hard, &hi_hard, &night);
+    step_cost_cap(c, &r, &v, &hi_hard);
+    step_bounds(c, &r, &v, &lo_hard, &hi_hard);
+    step_hysteresis(in, &r, &v, lo_hard, hi_hard);
 
-    /* 2. business hours: inside a window its floor; outside every window (or with no windows
-     * at all) the night cap, when one is set. */
-    bool inside = false;
-    if (c->hours) {
-        struct mla_hours_state st = mla_hours_eval(c->hours, in->now);
-        inside = st.active;
-        if (st.active) {
-            if (st.min_replicas > lo_hard)
-                lo_hard = st.min_replicas;
-            char wd[64];
-            mla_hours_window_format(&c->hours->w[st.window], wd, sizeof wd);
-            if (v < st.min_replicas) {
-                v = st.min_replicas;
-                r.rule = MLA_PREDICT_RULE_BUSINESS_HOURS;
-                say(&r, "raised to %d inside business hours (%s)", v, wd);
-            } else {
-                say(&r, "inside business hours (%s, floor %d)", wd, st.min_replicas);
-            }
-        }
-    }
-    if (!inside && c->night_max_replicas >= 0) {
-        night = true;
-        if (c->night_max_replicas < hi_hard)
-            hi_hard = c->night_max_replicas;
-        if (v > c->night_max_replicas) {
-            v = c->night_max_replicas;
-            r.rule = MLA_PREDICT_RULE_BUSINESS_HOURS;
-            say(&r, c->hours ? "capped at %d outside business hours (nightMaxReplicas)"
-                             : "capped at %d by nightMaxReplicas (no business-hours windows)",
-                v);
-        }
-    }
-
-    /* 3. cost cap */
-    if (!isnan(c->replica_hourly_cost) && !isnan(c->max_hourly_cost)) {
-        double capd = floor(c->max_hourly_cost / c->replica_hourly_cost + 1e-9);
-        int cap = capd > 1e6 ? 1000000 : (int)capd;
-        if (cap < hi_hard)
-            hi_hard = cap;
-        if (v > cap) {
-            v = cap;
-            r.rule = MLA_PREDICT_RULE_COST_CAP;
-            say(&r, "capped at %d by the cost cap (%.2f/h max at %.2f/h per replica)", v,
-                c->max_hourly_cost, c->replica_hourly_cost);
-        }
-    }
-
-    /* 4. bounds (they win over the caps above: a policy minimum is a promise) */
-    if (v < c->min_replicas || v > c->max_replicas) {
-        v = v < c->min_replicas ? c->min_replicas : c->max_replicas;
-        r.rule = MLA_PREDICT_RULE_BOUNDS;
-        say(&r, "clamped to %d by the bounds %d..%d", v, c->min_replicas, c->max_replicas);
-    }
-    if (lo_hard > hi_hard) /* conflicting limits: the bounds-clamped value is the answer */
-        lo_hard = hi_hard = v;
-
-    /* 5. hysteresis */
     int cur = in->current_min;
-    if (cur >= 0 && v != cur && cur >= lo_hard && cur <= hi_hard) {
-        int delta = v > cur ? v - cur : cur - v;
-        long since = in->last_change > 0 ? (long)(in->now - in->last_change) : -1;
-        long hold = (long)c->scale_down_hold_minutes * 60;
-        /* The step damps forecast noise only: a value set by business hours, a cap, the bounds
-         * or the fallback is a deliberate schedule or policy change and goes through (subject to
-         * the scale-down hold); otherwise a floor could outlive its window forever. */
-        if (delta < c->hysteresis_step && r.rule == MLA_PREDICT_RULE_FORECAST) {
-            say(&r, "kept at %d: the change to %d is smaller than hysteresisStep %d", cur, v,
-                c->hysteresis_step);
-            v = cur;
-            r.rule = MLA_PREDICT_RULE_HYSTERESIS;
-        } else if (v < cur && since >= 0 && since < hold) {
-            say(&r,
-                "kept at %d: no scale-down to %d within %d min of the last change (%ld min ago)",
-                cur, v, c->scale_down_hold_minutes, since / 60);
-            v = cur;
-            r.rule = MLA_PREDICT_RULE_HYSTERESIS;
-        }
-    }
-
     r.min_replicas = v;
     r.changed = cur < 0 || v != cur;
-
-    /* 6. maxReplicaCount: the night cap holds the other triggers down too (PRODUCT.md: "an
-     * optional night cap on maxReplicaCount"); KEDA refuses max < min and max < 1. */
-    int floor_max = v > 1 ? v : 1;
-    int want = c->max_replicas;
-    if (night && c->night_max_replicas < want)
-        want = c->night_max_replicas;
-    if (want < floor_max)
-        want = floor_max;
-    r.max_replicas = want;
-    r.max_capped = night && want < c->max_replicas;
-    int cur_max = in->current_max > 0 ? in->current_max : -1;
-    r.max_changed = cur_max > 0 ? cur_max != want : r.max_capped;
-    if (r.max_capped) {
-        snprintf(r.max_reason, sizeof r.max_reason,
-                 "capped at %d outside business hours (nightMaxReplicas %d, maxReplicas %d)",
-                 want, c->night_max_replicas, c->max_replicas);
-        say(&r, "maxReplicaCount %s", r.max_reason);
-    } else if (r.max_changed) {
-        snprintf(r.max_reason, sizeof r.max_reason, "restored to maxReplicas %d%s", want,
-                 night ? "" : c->night_max_replicas >= 0 ? " inside business hours"
-                                                         : " (no nightMaxReplicas)");
-        say(&r, "maxReplicaCount %s (was %d)", r.max_reason, cur_max);
-    }
+    step_max_replicas(in, &r, v, night);
     *res = r;
 }
 
