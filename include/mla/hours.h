@@ -115,7 +115,8 @@ enum mla_code mla_hours_db_find(const struct mla_tzdb *db, const char *name,
 /* A new reference to the process default database (loaded here at the first call). */
 struct mla_tzdb *mla_hours_db_acquire(void);
 /* Re-reads the zone directory (in the current mode) and makes it the default; holders of the
- * old one keep it. */
+ * old one keep it. In MLA_TZDB_ALL mode the directory is first only stat-ed: when no zone file
+ * was added, removed or changed (name, size, mtime, inode), the current database stays. */
 enum mla_code mla_hours_db_reload(struct mla_err *err) MLA_MUST_CHECK;
 
 /* Looks a zone up in the default database (errors as mla_hours_db_find). *out is borrowed:

@@ -497,6 +497,9 @@ struct mla_tzdb {
     /* MLA_TZDB_ON_DEMAND: e grows at lookups, under mu; the zones themselves never move */
     bool on_demand;
     char *dir; /* owned; the zone directory, on demand only */
+    /* what the directory held when it was read (names, sizes, mtimes, inodes): a reload that
+     * finds the same keeps this database instead of parsing ~600 files again (MLA_TZDB_ALL) */
+    uint64_t fingerprint;
     pthread_mutex_t mu;
 };
 
@@ -537,14 +540,32 @@ static void tzdb_read_file(struct mla_tzdb *db, const char *path, const char *na
     tzdb_add(db, name, z, rc, rc ? e.msg : NULL);
 }
 
-/* dir is the absolute directory, rel the name prefix ("" at the root, else "Europe/"). */
-static void tzdb_walk(struct mla_tzdb *db, const char *dir, const char *rel, int depth)
+/* A hash of one directory entry; entries are summed, so the order readdir gives them in does
+ * not matter. */
+static uint64_t tzdb_entry_hash(const char *name, const struct stat *st)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+        h = (h ^ *c) * 1099511628211ULL;
+    const uint64_t v[] = {(uint64_t)st->st_size, (uint64_t)st->st_mtim.tv_sec,
+                          (uint64_t)st->st_mtim.tv_nsec, (uint64_t)st->st_ino};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        h = (h ^ v[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* dir is the absolute directory, rel the name prefix ("" at the root, else "Europe/"). With db
+ * NULL only *fp is computed (no file is opened): that is how a reload tells nothing changed. */
+static void tzdb_walk(struct mla_tzdb *db, uint64_t *fp, const char *dir, const char *rel,
+                     int depth)
 {
     DIR *dh = opendir(dir);
     if (!dh)
         return;
     struct dirent *de;
-    while ((de = readdir(dh)) != NULL && db->n < TZDB_MAX_ENTRIES) {
+    size_t seen = 0;
+    while ((de = readdir(dh)) != NULL && seen++ < TZDB_MAX_ENTRIES &&
+           (!db || db->n < TZDB_MAX_ENTRIES)) {
         const char *b = de->d_name;
         /* posix/ and right/ repeat the whole tree (right/ with leap seconds, refused anyway) */
         if (b[0] == '.' || (depth == 0 && (!strcmp(b, "posix") || !strcmp(b, "right"))))
@@ -563,10 +584,12 @@ static void tzdb_walk(struct mla_tzdb *db, const char *dir, const char *rel, int
             if (depth + 1 < TZDB_MAX_DEPTH) {
                 char sub[512];
                 snprintf(sub, sizeof sub, "%s/", name);
-                tzdb_walk(db, path, sub, depth + 1);
+                tzdb_walk(db, fp, path, sub, depth + 1);
             }
         } else if (S_ISREG(st.st_mode)) {
-            tzdb_read_file(db, path, name, st.st_size);
+            *fp += tzdb_entry_hash(name, &st);
+            if (db)
+                tzdb_read_file(db, path, name, st.st_size);
         }
     }
     closedir(dh);
@@ -651,7 +674,7 @@ static struct mla_tzdb *tzdb_new(const char *dir, enum mla_tzdb_mode mode)
         db->dir = mla_xstrdup(dir);
         tzdb_demand(db, "UTC");
     } else {
-        tzdb_walk(db, dir, "", 0);
+        tzdb_walk(db, &db->fingerprint, dir, "", 0);
         if (db->n)
             qsort(db->e, db->n, sizeof *db->e, tzdb_cmp);
     }
@@ -765,7 +788,16 @@ enum mla_code mla_hours_db_reload(struct mla_err *err)
     (void)err; /* cannot fail: UTC is built in */
     pthread_mutex_lock(&tz_mu);
     enum mla_tzdb_mode mode = tz_mode;
+    uint64_t have = tz_default && !tz_default->on_demand ? tz_default->fingerprint : 0;
     pthread_mutex_unlock(&tz_mu);
+    if (mode == MLA_TZDB_ALL && have) {
+        /* a policy reload is frequent (every ConfigMap edit), a tzdata change rare: stat the
+         * tree, and parse it again only when a file changed */
+        uint64_t now = 0;
+        tzdb_walk(NULL, &now, tzdb_dir(NULL), "", 0);
+        if (now == have)
+            return MLA_OK;
+    }
     struct mla_tzdb *db = tzdb_new(NULL, mode); /* read outside the lock */
     pthread_mutex_lock(&tz_mu);
     struct mla_tzdb *old = tz_default;

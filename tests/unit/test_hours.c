@@ -447,6 +447,45 @@ static void fini_mode(void)
     unsetenv("TZDIR");
 }
 
+
+/* A policy reload reloads the zones too; when the zone directory did not change the database
+ * stays the same one (no ~600 files parsed per ConfigMap edit), and a changed, added or
+ * removed file makes a new one. */
+Test(hours, reload_keeps_the_database_while_the_directory_is_unchanged, .fini = fini)
+{
+    char dir[] = "/tmp/mla-tzdir.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char path[256], other[256];
+    snprintf(path, sizeof path, "%s/Early", dir);
+    snprintf(other, sizeof other, "%s/Late", dir);
+    write_tzif(path, "EST5EDT,M3.2.0,M11.1.0");
+    setenv("TZDIR", dir, 1);
+    mla_hours_cache_clear();
+    struct mla_err e;
+    struct mla_tzdb *a = mla_hours_db_acquire();
+    cr_assert_eq(mla_hours_db_reload(&e), MLA_OK);
+    struct mla_tzdb *b = mla_hours_db_acquire();
+    cr_assert_eq(a, b, "nothing changed on disk: the same database");
+    write_tzif(other, "CET-1CEST,M3.5.0,M10.5.0/3");
+    cr_assert_eq(mla_hours_db_reload(&e), MLA_OK);
+    struct mla_tzdb *c = mla_hours_db_acquire();
+    cr_assert_neq(b, c, "a zone file was added: a new database");
+    const struct mla_tz *tz = NULL;
+    cr_assert_eq(mla_hours_db_find(c, "Late", &tz, &e), MLA_OK, "%s", e.msg);
+    cr_assert_eq(mla_hours_db_find(b, "Late", &tz, &e), MLA_ENOTFOUND);
+    unlink(other);
+    cr_assert_eq(mla_hours_db_reload(&e), MLA_OK);
+    struct mla_tzdb *d = mla_hours_db_acquire();
+    cr_assert_neq(c, d, "a zone file was removed: a new database");
+    cr_assert_eq(mla_hours_db_find(d, "Late", &tz, &e), MLA_ENOTFOUND);
+    mla_hours_db_unref(a);
+    mla_hours_db_unref(b);
+    mla_hours_db_unref(c);
+    mla_hours_db_unref(d);
+    unlink(path);
+    rmdir(dir);
+    unsetenv("TZDIR");
+}
 /* One-shot commands: the default database reads a zone's file at its first lookup only (a
  * command names a few zones, not all ~600), keeps it, and knows the same names as the full
  * walk (posix/ and right/ and dot-files stay unknown). */
