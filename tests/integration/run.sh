@@ -12,6 +12,9 @@ export MLA_ROOT=$(cd "$here/../.." && pwd)
 export MLA_BUILD=${MLA_BUILD:-$MLA_ROOT/build}
 export MLA_SAN=${MLA_SAN:-0}
 export MLA_VALGRIND=${MLA_VALGRIND:-0}
+#   MLA_TEST_REVIEW_BUDGET_MS  the admission reads' budget of mla-controller-driver (default 300
+#                 ms, as in serve): wider under valgrind, where every request is ~20x slower
+if [ "$MLA_VALGRIND" = 1 ]; then export MLA_TEST_REVIEW_BUDGET_MS=${MLA_TEST_REVIEW_BUDGET_MS:-2000}; fi
 pass=0; fail=0; failed=()
 filter=${1:-}
 for t in "$here"/test_*.sh; do

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib_kube.sh"
 kube_is_real && { echo "skip: fault injection needs mla-testapi"; exit 0; }
 kube_start_api
-driver_start drv --no-loop --stored-give-up 3
+driver_start drv --no-loop --stored-give-up 3 --review-budget 0.3 # the budget tested below
 # the driver answers once it is created, i.e. after its first KEDA discovery (bounded 2 s): made
 # slow below, that discovery would hold the first review back for 2 s
 send '{"cmd":"wait","timeoutMs":1000}' >/dev/null
