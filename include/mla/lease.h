@@ -41,7 +41,11 @@ struct mla_lease;
 /* Validates the durations and starts the elector thread. */
 enum mla_code mla_lease_create(const struct mla_lease_config *cfg, struct mla_kube *kc,
                                struct mla_lease **out, struct mla_err *err) MLA_MUST_CHECK;
-/* Stops the thread; when leading, releases the Lease (holderIdentity cleared). */
+/* Stops the thread; when leading, releases the Lease (holderIdentity cleared). Afterwards
+ * mla_lease_is_leader() is false and the struct stays valid for the threads that still hold it
+ * (the loop), until mla_lease_destroy(). Idempotent. */
+void mla_lease_stop(struct mla_lease *l);
+/* mla_lease_stop(), then frees it: no other thread may use it any more. */
 void mla_lease_destroy(struct mla_lease *l);
 bool mla_lease_is_leader(const struct mla_lease *l);
 /* The last leader-election error ("" while the last attempt succeeded), copied into out

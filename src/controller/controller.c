@@ -263,8 +263,9 @@ void mla_controller_destroy(struct mla_controller *api)
         return;
     mla_keda_stop(api->keda);      /* no kick from it any more */
     struct mla_reconcile *rec = atomic_exchange(&api->rec, NULL);
-    mla_lease_destroy(api->lease); /* releases the Lease first */
-    mla_reconcile_destroy(rec);
+    mla_lease_stop(api->lease); /* releases the Lease first: the next leader starts sooner */
+    mla_reconcile_destroy(rec); /* joins the loop, which reads the lease until its pass ends */
+    mla_lease_destroy(api->lease);
     mla_keda_destroy(api->keda);   /* after the loop's last gate call */
     mla_worker_destroy(api->worker);
     if (!api->worker && api->q)

@@ -39,6 +39,7 @@ struct mla_lease {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop;              /* guarded by mu */
+    bool joined;            /* guarded by mu: the thread was (or is being) joined */
     char last_error[512];   /* guarded by mu: "" while the last attempt succeeded */
     _Atomic bool leading;   /* atomic */
     /* elector thread only: */
@@ -397,15 +398,25 @@ enum mla_code mla_lease_create(const struct mla_lease_config *cfg, struct mla_ku
     return MLA_OK;
 }
 
-void mla_lease_destroy(struct mla_lease *l)
+void mla_lease_stop(struct mla_lease *l)
 {
     if (!l)
         return;
     pthread_mutex_lock(&l->mu);
+    bool joined = l->joined;
     l->stop = true;
+    l->joined = true;
     pthread_cond_broadcast(&l->cv);
     pthread_mutex_unlock(&l->mu);
-    pthread_join(l->thread, NULL);
+    if (!joined) /* one caller joins: stop is called by the owner's thread only */
+        pthread_join(l->thread, NULL);
+}
+
+void mla_lease_destroy(struct mla_lease *l)
+{
+    if (!l)
+        return;
+    mla_lease_stop(l);
     pthread_cond_destroy(&l->cv);
     pthread_mutex_destroy(&l->mu);
     free(l->ns);

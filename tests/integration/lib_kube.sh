@@ -34,8 +34,10 @@ vg() { # vg NAME CMD... : the command line, under valgrind when asked
 
 kube_cleanup() {
   local rc=$?
-  exec 3>&- 2>/dev/null || true
-  exec 4>&- 2>/dev/null || true
+  # braces: a bare `exec 3>&- 2>/dev/null` would also send the rest of this function's stderr
+  # (the sanitizer and valgrind reports below) to /dev/null
+  { exec 3>&-; } 2>/dev/null || true
+  { exec 4>&-; } 2>/dev/null || true
   # newest first: the drivers release their Lease while the API server still answers
   local i p
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
