@@ -294,3 +294,9 @@ serve_stop() {
 kube_requests() {
   whs /metrics | awk -F'[{}" ]+' '/^mla_kube_requests_total\{/ { n[$3] += $NF } END { for (v in n) print v, n[v] }'
 }
+# yaml_in_ns FILE NS -> the (single-document) YAML object of FILE as one line of JSON, moved to
+# namespace NS (on a real cluster, the run's own: `ns NAME`)
+yaml_in_ns() {
+  /usr/bin/python3 -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$1" \
+    | jq -c --arg ns "$2" '.metadata.namespace = $ns'
+}

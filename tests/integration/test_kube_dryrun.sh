@@ -33,9 +33,7 @@ log_reads() { apilog | $PY -c 'import json,sys; print(len([i for i in json.load(
 log_writes() { apilog | $PY -c 'import json,sys; print(len([i for i in json.load(sys.stdin)["items"] if i["verb"] not in ("GET", "LIST", "WATCH")]))'; }
 
 NS=$(ns web); N=search-frontend
-$PY -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' \
-  "$MLA_ROOT/tests/fixtures/render/api-cpu-only/deployment.yaml" \
-  | jq -c --arg ns "$NS" '.metadata.namespace = $ns' >"$MLA_TMP/dep.json"
+yaml_in_ns "$MLA_ROOT/tests/fixtures/render/api-cpu-only/deployment.yaml" "$NS" >"$MLA_TMP/dep.json"
 ensure_ns "$NS"
 theirs='{"apiVersion":"keda.sh/v1alpha1","kind":"ScaledObject","metadata":{"name":"by-hand"},"spec":{"scaleTargetRef":{"name":"search-frontend"},"minReplicaCount":1,"triggers":[{"type":"prometheus","metadata":{"serverAddress":"http://prom:9090","query":"up","threshold":"1"}}]}}'
 kapi POST "/apis/keda.sh/v1alpha1/namespaces/$NS/scaledobjects" "$theirs" >/dev/null

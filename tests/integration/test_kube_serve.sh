@@ -17,8 +17,7 @@ grep -q 'mode full' "$MLA_TMP/serve.err" || fail "serve not in full mode: $(grep
 ok "serve listening on $PORT in full mode (webhook + API side)"
 SRC="$MLA_ROOT/tests/fixtures/render/api-cpu-only/deployment.yaml"
 NS=$(ns web); N=search-frontend
-$PY -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$SRC" \
-  | jq -c --arg ns "$NS" '.metadata.namespace = $ns' >"$MLA_TMP/dep.json"
+yaml_in_ns "$SRC" "$NS" >"$MLA_TMP/dep.json"
 ensure_ns "$NS"
 create_hpa "$NS" legacy-hpa "$N"
 mla_review CREATE "$MLA_TMP/dep.json" >"$MLA_TMP/review.json"

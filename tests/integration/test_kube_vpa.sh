@@ -60,9 +60,7 @@ review_reads() {
   kube_requests | awk -v r0="$r0" '$1 == "GET" || $1 == "LIST" { n += $2 } END { print n - r0 }'
 }
 
-$PY -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' \
-  "$MLA_ROOT/tests/fixtures/render/api-cpu-only/deployment.yaml" \
-  | jq -c --arg ns "$NS" '.metadata.namespace = $ns' >"$MLA_TMP/dep.json"
+yaml_in_ns "$MLA_ROOT/tests/fixtures/render/api-cpu-only/deployment.yaml" "$NS" >"$MLA_TMP/dep.json"
 ensure_ns "$NS"
 
 serve_up "$MLA_TMP/pol-warn" serve-warn
