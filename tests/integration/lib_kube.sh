@@ -262,3 +262,43 @@ store_opt_out() {
   kapi PATCH "$(dep_path "$1" "$2")" '{"metadata":{"labels":{"ml-autoscaling.io/managed":null},"annotations":{"ml-autoscaling.io/enabled":null,"ml-autoscaling.io/scaledobject":null,"ml-autoscaling.io/policy":null,"ml-autoscaling.io/policy-hash":null}}}' application/merge-patch+json >/dev/null
   [ "$(code)" = 200 ] || fail "store opt-out $1/$2: $(code) $(cat "$MLA_TMP/last.body")"
 }
+
+# serve_start NAME [serve flags...]: starts `ml-autoscaling serve` (under valgrind when asked)
+# on a free port, with the dev TLS certificates (made once, $MLA_TMP/certs), against the API
+# server with the product's token (SERVE_TOKEN_FILE if set, else TOKEN_FILE) and the cluster's
+# CA; its log is $MLA_TMP/NAME.err. Its Lease goes to POD_NAMESPACE (default LEASE_NS).
+# Sets SERVE_PID, PORT and WH (https://127.0.0.1:PORT); whs PATH [curl args] calls it.
+serve_start() {
+  local name=$1; shift
+  local log="$MLA_TMP/$name.err"
+  [ -s "$MLA_TMP/certs/tls.crt" ] \
+    || bash "$MLA_ROOT/certs/gen-dev-certs.sh" "$MLA_TMP/certs" >/dev/null || fail "certs"
+  # shellcheck disable=SC2046
+  POD_NAMESPACE=${POD_NAMESPACE:-$LEASE_NS} $(vg "$name" "$MLA_BUILD/ml-autoscaling") serve \
+    --listen 127.0.0.1:0 --tls-cert "$MLA_TMP/certs/tls.crt" --tls-key "$MLA_TMP/certs/tls.key" \
+    --kube-url "$API" --kube-token-file "${SERVE_TOKEN_FILE:-$TOKEN_FILE}" \
+    ${MLA_KUBE_CA:+--kube-ca "$MLA_KUBE_CA"} "$@" 2>"$log" &
+  SERVE_PID=$!; PIDS+=("$SERVE_PID"); PORT=""
+  for _ in $(seq 1 $((100 * SLOW))); do
+    PORT=$(grep -o 'listening on https://127.0.0.1:[0-9]*' "$log" 2>/dev/null | head -1 | sed 's/.*://')
+    [ -n "$PORT" ] && break; sleep 0.1
+  done
+  [ -n "$PORT" ] || fail "serve did not start: $(tail -5 "$log")"
+  WH="https://127.0.0.1:$PORT"
+}
+whs() { local p=$1; shift; curl -sS --cacert "$MLA_TMP/certs/ca.crt" "$@" "$WH$p"; }
+# serve_stop: SIGTERM, and serve must exit 0 (it releases its Lease on the way out)
+serve_stop() {
+  kill -TERM "$SERVE_PID"; wait "$SERVE_PID"; local rc=$?
+  [ "$rc" = 0 ] || fail "serve exited $rc"
+}
+# kube_requests -> serve's count of API requests by verb, one "VERB N" line each (its /metrics)
+kube_requests() {
+  whs /metrics | awk -F'[{}" ]+' '/^mla_kube_requests_total\{/ { n[$3] += $NF } END { for (v in n) print v, n[v] }'
+}
+# yaml_in_ns FILE NS -> the (single-document) YAML object of FILE as one line of JSON, moved to
+# namespace NS (on a real cluster, the run's own: `ns NAME`)
+yaml_in_ns() {
+  /usr/bin/python3 -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$1" \
+    | jq -c --arg ns "$2" '.metadata.namespace = $ns'
+}

@@ -7,7 +7,6 @@
 # admission work alone writes it once KEDA appears.
 . "$(dirname "$0")/lib_kube.sh"
 . "$MLA_ROOT/scripts/review-lib.sh"
-BIN="$MLA_BUILD/ml-autoscaling"
 PY=/usr/bin/python3
 testapi_only "KEDA's CRD cannot be removed from a shared cluster by a test" || exit 0
 kube_start_api
@@ -17,22 +16,9 @@ kapi GET /apis/keda.sh/v1alpha1 >/dev/null
 kapi GET /apis | grep -q keda.sh && fail "test API: /apis still lists keda.sh"
 ok "test API server without KEDA: /apis/keda.sh/v1alpha1 404, keda.sh not in /apis"
 
-bash "$MLA_ROOT/certs/gen-dev-certs.sh" "$MLA_TMP/certs" >/dev/null || fail "certs"
 start_serve() { # LOG-NAME extra serve flags (a new log per start: the old one has the old port)
-  LOG="$MLA_TMP/$1.err"; shift
-  # shellcheck disable=SC2046
-  POD_NAMESPACE=kube-system $(vg serve "$BIN") serve --listen 127.0.0.1:0 \
-    --tls-cert "$MLA_TMP/certs/tls.crt" --tls-key "$MLA_TMP/certs/tls.key" \
-    --policies "$MLA_ROOT/policies" --kube-url "$API" --kube-token-file "$TOKEN_FILE" \
-    --loop-interval 1 "$@" 2>"$LOG" &
-  SERVE_PID=$!; PIDS+=("$SERVE_PID")
-  PORT=
-  for _ in $(seq 1 $((100 * SLOW))); do
-    PORT=$(grep -o 'listening on https://127.0.0.1:[0-9]*' "$LOG" 2>/dev/null | head -1 | sed 's/.*://')
-    [ -n "$PORT" ] && break; sleep 0.1
-  done
-  [ -n "${PORT:-}" ] || fail "serve did not start: $(tail -5 "$LOG")"
-  WH="https://127.0.0.1:$PORT"
+  LOG="$MLA_TMP/$1.err"
+  POD_NAMESPACE=kube-system serve_start "$@" --policies "$MLA_ROOT/policies" --loop-interval 1
 }
 admit() { # DEPLOYMENT.json -> response in $MLA_TMP/resp.json, warnings in $MLA_TMP/warnings
   mla_review CREATE "$1" >"$MLA_TMP/review.json"

@@ -8,7 +8,6 @@
 # run that lets it get Leases but not create them, then one that does (the product's token must
 # not be the admin's: MLA_KUBE_ADMIN_TOKEN_FILE).
 . "$(dirname "$0")/lib_kube.sh"
-BIN="$MLA_BUILD/ml-autoscaling"
 kube_start_api
 LE=kube-system
 if kube_is_real; then
@@ -27,20 +26,9 @@ if kube_is_real; then
   kapi POST "/apis/rbac.authorization.k8s.io/v1/namespaces/$LE/rolebindings" "{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"RoleBinding\",\"metadata\":{\"name\":\"lease\"},\"roleRef\":{\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":\"Role\",\"name\":\"lease\"},\"subjects\":[{\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":\"User\",\"name\":\"$user\"}]}" >/dev/null
   [ "$(code)" = 201 ] || fail "RoleBinding: $(code) $(cat "$MLA_TMP/last.body")"
 fi
-bash "$MLA_ROOT/certs/gen-dev-certs.sh" "$MLA_TMP/certs" >/dev/null || fail "certs"
 echo "not-the-token" >"$MLA_TMP/serve-token"
-# shellcheck disable=SC2046
-POD_NAMESPACE=$LE $(vg serve "$BIN") serve --listen 127.0.0.1:0 \
-  --tls-cert "$MLA_TMP/certs/tls.crt" --tls-key "$MLA_TMP/certs/tls.key" \
-  --policies "$MLA_ROOT/policies" --kube-url "$API" --kube-token-file "$MLA_TMP/serve-token" \
-  ${MLA_KUBE_CA:+--kube-ca "$MLA_KUBE_CA"} --loop-interval 3600 2>"$MLA_TMP/serve.err" &
-SERVE_PID=$!; PIDS+=("$SERVE_PID")
-for _ in $(seq 1 $((100 * SLOW))); do
-  PORT=$(grep -o 'listening on https://127.0.0.1:[0-9]*' "$MLA_TMP/serve.err" 2>/dev/null | head -1 | sed 's/.*://')
-  [ -n "$PORT" ] && break; sleep 0.1
-done
-[ -n "${PORT:-}" ] || fail "serve did not start: $(tail -5 "$MLA_TMP/serve.err")"
-WH="https://127.0.0.1:$PORT"
+POD_NAMESPACE=$LE SERVE_TOKEN_FILE=$MLA_TMP/serve-token serve_start serve --policies "$MLA_ROOT/policies" \
+  --loop-interval 3600
 readyz() { curl -sS --cacert "$MLA_TMP/certs/ca.crt" "$WH/readyz"; }
 leader_metric() { curl -sS --cacert "$MLA_TMP/certs/ca.crt" "$WH/metrics" | awk '$1=="mla_leader"{print $2}'; }
 lease_warns() { grep '"level":"warn","component":"lease"' "$MLA_TMP/serve.err"; }

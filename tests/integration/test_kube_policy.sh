@@ -12,8 +12,7 @@ DRV_TEMPLATE="" driver_start drv --policy-dir "$MLA_ROOT/policies" --loop-interv
 PY=/usr/bin/python3
 SRC="$MLA_ROOT/tests/fixtures/render/api-cpu-only/deployment.yaml"
 NS=$(ns web); N=search-frontend
-$PY -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$SRC" \
-  | jq -c --arg ns "$NS" '.metadata.namespace = $ns' >"$MLA_TMP/dep.json"
+yaml_in_ns "$SRC" "$NS" >"$MLA_TMP/dep.json"
 ensure_ns "$NS"
 create_hpa "$NS" legacy-hpa "$N"
 render() { "$MLA_BUILD/ml-autoscaling" render -f "$1" --policies "$MLA_ROOT/policies" -o json; }

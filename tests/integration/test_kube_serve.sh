@@ -11,26 +11,13 @@ if "$BIN" serve --help 2>&1 | grep -q "not available in this build"; then
 fi
 PY=/usr/bin/python3
 kube_start_api
-bash "$MLA_ROOT/certs/gen-dev-certs.sh" "$MLA_TMP/certs" >/dev/null || fail "certs"
 ensure_ns "$LEASE_NS"
-# shellcheck disable=SC2046
-POD_NAMESPACE=$LEASE_NS $(vg serve "$BIN") serve --listen 127.0.0.1:0 \
-  --tls-cert "$MLA_TMP/certs/tls.crt" --tls-key "$MLA_TMP/certs/tls.key" \
-  --policies "$MLA_ROOT/policies" --kube-url "$API" --kube-token-file "$TOKEN_FILE" \
-  ${MLA_KUBE_CA:+--kube-ca "$MLA_KUBE_CA"} --loop-interval 3600 2>"$MLA_TMP/serve.err" &
-SERVE_PID=$!; PIDS+=("$SERVE_PID")
-for _ in $(seq 1 $((100 * SLOW))); do
-  PORT=$(grep -o 'listening on https://127.0.0.1:[0-9]*' "$MLA_TMP/serve.err" 2>/dev/null | head -1 | sed 's/.*://')
-  [ -n "$PORT" ] && break; sleep 0.1
-done
-[ -n "${PORT:-}" ] || fail "serve did not start: $(tail -5 "$MLA_TMP/serve.err")"
+serve_start serve --policies "$MLA_ROOT/policies" --loop-interval 3600
 grep -q 'mode full' "$MLA_TMP/serve.err" || fail "serve not in full mode: $(grep listening "$MLA_TMP/serve.err")"
 ok "serve listening on $PORT in full mode (webhook + API side)"
-WH="https://127.0.0.1:$PORT"
 SRC="$MLA_ROOT/tests/fixtures/render/api-cpu-only/deployment.yaml"
 NS=$(ns web); N=search-frontend
-$PY -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$SRC" \
-  | jq -c --arg ns "$NS" '.metadata.namespace = $ns' >"$MLA_TMP/dep.json"
+yaml_in_ns "$SRC" "$NS" >"$MLA_TMP/dep.json"
 ensure_ns "$NS"
 create_hpa "$NS" legacy-hpa "$N"
 mla_review CREATE "$MLA_TMP/dep.json" >"$MLA_TMP/review.json"

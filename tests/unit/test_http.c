@@ -16,6 +16,7 @@
 #include "mla/log.h"
 #include "mla/metrics.h"
 #include "mla/policy.h"
+#include "../support/http_server.h"
 
 static atomic_int n_review, n_enqueue;
 static atomic_bool deny_next;
@@ -60,30 +61,18 @@ static void setup(void)
     const char *pol = stat("../policies", &st) == 0 ? "../policies" : certdir;
     struct mla_err pe;
     cr_assert_eq(mla_policy_store_init(&store, pol, &pe), MLA_OK, "%s", pe.msg);
-    mla_log_set_level(MLA_LOG_WARN);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     char cert[600], key[600];
     snprintf(cert, sizeof cert, "%s/tls.crt", certdir);
     snprintf(key, sizeof key, "%s/tls.key", certdir);
-    struct mla_http_opts o = {.addr = (struct sockaddr *)&a, .cert_file = cert, .key_file = key,
-                              .threads = 2, .max_body = 1 << 20, .connection_timeout = 5,
-                              .max_connections = 64, .policies = &store, .hooks = &hooks,
-                              .mode = "full"};
-    struct mla_err e;
-    cr_assert_eq(mla_http_start(&o, &srv, &e), MLA_OK, "%s", e.msg);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    srv = sup_http_start((struct mla_http_opts){
+        .cert_file = cert, .key_file = key, .threads = 2, .max_body = 1 << 20,
+        .connection_timeout = 5, .max_connections = 64, .policies = &store, .hooks = &hooks,
+        .mode = "full"});
 }
 
 static void teardown(void)
 {
-    cr_assert_eq(mla_http_stop(srv, 5.0), 0);
-    mla_policy_store_fini(&store);
-    mla_metrics_reset();
-    curl_global_cleanup();
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", certdir);
-    (void)!system(cmd);
+    sup_http_stop(srv, &store, certdir);
 }
 
 static size_t sink(char *p, size_t sz, size_t n, void *ud)

@@ -12,6 +12,7 @@
 #include "mla/log.h"
 #include "mla/metrics.h"
 #include "mla/policy.h"
+#include "../support/http_server.h"
 
 static char dir[] = "/tmp/mla-test-http-tls.XXXXXX";
 static char cert[600], key[600];
@@ -37,26 +38,14 @@ static void setup(void)
     sh("cp %s/old/tls.key %s", dir, key);
     struct mla_err pe;
     cr_assert_eq(mla_policy_store_init(&store, "../policies", &pe), MLA_OK, "%s", pe.msg);
-    mla_log_set_level(MLA_LOG_WARN);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    struct mla_http_opts o = {.addr = (struct sockaddr *)&a, .cert_file = cert, .key_file = key,
-                              .threads = 1, .max_body = 1 << 20, .connection_timeout = 5,
-                              .max_connections = 16, .policies = &store, .mode = "full"};
-    struct mla_err e;
-    cr_assert_eq(mla_http_start(&o, &srv, &e), MLA_OK, "%s", e.msg);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    srv = sup_http_start((struct mla_http_opts){
+        .cert_file = cert, .key_file = key, .threads = 1, .max_body = 1 << 20,
+        .connection_timeout = 5, .max_connections = 16, .policies = &store, .mode = "full"});
 }
 
 static void teardown(void)
 {
-    cr_assert_eq(mla_http_stop(srv, 5.0), 0);
-    mla_policy_store_fini(&store);
-    mla_metrics_reset();
-    curl_global_cleanup();
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    (void)!system(cmd);
+    sup_http_stop(srv, &store, dir);
 }
 
 /* GET /healthz on a new connection trusting the CA of set `which`: the curl result. */

@@ -8,63 +8,17 @@
 
 #include "mla/review.h"
 #include "mla/review_skim.h"
-
-/* ---- the oracle: what mla_review_decode's parse step accepts, by cJSON itself ---- */
-
-/* decode refuses before parsing unless the first byte after ' ', \t, \r, \n is '{'. */
-static bool sk_precondition(const char *b, size_t n)
-{
-    size_t i = 0;
-    while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
-        i++;
-    return i < n && b[i] == '{';
-}
-
-static bool sk_oracle(const char *b, size_t n)
-{
-    if (mla_review_json_depth(b, n, MLA_REVIEW_MAX_DEPTH) > MLA_REVIEW_MAX_DEPTH)
-        return false;
-    const char *end = NULL;
-    cJSON *t = cJSON_ParseWithLengthOpts(b, n, &end, 0);
-    if (!t)
-        return false;
-    cJSON_Delete(t);
-    while (end < b + n && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n' ||
-                           *end == '\0'))
-        end++;
-    return end == b + n;
-}
-
-/* The copy decode parses: each cut of 4+ bytes replaced by null. */
-static cJSON *sk_parse_cut(const char *b, size_t n, const struct mla_review_cuts *c)
-{
-    char *copy = malloc(n + 1);
-    size_t m = 0, at = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        if (c->cut[i].to - c->cut[i].from < 4)
-            continue;
-        memcpy(copy + m, b + at, c->cut[i].from - at);
-        m += c->cut[i].from - at;
-        memcpy(copy + m, "null", 4);
-        m += 4;
-        at = c->cut[i].to;
-    }
-    memcpy(copy + m, b + at, n - at);
-    m += n - at;
-    cJSON *t = cJSON_ParseWithLengthOpts(copy, m, NULL, 0);
-    free(copy);
-    return t;
-}
+#include "../support/review_skim_oracle.h"
 
 static long sk_checked, sk_accepted;
 
 static void sk_check(const char *b, size_t n)
 {
-    if (!sk_precondition(b, n))
+    if (!sup_skim_precondition(b, n))
         return;
     struct mla_review_cuts c;
     bool got = mla_review_skim(b, n, MLA_REVIEW_MAX_DEPTH, &c);
-    bool want = sk_oracle(b, n);
+    bool want = sup_skim_oracle(b, n);
     sk_checked++;
     if (got != want) {
         FILE *f = fopen("review_skim_mismatch.bin", "wb");
@@ -81,7 +35,7 @@ static void sk_check(const char *b, size_t n)
     sk_accepted++;
     for (size_t i = 0; i < c.n; i++)
         cr_assert(c.cut[i].from < c.cut[i].to && c.cut[i].to <= n);
-    cJSON *t = sk_parse_cut(b, n, &c);
+    cJSON *t = sup_skim_parse_cut(b, n, &c);
     cr_assert_not_null(t, "the cut copy of an accepted body must parse: %.*s", (int)n, b);
     cJSON_Delete(t);
 }

@@ -15,18 +15,7 @@
 #include "mla/kube.h"
 #include "mla/mem.h"
 
-static cJSON *ssa_status(long code, const char *reason, const char *msg)
-{
-    cJSON *s = cJSON_CreateObject();
-    cJSON_AddStringToObject(s, "kind", "Status");
-    cJSON_AddStringToObject(s, "apiVersion", "v1");
-    cJSON_AddItemToObject(s, "metadata", cJSON_CreateObject());
-    cJSON_AddStringToObject(s, "status", "Failure");
-    cJSON_AddStringToObject(s, "message", msg);
-    cJSON_AddStringToObject(s, "reason", reason);
-    cJSON_AddNumberToObject(s, "code", (double)code);
-    return s;
-}
+#include "crd.h"
 
 /* ------------------------------------------------------------------ field sets */
 
@@ -418,7 +407,7 @@ static cJSON *ssa_conflict_status(const cJSON *conflicts)
                                 cJSON_GetArrayItem(c, 2)->valuestring, path, c->next ? ";" : "");
     }
     (void)rc; /* an uncapped buffer cannot fail */
-    cJSON *s = ssa_status(409, "Conflict", mla_buf_str(&b));
+    cJSON *s = ta_strict_status(409, "Conflict", mla_buf_str(&b));
     mla_buf_fini(&b);
     return s;
 }
@@ -615,7 +604,8 @@ long ta_page(cJSON *list, long limit, const char *cont, cJSON **out)
             for (int i = 0; i < n; i++)
                 cJSON_Delete(v[i]);
             free(v);
-            *out = ssa_status(400, "BadRequest", "continue key is not valid: illegal base64 data");
+            *out = ta_strict_status(400, "BadRequest",
+                                    "continue key is not valid: illegal base64 data");
             return 400;
         }
         while (start < n) {

@@ -8,25 +8,13 @@
 
 #include "mla/mem.h"
 
+#include "crd.h"
+
 static struct {
     bool strict_ns;          /* guarded by main.c's mutex, as everything here */
     cJSON *namespaces;       /* {"ns": "Active"|"Terminating"} */
     long typed_errors;       /* applies left to refuse with the typed patch error */
 } st;
-
-static cJSON *st_status(long code, const char *reason, const char *msg)
-{
-    cJSON *s = cJSON_CreateObject();
-    cJSON_AddStringToObject(s, "kind", "Status");
-    cJSON_AddStringToObject(s, "apiVersion", "v1");
-    cJSON_AddItemToObject(s, "metadata", cJSON_CreateObject());
-    cJSON_AddStringToObject(s, "status", "Failure");
-    cJSON_AddStringToObject(s, "message", msg);
-    if (reason)
-        cJSON_AddStringToObject(s, "reason", reason);
-    cJSON_AddNumberToObject(s, "code", (double)code);
-    return s;
-}
 
 /* One status write as the Deployment controller makes it: status changes, the
  * resourceVersion moves, generation and metadata stay. */
@@ -36,7 +24,7 @@ static long st_status_write(const cJSON *sw, cJSON **out)
     const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sw, "name"));
     cJSON *o = ns && name ? ta_store_get("deployments", ns, name) : NULL;
     if (!o) {
-        *out = st_status(404, "NotFound", "statusWrite: no such Deployment");
+        *out = ta_strict_status(404, "NotFound", "statusWrite: no such Deployment");
         return 404;
     }
     cJSON *gen = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "metadata"),
@@ -99,7 +87,7 @@ static cJSON *st_terminating(const char *plural, const char *ns, const char *nam
     char msg[900];
     snprintf(msg, sizeof msg, "%s \"%s\" is forbidden: unable to create new content in "
              "namespace %s because it is being terminated", plural, name, ns);
-    cJSON *s = st_status(403, "Forbidden", msg);
+    cJSON *s = ta_strict_status(403, "Forbidden", msg);
     cJSON *d = cJSON_AddObjectToObject(s, "details");
     cJSON_AddStringToObject(d, "name", name);
     cJSON_AddStringToObject(d, "kind", plural);
@@ -117,7 +105,7 @@ long ta_strict_refuse(const char *method, const char *plural, const char *ns, co
 {
     if (apply && st.typed_errors > 0 && !strcmp(plural, "scaledobjects")) {
         st.typed_errors--;
-        *out = st_status(500, NULL, "failed to create typed patch object (keda.sh/v1alpha1, "
+        *out = ta_strict_status(500, NULL, "failed to create typed patch object (keda.sh/v1alpha1, "
                          "Kind=ScaledObject): .spec.minReplicaCount: expected numeric (int or "
                          "float), got string");
         return 500;
@@ -134,7 +122,7 @@ long ta_strict_refuse(const char *method, const char *plural, const char *ns, co
     if (st.strict_ns && !phase) {
         char msg[400];
         snprintf(msg, sizeof msg, "namespaces \"%s\" not found", ns);
-        *out = st_status(404, "NotFound", msg);
+        *out = ta_strict_status(404, "NotFound", msg);
         cJSON *d = cJSON_AddObjectToObject(*out, "details");
         cJSON_AddStringToObject(d, "name", ns);
         cJSON_AddStringToObject(d, "kind", "namespaces");
