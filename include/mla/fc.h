@@ -109,6 +109,9 @@ enum mla_fc_cand {
     MLA_FC_CAND_DAMPED_LOG,  /* damped-trend Holt in log space, no season (ramps) */
     MLA_FC_CAND_PROFILE_LOG, /* weekly profile x recent level ratio (log space) */
     MLA_FC_CAND_MEAN,        /* slowly smoothed level (log space): the answer for pure noise */
+    MLA_FC_CAND_WEEK_DEV,    /* smooth daily model + last week's deviation from it, shrunk by
+                                the noise scale: a weekly event without last week's noise */
+    MLA_FC_CAND_LEVEL_WEEK,  /* fast level + last week's deviation from the level, shrunk */
     MLA_FC_CAND_COUNT
 };
 
