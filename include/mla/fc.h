@@ -74,7 +74,7 @@ struct mla_fc_config {
                                  new regime (default 3600); outages (zeros) are never accepted
                                  before outage_accept_s (default 3 days) */
     double outage_accept_s;
-    double weight_halflife_s; /* half-life of the candidates' error averages (default 2 days) */
+    double weight_halflife_s; /* half-life of the candidates' error averages (default 7 days) */
     double weight_power;      /* weight = mae^-power (default 8; large = pick the best) */
     double day_s;             /* daily period (86400) */
     double week_s;            /* weekly period (604800) */
