@@ -74,7 +74,7 @@ struct mla_fc_config {
                                  new regime (default 3600); outages (zeros) are never accepted
                                  before outage_accept_s (default 3 days) */
     double outage_accept_s;
-    double weight_halflife_s; /* half-life of the candidates' error averages (default 2 days) */
+    double weight_halflife_s; /* half-life of the candidates' error averages (default 7 days) */
     double weight_power;      /* weight = mae^-power (default 8; large = pick the best) */
     double day_s;             /* daily period (86400) */
     double week_s;            /* weekly period (604800) */
@@ -109,6 +109,9 @@ enum mla_fc_cand {
     MLA_FC_CAND_DAMPED_LOG,  /* damped-trend Holt in log space, no season (ramps) */
     MLA_FC_CAND_PROFILE_LOG, /* weekly profile x recent level ratio (log space) */
     MLA_FC_CAND_MEAN,        /* slowly smoothed level (log space): the answer for pure noise */
+    MLA_FC_CAND_WEEK_DEV,    /* smooth daily model + last week's deviation from it, shrunk by
+                                the noise scale: a weekly event without last week's noise */
+    MLA_FC_CAND_LEVEL_WEEK,  /* fast level + last week's deviation from the level, shrunk */
     MLA_FC_CAND_COUNT
 };
 

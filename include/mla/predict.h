@@ -72,7 +72,7 @@ struct mla_predict_config {
     int min_replicas;            /* >= 0; default 0 */
     int max_replicas;            /* >= min_replicas; default 1000 */
     int hysteresis_step;         /* >= 1; default 1 */
-    int scale_down_hold_minutes; /* >= 0; default 30 */
+    int scale_down_hold_minutes; /* >= 0; default 15 (what simulate measures) */
 };
 
 /* What the loop learns from the forecaster (filled from mla_fc_forecast's result). */

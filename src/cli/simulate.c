@@ -81,8 +81,8 @@ static void sim_usage(FILE *f)
             "      --lead MIN                predictive scale-ahead in minutes (default 15)\n"
             "      --quantile Q              forecast upper bound used (default 0.8)\n"
             "      --hysteresis-step N       the loop's hysteresisStep (default 1)\n"
-            "      --scale-down-hold MIN     the loop's scaleDownHoldMinutes (default 15; the\n"
-            "                                loop's own default, 30, costs ~+3%% replica-hours)\n"
+            "      --scale-down-hold MIN     the loop's scaleDownHoldMinutes (default 15, the\n"
+            "                                loop's own default)\n"
             "  -h, --help                    this help\n\n"
             "Exit: 0 ok, 2 usage or file error.\n");
 }

@@ -30,6 +30,11 @@
 #define XS(e, j) ((e)->xs[(size_t)(j) & (e)->mask])
 #define XR(e, j) ((e)->xr[(size_t)(j) & (e)->mask])
 #define OK(e, j) ((e)->ok[(size_t)(j) & (e)->mask])
+#define XB(e, j) ((e)->xb[(size_t)(j) & (e)->mask])
+#define XL(e, j) ((e)->xl[(size_t)(j) & (e)->mask])
+/* A weekly deviation counts when it exceeds this many noise scales (one-step residual scale):
+ * 3 lets about 1 noise point in 400 through, while a recurring event stands far above it. */
+#define WD_C 3.0
 
 struct mla__fc_engine {
     struct mla_fc_config cfg;
@@ -42,6 +47,9 @@ struct mla__fc_engine {
     double *xs;      /* ring: model space, anomalies and gaps replaced; NaN before any value */
     double *xr;      /* ring: model space of the raw values (NaN = missing), for the filter */
     unsigned char *ok; /* ring: 1 when the point was accepted by the filter */
+    double *xb;      /* ring: the smooth daily model's expectation of each point, one step
+                        ahead (model space; NaN before it can forecast) */
+    double *xl;      /* ring: the fast level before each point (model space) */
     double cur;      /* the current point in raw space, filtered */
     struct mla__fc_hw hw_day, hw_day_log, hw_day_slow, hw_day_smooth, hw_week_log, damped_log;
     double lvl, lvl_slow; /* smoothed levels (fast, slow), model space */
@@ -49,6 +57,7 @@ struct mla__fc_engine {
     double *prof;    /* profile candidate: per slot of week (or day), model space */
     unsigned char *prof_seen;
     double prof_off;
+    bool prof_active; /* some profile slot has come round a second time */
     double scale_s, scale_w; /* robust scale: EW mean of |one-step residual| */
     size_t run;
     int run_kind; /* 1 spike/dip, 2 outage */
@@ -172,8 +181,10 @@ struct mla__fc_engine *mla__fc_engine_create(double step_s, const struct mla_fc_
     e->xs = mla_xmalloc(cap * sizeof(double));
     e->xr = mla_xmalloc(cap * sizeof(double));
     e->ok = mla_xcalloc(cap, 1);
+    e->xb = mla_xmalloc(cap * sizeof(double));
+    e->xl = mla_xmalloc(cap * sizeof(double));
     for (size_t j = 0; j < cap; j++)
-        e->xs[j] = e->xr[j] = NAN;
+        e->xs[j] = e->xr[j] = e->xb[j] = e->xl[j] = NAN;
     /* Fixed smoothing parameters: the ensemble weights do the adapting, no per-series refit. */
     /* Two flavours of season: sharp (classic, each slot on its own: catches narrow peaks) and
      * smooth (each update spread over +-1 hour of slots: averages burst noise away). */
@@ -226,6 +237,8 @@ void mla__fc_engine_destroy(struct mla__fc_engine *e)
     free(e->xs);
     free(e->xr);
     free(e->ok);
+    free(e->xb);
+    free(e->xl);
     free(e);
 }
 
@@ -238,6 +251,34 @@ static long eg_snaive_idx(size_t i, int h, int m)
     while (j > (long)i)
         j -= m;
     return j;
+}
+
+/* d when it stands out of the noise (|d| > thr), else 0 (hard threshold: a soft one, d - thr,
+ * cut every weekly peak by the threshold and scored worse on weekly_sharp and NASA). */
+static inline double eg_keep(double d, double thr)
+{
+    return fabs(d) > thr ? d : 0;
+}
+
+/* The weekly-deviation candidates: a base forecast (the smooth daily model, the fast level) plus
+ * how far the same slot last week (j) stood from what that base expected then, kept only when
+ * it stands out of the noise (WD_C scales). Where last week held nothing special they are their
+ * base (no noise copied from last week, unlike snaive_week); a weekly event (a Monday peak)
+ * comes back whole, which a daily model or a level cannot do, and which the smoothed weekly
+ * season blurs when it has seen only one or two weeks (the loop's 336 h lookback). Reads the
+ * raw value at j: the filter replaces the first hour of a weekly event it has not seen yet, and
+ * that is exactly what must come back a week later (a one-off spike comes back too, and its
+ * error record then costs these candidates their weight). */
+static void eg_week_dev(const struct mla__fc_engine *e, long j, double *pred)
+{
+    pred[MLA_FC_CAND_WEEK_DEV] = pred[MLA_FC_CAND_LEVEL_WEEK] = NAN;
+    if (j < 0)
+        return;
+    double y = XR(e, j);
+    double thr = e->scale_w > 0 ? WD_C * 1.25 * e->scale_s / e->scale_w : 0;
+    double b = XB(e, j), l = XL(e, j);
+    pred[MLA_FC_CAND_WEEK_DEV] = pred[MLA_FC_CAND_HW_DAY_SMOOTH] + eg_keep(y - b, thr);
+    pred[MLA_FC_CAND_LEVEL_WEEK] = pred[MLA_FC_CAND_LEVEL] + eg_keep(y - l, thr);
 }
 
 /* Every candidate's forecast for point i + h in model space, made after consuming point i;
@@ -269,6 +310,7 @@ static void eg_cands(const struct mla__fc_engine *e, size_t i, int h, size_t jd,
     pred[MLA_FC_CAND_DAMPED_LOG] = mla__fc_hw_pred_slots(&e->damped_log, h, 0, 0);
     pred[MLA_FC_CAND_PROFILE_LOG] =
         e->mp && e->prof_seen[jp] ? e->prof[jp] + e->prof_off : NAN;
+    eg_week_dev(e, eg_snaive_idx(i, h, e->mw), pred);
 }
 
 /* eg_cands for any h after the last point (the result: not per point, so plain modulo). */
@@ -365,6 +407,7 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *acce
     bool ref_ok = i > 0 && e->md && ref->started && ref->seen[0][e->dpos];
     /* One step ahead of prev is point i: its day slot is dpos. */
     double r = ref_ok ? mla__fc_hw_pred_slots(ref, 1, e->dpos, 0) : NAN;
+    XB(e, i) = r;
     if (isnan(y)) {
         XR(e, i) = NAN;
         e->missing++;
@@ -426,7 +469,12 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *acce
         mla__fc_hw_shift(&e->damped_log, x - mla__fc_hw_pred(&e->damped_log, prev, 1));
         mla__fc_hw_shift(&e->hw_day, y - mla__fc_hw_pred(&e->hw_day, prev, 1));
         e->lvl = e->lvl_slow = x;
-        e->prof_off += d;
+        /* The profile's offset only once it has one: before any slot comes round again every
+         * slot holds its own first value, which no shift makes stale, and an offset moved then
+         * never comes back (only revisited slots move it): a weekly peak accepted in the first
+         * week left every other slot's forecast off by the peak's height for a week. */
+        if (e->prof_active)
+            e->prof_off += d;
         *accepted = true;
         return x;
     }
@@ -503,7 +551,14 @@ static void eg_learn(struct mla__fc_engine *e, size_t i, double x)
     if (e->mp) {
         size_t s = e->ppos;
         if (e->prof_seen[s]) {
-            e->prof_off += 0.1 * (x - e->prof[s] - e->prof_off);
+            e->prof_active = true;
+            /* The offset is the level all slots share: one slot's surprise (a weekly peak the
+             * profile missed) moves it by at most a few noise scales (Huber), or every other
+             * slot would be off by that peak until the offset crawled back. */
+            double u = x - e->prof[s] - e->prof_off;
+            double lim = e->scale_w > 0 ? 3 * 1.25 * e->scale_s / e->scale_w : INFINITY;
+            u = u > lim ? lim : u < -lim ? -lim : u;
+            e->prof_off += 0.1 * u;
             e->prof[s] += 0.3 * (x - e->prof_off - e->prof[s]);
         } else {
             e->prof[s] = x - e->prof_off;
@@ -554,6 +609,7 @@ void mla__fc_engine_step(struct mla__fc_engine *e, double y)
     size_t i = e->t++;
     e->logsp_set = true;
     eg_advance(e, i);
+    XL(e, i) = e->lvl_started ? e->lvl : NAN;
     bool accepted;
     double x = eg_filter(e, i, y, &accepted);
     OK(e, i) = accepted;
@@ -608,7 +664,7 @@ void mla_fc_config_default(struct mla_fc_config *cfg)
     cfg->anomaly_threshold = 4;
     cfg->anomaly_accept_s = 3600;
     cfg->outage_accept_s = 3 * 86400;
-    cfg->weight_halflife_s = 2 * 86400;
+    cfg->weight_halflife_s = 7 * 86400;
     cfg->weight_power = 8;
     cfg->day_s = 86400;
     cfg->week_s = 7 * 86400;
@@ -618,7 +674,7 @@ static const char *const fc_trend_names[] = {"stable", "increasing", "decreasing
 static const char *const fc_cand_names[] = {
     "persist", "snaive_day", "snaive_week", "level", "hw_day",
     "hw_day_log", "hw_day_slow", "hw_day_smooth", "hw_week_log", "damped_log", "profile_log",
-    "mean"};
+    "mean", "week_dev", "level_week"};
 
 const char *mla_fc_trend_name(enum mla_fc_trend t)
 {

@@ -893,7 +893,7 @@ static void c_builtin(struct mla_settings *s)
     s->pred.quantile = 0.9;
     s->pred.anomaly = 3.5;
     s->pred.hyst_step = 1;
-    s->pred.hold_min = 30;
+    s->pred.hold_min = 15; /* simulate: 30 costs NASA +15.6 % replica-hours, 15 +12.7 % */
     s->night_max = -1;
 }
 

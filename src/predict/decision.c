@@ -40,7 +40,7 @@ void mla_predict_config_init(struct mla_predict_config *cfg)
         .min_replicas = 0,
         .max_replicas = 1000,
         .hysteresis_step = 1,
-        .scale_down_hold_minutes = 30,
+        .scale_down_hold_minutes = 15,
     };
 }
 
