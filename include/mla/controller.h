@@ -46,6 +46,9 @@ struct mla_controller_config {
     long loop_interval_ms;       /* 0: 60000 */
     bool no_loop;                /* no elector, no loop: admission + worker only */
     int loop_page_size;          /* items per LIST page of the loop; 0: 500 */
+    /* streaming forecast models kept between passes (predict_models.h), with predict_env:
+     * at most this many; 0: MLA_PREDICT_MODELS_DEFAULT_MAX; < 0: none (a full query per step) */
+    long loop_models;
     /* the worker */
     const char *field_manager;   /* NULL: "ml-autoscaling" */
     int worker_threads;          /* 0: 2 */

@@ -45,6 +45,10 @@ struct mla_controller {
     long review_budget_ms;   /* immutable */
     struct mla_predict_env penv; /* immutable; used when have_penv */
     bool have_penv;
+    /* The streaming models (predict_models.h): owned (NULL: one-shot steps); touched by the
+     * loop pass only (the loop thread, or mla_controller_reconcile under the pass lock). */
+    struct mla_predict_models *models;
+    _Atomic bool models_stale; /* atomic: set on a new leader term, cleared by the pass */
     _Atomic long long api_down_until_ms; /* atomic */
     struct mla_log_limit rl;
 };
@@ -81,6 +85,9 @@ static void apiside_predict(void *ctx, struct mla_kube *kc, const cJSON *so)
     memset(&res, 0, sizeof res);
     struct mla_err err;
     mla_err_clear(&err);
+    /* A new leader term: another replica predicted meanwhile, rebuild from history */
+    if (api->models && atomic_exchange(&api->models_stale, false))
+        mla_predict_models_clear(api->models);
     if (mla_predict_step(&api->penv, so, time(NULL), &cfg, &res, &err) != MLA_OK) {
         mla_log(MLA_LOG_WARN, "apiside", "%s/%s: predictive step failed, minReplicaCount left "
                 "as it is: %s", ns, name, err.msg);
@@ -116,6 +123,8 @@ static void apiside_on_leader(void *ctx, bool leading)
 {
     struct mla_controller *api = ctx;
     struct mla_reconcile *rec = atomic_load(&api->rec);
+    if (leading)
+        atomic_store(&api->models_stale, true);
     if (leading && rec)
         mla_reconcile_kick(rec);
 }
@@ -174,6 +183,15 @@ static enum mla_code apiside_start_reconcile(struct mla_controller *api,
             api->penv.replicas_ctx = api;
         }
         api->have_penv = true;
+        if (cfg->loop_models >= 0 && api->penv.forecast && api->penv.prom.base_url) {
+            long iv = cfg->loop_interval_ms > 0 ? cfg->loop_interval_ms : 60000;
+            /* idle for three passes: its ScaledObject is gone (or paused, or not predictive) */
+            enum mla_code mrc = mla_predict_models_create(
+                (size_t)cfg->loop_models, 3.0 * (double)iv / 1000.0, &api->models, err);
+            if (mrc)
+                return mrc;
+            api->penv.models = api->models;
+        }
         rcfg.predict = apiside_predict;
         rcfg.predict_ctx = api;
     }
@@ -265,6 +283,7 @@ void mla_controller_destroy(struct mla_controller *api)
     struct mla_reconcile *rec = atomic_exchange(&api->rec, NULL);
     mla_lease_destroy(api->lease); /* releases the Lease first */
     mla_reconcile_destroy(rec);
+    mla_predict_models_destroy(api->models); /* after the loop's last step */
     mla_keda_destroy(api->keda);   /* after the loop's last gate call */
     mla_worker_destroy(api->worker);
     if (!api->worker && api->q)

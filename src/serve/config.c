@@ -44,6 +44,10 @@ static const struct cfg_flag cfg_flags[] = {
      "Prometheus base URL for the predictive loop"},
     {"loop-interval", CFG_SECONDS, F(loop_interval), 1, 86400, "60",
      "seconds between runs of the leader's background loop"},
+    {"loop-models", CFG_UINT, F(loop_models), 0, 1000000, "1000",
+     "forecast models the loop keeps between passes (about 160 KB each), so that a pass "
+     "fetches only new samples; ScaledObjects beyond it are forecast from a full query; "
+     "0: none"},
     {"no-loop", CFG_BOOL, F(no_loop), 0, 0, "false", "do not run the leader election and loop"},
     {"log-level", CFG_LEVEL, F(log_level), 0, 0, "info", "debug, info, warn, error or off"},
     {"threads", CFG_UINT, F(threads), 1, 256, "number of CPUs", "request threads"},
@@ -263,6 +267,7 @@ enum mla_code mla_serve_config_parse(struct mla_serve_config *cfg, int argc, cha
     c.shutdown_grace = MLA_SERVE_DEFAULT_SHUTDOWN_GRACE;
     c.log_level = MLA_LOG_INFO;
     c.loop_interval = MLA_SERVE_DEFAULT_LOOP_INTERVAL;
+    c.loop_models = 1000;
     for (size_t i = 0; i < CFG_NFLAGS; i++) {
         char env[64];
         cfg_env_name(&cfg_flags[i], env, sizeof env);
