@@ -396,6 +396,7 @@ static void drv_usage(FILE *f)
             "       [--lease-duration S] [--renew-deadline S] [--retry-period S]\n"
             "       [--stored-give-up S] [--transfer-verify S] [--drain S] [--stay]\n"
             "       [--log-level L] [--metrics-out FILE] [--prom-url URL] [--list-page-size N]\n"
+            "       [--loop-models N (0: none; default 1000)]\n"
             "Reads admission/command JSON lines on stdin (see the header of main.c).\n");
 }
 
@@ -439,6 +440,15 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--identity")) cfg.identity = v;
         else if (!strcmp(a, "--metrics-out")) metrics_out = v;
         else if (!strcmp(a, "--prom-url")) prom_url = v;
+        else if (!strcmp(a, "--loop-models")) {
+            char *end = NULL;
+            long n = strtol(v, &end, 10);
+            if (!end || *end || n < 0 || n > 1000000) {
+                fprintf(stderr, "mla-controller-driver: --loop-models %s: 0..1000000\n", v);
+                return 2;
+            }
+            cfg.loop_models = n ? n : -1;
+        }
         else if (!strcmp(a, "--list-page-size")) {
             char *end = NULL;
             long n = strtol(v, &end, 10);
