@@ -365,8 +365,12 @@ static enum mla_code rec_pass(struct mla_reconcile *r, bool gated, struct mla_re
             .terminating = rd.terminating, .ps = ps, .decide = r->cfg.decide,
             .decide_ctx = r->cfg.decide_ctx, .predict = r->cfg.predict != NULL};
         rc = mla_reconcile_plan(&in, &plan, &st, err);
+        if (rc == MLA_OK && r->cfg.pass_begin)
+            r->cfg.pass_begin(r->cfg.predict_ctx, rd.deps);
         if (rc == MLA_OK)
             rc = rec_run_plan(r, plan, rd.sos, gated, err);
+        if (r->cfg.pass_end)
+            r->cfg.pass_end(r->cfg.predict_ctx);
         mla_policy_set_unref(ps);
     }
     rec_run_count(rc == MLA_OK);

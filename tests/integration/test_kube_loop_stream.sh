@@ -65,9 +65,15 @@ assert any("continue=" in i["query"] for i in items), items
 ok "the LIST of ScaledObjects is paginated (limit=2, then continue)"
 end1=$(awk '{print $2; exit}' "$PLOG")
 sleep 5.5 # at least one new 5 s grid point
-: >"$PLOG"
+: >"$PLOG"; clearlog
 out=$(send '{"cmd":"reconcile"}')
 [ "$(echo "$out" | jqr ok)" = true ] || fail "pass 2: $out"
+# the replica counts for the cost gauges come from the pass's LIST, not a GET per ScaledObject
+apilog | $PY -c '
+import json,sys
+gets=[i for i in json.load(sys.stdin)["items"] if i["verb"]=="GET" and "/deployments/" in i["path"]]
+assert not gets, gets' || fail "pass 2 read Deployments one by one: $(apilog | head -c 1500)"
+ok "pass 2: no GET per Deployment (replicas from the pass's LIST)"
 [ "$(wc -l <"$PLOG")" = 3 ] || fail "pass 2: expected 3 short queries: $(cat "$PLOG")"
 awk -v e1="$end1" '$1 != e1 + 5 || $4 > 3 || $4 < 1 {bad=1} END {exit bad}' "$PLOG" \
   || fail "pass 2 must fetch only the samples after $end1: $(cat "$PLOG")"
@@ -84,4 +90,7 @@ driver_stop
 samples=$(metric "$MLA_TMP/drv.metrics" mla_predict_prom_samples_total)
 [ "${samples%.*}" -ge 2163 ] && [ "${samples%.*}" -le 2190 ] || fail "mla_predict_prom_samples_total $samples"
 ok "/metrics: mla_predict_prom_samples_total $samples"
+grep -q '^mla_workload_replicas{.*"web".*} 1$' "$MLA_TMP/drv.metrics" \
+  || fail "mla_workload_replicas: $(grep mla_workload_replicas "$MLA_TMP/drv.metrics")"
+ok "/metrics: mla_workload_replicas still published"
 testprom_stop || fail "testprom"
