@@ -37,6 +37,7 @@
 #include "mla/err.h"
 #include "mla/predict.h"
 #include "mla/prom.h"
+#include "mla/ratelimit.h"
 
 #define MLA_PREDICT_MODELS_DEFAULT_MAX 1000
 
@@ -79,7 +80,9 @@ void mla_predict_models_stats(const struct mla_predict_models *m,
  * and `why` says why not (no history, the model refused it); an error (no output) when
  * Prometheus failed - the model is then left as it was (dropped when it was being built).
  * horizon_steps/ahead_steps as for mla_predict_forecast_fn. */
+/* limit (may be NULL, borrowed): a token before each query. */
 enum mla_code mla_predict_models_forecast(struct mla_predict_models *m,
+                                          struct mla_ratelimit *limit,
                                           const struct mla_prom_opts *prom, const char *ns,
                                           const char *name, const char *config_text,
                                           const struct mla_predict_config *c, time_t now,

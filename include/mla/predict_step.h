@@ -43,6 +43,7 @@
 #include "mla/predict.h"
 #include "mla/predict_models.h"
 #include "mla/prom.h"
+#include "mla/ratelimit.h"
 
 /* Forecasts from `values` (n points, step_s apart, the last one at "now", NaN for gaps):
  * fills out->peak_upper (max of the upper bound at `quantile` over future steps
@@ -70,6 +71,9 @@ struct mla_predict_env {
      * thread). The streaming models kept between steps (predict_models.h): each later step
      * fetches only the samples since the last one. */
     struct mla_predict_models *models;
+    /* Optional (NULL: none), borrowed: every Prometheus query first takes a token
+     * (--prometheus-qps/--prometheus-burst). */
+    struct mla_ratelimit *prom_limit;
 };
 
 #define MLA_PREDICT_FIELD_MANAGER "ml-autoscaling-loop"

@@ -30,6 +30,7 @@
 #include "mla/lease.h"
 #include "mla/policy.h"
 #include "mla/queue.h"
+#include "mla/ratelimit.h"
 
 /* Decides for a stored Deployment (the request is built by the loop: op UPDATE, object = the
  * stored Deployment). NULL in the config means mla_decide with the store's current set. */
@@ -56,6 +57,9 @@ struct mla_reconcile_config {
     void (*pass_begin)(void *ctx, const cJSON *deployments);
     void (*pass_end)(void *ctx);
     int page_size;                      /* items per LIST page (limit); 0: 500 */
+    /* borrowed, may be NULL: every request of the pass (LIST page, GET, DELETE) first takes a
+     * token, so a pass is a steady rate (--kube-api-qps/--kube-api-burst) */
+    struct mla_ratelimit *limit;
     const char *identity;               /* Events' reportingInstance (copied);
                                          * NULL: "ml-autoscaling" */
     /* Called at the start of each pass; false: skip the pass quietly (e.g. KEDA's API is

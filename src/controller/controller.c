@@ -53,6 +53,8 @@ struct mla_controller {
      * pass only (between pass_begin and pass_end), NULL outside a pass */
     struct apiside_rep *reps;
     size_t nreps;
+    struct mla_ratelimit api_rl;  /* the loop's API requests (any thread: it locks) */
+    struct mla_ratelimit prom_rl; /* the loop's Prometheus queries */
     _Atomic long long api_down_until_ms; /* atomic */
     struct mla_log_limit rl;
 };
@@ -118,6 +120,7 @@ static int apiside_replicas(void *ctx, const char *ns, const char *deployment)
         if (hit)
             return hit->replicas;
     }
+    mla_ratelimit_wait(&api->api_rl);
     char *p = mla_xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", ns, deployment);
     struct mla_kube_opts o = {.budget_ms = 2000, .max_attempts = 2};
     struct mla_kube_resp r = {0};
@@ -158,6 +161,7 @@ static void apiside_predict(void *ctx, struct mla_kube *kc, const cJSON *so)
     char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s"
                             "?fieldManager=" MLA_PREDICT_FIELD_MANAGER "&force=true", ns, name);
     struct mla_kube_opts o = {.budget_ms = 10000, .content_type = "application/apply-patch+yaml"};
+    mla_ratelimit_wait(&api->api_rl);
     struct mla_kube_resp r = {0};
     enum mla_code rc = mla_kube_request(kc, MLA_KUBE_PATCH, p, body, &o, &r, &err);
     if (rc == MLA_OK && res.skipped)
@@ -209,6 +213,12 @@ static enum mla_code apiside_kube_config(const struct mla_controller_config *cfg
     return mla_kube_config_in_cluster(kcfg, NULL, err);
 }
 
+/* A rate setting: 0 the default, < 0 none (0 for mla_ratelimit_init). */
+static double apiside_limit(double v, double dflt)
+{
+    return v == 0 ? dflt : v < 0 ? 0 : v;
+}
+
 /* Our identity as a candidate and field owner: --identity, else hostname-pid (new, free()). */
 static char *apiside_identity(const struct mla_controller_config *cfg)
 {
@@ -233,6 +243,7 @@ static enum mla_code apiside_start_reconcile(struct mla_controller *api,
                                   .predict_ctx = cfg->predict_ctx,
                                   .identity = identity,
                                   .page_size = cfg->loop_page_size,
+                                  .limit = &api->api_rl,
                                   .gate = mla_keda_gate, .gate_ctx = api->keda};
     if (!rcfg.predict && cfg->predict_env) {
         api->penv = *cfg->predict_env;
@@ -243,6 +254,7 @@ static enum mla_code apiside_start_reconcile(struct mla_controller *api,
             rcfg.pass_end = apiside_pass_end;
         }
         api->have_penv = true;
+        api->penv.prom_limit = &api->prom_rl;
         if (cfg->loop_models >= 0 && api->penv.forecast && api->penv.prom.base_url) {
             long iv = cfg->loop_interval_ms > 0 ? cfg->loop_interval_ms : 60000;
             /* idle for three passes: its ScaledObject is gone (or paused, or not predictive) */
@@ -301,10 +313,16 @@ enum mla_code mla_controller_create(const struct mla_controller_config *cfg,
         return rc;
     struct mla_controller *api = mla_xcalloc(1, sizeof *api);
     api->review_budget_ms = cfg->review_budget_ms > 0 ? cfg->review_budget_ms : 300;
+    mla_ratelimit_init(&api->api_rl, apiside_limit(cfg->kube_api_qps, 20),
+                       apiside_limit(cfg->kube_api_burst, 30));
+    mla_ratelimit_init(&api->prom_rl, apiside_limit(cfg->prometheus_qps, 100),
+                       apiside_limit(cfg->prometheus_burst, 200));
     atomic_init(&api->api_down_until_ms, 0);
     rc = mla_kube_create(&kcfg, &api->kc, err);
     mla_kube_config_fini(&kcfg);
     if (rc != MLA_OK) {
+        mla_ratelimit_fini(&api->api_rl);
+        mla_ratelimit_fini(&api->prom_rl);
         free(api);
         return rc;
     }
@@ -350,6 +368,8 @@ void mla_controller_destroy(struct mla_controller *api)
         mla_queue_stop(api->q);
     mla_queue_destroy(api->q);
     mla_kube_destroy(api->kc);
+    mla_ratelimit_fini(&api->api_rl);
+    mla_ratelimit_fini(&api->prom_rl);
     free(api);
 }
 

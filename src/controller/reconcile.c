@@ -101,6 +101,7 @@ static enum mla_code rec_list(struct mla_reconcile *r, const char *path,
         cont = NULL;
         struct mla_kube_opts o = {.budget_ms = 20000};
         struct mla_kube_resp resp = {0};
+        mla_ratelimit_wait(r->cfg.limit);
         rc = mla_kube_request(r->kc, MLA_KUBE_LIST, mla_buf_str(&url), NULL, &o, &resp, err);
         mla_buf_fini(&url);
         if (rc == MLA_OK) {
@@ -178,6 +179,7 @@ static void rec_read_owners(struct mla_reconcile *r, const cJSON *want, cJSON *o
         struct mla_kube_resp resp = {0};
         struct mla_err e;
         mla_err_clear(&e);
+        mla_ratelimit_wait(r->cfg.limit);
         enum mla_code rc = mla_kube_request(r->kc, MLA_KUBE_GET, p, NULL, &o, &resp, &e);
         free(p);
         if (rc == MLA_OK) {
@@ -269,6 +271,7 @@ static bool rec_delete(struct mla_reconcile *r, const char *ns, const char *name
     struct mla_kube_resp resp = {0};
     struct mla_err e;
     mla_err_clear(&e);
+    mla_ratelimit_wait(r->cfg.limit);
     enum mla_code rc = mla_kube_request(r->kc, MLA_KUBE_DELETE, p, NULL, &o, &resp, &e);
     bool gone = rc != MLA_OK && mla_reconcile_ns_gone(resp.status, resp.body);
     if (rc == MLA_OK || rc == MLA_ENOTFOUND)

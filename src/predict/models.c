@@ -35,6 +35,7 @@ struct mla_predict_models {
     time_t last_sweep;
     mla_predict_fetch_fn fetch; /* NULL: mla_prom_query_range */
     void *fetch_ctx;
+    struct mla_ratelimit *limit; /* borrowed for the current call; may be NULL */
     struct mla_predict_models_stats st;
 };
 
@@ -153,6 +154,7 @@ static enum mla_code pm_query(struct mla_predict_models *m, const struct mla_pro
                               const char *query, double start, double end, double step,
                               struct mla_prom_series *s, struct mla_err *err)
 {
+    mla_ratelimit_wait(m->limit);
     enum mla_code rc = m->fetch ? m->fetch(m->fetch_ctx, prom, query, start, end, step, s, err)
                                 : mla_prom_query_range(prom, query, start, end, step, s, err);
     m->st.queries++;
@@ -263,6 +265,7 @@ static enum mla_code pm_build(struct mla_predict_models *m, const struct mla_pro
 }
 
 enum mla_code mla_predict_models_forecast(struct mla_predict_models *m,
+                                          struct mla_ratelimit *limit,
                                           const struct mla_prom_opts *prom, const char *ns,
                                           const char *name, const char *config_text,
                                           const struct mla_predict_config *c, time_t now,
@@ -271,6 +274,7 @@ enum mla_code mla_predict_models_forecast(struct mla_predict_models *m,
                                           char *why, size_t whylen, struct mla_err *err)
 {
     pm_sweep(m, now);
+    m->limit = limit;
     double step = c->step_seconds;
     double end = floor((double)now / step) * step; /* aligned: stable grid across passes */
     char *key = mla_xasprintf("%s/%s", ns, name);

@@ -76,7 +76,7 @@ static enum mla_code forecast(const struct mla_predict_env *env, const char *ns,
     if (horizon < ahead)
         horizon = ahead;
     if (env->models)
-        return mla_predict_models_forecast(env->models, &env->prom, ns, name, config_text, c,
+        return mla_predict_models_forecast(env->models, env->prom_limit, &env->prom, ns, name, config_text, c,
                                            now, horizon, ahead, fc, have, whybuf, whylen, err);
     if (!env->forecast) {
         snprintf(whybuf, whylen, "no forecaster configured");
@@ -86,6 +86,7 @@ static enum mla_code forecast(const struct mla_predict_env *env, const char *ns,
     double end = floor((double)now / step) * step; /* aligned: stable grid across cycles */
     double start = end - floor(c->lookback_hours * 3600 / step) * step;
     struct mla_prom_series s;
+    mla_ratelimit_wait(env->prom_limit);
     enum mla_code rc = mla_prom_query_range(&env->prom, c->query, start, end, step, &s, err);
     if (rc)
         return rc;

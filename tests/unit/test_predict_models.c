@@ -92,7 +92,7 @@ static struct mla_predict_forecast call(struct mla_predict_models *m, const char
     char why[200] = "";
     struct mla_err e;
     mla_err_clear(&e);
-    cr_assert_eq(mla_predict_models_forecast(m, &prom, "shop", name, text, &c, now, 6, 3, &fc,
+    cr_assert_eq(mla_predict_models_forecast(m, NULL, &prom, "shop", name, text, &c, now, 6, 3, &fc,
                                              &have, why, sizeof why, &e),
                  MLA_OK, "%s", e.msg);
     cr_assert(have, "no forecast: %s", why);
@@ -251,12 +251,12 @@ Test(predict_models, a_prometheus_failure_is_an_error_and_keeps_the_model)
     bool have = false;
     char why[200];
     struct mla_err e;
-    cr_assert_eq(mla_predict_models_forecast(m, &prom, "shop", "web", cfg_a, &c, NOW0 + 300, 6,
+    cr_assert_eq(mla_predict_models_forecast(m, NULL, &prom, "shop", "web", cfg_a, &c, NOW0 + 300, 6,
                                              3, &fc, &have, why, sizeof why, &e),
                  MLA_EUNAVAIL);
     cr_assert(strstr(e.msg, "prometheus down"), "%s", e.msg);
     /* a new ScaledObject's build fails the same way and keeps nothing */
-    cr_assert_eq(mla_predict_models_forecast(m, &prom, "shop", "new", cfg_a, &c, NOW0 + 300, 6,
+    cr_assert_eq(mla_predict_models_forecast(m, NULL, &prom, "shop", "new", cfg_a, &c, NOW0 + 300, 6,
                                              3, &fc, &have, why, sizeof why, &e),
                  MLA_EUNAVAIL);
     struct mla_predict_models_stats st;
@@ -280,7 +280,7 @@ Test(predict_models, no_history_is_no_forecast_and_no_model)
     struct mla_predict_forecast fc;
     bool have = true;
     char why[200] = "";
-    cr_assert_eq(mla_predict_models_forecast(m, &prom, "shop", "web", cfg_a, &c, NOW0, 6, 3, &fc,
+    cr_assert_eq(mla_predict_models_forecast(m, NULL, &prom, "shop", "web", cfg_a, &c, NOW0, 6, 3, &fc,
                                              &have, why, sizeof why, NULL),
                  MLA_OK);
     cr_assert(!have);
@@ -302,7 +302,7 @@ Test(predict_models, the_default_fetch_is_prometheus_and_fails_cleanly)
     char why[200] = "";
     struct mla_prom_opts bad = {.base_url = "http://127.0.0.1:1", .timeout_ms = 500};
     struct mla_err e;
-    cr_assert_eq(mla_predict_models_forecast(m, &bad, "shop", "web", cfg_a, &c, NOW0, 6, 3, &fc,
+    cr_assert_eq(mla_predict_models_forecast(m, NULL, &bad, "shop", "web", cfg_a, &c, NOW0, 6, 3, &fc,
                                              &have, why, sizeof why, &e),
                  MLA_EUNAVAIL, "nobody listens on port 1: %s", e.msg);
     struct mla_predict_models_stats st;
