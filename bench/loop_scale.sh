@@ -3,8 +3,9 @@
 # predictive-config (default lookback 336 h at 300 s), in mla-testapi, the load history served
 # by mla-testprom from the bundled NASA trace; the real loop code (mla-controller-driver: the
 # controller façade, reconcile pass, predictive step, streaming models) runs passes on demand.
-# Per pass it prints: pass time, Prometheus queries / grid points / bytes fetched, API requests,
-# the leader's RSS (now and peak). Figures only; never fails.
+# Per pass it prints: pass time and the leader's CPU time in it (user+system of the driver: the
+# test servers' own CPU is left out), Prometheus queries / grid points / bytes fetched, API
+# requests, the leader's RSS (now and peak). Figures only; never fails.
 #
 # Usage: loop_scale.sh [N...]      (default: 100 1000; passes 0..MLA_LOOP_PASSES, default 2)
 # Env: MLA_LOOP_MODELS (the driver's --loop-models; 0 = one-shot, full lookback every pass),
@@ -31,7 +32,7 @@ run_n() {
   sed -e 's/"NAME"/"DEPNAME"/g' -e 's/"NS"/"DEPNS"/g' "$R/tests/fixtures/kube/deployment.json" >"$T/dep.json"
   /usr/bin/kubectl patch --local --type=json -f "$T/dep.json" \
     -p "$(sed -e 's/"NAME"/"DEPNAME"/g' "$R/tests/fixtures/kube/admission-patch.json")" -o json >"$T/dep-admitted.json"
-  local cfg='{"enabled":true,"query":"sum(rate(http_requests_total{deployment=\"$name\"}[5m]))","lookbackHours":336,"stepSeconds":300,"horizonMinutes":30,"scaleAheadMinutes":15,"capacityPerReplica":20,"minReplicas":1,"maxReplicas":50}'
+  local cfg='{"enabled":true,"query":"sum(rate(http_requests_total{job=\"bench\"}[5m]))","lookbackHours":336,"stepSeconds":300,"horizonMinutes":30,"scaleAheadMinutes":15,"capacityPerReplica":20,"minReplicas":1,"maxReplicas":50}'
   $PY - "$R/tests/fixtures/kube/so-template.json" "$cfg" >"$T/so-template.json" <<'PYEOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -59,8 +60,6 @@ for i in range(n):
     s["metadata"]["name"] = name; s["metadata"]["namespace"] = ns
     s["spec"]["scaleTargetRef"]["name"] = name
     s["metadata"]["labels"]["ml-autoscaling.io/deployment"] = name
-    a = s["metadata"]["annotations"]
-    a["ml-autoscaling.io/predictive-config"] = a["ml-autoscaling.io/predictive-config"].replace("$name", name)
     s["metadata"]["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name,
                                          "uid": uid, "controller": True, "blockOwnerDeletion": True}]
     items.append(s); uidn += 1
@@ -75,9 +74,12 @@ items.append({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
 json.dump({"apiVersion": "v1", "kind": "List", "items": items}, open(t + "/objs.json", "w"))
 open(t + "/objs.ready", "w").write("1")
 PYEOF
-  for _ in $(seq 1 1200); do [ -s "$T/port" ] && break; kill -0 $API_PID 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 1 9000); do [ -s "$T/port" ] && break; kill -0 $API_PID 2>/dev/null || break; sleep 0.1; done
   [ -s "$T/port" ] || { echo "N=$N: mla-testapi did not start: $(tail -3 "$T/api.err")"; return; }
   local API="http://127.0.0.1:$(cat "$T/port")"
+  # mla-testapi checks ownerReferences for garbage collection before every request (a scan of
+  # every object): nothing here is ever deleted, and at 10,000 that scan is the whole cost
+  curl -s -X POST -H 'Content-Type: application/json' --data-binary '{"gc":false}' "$API/_control" >/dev/null
   local NOW; NOW=$(date +%s)
   local AT; AT=$(date -u -d 1995-07-12T16:00:00Z +%s)
   "$B/mla-testprom" --trace "$R/tests/fixtures/traces/nasa-kennedy-1995.per-minute.csv" \
@@ -105,24 +107,27 @@ PYEOF
     local load; load=$(cut -d' ' -f1-3 /proc/loadavg)
     curl -s -X DELETE "$API/_log" >/dev/null
     local s0; s0=$(curl -s "$PROM/-/stats")
+    local c0; c0=$(awk '{print $14 + $15}' /proc/$DRV_PID/stat)
     local t0; t0=$(date +%s.%N)
     local out; out=$(send_pass)
     local t1; t1=$(date +%s.%N)
+    local c1; c1=$(awk '{print $14 + $15}' /proc/$DRV_PID/stat)
     local s1; s1=$(curl -s "$PROM/-/stats")
     local api_n; api_n=$(curl -s "$API/_log" | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')
     local rss hwm
     rss=$(awk '/VmRSS/ {print $2}' /proc/$DRV_PID/status); hwm=$(awk '/VmHWM/ {print $2}' /proc/$DRV_PID/status)
-    $PY - "$N" "$p" "$t0" "$t1" "$s0" "$s1" "$api_n" "$rss" "$hwm" "$load" "$out" "${MLA_LOOP_CSV:-}" <<'PYEOF'
+    $PY - "$N" "$p" "$t0" "$t1" "$s0" "$s1" "$api_n" "$rss" "$hwm" "$load" "$out" "${MLA_LOOP_CSV:-}" "$(( (c1 - c0) * 1000 / $(getconf CLK_TCK) ))" <<'PYEOF'
 import json, sys
 n, p, t0, t1 = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 s0, s1 = json.loads(sys.argv[5]), json.loads(sys.argv[6])
 q = s1["queries"] - s0["queries"]; smp = s1["samples"] - s0["samples"]; by = s1["bytes"] - s0["bytes"]
 api, rss, hwm, load, out, csv = int(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9]), sys.argv[10], json.loads(sys.argv[11]), sys.argv[12]
-print("N=%-6d pass %d: %7.2f s  prom %6d queries %9d points %8.1f KB (%6.0f B/SO)  api %6d requests  rss %6.1f MB (peak %6.1f)  predicted %s updated %s  [load %s]"
-      % (n, p, t1 - t0, q, smp, by / 1024, by / n, api, rss / 1024, hwm / 1024, out.get("predicted"), out.get("updated"), load))
+cpu = int(sys.argv[13]) / 1000.0
+print("N=%-6d pass %d: %7.2f s (leader CPU %6.2f s)  prom %6d queries %9d points %8.1f KB (%6.0f B/SO)  api %6d requests  rss %6.1f MB (peak %6.1f)  predicted %s updated %s  [load %s]"
+      % (n, p, t1 - t0, cpu, q, smp, by / 1024, by / n, api, rss / 1024, hwm / 1024, out.get("predicted"), out.get("updated"), load))
 if csv:
     with open(csv, "a") as f:
-        f.write("%d,%d,%.3f,%d,%d,%d,%d,%.1f,%.1f,%s\n" % (n, p, t1 - t0, q, smp, by, api, rss / 1024, hwm / 1024, load.split()[0]))
+        f.write("%d,%d,%.3f,%d,%d,%d,%d,%.1f,%.1f,%s,%.2f\n" % (n, p, t1 - t0, q, smp, by, api, rss / 1024, hwm / 1024, load.split()[0], cpu))
 PYEOF
     # after the first pass (the build), wait for the next 300 s grid point so that pass 1
     # has one new sample per ScaledObject to fetch; later passes run at once (same step)

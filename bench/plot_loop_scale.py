@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Plots pass time against the number of managed Deployments from bench/loop_scale.sh's CSV
-(MLA_LOOP_CSV: n,pass,seconds,queries,samples,bytes,api,rss_mb,peak_mb,load1) as an SVG.
+(MLA_LOOP_CSV: n,pass,seconds,queries,samples,bytes,api,rss_mb,peak_mb,load1[,cpu_s]) as an
+SVG.
 Standard library only.  Usage: plot_loop_scale.py CSV OUT.svg"""
 import csv
 import math
