@@ -12,9 +12,10 @@
  * asks it at the start of each pass (gate), and its appearance kicks the loop.
  * Start order: client, queue, worker, KEDA checker, elector, loop (published atomically for
  * on_change, which kicks it; kicked once more when leadership came first).
- * Stop order: KEDA checker thread (it may kick the loop), elector (it releases the Lease so
- * another replica takes over at once), the loop (the last gate call), the KEDA state, then the
- * worker (stops the queue), then queue and client.
+ * Stop order: KEDA checker thread (it may kick the loop), the loop (a pass in progress ends at
+ * its next action; it asks the elector, so the elector must outlive it), the elector (it
+ * releases the Lease so another replica takes over at once), the streaming models, the KEDA
+ * state, then the worker (stops the queue), then queue and client.
  */
 #include "mla/controller.h"
 
@@ -359,8 +360,11 @@ void mla_controller_destroy(struct mla_controller *api)
         return;
     mla_keda_stop(api->keda);      /* no kick from it any more */
     struct mla_reconcile *rec = atomic_exchange(&api->rec, NULL);
-    mla_lease_destroy(api->lease); /* releases the Lease first */
+    /* The loop first: a pass in progress asks the elector before each action (it freed the
+     * elector under a running pass before); the pass ends at its next action, then the Lease is
+     * released so another replica takes over at once. */
     mla_reconcile_destroy(rec);
+    mla_lease_destroy(api->lease);
     mla_predict_models_destroy(api->models); /* after the loop's last step */
     mla_keda_destroy(api->keda);   /* after the loop's last gate call */
     mla_worker_destroy(api->worker);

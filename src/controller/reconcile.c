@@ -312,6 +312,16 @@ static bool rec_exec(struct mla_reconcile *r, cJSON *a, const cJSON *sos)
     return true;
 }
 
+/* destroy was called: a pass in progress ends at its next action, so that the owner can stop
+ * the loop before it frees the elector the pass asks. */
+static bool rec_stopping(struct mla_reconcile *r)
+{
+    pthread_mutex_lock(&r->mu);
+    bool s = r->stop;
+    pthread_mutex_unlock(&r->mu);
+    return s;
+}
+
 /* Runs the plan in order. `gated`: stop early when leadership is lost (the writes already
  * queued are idempotent, the new leader's pass repeats what is missing). */
 static enum mla_code rec_run_plan(struct mla_reconcile *r, cJSON *plan, const cJSON *sos,
@@ -322,6 +332,10 @@ static enum mla_code rec_run_plan(struct mla_reconcile *r, cJSON *plan, const cJ
     cJSON *a;
     cJSON_ArrayForEach(a, plan)
     {
+        if (gated && rec_stopping(r)) {
+            rc = mla_err_set(err, MLA_ESTATE, "reconcile: stopping during the pass");
+            break;
+        }
         if (gated && r->lease && !mla_lease_is_leader(r->lease)) {
             rc = mla_err_set(err, MLA_ESTATE, "reconcile: leadership lost during the pass");
             break;
