@@ -79,7 +79,7 @@ static void pm_metrics(const struct mla_predict_models *m)
         mla_metric_set(g, (double)m->st.models);
 }
 
-/* Drops the entries for which `drop` says so; returns how many went. */
+/* Drops every entry (all) or those last used before older_than; returns how many went. */
 static size_t pm_filter(struct mla_predict_models *m, time_t older_than, bool all)
 {
     size_t n = 0;
