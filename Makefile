@@ -11,6 +11,7 @@
 #   make fuzz-check  replay their seeds and regression inputs, then FUZZ_CHECK_SECONDS each
 #   make install     build/ml-autoscaling into $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local)
 #   make bench       benchmarks (print figures; they are not pass/fail tests)
+#   make bench-loop  the leader's loop at N managed Deployments (bench/loop_scale.sh; figures)
 #   make soak        a 3-minute sustained load run with the loop (bench/soak.sh; figures)
 #   make demo        the local demo (no cluster)
 #   make deps        install the Debian packages (scripts/deps.sh)
@@ -67,7 +68,7 @@ BIN      := $(B)/ml-autoscaling
 LIBA     := $(B)/libmla.a
 TOOL_BINS := $(TOOLS:%=$(B)/%)
 
-.PHONY: all test unit integration sanitize check bench demo deps clean certs valgrind tsan \
+.PHONY: all test unit integration sanitize check bench bench-loop demo deps clean certs valgrind tsan \
         modgraph install soak
 all: $(BIN) $(TOOL_BINS)
 
@@ -133,6 +134,11 @@ valgrind: all
 
 bench: all
 	MLA_BUILD=$(abspath $(B)) bash bench/run.sh
+
+# The loop at 100 / 1,000 managed Deployments (N=... for others, e.g. N="100 1000 10000");
+# waits for a 300 s grid point per N, so it is not part of `make bench`.
+bench-loop: all
+	MLA_BUILD=$(abspath $(B)) MLA_ROOT=$(abspath .) bash bench/loop_scale.sh $(N)
 
 soak: all
 	MLA_BUILD=$(abspath $(B)) bash bench/soak.sh

@@ -46,6 +46,14 @@ struct mla_controller_config {
     long loop_interval_ms;       /* 0: 60000 */
     bool no_loop;                /* no elector, no loop: admission + worker only */
     int loop_page_size;          /* items per LIST page of the loop; 0: 500 */
+    /* streaming forecast models kept between passes (predict_models.h), with predict_env:
+     * at most this many; 0: MLA_PREDICT_MODELS_DEFAULT_MAX; < 0: none (a full query per step) */
+    long loop_models;
+    /* client-side rate limits of the loop (token buckets, ratelimit.h): its API requests
+     * (LIST pages, reads, the predictive applies) and its Prometheus queries; the admission
+     * reads and the worker are not limited. 0: the defaults (20/30, 100/200); < 0: none. */
+    double kube_api_qps, kube_api_burst;
+    double prometheus_qps, prometheus_burst;
     /* the worker */
     const char *field_manager;   /* NULL: "ml-autoscaling" */
     int worker_threads;          /* 0: 2 */

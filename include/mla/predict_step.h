@@ -13,7 +13,8 @@
  * ScaledObject no longer asks for the loop (no predictive-config: the worker applied the policy's
  * counts and took them over), the loop's next apply is an empty configuration, which removes
  * its annotations and releases everything it owned.
- * The forecaster is a callback so that this module does not depend on fc.h.
+ * The forecaster is a callback so that this file does not depend on fc.h; with env->models the
+ * streaming models (predict_models.h) fetch and forecast instead.
  *
  * When an apply is sent: when minReplicaCount or maxReplicaCount changes, or the explanation
  * changes materially (another rule decided, the forecast peak moved by more than 10%, the
@@ -27,7 +28,7 @@
  * history or a failing forecaster falls back to business hours.
  *
  * Ownership: env and scaled_object are borrowed; *apply_out is new (cJSON_Delete).
- * Threading: any thread, if the forecast callback is; metrics go to the thread-safe registry.
+ * Threading: any thread, if the forecast callback is (env->models: one thread at a time); metrics go to the thread-safe registry.
  */
 #ifndef MLA_PREDICT_STEP_H
 #define MLA_PREDICT_STEP_H
@@ -40,7 +41,9 @@
 
 #include "mla/err.h"
 #include "mla/predict.h"
+#include "mla/predict_models.h"
 #include "mla/prom.h"
+#include "mla/ratelimit.h"
 
 /* Forecasts from `values` (n points, step_s apart, the last one at "now", NaN for gaps):
  * fills out->peak_upper (max of the upper bound at `quantile` over future steps
@@ -63,6 +66,14 @@ struct mla_predict_env {
     mla_predict_replicas_fn replicas;  /* optional (NULL): mla_workload_replicas/_hourly_cost */
     void *replicas_ctx;
     bool no_metrics;                   /* true: leave /metrics alone (CLI tools, tests) */
+    /* Optional (NULL: one full query_range over the lookback per step, the one-shot path).
+     * Borrowed; NOT thread-safe: the step is then called from one thread at a time (the loop
+     * thread). The streaming models kept between steps (predict_models.h): each later step
+     * fetches only the samples since the last one. */
+    struct mla_predict_models *models;
+    /* Optional (NULL: none), borrowed: every Prometheus query first takes a token
+     * (--prometheus-qps/--prometheus-burst). */
+    struct mla_ratelimit *prom_limit;
 };
 
 #define MLA_PREDICT_FIELD_MANAGER "ml-autoscaling-loop"

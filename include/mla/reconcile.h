@@ -30,6 +30,7 @@
 #include "mla/lease.h"
 #include "mla/policy.h"
 #include "mla/queue.h"
+#include "mla/ratelimit.h"
 
 /* Decides for a stored Deployment (the request is built by the loop: op UPDATE, object = the
  * stored Deployment). NULL in the config means mla_decide with the store's current set. */
@@ -50,7 +51,15 @@ struct mla_reconcile_config {
     void *decide_ctx;
     mla_reconcile_predict_fn predict;         /* NULL: no predictive step */
     void *predict_ctx;
+    /* Optional, with predict (ctx = predict_ctx), in the pass's thread: pass_begin before the
+     * plan runs, with the managed Deployments the pass read (borrowed until pass_end), so the
+     * hook needs no read of its own per ScaledObject; pass_end after the plan ran. */
+    void (*pass_begin)(void *ctx, const cJSON *deployments);
+    void (*pass_end)(void *ctx);
     int page_size;                      /* items per LIST page (limit); 0: 500 */
+    /* borrowed, may be NULL: every request of the pass (LIST page, GET, DELETE) first takes a
+     * token, so a pass is a steady rate (--kube-api-qps/--kube-api-burst) */
+    struct mla_ratelimit *limit;
     const char *identity;               /* Events' reportingInstance (copied);
                                          * NULL: "ml-autoscaling" */
     /* Called at the start of each pass; false: skip the pass quietly (e.g. KEDA's API is

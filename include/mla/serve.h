@@ -60,6 +60,9 @@ struct mla_serve_config {
     const char *kube_ca;             /* may be NULL */
     const char *prometheus_url;      /* NULL when not given: the predictive loop reads nothing */
     double loop_interval;            /* seconds between leader loop runs */
+    unsigned loop_models;
+    double kube_api_qps, kube_api_burst;     /* the loop's API rate limit; qps 0: none */
+    double prometheus_qps, prometheus_burst; /* the loop's Prometheus rate limit; qps 0: none */            /* --loop-models: streaming models kept; 0: none */
     bool no_loop;                    /* --no-loop: no leader election, no background loop */
     bool help;                       /* --help was given: print usage, exit 0 */
 };

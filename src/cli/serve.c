@@ -224,6 +224,11 @@ static enum mla_code serve_start_api(const struct mla_serve_config *cfg,
         .in_cluster = cfg->kube_mode == MLA_KUBE_IN_CLUSTER,
         .loop_interval_ms = (long)(cfg->loop_interval * 1000),
         .no_loop = cfg->no_loop,
+        .loop_models = cfg->loop_models ? (long)cfg->loop_models : -1,
+        .kube_api_qps = cfg->kube_api_qps > 0 ? cfg->kube_api_qps : -1,
+        .kube_api_burst = cfg->kube_api_burst,
+        .prometheus_qps = cfg->prometheus_qps > 0 ? cfg->prometheus_qps : -1,
+        .prometheus_burst = cfg->prometheus_burst,
         .predict_env = penv,
     };
     enum mla_code rc = mla_controller_create(&ac, store, api, err);

@@ -12,9 +12,10 @@
  * asks it at the start of each pass (gate), and its appearance kicks the loop.
  * Start order: client, queue, worker, KEDA checker, elector, loop (published atomically for
  * on_change, which kicks it; kicked once more when leadership came first).
- * Stop order: KEDA checker thread (it may kick the loop), elector (it releases the Lease so
- * another replica takes over at once), the loop (the last gate call), the KEDA state, then the
- * worker (stops the queue), then queue and client.
+ * Stop order: KEDA checker thread (it may kick the loop), the loop (a pass in progress ends at
+ * its next action; it asks the elector, so the elector must outlive it), the elector (it
+ * releases the Lease so another replica takes over at once), the streaming models, the KEDA
+ * state, then the worker (stops the queue), then queue and client.
  */
 #include "mla/controller.h"
 
@@ -45,23 +46,88 @@ struct mla_controller {
     long review_budget_ms;   /* immutable */
     struct mla_predict_env penv; /* immutable; used when have_penv */
     bool have_penv;
+    /* The streaming models (predict_models.h): owned (NULL: one-shot steps); touched by the
+     * loop pass only (the loop thread, or mla_controller_reconcile under the pass lock). */
+    struct mla_predict_models *models;
+    _Atomic bool models_stale; /* atomic: set on a new leader term, cleared by the pass */
+    /* spec.replicas of the managed Deployments the current pass read, sorted by key; loop
+     * pass only (between pass_begin and pass_end), NULL outside a pass */
+    struct apiside_rep *reps;
+    size_t nreps;
+    struct mla_ratelimit api_rl;  /* the loop's API requests (any thread: it locks) */
+    struct mla_ratelimit prom_rl; /* the loop's Prometheus queries */
     _Atomic long long api_down_until_ms; /* atomic */
     struct mla_log_limit rl;
 };
 
-/* mla_predict_replicas_fn: the Deployment's spec.replicas, -1 when unknown. Loop thread. */
+struct apiside_rep {
+    char *key; /* owned: "namespace/name" */
+    int replicas;
+};
+
+static int apiside_rep_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct apiside_rep *)a)->key, ((const struct apiside_rep *)b)->key);
+}
+
+/* Deployment's spec.replicas as stored (absent: the API default, 1). */
+static int apiside_spec_replicas(const cJSON *dep)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(dep, "spec"),
+                                                      "replicas");
+    return cJSON_IsNumber(v) ? (int)v->valuedouble : 1;
+}
+
+/* reconcile.h's pass_begin: index the Deployments the pass read, so that the predictive step
+ * costs no GET per ScaledObject (10,000 GETs a pass at 10,000 Deployments). Loop thread. */
+static void apiside_pass_begin(void *ctx, const cJSON *deps)
+{
+    struct mla_controller *api = ctx;
+    size_t n = (size_t)cJSON_GetArraySize(deps), k = 0;
+    api->reps = mla_xcalloc(n ? n : 1, sizeof *api->reps);
+    const cJSON *d;
+    cJSON_ArrayForEach(d, deps)
+    {
+        const char *ns = mla_kube_meta_str(d, "namespace"), *name = mla_kube_meta_str(d, "name");
+        if (!ns || !name || k >= n)
+            continue;
+        api->reps[k].key = mla_xasprintf("%s/%s", ns, name);
+        api->reps[k++].replicas = apiside_spec_replicas(d);
+    }
+    qsort(api->reps, k, sizeof *api->reps, apiside_rep_cmp);
+    api->nreps = k;
+}
+
+static void apiside_pass_end(void *ctx)
+{
+    struct mla_controller *api = ctx;
+    for (size_t i = 0; i < api->nreps; i++)
+        free(api->reps[i].key);
+    free(api->reps);
+    api->reps = NULL;
+    api->nreps = 0;
+}
+
+/* mla_predict_replicas_fn: the Deployment's spec.replicas, -1 when unknown: from the pass's
+ * list, else (not a managed Deployment, or outside a pass) one GET. Loop thread. */
 static int apiside_replicas(void *ctx, const char *ns, const char *deployment)
 {
     struct mla_controller *api = ctx;
+    if (api->reps) {
+        struct apiside_rep want = {.key = mla_xasprintf("%s/%s", ns, deployment)};
+        const struct apiside_rep *hit =
+            bsearch(&want, api->reps, api->nreps, sizeof *api->reps, apiside_rep_cmp);
+        free(want.key);
+        if (hit)
+            return hit->replicas;
+    }
+    mla_ratelimit_wait(&api->api_rl);
     char *p = mla_xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", ns, deployment);
     struct mla_kube_opts o = {.budget_ms = 2000, .max_attempts = 2};
     struct mla_kube_resp r = {0};
     int n = -1;
-    if (mla_kube_request(api->kc, MLA_KUBE_GET, p, NULL, &o, &r, NULL) == MLA_OK) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(r.body, "spec"), "replicas");
-        n = cJSON_IsNumber(v) ? (int)v->valuedouble : 1; /* absent: the API default, 1 */
-    }
+    if (mla_kube_request(api->kc, MLA_KUBE_GET, p, NULL, &o, &r, NULL) == MLA_OK)
+        n = apiside_spec_replicas(r.body);
     mla_kube_resp_fini(&r);
     free(p);
     return n;
@@ -81,6 +147,9 @@ static void apiside_predict(void *ctx, struct mla_kube *kc, const cJSON *so)
     memset(&res, 0, sizeof res);
     struct mla_err err;
     mla_err_clear(&err);
+    /* A new leader term: another replica predicted meanwhile, rebuild from history */
+    if (api->models && atomic_exchange(&api->models_stale, false))
+        mla_predict_models_clear(api->models);
     if (mla_predict_step(&api->penv, so, time(NULL), &cfg, &res, &err) != MLA_OK) {
         mla_log(MLA_LOG_WARN, "apiside", "%s/%s: predictive step failed, minReplicaCount left "
                 "as it is: %s", ns, name, err.msg);
@@ -93,6 +162,7 @@ static void apiside_predict(void *ctx, struct mla_kube *kc, const cJSON *so)
     char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s"
                             "?fieldManager=" MLA_PREDICT_FIELD_MANAGER "&force=true", ns, name);
     struct mla_kube_opts o = {.budget_ms = 10000, .content_type = "application/apply-patch+yaml"};
+    mla_ratelimit_wait(&api->api_rl);
     struct mla_kube_resp r = {0};
     enum mla_code rc = mla_kube_request(kc, MLA_KUBE_PATCH, p, body, &o, &r, &err);
     if (rc == MLA_OK && res.skipped)
@@ -116,6 +186,8 @@ static void apiside_on_leader(void *ctx, bool leading)
 {
     struct mla_controller *api = ctx;
     struct mla_reconcile *rec = atomic_load(&api->rec);
+    if (leading)
+        atomic_store(&api->models_stale, true);
     if (leading && rec)
         mla_reconcile_kick(rec);
 }
@@ -142,6 +214,12 @@ static enum mla_code apiside_kube_config(const struct mla_controller_config *cfg
     return mla_kube_config_in_cluster(kcfg, NULL, err);
 }
 
+/* A rate setting: 0 the default, < 0 none (0 for mla_ratelimit_init). */
+static double apiside_limit(double v, double dflt)
+{
+    return v == 0 ? dflt : v < 0 ? 0 : v;
+}
+
 /* Our identity as a candidate and field owner: --identity, else hostname-pid (new, free()). */
 static char *apiside_identity(const struct mla_controller_config *cfg)
 {
@@ -166,14 +244,27 @@ static enum mla_code apiside_start_reconcile(struct mla_controller *api,
                                   .predict_ctx = cfg->predict_ctx,
                                   .identity = identity,
                                   .page_size = cfg->loop_page_size,
+                                  .limit = &api->api_rl,
                                   .gate = mla_keda_gate, .gate_ctx = api->keda};
     if (!rcfg.predict && cfg->predict_env) {
         api->penv = *cfg->predict_env;
         if (!api->penv.replicas) {
             api->penv.replicas = apiside_replicas;
             api->penv.replicas_ctx = api;
+            rcfg.pass_begin = apiside_pass_begin;
+            rcfg.pass_end = apiside_pass_end;
         }
         api->have_penv = true;
+        api->penv.prom_limit = &api->prom_rl;
+        if (cfg->loop_models >= 0 && api->penv.forecast && api->penv.prom.base_url) {
+            long iv = cfg->loop_interval_ms > 0 ? cfg->loop_interval_ms : 60000;
+            /* idle for three passes: its ScaledObject is gone (or paused, or not predictive) */
+            enum mla_code mrc = mla_predict_models_create(
+                (size_t)cfg->loop_models, 3.0 * (double)iv / 1000.0, &api->models, err);
+            if (mrc)
+                return mrc;
+            api->penv.models = api->models;
+        }
         rcfg.predict = apiside_predict;
         rcfg.predict_ctx = api;
     }
@@ -223,10 +314,16 @@ enum mla_code mla_controller_create(const struct mla_controller_config *cfg,
         return rc;
     struct mla_controller *api = mla_xcalloc(1, sizeof *api);
     api->review_budget_ms = cfg->review_budget_ms > 0 ? cfg->review_budget_ms : 300;
+    mla_ratelimit_init(&api->api_rl, apiside_limit(cfg->kube_api_qps, 20),
+                       apiside_limit(cfg->kube_api_burst, 30));
+    mla_ratelimit_init(&api->prom_rl, apiside_limit(cfg->prometheus_qps, 100),
+                       apiside_limit(cfg->prometheus_burst, 200));
     atomic_init(&api->api_down_until_ms, 0);
     rc = mla_kube_create(&kcfg, &api->kc, err);
     mla_kube_config_fini(&kcfg);
     if (rc != MLA_OK) {
+        mla_ratelimit_fini(&api->api_rl);
+        mla_ratelimit_fini(&api->prom_rl);
         free(api);
         return rc;
     }
@@ -266,12 +363,15 @@ void mla_controller_destroy(struct mla_controller *api)
     mla_lease_stop(api->lease); /* releases the Lease first: the next leader starts sooner */
     mla_reconcile_destroy(rec); /* joins the loop, which reads the lease until its pass ends */
     mla_lease_destroy(api->lease);
+    mla_predict_models_destroy(api->models); /* after the loop's last step */
     mla_keda_destroy(api->keda);   /* after the loop's last gate call */
     mla_worker_destroy(api->worker);
     if (!api->worker && api->q)
         mla_queue_stop(api->q);
     mla_queue_destroy(api->q);
     mla_kube_destroy(api->kc);
+    mla_ratelimit_fini(&api->api_rl);
+    mla_ratelimit_fini(&api->prom_rl);
     free(api);
 }
 

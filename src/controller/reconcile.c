@@ -101,6 +101,7 @@ static enum mla_code rec_list(struct mla_reconcile *r, const char *path,
         cont = NULL;
         struct mla_kube_opts o = {.budget_ms = 20000};
         struct mla_kube_resp resp = {0};
+        mla_ratelimit_wait(r->cfg.limit);
         rc = mla_kube_request(r->kc, MLA_KUBE_LIST, mla_buf_str(&url), NULL, &o, &resp, err);
         mla_buf_fini(&url);
         if (rc == MLA_OK) {
@@ -178,6 +179,7 @@ static void rec_read_owners(struct mla_reconcile *r, const cJSON *want, cJSON *o
         struct mla_kube_resp resp = {0};
         struct mla_err e;
         mla_err_clear(&e);
+        mla_ratelimit_wait(r->cfg.limit);
         enum mla_code rc = mla_kube_request(r->kc, MLA_KUBE_GET, p, NULL, &o, &resp, &e);
         free(p);
         if (rc == MLA_OK) {
@@ -269,6 +271,7 @@ static bool rec_delete(struct mla_reconcile *r, const char *ns, const char *name
     struct mla_kube_resp resp = {0};
     struct mla_err e;
     mla_err_clear(&e);
+    mla_ratelimit_wait(r->cfg.limit);
     enum mla_code rc = mla_kube_request(r->kc, MLA_KUBE_DELETE, p, NULL, &o, &resp, &e);
     bool gone = rc != MLA_OK && mla_reconcile_ns_gone(resp.status, resp.body);
     if (rc == MLA_OK || rc == MLA_ENOTFOUND)
@@ -309,6 +312,16 @@ static bool rec_exec(struct mla_reconcile *r, cJSON *a, const cJSON *sos)
     return true;
 }
 
+/* destroy was called: a pass in progress ends at its next action, so that the owner can stop
+ * the loop before it frees the elector the pass asks. */
+static bool rec_stopping(struct mla_reconcile *r)
+{
+    pthread_mutex_lock(&r->mu);
+    bool s = r->stop;
+    pthread_mutex_unlock(&r->mu);
+    return s;
+}
+
 /* Runs the plan in order. `gated`: stop early when leadership is lost (the writes already
  * queued are idempotent, the new leader's pass repeats what is missing). */
 static enum mla_code rec_run_plan(struct mla_reconcile *r, cJSON *plan, const cJSON *sos,
@@ -319,6 +332,10 @@ static enum mla_code rec_run_plan(struct mla_reconcile *r, cJSON *plan, const cJ
     cJSON *a;
     cJSON_ArrayForEach(a, plan)
     {
+        if (gated && rec_stopping(r)) {
+            rc = mla_err_set(err, MLA_ESTATE, "reconcile: stopping during the pass");
+            break;
+        }
         if (gated && r->lease && !mla_lease_is_leader(r->lease)) {
             rc = mla_err_set(err, MLA_ESTATE, "reconcile: leadership lost during the pass");
             break;
@@ -365,8 +382,12 @@ static enum mla_code rec_pass(struct mla_reconcile *r, bool gated, struct mla_re
             .terminating = rd.terminating, .ps = ps, .decide = r->cfg.decide,
             .decide_ctx = r->cfg.decide_ctx, .predict = r->cfg.predict != NULL};
         rc = mla_reconcile_plan(&in, &plan, &st, err);
+        if (rc == MLA_OK && r->cfg.pass_begin)
+            r->cfg.pass_begin(r->cfg.predict_ctx, rd.deps);
         if (rc == MLA_OK)
             rc = rec_run_plan(r, plan, rd.sos, gated, err);
+        if (r->cfg.pass_end)
+            r->cfg.pass_end(r->cfg.predict_ctx);
         mla_policy_set_unref(ps);
     }
     rec_run_count(rc == MLA_OK);

@@ -7,10 +7,42 @@
 
 #include "mla/fc.h"
 #include "mla/mem.h"
+#include "predict-int.h"
 
 static double fc_clamp(double v, double lo, double hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
+}
+
+void mla__predict_fc_config(int horizon_steps, double quantile, double anomaly_threshold,
+                            struct mla_fc_config *cfg)
+{
+    mla_fc_config_default(cfg);
+    cfg->horizon_steps = horizon_steps < 1 ? 1
+                         : horizon_steps > MLA_FC_MAX_HORIZON ? MLA_FC_MAX_HORIZON
+                                                              : horizon_steps;
+    cfg->quantile = fc_clamp(quantile, 0.5, 0.999);
+    if (isfinite(anomaly_threshold))
+        cfg->anomaly_threshold = fc_clamp(anomaly_threshold, 2.0, 5.0);
+}
+
+void mla__predict_fc_reduce(const struct mla_fc_result *r, int ahead_steps,
+                            struct mla_predict_forecast *out)
+{
+    int first = ahead_steps < 1 ? 1 : ahead_steps;
+    if (first > r->horizon_steps)
+        first = r->horizon_steps;
+    out->peak_upper = 0.0;
+    out->peak_point = 0.0;
+    for (int h = first; h <= r->horizon_steps; h++) {
+        if (r->upper[h - 1] > out->peak_upper)
+            out->peak_upper = r->upper[h - 1];
+        if (r->point[h - 1] > out->peak_point)
+            out->peak_point = r->point[h - 1];
+    }
+    out->confidence = r->confidence;
+    snprintf(out->trend, sizeof out->trend, "%s", mla_fc_trend_name(r->trend));
+    out->observed = NAN; /* the loop uses the last observed value */
 }
 
 int mla_predict_fc_forecast(void *ctx, const double *values, size_t n, double step_s,
@@ -20,13 +52,7 @@ int mla_predict_fc_forecast(void *ctx, const double *values, size_t n, double st
 {
     (void)ctx;
     struct mla_fc_config cfg;
-    mla_fc_config_default(&cfg);
-    cfg.horizon_steps = horizon_steps < 1 ? 1
-                        : horizon_steps > MLA_FC_MAX_HORIZON ? MLA_FC_MAX_HORIZON
-                                                             : horizon_steps;
-    cfg.quantile = fc_clamp(quantile, 0.5, 0.999);
-    if (isfinite(anomaly_threshold))
-        cfg.anomaly_threshold = fc_clamp(anomaly_threshold, 2.0, 5.0);
+    mla__predict_fc_config(horizon_steps, quantile, anomaly_threshold, &cfg);
     /* The result holds three 288-step arrays: heap, not the loop thread's stack. */
     struct mla_fc_result *r = mla_xmalloc(sizeof *r);
     enum mla_code rc = mla_fc_forecast(values, n, step_s, &cfg, r, err);
@@ -34,20 +60,7 @@ int mla_predict_fc_forecast(void *ctx, const double *values, size_t n, double st
         free(r);
         return rc;
     }
-    int first = ahead_steps < 1 ? 1 : ahead_steps;
-    if (first > cfg.horizon_steps)
-        first = cfg.horizon_steps;
-    out->peak_upper = 0.0;
-    out->peak_point = 0.0;
-    for (int h = first; h <= cfg.horizon_steps; h++) {
-        if (r->upper[h - 1] > out->peak_upper)
-            out->peak_upper = r->upper[h - 1];
-        if (r->point[h - 1] > out->peak_point)
-            out->peak_point = r->point[h - 1];
-    }
-    out->confidence = r->confidence;
-    snprintf(out->trend, sizeof out->trend, "%s", mla_fc_trend_name(r->trend));
-    out->observed = NAN; /* the loop uses the last observed value */
+    mla__predict_fc_reduce(r, ahead_steps, out);
     free(r);
     return MLA_OK;
 }

@@ -60,13 +60,24 @@ static double last_value(const double *v, size_t n)
     return NAN;
 }
 
-/* Queries the history and runs the forecaster. MLA_OK with *have false means "no forecast"
+/* Queries the history and runs the forecaster (env->models: the streaming model of ns/name for
+ * config_text does both). MLA_OK with *have false means "no forecast"
  * (why in whybuf); an error is a Prometheus failure. */
-static enum mla_code forecast(const struct mla_predict_env *env, const struct mla_predict_config *c,
-                              time_t now, struct mla_predict_forecast *fc, bool *have, char *whybuf,
+static enum mla_code forecast(const struct mla_predict_env *env, const char *ns,
+                              const char *name, const char *config_text,
+                              const struct mla_predict_config *c, time_t now, struct mla_predict_forecast *fc, bool *have, char *whybuf,
                               size_t whylen, struct mla_err *err)
 {
     *have = false;
+    int horizon = (int)ceil(c->horizon_minutes * 60.0 / c->step_seconds);
+    int ahead = (int)floor(c->scale_ahead_minutes * 60.0 / c->step_seconds);
+    if (ahead < 1)
+        ahead = 1;
+    if (horizon < ahead)
+        horizon = ahead;
+    if (env->models)
+        return mla_predict_models_forecast(env->models, env->prom_limit, &env->prom, ns, name, config_text, c,
+                                           now, horizon, ahead, fc, have, whybuf, whylen, err);
     if (!env->forecast) {
         snprintf(whybuf, whylen, "no forecaster configured");
         return MLA_OK;
@@ -75,6 +86,7 @@ static enum mla_code forecast(const struct mla_predict_env *env, const struct ml
     double end = floor((double)now / step) * step; /* aligned: stable grid across cycles */
     double start = end - floor(c->lookback_hours * 3600 / step) * step;
     struct mla_prom_series s;
+    mla_ratelimit_wait(env->prom_limit);
     enum mla_code rc = mla_prom_query_range(&env->prom, c->query, start, end, step, &s, err);
     if (rc)
         return rc;
@@ -86,12 +98,6 @@ static enum mla_code forecast(const struct mla_predict_env *env, const struct ml
         mla_prom_series_fini(&s);
         return MLA_OK;
     }
-    int horizon = (int)ceil(c->horizon_minutes * 60.0 / step);
-    int ahead = (int)floor(c->scale_ahead_minutes * 60.0 / step);
-    if (ahead < 1)
-        ahead = 1;
-    if (horizon < ahead)
-        horizon = ahead;
     struct mla_predict_forecast f = {.observed = NAN, .peak_upper = NAN, .peak_point = NAN};
     struct mla_err ferr;
     mla_err_clear(&ferr);
@@ -275,7 +281,7 @@ enum mla_code mla_predict_step(const struct mla_predict_env *env, const cJSON *s
     bool have = false;
     char why[400] = "";
     if (c.enabled && !isnan(c.capacity_per_replica)) {
-        rc = forecast(env, &c, now, &fc, &have, why, sizeof why, err);
+        rc = forecast(env, ns, name, json, &c, now, &fc, &have, why, sizeof why, err);
         if (rc) {
             mla_predict_config_fini(&c);
             return mla_err_prefix(err, rc, "ScaledObject %s/%s: load history", ns, name);

@@ -44,6 +44,19 @@ static const struct cfg_flag cfg_flags[] = {
      "Prometheus base URL for the predictive loop"},
     {"loop-interval", CFG_SECONDS, F(loop_interval), 1, 86400, "60",
      "seconds between runs of the leader's background loop"},
+    {"loop-models", CFG_UINT, F(loop_models), 0, 1000000, "1000",
+     "forecast models the loop keeps between passes (about 160 KB each), so that a pass "
+     "fetches only new samples; ScaledObjects beyond it are forecast from a full query; "
+     "0: none"},
+    {"kube-api-qps", CFG_SECONDS, F(kube_api_qps), 0, 100000, "20",
+     "requests per second the loop sends to the API server (LIST pages, reads, its applies; "
+     "a token bucket as client-go's); 0: unlimited"},
+    {"kube-api-burst", CFG_SECONDS, F(kube_api_burst), 1, 100000, "30",
+     "requests the loop may send at once before --kube-api-qps paces it"},
+    {"prometheus-qps", CFG_SECONDS, F(prometheus_qps), 0, 100000, "100",
+     "query_range calls per second the loop sends to Prometheus; 0: unlimited"},
+    {"prometheus-burst", CFG_SECONDS, F(prometheus_burst), 1, 100000, "200",
+     "queries the loop may send at once before --prometheus-qps paces it"},
     {"no-loop", CFG_BOOL, F(no_loop), 0, 0, "false", "do not run the leader election and loop"},
     {"log-level", CFG_LEVEL, F(log_level), 0, 0, "info", "debug, info, warn, error or off"},
     {"threads", CFG_UINT, F(threads), 1, 256, "number of CPUs", "request threads"},
@@ -263,6 +276,11 @@ enum mla_code mla_serve_config_parse(struct mla_serve_config *cfg, int argc, cha
     c.shutdown_grace = MLA_SERVE_DEFAULT_SHUTDOWN_GRACE;
     c.log_level = MLA_LOG_INFO;
     c.loop_interval = MLA_SERVE_DEFAULT_LOOP_INTERVAL;
+    c.loop_models = 1000;
+    c.kube_api_qps = 20;
+    c.kube_api_burst = 30;
+    c.prometheus_qps = 100;
+    c.prometheus_burst = 200;
     for (size_t i = 0; i < CFG_NFLAGS; i++) {
         char env[64];
         cfg_env_name(&cfg_flags[i], env, sizeof env);

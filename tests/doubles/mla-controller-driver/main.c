@@ -397,6 +397,8 @@ static void drv_usage(FILE *f)
             "       [--stored-give-up S] [--transfer-verify S] [--review-budget S] [--drain S]\n"
             "       [--stay]\n"
             "       [--log-level L] [--metrics-out FILE] [--prom-url URL] [--list-page-size N]\n"
+            "       [--loop-models N (0: none; default 1000)]\n"
+            "       [--kube-api-qps Q] [--kube-api-burst B] [--prometheus-qps Q] (0: unlimited)\n"
             "Reads admission/command JSON lines on stdin (see the header of main.c).\n");
 }
 
@@ -440,6 +442,30 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--identity")) cfg.identity = v;
         else if (!strcmp(a, "--metrics-out")) metrics_out = v;
         else if (!strcmp(a, "--prom-url")) prom_url = v;
+        else if (!strcmp(a, "--kube-api-qps") || !strcmp(a, "--kube-api-burst") ||
+                 !strcmp(a, "--prometheus-qps")) {
+            char *end = NULL;
+            double q = strtod(v, &end);
+            if (!end || *end || q < 0 || q > 100000) {
+                fprintf(stderr, "mla-controller-driver: %s %s: 0..100000\n", a, v);
+                return 2;
+            }
+            if (!strcmp(a, "--kube-api-qps"))
+                cfg.kube_api_qps = q > 0 ? q : -1;
+            else if (!strcmp(a, "--kube-api-burst"))
+                cfg.kube_api_burst = q;
+            else
+                cfg.prometheus_qps = q > 0 ? q : -1;
+        }
+        else if (!strcmp(a, "--loop-models")) {
+            char *end = NULL;
+            long n = strtol(v, &end, 10);
+            if (!end || *end || n < 0 || n > 1000000) {
+                fprintf(stderr, "mla-controller-driver: --loop-models %s: 0..1000000\n", v);
+                return 2;
+            }
+            cfg.loop_models = n ? n : -1;
+        }
         else if (!strcmp(a, "--list-page-size")) {
             char *end = NULL;
             long n = strtol(v, &end, 10);

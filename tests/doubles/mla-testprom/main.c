@@ -14,10 +14,12 @@
  *   badjson   HTTP 200 with a body that is not JSON
  * --series N splits every value into N equal series (to exercise summing). More than 11,000
  * points per series is refused with bad_data, as Prometheus does. GET /-/stats gives
- * {"queries":N}.
+ * {"queries":N,"samples":N,"bytes":N} (grid points and body bytes answered); --query-log FILE
+ * appends one line per query_range: "start end step points query".
  *
  * Usage: mla-testprom --trace FILE [--port N] [--port-file FILE] [--trace-at TS] [--now TS]
  *                     [--series N] [--fault MODE] [--delay-ms N] [--nan-from T --nan-to T]
+ *                     [--query-log FILE]
  * Listens on 127.0.0.1 only (port 0 = any free port, written to --port-file); stops cleanly on
  * SIGTERM/SIGINT (leak-free under valgrind).
  *
@@ -62,6 +64,8 @@ static enum fault fault_mode;           /* guarded by fault_mu */
 static long fault_delay_ms = 2000;      /* guarded by fault_mu */
 static double nan_from = 1, nan_to = 0; /* guarded by fault_mu */
 static atomic_long queries;
+static atomic_long samples_served, bytes_served;
+static FILE *query_log; /* immutable after start; stdio locks each fprintf */
 static atomic_bool stopping;
 
 static bool parse_fault(const char *s, enum fault *out)
@@ -277,6 +281,11 @@ static enum MHD_Result handle_query(struct MHD_Connection *c)
         mla_buf_fini(&b);
         return MHD_NO;
     }
+    long points = (long)(floor((end - start) / step + 1e-9) + 1) * nseries;
+    atomic_fetch_add(&samples_served, points);
+    atomic_fetch_add(&bytes_served, (long)b.len);
+    if (query_log)
+        fprintf(query_log, "%.3f %.3f %g %ld %s\n", start, end, step, points, q);
     return reply(c, 200, "application/json", &b);
 }
 
@@ -304,7 +313,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (strcmp(url, "/-/stats") == 0) {
         struct mla_buf b;
         mla_buf_init(&b, 0);
-        if (mla_buf_addf(&b, "{\"queries\":%ld}\n", atomic_load(&queries)))
+        if (mla_buf_addf(&b, "{\"queries\":%ld,\"samples\":%ld,\"bytes\":%ld}\n",
+                         atomic_load(&queries), atomic_load(&samples_served),
+                         atomic_load(&bytes_served)))
             return MHD_NO;
         return reply(c, 200, "application/json", &b);
     }
@@ -317,7 +328,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: mla-testprom --trace FILE [--port N] [--port-file FILE] "
                     "[--trace-at TS] [--now TS] [--series N] [--fault MODE] [--delay-ms N] "
-                    "[--nan-from T --nan-to T]\n");
+                    "[--nan-from T --nan-to T] [--query-log FILE]\n");
     return 2;
 }
 
@@ -351,12 +362,27 @@ int main(int argc, char **argv)
             ;
         else if (strcmp(a, "--nan-to") == 0 && parse_num(v, &nan_to))
             ;
-        else
+        else if (strcmp(a, "--query-log") == 0 && !query_log) {
+            query_log = fopen(v, "a");
+            if (!query_log) {
+                fprintf(stderr, "mla-testprom: cannot open %s\n", v);
+                return 1;
+            }
+            setvbuf(query_log, NULL, _IOLBF, 0); /* tests read it while we run */
+        } else {
+            if (query_log)
+                fclose(query_log);
             return usage();
+        }
     }
-    if (!trace_path)
+    if (!trace_path) {
+        if (query_log)
+            fclose(query_log);
         return usage();
+    }
     if (load_trace(trace_path) != 0) {
+        if (query_log)
+            fclose(query_log);
         free(tr.ts);
         free(tr.v);
         return 1;
@@ -404,6 +430,8 @@ int main(int argc, char **argv)
     MHD_stop_daemon(dmn);
     free(tr.ts);
     free(tr.v);
+    if (query_log)
+        fclose(query_log);
     fprintf(stderr, "mla-testprom: stopped (signal %d), %ld queries\n", sig, atomic_load(&queries));
     return 0;
 }

@@ -1,0 +1,94 @@
+/* predict_models.h - the predictive loop's streaming models, kept between passes: one
+ * mla_fc_model (fc.h) per ScaledObject, so that a pass fetches from Prometheus only the samples
+ * that arrived since the last one instead of the whole lookback.
+ *
+ * A model is keyed by namespace/name and remembers the predictive-config annotation it was built
+ * for (the whole JSON text: query, step, lookback, horizon, quantile, anomaly threshold, ...).
+ * Per call (mla_predict_models_forecast):
+ *   - no model, or the config text changed, or the model is older than its lookback: build it
+ *     from one full query_range over lookbackHours (the first pass after a start or a leader
+ *     change does this for every ScaledObject);
+ *   - else query only (last grid point, now] and push those points; when the aligned "now" is
+ *     still the last grid point (a 60 s loop on a 300 s step: four passes in five), nothing is
+ *     queried and the forecast of the last call is reused.
+ * The last point of a step is pushed as Prometheus answered it then; a sample scraped late for
+ * that instant is not fetched again (the one-shot path would see it on its next pass).
+ *
+ * Bounds: at most max_models models (about 160 KB each at a 300 s step: the model keeps two
+ * weeks of points for its cycle tests). When the table is full, a ScaledObject without a model
+ * is forecast one-shot (full query, no model kept) rather than evicting another one: evicting
+ * in a loop that visits every ScaledObject once per pass would rebuild every model every pass.
+ * A model not used for idle_s seconds (its ScaledObject disappeared, was paused or lost its
+ * predictive-config) is evicted; the sweep runs at most once per idle_s/2, from the calls.
+ * mla_predict_models_clear drops everything (a new leader term: rebuilt from history).
+ *
+ * Ownership: the table is new from mla_predict_models_create (mla_predict_models_destroy); it
+ * owns its models and copies every key and config it keeps. The controller owns the loop's table.
+ * Threading: NOT thread-safe; one thread at a time. In serve it is the loop thread only (the
+ * reconcile pass calls the predictive step there); counters go to the thread-safe /metrics.
+ */
+#ifndef MLA_PREDICT_MODELS_H
+#define MLA_PREDICT_MODELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "mla/err.h"
+#include "mla/predict.h"
+#include "mla/prom.h"
+#include "mla/ratelimit.h"
+
+#define MLA_PREDICT_MODELS_DEFAULT_MAX 1000
+
+struct mla_predict_models;
+
+/* What the table did since it was created (for tests, the bench and /metrics). */
+struct mla_predict_models_stats {
+    size_t models;    /* models kept now */
+    size_t builds;    /* models built from a full-history query */
+    size_t updates;   /* short queries pushed into a kept model */
+    size_t reused;    /* calls answered without a query (no new grid point) */
+    size_t oneshot;   /* full queries without keeping a model (table full) */
+    size_t evicted;   /* models dropped as idle */
+    size_t queries;   /* query_range calls (chunks of a long range count once) */
+    size_t samples;   /* grid points fetched from Prometheus */
+};
+
+/* max_models 0: MLA_PREDICT_MODELS_DEFAULT_MAX; idle_s <= 0: 600. *out is new. */
+enum mla_code mla_predict_models_create(size_t max_models, double idle_s,
+                                        struct mla_predict_models **out,
+                                        struct mla_err *err) MLA_MUST_CHECK;
+void mla_predict_models_destroy(struct mla_predict_models *m);
+/* How the table reads Prometheus: mla_prom_query_range's contract (grid start..end by step).
+ * The default is mla_prom_query_range itself; tests replace it to see and shape the queries. */
+typedef enum mla_code (*mla_predict_fetch_fn)(void *ctx, const struct mla_prom_opts *opts,
+                                              const char *query, double start, double end,
+                                              double step, struct mla_prom_series *out,
+                                              struct mla_err *err);
+/* fn NULL: back to mla_prom_query_range. ctx borrowed. */
+void mla_predict_models_set_fetch(struct mla_predict_models *m, mla_predict_fetch_fn fn,
+                                  void *ctx);
+
+/* Drops every model (e.g. a new leader term); counters are kept. */
+void mla_predict_models_clear(struct mla_predict_models *m);
+void mla_predict_models_stats(const struct mla_predict_models *m,
+                              struct mla_predict_models_stats *out);
+
+/* The history and forecast of ScaledObject ns/name with config `c` parsed from `config_text`
+ * (both borrowed), at `now`: *have true and *out filled when there is a forecast; *have false
+ * and `why` says why not (no history, the model refused it); an error (no output) when
+ * Prometheus failed - the model is then left as it was (dropped when it was being built).
+ * horizon_steps/ahead_steps as for mla_predict_forecast_fn. */
+/* limit (may be NULL, borrowed): a token before each query. */
+enum mla_code mla_predict_models_forecast(struct mla_predict_models *m,
+                                          struct mla_ratelimit *limit,
+                                          const struct mla_prom_opts *prom, const char *ns,
+                                          const char *name, const char *config_text,
+                                          const struct mla_predict_config *c, time_t now,
+                                          int horizon_steps, int ahead_steps,
+                                          struct mla_predict_forecast *out, bool *have,
+                                          char *why, size_t whylen,
+                                          struct mla_err *err) MLA_MUST_CHECK;
+
+#endif

@@ -1,0 +1,32 @@
+/* ratelimit.h - a client-side token bucket (client-go's QPS/burst): the leader's loop paces its
+ * requests to the API server and to Prometheus with it, so that a pass over thousands of
+ * ScaledObjects is a steady rate rather than a burst.
+ *
+ * Ownership: struct mla_ratelimit is embedded (mla_ratelimit_init, nothing to free beyond
+ * mla_ratelimit_fini). Threading: any thread (a mutex guards the bucket); mla_ratelimit_wait
+ * sleeps in the caller's thread, outside the mutex's critical work.
+ */
+#ifndef MLA_RATELIMIT_H
+#define MLA_RATELIMIT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+struct mla_ratelimit {
+    pthread_mutex_t mu;
+    double qps;     /* immutable after init; <= 0: unlimited */
+    double burst;   /* immutable after init; >= 1 */
+    double tokens;  /* guarded by mu */
+    double last_s;  /* guarded by mu: monotonic seconds of the last refill */
+    double waited_s; /* guarded by mu: total time callers were made to wait */
+};
+
+/* qps <= 0: no limit; burst < 1 counts as 1. The bucket starts full. */
+void mla_ratelimit_init(struct mla_ratelimit *rl, double qps, double burst);
+void mla_ratelimit_fini(struct mla_ratelimit *rl);
+/* Takes one token, sleeping until there is one. NULL rl: returns at once. */
+void mla_ratelimit_wait(struct mla_ratelimit *rl);
+/* Total seconds callers slept in mla_ratelimit_wait. */
+double mla_ratelimit_waited(struct mla_ratelimit *rl);
+
+#endif

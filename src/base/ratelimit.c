@@ -1,0 +1,59 @@
+/* base/ratelimit.c - the token bucket behind --kube-api-qps/--prometheus-qps (see ratelimit.h). */
+#include "mla/ratelimit.h"
+
+#include <errno.h>
+#include <time.h>
+
+static double rl_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void mla_ratelimit_init(struct mla_ratelimit *rl, double qps, double burst)
+{
+    pthread_mutex_init(&rl->mu, NULL);
+    rl->qps = qps;
+    rl->burst = burst < 1 ? 1 : burst;
+    rl->tokens = rl->burst;
+    rl->last_s = rl_now();
+    rl->waited_s = 0;
+}
+
+void mla_ratelimit_fini(struct mla_ratelimit *rl)
+{
+    pthread_mutex_destroy(&rl->mu);
+}
+
+void mla_ratelimit_wait(struct mla_ratelimit *rl)
+{
+    if (!rl || rl->qps <= 0)
+        return;
+    pthread_mutex_lock(&rl->mu);
+    double now = rl_now();
+    rl->tokens += (now - rl->last_s) * rl->qps;
+    if (rl->tokens > rl->burst)
+        rl->tokens = rl->burst;
+    rl->last_s = now;
+    /* Reserve the token now (tokens may go negative): concurrent callers queue up behind
+     * each other instead of all waking at the same instant. */
+    rl->tokens -= 1;
+    double wait = rl->tokens < 0 ? -rl->tokens / rl->qps : 0;
+    rl->waited_s += wait;
+    pthread_mutex_unlock(&rl->mu);
+    if (wait <= 0)
+        return;
+    struct timespec ts = {.tv_sec = (time_t)wait,
+                          .tv_nsec = (long)((wait - (double)(time_t)wait) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+double mla_ratelimit_waited(struct mla_ratelimit *rl)
+{
+    pthread_mutex_lock(&rl->mu);
+    double w = rl->waited_s;
+    pthread_mutex_unlock(&rl->mu);
+    return w;
+}

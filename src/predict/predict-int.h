@@ -1,0 +1,23 @@
+/* predict/predict-int.h - what the predict module's fc.h adapters share (forecast.c: the
+ * one-shot forecaster; models.c: the streaming models the loop keeps between passes), so that
+ * both turn the model's settings and result into the loop's terms the same way.
+ *
+ * Ownership: plain values. Threading: pure.
+ */
+#ifndef MLA_PREDICT_INT_H
+#define MLA_PREDICT_INT_H
+
+#include "mla/fc.h"
+#include "mla/predict.h"
+
+/* The model's settings for the loop's: horizon clamped to 1..MLA_FC_MAX_HORIZON, quantile to
+ * 0.5..0.999, a finite anomaly threshold to 2..5 (else the model's default). */
+void mla__predict_fc_config(int horizon_steps, double quantile, double anomaly_threshold,
+                            struct mla_fc_config *cfg);
+
+/* The peak (point and upper bound) over steps ahead_steps..horizon, confidence and trend of a
+ * model result; out->observed is left NaN (the loop uses the last observed value). */
+void mla__predict_fc_reduce(const struct mla_fc_result *r, int ahead_steps,
+                            struct mla_predict_forecast *out);
+
+#endif

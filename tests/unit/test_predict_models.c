@@ -1,0 +1,313 @@
+/* test_predict_models.c - the loop's streaming models (predict_models.h): a full-history build
+ * on the first call, then only the samples since the last one (the fetch window), reuse without
+ * a query inside one grid step, rebuild on a config change or a long gap, eviction of idle
+ * models, the bound on the number of models, Prometheus failures, and that the streamed forecast
+ * matches the one-shot forecaster on the same history. Prometheus is replaced by a fetch
+ * function that records the windows asked for and serves a daily sine. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mla/log.h"
+#include "mla/metrics.h"
+#include "mla/predict_forecast.h"
+#include "mla/predict_models.h"
+
+#define STEP 300.0
+#define NOW0 1795608000 /* 2026-11-25T12:00:00Z, a multiple of 300 */
+
+struct fake {
+    int calls;
+    double start[16], end[16], step[16];
+    char query[16][64];
+    bool fail;
+    bool gaps; /* answer every grid point as a gap */
+};
+
+static double load_at(double t)
+{
+    return 100 + 60 * sin(t * 2 * M_PI / 86400);
+}
+
+static enum mla_code fake_fetch(void *ctx, const struct mla_prom_opts *opts, const char *query,
+                                double start, double end, double step,
+                                struct mla_prom_series *out, struct mla_err *err)
+{
+    (void)opts;
+    struct fake *f = ctx;
+    if (f->calls < 16) {
+        f->start[f->calls] = start;
+        f->end[f->calls] = end;
+        f->step[f->calls] = step;
+        snprintf(f->query[f->calls], sizeof f->query[0], "%s", query);
+    }
+    f->calls++;
+    if (f->fail)
+        return mla_err_set(err, MLA_EUNAVAIL, "prometheus down (test)");
+    out->start = start;
+    out->step = step;
+    out->n = (size_t)floor((end - start) / step + 1e-9) + 1;
+    out->v = malloc(out->n * sizeof *out->v);
+    for (size_t i = 0; i < out->n; i++)
+        out->v[i] = f->gaps ? NAN : load_at(start + (double)i * step);
+    out->series = 1;
+    return MLA_OK;
+}
+
+static const char *cfg_a =
+    "{\"enabled\":true,\"query\":\"sum(rate(x[5m]))\",\"lookbackHours\":48,\"stepSeconds\":300,"
+    "\"capacityPerReplica\":10}";
+static const char *cfg_b =
+    "{\"enabled\":true,\"query\":\"sum(rate(y[5m]))\",\"lookbackHours\":48,\"stepSeconds\":300,"
+    "\"capacityPerReplica\":10}";
+
+static struct mla_predict_config parse(const char *text)
+{
+    struct mla_predict_config c;
+    mla_predict_config_init(&c);
+    struct mla_err e;
+    cr_assert_eq(mla_predict_config_parse(text, &c, &e), MLA_OK, "%s", e.msg);
+    return c;
+}
+
+static struct mla_predict_models *table(size_t max, double idle, struct fake *f)
+{
+    struct mla_predict_models *m = NULL;
+    cr_assert_eq(mla_predict_models_create(max, idle, &m, NULL), MLA_OK);
+    mla_predict_models_set_fetch(m, fake_fetch, f);
+    return m;
+}
+
+static const struct mla_prom_opts prom = {.base_url = "http://127.0.0.1:1"};
+
+/* One call for ns/name at now; asserts a forecast came out. */
+static struct mla_predict_forecast call(struct mla_predict_models *m, const char *name,
+                                        const char *text, time_t now)
+{
+    struct mla_predict_config c = parse(text);
+    struct mla_predict_forecast fc = {.peak_upper = NAN};
+    bool have = false;
+    char why[200] = "";
+    struct mla_err e;
+    mla_err_clear(&e);
+    cr_assert_eq(mla_predict_models_forecast(m, NULL, &prom, "shop", name, text, &c, now, 6, 3, &fc,
+                                             &have, why, sizeof why, &e),
+                 MLA_OK, "%s", e.msg);
+    cr_assert(have, "no forecast: %s", why);
+    mla_predict_config_fini(&c);
+    return fc;
+}
+
+static void init(void)
+{
+    mla_log_set_level(MLA_LOG_OFF);
+}
+
+static void fini(void)
+{
+    mla_metrics_reset();
+}
+
+TestSuite(predict_models, .init = init, .fini = fini);
+
+Test(predict_models, first_call_fetches_the_lookback_then_only_new_samples)
+{
+    struct fake f = {0};
+    struct mla_predict_models *m = table(10, 600, &f);
+    call(m, "web", cfg_a, NOW0 + 10);
+    cr_assert_eq(f.calls, 1);
+    cr_assert_float_eq(f.end[0], NOW0, 1e-9, "end aligned on the step");
+    cr_assert_float_eq(f.start[0], NOW0 - 48 * 3600.0, 1e-9, "the whole lookback");
+    cr_assert_str_eq(f.query[0], "sum(rate(x[5m]))");
+
+    /* same grid step (a 60 s loop on a 300 s step): no query at all */
+    call(m, "web", cfg_a, NOW0 + 70);
+    cr_assert_eq(f.calls, 1, "a pass inside the same step must not query");
+
+    /* two steps later: exactly the two new grid points */
+    call(m, "web", cfg_a, NOW0 + 610);
+    cr_assert_eq(f.calls, 2);
+    cr_assert_float_eq(f.start[1], NOW0 + 300.0, 1e-9);
+    cr_assert_float_eq(f.end[1], NOW0 + 600.0, 1e-9);
+
+    struct mla_predict_models_stats st;
+    mla_predict_models_stats(m, &st);
+    cr_assert_eq(st.models, 1);
+    cr_assert_eq(st.builds, 1);
+    cr_assert_eq(st.updates, 1);
+    cr_assert_eq(st.reused, 1);
+    cr_assert_eq(st.samples, 48 * 12 + 1 + 2, "samples %zu", st.samples);
+    mla_predict_models_destroy(m);
+}
+
+Test(predict_models, streamed_forecast_matches_the_one_shot_forecaster)
+{
+    struct fake f = {0};
+    struct mla_predict_models *m = table(10, 600, &f);
+    call(m, "web", cfg_a, NOW0);
+    struct mla_predict_forecast s = call(m, "web", cfg_a, NOW0 + 3 * 300);
+
+    /* the one-shot path on the same 48 h + 3 steps of history */
+    size_t n = 48 * 12 + 1 + 3;
+    double *v = malloc(n * sizeof *v);
+    double t0 = NOW0 - 48 * 3600.0;
+    for (size_t i = 0; i < n; i++)
+        v[i] = load_at(t0 + (double)i * STEP);
+    struct mla_predict_config c = parse(cfg_a);
+    struct mla_predict_forecast o;
+    cr_assert_eq(mla_predict_fc_forecast(NULL, v, n, STEP, 6, 3, c.quantile,
+                                         c.anomaly_threshold, &o, NULL),
+                 MLA_OK);
+    cr_assert_float_eq(s.peak_point, o.peak_point, 1e-6 * fabs(o.peak_point));
+    /* the band: the one-shot engine sizes its rings to its input, the kept model to two weeks,
+     * so the residual quantile may differ a little (0.05 % here) */
+    cr_assert_float_eq(s.peak_upper, o.peak_upper, 0.01 * fabs(o.peak_upper), "%.9g vs %.9g",
+                       s.peak_upper, o.peak_upper);
+    cr_assert_float_eq(s.confidence, o.confidence, 0.02, "%g vs %g", s.confidence, o.confidence);
+    cr_assert_str_eq(s.trend, o.trend);
+    cr_assert_float_eq(s.observed, v[n - 1], 1e-9, "observed is the last sample");
+    mla_predict_config_fini(&c);
+    free(v);
+    mla_predict_models_destroy(m);
+}
+
+Test(predict_models, a_changed_config_or_a_long_gap_rebuilds_from_history)
+{
+    struct fake f = {0};
+    struct mla_predict_models *m = table(10, 1e9, &f);
+    call(m, "web", cfg_a, NOW0);
+    call(m, "web", cfg_b, NOW0 + 300); /* another query: the old model is not this series */
+    cr_assert_eq(f.calls, 2);
+    cr_assert_str_eq(f.query[1], "sum(rate(y[5m]))");
+    cr_assert_float_eq(f.start[1], NOW0 + 300 - 48 * 3600.0, 1e-9, "full lookback again");
+    call(m, "web", cfg_b, NOW0 + 300 + 49 * 3600); /* away longer than the lookback */
+    cr_assert_eq(f.calls, 3);
+    cr_assert_float_eq(f.end[2] - f.start[2], 48 * 3600.0, 1e-9);
+    struct mla_predict_models_stats st;
+    mla_predict_models_stats(m, &st);
+    cr_assert_eq(st.builds, 3);
+    cr_assert_eq(st.models, 1, "the old models are gone, not kept beside the new one");
+    mla_predict_models_destroy(m);
+}
+
+Test(predict_models, idle_models_are_evicted_and_rebuilt_when_they_come_back)
+{
+    struct fake f = {0};
+    struct mla_predict_models *m = table(10, 600, &f);
+    call(m, "web", cfg_a, NOW0);
+    call(m, "api", cfg_a, NOW0);
+    /* "api" disappears; "web" keeps being predicted */
+    for (int k = 1; k <= 4; k++)
+        call(m, "web", cfg_a, NOW0 + k * 300);
+    struct mla_predict_models_stats st;
+    mla_predict_models_stats(m, &st);
+    cr_assert_eq(st.models, 1, "models %zu", st.models);
+    cr_assert_eq(st.evicted, 1);
+    int before = f.calls;
+    call(m, "api", cfg_a, NOW0 + 5 * 300);
+    cr_assert_eq(f.calls, before + 1);
+    cr_assert_float_eq(f.end[before] - f.start[before], 48 * 3600.0, 1e-9, "rebuilt in full");
+    mla_predict_models_clear(m);
+    mla_predict_models_stats(m, &st);
+    cr_assert_eq(st.models, 0);
+    mla_predict_models_destroy(m);
+}
+
+Test(predict_models, the_table_is_bounded_beyond_it_forecasts_one_shot)
+{
+    struct fake f = {0};
+    struct mla_predict_models *m = table(2, 1e9, &f);
+    call(m, "a", cfg_a, NOW0);
+    call(m, "b", cfg_a, NOW0);
+    call(m, "c", cfg_a, NOW0);
+    struct mla_predict_models_stats st;
+    mla_predict_models_stats(m, &st);
+    cr_assert_eq(st.models, 2);
+    cr_assert_eq(st.oneshot, 1);
+    /* next step: a and b stream, c (no room) asks for the whole lookback again */
+    f.calls = 0;
+    call(m, "a", cfg_a, NOW0 + 300);
+    call(m, "b", cfg_a, NOW0 + 300);
+    call(m, "c", cfg_a, NOW0 + 300);
+    cr_assert_eq(f.calls, 3);
+    cr_assert_float_eq(f.end[0] - f.start[0], 0, 1e-9, "a: one new point");
+    cr_assert_float_eq(f.end[1] - f.start[1], 0, 1e-9, "b: one new point");
+    cr_assert_float_eq(f.end[2] - f.start[2], 48 * 3600.0, 1e-9, "c: one shot");
+    mla_predict_models_stats(m, &st);
+    cr_assert_eq(st.models, 2, "a kept model is never evicted to make room");
+    mla_predict_models_destroy(m);
+}
+
+Test(predict_models, a_prometheus_failure_is_an_error_and_keeps_the_model)
+{
+    struct fake f = {0};
+    struct mla_predict_models *m = table(10, 1e9, &f);
+    struct mla_predict_forecast first = call(m, "web", cfg_a, NOW0);
+    f.fail = true;
+    struct mla_predict_config c = parse(cfg_a);
+    struct mla_predict_forecast fc;
+    bool have = false;
+    char why[200];
+    struct mla_err e;
+    cr_assert_eq(mla_predict_models_forecast(m, NULL, &prom, "shop", "web", cfg_a, &c, NOW0 + 300, 6,
+                                             3, &fc, &have, why, sizeof why, &e),
+                 MLA_EUNAVAIL);
+    cr_assert(strstr(e.msg, "prometheus down"), "%s", e.msg);
+    /* a new ScaledObject's build fails the same way and keeps nothing */
+    cr_assert_eq(mla_predict_models_forecast(m, NULL, &prom, "shop", "new", cfg_a, &c, NOW0 + 300, 6,
+                                             3, &fc, &have, why, sizeof why, &e),
+                 MLA_EUNAVAIL);
+    struct mla_predict_models_stats st;
+    mla_predict_models_stats(m, &st);
+    cr_assert_eq(st.models, 1);
+    f.fail = false;
+    /* back: the kept model asks only for the step it missed */
+    int before = f.calls;
+    struct mla_predict_forecast again = call(m, "web", cfg_a, NOW0 + 300);
+    cr_assert_float_eq(f.start[before], NOW0 + 300.0, 1e-9);
+    cr_assert(again.peak_point > 0 && first.peak_point > 0);
+    mla_predict_config_fini(&c);
+    mla_predict_models_destroy(m);
+}
+
+Test(predict_models, no_history_is_no_forecast_and_no_model)
+{
+    struct fake f = {.gaps = true};
+    struct mla_predict_models *m = table(10, 1e9, &f);
+    struct mla_predict_config c = parse(cfg_a);
+    struct mla_predict_forecast fc;
+    bool have = true;
+    char why[200] = "";
+    cr_assert_eq(mla_predict_models_forecast(m, NULL, &prom, "shop", "web", cfg_a, &c, NOW0, 6, 3, &fc,
+                                             &have, why, sizeof why, NULL),
+                 MLA_OK);
+    cr_assert(!have);
+    cr_assert(strstr(why, "no history in the last 48 h"), "%s", why);
+    struct mla_predict_models_stats st;
+    mla_predict_models_stats(m, &st);
+    cr_assert_eq(st.models, 0);
+    mla_predict_config_fini(&c);
+    mla_predict_models_destroy(m);
+}
+
+Test(predict_models, the_default_fetch_is_prometheus_and_fails_cleanly)
+{
+    struct mla_predict_models *m = NULL;
+    cr_assert_eq(mla_predict_models_create(0, 0, &m, NULL), MLA_OK);
+    struct mla_predict_config c = parse(cfg_a);
+    struct mla_predict_forecast fc;
+    bool have = false;
+    char why[200] = "";
+    struct mla_prom_opts bad = {.base_url = "http://127.0.0.1:1", .timeout_ms = 500};
+    struct mla_err e;
+    cr_assert_eq(mla_predict_models_forecast(m, NULL, &bad, "shop", "web", cfg_a, &c, NOW0, 6, 3, &fc,
+                                             &have, why, sizeof why, &e),
+                 MLA_EUNAVAIL, "nobody listens on port 1: %s", e.msg);
+    struct mla_predict_models_stats st;
+    mla_predict_models_stats(m, &st);
+    cr_assert_eq(st.models, 0);
+    mla_predict_config_fini(&c);
+    mla_predict_models_destroy(m);
+}
