@@ -9,6 +9,7 @@
 #include "mla/policy.h"
 #include "mla/policy_model.h"
 #include "mla/scaledjob.h"
+#include "mla/worker.h"
 
 static const char sj_policy[] =
     "apiVersion: ml-autoscaling.io/v1\n"
@@ -348,4 +349,21 @@ Test(scaledjob, policy_errors_name_file_line_col_and_allowed_values)
                 "customScalingRunningJobPercentage: 1.5 is out of range");
     sj_load_err(SJ_HEAD "    profiles:\n      a: {scaledJob: {customScalingQueueLengthDeduction: "
                 "1}}\n", 8, 7, "need scaledJob.scalingStrategy custom");
+}
+
+Test(scaledjob, the_stored_template_shows_the_admitted_intent)
+{
+    /* the patch adds ml-autoscaling.io/scaledjob: an output, not an input the user changed, so
+     * the worker must still see the stored Job as admitted */
+    cJSON *admitted = sj_job(EN, "true");
+    cJSON *stored = sj_job(EN ",\"ml-autoscaling.io/scaledjob\":\"transcode\","
+                           "\"ml-autoscaling.io/policy\":\"jobs\","
+                           "\"ml-autoscaling.io/policy-hash\":\"sha256:1\"", "true");
+    cJSON_AddItemToObject(cJSON_GetObjectItem(cJSON_GetObjectItem(stored, "metadata"), "labels"),
+                          "ml-autoscaling.io/managed", cJSON_CreateString("true"));
+    cJSON *intent = mla_worker_intent(MLA_ACT_APPLY, admitted, "sha256:1");
+    cr_assert(mla_worker_intent_shown(intent, stored));
+    cJSON_Delete(intent);
+    cJSON_Delete(admitted);
+    cJSON_Delete(stored);
 }
