@@ -46,9 +46,8 @@ cJSON *mla__cli_request(const char *op, const char *ns, cJSON *dep, cJSON *old,
     cJSON *root = cJSON_CreateObject();
     cJSON *rq = cJSON_AddObjectToObject(root, "request");
     cJSON_AddStringToObject(rq, "uid", "render");
-    bool job = !strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(dep, "kind"))
-                       ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(dep, "kind")) : "",
-                       "Job");
+    const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(dep, "kind"));
+    bool job = k && !strcmp(k, "Job"); /* mla__cli_deployment took a Deployment or a Job */
     cJSON *kind = cJSON_AddObjectToObject(rq, "kind");
     cJSON_AddStringToObject(kind, "group", job ? "batch" : "apps");
     cJSON_AddStringToObject(kind, "version", "v1");
