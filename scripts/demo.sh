@@ -101,7 +101,7 @@ with open(path) as fh:
     docs = list(yaml.safe_load_all(fh)) if not path.endswith(".json") else [json.load(fh)]
 i = 0
 for d in docs:
-    if not isinstance(d, dict) or d.get("kind") != "Deployment":
+    if not isinstance(d, dict) or d.get("kind") not in ("Deployment", "Job"):
         continue
     d.setdefault("metadata", {}).setdefault("namespace", "default")
     with open("%s/deployment-%d.json" % (tmp, i), "w") as out:
@@ -123,9 +123,10 @@ PY
 import base64, json, sys
 src, raw = sys.argv[1], sys.argv[2]
 try:
-    so = (json.loads(sys.argv[3]) or {}).get("scaledObject") if sys.argv[3] else None
+    dec = (json.loads(sys.argv[3]) or {}) if sys.argv[3] else {}
+    so, sj = dec.get("scaledObject"), dec.get("scaledJob")
 except ValueError:
-    so = None
+    so = sj = None
 body, _, code = raw.rpartition("\n")
 print("=" * 78)
 if code != "200":
@@ -155,6 +156,12 @@ if r["allowed"] and so:
     print("  then:     the worker applies ScaledObject %s/%s: replicas %s..%s, triggers %s" % (
         so.get("metadata", {}).get("namespace"), so.get("metadata", {}).get("name"),
         sp.get("minReplicaCount"), sp.get("maxReplicaCount"), trig))
+if r["allowed"] and sj:
+    sp = sj.get("spec", {})
+    trig = ", ".join("%s/%s" % (t.get("type"), t.get("name", "-")) for t in sp.get("triggers", []))
+    print("  then:     the worker applies ScaledJob %s/%s: one Job per queued item, at most %s at once, triggers %s, strategy %s" % (
+        sj.get("metadata", {}).get("namespace"), sj.get("metadata", {}).get("name"),
+        sp.get("maxReplicaCount"), trig, sp.get("scalingStrategy", {}).get("strategy")))
 PY
   done
 done

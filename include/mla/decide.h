@@ -43,6 +43,8 @@ struct mla_decision {
     char profile[64];      /* the profile used, "" when none */
     char policy_hash[72];  /* "sha256:<hex16>" of the policy content, "" when none */
     char so_name[64];      /* the ScaledObject name (<= 63 chars), "" when none */
+    bool scaled_job;       /* a batch/v1 Job: scaled_object holds a ScaledJob and so_name its
+                            * name (scaledjob.h); hpa_mode and vpa_mode mean nothing */
 };
 
 void mla_decision_init(struct mla_decision *d);

@@ -41,6 +41,7 @@ enum mla_ann {
     MLA_ANN_SCALEDOBJECT = MLA_ANN_USER_COUNT, /* written by the product */
     MLA_ANN_POLICY,       /* written by the product */
     MLA_ANN_POLICY_HASH,  /* written by the product */
+    MLA_ANN_SCALEDJOB,    /* written by the product, on a Job template (scaledjob.h) */
     MLA_ANN__COUNT
 };
 
@@ -143,6 +144,18 @@ struct mla_window {
 
 enum mla_missing_req { MLA_REQ_INJECT = 0, MLA_REQ_DENY };
 
+/* KEDA ScaledJob scalingStrategy.strategy (policy scaledJob.scalingStrategy). */
+enum mla_sj_strategy { MLA_SJ_DEFAULT = 0, MLA_SJ_CUSTOM, MLA_SJ_ACCURATE, MLA_SJ_EAGER };
+
+/* The ScaledJob a Job template gets (policy `scaledJob`; scaledjob.h). -1: not written, KEDA's
+ * default applies. */
+struct mla_sj_settings {
+    int successful_history, failed_history;
+    enum mla_sj_strategy strategy;
+    int custom_deduction;          /* customScalingQueueLengthDeduction, -1: unset */
+    const char *custom_running;    /* customScalingRunningJobPercentage ("0.5"), NULL: unset */
+};
+
 struct mla_settings {
     int min_replicas, max_replicas, polling, cooldown;
     struct mla_range b_replicas, b_polling, b_cooldown;
@@ -176,6 +189,7 @@ struct mla_settings {
     bool spot;
     const cJSON *spot_affinity;    /* a preferredDuringScheduling term, NULL when none */
     const cJSON *spot_tolerations; /* array, NULL when none */
+    struct mla_sj_settings sj;
 };
 
 struct mla_profile {

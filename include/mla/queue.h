@@ -37,6 +37,7 @@ struct mla_work {
     cJSON *so;             /* owned: the desired ScaledObject (APPLY), NULL otherwise */
     char *so_name;         /* owned: may be NULL */
     bool from_loop;        /* produced by the reconcile loop (already stored) */
+    bool job;              /* a batch/v1 Job template: `so` is its ScaledJob (scaledjob.h) */
     double enqueued_wall;  /* unix seconds, when admission enqueued it */
     long long enqueued_ms; /* monotonic ms */
     /* worker state */

@@ -7,6 +7,8 @@
  */
 #include "mla/decide.h"
 
+#include "admission-int.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -389,6 +391,8 @@ enum mla_code mla_decide(const struct mla_policy_set *ps, const struct mla_revie
                          struct mla_decision *out, struct mla_err *err)
 {
     mla_decision_init(out);
+    if (req->object && !strcmp(req->kind, "Job") && !strcmp(req->kind_group, "batch"))
+        return mla__decide_job(ps, req, out, err);
     if (!req->object || (req->op != MLA_OP_CREATE && req->op != MLA_OP_UPDATE) ||
         strcmp(req->kind, "Deployment") != 0 || strcmp(req->kind_group, "apps") != 0 ||
         (req->sub_resource && *req->sub_resource))

@@ -31,7 +31,8 @@ static void pt_usage(FILE *f)
     fprintf(f,
             "Usage: ml-autoscaling test CASES --policies DIR [--json]\n\n"
             "Runs policy test cases: CASES is a directory of *.yaml, *.yml and *.json case files\n"
-            "(or one file). Each file holds a Deployment and a PolicyTest document:\n\n"
+            "(or one file). Each file holds a Deployment (or a batch/v1 Job: expect.scaledJob then\n"
+            "holds the subset of its ScaledJob) and a PolicyTest document:\n\n"
             "  apiVersion: ml-autoscaling.io/v1\n"
             "  kind: PolicyTest\n"
             "  name: vllm-defaults          # optional, default: the file name\n"
@@ -170,7 +171,7 @@ static void pt_subset(struct pt_case *c, const char *path, const cJSON *want, co
 static const char *const pt_top_keys[] = {"apiVersion", "kind", "name", "namespace", "expect",
                                           NULL};
 static const char *const pt_expect_keys[] = {"allowed", "message", "warnings", "policy",
-                                             "profile", "scaledObject", NULL};
+                                             "profile", "scaledObject", "scaledJob", NULL};
 
 static bool pt_known(const char *k, const char *const *keys)
 {
@@ -225,7 +226,7 @@ static bool pt_check_spec(struct pt_case *c, const struct mla_yaml_pos *pos, con
     {
         if (!pt_known(k, pt_expect_keys)) {
             pt_fail_at(c, pos, ex, k, "unknown field 'expect.%s'; allowed: allowed, message, "
-                       "warnings, policy, profile, scaledObject", k);
+                       "warnings, policy, profile, scaledObject, scaledJob", k);
             return false;
         }
     }
@@ -250,11 +251,14 @@ static bool pt_check_spec(struct pt_case *c, const struct mla_yaml_pos *pos, con
         pt_fail_at(c, pos, ex, "warnings", "%s", "expect.warnings must be a list of strings");
         return false;
     }
-    v = json_object_get(ex, "scaledObject");
-    if (v && !json_is_object(v) && !json_is_null(v)) {
-        pt_fail_at(c, pos, ex, "scaledObject", "%s",
-                   "expect.scaledObject must be a mapping (a subset) or null (none written)");
-        return false;
+    static const char *const objs[] = {"scaledObject", "scaledJob"};
+    for (int i = 0; i < 2; i++) {
+        v = json_object_get(ex, objs[i]);
+        if (v && !json_is_object(v) && !json_is_null(v)) {
+            pt_fail_at(c, pos, ex, objs[i], "expect.%s must be a mapping (a subset) or null "
+                       "(none written)", objs[i]);
+            return false;
+        }
     }
     return true;
 }
@@ -317,14 +321,19 @@ static void pt_compare(struct pt_case *c, const json_t *ex, const struct mla_dec
             cJSON_Delete(v);
         }
     }
-    w = cJSON_GetObjectItemCaseSensitive(want, "scaledObject");
-    const cJSON *so = d->allowed ? d->scaled_object : NULL; /* as render prints it */
-    if (cJSON_IsNull(w) && so)
-        pt_add(c, "scaledObject", PT_EQUAL, w, so);
-    else if (cJSON_IsObject(w) && !so)
-        pt_add(c, "scaledObject", PT_EQUAL, w, NULL);
-    else if (cJSON_IsObject(w))
-        pt_subset(c, "scaledObject", w, so);
+    /* a Job's decision holds its ScaledJob where a Deployment's holds the ScaledObject */
+    static const char *const objs[] = {"scaledObject", "scaledJob"};
+    for (int i = 0; i < 2; i++) {
+        w = cJSON_GetObjectItemCaseSensitive(want, objs[i]);
+        const cJSON *so = d->allowed && d->scaled_job == (i == 1) ? d->scaled_object
+                                                                  : NULL; /* as render prints */
+        if (cJSON_IsNull(w) && so)
+            pt_add(c, objs[i], PT_EQUAL, w, so);
+        else if (cJSON_IsObject(w) && !so)
+            pt_add(c, objs[i], PT_EQUAL, w, NULL);
+        else if (cJSON_IsObject(w))
+            pt_subset(c, objs[i], w, so);
+    }
 
     c->decision = cJSON_CreateObject();
     cJSON_AddItemToObject(c->decision, "allowed", allowed); /* c->decision owns it now */
@@ -364,8 +373,8 @@ static void pt_run(struct pt_case *c, const struct mla_policy_set *ps)
     }
     cJSON *dep = spec ? mla__cli_deployment(docs, PT_PROG, c->file) : NULL;
     if (spec && !dep)
-        c->error = mla_xasprintf("%s: no apps/v1 Deployment with string labels and annotations "
-                                 "(see above)", c->file);
+        c->error = mla_xasprintf("%s: no apps/v1 Deployment (or batch/v1 Job) with string "
+                                 "labels and annotations (see above)", c->file);
     if (dep) {
         struct mla_review_request req;
         cJSON *root = mla__cli_request("CREATE",

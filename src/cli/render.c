@@ -28,6 +28,7 @@ static void render_usage(FILE *f)
             "Offline: reads a Deployment (YAML or JSON; the first Deployment of a multi-document\n"
             "file), decides as the admission webhook would, and prints\n"
             "  {allowed, message, patch, warnings, scaledObject, hpaMode}\n"
+            "A batch/v1 Job (a ScaledJob template) is read too; its output adds scaledJob.\n"
             "Exit 0 allowed, 1 denied, 2 usage or file errors.\n\n"
             "Options:\n"
             "  -f, --file FILE     the Deployment ('-' reads stdin)\n"
@@ -247,11 +248,19 @@ static void render_print(struct mla_decision *d, const char *fmt)
     cJSON_AddItemToObject(out, "patch", d->patch ? d->patch : cJSON_CreateArray());
     cJSON_AddItemToObject(out, "warnings", d->warnings ? d->warnings : cJSON_CreateArray());
     d->patch = d->warnings = NULL; /* out owns them now */
-    if (d->scaled_object && d->allowed) {
+    if (d->scaled_object && d->allowed && !d->scaled_job) {
         cJSON_AddItemToObject(out, "scaledObject", d->scaled_object);
         d->scaled_object = NULL; /* out owns it now */
     } else {
         cJSON_AddNullToObject(out, "scaledObject");
+    }
+    if (d->scaled_job) { /* a Job template: its ScaledJob, under its own key */
+        if (d->scaled_object && d->allowed) {
+            cJSON_AddItemToObject(out, "scaledJob", d->scaled_object);
+            d->scaled_object = NULL; /* out owns it now */
+        } else {
+            cJSON_AddNullToObject(out, "scaledJob");
+        }
     }
     static const char *const modes[] = {"delete", "transfer", "reject"};
     cJSON_AddStringToObject(out, "hpaMode", modes[d->hpa_mode]);

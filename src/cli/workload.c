@@ -1,5 +1,6 @@
 /* cli/workload.c - a Deployment from YAML documents and its AdmissionReview request, shared by
  * `render` and `test` (see workload.h). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,9 +16,12 @@ cJSON *mla__cli_deployment(const json_t *docs, const char *prog, const char *pat
         const char *av = json_string_value(json_object_get(d, "apiVersion"));
         if (kind && !strcmp(kind, "Deployment") && av && !strcmp(av, "apps/v1"))
             dep = mla_yaml_to_cjson(d);
+        else if (kind && !strcmp(kind, "Job") && av && !strcmp(av, "batch/v1"))
+            dep = mla_yaml_to_cjson(d); /* a ScaledJob template (scaledjob.h) */
     }
     if (!dep) {
-        fprintf(stderr, "%s: %s: no apps/v1 Deployment in the file\n", prog, path);
+        fprintf(stderr, "%s: %s: no apps/v1 Deployment (or batch/v1 Job) in the file\n", prog,
+                path);
         return NULL;
     }
     /* kube-apiserver would refuse non-string labels/annotations before any webhook runs. */
@@ -42,10 +46,12 @@ cJSON *mla__cli_request(const char *op, const char *ns, cJSON *dep, cJSON *old,
     cJSON *root = cJSON_CreateObject();
     cJSON *rq = cJSON_AddObjectToObject(root, "request");
     cJSON_AddStringToObject(rq, "uid", "render");
+    const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(dep, "kind"));
+    bool job = k && !strcmp(k, "Job"); /* mla__cli_deployment took a Deployment or a Job */
     cJSON *kind = cJSON_AddObjectToObject(rq, "kind");
-    cJSON_AddStringToObject(kind, "group", "apps");
+    cJSON_AddStringToObject(kind, "group", job ? "batch" : "apps");
     cJSON_AddStringToObject(kind, "version", "v1");
-    cJSON_AddStringToObject(kind, "kind", "Deployment");
+    cJSON_AddStringToObject(kind, "kind", job ? "Job" : "Deployment");
     cJSON_AddStringToObject(rq, "operation", op);
     if (!ns || !*ns)
         ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
@@ -60,10 +66,10 @@ cJSON *mla__cli_request(const char *op, const char *ns, cJSON *dep, cJSON *old,
     *req = (struct mla_review_request){
         .root = root,
         .uid = "render",
-        .kind_group = "apps",
+        .kind_group = job ? "batch" : "apps",
         .kind_version = "v1",
-        .kind = "Deployment",
-        .resource = "deployments",
+        .kind = job ? "Job" : "Deployment",
+        .resource = job ? "jobs" : "deployments",
         .sub_resource = "",
         .op = !strcmp(op, "UPDATE") ? MLA_OP_UPDATE : MLA_OP_CREATE,
         .operation = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq, "operation")),

@@ -499,6 +499,8 @@ static void apiside_review(void *ctx, const struct mla_review_request *req, stru
     bool keda_missing = mla_keda_state(api->keda) == MLA_KEDA_MISSING;
     if (keda_missing && d->action == MLA_ACT_APPLY && d->allowed)
         mla_decision_warn(d, MLA_KEDA_MISSING_WARNING);
+    if (d->scaled_job)
+        return; /* a Job template: no HPA, VPA or ScaledObject can concern it */
     /* Dry runs read too (reads are no side effect under sideEffects: NoneOnDryRun): a
      * `kubectl apply --dry-run=server` preview must show the HPA and foreign-ScaledObject
      * warnings, and a reject-mode denial, that the real apply would. Only the enqueue skips them. */
@@ -604,6 +606,7 @@ static void apiside_enqueue(void *ctx, const struct mla_review_request *req,
     w->action = d->action;
     w->hpa_mode = d->hpa_mode;
     w->vpa_mode = d->vpa_mode;
+    w->job = d->scaled_job;
     if (d->scaled_object)
         w->so = cJSON_Duplicate(d->scaled_object, 1);
     if (d->so_name[0])

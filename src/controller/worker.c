@@ -31,6 +31,7 @@
 #include "mla/metrics.h"
 #include "mla/predict_step.h"
 #include "mla/vpa.h"
+#include "worker-int.h"
 
 #define WK_EVENT_MAX 1023 /* bytes of an Event message */
 #define SEL_MANAGED "labelSelector=ml-autoscaling.io%%2Fmanaged%%3Dtrue" /* a format string */
@@ -55,7 +56,7 @@ struct mla_worker {
 static bool wk_output_key(const char *k)
 {
     static const char *const out[] = {WK_PREFIX "scaledobject", WK_PREFIX "policy",
-                                      WK_PREFIX "policy-hash"};
+                                      WK_PREFIX "policy-hash", WK_PREFIX "scaledjob"};
     for (size_t i = 0; i < sizeof out / sizeof out[0]; i++)
         if (!strcmp(k, out[i]))
             return true;
@@ -1053,7 +1054,9 @@ static enum wk_res wk_wait_stored(struct mla_worker *wk, struct mla_work *w, lon
                                   bool *finished)
 {
     *finished = false;
-    char *path = mla_xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", w->ns, w->name);
+    char *path = w->job ? mla_xasprintf("/apis/batch/v1/namespaces/%s/jobs/%s", w->ns, w->name)
+                        : mla_xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", w->ns,
+                                        w->name);
     cJSON *d = NULL;
     struct mla_err err;
     mla_err_clear(&err);
@@ -1075,6 +1078,8 @@ static enum wk_res wk_wait_stored(struct mla_worker *wk, struct mla_work *w, lon
         free(w->uid);
         w->uid = mla_xstrdup(mla_kube_meta_str(d, "uid"));
         w->attempts = 0;
+        if (w->job)
+            mla__worker_job_stored(w, d);
     } else if (!d && w->action == MLA_ACT_REMOVE && w->op == MLA_OP_UPDATE) {
         *finished = true; /* deleted since: the ownerReference removes the ScaledObject */
     } else {
@@ -1098,7 +1103,10 @@ long mla_worker_step(struct mla_worker *wk, struct mla_work *w)
             return -1;
         waiting_store = res == WK_WAIT;
     }
-    if (res == WK_DONE && w->stored_ms) {
+    if (res == WK_DONE && w->stored_ms && w->job) {
+        struct mla__wk_env env = mla__worker_env(wk);
+        res = (enum wk_res)mla__worker_job_step(&env, w); /* the same 0/1/2 */
+    } else if (res == WK_DONE && w->stored_ms) {
         if (w->action == MLA_ACT_APPLY && w->so)
             res = wk_step_apply(wk, w);
         else if (w->action == MLA_ACT_REMOVE)
@@ -1202,4 +1210,11 @@ void mla_worker_destroy(struct mla_worker *wk)
     free(wk->field_manager);
     free(wk->identity);
     free(wk);
+}
+
+struct mla__wk_env mla__worker_env(const struct mla_worker *wk)
+{
+    return (struct mla__wk_env){.kc = wk->kc, .field_manager = wk->field_manager,
+                                .identity = wk->identity,
+                                .budget_ms = wk->cfg.request_budget_ms};
 }

@@ -782,6 +782,30 @@ static void c_cost(struct mla__cctx *c, const json_t *o, const json_t *cost,
         mla__cerr(c, o, "cost", 0, 0, "cost: maxHourlyCost needs replicaHourlyCost");
 }
 
+/* scaledJob: what a Job template's ScaledJob gets besides the shared settings (KEDA's
+ * ScaledJob spec; the ranges are its CRD's). customScaling* only mean something with strategy
+ * custom: that is checked on the merged settings (c_settings_final). */
+static void c_scaled_job(struct mla__cctx *c, const json_t *o, struct mla_settings *s)
+{
+    static const char *const keys[] = {"successfulJobsHistoryLimit", "failedJobsHistoryLimit",
+                                       "scalingStrategy", "customScalingQueueLengthDeduction",
+                                       "customScalingRunningJobPercentage", NULL};
+    c_keys(c, o, keys, "scaledJob");
+    c_int(c, o, "successfulJobsHistoryLimit", 0, 1000, &s->sj.successful_history);
+    c_int(c, o, "failedJobsHistoryLimit", 0, 1000, &s->sj.failed_history);
+    static const char *const st[] = {"default", "custom", "accurate", "eager", NULL};
+    int v;
+    if (c_enum(c, o, "scalingStrategy", st, &v) > 0)
+        s->sj.strategy = (enum mla_sj_strategy)v;
+    c_int(c, o, "customScalingQueueLengthDeduction", 0, 1000000, &s->sj.custom_deduction);
+    double pct;
+    if (c_num(c, o, "customScalingRunningJobPercentage", 0, 1, false, &pct) > 0) {
+        char b[32];
+        snprintf(b, sizeof b, "%g", pct);
+        s->sj.custom_running = mla_arena_strdup(c->a, b);
+    }
+}
+
 /* Compiles the settings in `o` over *s (which holds the base: built-in or policy defaults).
  * Sections are compiled in the order of `keys`, so diagnostics come out in that order. */
 static void c_settings(struct mla__cctx *c, const json_t *o, struct mla_settings *s,
@@ -790,7 +814,7 @@ static void c_settings(struct mla__cctx *c, const json_t *o, struct mla_settings
     static const char *const keys[] = {"minReplicas", "maxReplicas", "pollingSeconds",
                                        "cooldownSeconds", "bounds", "scaleToZero", "fallback",
                                        "behavior", "triggers", "hpaMode", "vpa", "predictive",
-                                       "businessHours", "cost", "pod", NULL};
+                                       "businessHours", "cost", "pod", "scaledJob", NULL};
     c_keys(c, o, keys, what);
     c_int(c, o, "minReplicas", 0, C_MAX_REPLICAS, &s->min_replicas);
     c_int(c, o, "maxReplicas", 1, C_MAX_REPLICAS, &s->max_replicas);
@@ -828,6 +852,9 @@ static void c_settings(struct mla__cctx *c, const json_t *o, struct mla_settings
     json_t *pod = c_obj(c, o, "pod");
     if (pod)
         c_pod(c, pod, s);
+    json_t *sj = c_obj(c, o, "scaledJob");
+    if (sj)
+        c_scaled_job(c, sj, s);
 }
 
 /* Checks that need the whole, merged settings; reported at `cont[key]`. */
@@ -866,6 +893,10 @@ static void c_settings_final(struct mla__cctx *c, const json_t *cont, const char
     if (s->fallback && s->fb_replicas > s->b_replicas.max)
         mla__cerr(c, cont, key, idx, 1, "%s: fallback.replicas %d is above bounds.replicas.max %d",
                   what, s->fb_replicas, s->b_replicas.max);
+    if (s->sj.strategy != MLA_SJ_CUSTOM && (s->sj.custom_deduction >= 0 || s->sj.custom_running))
+        mla__cerr(c, cont, key, idx, 1, "%s: scaledJob.customScalingQueueLengthDeduction and "
+                  "customScalingRunningJobPercentage need scaledJob.scalingStrategy custom",
+                  what);
     for (size_t i = 0; i < s->nwin; i++)
         if (s->win[i].min_replicas > s->b_replicas.max)
             mla__cerr(c, cont, key, idx, 1, "%s: business-hours window minReplicas %d is above "
@@ -895,6 +926,9 @@ static void c_builtin(struct mla_settings *s)
     s->pred.hyst_step = 1;
     s->pred.hold_min = 15; /* simulate: 30 costs NASA +15.6 % replica-hours, 15 +12.7 % */
     s->night_max = -1;
+    s->sj.successful_history = -1;
+    s->sj.failed_history = -1;
+    s->sj.custom_deduction = -1;
 }
 
 /* match.namespaces / match.excludeNamespaces: names or globs; *out gets the good ones. */

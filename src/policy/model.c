@@ -29,6 +29,7 @@ static const char *const ann_keys[MLA_ANN__COUNT] = {
     [MLA_ANN_SCALEDOBJECT] = "scaledobject",
     [MLA_ANN_POLICY] = "policy",
     [MLA_ANN_POLICY_HASH] = "policy-hash",
+    [MLA_ANN_SCALEDJOB] = "scaledjob",
 };
 
 const char *mla_ann_key(enum mla_ann a)

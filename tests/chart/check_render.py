@@ -29,6 +29,8 @@ CLUSTER_RULES = {
     ("autoscaling", "horizontalpodautoscalers"): {"get", "list", "create", "update", "patch", "delete"},
     ("keda.sh", "scaledobjects"): {"get", "list", "create", "update", "patch", "delete"},
     ("autoscaling.k8s.io", "verticalpodautoscalers"): {"list"},
+    ("batch", "jobs"): {"get"},
+    ("keda.sh", "scaledjobs"): {"get", "list", "create", "patch", "delete"},
     ("", "events"): {"create", "patch"},
     ("", "namespaces"): {"list"},
 }
@@ -246,7 +248,9 @@ def main():
     check(isinstance(wh.get("timeoutSeconds"), int) and 1 <= wh["timeoutSeconds"] <= 5,
           f"timeoutSeconds {wh.get('timeoutSeconds')} within 1-5")
     check(wh.get("rules") == [{"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
-                               "resources": ["deployments"], "scope": "Namespaced"}], f"webhook rules: {wh.get('rules')}")
+                               "resources": ["deployments"], "scope": "Namespaced"},
+                              {"apiGroups": ["batch"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                               "resources": ["jobs"], "scope": "Namespaced"}], f"webhook rules: {wh.get('rules')}")
     excluded = set()
     for e in (wh.get("namespaceSelector") or {}).get("matchExpressions", []):
         if e.get("key") == "kubernetes.io/metadata.name" and e.get("operator") == "NotIn":

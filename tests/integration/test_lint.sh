@@ -11,7 +11,7 @@ lint() { set +e; "${run[@]}" "$bin" lint "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?; s
 echo "shipped policies are valid"
 lint --policies "$root/policies"
 [ "$rc" = 0 ] || { cat "$tmp/err"; fail "shipped policies: exit $rc"; }
-grep -Eq '^ok: 6 policies, 9 profiles in .* \(sha256:[0-9a-f]{64}\)$' "$tmp/out" || fail "summary: $(cat "$tmp/out")"
+grep -Eq '^ok: 7 policies, 11 profiles in .* \(sha256:[0-9a-f]{64}\)$' "$tmp/out" || fail "summary: $(cat "$tmp/out")"
 [ ! -s "$tmp/err" ] || fail "stderr not empty on success"
 
 echo "every error of a broken set, FILE:LINE:COL, in order, exit 1"
@@ -43,6 +43,15 @@ mkdir -p "$tmp/json" && mv "$tmp/j.json" "$tmp/json/"
 lint --policies "$tmp/json"
 [ "$rc" = 1 ] || fail "json: exit $rc"
 grep -q 'j.json:1:57: minReplicas: must be an integer from 0 to 10000, got a string' "$tmp/err" || fail "json: $(cat "$tmp/err")"
+
+echo "ScaledJob settings (Job templates) are checked with positions"
+mkdir -p "$tmp/sj"
+printf 'policies:\n  - name: j\n    defaults:\n      triggers:\n        - {type: rabbitmq, threshold: 1, authenticationRef: rmq, metadata: {queueName: q}}\n      scaledJob:\n        scalingStrategy: fast\n        failedJobsHistoryLimit: 5000\n        customScalingQueueLengthDeduction: 1\n' > "$tmp/sj/j.yaml"
+lint --policies "$tmp/sj"
+[ "$rc" = 1 ] || fail "scaledJob: exit $rc"
+grep -q "j.yaml:7:26: scalingStrategy: 'fast' is not allowed; allowed: default, custom, accurate, eager" "$tmp/err" || fail "strategy: $(cat "$tmp/err")"
+grep -q "j.yaml:8:33: failedJobsHistoryLimit: 5000 is out of range; allowed: an integer from 0 to 1000" "$tmp/err" || fail "history: $(cat "$tmp/err")"
+grep -q "j.yaml:2:5: defaults: scaledJob.customScalingQueueLengthDeduction and customScalingRunningJobPercentage need scaledJob.scalingStrategy custom" "$tmp/err" || fail "custom: $(cat "$tmp/err")"
 
 echo "usage errors exit 2"
 lint; [ "$rc" = 2 ] || fail "no args: exit $rc"

@@ -84,6 +84,15 @@ grep -qE "d.yaml:[0-9]+:[0-9]+: expect.allowed is required: true or false" "$tmp
 grep -qE "e.yaml:[0-9]+:[0-9]+: YAML" "$tmp/out" || fail "broken YAML"
 grep -q '^5 cases: 1 passed, 0 failed, 4 errors$' "$tmp/out" || fail "summary"
 
+echo "a Job case compares its ScaledJob"
+mkdir -p "$tmp/j"
+sed 's/strategy: accurate/strategy: eager/' "$cases/batch-jobs-template.yaml" > "$tmp/j/a.yaml"
+sed 's/^  scaledObject: null/  scaledJob: null/' "$cases/batch-jobs-template.yaml" | sed '/^  scaledJob:$/,/^---$/{/^---$/!d}' > "$tmp/j/b.yaml"
+t "$tmp/j" --policies "$pol"
+[ "$rc" = 1 ] || fail "failing Job cases: exit $rc"
+grep -qF 'scaledJob.spec.scalingStrategy.strategy: expected "eager", got "accurate"' "$tmp/out" || fail "ScaledJob diff"
+grep -qF 'scaledJob: expected null, got {' "$tmp/out" || fail "ScaledJob null diff"
+
 echo "usage and file errors exit 2"
 t; [ "$rc" = 2 ] || fail "no args: $rc"
 t "$cases"; [ "$rc" = 2 ] || fail "no --policies: $rc"

@@ -6,7 +6,9 @@
 # For each case it also checks the exit code (0 allowed, 1 denied), that -o yaml says the same
 # as -o json, that the patch applies with `kubectl patch --local --type=json` the way
 # kube-apiserver applies it, and that the ScaledObject passes KEDA's CRD schema and webhook
-# rules (tests/keda/validate_so.py) against the patched Deployment.
+# rules (tests/keda/validate_so.py) against the patched Deployment. A case whose deployment.yaml
+# holds a batch/v1 Job (a ScaledJob template) has its ScaledJob checked against KEDA's ScaledJob
+# CRD and the template rules (tests/keda/validate_sj.py) against the patched Job.
 set -euo pipefail
 root=${MLA_ROOT:?}; bin=${MLA_BUILD:?}/ml-autoscaling
 tmp=${MLA_TMP:-$(mktemp -d)}
@@ -53,6 +55,12 @@ for dir in "$root"/tests/fixtures/render/*/; do
     jq .scaledObject "$out" > "$tmp/$case.so.json"
     if ! $py "$root/tests/keda/validate_so.py" "$tmp/$case.so.json" "$patched"; then
       echo "FAIL $case: ScaledObject rejected by the KEDA schema/webhook rules"; fails=$((fails+1)); continue
+    fi
+  fi
+  if [ "$(jq -r '.scaledJob != null' "$out")" = true ]; then
+    jq .scaledJob "$out" > "$tmp/$case.sj.json"
+    if ! $py "$root/tests/keda/validate_sj.py" "$tmp/$case.sj.json" "$patched"; then
+      echo "FAIL $case: ScaledJob rejected by the KEDA schema or the template rules"; fails=$((fails+1)); continue
     fi
   fi
   echo "ok   $case (allowed=$allowed)"

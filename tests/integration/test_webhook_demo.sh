@@ -16,6 +16,8 @@ echo "$out" | grep -Eq "^[0-9]+ AdmissionReviews answered" || fail "no summary: 
 [ "$(echo "$out" | grep -c '^  result:   ')" -ge "$n" ] || fail "not every example was answered: $out"
 echo "$out" | grep -A1 'plain-api.yaml' | grep -q 'result:   ALLOWED' || fail "plain-api not allowed: $out"
 echo "$out" | grep -A8 'vllm-gpu-inference.yaml' | grep -q 'ml-autoscaling.io~1managed' || fail "vllm patch not shown: $out"
+echo "$out" | grep -A12 'batch-job.yaml' | grep -q '^  then:     the worker applies ScaledJob media/transcode: one Job per queued item, at most 20 at once, triggers rabbitmq/queue-depth' \
+  || fail "the Job example does not show its ScaledJob: $out"
 ok "demo: $(echo "$out" | grep -c '^  result:   ') examples answered, patches decoded, clean stop"
 
 # section NAME: the lines of "[NAME]" up to the next section

@@ -155,7 +155,11 @@ int ta_crd_load_default(void)
     snprintf(path, sizeof path, "%s/tests/keda/keda.sh_scaledobjects.yaml", exe);
     if (access(path, R_OK) != 0)
         return 0;
-    return ta_crd_load(path);
+    int rc = ta_crd_load(path);
+    snprintf(path, sizeof path, "%s/tests/keda/keda.sh_scaledjobs.yaml", exe);
+    if (rc == 0 && access(path, R_OK) == 0)
+        rc = ta_crd_load(path);
+    return rc;
 }
 
 void ta_crd_free(void)

@@ -17,8 +17,9 @@
 /* Loads a CustomResourceDefinition (YAML or JSON file): its served versions' openAPIV3Schema
  * become the schema of group/version plural. Returns 0, or 1 with a message on stderr. */
 int ta_crd_load(const char *file);
-/* The default CRD next to the binary's build directory (tests/keda/keda.sh_scaledobjects.yaml
- * under the repository holding build/mla-testapi); 0 when loaded or absent. */
+/* The default CRDs next to the binary's build directory (tests/keda/keda.sh_scaledobjects.yaml
+ * and keda.sh_scaledjobs.yaml under the repository holding build/mla-testapi); 0 when loaded or
+ * absent. */
 int ta_crd_load_default(void);
 void ta_crd_free(void);
 /* True when a CRD defines `prefix` ("/apis/keda.sh/v1alpha1") + plural: a custom resource. */

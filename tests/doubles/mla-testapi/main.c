@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "discovery.h"
+#include "jobs.h"
 #include "mla/buf.h"
 #include "mla/kube.h"
 #include "mla/mem.h"
@@ -64,6 +65,9 @@ static const struct ta_res ta_resources[] = {
      "autoscaling/v2", "horizontalpodautoscalers.autoscaling"},
     {"/apis/autoscaling.k8s.io/v1", "verticalpodautoscalers", "VerticalPodAutoscaler",
      "autoscaling.k8s.io/v1", "verticalpodautoscalers.autoscaling.k8s.io"},
+    {"/apis/batch/v1", "jobs", "Job", "batch/v1", "jobs.batch"},
+    {"/apis/keda.sh/v1alpha1", "scaledjobs", "ScaledJob", "keda.sh/v1alpha1",
+     "scaledjobs.keda.sh"},
     {"/apis/keda.sh/v1alpha1", "scaledobjects", "ScaledObject", "keda.sh/v1alpha1",
      "scaledobjects.keda.sh"},
     {"/apis/coordination.k8s.io/v1", "leases", "Lease", "coordination.k8s.io/v1",
@@ -433,6 +437,8 @@ static long ta_create(const struct ta_res *r, const char *ns, cJSON *o, bool dry
     cJSON_AddNumberToObject(m, "generation", 1);
     ta_set_str(o, "apiVersion", r->api_version);
     ta_set_str(o, "kind", r->kind);
+    if (!strcmp(r->plural, "jobs"))
+        ta_job_created(o, uid);
     ta_bump_rv(o);
     if (dry_run) {
         *out = o;

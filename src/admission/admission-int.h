@@ -1,0 +1,16 @@
+/* admission/admission-int.h - what the admission module's files share and nobody else calls.
+ *
+ * Ownership and threading as decide.h.
+ */
+#ifndef MLA_ADMISSION_INT_H
+#define MLA_ADMISSION_INT_H
+
+#include "mla/decide.h"
+
+/* mla_decide() for a batch/v1 Job (decide_job.c): `out` is initialised by the caller. A Job
+ * created suspended with the opt-in is the template of a KEDA ScaledJob (scaledjob.h). */
+enum mla_code mla__decide_job(const struct mla_policy_set *ps,
+                              const struct mla_review_request *req, struct mla_decision *out,
+                              struct mla_err *err) MLA_MUST_CHECK;
+
+#endif
