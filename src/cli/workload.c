@@ -1,8 +1,9 @@
-/* cli/workload.c - a Deployment from YAML documents and its AdmissionReview request, shared by
+/* cli/workload.c - a Deployment (or StatefulSet) from YAML documents and its AdmissionReview request, shared by
  * `render` and `test` (see workload.h). */
 #include <stdio.h>
 #include <string.h>
 
+#include "mla/wlkind.h"
 #include "mla/yaml.h"
 #include "workload.h"
 
@@ -13,11 +14,12 @@ cJSON *mla__cli_deployment(const json_t *docs, const char *prog, const char *pat
         json_t *d = json_array_get(docs, i);
         const char *kind = json_string_value(json_object_get(d, "kind"));
         const char *av = json_string_value(json_object_get(d, "apiVersion"));
-        if (kind && !strcmp(kind, "Deployment") && av && !strcmp(av, "apps/v1"))
+        const struct mla_wl_kind *wl = mla_wl_find(kind);
+        if (wl && av && !strcmp(av, wl->api_version))
             dep = mla_yaml_to_cjson(d);
     }
     if (!dep) {
-        fprintf(stderr, "%s: %s: no apps/v1 Deployment in the file\n", prog, path);
+        fprintf(stderr, "%s: %s: no apps/v1 Deployment or StatefulSet in the file\n", prog, path);
         return NULL;
     }
     /* kube-apiserver would refuse non-string labels/annotations before any webhook runs. */
@@ -39,13 +41,17 @@ cJSON *mla__cli_deployment(const json_t *docs, const char *prog, const char *pat
 cJSON *mla__cli_request(const char *op, const char *ns, cJSON *dep, cJSON *old,
                         struct mla_review_request *req)
 {
+    /* mla__cli_deployment only returns kinds of the table; a caller's bare object: Deployment */
+    const struct mla_wl_kind *wl = mla_wl_of_object(dep);
+    if (!wl)
+        wl = mla_wl_deployment();
     cJSON *root = cJSON_CreateObject();
     cJSON *rq = cJSON_AddObjectToObject(root, "request");
     cJSON_AddStringToObject(rq, "uid", "render");
     cJSON *kind = cJSON_AddObjectToObject(rq, "kind");
-    cJSON_AddStringToObject(kind, "group", "apps");
-    cJSON_AddStringToObject(kind, "version", "v1");
-    cJSON_AddStringToObject(kind, "kind", "Deployment");
+    cJSON_AddStringToObject(kind, "group", wl->group);
+    cJSON_AddStringToObject(kind, "version", wl->version);
+    cJSON_AddStringToObject(kind, "kind", wl->kind);
     cJSON_AddStringToObject(rq, "operation", op);
     if (!ns || !*ns)
         ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
@@ -60,10 +66,10 @@ cJSON *mla__cli_request(const char *op, const char *ns, cJSON *dep, cJSON *old,
     *req = (struct mla_review_request){
         .root = root,
         .uid = "render",
-        .kind_group = "apps",
-        .kind_version = "v1",
-        .kind = "Deployment",
-        .resource = "deployments",
+        .kind_group = wl->group,
+        .kind_version = wl->version,
+        .kind = wl->kind,
+        .resource = wl->resource,
         .sub_resource = "",
         .op = !strcmp(op, "UPDATE") ? MLA_OP_UPDATE : MLA_OP_CREATE,
         .operation = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq, "operation")),

@@ -14,7 +14,7 @@
 
 #include "mla/review.h"
 
-/* The first apps/v1 Deployment among the parsed documents `docs` (a json array), as cJSON
+/* The first apps/v1 Deployment or StatefulSet (mla_wl_find) among the parsed documents `docs` (a json array), as cJSON
  * (new: cJSON_Delete), or NULL after printing "PROG: PATH: reason" on stderr: none there, or a
  * label/annotation value that is not a string (kube-apiserver refuses those before any webhook
  * runs). */
