@@ -31,6 +31,7 @@
 #include "mla/mem.h"
 #include "mla/queue.h"
 #include "mla/vpa.h"
+#include "mla/wlkind.h"
 #include "mla/worker.h"
 
 #define APISIDE_BREAKER_MS 5000
@@ -49,11 +50,15 @@ struct mla_controller {
     struct mla_log_limit rl;
 };
 
-/* mla_predict_replicas_fn: the Deployment's spec.replicas, -1 when unknown. Loop thread. */
-static int apiside_replicas(void *ctx, const char *ns, const char *deployment)
+/* mla_predict_replicas_fn: the workload's spec.replicas, -1 when unknown (or a kind this
+ * product does not scale). Loop thread. */
+static int apiside_replicas(void *ctx, const char *ns, const char *kind, const char *name)
 {
     struct mla_controller *api = ctx;
-    char *p = mla_xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", ns, deployment);
+    const struct mla_wl_kind *wl = mla_wl_find(kind);
+    if (!wl)
+        return -1;
+    char *p = mla_wl_path(wl, ns, name);
     struct mla_kube_opts o = {.budget_ms = 2000, .max_attempts = 2};
     struct mla_kube_resp r = {0};
     int n = -1;
@@ -369,7 +374,7 @@ static void apiside_review_vpa(struct mla_controller *api, const struct mla_revi
     cJSON_ArrayForEach(v, vpas)
     {
         char why[96];
-        if (!mla_vpa_conflicts(v, req->name, pod, res, why, sizeof why))
+        if (!mla_vpa_conflicts_kind(v, req->kind, req->name, pod, res, why, sizeof why))
             continue;
         const char *vn = mla_kube_meta_str(v, "name");
         if (d->vpa_mode == MLA_VPA_DENY) {
@@ -377,10 +382,10 @@ static void apiside_review_vpa(struct mla_controller *api, const struct mla_revi
             d->code = 403;
             snprintf(d->message, sizeof d->message,
                      "VerticalPodAutoscaler \"%s\" (%s) fights the ScaledObject's cpu/memory "
-                     "triggers on Deployment \"%s\" and the policy's VPA mode is deny: set the "
+                     "triggers on %s \"%s\" and the policy's VPA mode is deny: set the "
                      "VPA's updateMode to Off or Initial, or its controlledResources to avoid "
                      "them, or remove the annotation ml-autoscaling.io/enabled",
-                     vn ? vn : "?", why, req->name);
+                     vn ? vn : "?", why, req->kind, req->name);
             break;
         }
         mla_decision_warn(d, "VerticalPodAutoscaler %s (%s) fights the ScaledObject's cpu/memory "
@@ -433,16 +438,16 @@ static void apiside_review(void *ctx, const struct mla_review_request *req, stru
     const cJSON *h;
     cJSON_ArrayForEach(h, hpas)
     {
-        if (!mla_worker_hpa_conflicts(h, req->name))
+        if (!mla_worker_hpa_conflicts_kind(h, req->kind, req->name))
             continue;
         const char *hn = mla_kube_meta_str(h, "name");
         if (d->hpa_mode == MLA_HPA_REJECT) {
             d->allowed = false;
             d->code = 403;
             snprintf(d->message, sizeof d->message,
-                     "HorizontalPodAutoscaler \"%s\" already scales Deployment \"%s\" and the "
+                     "HorizontalPodAutoscaler \"%s\" already scales %s \"%s\" and the "
                      "policy's HPA mode is reject: delete the HPA, or remove the annotation "
-                     "ml-autoscaling.io/enabled", hn, req->name);
+                     "ml-autoscaling.io/enabled", hn, req->kind, req->name);
             break;
         }
         if (d->hpa_mode == MLA_HPA_TRANSFER)
@@ -463,7 +468,7 @@ static void apiside_review(void *ctx, const struct mla_review_request *req, stru
     {
         const char *sn = mla_kube_meta_str(s, "name");
         bool named = so_name && sn && !strcmp(sn, so_name);
-        if (!named && !mla_worker_so_targets(s, req->name))
+        if (!named && !mla_worker_so_targets_kind(s, req->kind, req->name))
             continue;
         const char *m = mla_kube_label(s, MLA_LABEL_MANAGED);
         if (m && !strcmp(m, "true"))
@@ -497,6 +502,7 @@ static void apiside_enqueue(void *ctx, const struct mla_review_request *req,
         return;
     }
     struct mla_work *w = mla_work_create(req->namespace_, req->name);
+    w->wl = mla_wl_find_gvk(req->kind_group, req->kind_version, req->kind);
     w->op = req->op == MLA_OP_CREATE ? MLA_OP_CREATE : MLA_OP_UPDATE;
     /* the admitted intent, not a resourceVersion: status writes move that one (PRODUCT.md 5) */
     w->intent = mla_worker_intent(d->action, req->object, d->policy_hash);
