@@ -26,6 +26,7 @@ def check(cond, what):
 # The RBAC the code needs, exactly (issue 9): nothing more may be granted.
 CLUSTER_RULES = {
     ("apps", "deployments"): {"get", "list"},
+    ("apps", "statefulsets"): {"get", "list"},
     ("autoscaling", "horizontalpodautoscalers"): {"get", "list", "create", "update", "patch", "delete"},
     ("keda.sh", "scaledobjects"): {"get", "list", "create", "update", "patch", "delete"},
     ("autoscaling.k8s.io", "verticalpodautoscalers"): {"list"},
@@ -246,7 +247,7 @@ def main():
     check(isinstance(wh.get("timeoutSeconds"), int) and 1 <= wh["timeoutSeconds"] <= 5,
           f"timeoutSeconds {wh.get('timeoutSeconds')} within 1-5")
     check(wh.get("rules") == [{"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
-                               "resources": ["deployments"], "scope": "Namespaced"}], f"webhook rules: {wh.get('rules')}")
+                               "resources": ["deployments", "statefulsets"], "scope": "Namespaced"}], f"webhook rules: {wh.get('rules')}")
     excluded = set()
     for e in (wh.get("namespaceSelector") or {}).get("matchExpressions", []):
         if e.get("key") == "kubernetes.io/metadata.name" and e.get("operator") == "NotIn":
