@@ -108,8 +108,8 @@ static enum mla_code dc_remove(const struct mla_review_request *req, struct mla_
     snprintf(out->message, sizeof out->message,
              "ml-autoscaling: opt-in removed; ScaledObject %s will be deleted", out->so_name);
     mla_decision_warn(out, "ml-autoscaling: opt-in removed: the ScaledObject %s created for this "
-                      "Deployment will be deleted (and an HPA it replaced restored)",
-                      out->so_name);
+                      "%s will be deleted (and an HPA it replaced restored)",
+                      out->so_name, req->kind);
     return MLA_OK;
 }
 

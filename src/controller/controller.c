@@ -451,14 +451,14 @@ static void apiside_review(void *ctx, const struct mla_review_request *req, stru
             break;
         }
         if (d->hpa_mode == MLA_HPA_TRANSFER)
-            mla_decision_warn(d, "HorizontalPodAutoscaler %s targets this Deployment; it will be "
-                              "handed over to KEDA (ownership transfer) once the Deployment is "
-                              "stored", hn);
+            mla_decision_warn(d, "HorizontalPodAutoscaler %s targets this %s; it will be "
+                              "handed over to KEDA (ownership transfer) once the %s is "
+                              "stored", hn, req->kind, req->kind);
         else
-            mla_decision_warn(d, "HorizontalPodAutoscaler %s targets this Deployment and will be "
-                              "removed once the Deployment is stored (its spec is kept in "
+            mla_decision_warn(d, "HorizontalPodAutoscaler %s targets this %s and will be "
+                              "removed once the %s is stored (its spec is kept in "
                               "annotation ml-autoscaling.io/removed-hpa on the ScaledObject; "
-                              "removing the opt-in restores it)", hn);
+                              "removing the opt-in restores it)", hn, req->kind, req->kind);
     }
     const char *so_name = d->so_name[0] ? d->so_name
                           : d->scaled_object ? mla_kube_meta_str(d->scaled_object, "name")
@@ -477,7 +477,9 @@ static void apiside_review(void *ctx, const struct mla_review_request *req, stru
             mla_decision_warn(d, "ScaledObject %s was not created by ml-autoscaling and already "
                               "%s; it is left alone and no ScaledObject will be written",
                               sn ? sn : "?", named ? "has the generated name" :
-                                                     "scales this Deployment");
+                                                     strcmp(req->kind, "StatefulSet")
+                                                         ? "scales this Deployment"
+                                                         : "scales this StatefulSet");
     }
     cJSON_Delete(hpas);
     cJSON_Delete(sos);

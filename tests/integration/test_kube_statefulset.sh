@@ -61,7 +61,7 @@ patched() { # RESPONSE OBJECT -> the object with the response's patch applied
 
 # --- admission and the worker
 resp=$(review CREATE "$MLA_TMP/sts.json")
-echo "$resp" | grep -q 'HorizontalPodAutoscaler sts-hpa targets this' || fail "no warning about sts-hpa: $resp"
+echo "$resp" | grep -q 'HorizontalPodAutoscaler sts-hpa targets this StatefulSet and will be removed once the StatefulSet is stored' || fail "no warning about sts-hpa: $resp"
 echo "$resp" | grep -q 'dep-hpa' && fail "warned about the Deployment's HPA: $resp"
 ok "admission of the StatefulSet warns about its own HPA only"
 patched "$resp" "$MLA_TMP/sts.json" >"$MLA_TMP/stored.json" || fail "patch"
