@@ -39,6 +39,7 @@ import json, sys, yaml
 d = yaml.safe_load(open(sys.argv[1]))
 d["metadata"]["namespace"] = sys.argv[2]
 d["metadata"]["annotations"]["ml-autoscaling.io/capacity-per-replica"] = "20"
+d["spec"].pop("volumeClaimTemplates", None)  # no storage on a test cluster; nothing reads it
 print(json.dumps(d))
 PYEOF
 hpa() { # NAME KIND: an HPA on $KIND $N
