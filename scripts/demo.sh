@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The local demo, no cluster needed: installs the Debian packages (unless --no-deps), builds,
 # makes development certificates in certs/dev, starts `ml-autoscaling serve` admission-only on a
-# free loopback port, sends it a real AdmissionReview (CREATE) for every example Deployment in
-# docs/examples/ over TLS (curl --cacert), and prints what came back: allowed/denied, message,
+# free loopback port, sends it a real AdmissionReview (CREATE) for every example Deployment (and
+# StatefulSet) in docs/examples/ over TLS (curl --cacert), and prints what came back: allowed/denied, message,
 # warnings and the JSON Patch ops. Then the API story against the test API server (mla-testapi,
 # an HPA preloaded) and mla-testprom: serve with the API side admits the vLLM example, the worker
 # removes the HPA and applies the ScaledObject, the leader loop applies a forecast, opting out
@@ -93,7 +93,7 @@ echo
 shopt -s nullglob
 n=0
 for f in docs/examples/*.yaml docs/examples/*.yml docs/examples/*.json; do
-  # One AdmissionReview per Deployment in the file.
+  # One AdmissionReview per Deployment, StatefulSet or Job in the file.
   "$PY" - "$f" "$tmp" <<'PY' || { echo "demo: cannot read $f" >&2; exit 1; }
 import json, sys, yaml
 path, tmp = sys.argv[1], sys.argv[2]
@@ -101,7 +101,7 @@ with open(path) as fh:
     docs = list(yaml.safe_load_all(fh)) if not path.endswith(".json") else [json.load(fh)]
 i = 0
 for d in docs:
-    if not isinstance(d, dict) or d.get("kind") not in ("Deployment", "Job"):
+    if not isinstance(d, dict) or d.get("kind") not in ("Deployment", "StatefulSet", "Job"):
         continue
     d.setdefault("metadata", {}).setdefault("namespace", "default")
     with open("%s/deployment-%d.json" % (tmp, i), "w") as out:
@@ -153,9 +153,17 @@ elif r["allowed"]:
 if r["allowed"] and so:
     sp = so.get("spec", {})
     trig = ", ".join("%s/%s" % (t.get("type"), t.get("name", "-")) for t in sp.get("triggers", []))
-    print("  then:     the worker applies ScaledObject %s/%s: replicas %s..%s, triggers %s" % (
+    ref = sp.get("scaleTargetRef", {})
+    print("  then:     the worker applies ScaledObject %s/%s for %s/%s: replicas %s..%s, triggers %s" % (
         so.get("metadata", {}).get("namespace"), so.get("metadata", {}).get("name"),
+        ref.get("kind", "Deployment"), ref.get("name"),
         sp.get("minReplicaCount"), sp.get("maxReplicaCount"), trig))
+    down = (((sp.get("advanced") or {}).get("horizontalPodAutoscalerConfig") or {})
+            .get("behavior") or {}).get("scaleDown")
+    if down and ref.get("kind") == "StatefulSet":
+        print("            scale-down: %s, stabilisation %ss" % (
+            ", ".join("%s %s per %ss" % (p.get("value"), p.get("type"), p.get("periodSeconds"))
+                      for p in down.get("policies", [])), down.get("stabilizationWindowSeconds")))
 if r["allowed"] and sj:
     sp = sj.get("spec", {})
     trig = ", ".join("%s/%s" % (t.get("type"), t.get("name", "-")) for t in sp.get("triggers", []))

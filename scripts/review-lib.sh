@@ -2,7 +2,7 @@
 # (scripts/demo.sh) and the webhook and kube integration tests.
 
 # mla_review OP OBJECT_FILE [OLD_FILE] [DRYRUN]: an AdmissionReview for the object (a Deployment,
-# or the kind its apiVersion/kind say, e.g. a batch/v1 Job) on stdout.
+# or the kind its apiVersion/kind say, e.g. an apps/v1 StatefulSet or a batch/v1 Job) on stdout.
 mla_review() {
   /usr/bin/python3 - "$@" <<'PY'
 import json, sys, uuid

@@ -56,8 +56,10 @@ typedef int (*mla_predict_forecast_fn)(void *ctx, const double *values, size_t n
                                        double anomaly_threshold,
                                        struct mla_predict_forecast *out, struct mla_err *err);
 
-/* Current replicas of a Deployment for the cost gauges; -1 when unknown. */
-typedef int (*mla_predict_replicas_fn)(void *ctx, const char *ns, const char *deployment);
+/* Current replicas of the workload (kind: the ScaledObject's scaleTargetRef.kind, "Deployment"
+ * when absent) for the cost gauges; -1 when unknown. */
+typedef int (*mla_predict_replicas_fn)(void *ctx, const char *ns, const char *kind,
+                                       const char *name);
 
 struct mla_predict_env {
     struct mla_prom_opts prom;         /* base URL (borrowed) and timeout */

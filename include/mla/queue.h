@@ -24,10 +24,14 @@ enum mla_work_stage {
     MLA_STAGE_VERIFY_TRANSFER, /* ScaledObject applied with HPA transfer; checking the HPA */
 };
 
+struct mla_wl_kind; /* wlkind.h */
+
 struct mla_work {
     struct mla_work *next; /* queue link; owned by the queue while queued */
     char *ns;              /* owned */
     char *name;            /* owned */
+    const struct mla_wl_kind *wl; /* borrowed (static table): the workload's kind; NULL:
+                                   * Deployment (mla_work_create leaves it NULL) */
     enum mla_review_op op;    /* MLA_OP_CREATE or MLA_OP_UPDATE */
     cJSON *intent;         /* owned: what the stored Deployment must show before the worker
                             * acts (worker.h, mla_worker_intent); NULL: whatever is stored */

@@ -29,4 +29,8 @@ unsigned mla_vpa_so_resources(const cJSON *so);
 bool mla_vpa_conflicts(const cJSON *vpa, const char *name, const cJSON *pod_spec, unsigned res,
                        char *why, size_t n);
 
+/* The same for a workload of kind `kind` (targetRef.kind, e.g. "StatefulSet"). */
+bool mla_vpa_conflicts_kind(const cJSON *vpa, const char *kind, const char *name,
+                            const cJSON *pod_spec, unsigned res, char *why, size_t n);
+
 #endif

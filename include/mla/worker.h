@@ -165,6 +165,16 @@ bool mla_worker_so_ours(const cJSON *so, const char *deploy, const char *uid);
 /* Does the ScaledObject scale Deployment `deploy` (scaleTargetRef, kind absent = Deployment)? */
 bool mla_worker_so_targets(const cJSON *so, const char *deploy);
 
+/* The same three for a workload of kind `kind` ("StatefulSet", wlkind.h); the functions above
+ * are these with "Deployment". */
+bool mla_worker_hpa_conflicts_kind(const cJSON *hpa, const char *kind, const char *name);
+bool mla_worker_so_ours_kind(const cJSON *so, const char *kind, const char *name,
+                             const char *uid);
+bool mla_worker_so_targets_kind(const cJSON *so, const char *kind, const char *name);
+
+/* The kind name of item w's workload ("Deployment" when w->wl is NULL); static string. */
+const char *mla_worker_kind(const struct mla_work *w);
+
 /* The HPA as kept in the removed-hpa annotation: compact JSON (new string, free()). */
 char *mla_worker_hpa_snapshot(const cJSON *hpa);
 
@@ -172,5 +182,11 @@ char *mla_worker_hpa_snapshot(const cJSON *hpa);
 void mla_worker_event(struct mla_kube *kc, const char *identity, const char *ns,
                       const char *deploy, const char *uid, bool warning, const char *reason,
                       const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+
+/* The same on a workload of kind `wl` (borrowed; NULL: Deployment). */
+void mla_worker_event_on(struct mla_kube *kc, const char *identity,
+                         const struct mla_wl_kind *wl, const char *ns, const char *name,
+                         const char *uid, bool warning, const char *reason, const char *fmt,
+                         ...) __attribute__((format(printf, 9, 10)));
 
 #endif

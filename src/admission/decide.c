@@ -16,6 +16,7 @@
 #include "mla/patch.h"
 #include "mla/show.h"
 #include "mla/scaledobject.h"
+#include "mla/wlkind.h"
 
 void mla_decision_init(struct mla_decision *d)
 {
@@ -109,8 +110,8 @@ static enum mla_code dc_remove(const struct mla_review_request *req, struct mla_
     snprintf(out->message, sizeof out->message,
              "ml-autoscaling: opt-in removed; ScaledObject %s will be deleted", out->so_name);
     mla_decision_warn(out, "ml-autoscaling: opt-in removed: the ScaledObject %s created for this "
-                      "Deployment will be deleted (and an HPA it replaced restored)",
-                      out->so_name);
+                      "%s will be deleted (and an HPA it replaced restored)",
+                      out->so_name, req->kind);
     return MLA_OK;
 }
 
@@ -300,6 +301,20 @@ static enum mla_code dc_spot(const struct mla_review_request *req, const struct 
     return rc;
 }
 
+/* scaleTargetRef names the workload's own kind (mla_so_build writes a Deployment's). */
+static void dc_target(cJSON *so, const struct mla_review_request *req)
+{
+    const struct mla_wl_kind *wl = mla_wl_find_gvk(req->kind_group, req->kind_version,
+                                                   req->kind);
+    cJSON *ref = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(so, "spec"),
+                                                  "scaleTargetRef");
+    if (!wl || !ref)
+        return;
+    cJSON_ReplaceItemInObjectCaseSensitive(ref, "apiVersion",
+                                           cJSON_CreateString(wl->api_version));
+    cJSON_ReplaceItemInObjectCaseSensitive(ref, "kind", cJSON_CreateString(wl->kind));
+}
+
 static enum mla_code dc_opted_in(const struct mla_policy_set *ps,
                                  const struct mla_review_request *req, struct mla_decision *out,
                                  struct mla_err *err)
@@ -338,6 +353,7 @@ static enum mla_code dc_opted_in(const struct mla_policy_set *ps,
         dc_deny(out, rc == MLA_EDENIED ? 400 : 500, e.msg);
         return MLA_OK;
     }
+    dc_target(out->scaled_object, req);
     bool was_managed = req->op == MLA_OP_UPDATE && req->old_object &&
                        dc_was_managed(req->old_object);
     struct mla_patch p;
@@ -394,7 +410,7 @@ enum mla_code mla_decide(const struct mla_policy_set *ps, const struct mla_revie
     if (req->object && !strcmp(req->kind, "Job") && !strcmp(req->kind_group, "batch"))
         return mla__decide_job(ps, req, out, err);
     if (!req->object || (req->op != MLA_OP_CREATE && req->op != MLA_OP_UPDATE) ||
-        strcmp(req->kind, "Deployment") != 0 || strcmp(req->kind_group, "apps") != 0 ||
+        !mla_wl_find_gvk(req->kind_group, req->kind_version, req->kind) ||
         (req->sub_resource && *req->sub_resource))
         return MLA_OK;
     const char *en = dc_ann(req->object, MLA_ANN_PREFIX "enabled");

@@ -66,10 +66,16 @@ static const cJSON *vpa_policy_for(const cJSON *pols, const char *cname)
 bool mla_vpa_conflicts(const cJSON *vpa, const char *name, const cJSON *pod_spec, unsigned res,
                        char *why, size_t n)
 {
+    return mla_vpa_conflicts_kind(vpa, "Deployment", name, pod_spec, res, why, n);
+}
+
+bool mla_vpa_conflicts_kind(const cJSON *vpa, const char *wkind, const char *name,
+                            const cJSON *pod_spec, unsigned res, char *why, size_t n)
+{
     const cJSON *spec = cJSON_GetObjectItemCaseSensitive(vpa, "spec");
     const cJSON *ref = cJSON_GetObjectItemCaseSensitive(spec, "targetRef");
     const char *kind = vpa_str(ref, "kind"), *tname = vpa_str(ref, "name");
-    if (!res || !kind || strcmp(kind, "Deployment") || !tname || !name || strcmp(tname, name))
+    if (!res || !kind || strcmp(kind, wkind) || !tname || !name || strcmp(tname, name))
         return false;
     /* VPA's default updateMode is Auto: an absent updatePolicy updates pods. */
     const char *mode = vpa_str(cJSON_GetObjectItemCaseSensitive(spec, "updatePolicy"),

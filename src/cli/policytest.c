@@ -373,8 +373,8 @@ static void pt_run(struct pt_case *c, const struct mla_policy_set *ps)
     }
     cJSON *dep = spec ? mla__cli_deployment(docs, PT_PROG, c->file) : NULL;
     if (spec && !dep)
-        c->error = mla_xasprintf("%s: no apps/v1 Deployment (or batch/v1 Job) with string "
-                                 "labels and annotations (see above)", c->file);
+        c->error = mla_xasprintf("%s: no apps/v1 Deployment or StatefulSet (or batch/v1 Job) "
+                                 "with string labels and annotations (see above)", c->file);
     if (dep) {
         struct mla_review_request req;
         cJSON *root = mla__cli_request("CREATE",

@@ -14,14 +14,14 @@
 
 #include "mla/review.h"
 
-/* The first apps/v1 Deployment (or batch/v1 Job: a ScaledJob template) among the parsed
- * documents `docs` (a json array), as cJSON
+/* The first apps/v1 Deployment or StatefulSet (mla_wl_find), or batch/v1 Job (a ScaledJob
+ * template), among the parsed documents `docs` (a json array), as cJSON
  * (new: cJSON_Delete), or NULL after printing "PROG: PATH: reason" on stderr: none there, or a
  * label/annotation value that is not a string (kube-apiserver refuses those before any webhook
  * runs). */
 cJSON *mla__cli_deployment(const json_t *docs, const char *prog, const char *path);
 
-/* The request as kube-apiserver would send it (kind Job for a Job, else Deployment) for operation `op` ("CREATE" or "UPDATE") in
+/* The request as kube-apiserver would send it (the object's own kind: Deployment, StatefulSet or Job) for operation `op` ("CREATE" or "UPDATE") in
  * namespace `ns` (NULL or "": metadata.namespace, else "default"): a new tree (cJSON_Delete)
  * that owns dep and old (stolen; old may be NULL); *req borrows from it. */
 cJSON *mla__cli_request(const char *op, const char *ns, cJSON *dep, cJSON *old,

@@ -32,6 +32,7 @@
 #include "mla/mem.h"
 #include "mla/queue.h"
 #include "mla/vpa.h"
+#include "mla/wlkind.h"
 #include "mla/worker.h"
 
 #define APISIDE_BREAKER_MS 5000
@@ -61,7 +62,7 @@ struct mla_controller {
 };
 
 struct apiside_rep {
-    char *key; /* owned: "namespace/name" */
+    char *key; /* owned: "Kind/namespace/name" */
     int replicas;
 };
 
@@ -70,7 +71,7 @@ static int apiside_rep_cmp(const void *a, const void *b)
     return strcmp(((const struct apiside_rep *)a)->key, ((const struct apiside_rep *)b)->key);
 }
 
-/* Deployment's spec.replicas as stored (absent: the API default, 1). */
+/* A workload's spec.replicas as stored (absent: the API default, 1). */
 static int apiside_spec_replicas(const cJSON *dep)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(dep, "spec"),
@@ -78,8 +79,9 @@ static int apiside_spec_replicas(const cJSON *dep)
     return cJSON_IsNumber(v) ? (int)v->valuedouble : 1;
 }
 
-/* reconcile.h's pass_begin: index the Deployments the pass read, so that the predictive step
- * costs no GET per ScaledObject (10,000 GETs a pass at 10,000 Deployments). Loop thread. */
+/* reconcile.h's pass_begin: index the workloads the pass read (Deployments, and StatefulSets
+ * carrying "kind"), so that the predictive step costs no GET per ScaledObject (10,000 GETs a
+ * pass at 10,000 Deployments). Loop thread. */
 static void apiside_pass_begin(void *ctx, const cJSON *deps)
 {
     struct mla_controller *api = ctx;
@@ -89,9 +91,10 @@ static void apiside_pass_begin(void *ctx, const cJSON *deps)
     cJSON_ArrayForEach(d, deps)
     {
         const char *ns = mla_kube_meta_str(d, "namespace"), *name = mla_kube_meta_str(d, "name");
-        if (!ns || !name || k >= n)
+        const struct mla_wl_kind *wl = mla_wl_of_object(d);
+        if (!ns || !name || !wl || k >= n)
             continue;
-        api->reps[k].key = mla_xasprintf("%s/%s", ns, name);
+        api->reps[k].key = mla_xasprintf("%s/%s/%s", wl->kind, ns, name);
         api->reps[k++].replicas = apiside_spec_replicas(d);
     }
     qsort(api->reps, k, sizeof *api->reps, apiside_rep_cmp);
@@ -108,13 +111,17 @@ static void apiside_pass_end(void *ctx)
     api->nreps = 0;
 }
 
-/* mla_predict_replicas_fn: the Deployment's spec.replicas, -1 when unknown: from the pass's
- * list, else (not a managed Deployment, or outside a pass) one GET. Loop thread. */
-static int apiside_replicas(void *ctx, const char *ns, const char *deployment)
+/* mla_predict_replicas_fn: the workload's spec.replicas, -1 when unknown (or a kind this
+ * product does not scale): from the pass's list, else (not a managed workload, or outside a
+ * pass) one GET. Loop thread. */
+static int apiside_replicas(void *ctx, const char *ns, const char *kind, const char *name)
 {
     struct mla_controller *api = ctx;
+    const struct mla_wl_kind *wl = mla_wl_find(kind);
+    if (!wl)
+        return -1;
     if (api->reps) {
-        struct apiside_rep want = {.key = mla_xasprintf("%s/%s", ns, deployment)};
+        struct apiside_rep want = {.key = mla_xasprintf("%s/%s/%s", wl->kind, ns, name)};
         const struct apiside_rep *hit =
             bsearch(&want, api->reps, api->nreps, sizeof *api->reps, apiside_rep_cmp);
         free(want.key);
@@ -122,7 +129,7 @@ static int apiside_replicas(void *ctx, const char *ns, const char *deployment)
             return hit->replicas;
     }
     mla_ratelimit_wait(&api->api_rl);
-    char *p = mla_xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", ns, deployment);
+    char *p = mla_wl_path(wl, ns, name);
     struct mla_kube_opts o = {.budget_ms = 2000, .max_attempts = 2};
     struct mla_kube_resp r = {0};
     int n = -1;
@@ -470,7 +477,7 @@ static void apiside_review_vpa(struct mla_controller *api, const struct mla_revi
     cJSON_ArrayForEach(v, vpas)
     {
         char why[96];
-        if (!mla_vpa_conflicts(v, req->name, pod, res, why, sizeof why))
+        if (!mla_vpa_conflicts_kind(v, req->kind, req->name, pod, res, why, sizeof why))
             continue;
         const char *vn = mla_kube_meta_str(v, "name");
         if (d->vpa_mode == MLA_VPA_DENY) {
@@ -478,10 +485,10 @@ static void apiside_review_vpa(struct mla_controller *api, const struct mla_revi
             d->code = 403;
             snprintf(d->message, sizeof d->message,
                      "VerticalPodAutoscaler \"%s\" (%s) fights the ScaledObject's cpu/memory "
-                     "triggers on Deployment \"%s\" and the policy's VPA mode is deny: set the "
+                     "triggers on %s \"%s\" and the policy's VPA mode is deny: set the "
                      "VPA's updateMode to Off or Initial, or its controlledResources to avoid "
                      "them, or remove the annotation ml-autoscaling.io/enabled",
-                     vn ? vn : "?", why, req->name);
+                     vn ? vn : "?", why, req->kind, req->name);
             break;
         }
         mla_decision_warn(d, "VerticalPodAutoscaler %s (%s) fights the ScaledObject's cpu/memory "
@@ -536,27 +543,27 @@ static void apiside_review(void *ctx, const struct mla_review_request *req, stru
     const cJSON *h;
     cJSON_ArrayForEach(h, hpas)
     {
-        if (!mla_worker_hpa_conflicts(h, req->name))
+        if (!mla_worker_hpa_conflicts_kind(h, req->kind, req->name))
             continue;
         const char *hn = mla_kube_meta_str(h, "name");
         if (d->hpa_mode == MLA_HPA_REJECT) {
             d->allowed = false;
             d->code = 403;
             snprintf(d->message, sizeof d->message,
-                     "HorizontalPodAutoscaler \"%s\" already scales Deployment \"%s\" and the "
+                     "HorizontalPodAutoscaler \"%s\" already scales %s \"%s\" and the "
                      "policy's HPA mode is reject: delete the HPA, or remove the annotation "
-                     "ml-autoscaling.io/enabled", hn, req->name);
+                     "ml-autoscaling.io/enabled", hn, req->kind, req->name);
             break;
         }
         if (d->hpa_mode == MLA_HPA_TRANSFER)
-            mla_decision_warn(d, "HorizontalPodAutoscaler %s targets this Deployment; it will be "
-                              "handed over to KEDA (ownership transfer) once the Deployment is "
-                              "stored", hn);
+            mla_decision_warn(d, "HorizontalPodAutoscaler %s targets this %s; it will be "
+                              "handed over to KEDA (ownership transfer) once the %s is "
+                              "stored", hn, req->kind, req->kind);
         else
-            mla_decision_warn(d, "HorizontalPodAutoscaler %s targets this Deployment and will be "
-                              "removed once the Deployment is stored (its spec is kept in "
+            mla_decision_warn(d, "HorizontalPodAutoscaler %s targets this %s and will be "
+                              "removed once the %s is stored (its spec is kept in "
                               "annotation ml-autoscaling.io/removed-hpa on the ScaledObject; "
-                              "removing the opt-in restores it)", hn);
+                              "removing the opt-in restores it)", hn, req->kind, req->kind);
     }
     const char *so_name = d->so_name[0] ? d->so_name
                           : d->scaled_object ? mla_kube_meta_str(d->scaled_object, "name")
@@ -566,7 +573,7 @@ static void apiside_review(void *ctx, const struct mla_review_request *req, stru
     {
         const char *sn = mla_kube_meta_str(s, "name");
         bool named = so_name && sn && !strcmp(sn, so_name);
-        if (!named && !mla_worker_so_targets(s, req->name))
+        if (!named && !mla_worker_so_targets_kind(s, req->kind, req->name))
             continue;
         const char *m = mla_kube_label(s, MLA_LABEL_MANAGED);
         if (m && !strcmp(m, "true"))
@@ -575,7 +582,9 @@ static void apiside_review(void *ctx, const struct mla_review_request *req, stru
             mla_decision_warn(d, "ScaledObject %s was not created by ml-autoscaling and already "
                               "%s; it is left alone and no ScaledObject will be written",
                               sn ? sn : "?", named ? "has the generated name" :
-                                                     "scales this Deployment");
+                                                     strcmp(req->kind, "StatefulSet")
+                                                         ? "scales this Deployment"
+                                                         : "scales this StatefulSet");
     }
     cJSON_Delete(hpas);
     cJSON_Delete(sos);
@@ -600,6 +609,7 @@ static void apiside_enqueue(void *ctx, const struct mla_review_request *req,
         return;
     }
     struct mla_work *w = mla_work_create(req->namespace_, req->name);
+    w->wl = mla_wl_find_gvk(req->kind_group, req->kind_version, req->kind);
     w->op = req->op == MLA_OP_CREATE ? MLA_OP_CREATE : MLA_OP_UPDATE;
     /* the admitted intent, not a resourceVersion: status writes move that one (PRODUCT.md 5) */
     w->intent = mla_worker_intent(d->action, req->object, d->policy_hash);

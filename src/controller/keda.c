@@ -25,6 +25,7 @@
 
 #include "mla/log.h"
 #include "mla/mem.h"
+#include "mla/wlkind.h"
 #include "mla/worker.h"
 
 #define KEDA_PATH "/apis/keda.sh/v1alpha1"
@@ -119,7 +120,8 @@ static void keda_clear_evented_locked(struct mla_keda *k)
 /* The Event once per Deployment and state. The Deployment is marked before the Event is sent,
  * so the checker thread and the loop never both send it; a failed send is logged by
  * mla_worker_event and not repeated in this state. Any thread; not with mu held. */
-static void keda_event_once(struct mla_keda *k, const char *ns, const char *name, const char *uid)
+static void keda_event_once(struct mla_keda *k, const struct mla_wl_kind *wl, const char *ns,
+                            const char *name, const char *uid)
 {
     char *key = mla_xasprintf("%s/%s", ns, name);
     pthread_mutex_lock(&k->mu);
@@ -128,7 +130,7 @@ static void keda_event_once(struct mla_keda *k, const char *ns, const char *name
         keda_mark_locked(k, key);
     pthread_mutex_unlock(&k->mu);
     if (send)
-        mla_worker_event(k->kc, k->identity, ns, name, uid, true, "KEDAMissing",
+        mla_worker_event_on(k->kc, k->identity, wl, ns, name, uid, true, "KEDAMissing",
                          MLA_KEDA_MISSING_WARNING " (no keda.sh/v1alpha1 ScaledObject API); "
                          "ml-autoscaling writes the ScaledObject once KEDA's CRDs are installed");
     free(key);
@@ -254,18 +256,22 @@ bool mla_keda_park(struct mla_keda *k, struct mla_work *w)
 static bool keda_event_parked(struct mla_keda *k)
 {
     char **keys = NULL;
+    const struct mla_wl_kind **wls = NULL; /* each key's kind (static table) */
     size_t n = 0;
     long long now = mla_queue_now_ms();
     pthread_mutex_lock(&k->mu);
     if (atomic_load(&k->state) == MLA_KEDA_MISSING && k->npark) {
         keys = mla_xcalloc(k->npark, sizeof *keys);
+        wls = mla_xcalloc(k->npark, sizeof *wls);
         for (size_t i = 0; i < k->npark; i++) {
             struct mla_work *w = k->park[i].w;
             char *key = mla_xasprintf("%s/%s", w->ns, w->name);
             if (keda_evented_locked(k, key) || now - k->park[i].parked_ms > KEDA_EVENT_GIVE_UP_MS)
                 free(key);
-            else
+            else {
+                wls[n] = w->wl;
                 keys[n++] = key;
+            }
         }
     }
     pthread_mutex_unlock(&k->mu);
@@ -274,11 +280,11 @@ static bool keda_event_parked(struct mla_keda *k)
         char *slash = strchr(keys[i], '/');
         *slash = '\0';
         const char *ns = keys[i], *name = slash + 1;
-        char *p = mla_xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", ns, name);
+        char *p = mla_wl_path(wls[i], ns, name);
         struct mla_kube_opts o = {.budget_ms = 2000, .max_attempts = 2};
         struct mla_kube_resp r = {0};
         if (mla_kube_request(k->kc, MLA_KUBE_GET, p, NULL, &o, &r, NULL) == MLA_OK)
-            keda_event_once(k, ns, name, mla_kube_meta_str(r.body, "uid"));
+            keda_event_once(k, wls[i], ns, name, mla_kube_meta_str(r.body, "uid"));
         else
             waiting = true; /* not stored yet (or the API failed): next second */
         mla_kube_resp_fini(&r);
@@ -286,6 +292,7 @@ static bool keda_event_parked(struct mla_keda *k)
         free(keys[i]);
     }
     free(keys);
+    free(wls);
     return waiting;
 }
 
@@ -294,25 +301,31 @@ bool mla_keda_gate(void *ctx)
     struct mla_keda *k = ctx;
     if (keda_check(k, 5000) != MLA_KEDA_MISSING)
         return true;
-    struct mla_kube_opts o = {.budget_ms = 20000};
-    struct mla_kube_resp r = {0};
-    struct mla_err err;
-    mla_err_clear(&err);
-    if (mla_kube_request(k->kc, MLA_KUBE_LIST, "/apis/apps/v1/deployments?labelSelector="
-                         "ml-autoscaling.io%2Fmanaged%3Dtrue", NULL, &o, &r, &err) == MLA_OK) {
-        const cJSON *d;
-        cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(r.body, "items"))
-        {
-            const char *ns = mla_kube_meta_str(d, "namespace");
-            const char *name = mla_kube_meta_str(d, "name");
-            if (ns && name)
-                keda_event_once(k, ns, name, mla_kube_meta_str(d, "uid"));
+    static const char *const kinds[] = {"Deployment", "StatefulSet"};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        const struct mla_wl_kind *wl = mla_wl_find(kinds[i]);
+        char *path = mla_xasprintf("/apis/%s/%s?labelSelector=ml-autoscaling.io%%2Fmanaged%%3Dtrue",
+                                   wl->api_version, wl->resource);
+        struct mla_kube_opts o = {.budget_ms = 20000};
+        struct mla_kube_resp r = {0};
+        struct mla_err err;
+        mla_err_clear(&err);
+        if (mla_kube_request(k->kc, MLA_KUBE_LIST, path, NULL, &o, &r, &err) == MLA_OK) {
+            const cJSON *d;
+            cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(r.body, "items"))
+            {
+                const char *ns = mla_kube_meta_str(d, "namespace");
+                const char *name = mla_kube_meta_str(d, "name");
+                if (ns && name)
+                    keda_event_once(k, wl, ns, name, mla_kube_meta_str(d, "uid"));
+            }
+        } else {
+            mla_log(MLA_LOG_WARN, "keda", "KEDA is missing and the managed %ss cannot be "
+                    "listed for their Events: %s", wl->kind, err.msg);
         }
-    } else {
-        mla_log(MLA_LOG_WARN, "keda", "KEDA is missing and the managed Deployments cannot be "
-                "listed for their Events: %s", err.msg);
+        mla_kube_resp_fini(&r);
+        free(path);
     }
-    mla_kube_resp_fini(&r);
     return false;
 }
 

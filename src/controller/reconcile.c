@@ -29,6 +29,7 @@
 #include "mla/log.h"
 #include "mla/mem.h"
 #include "mla/metrics.h"
+#include "mla/wlkind.h"
 #include "mla/worker.h"
 
 
@@ -44,6 +45,7 @@ struct mla_reconcile {
     bool kick;                 /* guarded by mu */
     pthread_mutex_t pass_mu;   /* one pass at a time */
     char *identity;            /* immutable: owned copy of cfg->identity */
+    struct mla_log_limit rl_sts; /* atomic inside: "StatefulSets not read" lines */
 };
 
 static void rec_repair(const char *kind, int n)
@@ -210,6 +212,37 @@ static void rec_read_fini(struct rec_read *rd)
     cJSON_Delete(rd->unknown);
 }
 
+/* The managed and the opted-in-but-bypassed StatefulSets, appended to rd's Deployment lists
+ * with "kind": "StatefulSet" set on each (LIST items carry no kind; the planner reads it with
+ * mla_wl_of_object). A failure is logged and skips them this pass: a chart from before
+ * StatefulSets grants no list on them, and the Deployments must not wait for that. */
+static void rec_read_statefulsets(struct mla_reconcile *r, struct rec_read *rd)
+{
+    static const char *const paths[] = {
+        "/apis/apps/v1/statefulsets?labelSelector=ml-autoscaling.io%2Fmanaged%3Dtrue",
+        "/apis/apps/v1/statefulsets?labelSelector=%21ml-autoscaling.io%2Fmanaged"};
+    cJSON *into[] = {rd->deps, rd->bypassed};
+    for (size_t i = 0; i < 2; i++) {
+        cJSON *items = NULL;
+        struct mla_err e;
+        mla_err_clear(&e);
+        if (rec_list(r, paths[i], i ? rec_opted_in : NULL, &items, &e) != MLA_OK) {
+            long sup = 0;
+            if (mla_log_limit_allow(&r->rl_sts, 300.0, &sup))
+                mla_log(MLA_LOG_WARN, "rec", "StatefulSets not read this pass (RBAC from an "
+                        "older chart?): %s (%ld similar suppressed)", e.msg, sup);
+            return;
+        }
+        cJSON *x;
+        while ((x = cJSON_DetachItemFromArray(items, 0))) {
+            cJSON_DeleteItemFromObjectCaseSensitive(x, "kind");
+            cJSON_AddStringToObject(x, "kind", "StatefulSet");
+            cJSON_AddItemToArray(into[i], x); /* into[i] takes x */
+        }
+        cJSON_Delete(items);
+    }
+}
+
 static enum mla_code rec_read(struct mla_reconcile *r, struct rec_read *rd, struct mla_err *err)
 {
     enum mla_code rc = rec_list(r, "/apis/apps/v1/deployments?labelSelector="
@@ -217,6 +250,8 @@ static enum mla_code rec_read(struct mla_reconcile *r, struct rec_read *rd, stru
     if (rc == MLA_OK) /* no selector on annotations: unmanaged ones, filtered here */
         rc = rec_list(r, "/apis/apps/v1/deployments?labelSelector=%21ml-autoscaling.io%2Fmanaged",
                       rec_opted_in, &rd->bypassed, err);
+    if (rc == MLA_OK)
+        rec_read_statefulsets(r, rd);
     if (rc == MLA_OK)
         rc = rec_list(r, "/apis/keda.sh/v1alpha1/scaledobjects", NULL, &rd->sos, err);
     if (rc == MLA_OK)
@@ -239,9 +274,11 @@ static const char *rec_s(const cJSON *a, const char *k)
     return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, k));
 }
 
-static struct mla_work *rec_item(const char *ns, const char *name, enum mla_action act)
+static struct mla_work *rec_item(const cJSON *a, const char *ns, const char *name,
+                                 enum mla_action act)
 {
     struct mla_work *w = mla_work_create(ns, name);
+    w->wl = mla_wl_find(rec_s(a, "kind")); /* absent: NULL, a Deployment */
     w->op = MLA_OP_UPDATE; /* stored already: no old resourceVersion to wait past */
     w->action = act;
     w->from_loop = true;
@@ -251,7 +288,7 @@ static struct mla_work *rec_item(const char *ns, const char *name, enum mla_acti
 static void rec_queue_apply(struct mla_reconcile *r, cJSON *a, const char *ns, const char *name)
 {
     const char *mode = rec_s(a, "hpaMode");
-    struct mla_work *w = rec_item(ns, name, MLA_ACT_APPLY);
+    struct mla_work *w = rec_item(a, ns, name, MLA_ACT_APPLY);
     w->hpa_mode = mode && !strcmp(mode, "transfer") ? MLA_HPA_TRANSFER
                   : mode && !strcmp(mode, "reject") ? MLA_HPA_REJECT
                                                     : MLA_HPA_DELETE;
@@ -291,14 +328,14 @@ static bool rec_exec(struct mla_reconcile *r, cJSON *a, const cJSON *sos)
         rec_queue_apply(r, a, ns, name);
     } else if (!strcmp(op, "remove")) {
         rec_repair("orphan", 1);
-        mla_queue_push(r->q, rec_item(ns, name, MLA_ACT_REMOVE));
+        mla_queue_push(r->q, rec_item(a, ns, name, MLA_ACT_REMOVE));
     } else if (!strcmp(op, "delete")) {
         return rec_delete(r, ns, name);
     } else if (!strcmp(op, "event")) {
         const char *type = rec_s(a, "type");
-        mla_worker_event(r->kc, r->cfg.identity, ns, name, rec_s(a, "uid"),
-                         type && !strcmp(type, "Warning"), rec_s(a, "reason"), "%s",
-                         rec_s(a, "message"));
+        mla_worker_event_on(r->kc, r->cfg.identity, mla_wl_find(rec_s(a, "kind")), ns, name,
+                            rec_s(a, "uid"), type && !strcmp(type, "Warning"),
+                            rec_s(a, "reason"), "%s", rec_s(a, "message"));
     } else if (!strcmp(op, "predict")) {
         const cJSON *s;
         cJSON_ArrayForEach(s, sos)

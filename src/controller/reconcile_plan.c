@@ -24,6 +24,7 @@
 #include "mla/log.h"
 #include "mla/mem.h"
 #include "mla/predict_step.h"
+#include "mla/wlkind.h"
 #include "mla/worker.h"
 
 bool mla_reconcile_json_subset(const cJSON *want, const cJSON *have)
@@ -124,7 +125,8 @@ static bool rp_owner(const cJSON *so, const char **name, const char **uid)
 /* Is the stored ScaledObject what the decision wants? Our fields only, and not the replica
  * counts the predictive loop owns (its own field manager: mla_predict_leave_loop), or every
  * object the loop adjusted would look stale and the repair would fight the loop each pass. */
-static bool rp_current(const cJSON *want, const cJSON *have, const char *deploy, const char *uid)
+static bool rp_current(const cJSON *want, const cJSON *have, const char *kind, const char *deploy,
+                       const char *uid)
 {
     cJSON *w = cJSON_Duplicate(want, 1);
     (void)mla_predict_leave_loop(w, have);
@@ -138,7 +140,7 @@ static bool rp_current(const cJSON *want, const cJSON *have, const char *deploy,
                                         cJSON_GetObjectItemCaseSensitive(hm, "annotations"));
     cJSON_Delete(w);
     /* the ownerReference must name the Deployment as stored now (not a deleted namesake) */
-    return ok && mla_worker_so_ours(have, deploy, uid);
+    return ok && mla_worker_so_ours_kind(have, kind, deploy, uid);
 }
 
 static const char *rp_hpa_mode(enum mla_hpa_mode m)
@@ -151,6 +153,8 @@ static const char *rp_hpa_mode(enum mla_hpa_mode m)
 struct rp {
     const struct mla_reconcile_input *in;
     cJSON *plan;                    /* the actions (owned by the caller) */
+    const char *kind;               /* the kind of the workload being planned, NULL: none */
+    const struct mla_wl_kind *wl;   /* borrowed (static table): the same, as a row */
     struct mla_reconcile_stats *st;
 };
 
@@ -160,6 +164,8 @@ static cJSON *rp_add(struct rp *p, const char *op, const char *ns, const char *n
     cJSON_AddStringToObject(a, "op", op);
     cJSON_AddStringToObject(a, "namespace", ns);
     cJSON_AddStringToObject(a, "name", name);
+    if (p->kind && strcmp(p->kind, "Deployment")) /* the workload's kind; absent: Deployment */
+        cJSON_AddStringToObject(a, "kind", p->kind);
     cJSON_AddItemToArray(p->plan, a); /* plan takes a */
     return a;
 }
@@ -178,8 +184,9 @@ static bool rp_decide(const struct rp *p, const cJSON *d, const char *ns, const 
                       struct mla_decision *dec)
 {
     struct mla_review_request req = {
-        .root = NULL, .uid = "reconcile", .kind_group = "apps", .kind_version = "v1",
-        .kind = "Deployment", .resource = "deployments", .sub_resource = "", .op = MLA_OP_UPDATE,
+        .root = NULL, .uid = "reconcile", .kind_group = p->wl->group,
+        .kind_version = p->wl->version, .kind = p->wl->kind, .resource = p->wl->resource,
+        .sub_resource = "", .op = MLA_OP_UPDATE,
         .operation = "UPDATE", .namespace_ = ns, .name = name, .object = d, .old_object = d,
         .dry_run = false, .username = "system:serviceaccount:ml-autoscaling:reconcile"};
     struct mla_err err;
@@ -201,20 +208,20 @@ static const char *rp_apply_why(struct rp *p, const struct mla_decision *dec, co
     cJSON_ArrayForEach(h, p->in->hpas)
     {
         const char *hns = mla_kube_meta_str(h, "namespace");
-        if (hns && !strcmp(hns, ns) && mla_worker_hpa_conflicts(h, name))
+        if (hns && !strcmp(hns, ns) && mla_worker_hpa_conflicts_kind(h, p->kind, name))
             hpa_conflict = true;
     }
     if (have && mla_reconcile_so_paused(have)) {
         p->st->paused++;
         return NULL;
     }
-    if (have && !mla_worker_so_ours(have, name, NULL))
+    if (have && !mla_worker_so_ours_kind(have, p->kind, name, NULL))
         return NULL; /* someone else's: left alone (reported at admission) */
     if (!have)
         return "create";
     if (hpa_conflict && dec->hpa_mode != MLA_HPA_REJECT)
         return "hpa";
-    return rp_current(dec->scaled_object, have, name, uid) ? NULL : "update";
+    return rp_current(dec->scaled_object, have, p->kind, name, uid) ? NULL : "update";
 }
 
 static void rp_apply(struct rp *p, struct mla_decision *dec, const char *ns, const char *name,
@@ -262,7 +269,7 @@ static void rp_optout(struct rp *p, const char *ns, const char *name, const char
     cJSON_ArrayForEach(s, p->in->scaledobjects)
     {
         const char *sns = mla_kube_meta_str(s, "namespace");
-        if (sns && !strcmp(sns, ns) && mla_worker_so_ours(s, name, uid)) {
+        if (sns && !strcmp(sns, ns) && mla_worker_so_ours_kind(s, p->kind, name, uid)) {
             mla_log(MLA_LOG_INFO, "rec", "%s/%s: not opted in; removing ScaledObject %s", ns,
                     name, mla_kube_meta_str(s, "name"));
             p->st->orphans++;
@@ -272,13 +279,27 @@ static void rp_optout(struct rp *p, const char *ns, const char *name, const char
     }
 }
 
+static void rp_workload(struct rp *p, const cJSON *d, bool bypassed);
+
+/* One workload (a Deployment, or a StatefulSet as rec_read tags them); p->kind names it for
+ * the actions planned meanwhile. */
 static void rp_deployment(struct rp *p, const cJSON *d, bool bypassed)
+{
+    rp_workload(p, d, bypassed);
+    p->kind = NULL;
+    p->wl = NULL;
+}
+
+static void rp_workload(struct rp *p, const cJSON *d, bool bypassed)
 {
     const char *ns = mla_kube_meta_str(d, "namespace");
     const char *name = mla_kube_meta_str(d, "name");
     const char *uid = mla_kube_meta_str(d, "uid");
-    if (!ns || !name || !uid)
+    const struct mla_wl_kind *wl = mla_wl_of_object(d);
+    if (!ns || !name || !uid || !wl)
         return;
+    p->wl = wl;
+    p->kind = wl->kind;
     const char *why = rp_leave_alone(p, d, ns);
     if (why) {
         mla_log(MLA_LOG_DEBUG, "rec", "%s/%s: left alone: %s", ns, name, why);

@@ -32,6 +32,7 @@
 #include "mla/predict_step.h"
 #include "mla/vpa.h"
 #include "worker-int.h"
+#include "mla/wlkind.h"
 
 #define WK_EVENT_MAX 1023 /* bytes of an Event message */
 #define SEL_MANAGED "labelSelector=ml-autoscaling.io%%2Fmanaged%%3Dtrue" /* a format string */
@@ -178,13 +179,23 @@ static const char *wk_str(const cJSON *o, const char *k)
     return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
 }
 
+const char *mla_worker_kind(const struct mla_work *w)
+{
+    return w && w->wl ? w->wl->kind : "Deployment";
+}
+
 bool mla_worker_hpa_conflicts(const cJSON *hpa, const char *deploy)
+{
+    return mla_worker_hpa_conflicts_kind(hpa, "Deployment", deploy);
+}
+
+bool mla_worker_hpa_conflicts_kind(const cJSON *hpa, const char *wkind, const char *deploy)
 {
     const cJSON *ref = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(hpa, "spec"), "scaleTargetRef");
     const char *kind = wk_str(ref, "kind");
     const char *name = wk_str(ref, "name");
-    if (!kind || !name || strcmp(kind, "Deployment") || strcmp(name, deploy))
+    if (!kind || !name || strcmp(kind, wkind) || strcmp(name, deploy))
         return false;
     const cJSON *o;
     cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(
@@ -199,14 +210,26 @@ bool mla_worker_hpa_conflicts(const cJSON *hpa, const char *deploy)
 
 bool mla_worker_so_targets(const cJSON *so, const char *deploy)
 {
+    return mla_worker_so_targets_kind(so, "Deployment", deploy);
+}
+
+bool mla_worker_so_targets_kind(const cJSON *so, const char *wkind, const char *deploy)
+{
     const cJSON *ref = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(so, "spec"), "scaleTargetRef");
     const char *kind = wk_str(ref, "kind");
     const char *name = wk_str(ref, "name");
-    return name && !strcmp(name, deploy) && (!kind || !strcmp(kind, "Deployment"));
+    /* KEDA defaults an absent kind to Deployment */
+    return name && !strcmp(name, deploy) && !strcmp(kind ? kind : "Deployment", wkind);
 }
 
 bool mla_worker_so_ours(const cJSON *so, const char *deploy, const char *uid)
+{
+    return mla_worker_so_ours_kind(so, "Deployment", deploy, uid);
+}
+
+bool mla_worker_so_ours_kind(const cJSON *so, const char *wkind, const char *deploy,
+                             const char *uid)
 {
     const char *m = mla_kube_label(so, MLA_LABEL_MANAGED);
     if (!m || strcmp(m, "true"))
@@ -218,7 +241,7 @@ bool mla_worker_so_ours(const cJSON *so, const char *deploy, const char *uid)
         const char *k = wk_str(o, "kind");
         const char *n = wk_str(o, "name");
         const char *u = wk_str(o, "uid");
-        if (k && n && !strcmp(k, "Deployment") && !strcmp(n, deploy) &&
+        if (k && n && !strcmp(k, wkind) && !strcmp(n, deploy) &&
             (!uid || (u && !strcmp(u, uid))))
             return true;
     }
@@ -279,17 +302,42 @@ static void wk_observe_applied(double seconds)
 
 /* ------------------------------------------------------------------ events */
 
+static void wk_vevent(struct mla_kube *kc, const char *identity, const struct mla_wl_kind *wl,
+                      const char *ns, const char *deploy, const char *uid, bool warning,
+                      const char *reason, const char *fmt, va_list ap)
+    __attribute__((format(printf, 9, 0)));
+
 void mla_worker_event(struct mla_kube *kc, const char *identity, const char *ns,
                       const char *deploy, const char *uid, bool warning, const char *reason,
                       const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    wk_vevent(kc, identity, NULL, ns, deploy, uid, warning, reason, fmt, ap);
+    va_end(ap);
+}
+
+void mla_worker_event_on(struct mla_kube *kc, const char *identity,
+                         const struct mla_wl_kind *wl, const char *ns, const char *name,
+                         const char *uid, bool warning, const char *reason, const char *fmt,
+                         ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    wk_vevent(kc, identity, wl, ns, name, uid, warning, reason, fmt, ap);
+    va_end(ap);
+}
+
+static void wk_vevent(struct mla_kube *kc, const char *identity, const struct mla_wl_kind *wl,
+                      const char *ns, const char *deploy, const char *uid, bool warning,
+                      const char *reason, const char *fmt, va_list ap)
+{
+    if (!wl)
+        wl = mla_wl_deployment();
     /* formatted longer than allowed, then cut on a character boundary: events.k8s.io/v1
      * refuses a note over 1 KB, and a cut inside a UTF-8 sequence is refused as invalid */
     char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     mla_worker_utf8_cut(msg, WK_EVENT_MAX);
     struct timeval tv;
     gettimeofday(&tv, NULL);
@@ -307,8 +355,8 @@ void mla_worker_event(struct mla_kube *kc, const char *identity, const char *ns,
     cJSON_AddStringToObject(m, "name", name);
     cJSON_AddStringToObject(m, "namespace", ns);
     cJSON *io = cJSON_AddObjectToObject(e, "involvedObject");
-    cJSON_AddStringToObject(io, "apiVersion", "apps/v1");
-    cJSON_AddStringToObject(io, "kind", "Deployment");
+    cJSON_AddStringToObject(io, "apiVersion", wl->api_version);
+    cJSON_AddStringToObject(io, "kind", wl->kind);
     cJSON_AddStringToObject(io, "name", deploy);
     cJSON_AddStringToObject(io, "namespace", ns);
     if (uid)
@@ -425,8 +473,9 @@ static cJSON *wk_build_apply(const struct mla_work *w, const char *removed_hpa,
         cJSON_DeleteItemFromObjectCaseSensitive(m, sys[i]);
     cJSON *refs = cJSON_CreateArray();
     cJSON *ref = cJSON_CreateObject();
-    cJSON_AddStringToObject(ref, "apiVersion", "apps/v1");
-    cJSON_AddStringToObject(ref, "kind", "Deployment");
+    const struct mla_wl_kind *wl = w->wl ? w->wl : mla_wl_deployment();
+    cJSON_AddStringToObject(ref, "apiVersion", wl->api_version);
+    cJSON_AddStringToObject(ref, "kind", wl->kind);
     cJSON_AddStringToObject(ref, "name", w->name);
     cJSON_AddStringToObject(ref, "uid", w->uid);
     cJSON_AddBoolToObject(ref, "controller", 1);
@@ -501,7 +550,7 @@ static void wk_invalid(struct mla_worker *wk, const struct mla_work *w, const st
 {
     mla_log(MLA_LOG_ERROR, "worker", "%s/%s: the API refused the ScaledObject %s: %s", w->ns,
             w->name, wk_so_name(w), err->msg);
-    mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, true, "ScaledObjectInvalid",
+    mla_worker_event_on(wk->kc, wk->identity, w->wl, w->ns, w->name, w->uid, true, "ScaledObjectInvalid",
                      "the API refused ScaledObject %s: %s", wk_so_name(w), err->msg);
     wk_simple("mla_worker_gave_up_total", "Work items the worker gave up on (the loop "
                                           "repairs what is still missing).");
@@ -618,14 +667,14 @@ static void wk_plan_fallback(const struct mla_work *w, const struct mla_worker_s
 static const char *wk_plan_foreign(const struct mla_work *w, const struct mla_worker_seen *seen)
 {
     const char *so_name = wk_so_name(w);
-    if (seen->existing && !mla_worker_so_ours(seen->existing, w->name, NULL))
+    if (seen->existing && !mla_worker_so_ours_kind(seen->existing, mla_worker_kind(w), w->name, NULL))
         return so_name;
     const cJSON *s;
     cJSON_ArrayForEach(s, seen->sos)
     {
         const char *sn = mla_kube_meta_str(s, "name");
-        if (sn && strcmp(sn, so_name) && mla_worker_so_targets(s, w->name) &&
-            !mla_worker_so_ours(s, w->name, NULL))
+        if (sn && strcmp(sn, so_name) && mla_worker_so_targets_kind(s, mla_worker_kind(w), w->name) &&
+            !mla_worker_so_ours_kind(s, mla_worker_kind(w), w->name, NULL))
             return sn;
     }
     return NULL;
@@ -641,7 +690,7 @@ static const char *wk_plan_renamed(const struct mla_work *w, const struct mla_wo
     cJSON_ArrayForEach(s, seen->sos)
     {
         const char *sn = mla_kube_meta_str(s, "name");
-        if (!sn || !strcmp(sn, wk_so_name(w)) || !mla_worker_so_targets(s, w->name))
+        if (!sn || !strcmp(sn, wk_so_name(w)) || !mla_worker_so_targets_kind(s, mla_worker_kind(w), w->name))
             continue;
         const char *kept = mla_kube_annotation(s, MLA_ANN_REMOVED_HPA);
         if (kept && !carried)
@@ -666,7 +715,7 @@ static bool wk_plan_vpa(const struct mla_work *w, const struct mla_worker_seen *
     cJSON_ArrayForEach(v, seen->vpas)
     {
         char why[96];
-        if (!mla_vpa_conflicts(v, w->name, NULL, res, why, sizeof why))
+        if (!mla_vpa_conflicts_kind(v, mla_worker_kind(w), w->name, NULL, res, why, sizeof why))
             continue;
         const char *vn = mla_kube_meta_str(v, "name");
         if (w->vpa_mode == MLA_VPA_DENY) {
@@ -694,8 +743,8 @@ void mla_worker_plan_apply(const struct mla_work *w, const struct mla_worker_see
     const char *foreign = wk_plan_foreign(w, seen);
     if (foreign) {
         wk_plan_event(p, true, "ScaledObjectConflict", "ScaledObject %s (not created by "
-                      "ml-autoscaling) already scales this Deployment; it is left alone and no "
-                      "ScaledObject is applied", foreign);
+                      "ml-autoscaling) already scales this %s; it is left alone and no "
+                      "ScaledObject is applied", foreign, mla_worker_kind(w));
         return;
     }
     if (wk_plan_vpa(w, seen, p))
@@ -704,7 +753,7 @@ void mla_worker_plan_apply(const struct mla_work *w, const struct mla_worker_see
     const cJSON *h, *conflict = NULL;
     cJSON_ArrayForEach(h, seen->hpas)
     {
-        if (!conflict && mla_worker_hpa_conflicts(h, w->name))
+        if (!conflict && mla_worker_hpa_conflicts_kind(h, mla_worker_kind(w), w->name))
             conflict = h;
     }
     const char *prev = seen->existing ? mla_kube_annotation(seen->existing, MLA_ANN_REMOVED_HPA)
@@ -713,8 +762,9 @@ void mla_worker_plan_apply(const struct mla_work *w, const struct mla_worker_see
         prev = carried;
     const char *cn = conflict ? mla_kube_meta_str(conflict, "name") : NULL;
     if (conflict && w->hpa_mode == MLA_HPA_REJECT) {
-        wk_plan_event(p, true, "HPAConflict", "HorizontalPodAutoscaler %s scales this Deployment "
-                      "and the policy's HPA mode is reject; no ScaledObject is applied", cn);
+        wk_plan_event(p, true, "HPAConflict", "HorizontalPodAutoscaler %s scales this %s "
+                      "and the policy's HPA mode is reject; no ScaledObject is applied", cn,
+                      mla_worker_kind(w));
         return;
     }
     if (conflict && w->hpa_mode == MLA_HPA_TRANSFER) {
@@ -724,7 +774,7 @@ void mla_worker_plan_apply(const struct mla_work *w, const struct mla_worker_see
     char *snapshot = NULL;
     cJSON_ArrayForEach(h, seen->hpas)
     {
-        if (!mla_worker_hpa_conflicts(h, w->name))
+        if (!mla_worker_hpa_conflicts_kind(h, mla_worker_kind(w), w->name))
             continue;
         char *snap = wk_plan_delete_hpa(p, w, h);
         if (!snapshot)
@@ -763,12 +813,12 @@ void mla_worker_plan_remove(const struct mla_work *w, const struct mla_worker_se
     cJSON_ArrayForEach(s, seen->sos)
     {
         /* never one this product did not make for this Deployment (uid: not a namesake's) */
-        if (!w->uid || !mla_worker_so_ours(s, w->name, w->uid))
+        if (!w->uid || !mla_worker_so_ours_kind(s, mla_worker_kind(w), w->name, w->uid))
             continue;
         const char *sn = mla_kube_meta_str(s, "name");
         wk_plan_add(p, MLA_WK_DELETE_SO, sn);
-        wk_plan_event(p, false, "ScaledObjectRemoved", "the Deployment opted out: deleted "
-                      "ScaledObject %s", sn);
+        wk_plan_event(p, false, "ScaledObjectRemoved", "the %s opted out: deleted "
+                      "ScaledObject %s", mla_worker_kind(w), sn);
         const char *snap = mla_kube_annotation(s, MLA_ANN_REMOVED_HPA);
         if (snap)
             wk_plan_restore(p, snap);
@@ -800,7 +850,7 @@ static enum mla_code wk_exec_op(struct mla_worker *wk, const struct mla_work *w,
     char *p = NULL;
     switch (op->kind) {
     case MLA_WK_EVENT:
-        mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, op->warning, op->reason,
+        mla_worker_event_on(wk->kc, wk->identity, w->wl, w->ns, w->name, w->uid, op->warning, op->reason,
                          "%s", op->message);
         return MLA_OK;
     case MLA_WK_DELETE_SO:
@@ -975,9 +1025,9 @@ static enum wk_res wk_step_verify(struct mla_worker *wk, struct mla_work *w)
     free(p);
     if (rc != MLA_OK)
         return wk_fail(wk, w, "read HPA", rc, &err);
-    if (!h || !mla_worker_hpa_conflicts(h, w->name)) {
+    if (!h || !mla_worker_hpa_conflicts_kind(h, mla_worker_kind(w), w->name)) {
         wk_count("transfer_hpa", true);
-        mla_worker_event(wk->kc, wk->identity, w->ns, w->name, w->uid, false, "HPATransferred",
+        mla_worker_event_on(wk->kc, wk->identity, w->wl, w->ns, w->name, w->uid, false, "HPATransferred",
                          "KEDA took over HorizontalPodAutoscaler %s for ScaledObject %s",
                          w->transfer_hpa, wk_so_name(w));
         cJSON_Delete(h);
@@ -1055,8 +1105,7 @@ static enum wk_res wk_wait_stored(struct mla_worker *wk, struct mla_work *w, lon
 {
     *finished = false;
     char *path = w->job ? mla_xasprintf("/apis/batch/v1/namespaces/%s/jobs/%s", w->ns, w->name)
-                        : mla_xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", w->ns,
-                                        w->name);
+                        : mla_wl_path(w->wl, w->ns, w->name);
     cJSON *d = NULL;
     struct mla_err err;
     mla_err_clear(&err);

@@ -210,7 +210,10 @@ static void step_report(const struct mla_predict_env *env, const cJSON *so, cons
             dep = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(spec, "scaleTargetRef"), "name"));
         if (dep) {
-            int replicas = env->replicas ? env->replicas(env->replicas_ctx, ns, dep) : -1;
+            const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(spec, "scaleTargetRef"), "kind"));
+            int replicas = env->replicas ? env->replicas(env->replicas_ctx, ns,
+                                                         kind ? kind : "Deployment", dep) : -1;
             mla_predict_metrics_workload(ns, dep, replicas, c);
         }
     }

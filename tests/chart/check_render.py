@@ -26,6 +26,7 @@ def check(cond, what):
 # The RBAC the code needs, exactly (issue 9): nothing more may be granted.
 CLUSTER_RULES = {
     ("apps", "deployments"): {"get", "list"},
+    ("apps", "statefulsets"): {"get", "list"},
     ("autoscaling", "horizontalpodautoscalers"): {"get", "list", "create", "update", "patch", "delete"},
     ("keda.sh", "scaledobjects"): {"get", "list", "create", "update", "patch", "delete"},
     ("autoscaling.k8s.io", "verticalpodautoscalers"): {"list"},
@@ -248,7 +249,7 @@ def main():
     check(isinstance(wh.get("timeoutSeconds"), int) and 1 <= wh["timeoutSeconds"] <= 5,
           f"timeoutSeconds {wh.get('timeoutSeconds')} within 1-5")
     check(wh.get("rules") == [{"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
-                               "resources": ["deployments"], "scope": "Namespaced"},
+                               "resources": ["deployments", "statefulsets"], "scope": "Namespaced"},
                               {"apiGroups": ["batch"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
                                "resources": ["jobs"], "scope": "Namespaced"}], f"webhook rules: {wh.get('rules')}")
     excluded = set()

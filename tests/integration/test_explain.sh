@@ -124,4 +124,13 @@ done
 rc=0; "$BIN" explain --kube-url "$API" --kube-token-file "$TOKEN_FILE" --prometheus-url "$TESTPROM_URL" \
   shop/missing >/dev/null 2>"$MLA_TMP/e" || rc=$?
 [ "$rc" = 1 ] || fail "missing ScaledObject: exit $rc"
+# a StatefulSet's ScaledObject (feature-store, rendered): explained like any other, within its
+# 3-15 bounds
+(cd "$MLA_ROOT/tests/fixtures/render/feature-store-statefulset" && "$BIN" render -f deployment.yaml \
+  --policies "$MLA_ROOT/policies" -o json) | jq '.scaledObject | .metadata.annotations["ml-autoscaling.io/predictive-config"] |= (fromjson | .capacityPerReplica = 20 | tojson)' >"$MLA_TMP/sts-so.json"
+[ "$(jq -r .spec.scaleTargetRef.kind "$MLA_TMP/sts-so.json")" = StatefulSet ] || fail "render: not a StatefulSet target"
+"$BIN" explain -f "$MLA_TMP/sts-so.json" --trace "$NASA" >"$MLA_TMP/ex-sts.txt" || fail "explain of a StatefulSet's ScaledObject: exit $?"
+grep -qF "ScaledObject features/online-features" "$MLA_TMP/ex-sts.txt" || fail "explain (StatefulSet): $(head -3 "$MLA_TMP/ex-sts.txt")"
+grep -qE "^Decision: minReplicaCount ([3-9]|1[0-5])\b" "$MLA_TMP/ex-sts.txt" || fail "explain (StatefulSet) decision: $(grep -i minReplicaCount "$MLA_TMP/ex-sts.txt")"
+echo "explain: a StatefulSet's ScaledObject"
 echo "all explain checks passed"

@@ -99,11 +99,27 @@ grep -q "KEDA's ScaledObject API is not installed" "$MLA_TMP/warnings" || fail "
 store "$MLA_TMP/dep2.json" "$NS"
 UID_=$(kapi GET "$(dep_path "$NS" "$N")" | jqr metadata.uid)
 wait_until 5 has_event || fail "--no-loop: no KEDAMissing Event on $NS/$N"
+# a StatefulSet held back as well: its Event is on the StatefulSet (issue 13)
+S=held-back-sts
+$PY -c 'import json,sys,yaml; d=yaml.safe_load(open(sys.argv[1])); d["metadata"]["name"]=sys.argv[2]; d["metadata"]["namespace"]=sys.argv[3]; print(json.dumps(d))' \
+  "$MLA_ROOT/tests/fixtures/render/feature-store-statefulset/deployment.yaml" "$S" "$NS" >"$MLA_TMP/sts.json"
+admit "$MLA_TMP/sts.json"
+patch=$($PY -c 'import json,sys,base64; print(base64.b64decode(json.load(open(sys.argv[1]))["response"]["patch"]).decode())' "$MLA_TMP/resp.json")
+/usr/bin/kubectl patch --local --type=json -f "$MLA_TMP/sts.json" -p "$patch" -o json >"$MLA_TMP/sts-stored.json" || fail "patch"
+kapi POST "/apis/apps/v1/namespaces/$NS/statefulsets" "$(cat "$MLA_TMP/sts-stored.json")" >/dev/null
+[ "$(code)" = 201 ] || fail "store StatefulSet: $(cat "$MLA_TMP/last.body")"
+sts_event() {
+  kapi GET "/api/v1/namespaces/$NS/events" | jq -e --arg n "$S" \
+    'any(.items[]; .reason == "KEDAMissing" and .involvedObject.kind == "StatefulSet" and .involvedObject.name == $n)'
+}
+wait_until 5 sts_event || fail "--no-loop: no KEDAMissing Event on StatefulSet $NS/$S"
 sleep 1
 exists "$(so_path "$NS" "$N")" && fail "--no-loop: a ScaledObject exists without KEDA"
 control '{"kedaInstalled":true}'
 wait_until 5 exists "$(so_path "$NS" "$N")" || fail "--no-loop: the held-back write was lost: $(grep keda "$LOG")"
-grep -q 'installed now: 1 held-back' "$LOG" || fail "--no-loop: $(grep keda "$LOG")"
-ok "--no-loop: warning, Event, and the held-back write applied $N once KEDA appeared"
+wait_until 5 exists "$(so_path "$NS" "$S")" || fail "--no-loop: the held-back StatefulSet write was lost: $(grep keda "$LOG")"
+[ "$(kapi GET "$(so_path "$NS" "$S")" | jqr metadata.ownerReferences.0.kind)" = StatefulSet ] || fail "--no-loop: StatefulSet owner"
+grep -q 'installed now: 2 held-back' "$LOG" || fail "--no-loop: $(grep keda "$LOG")"
+ok "--no-loop: warning, Event, and the held-back writes applied $N and StatefulSet $S once KEDA appeared"
 kill -TERM "$SERVE_PID"; wait "$SERVE_PID"; rc=$?
 [ "$rc" = 0 ] || fail "serve exited $rc: $(tail -5 "$LOG")"

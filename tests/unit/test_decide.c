@@ -38,10 +38,16 @@ Test(decide, other_kinds_operations_and_subresources_are_ignored)
     cJSON *dep = fx_dep("a", "shop", "", EN, "3", NULL);
     struct mla_review_request r = fx_req(dep, NULL, MLA_OP_CREATE, "shop");
     struct mla_decision d;
-    r.kind = "StatefulSet";
+    r.kind = "DaemonSet"; /* no replicas to scale */
     cr_assert_eq(mla_decide(ps, &r, &d, NULL), MLA_OK);
     cr_assert_eq(d.action, MLA_ACT_NONE);
     cr_assert_null(d.patch);
+    mla_decision_fini(&d);
+    r = fx_req(dep, NULL, MLA_OP_CREATE, "shop");
+    r.kind_group = "example.com"; /* a CRD named StatefulSet is not ours */
+    r.kind = "StatefulSet";
+    cr_assert_eq(mla_decide(ps, &r, &d, NULL), MLA_OK);
+    cr_assert_eq(d.action, MLA_ACT_NONE);
     mla_decision_fini(&d);
     r = fx_req(dep, NULL, MLA_OP_DELETE, "shop");
     cr_assert_eq(mla_decide(ps, &r, &d, NULL), MLA_OK);
@@ -53,6 +59,35 @@ Test(decide, other_kinds_operations_and_subresources_are_ignored)
     cr_assert_null(d.patch);
     mla_decision_fini(&d);
     cJSON_Delete(dep);
+    mla_policy_set_unref(ps);
+}
+
+Test(decide, statefulset_gets_a_scaled_object_targeting_it)
+{
+    struct mla_policy_set *ps = fx_load();
+    cJSON *sts = fx_dep("cache", "shop", "", EN, "3", NULL);
+    struct mla_review_request r = fx_req(sts, NULL, MLA_OP_CREATE, "shop");
+    r.kind = "StatefulSet";
+    r.resource = "statefulsets";
+    struct mla_decision d;
+    cr_assert_eq(mla_decide(ps, &r, &d, NULL), MLA_OK);
+    cr_assert(d.allowed, "%s", d.message);
+    cr_assert_eq(d.action, MLA_ACT_APPLY);
+    const cJSON *ref = cJSON_GetObjectItem(cJSON_GetObjectItem(d.scaled_object, "spec"),
+                                           "scaleTargetRef");
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ref, "kind")), "StatefulSet");
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ref, "apiVersion")), "apps/v1");
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ref, "name")), "cache");
+    mla_decision_fini(&d);
+    /* opting out of a StatefulSet removes its ScaledObject, as for a Deployment */
+    cJSON *out = fx_dep("cache", "shop", "", "", "3", NULL);
+    r = fx_req(out, sts, MLA_OP_UPDATE, "shop");
+    r.kind = "StatefulSet";
+    cr_assert_eq(mla_decide(ps, &r, &d, NULL), MLA_OK);
+    cr_assert_eq(d.action, MLA_ACT_REMOVE);
+    mla_decision_fini(&d);
+    cJSON_Delete(out);
+    cJSON_Delete(sts);
     mla_policy_set_unref(ps);
 }
 

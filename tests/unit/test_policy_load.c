@@ -224,7 +224,7 @@ Test(policy_store, shipped_policies_load)
     mla_err_clear(&err);
     cr_assert_eq(mla_policy_set_load_dir("../policies", &ps, &err), MLA_OK, "%s:%d:%d: %s",
                  err.src, err.line, err.col, err.msg);
-    cr_assert_eq(mla_policy_set_count(ps), 7); /* + batch-jobs */
+    cr_assert_eq(mla_policy_set_count(ps), 8); /* + batch-jobs, feature-store */
     size_t n;
     const struct mla_policy *p = mla_policy_set_policies(ps, &n);
     cr_assert_str_eq(p[0].name, "api");

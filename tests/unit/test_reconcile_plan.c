@@ -323,3 +323,41 @@ Test(reconcile_plan, namespace_gone_answers)
     cJSON_Delete(o);
     cJSON_Delete(rbac);
 }
+
+/* StatefulSets come tagged "kind": "StatefulSet" (the shell's LIST): their actions carry the
+ * kind (the worker reads and owns the StatefulSet), their HPA is theirs and not a Deployment
+ * namesake's, and a ScaledObject owned by the StatefulSet is current. */
+static cJSON *sts(cJSON *o)
+{
+    cJSON_AddStringToObject(o, "kind", "StatefulSet");
+    return o;
+}
+
+Test(reconcile_plan, statefulsets_are_planned_with_their_kind, .init = init)
+{
+    struct world w;
+    world_init(&w);
+    cJSON_AddItemToArray(w.deps, sts(dep("s", "cache", "u1", true, true)));
+    cJSON_AddItemToArray(w.deps, sts(dep("s", "store", "u2", true, true)));
+    cJSON *o = so("s", "store", "u2", 4);
+    cJSON *ref = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"),
+                                                        "ownerReferences"), 0);
+    cJSON_ReplaceItemInObject(ref, "kind", cJSON_CreateString("StatefulSet"));
+    cJSON_AddItemToArray(w.sos, o);
+    /* an HPA on a Deployment named "store" is no conflict of the StatefulSet */
+    cJSON_AddItemToArray(w.hpas, cJSON_Parse("{\"metadata\":{\"namespace\":\"s\",\"name\":\"h\"},"
+                                             "\"spec\":{\"scaleTargetRef\":{\"kind\":"
+                                             "\"Deployment\",\"name\":\"store\"}}}"));
+    cJSON_AddItemToArray(w.deps, sts(dep("s", "gone", "u3", false, true)));
+    cJSON *g = so("s", "gone", "u3", 4);
+    ref = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(g, "metadata"),
+                                                 "ownerReferences"), 0);
+    cJSON_ReplaceItemInObject(ref, "kind", cJSON_CreateString("StatefulSet"));
+    cJSON_AddItemToArray(w.sos, g);
+    plan(&w);
+    cr_assert_str_eq(summary(&w), "apply s/cache create; remove s/gone");
+    const cJSON *a;
+    cJSON_ArrayForEach(a, w.plan)
+        cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(a, "kind")), "StatefulSet");
+    world_fini(&w);
+}

@@ -69,6 +69,22 @@ Test(vpa, conflicts_table)
     }
 }
 
+/* A StatefulSet's ScaledObject is fought by the VPA on that StatefulSet, not by one on a
+ * Deployment of the same name. */
+Test(vpa, statefulset_target)
+{
+    cJSON *sts = cJSON_Parse("{\"spec\":{\"targetRef\":{\"kind\":\"StatefulSet\",\"name\":\"web\"}}}");
+    cJSON *dep = cJSON_Parse("{\"spec\":{\"targetRef\":{\"kind\":\"Deployment\",\"name\":\"web\"}}}");
+    char why[128] = "";
+    cr_assert(mla_vpa_conflicts_kind(sts, "StatefulSet", "web", NULL, MLA_VPA_MEMORY, why,
+                                     sizeof why));
+    cr_assert_str_eq(why, "updateMode Auto controls memory");
+    cr_assert_not(mla_vpa_conflicts_kind(dep, "StatefulSet", "web", NULL, MLA_VPA_MEMORY, why,
+                                         sizeof why));
+    cJSON_Delete(sts);
+    cJSON_Delete(dep);
+}
+
 Test(vpa, so_resources)
 {
     cJSON *so = cJSON_Parse("{\"spec\":{\"triggers\":[{\"type\":\"prometheus\"},{\"type\":\"memory\"},"

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mla/queue.h"
+#include "mla/wlkind.h"
 #include "mla/worker.h"
 
 static cJSON *js(const char *s)
@@ -434,4 +435,45 @@ Test(worker_plan, a_vpa_fighting_the_cpu_trigger_is_named_in_a_warning_event)
     cr_assert_str_eq(vpa_plan(MLA_VPA_IGNORE, "[" VPA("v1", "Auto") "]", &reason, msg,
                               sizeof msg), "AE");
     cr_assert_str_eq(vpa_plan(MLA_VPA_WARN, NULL, &reason, msg, sizeof msg), "AE");
+}
+
+/* A StatefulSet's item: the HPA on the StatefulSet conflicts (and the one on a Deployment of
+ * the same name does not), the apply is owned by the StatefulSet, and opting out removes only
+ * the ScaledObject owned by it. */
+Test(worker_plan, statefulset_item_handles_its_own_hpa_and_owner)
+{
+    static const struct mla_wl_kind sts = {"StatefulSet", "apps", "v1", "apps/v1",
+                                           "statefulsets"};
+    struct mla_work *w = item(MLA_HPA_DELETE);
+    w->wl = &sts;
+    cJSON *hpas = js("[" HPA("dep-hpa", "web") ",{\"metadata\":{\"name\":\"sts-hpa\"},\"spec\":"
+                     "{\"scaleTargetRef\":{\"kind\":\"StatefulSet\",\"name\":\"web\"}}}]");
+    cJSON *sos = js("[]");
+    struct mla_worker_seen seen = {.sos = sos, .hpas = hpas, .field_manager = "fm"};
+    struct mla_worker_plan p;
+    mla_worker_plan_init(&p);
+    mla_worker_plan_apply(w, &seen, &p);
+    cr_assert_str_eq(kinds(&p), "HEAE");
+    cr_assert_str_eq(p.ops[0].name, "sts-hpa");
+    const cJSON *ref = cJSON_GetArrayItem(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(p.ops[2].config, "metadata"), "ownerReferences"), 0);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ref, "kind")), "StatefulSet");
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ref, "apiVersion")), "apps/v1");
+    mla_worker_plan_fini(&p);
+    cJSON_Delete(sos);
+    /* opt-out: the Deployment-owned namesake is not this StatefulSet's */
+    w->action = MLA_ACT_REMOVE;
+    sos = js("[" OURS("web", "") ",{\"metadata\":{\"name\":\"web-sts\",\"labels\":"
+             "{\"ml-autoscaling.io/managed\":\"true\"},\"ownerReferences\":[{\"kind\":"
+             "\"StatefulSet\",\"name\":\"web\",\"uid\":\"uid-1\"}]}}]");
+    struct mla_worker_seen rs = {.sos = sos};
+    mla_worker_plan_init(&p);
+    mla_worker_plan_remove(w, &rs, &p);
+    cr_assert_str_eq(kinds(&p), "SE");
+    cr_assert_str_eq(p.ops[0].name, "web-sts");
+    cr_assert(strstr(p.ops[1].message, "the StatefulSet opted out"), "%s", p.ops[1].message);
+    mla_worker_plan_fini(&p);
+    cJSON_Delete(sos);
+    cJSON_Delete(hpas);
+    mla_work_free(w);
 }

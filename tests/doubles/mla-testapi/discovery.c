@@ -26,7 +26,9 @@ struct disc_group {
 };
 
 static const struct disc_group disc_groups[] = {
-    {"apps", "v1", {{"deployments", "deployment", "Deployment", "deploy", true}}},
+    {"apps", "v1",
+     {{"deployments", "deployment", "Deployment", "deploy", true},
+      {"statefulsets", "statefulset", "StatefulSet", "sts", true}}},
     {"autoscaling", "v2",
      {{"horizontalpodautoscalers", "horizontalpodautoscaler", "HorizontalPodAutoscaler", "hpa",
        true}}},

@@ -1,6 +1,6 @@
 /* mla-testapi - a small Kubernetes API server for the integration tests and the demo.
  *
- * Real HTTP(S) and JSON, the endpoints ml-autoscaling uses: Deployments (apps/v1), HPAs
+ * Real HTTP(S) and JSON, the endpoints ml-autoscaling uses: Deployments and StatefulSets (apps/v1), HPAs
  * (autoscaling/v2), ScaledObjects (keda.sh/v1alpha1), Leases (coordination.k8s.io/v1), Events
  * (core/v1 and events.k8s.io/v1). GET/LIST (labelSelector), POST, PUT, PATCH (merge patch,
  * strategic merge patch treated as merge on built-in types and 415 on custom resources, JSON
@@ -61,6 +61,7 @@ struct ta_res {
 
 static const struct ta_res ta_resources[] = {
     {"/apis/apps/v1", "deployments", "Deployment", "apps/v1", "deployments.apps"},
+    {"/apis/apps/v1", "statefulsets", "StatefulSet", "apps/v1", "statefulsets.apps"},
     {"/apis/autoscaling/v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler",
      "autoscaling/v2", "horizontalpodautoscalers.autoscaling"},
     {"/apis/autoscaling.k8s.io/v1", "verticalpodautoscalers", "VerticalPodAutoscaler",
@@ -267,7 +268,9 @@ static cJSON *ta_keda_validate(const char *ns, const cJSON *so, bool dry_run)
                                                      "than 63 characters", name);
     if (!target)
         return ta_status(400, "BadRequest", "ScaledObject.spec.scaleTargetRef.name is required");
-    const char *gvk = !strcmp(tkind, "Deployment") ? "apps/v1.Deployment" : tkind;
+    const char *gvk = !strcmp(tkind, "Deployment")    ? "apps/v1.Deployment"
+                      : !strcmp(tkind, "StatefulSet") ? "apps/v1.StatefulSet"
+                                                      : tkind;
     /* another HPA targets the workload */
     for (struct ta_obj *x = ta.objs; x; x = x->next) {
         if (strcmp(x->res->plural, "horizontalpodautoscalers") || strcmp(x->ns, ns))
@@ -318,10 +321,14 @@ static cJSON *ta_keda_validate(const char *ns, const cJSON *so, bool dry_run)
         n_cm++;
         if (dry_run)
             continue; /* KEDA skips the workload lookup on dry run */
-        struct ta_obj *d = ta_find_res("deployments", ns, target);
+        /* KEDA reads the pod template of a Deployment or a StatefulSet, and skips other kinds */
+        bool sts = !strcmp(tkind, "StatefulSet");
+        if (!sts && strcmp(tkind, "Deployment"))
+            continue;
+        struct ta_obj *d = ta_find_res(sts ? "statefulsets" : "deployments", ns, target);
         if (!d)
-            return ta_status(403, "Forbidden", KEDA_DENY "deployments.apps \"%s\" not found",
-                             target);
+            return ta_status(403, "Forbidden", KEDA_DENY "%s \"%s\" not found",
+                             sts ? "statefulsets.apps" : "deployments.apps", target);
         const char *cname = ta_pstr(t, "metadata", "containerName", NULL);
         const cJSON *c;
         cJSON_ArrayForEach(c, ta_path(d->o, "spec", "template", "spec"))
