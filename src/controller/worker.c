@@ -1098,8 +1098,9 @@ static enum wk_res wk_step_remove(struct mla_worker *wk, struct mla_work *w)
     return res;
 }
 
-/* WAIT_STORED: re-reads the Deployment until it shows the admitted intent. WK_DONE with
- * *finished false: stored, go on; with *finished true: nothing (more) to do. */
+/* WAIT_STORED: re-reads the workload (Deployment, StatefulSet or Job) until it shows the
+ * admitted intent. WK_DONE with *finished false: stored, go on; with *finished true: nothing
+ * (more) to do. */
 static enum wk_res wk_wait_stored(struct mla_worker *wk, struct mla_work *w, long long now,
                                   bool *finished)
 {
@@ -1112,7 +1113,9 @@ static enum wk_res wk_wait_stored(struct mla_worker *wk, struct mla_work *w, lon
     enum mla_code rc = wk_get(wk, path, &d, &err);
     free(path);
     if (rc != MLA_OK) {
-        enum wk_res res = wk_fail(wk, w, "read Deployment", rc, &err);
+        char what[32];
+        snprintf(what, sizeof what, "read %s", w->job ? "Job" : mla_worker_kind(w));
+        enum wk_res res = wk_fail(wk, w, what, rc, &err);
         *finished = res == WK_DONE;
         return res;
     }
