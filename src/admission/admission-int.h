@@ -13,4 +13,10 @@ enum mla_code mla__decide_job(const struct mla_policy_set *ps,
                               const struct mla_review_request *req, struct mla_decision *out,
                               struct mla_err *err) MLA_MUST_CHECK;
 
+/* The opt-out patch (decide.c): removes the managed label and the name_key, policy and
+ * policy-hash annotations, sets out->patch (NULL when nothing to remove) and
+ * out->action = MLA_ACT_REMOVE; a denial (500) when the patch cannot be built. */
+enum mla_code mla__decide_unmark(const struct mla_review_request *req, const char *name_key,
+                                 struct mla_decision *out, struct mla_err *err) MLA_MUST_CHECK;
+
 #endif

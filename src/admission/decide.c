@@ -74,6 +74,30 @@ static void dc_deny(struct mla_decision *d, int code, const char *msg)
     snprintf(d->message, sizeof d->message, "ml-autoscaling: %s", msg);
 }
 
+enum mla_code mla__decide_unmark(const struct mla_review_request *req, const char *name_key,
+                                 struct mla_decision *out, struct mla_err *err)
+{
+    struct mla_patch p;
+    mla_patch_init(&p, req->object);
+    enum mla_code rc = mla_patch_remove(&p, err, "metadata", "labels", MLA_ANN_PREFIX "managed",
+                                        NULL);
+    const char *const keys[] = {name_key, MLA_ANN_PREFIX "policy", MLA_ANN_PREFIX "policy-hash"};
+    for (size_t i = 0; i < 3 && rc == MLA_OK; i++)
+        rc = mla_patch_remove(&p, err, "metadata", "annotations", keys[i], NULL);
+    if (rc != MLA_OK) {
+        mla_patch_fini(&p);
+        dc_deny(out, 500, "cannot build the patch");
+        return rc;
+    }
+    out->patch = mla_patch_take(&p);
+    if (!cJSON_GetArraySize(out->patch)) {
+        cJSON_Delete(out->patch);
+        out->patch = NULL;
+    }
+    out->action = MLA_ACT_REMOVE;
+    return MLA_OK;
+}
+
 static enum mla_code dc_remove(const struct mla_review_request *req, struct mla_decision *out,
                                struct mla_err *err)
 {
@@ -88,25 +112,9 @@ static enum mla_code dc_remove(const struct mla_review_request *req, struct mla_
         if (n)
             mla_so_short_name(n, 54, out->so_name);
     }
-    struct mla_patch p;
-    mla_patch_init(&p, req->object);
-    enum mla_code rc = mla_patch_remove(&p, err, "metadata", "labels", MLA_ANN_PREFIX "managed",
-                                        NULL);
-    static const char *const keys[] = {MLA_ANN_PREFIX "scaledobject", MLA_ANN_PREFIX "policy",
-                                       MLA_ANN_PREFIX "policy-hash"};
-    for (size_t i = 0; i < 3 && rc == MLA_OK; i++)
-        rc = mla_patch_remove(&p, err, "metadata", "annotations", keys[i], NULL);
-    if (rc != MLA_OK) {
-        mla_patch_fini(&p);
-        dc_deny(out, 500, "cannot build the patch");
+    enum mla_code rc = mla__decide_unmark(req, MLA_ANN_PREFIX "scaledobject", out, err);
+    if (rc != MLA_OK)
         return rc;
-    }
-    out->patch = mla_patch_take(&p);
-    if (!cJSON_GetArraySize(out->patch)) {
-        cJSON_Delete(out->patch);
-        out->patch = NULL;
-    }
-    out->action = MLA_ACT_REMOVE;
     snprintf(out->message, sizeof out->message,
              "ml-autoscaling: opt-in removed; ScaledObject %s will be deleted", out->so_name);
     mla_decision_warn(out, "ml-autoscaling: opt-in removed: the ScaledObject %s created for this "

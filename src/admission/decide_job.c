@@ -79,25 +79,9 @@ static enum mla_code dj_remove(const struct mla_review_request *req, struct mla_
                                struct mla_err *err)
 {
     dj_names(req->old_object, out);
-    struct mla_patch p;
-    mla_patch_init(&p, req->object);
-    enum mla_code rc = mla_patch_remove(&p, err, "metadata", "labels", MLA_ANN_PREFIX "managed",
-                                        NULL);
-    static const char *const keys[] = {MLA_ANN_PREFIX "scaledjob", MLA_ANN_PREFIX "policy",
-                                       MLA_ANN_PREFIX "policy-hash"};
-    for (size_t i = 0; i < 3 && rc == MLA_OK; i++)
-        rc = mla_patch_remove(&p, err, "metadata", "annotations", keys[i], NULL);
-    if (rc != MLA_OK) {
-        mla_patch_fini(&p);
-        dj_deny(out, 500, "cannot build the patch");
+    enum mla_code rc = mla__decide_unmark(req, MLA_ANN_PREFIX "scaledjob", out, err);
+    if (rc != MLA_OK)
         return rc;
-    }
-    out->patch = mla_patch_take(&p);
-    if (!cJSON_GetArraySize(out->patch)) {
-        cJSON_Delete(out->patch);
-        out->patch = NULL;
-    }
-    out->action = MLA_ACT_REMOVE;
     snprintf(out->message, sizeof out->message,
              "ml-autoscaling: opt-in removed; ScaledJob %s will be deleted", out->so_name);
     mla_decision_warn(out, "ml-autoscaling: opt-in removed: the ScaledJob %s created for this "

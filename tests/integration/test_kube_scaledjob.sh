@@ -8,23 +8,10 @@
 # it through garbage collection. A Job created without spec.suspend is suspended by the patch
 # (with a warning), and an opted-in UPDATE of a Job that already runs writes nothing and says why.
 . "$(dirname "$0")/lib_kube.sh"
-BIN="$MLA_BUILD/ml-autoscaling"
 PY=/usr/bin/python3
 kube_start_api
-bash "$MLA_ROOT/certs/gen-dev-certs.sh" "$MLA_TMP/certs" >/dev/null || fail "certs"
 ensure_ns "$LEASE_NS"
-# shellcheck disable=SC2046
-POD_NAMESPACE=$LEASE_NS $(vg serve "$BIN") serve --listen 127.0.0.1:0 \
-  --tls-cert "$MLA_TMP/certs/tls.crt" --tls-key "$MLA_TMP/certs/tls.key" \
-  --policies "$MLA_ROOT/policies" --kube-url "$API" --kube-token-file "$TOKEN_FILE" \
-  ${MLA_KUBE_CA:+--kube-ca "$MLA_KUBE_CA"} --loop-interval 3600 2>"$MLA_TMP/serve.err" &
-SERVE_PID=$!; PIDS+=("$SERVE_PID")
-for _ in $(seq 1 $((100 * SLOW))); do
-  PORT=$(grep -o 'listening on https://127.0.0.1:[0-9]*' "$MLA_TMP/serve.err" 2>/dev/null | head -1 | sed 's/.*://')
-  [ -n "$PORT" ] && break; sleep 0.1
-done
-[ -n "${PORT:-}" ] || fail "serve did not start: $(tail -5 "$MLA_TMP/serve.err")"
-WH="https://127.0.0.1:$PORT"
+serve_start serve --policies "$MLA_ROOT/policies" --loop-interval 3600
 kube_is_real || control '{"gc":true,"gcDelayMs":100}' # a real cluster: kube-controller-manager's GC
 
 # review OP OBJ [OLD] -> the AdmissionReview response of the webhook for a batch/v1 Job

@@ -9,28 +9,14 @@
 . "$(dirname "$0")/lib_kube.sh"
 . "$MLA_ROOT/scripts/review-lib.sh"
 . "$(dirname "$0")/lib_testprom.sh"
-BIN="$MLA_BUILD/ml-autoscaling"
 PY=/usr/bin/python3
 AT=$(date -u -d 1995-07-12T16:00:00Z +%s)   # Wed 12:00 at the NASA server (EDT)
 testprom_start --trace "$MLA_ROOT/tests/fixtures/traces/nasa-kennedy-1995.per-minute.csv" \
   --trace-at "$AT" --now "$(date +%s)" || fail "testprom"
 PIDS+=("$TESTPROM_PID")
 kube_start_api
-bash "$MLA_ROOT/certs/gen-dev-certs.sh" "$MLA_TMP/certs" >/dev/null || fail "certs"
 ensure_ns "$LEASE_NS"
-# shellcheck disable=SC2046
-POD_NAMESPACE=$LEASE_NS $(vg serve "$BIN") serve --listen 127.0.0.1:0 \
-  --tls-cert "$MLA_TMP/certs/tls.crt" --tls-key "$MLA_TMP/certs/tls.key" \
-  --policies "$MLA_ROOT/policies" --kube-url "$API" --kube-token-file "$TOKEN_FILE" \
-  ${MLA_KUBE_CA:+--kube-ca "$MLA_KUBE_CA"} --prometheus-url "$TESTPROM_URL" --loop-interval 2 \
-  2>"$MLA_TMP/serve.err" &
-SERVE_PID=$!; PIDS+=("$SERVE_PID")
-for _ in $(seq 1 $((100 * SLOW))); do
-  PORT=$(grep -o 'listening on https://127.0.0.1:[0-9]*' "$MLA_TMP/serve.err" 2>/dev/null | head -1 | sed 's/.*://')
-  [ -n "$PORT" ] && break; sleep 0.1
-done
-[ -n "${PORT:-}" ] || fail "serve did not start: $(tail -5 "$MLA_TMP/serve.err")"
-WH="https://127.0.0.1:$PORT"
+serve_start serve --policies "$MLA_ROOT/policies" --prometheus-url "$TESTPROM_URL" --loop-interval 2
 NS=$(ns features); N=online-features
 STS_PATH="/apis/apps/v1/namespaces/$NS/statefulsets/$N"
 ensure_ns "$NS"
