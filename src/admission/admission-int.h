@@ -13,6 +13,14 @@ enum mla_code mla__decide_job(const struct mla_policy_set *ps,
                               const struct mla_review_request *req, struct mla_decision *out,
                               struct mla_err *err) MLA_MUST_CHECK;
 
+/* decide.c's helpers for the other kinds' decisions: an annotation of obj's metadata (borrowed,
+ * NULL when absent or not a string); whether the old object was opted in (enabled "true" or
+ * the managed label); a denial with `code` and "ml-autoscaling: msg" that drops any patch and
+ * ScaledObject already built. */
+const char *mla__decide_ann(const cJSON *obj, const char *key);
+bool mla__decide_was_managed(const cJSON *old);
+void mla__decide_deny(struct mla_decision *d, int code, const char *msg);
+
 /* The opt-out patch (decide.c): removes the managed label and the name_key, policy and
  * policy-hash annotations, sets out->patch (NULL when nothing to remove) and
  * out->action = MLA_ACT_REMOVE; a denial (500) when the patch cannot be built. */

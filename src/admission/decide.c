@@ -50,20 +50,20 @@ static const cJSON *dc_get(const cJSON *o, const char *k)
     return cJSON_GetObjectItemCaseSensitive(o, k);
 }
 
-static const char *dc_ann(const cJSON *obj, const char *key)
+const char *mla__decide_ann(const cJSON *obj, const char *key)
 {
     return cJSON_GetStringValue(dc_get(dc_get(dc_get(obj, "metadata"), "annotations"), key));
 }
 
-static bool dc_was_managed(const cJSON *old)
+bool mla__decide_was_managed(const cJSON *old)
 {
-    const char *en = dc_ann(old, MLA_ANN_PREFIX "enabled");
+    const char *en = mla__decide_ann(old, MLA_ANN_PREFIX "enabled");
     const char *lab = cJSON_GetStringValue(
         dc_get(dc_get(dc_get(old, "metadata"), "labels"), MLA_ANN_PREFIX "managed"));
     return (en && !strcmp(en, "true")) || (lab && !strcmp(lab, "true"));
 }
 
-static void dc_deny(struct mla_decision *d, int code, const char *msg)
+void mla__decide_deny(struct mla_decision *d, int code, const char *msg)
 {
     cJSON_Delete(d->patch);
     cJSON_Delete(d->scaled_object);
@@ -86,7 +86,7 @@ enum mla_code mla__decide_unmark(const struct mla_review_request *req, const cha
         rc = mla_patch_remove(&p, err, "metadata", "annotations", keys[i], NULL);
     if (rc != MLA_OK) {
         mla_patch_fini(&p);
-        dc_deny(out, 500, "cannot build the patch");
+        mla__decide_deny(out, 500, "cannot build the patch");
         return rc;
     }
     out->patch = mla_patch_take(&p);
@@ -101,9 +101,9 @@ enum mla_code mla__decide_unmark(const struct mla_review_request *req, const cha
 static enum mla_code dc_remove(const struct mla_review_request *req, struct mla_decision *out,
                                struct mla_err *err)
 {
-    const char *so = dc_ann(req->old_object, MLA_ANN_PREFIX "scaledobject");
-    const char *pol = dc_ann(req->old_object, MLA_ANN_PREFIX "policy");
-    const char *hash = dc_ann(req->old_object, MLA_ANN_PREFIX "policy-hash");
+    const char *so = mla__decide_ann(req->old_object, MLA_ANN_PREFIX "scaledobject");
+    const char *pol = mla__decide_ann(req->old_object, MLA_ANN_PREFIX "policy");
+    const char *hash = mla__decide_ann(req->old_object, MLA_ANN_PREFIX "policy-hash");
     snprintf(out->so_name, sizeof out->so_name, "%s", so ? so : "");
     snprintf(out->policy, sizeof out->policy, "%s", pol ? pol : "");
     snprintf(out->policy_hash, sizeof out->policy_hash, "%s", hash ? hash : "");
@@ -328,7 +328,7 @@ static enum mla_code dc_opted_in(const struct mla_policy_set *ps,
                                  struct mla_err *err)
 {
     if (!ps) {
-        dc_deny(out, 500, "no policy set is loaded");
+        mla__decide_deny(out, 500, "no policy set is loaded");
         return MLA_OK;
     }
     const char *ns = req->namespace_ && *req->namespace_ ? req->namespace_ : NULL;
@@ -346,7 +346,7 @@ static enum mla_code dc_opted_in(const struct mla_policy_set *ps,
         static const char pfx[] = "ml-autoscaling: ";
         bool whole = !strncmp(out->message, pfx, sizeof pfx - 1);
         snprintf(full, sizeof full, "%s", whole ? out->message + sizeof pfx - 1 : e.msg);
-        dc_deny(out, 400, full);
+        mla__decide_deny(out, 400, full);
         return MLA_OK;
     }
     snprintf(out->policy, sizeof out->policy, "%s", r.policy->name);
@@ -358,12 +358,12 @@ static enum mla_code dc_opted_in(const struct mla_policy_set *ps,
     out->skip_write = r.skip_write;
     rc = mla_so_build(&r, req->object, &out->scaled_object, &e);
     if (rc != MLA_OK) {
-        dc_deny(out, rc == MLA_EDENIED ? 400 : 500, e.msg);
+        mla__decide_deny(out, rc == MLA_EDENIED ? 400 : 500, e.msg);
         return MLA_OK;
     }
     dc_target(out->scaled_object, req);
     bool was_managed = req->op == MLA_OP_UPDATE && req->old_object &&
-                       dc_was_managed(req->old_object);
+                       mla__decide_was_managed(req->old_object);
     struct mla_patch p;
     mla_patch_init(&p, req->object);
     char deny[700] = "";
@@ -386,12 +386,12 @@ static enum mla_code dc_opted_in(const struct mla_policy_set *ps,
     if (rc != MLA_OK) {
         mla_patch_fini(&p);
         if (rc == MLA_EDENIED) {
-            dc_deny(out, 400, deny);
+            mla__decide_deny(out, 400, deny);
             return MLA_OK;
         }
         char m[700];
         snprintf(m, sizeof m, "cannot build the patch: %s", e.msg);
-        dc_deny(out, 500, m);
+        mla__decide_deny(out, 500, m);
         if (err)
             *err = e;
         return rc;
@@ -421,10 +421,10 @@ enum mla_code mla_decide(const struct mla_policy_set *ps, const struct mla_revie
         !mla_wl_find_gvk(req->kind_group, req->kind_version, req->kind) ||
         (req->sub_resource && *req->sub_resource))
         return MLA_OK;
-    const char *en = dc_ann(req->object, MLA_ANN_PREFIX "enabled");
+    const char *en = mla__decide_ann(req->object, MLA_ANN_PREFIX "enabled");
     out->opted_in = en && !strcmp(en, "true");
     if (!out->opted_in) {
-        if (req->op == MLA_OP_UPDATE && req->old_object && dc_was_managed(req->old_object))
+        if (req->op == MLA_OP_UPDATE && req->old_object && mla__decide_was_managed(req->old_object))
             return dc_remove(req, out, err);
         return MLA_OK;
     }

@@ -28,21 +28,9 @@ static const cJSON *dj_get(const cJSON *o, const char *k)
     return cJSON_GetObjectItemCaseSensitive(o, k);
 }
 
-static const char *dj_ann(const cJSON *obj, const char *key)
-{
-    return cJSON_GetStringValue(dj_get(dj_get(dj_get(obj, "metadata"), "annotations"), key));
-}
-
 static bool dj_true(const char *v)
 {
     return v && !strcmp(v, "true");
-}
-
-static bool dj_was_managed(const cJSON *old)
-{
-    return dj_true(dj_ann(old, MLA_ANN_PREFIX "enabled")) ||
-           dj_true(cJSON_GetStringValue(dj_get(dj_get(dj_get(old, "metadata"), "labels"),
-                                               MLA_ANN_PREFIX "managed")));
 }
 
 static bool dj_suspended(const cJSON *job)
@@ -50,22 +38,11 @@ static bool dj_suspended(const cJSON *job)
     return cJSON_IsTrue(dj_get(dj_get(job, "spec"), "suspend"));
 }
 
-static void dj_deny(struct mla_decision *d, int code, const char *msg)
-{
-    cJSON_Delete(d->patch);
-    cJSON_Delete(d->scaled_object);
-    d->patch = d->scaled_object = NULL;
-    d->allowed = false;
-    d->code = code;
-    d->action = MLA_ACT_NONE;
-    snprintf(d->message, sizeof d->message, "ml-autoscaling: %s", msg);
-}
-
 static void dj_names(const cJSON *obj, struct mla_decision *out)
 {
-    const char *sj = dj_ann(obj, MLA_ANN_PREFIX "scaledjob");
-    const char *pol = dj_ann(obj, MLA_ANN_PREFIX "policy");
-    const char *hash = dj_ann(obj, MLA_ANN_PREFIX "policy-hash");
+    const char *sj = mla__decide_ann(obj, MLA_ANN_PREFIX "scaledjob");
+    const char *pol = mla__decide_ann(obj, MLA_ANN_PREFIX "policy");
+    const char *hash = mla__decide_ann(obj, MLA_ANN_PREFIX "policy-hash");
     snprintf(out->so_name, sizeof out->so_name, "%s", sj ? sj : "");
     snprintf(out->policy, sizeof out->policy, "%s", pol ? pol : "");
     snprintf(out->policy_hash, sizeof out->policy_hash, "%s", hash ? hash : "");
@@ -141,7 +118,7 @@ static enum mla_code dj_opted_in(const struct mla_policy_set *ps,
                                  struct mla_err *err)
 {
     if (!ps) {
-        dj_deny(out, 500, "no policy set is loaded");
+        mla__decide_deny(out, 500, "no policy set is loaded");
         return MLA_OK;
     }
     if (req->op == MLA_OP_UPDATE && !dj_suspended(req->object) && req->old_object &&
@@ -167,7 +144,7 @@ static enum mla_code dj_opted_in(const struct mla_policy_set *ps,
         static const char pfx[] = "ml-autoscaling: ";
         bool whole = !strncmp(out->message, pfx, sizeof pfx - 1);
         snprintf(full, sizeof full, "%s", whole ? out->message + sizeof pfx - 1 : e.msg);
-        dj_deny(out, rc == MLA_EDENIED || rc == MLA_ENOTFOUND ? 400 : 500, full);
+        mla__decide_deny(out, rc == MLA_EDENIED || rc == MLA_ENOTFOUND ? 400 : 500, full);
         return MLA_OK;
     }
     snprintf(out->policy, sizeof out->policy, "%s", r.policy->name);
@@ -182,7 +159,7 @@ static enum mla_code dj_opted_in(const struct mla_policy_set *ps,
     if (rc != MLA_OK) {
         char m[700];
         snprintf(m, sizeof m, "cannot build the patch: %s", e.msg);
-        dj_deny(out, 500, m);
+        mla__decide_deny(out, 500, m);
         if (err)
             *err = e;
         return rc;
@@ -208,9 +185,9 @@ enum mla_code mla__decide_job(const struct mla_policy_set *ps,
         (req->sub_resource && *req->sub_resource))
         return MLA_OK;
     out->scaled_job = true;
-    out->opted_in = dj_true(dj_ann(req->object, MLA_ANN_PREFIX "enabled"));
+    out->opted_in = dj_true(mla__decide_ann(req->object, MLA_ANN_PREFIX "enabled"));
     if (!out->opted_in) {
-        if (req->op == MLA_OP_UPDATE && req->old_object && dj_was_managed(req->old_object))
+        if (req->op == MLA_OP_UPDATE && req->old_object && mla__decide_was_managed(req->old_object))
             return dj_remove(req, out, err);
         return MLA_OK;
     }
