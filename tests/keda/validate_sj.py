@@ -6,25 +6,14 @@ JOB.json is the template Job after the admission patch (it must be suspended, an
 ScaledJob's jobTargetRef must be its spec without suspend and without what the API server sets
 for that one Job).
 """
-import json
 import os
 import sys
 
-import jsonschema
-import yaml
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from validate_so import HERE, to_jsonschema  # noqa: E402  (one converter for both CRDs)
+from validate_so import owned_metadata_rules, run  # noqa: E402  (one converter and main for both CRDs)
 
 SERVER_LABELS = ("controller-uid", "job-name", "batch.kubernetes.io/controller-uid",
                  "batch.kubernetes.io/job-name")
-
-
-def load_schema():
-    with open(os.path.join(HERE, "keda.sh_scaledjobs.yaml")) as f:
-        crd = yaml.safe_load(f)
-    ver = [v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1"][0]
-    return to_jsonschema(ver["schema"]["openAPIV3Schema"])
 
 
 def rules(sj, job):
@@ -53,11 +42,7 @@ def rules(sj, job):
     for k in tmd.get("labels", {}):
         if k in SERVER_LABELS:
             errs.append(f"jobTargetRef pod label {k} is the template Job's own")
-    if md.get("ownerReferences"):
-        errs.append("ownerReferences are added at apply time, not generated")
-    for k in md.get("labels", {}):
-        if k == "app.kubernetes.io/instance" or k.startswith("argocd.argoproj.io/"):
-            errs.append(f"GitOps tracking label {k} copied onto the ScaledJob")
+    errs += owned_metadata_rules(md, "ScaledJob")
     if job is not None:
         if job.get("spec", {}).get("suspend") is not True:
             errs.append("the template Job is not suspended after the patch")
@@ -70,21 +55,7 @@ def rules(sj, job):
 
 
 def main():
-    if len(sys.argv) < 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    with open(sys.argv[1]) as f:
-        sj = json.load(f)
-    job = None
-    if len(sys.argv) > 2:
-        with open(sys.argv[2]) as f:
-            job = json.load(f)
-    errs = [f"schema: {'/'.join(map(str, e.absolute_path))}: {e.message}"
-            for e in jsonschema.Draft7Validator(load_schema()).iter_errors(sj)]
-    errs += rules(sj, job)
-    for e in errs:
-        print(f"{sys.argv[1]}: {e}", file=sys.stderr)
-    return 1 if errs else 0
+    return run(__doc__, "keda.sh_scaledjobs.yaml", rules)
 
 
 if __name__ == "__main__":

@@ -37,11 +37,41 @@ def to_jsonschema(node):
     return out
 
 
-def load_schema():
-    with open(os.path.join(HERE, "keda.sh_scaledobjects.yaml")) as f:
+def load_schema(crd_file="keda.sh_scaledobjects.yaml"):
+    with open(os.path.join(HERE, crd_file)) as f:
         crd = yaml.safe_load(f)
     ver = [v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1"][0]
     return to_jsonschema(ver["schema"]["openAPIV3Schema"])
+
+
+def owned_metadata_rules(md, kind):
+    """What an object the worker applies must not carry in its generated metadata."""
+    errs = []
+    if md.get("ownerReferences"):
+        errs.append("ownerReferences are added at apply time, not generated")
+    for k in md.get("labels", {}):
+        if k == "app.kubernetes.io/instance" or k.startswith("argocd.argoproj.io/"):
+            errs.append(f"GitOps tracking label {k} copied onto the {kind}")
+    return errs
+
+
+def run(doc, crd_file, rules):
+    """main() of a validator: OBJ.json [SOURCE.json] -> schema errors, then rules(obj, source)."""
+    if len(sys.argv) < 2:
+        print(doc, file=sys.stderr)
+        return 2
+    with open(sys.argv[1]) as f:
+        obj = json.load(f)
+    src = None
+    if len(sys.argv) > 2:
+        with open(sys.argv[2]) as f:
+            src = json.load(f)
+    errs = [f"schema: {'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in jsonschema.Draft7Validator(load_schema(crd_file)).iter_errors(obj)]
+    errs += rules(obj, src)
+    for e in errs:
+        print(f"{sys.argv[1]}: {e}", file=sys.stderr)
+    return 1 if errs else 0
 
 
 def webhook_rules(so, dep):
@@ -77,11 +107,7 @@ def webhook_rules(so, dep):
     adv = spec.get("advanced", {})
     if adv.get("restoreToOriginalReplicaCount"):
         errs.append("restoreToOriginalReplicaCount must not be set on owned objects")
-    if md.get("ownerReferences"):
-        errs.append("ownerReferences are added at apply time, not generated")
-    for k in md.get("labels", {}):
-        if k == "app.kubernetes.io/instance" or k.startswith("argocd.argoproj.io/"):
-            errs.append(f"GitOps tracking label {k} copied onto the ScaledObject")
+    errs += owned_metadata_rules(md, "ScaledObject")
     for t in trig:
         md_t = t.get("metadata", {})
         if not all(isinstance(v, str) for v in md_t.values()):
@@ -102,21 +128,7 @@ def webhook_rules(so, dep):
 
 
 def main():
-    if len(sys.argv) < 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    with open(sys.argv[1]) as f:
-        so = json.load(f)
-    dep = None
-    if len(sys.argv) > 2:
-        with open(sys.argv[2]) as f:
-            dep = json.load(f)
-    errs = [f"schema: {'/'.join(map(str, e.absolute_path))}: {e.message}"
-            for e in jsonschema.Draft7Validator(load_schema()).iter_errors(so)]
-    errs += webhook_rules(so, dep)
-    for e in errs:
-        print(f"{sys.argv[1]}: {e}", file=sys.stderr)
-    return 1 if errs else 0
+    return run(__doc__, "keda.sh_scaledobjects.yaml", webhook_rules)
 
 
 if __name__ == "__main__":
