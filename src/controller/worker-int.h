@@ -23,6 +23,10 @@ struct mla__wk_env {
 
 struct mla__wk_env mla__worker_env(const struct mla_worker *wk);
 
+/* The name of the object the item writes (ScaledObject or ScaledJob): the admitted name, else
+ * the built object's, else the workload's. Borrowed from w. */
+const char *mla__worker_so_name(const struct mla_work *w);
+
 /* The template Job is stored as admitted: the item's ScaledJob (w->so) takes its jobTargetRef
  * from the stored Job (`job`, borrowed), not from the admitted one: the worker acts on what is
  * stored (PRODUCT.md 5). */

@@ -510,7 +510,7 @@ static cJSON *wk_build_over(const struct mla_work *w, const cJSON *existing,
     return so;
 }
 
-static const char *wk_so_name(const struct mla_work *w)
+const char *mla__worker_so_name(const struct mla_work *w)
 {
     if (w->so_name && *w->so_name)
         return w->so_name;
@@ -530,7 +530,7 @@ static enum mla_code wk_apply(struct mla_worker *wk, const struct mla_work *w, c
     char *body = cJSON_PrintUnformatted(cfg); /* JSON is YAML: apply-patch+yaml accepts it */
     char *path = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s"
                                "?fieldManager=%s&force=true",
-                               w->ns, wk_so_name(w), wk->field_manager);
+                               w->ns, mla__worker_so_name(w), wk->field_manager);
     struct mla_kube_opts o = wk_opts(wk, "application/apply-patch+yaml");
     struct mla_kube_resp r = {0};
     enum mla_code rc = mla_kube_request(wk->kc, MLA_KUBE_PATCH, path, body, &o, &r, err);
@@ -549,9 +549,9 @@ static enum mla_code wk_apply(struct mla_worker *wk, const struct mla_work *w, c
 static void wk_invalid(struct mla_worker *wk, const struct mla_work *w, const struct mla_err *err)
 {
     mla_log(MLA_LOG_ERROR, "worker", "%s/%s: the API refused the ScaledObject %s: %s", w->ns,
-            w->name, wk_so_name(w), err->msg);
+            w->name, mla__worker_so_name(w), err->msg);
     mla_worker_event_on(wk->kc, wk->identity, w->wl, w->ns, w->name, w->uid, true, "ScaledObjectInvalid",
-                     "the API refused ScaledObject %s: %s", wk_so_name(w), err->msg);
+                     "the API refused ScaledObject %s: %s", mla__worker_so_name(w), err->msg);
     wk_simple("mla_worker_gave_up_total", "Work items the worker gave up on (the loop "
                                           "repairs what is still missing).");
 }
@@ -626,22 +626,22 @@ static char *wk_plan_delete_hpa(struct mla_worker_plan *p, const struct mla_work
     wk_plan_event(p, false, "HPARemoved",
                   "removed HorizontalPodAutoscaler %s (it conflicts with the KEDA ScaledObject "
                   "%s); its spec is kept in annotation %s of the ScaledObject, and opting out "
-                  "restores it", hn, wk_so_name(w), MLA_ANN_REMOVED_HPA);
+                  "restores it", hn, mla__worker_so_name(w), MLA_ANN_REMOVED_HPA);
     return mla_worker_hpa_snapshot(h);
 }
 
 static void wk_plan_apply_op(struct mla_worker_plan *p, const struct mla_work *w, cJSON *cfg,
                              const struct mla_worker_seen *seen, const char *transfer)
 {
-    struct mla_wk_op *op = wk_plan_add(p, MLA_WK_APPLY, wk_so_name(w));
+    struct mla_wk_op *op = wk_plan_add(p, MLA_WK_APPLY, mla__worker_so_name(w));
     op->config = cfg; /* op takes cfg */
     if (transfer) {
         wk_plan_event(p, false, "ScaledObjectApplied", "applied ScaledObject %s, asking KEDA to "
-                      "take over HorizontalPodAutoscaler %s", wk_so_name(w), transfer);
+                      "take over HorizontalPodAutoscaler %s", mla__worker_so_name(w), transfer);
         p->transfer_hpa = mla_xstrdup(transfer);
     } else {
         wk_plan_event(p, false, "ScaledObjectApplied", "applied KEDA ScaledObject %s "
-                      "(server-side apply, field manager %s)", wk_so_name(w),
+                      "(server-side apply, field manager %s)", mla__worker_so_name(w),
                       seen->field_manager ? seen->field_manager : "ml-autoscaling");
     }
 }
@@ -666,7 +666,7 @@ static void wk_plan_fallback(const struct mla_work *w, const struct mla_worker_s
 /* A ScaledObject someone else wrote scales this Deployment: its name, or NULL. */
 static const char *wk_plan_foreign(const struct mla_work *w, const struct mla_worker_seen *seen)
 {
-    const char *so_name = wk_so_name(w);
+    const char *so_name = mla__worker_so_name(w);
     if (seen->existing && !mla_worker_so_ours_kind(seen->existing, mla_worker_kind(w), w->name, NULL))
         return so_name;
     const cJSON *s;
@@ -690,7 +690,7 @@ static const char *wk_plan_renamed(const struct mla_work *w, const struct mla_wo
     cJSON_ArrayForEach(s, seen->sos)
     {
         const char *sn = mla_kube_meta_str(s, "name");
-        if (!sn || !strcmp(sn, wk_so_name(w)) || !mla_worker_so_targets_kind(s, mla_worker_kind(w), w->name))
+        if (!sn || !strcmp(sn, mla__worker_so_name(w)) || !mla_worker_so_targets_kind(s, mla_worker_kind(w), w->name))
             continue;
         const char *kept = mla_kube_annotation(s, MLA_ANN_REMOVED_HPA);
         if (kept && !carried)
@@ -727,7 +727,7 @@ static bool wk_plan_vpa(const struct mla_work *w, const struct mla_worker_seen *
             wk_plan_event(p, true, "VPAConflict", "VerticalPodAutoscaler %s (%s) fights the "
                           "cpu/memory triggers of ScaledObject %s: set its updateMode to Off or "
                           "Initial, or its controlledResources to avoid them", vn ? vn : "?", why,
-                          wk_so_name(w));
+                          mla__worker_so_name(w));
         }
     }
     return stop;
@@ -953,7 +953,7 @@ static enum wk_res wk_read(struct mla_worker *wk, const struct mla_work *w, cJSO
     struct mla_err err;
     mla_err_clear(&err);
     char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s", w->ns,
-                            wk_so_name(w));
+                            mla__worker_so_name(w));
     enum mla_code rc = wk_get(wk, p, existing, &err);
     free(p);
     if (rc == MLA_OK) {
@@ -1029,7 +1029,7 @@ static enum wk_res wk_step_verify(struct mla_worker *wk, struct mla_work *w)
         wk_count("transfer_hpa", true);
         mla_worker_event_on(wk->kc, wk->identity, w->wl, w->ns, w->name, w->uid, false, "HPATransferred",
                          "KEDA took over HorizontalPodAutoscaler %s for ScaledObject %s",
-                         w->transfer_hpa, wk_so_name(w));
+                         w->transfer_hpa, mla__worker_so_name(w));
         cJSON_Delete(h);
         return WK_DONE;
     }
@@ -1039,7 +1039,7 @@ static enum wk_res wk_step_verify(struct mla_worker *wk, struct mla_work *w)
     }
     wk_count("transfer_hpa", false);
     p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s", w->ns,
-                      wk_so_name(w));
+                      mla__worker_so_name(w));
     rc = wk_get(wk, p, &existing, &err);
     free(p);
     enum wk_res res;

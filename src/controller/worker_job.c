@@ -101,14 +101,6 @@ static int wj_fail(const struct mla_work *w, const char *what, enum mla_code rc,
     return WJ_RETRY_API;
 }
 
-static const char *wj_name(const struct mla_work *w)
-{
-    if (w->so_name && *w->so_name)
-        return w->so_name;
-    const char *n = w->so ? mla_kube_meta_str(w->so, "name") : NULL;
-    return n ? n : w->name;
-}
-
 /* Does the ScaledJob belong to the template Job `job` (with `uid` when not NULL): our managed
  * label and an ownerReference to that Job? */
 static bool wj_ours(const cJSON *sj, const char *job, const char *uid)
@@ -159,7 +151,7 @@ static int wj_apply(const struct mla__wk_env *env, struct mla_work *w)
     mla_err_clear(&err);
     struct mla_kube_opts o = {.budget_ms = env->budget_ms};
     struct mla_kube_resp r = {0};
-    char *path = mla_xasprintf(WJ_BASE "/%s", w->ns, wj_name(w));
+    char *path = mla_xasprintf(WJ_BASE "/%s", w->ns, mla__worker_so_name(w));
     enum mla_code rc = mla_kube_request(env->kc, MLA_KUBE_GET, path, NULL, &o, &r, &err);
     free(path);
     if (rc != MLA_OK && rc != MLA_ENOTFOUND) {
@@ -168,10 +160,10 @@ static int wj_apply(const struct mla__wk_env *env, struct mla_work *w)
     }
     if (rc == MLA_OK && !wj_ours(r.body, w->name, NULL)) {
         mla_log(MLA_LOG_WARN, "worker", "%s/%s: ScaledJob %s exists and was not created by "
-                "ml-autoscaling for this Job; left alone", w->ns, w->name, wj_name(w));
+                "ml-autoscaling for this Job; left alone", w->ns, w->name, mla__worker_so_name(w));
         wj_event(env, w, true, "ScaledJobExists", "ScaledJob %s was not created by "
                  "ml-autoscaling for this Job; it is left alone and nothing is written",
-                 wj_name(w));
+                 mla__worker_so_name(w));
         mla_kube_resp_fini(&r);
         return WJ_DONE;
     }
@@ -179,7 +171,7 @@ static int wj_apply(const struct mla__wk_env *env, struct mla_work *w)
     cJSON *cfg = wj_config(w);
     char *body = cJSON_PrintUnformatted(cfg); /* JSON is YAML: apply-patch+yaml accepts it */
     cJSON_Delete(cfg);
-    path = mla_xasprintf(WJ_BASE "/%s?fieldManager=%s&force=true", w->ns, wj_name(w),
+    path = mla_xasprintf(WJ_BASE "/%s?fieldManager=%s&force=true", w->ns, mla__worker_so_name(w),
                          env->field_manager);
     o.content_type = "application/apply-patch+yaml";
     rc = mla_kube_request(env->kc, MLA_KUBE_PATCH, path, body, &o, &r, &err);
@@ -193,18 +185,18 @@ static int wj_apply(const struct mla__wk_env *env, struct mla_work *w)
     mla_kube_resp_fini(&r);
     if (invalid) {
         mla_log(MLA_LOG_ERROR, "worker", "%s/%s: the API refused the ScaledJob %s: %s", w->ns,
-                w->name, wj_name(w), err.msg);
+                w->name, mla__worker_so_name(w), err.msg);
         wj_event(env, w, true, "ScaledJobInvalid", "the API refused ScaledJob %s: %s",
-                 wj_name(w), err.msg);
+                 mla__worker_so_name(w), err.msg);
         return WJ_DONE;
     }
     if (rc != MLA_OK)
         return wj_fail(w, "apply ScaledJob", rc, &err);
     const cJSON *spec = cJSON_GetObjectItemCaseSensitive(w->so, "spec");
     int max = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(spec, "maxReplicaCount"));
-    mla_log(MLA_LOG_INFO, "worker", "%s/%s: applied ScaledJob %s", w->ns, w->name, wj_name(w));
+    mla_log(MLA_LOG_INFO, "worker", "%s/%s: applied ScaledJob %s", w->ns, w->name, mla__worker_so_name(w));
     wj_event(env, w, false, "ScaledJobApplied", "applied ScaledJob %s: KEDA runs a copy of this "
-             "Job per queued item, at most %d at once", wj_name(w), max);
+             "Job per queued item, at most %d at once", mla__worker_so_name(w), max);
     return WJ_DONE;
 }
 
