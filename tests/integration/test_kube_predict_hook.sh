@@ -8,7 +8,7 @@
 kube_start_api
 PR=$(ns pr)
 ensure_ns "$PR"; ensure_ns "$LEASE_NS"
-cfg='{"enabled":false,"query":null,"lookbackHours":168,"stepSeconds":300,"horizonMinutes":30,"scaleAheadMinutes":15,"confidenceThreshold":0.6,"quantile":0.9,"anomalyThreshold":3.5,"capacityPerReplica":50.0,"businessHours":[{"days":"Mon-Sun","start":"00:00","end":"23:59","minReplicas":3}],"timezone":"UTC","nightMaxReplicas":null,"replicaHourlyCost":null,"maxHourlyCost":null,"minReplicas":1,"maxReplicas":4,"hysteresisStep":1,"scaleDownHoldMinutes":30}'
+cfg='{"enabled":false,"query":null,"lookbackHours":168,"stepSeconds":300,"horizonMinutes":30,"scaleAheadMinutes":15,"confidenceThreshold":0.6,"quantile":0.9,"anomalyThreshold":3.5,"capacityPerReplica":50.0,"businessHours":[{"days":"Mon-Sun","start":"00:00","end":"24:00","minReplicas":3}],"timezone":"UTC","nightMaxReplicas":null,"replicaHourlyCost":null,"maxHourlyCost":null,"minReplicas":1,"maxReplicas":4,"hysteresisStep":1,"scaleDownHoldMinutes":30}'
 # the loop's decision carries the config too, as the policy engine's does (without it the
 # opt-in no longer asks for the loop and the policy's minReplicaCount is applied again)
 DRV_TEMPLATE="$MLA_TMP/so-template.json"

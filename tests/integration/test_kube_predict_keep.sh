@@ -12,7 +12,7 @@
 kube_start_api
 # cfg MIN-IN-WINDOW MAX -> a predictive-config whose business hours (all week) decide
 cfg() {
-  echo '{"enabled":false,"query":null,"lookbackHours":168,"stepSeconds":300,"horizonMinutes":30,"scaleAheadMinutes":15,"confidenceThreshold":0.6,"quantile":0.9,"anomalyThreshold":3.5,"capacityPerReplica":null,"businessHours":[{"days":"Mon-Sun","start":"00:00","end":"23:59","minReplicas":'"$1"'}],"timezone":"UTC","nightMaxReplicas":null,"replicaHourlyCost":null,"maxHourlyCost":null,"minReplicas":1,"maxReplicas":'"$2"',"hysteresisStep":1,"scaleDownHoldMinutes":0}'
+  echo '{"enabled":false,"query":null,"lookbackHours":168,"stepSeconds":300,"horizonMinutes":30,"scaleAheadMinutes":15,"confidenceThreshold":0.6,"quantile":0.9,"anomalyThreshold":3.5,"capacityPerReplica":null,"businessHours":[{"days":"Mon-Sun","start":"00:00","end":"24:00","minReplicas":'"$1"'}],"timezone":"UTC","nightMaxReplicas":null,"replicaHourlyCost":null,"maxHourlyCost":null,"minReplicas":1,"maxReplicas":'"$2"',"hysteresisStep":1,"scaleDownHoldMinutes":0}'
 }
 # tmpl POLLING MAX [CONFIG] -> the policy's ScaledObject for web (minReplicaCount 1)
 tmpl() {
