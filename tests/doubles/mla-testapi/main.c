@@ -8,7 +8,9 @@
  * resources (crd.c, crd.h: pruning, 422 Invalid, the apply's 500 "failed to create typed patch
  * object"); resourceVersion from a global counter with 409 on conflict; uid/creationTimestamp on
  * create; garbage collection through ownerReferences (asynchronous: gcDelayMs after the owner is
- * gone or when it never existed, checked before each request); bearer-token check; KEDA's
+ * gone or when it never existed, checked before each request; a DELETE that orphans - batch/v1
+ * Jobs by default, propagationPolicy Orphan - strips the ownerReferences instead: gcpolicy.h);
+ * bearer-token check; KEDA's
  * admission webhook rules on ScaledObject writes (see /work/shared/keda/README.md, messages as KEDA prints them).
  *
  * Test control (no token needed):
@@ -43,6 +45,7 @@
 #include <unistd.h>
 
 #include "discovery.h"
+#include "gcpolicy.h"
 #include "jobs.h"
 #include "mla/buf.h"
 #include "mla/kube.h"
@@ -531,6 +534,33 @@ static void ta_delete(struct ta_obj *x)
     ta.rv++;
 }
 
+/* Orphaning, as the garbage collector does it before an owner deleted with the Orphan policy
+ * goes: every dependent loses its ownerReferences to `uid` (a write: new resourceVersion) and
+ * stays. Done at once here; the real server keeps the owner, with the orphan finalizer, until
+ * it is done. */
+static void ta_orphan_dependents(const char *uid)
+{
+    if (!uid)
+        return;
+    for (struct ta_obj *y = ta.objs; y; y = y->next) {
+        cJSON *m = cJSON_GetObjectItemCaseSensitive(y->o, "metadata");
+        cJSON *refs = cJSON_GetObjectItemCaseSensitive(m, "ownerReferences");
+        bool changed = false;
+        for (int i = cJSON_GetArraySize(refs) - 1; i >= 0; i--) {
+            const char *u = ta_pstr(cJSON_GetArrayItem(refs, i), "uid", NULL, NULL);
+            if (u && !strcmp(u, uid)) {
+                cJSON_DeleteItemFromArray(refs, i);
+                changed = true;
+            }
+        }
+        if (!changed)
+            continue;
+        if (cJSON_GetArraySize(refs) == 0)
+            cJSON_DeleteItemFromObjectCaseSensitive(m, "ownerReferences");
+        ta_bump_rv(y->o);
+    }
+}
+
 static bool ta_uid_exists(const char *uid)
 {
     for (struct ta_obj *y = ta.objs; y; y = y->next) {
@@ -865,7 +895,16 @@ static long ta_api(const char *method, const struct ta_req *rq, struct MHD_Conne
             *out = ta_status(404, "NotFound", "%s \"%s\" not found", r->qualified, rq->name);
             return 404;
         }
+        bool orphan = false;
+        long code = ta_gc_delete_policy(
+            r->plural, r->api_version,
+            MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "propagationPolicy"), body,
+            &orphan, out);
+        if (code)
+            return code;
         *out = cJSON_Duplicate(x->o, 1);
+        if (!dry_run && orphan)
+            ta_orphan_dependents(mla_kube_meta_str(x->o, "uid"));
         if (!dry_run)
             ta_delete(x);
         return 200;
