@@ -4,7 +4,8 @@
  * what admission's worker could not do or what changed since: missing or stale ScaledObjects
  * (create/update, or adopt with an AdoptedAfterBypass Event), HPAs that reappeared against
  * managed Deployments, ScaledObjects left behind by an opt-out, and orphans whose Deployment is
- * gone. Deployments being deleted (deletionTimestamp) or in a namespace being deleted are left
+ * gone. The same for Job templates and their KEDA ScaledJobs (managed and bypassed Jobs, all
+ * ScaledJobs: missing, drifted, opted out, orphaned). Deployments being deleted (deletionTimestamp) or in a namespace being deleted are left
  * alone. Repairs go through the worker queue (the same idempotent code path as admission),
  * deletions of orphans are done directly. Paused ScaledObjects are left alone. Then, for each
  * ScaledObject with the predictive-config annotation (or still carrying fields of the loop's
@@ -78,6 +79,8 @@ struct mla_reconcile_stats {
     int predicted;     /* predictive hook calls */
     int adopted;       /* opted-in Deployments that bypassed the webhook, brought in */
     int skipped;       /* Deployments being deleted or in a namespace being deleted */
+    int jobs;          /* opted-in Job templates seen (their repairs count in the fields
+                        * above: created, updated, adopted, orphans, paused, skipped) */
 };
 
 struct mla_reconcile;
@@ -107,6 +110,12 @@ struct mla_reconcile_input {
                                  * Deployment is in neither list (mla_reconcile_owners_to_read) */
     const cJSON *unknown;       /* "ns/name" of those whose read failed (not 404): left alone */
     const cJSON *terminating;   /* names of namespaces being deleted */
+    const cJSON *jobs;          /* managed Jobs (templates of ScaledJobs) */
+    const cJSON *bypassed_jobs; /* opted-in Jobs without the managed label */
+    const cJSON *scaledjobs;    /* all ScaledJobs */
+    const cJSON *job_owners;    /* Jobs read (GET) for ScaledJobs of ours whose Job is in
+                                 * neither list (mla_reconcile_job_owners_to_read) */
+    const cJSON *job_unknown;   /* "ns/name" of those whose read failed (not 404): left alone */
     const struct mla_policy_set *ps; /* may be NULL */
     mla_reconcile_decide_fn decide;  /* NULL: mla_decide */
     void *decide_ctx;
@@ -118,6 +127,10 @@ struct mla_reconcile_input {
 cJSON *mla_reconcile_owners_to_read(const cJSON *deployments, const cJSON *bypassed,
                                     const cJSON *scaledobjects);
 
+/* The same for Jobs: the template Jobs of our ScaledJobs that are in neither Job list. */
+cJSON *mla_reconcile_job_owners_to_read(const cJSON *jobs, const cJSON *bypassed_jobs,
+                                        const cJSON *scaledjobs);
+
 /* Plans one pass. *plan is a new array of actions, in the order the shell runs them:
  *   {"op":"apply","namespace","name","why":"create|update|hpa|adopt","soName","hpaMode",
  *    "scaledObject":{...}}                       queue an APPLY for the worker
@@ -125,6 +138,9 @@ cJSON *mla_reconcile_owners_to_read(const cJSON *deployments, const cJSON *bypas
  *   {"op":"delete","namespace","name"}            delete an orphaned ScaledObject
  *   {"op":"event","namespace","name","uid","type","reason","message"}   on a Deployment
  *   {"op":"predict","namespace","name"}           the MLA HOOK for this ScaledObject
+ * Actions for a Job template carry "kind": "Job" (apply: "scaledObject" is the ScaledJob, no
+ * "hpaMode"; remove; event on the Job), and the delete of an orphaned ScaledJob
+ * "kind": "ScaledJob"; actions for a StatefulSet carry "kind": "StatefulSet".
  * `stats` counts them. A Deployment the decision cannot be made for is logged and skipped. */
 enum mla_code mla_reconcile_plan(const struct mla_reconcile_input *in, cJSON **plan,
                                  struct mla_reconcile_stats *stats, struct mla_err *err)

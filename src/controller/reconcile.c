@@ -8,7 +8,9 @@
  *      label (the webhook was bypassed: failurePolicy Ignore), all ScaledObjects, all HPAs,
  *      each LIST paginated (limit/continue); the namespaces being deleted (best effort: without
  *      the RBAC to list namespaces, a 403 NamespaceTerminating answer teaches it during the
- *      pass); then a GET per owner the planner needs (mla_reconcile_owners_to_read);
+ *      pass); then a GET per owner the planner needs (mla_reconcile_owners_to_read); then the
+ *      same for Job templates: managed and opted-in-but-bypassed Jobs, all ScaledJobs, a GET
+ *      per template Job needed (skipped for the pass, logged, when they cannot be listed);
  *   2. plans (pure, with the current policy set: a reference taken for the pass);
  *   3. executes the plan in order: repairs are pushed onto the worker queue (the worker threads
  *      write, so leader and follower write through the same idempotent code), orphans are
@@ -46,6 +48,7 @@ struct mla_reconcile {
     pthread_mutex_t pass_mu;   /* one pass at a time */
     char *identity;            /* immutable: owned copy of cfg->identity */
     struct mla_log_limit rl_sts; /* atomic inside: "StatefulSets not read" lines */
+    struct mla_log_limit rl_jobs; /* atomic inside: "Jobs not read" lines */
 };
 
 static void rec_repair(const char *kind, int n)
@@ -166,17 +169,17 @@ static cJSON *rec_terminating(struct mla_reconcile *r)
     return names;
 }
 
-/* GETs the owners the planner needs: found ones into *owners, failed reads ("ns/name") into
- * *unknown; a 404 is neither (the owner is gone). */
-static void rec_read_owners(struct mla_reconcile *r, const cJSON *want, cJSON *owners,
-                            cJSON *unknown)
+/* GETs the owners the planner needs (`fmt`: their path, from namespace and name): found ones
+ * into *owners, failed reads ("ns/name") into *unknown; a 404 is neither (the owner is gone). */
+static void rec_read_owners(struct mla_reconcile *r, const char *fmt, const cJSON *want,
+                            cJSON *owners, cJSON *unknown)
 {
     const cJSON *w;
     cJSON_ArrayForEach(w, want)
     {
         const char *ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "namespace"));
         const char *nm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "name"));
-        char *p = mla_xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", ns, nm);
+        char *p = mla_xasprintf(fmt, ns, nm);
         struct mla_kube_opts o = {.budget_ms = 5000};
         struct mla_kube_resp resp = {0};
         struct mla_err e;
@@ -199,6 +202,7 @@ static void rec_read_owners(struct mla_reconcile *r, const cJSON *want, cJSON *o
 /* What a pass read (owned). */
 struct rec_read {
     cJSON *deps, *bypassed, *sos, *hpas, *terminating, *owners, *unknown;
+    cJSON *jobs, *bypassed_jobs, *sjs, *job_owners, *job_unknown; /* rec_read_jobs */
 };
 
 static void rec_read_fini(struct rec_read *rd)
@@ -210,6 +214,46 @@ static void rec_read_fini(struct rec_read *rd)
     cJSON_Delete(rd->terminating);
     cJSON_Delete(rd->owners);
     cJSON_Delete(rd->unknown);
+    cJSON_Delete(rd->jobs);
+    cJSON_Delete(rd->bypassed_jobs);
+    cJSON_Delete(rd->sjs);
+    cJSON_Delete(rd->job_owners);
+    cJSON_Delete(rd->job_unknown);
+}
+
+/* The Job templates and the ScaledJobs (rd->jobs, bypassed_jobs, sjs), then the template Jobs
+ * the planner needs read (job_owners, job_unknown). A failure is logged and leaves them empty
+ * this pass: a chart from before the loop repaired ScaledJobs grants no list on Jobs, a KEDA
+ * without ScaledJobs has no such API, and the Deployments must not wait for either. */
+static void rec_read_jobs(struct mla_reconcile *r, struct rec_read *rd)
+{
+    static const char *const paths[] = {
+        "/apis/batch/v1/jobs?labelSelector=ml-autoscaling.io%2Fmanaged%3Dtrue",
+        "/apis/batch/v1/jobs?labelSelector=%21ml-autoscaling.io%2Fmanaged",
+        "/apis/keda.sh/v1alpha1/scaledjobs"};
+    cJSON **into[] = {&rd->jobs, &rd->bypassed_jobs, &rd->sjs};
+    rd->job_owners = cJSON_CreateArray();
+    rd->job_unknown = cJSON_CreateArray();
+    for (size_t i = 0; i < 3; i++) {
+        struct mla_err e;
+        mla_err_clear(&e);
+        if (rec_list(r, paths[i], i == 1 ? rec_opted_in : NULL, into[i], &e) != MLA_OK) {
+            long sup = 0;
+            if (mla_log_limit_allow(&r->rl_jobs, 300.0, &sup))
+                mla_log(MLA_LOG_WARN, "rec", "Job templates and ScaledJobs not repaired this "
+                        "pass (RBAC from an older chart? no ScaledJob API?): %s (%ld similar "
+                        "suppressed)", e.msg, sup);
+            for (size_t k = 0; k < 3; k++) {
+                cJSON_Delete(*into[k]);
+                *into[k] = NULL;
+            }
+            return;
+        }
+    }
+    cJSON *want = mla_reconcile_job_owners_to_read(rd->jobs, rd->bypassed_jobs, rd->sjs);
+    rec_read_owners(r, "/apis/batch/v1/namespaces/%s/jobs/%s", want, rd->job_owners,
+                    rd->job_unknown);
+    cJSON_Delete(want);
 }
 
 /* The managed and the opted-in-but-bypassed StatefulSets, appended to rd's Deployment lists
@@ -262,8 +306,10 @@ static enum mla_code rec_read(struct mla_reconcile *r, struct rec_read *rd, stru
     rd->owners = cJSON_CreateArray();
     rd->unknown = cJSON_CreateArray();
     cJSON *want = mla_reconcile_owners_to_read(rd->deps, rd->bypassed, rd->sos);
-    rec_read_owners(r, want, rd->owners, rd->unknown);
+    rec_read_owners(r, "/apis/apps/v1/namespaces/%s/deployments/%s", want, rd->owners,
+                    rd->unknown);
     cJSON_Delete(want);
+    rec_read_jobs(r, rd);
     return MLA_OK;
 }
 
@@ -300,10 +346,12 @@ static void rec_queue_apply(struct mla_reconcile *r, cJSON *a, const char *ns, c
     mla_queue_push(r->q, w);
 }
 
-/* Deletes an orphaned ScaledObject; false when the namespace is going away. */
-static bool rec_delete(struct mla_reconcile *r, const char *ns, const char *name)
+/* Deletes an orphaned keda.sh object (`plural`: scaledobjects, scaledjobs); false when the
+ * namespace is going away. */
+static bool rec_delete_at(struct mla_reconcile *r, const char *plural, const char *ns,
+                          const char *name)
 {
-    char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s", ns, name);
+    char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/%s/%s", ns, plural, name);
     struct mla_kube_opts o = {.budget_ms = 10000};
     struct mla_kube_resp resp = {0};
     struct mla_err e;
@@ -318,6 +366,50 @@ static bool rec_delete(struct mla_reconcile *r, const char *ns, const char *name
     mla_kube_resp_fini(&resp);
     free(p);
     return !gone;
+}
+
+/* Deletes an orphaned ScaledObject; false when the namespace is going away. */
+static bool rec_delete(struct mla_reconcile *r, const char *ns, const char *name)
+{
+    return rec_delete_at(r, "scaledobjects", ns, name);
+}
+
+/* A planned action for a Job template or its ScaledJob (reconcile_jobs.c)? */
+static bool rec_is_job(const cJSON *a)
+{
+    const char *k = rec_s(a, "kind");
+    return k && (!strcmp(k, "Job") || !strcmp(k, "ScaledJob"));
+}
+
+/* One action of rec_is_job: the worker's Job steps take apply and remove (worker_job.c).
+ * Returns false when its namespace turned out to be going away. */
+static bool rec_exec_job(struct mla_reconcile *r, cJSON *a)
+{
+    /* for the Event only: Job is no ScaledObject target, so it is not in wlkind's table */
+    static const struct mla_wl_kind job = {"Job", "batch", "v1", "batch/v1", "jobs"};
+    const char *op = rec_s(a, "op"), *ns = rec_s(a, "namespace"), *name = rec_s(a, "name");
+    if (!strcmp(op, "apply") || !strcmp(op, "remove")) {
+        bool apply = !strcmp(op, "apply");
+        struct mla_work *w = rec_item(a, ns, name, apply ? MLA_ACT_APPLY : MLA_ACT_REMOVE);
+        w->wl = NULL;
+        w->job = true;
+        if (apply) {
+            w->so = cJSON_DetachItemFromObjectCaseSensitive(a, "scaledObject"); /* w takes it */
+            w->so_name = mla_xstrdup(rec_s(a, "soName"));
+            mla_log(MLA_LOG_INFO, "rec", "Job %s/%s: repairing ScaledJob %s (%s)", ns, name,
+                    w->so_name, rec_s(a, "why"));
+        }
+        rec_repair(apply ? rec_s(a, "why") : "orphan", 1);
+        mla_queue_push(r->q, w);
+    } else if (!strcmp(op, "delete")) {
+        return rec_delete_at(r, "scaledjobs", ns, name);
+    } else if (!strcmp(op, "event")) {
+        const char *type = rec_s(a, "type");
+        mla_worker_event_on(r->kc, r->cfg.identity, &job, ns, name, rec_s(a, "uid"),
+                            type && !strcmp(type, "Warning"), rec_s(a, "reason"), "%s",
+                            rec_s(a, "message"));
+    }
+    return true;
 }
 
 /* One action. Returns false when its namespace turned out to be going away. */
@@ -386,7 +478,7 @@ static enum mla_code rec_run_plan(struct mla_reconcile *r, cJSON *plan, const cJ
         }
         if (skip)
             continue;
-        if (!rec_exec(r, a, sos)) {
+        if (!(rec_is_job(a) ? rec_exec_job(r, a) : rec_exec(r, a, sos))) {
             mla_log(MLA_LOG_INFO, "rec", "namespace %s is going away: no more writes in it "
                     "this pass", ns);
             cJSON_AddItemToArray(gone, cJSON_CreateString(ns));
@@ -416,7 +508,9 @@ static enum mla_code rec_pass(struct mla_reconcile *r, bool gated, struct mla_re
         struct mla_reconcile_input in = {
             .deployments = rd.deps, .bypassed = rd.bypassed, .scaledobjects = rd.sos,
             .hpas = rd.hpas, .owners = rd.owners, .unknown = rd.unknown,
-            .terminating = rd.terminating, .ps = ps, .decide = r->cfg.decide,
+            .terminating = rd.terminating, .jobs = rd.jobs, .bypassed_jobs = rd.bypassed_jobs,
+            .scaledjobs = rd.sjs, .job_owners = rd.job_owners, .job_unknown = rd.job_unknown,
+            .ps = ps, .decide = r->cfg.decide,
             .decide_ctx = r->cfg.decide_ctx, .predict = r->cfg.predict != NULL};
         rc = mla_reconcile_plan(&in, &plan, &st, err);
         if (rc == MLA_OK && r->cfg.pass_begin)
@@ -431,8 +525,8 @@ static enum mla_code rec_pass(struct mla_reconcile *r, bool gated, struct mla_re
     if (rc == MLA_OK)
         mla_log(MLA_LOG_INFO, "rec", "reconcile pass: %d managed Deployments, %d created, %d "
                 "updated, %d adopted after a webhook bypass, %d HPAs, %d orphans, %d paused, %d "
-                "left alone (being deleted)", st.deployments, st.created, st.updated, st.adopted,
-                st.hpa, st.orphans, st.paused, st.skipped);
+                "left alone (being deleted), %d Job templates", st.deployments, st.created,
+                st.updated, st.adopted, st.hpa, st.orphans, st.paused, st.skipped, st.jobs);
     cJSON_Delete(plan);
     rec_read_fini(&rd);
     pthread_mutex_unlock(&r->pass_mu);

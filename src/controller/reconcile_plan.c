@@ -12,6 +12,7 @@
  *      ScaledObject is there: remove (the worker restores the HPA).
  *   2. Per ScaledObject we made: its Deployment is gone or was re-created with a new uid ->
  *      delete it (orphan); a Deployment that lost the managed label is decided as in 1.
+ *   (then rules 4 and 5: Job templates and their ScaledJobs, as 1 and 2; reconcile_jobs.c)
  *   3. The MLA HOOK for managed, unpaused ScaledObjects with predictive-config or fields still
  *      owned by the loop's field manager (which the step then releases).
  */
@@ -26,6 +27,7 @@
 #include "mla/predict_step.h"
 #include "mla/wlkind.h"
 #include "mla/worker.h"
+#include "reconcile-int.h"
 
 bool mla_reconcile_json_subset(const cJSON *want, const cJSON *have)
 {
@@ -146,6 +148,16 @@ static bool rp_current(const cJSON *want, const cJSON *have, const char *kind, c
 static const char *rp_hpa_mode(enum mla_hpa_mode m)
 {
     return m == MLA_HPA_TRANSFER ? "transfer" : m == MLA_HPA_REJECT ? "reject" : "delete";
+}
+
+const cJSON *mla__reconcile_find(const cJSON *items, const char *ns, const char *name)
+{
+    return rp_find(items, ns, name);
+}
+
+bool mla__reconcile_has_str(const cJSON *strings, const char *s)
+{
+    return rp_has_str(strings, s);
 }
 
 /* ------------------------------------------------------------------ the plan */
@@ -397,6 +409,7 @@ enum mla_code mla_reconcile_plan(const struct mla_reconcile_input *in, cJSON **p
     {
         rp_orphan(&p, x);
     }
+    mla__reconcile_plan_jobs(in, p.plan, &st);
     if (in->predict)
         rp_predict(&p);
     *plan = p.plan;

@@ -30,7 +30,7 @@ CLUSTER_RULES = {
     ("autoscaling", "horizontalpodautoscalers"): {"get", "list", "create", "update", "patch", "delete"},
     ("keda.sh", "scaledobjects"): {"get", "list", "create", "update", "patch", "delete"},
     ("autoscaling.k8s.io", "verticalpodautoscalers"): {"list"},
-    ("batch", "jobs"): {"get"},
+    ("batch", "jobs"): {"get", "list"},
     ("keda.sh", "scaledjobs"): {"get", "list", "create", "patch", "delete"},
     ("", "events"): {"create", "patch"},
     ("", "namespaces"): {"list"},

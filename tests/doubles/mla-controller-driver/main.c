@@ -371,6 +371,7 @@ static void drv_line(struct mla_controller *api, const char *line)
         cJSON_AddNumberToObject(o, "adopted", st.adopted);
         cJSON_AddNumberToObject(o, "skipped", st.skipped);
         cJSON_AddNumberToObject(o, "predicted", st.predicted);
+        cJSON_AddNumberToObject(o, "jobs", st.jobs);
         drv_print(o);
     } else if (!strcmp(cmd, "bench-review")) {
         drv_bench_review(api, in);

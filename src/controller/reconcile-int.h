@@ -1,0 +1,26 @@
+/* controller/reconcile-int.h - between the reconcile planner (reconcile_plan.c) and its part
+ * for Job templates and their ScaledJobs (reconcile_jobs.c). Nothing outside src/controller/
+ * calls these.
+ *
+ * Ownership: inputs borrowed; actions are added to `plan` (which owns them).
+ * Threading: pure, any thread.
+ */
+#ifndef MLA_CONTROLLER_RECONCILE_INT_H
+#define MLA_CONTROLLER_RECONCILE_INT_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#include "mla/reconcile.h"
+
+/* The object of `items` with that namespace and name (borrowed), or NULL. */
+const cJSON *mla__reconcile_find(const cJSON *items, const char *ns, const char *name);
+/* Is `s` one of the strings of the array `strings`? */
+bool mla__reconcile_has_str(const cJSON *strings, const char *s);
+
+/* Plans the Job templates and ScaledJobs of `in` (reconcile.h, rules 4 and 5 of
+ * reconcile_plan.c), appending to `plan` and counting into `st`. */
+void mla__reconcile_plan_jobs(const struct mla_reconcile_input *in, cJSON *plan,
+                              struct mla_reconcile_stats *st);
+
+#endif
