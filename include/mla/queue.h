@@ -1,9 +1,12 @@
 /* queue.h - the in-process work queue between admission (and the loop) and the worker.
  *
- * One item per Deployment (namespace/name): a newer item replaces a pending one for the same
- * Deployment (the newest admission decision wins), and an item is never handed to two worker
+ * One item per workload, keyed by kind, namespace and name (kind: "Job" when `job`, else
+ * wl's kind, else Deployment; so a Deployment, a StatefulSet and a Job sharing a name never
+ * drop or hold up each other's work): a newer item replaces a pending one for the same
+ * workload (the newest admission decision wins), and an item is never handed to two worker
  * threads at once (a key in flight is skipped until mla_queue_done/requeue). Items carry the
- * time they become ready, so waiting with backoff does not block other Deployments.
+ * time they become ready, so waiting with backoff does not block other workloads. `wl` and
+ * `job` must not change while the queue holds the item.
  *
  * Ownership: mla_queue_push steals the item; mla_queue_pop hands one out (the caller then owns
  * it and gives it back with mla_queue_requeue, or frees it with mla_queue_done).

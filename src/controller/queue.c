@@ -17,9 +17,11 @@
 
 #include "mla/mem.h"
 #include "mla/metrics.h"
+#include "mla/wlkind.h"
 
 struct queue_key {
     struct queue_key *next;
+    const char *kind; /* static (queue_kind) */
     char *ns;
     char *name;
 };
@@ -113,23 +115,36 @@ static void queue_gauge(struct mla_queue *q)
         mla_metric_set(q->depth, (double)(q->n_pending + q->n_inflight));
 }
 
-static bool queue_same(const struct mla_work *w, const char *ns, const char *name)
+/* The kind part of an item's key: a Deployment, a StatefulSet and a Job of one name are three
+ * workloads, whose items must neither replace nor wait for each other. Static string. */
+static const char *queue_kind(const struct mla_work *w)
 {
-    return !strcmp(w->ns, ns) && !strcmp(w->name, name);
+    return w->job ? "Job" : w->wl ? w->wl->kind : "Deployment";
 }
 
-static bool queue_inflight(struct mla_queue *q, const char *ns, const char *name)
+static bool queue_same(const struct mla_work *a, const struct mla_work *b)
+{
+    return !strcmp(queue_kind(a), queue_kind(b)) && !strcmp(a->ns, b->ns) &&
+           !strcmp(a->name, b->name);
+}
+
+static bool queue_key_is(const struct queue_key *k, const struct mla_work *w)
+{
+    return !strcmp(k->kind, queue_kind(w)) && !strcmp(k->ns, w->ns) && !strcmp(k->name, w->name);
+}
+
+static bool queue_inflight(struct mla_queue *q, const struct mla_work *w)
 {
     for (struct queue_key *k = q->inflight; k; k = k->next)
-        if (!strcmp(k->ns, ns) && !strcmp(k->name, name))
+        if (queue_key_is(k, w))
             return true;
     return false;
 }
 
-static void queue_release(struct mla_queue *q, const char *ns, const char *name)
+static void queue_release(struct mla_queue *q, const struct mla_work *w)
 {
     for (struct queue_key **pp = &q->inflight; *pp; pp = &(*pp)->next)
-        if (!strcmp((*pp)->ns, ns) && !strcmp((*pp)->name, name)) {
+        if (queue_key_is(*pp, w)) {
             struct queue_key *k = *pp;
             *pp = k->next;
             free(k->ns);
@@ -140,15 +155,15 @@ static void queue_release(struct mla_queue *q, const char *ns, const char *name)
         }
 }
 
-/* Removes and returns the pending item for the key, or NULL. Called with mu held. */
-static struct mla_work *queue_take_key(struct mla_queue *q, const char *ns, const char *name)
+/* Removes and returns the pending item with w's key, or NULL. Called with mu held. */
+static struct mla_work *queue_take_key(struct mla_queue *q, const struct mla_work *w)
 {
     for (struct mla_work **pp = &q->pending; *pp; pp = &(*pp)->next)
-        if (queue_same(*pp, ns, name)) {
-            struct mla_work *w = *pp;
-            *pp = w->next;
+        if (queue_same(*pp, w)) {
+            struct mla_work *x = *pp;
+            *pp = x->next;
             q->n_pending--;
-            return w;
+            return x;
         }
     return NULL;
 }
@@ -171,7 +186,7 @@ bool mla_queue_push(struct mla_queue *q, struct mla_work *w)
         mla_work_free(w);
         return false;
     }
-    struct mla_work *old = queue_take_key(q, w->ns, w->name);
+    struct mla_work *old = queue_take_key(q, w);
     if (!old && q->n_pending >= q->cap) {
         pthread_mutex_unlock(&q->mu);
         mla_work_free(w);
@@ -198,12 +213,13 @@ struct mla_work *mla_queue_pop(struct mla_queue *q, long max_wait_ms)
         long long next = -1;
         for (struct mla_work **pp = &q->pending; *pp; pp = &(*pp)->next) {
             struct mla_work *w = *pp;
-            if (queue_inflight(q, w->ns, w->name))
+            if (queue_inflight(q, w))
                 continue;
             if (w->ready_ms <= now) {
                 *pp = w->next;
                 q->n_pending--;
                 struct queue_key *k = mla_xcalloc(1, sizeof *k);
+                k->kind = queue_kind(w);
                 k->ns = mla_xstrdup(w->ns);
                 k->name = mla_xstrdup(w->name);
                 k->next = q->inflight;
@@ -235,10 +251,10 @@ struct mla_work *mla_queue_pop(struct mla_queue *q, long max_wait_ms)
 void mla_queue_requeue(struct mla_queue *q, struct mla_work *w, long delay_ms)
 {
     pthread_mutex_lock(&q->mu);
-    queue_release(q, w->ns, w->name);
+    queue_release(q, w);
     bool newer = false;
     for (struct mla_work *p = q->pending; p; p = p->next)
-        if (queue_same(p, w->ns, w->name))
+        if (queue_same(p, w))
             newer = true;
     if (!newer && !q->stopped) {
         w->ready_ms = mla_queue_now_ms() + (delay_ms > 0 ? delay_ms : 0);
@@ -254,7 +270,7 @@ void mla_queue_requeue(struct mla_queue *q, struct mla_work *w, long delay_ms)
 void mla_queue_done(struct mla_queue *q, struct mla_work *w)
 {
     pthread_mutex_lock(&q->mu);
-    queue_release(q, w->ns, w->name);
+    queue_release(q, w);
     queue_gauge(q);
     pthread_cond_broadcast(&q->cv);
     pthread_mutex_unlock(&q->mu);
