@@ -37,10 +37,11 @@ const char *mla_keda_state_name(enum mla_keda_state s);
 /* Pure: does the discovery document (an APIResourceList) list the scaledobjects resource? */
 bool mla_keda_lists_scaledobjects(const cJSON *resource_list);
 
-/* The admission warning and Event text. */
-#define MLA_KEDA_MISSING_WARNING                                                                \
-    "KEDA's ScaledObject API is not installed in this cluster; nothing will scale this "      \
-    "Deployment until it is"
+/* The admission warning for a workload of kind `wl` (NULL: Deployment) into buf (n bytes):
+ * "KEDA's ScaledObject API is not installed in this cluster; nothing will scale this
+ * StatefulSet until it is" (ScaledJob API and Job for a Job template). The Event adds what
+ * happens once KEDA is installed. */
+void mla_keda_missing_text(const struct mla_wl_kind *wl, char *buf, size_t n);
 
 struct mla_keda_config {
     long interval_ms;       /* between discoveries; 0 or more than 60000: 60000 (10000 while

@@ -59,6 +59,10 @@ struct mla_work {
     long long stage_deadline_ms;
 };
 
+/* The kind of w's workload: mla_wl_job() when w->job, else w->wl, else Deployment's row
+ * (static, wlkind.h). */
+const struct mla_wl_kind *mla_work_wl(const struct mla_work *w);
+
 /* A new item (fields zero, times set to now). ns/name copied. */
 struct mla_work *mla_work_create(const char *ns, const char *name);
 void mla_work_free(struct mla_work *w);

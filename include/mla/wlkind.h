@@ -21,6 +21,9 @@ struct mla_wl_kind {
 
 /* The row for Deployment (the default wherever a kind is absent). */
 const struct mla_wl_kind *mla_wl_deployment(void);
+/* A row for batch/v1 Job, to name, read and record Events on a Job template (scaledjob.h). Not
+ * in the table: a Job is no ScaledObject target, so mla_wl_find("Job") stays NULL. */
+const struct mla_wl_kind *mla_wl_job(void);
 /* The row for `kind` ("Deployment", "StatefulSet"); NULL when not a scalable workload. */
 const struct mla_wl_kind *mla_wl_find(const char *kind);
 /* The row for an AdmissionReview's request.kind (group + kind, version v1); NULL otherwise. */

@@ -18,6 +18,12 @@ const struct mla_wl_kind *mla_wl_deployment(void)
     return &wl_table[0];
 }
 
+const struct mla_wl_kind *mla_wl_job(void)
+{
+    static const struct mla_wl_kind job = {"Job", "batch", "v1", "batch/v1", "jobs"};
+    return &job;
+}
+
 const struct mla_wl_kind *mla_wl_find(const char *kind)
 {
     for (size_t i = 0; kind && i < WL_N; i++)

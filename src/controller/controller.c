@@ -504,8 +504,14 @@ static void apiside_review(void *ctx, const struct mla_review_request *req, stru
     struct mla_controller *api = ctx;
     /* the cached discovery answer: no API call */
     bool keda_missing = mla_keda_state(api->keda) == MLA_KEDA_MISSING;
-    if (keda_missing && d->action == MLA_ACT_APPLY && d->allowed)
-        mla_decision_warn(d, MLA_KEDA_MISSING_WARNING);
+    if (keda_missing && d->action == MLA_ACT_APPLY && d->allowed) {
+        char msg[256];
+        mla_keda_missing_text(d->scaled_job ? mla_wl_job()
+                                            : mla_wl_find_gvk(req->kind_group, req->kind_version,
+                                                              req->kind),
+                              msg, sizeof msg);
+        mla_decision_warn(d, "%s", msg);
+    }
     if (d->scaled_job)
         return; /* a Job template: no HPA, VPA or ScaledObject can concern it */
     /* Dry runs read too (reads are no side effect under sideEffects: NoneOnDryRun): a

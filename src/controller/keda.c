@@ -83,6 +83,26 @@ bool mla_keda_lists_scaledobjects(const cJSON *resource_list)
     return false;
 }
 
+/* The object KEDA would need for a workload of kind wl: a ScaledJob for a Job template. */
+static const char *keda_object(const struct mla_wl_kind *wl)
+{
+    return wl == mla_wl_job() ? "ScaledJob" : "ScaledObject";
+}
+
+void mla_keda_missing_text(const struct mla_wl_kind *wl, char *buf, size_t n)
+{
+    if (!wl)
+        wl = mla_wl_deployment();
+    snprintf(buf, n, "KEDA's %s API is not installed in this cluster; nothing will scale this "
+             "%s until it is", keda_object(wl), wl->kind);
+}
+
+/* The evented set's key: a Deployment and a Job of one name are two workloads (new). */
+static char *keda_key(const struct mla_wl_kind *wl, const char *ns, const char *name)
+{
+    return mla_xasprintf("%s/%s/%s", wl->kind, ns, name);
+}
+
 enum mla_keda_state mla_keda_state(const struct mla_keda *k)
 {
     return k ? (enum mla_keda_state)atomic_load(&((struct mla_keda *)k)->state)
@@ -117,22 +137,29 @@ static void keda_clear_evented_locked(struct mla_keda *k)
     k->nev = 0;
 }
 
-/* The Event once per Deployment and state. The Deployment is marked before the Event is sent,
+/* The Event once per workload and state. The workload is marked before the Event is sent,
  * so the checker thread and the loop never both send it; a failed send is logged by
- * mla_worker_event and not repeated in this state. Any thread; not with mu held. */
+ * mla_worker_event and not repeated in this state. wl NULL: Deployment. Any thread; not with
+ * mu held. */
 static void keda_event_once(struct mla_keda *k, const struct mla_wl_kind *wl, const char *ns,
                             const char *name, const char *uid)
 {
-    char *key = mla_xasprintf("%s/%s", ns, name);
+    if (!wl)
+        wl = mla_wl_deployment();
+    char *key = keda_key(wl, ns, name);
     pthread_mutex_lock(&k->mu);
     bool send = atomic_load(&k->state) == MLA_KEDA_MISSING && !keda_evented_locked(k, key);
     if (send)
         keda_mark_locked(k, key);
     pthread_mutex_unlock(&k->mu);
-    if (send)
+    if (send) {
+        char msg[256];
+        mla_keda_missing_text(wl, msg, sizeof msg);
         mla_worker_event_on(k->kc, k->identity, wl, ns, name, uid, true, "KEDAMissing",
-                         MLA_KEDA_MISSING_WARNING " (no keda.sh/v1alpha1 ScaledObject API); "
-                         "ml-autoscaling writes the ScaledObject once KEDA's CRDs are installed");
+                            "%s (no keda.sh/v1alpha1 %s API); ml-autoscaling writes the %s "
+                            "once KEDA's CRDs are installed", msg, keda_object(wl),
+                            keda_object(wl));
+    }
     free(key);
 }
 
@@ -225,7 +252,8 @@ bool mla_keda_park(struct mla_keda *k, struct mla_work *w)
     }
     long long now = mla_queue_now_ms();
     for (size_t i = 0; i < k->npark; i++) {
-        if (!strcmp(k->park[i].w->ns, w->ns) && !strcmp(k->park[i].w->name, w->name)) {
+        if (mla_work_wl(k->park[i].w) == mla_work_wl(w) && !strcmp(k->park[i].w->ns, w->ns) &&
+            !strcmp(k->park[i].w->name, w->name)) {
             mla_work_free(k->park[i].w); /* the newest decision wins, as in the queue */
             k->park[i].w = w;
             pthread_mutex_unlock(&k->mu);
@@ -265,11 +293,11 @@ static bool keda_event_parked(struct mla_keda *k)
         wls = mla_xcalloc(k->npark, sizeof *wls);
         for (size_t i = 0; i < k->npark; i++) {
             struct mla_work *w = k->park[i].w;
-            char *key = mla_xasprintf("%s/%s", w->ns, w->name);
+            char *key = keda_key(mla_work_wl(w), w->ns, w->name);
             if (keda_evented_locked(k, key) || now - k->park[i].parked_ms > KEDA_EVENT_GIVE_UP_MS)
                 free(key);
             else {
-                wls[n] = w->wl;
+                wls[n] = mla_work_wl(w);
                 keys[n++] = key;
             }
         }
@@ -277,9 +305,10 @@ static bool keda_event_parked(struct mla_keda *k)
     pthread_mutex_unlock(&k->mu);
     bool waiting = false;
     for (size_t i = 0; i < n; i++) {
-        char *slash = strchr(keys[i], '/');
+        char *ns = strchr(keys[i], '/') + 1; /* keda_key: kind/ns/name */
+        char *slash = strchr(ns, '/');
         *slash = '\0';
-        const char *ns = keys[i], *name = slash + 1;
+        const char *name = slash + 1;
         char *p = mla_wl_path(wls[i], ns, name);
         struct mla_kube_opts o = {.budget_ms = 2000, .max_attempts = 2};
         struct mla_kube_resp r = {0};
@@ -301,9 +330,10 @@ bool mla_keda_gate(void *ctx)
     struct mla_keda *k = ctx;
     if (keda_check(k, 5000) != MLA_KEDA_MISSING)
         return true;
-    static const char *const kinds[] = {"Deployment", "StatefulSet"};
+    const struct mla_wl_kind *kinds[] = {mla_wl_deployment(), mla_wl_find("StatefulSet"),
+                                         mla_wl_job()};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-        const struct mla_wl_kind *wl = mla_wl_find(kinds[i]);
+        const struct mla_wl_kind *wl = kinds[i];
         char *path = mla_xasprintf("/apis/%s/%s?labelSelector=ml-autoscaling.io%%2Fmanaged%%3Dtrue",
                                    wl->api_version, wl->resource);
         struct mla_kube_opts o = {.budget_ms = 20000};

@@ -115,11 +115,16 @@ static void queue_gauge(struct mla_queue *q)
         mla_metric_set(q->depth, (double)(q->n_pending + q->n_inflight));
 }
 
+const struct mla_wl_kind *mla_work_wl(const struct mla_work *w)
+{
+    return w->job ? mla_wl_job() : w->wl ? w->wl : mla_wl_deployment();
+}
+
 /* The kind part of an item's key: a Deployment, a StatefulSet and a Job of one name are three
  * workloads, whose items must neither replace nor wait for each other. Static string. */
 static const char *queue_kind(const struct mla_work *w)
 {
-    return w->job ? "Job" : w->wl ? w->wl->kind : "Deployment";
+    return mla_work_wl(w)->kind;
 }
 
 static bool queue_same(const struct mla_work *a, const struct mla_work *b)

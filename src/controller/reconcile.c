@@ -385,8 +385,6 @@ static bool rec_is_job(const cJSON *a)
  * Returns false when its namespace turned out to be going away. */
 static bool rec_exec_job(struct mla_reconcile *r, cJSON *a)
 {
-    /* for the Event only: Job is no ScaledObject target, so it is not in wlkind's table */
-    static const struct mla_wl_kind job = {"Job", "batch", "v1", "batch/v1", "jobs"};
     const char *op = rec_s(a, "op"), *ns = rec_s(a, "namespace"), *name = rec_s(a, "name");
     if (!strcmp(op, "apply") || !strcmp(op, "remove")) {
         bool apply = !strcmp(op, "apply");
@@ -405,7 +403,7 @@ static bool rec_exec_job(struct mla_reconcile *r, cJSON *a)
         return rec_delete_at(r, "scaledjobs", ns, name);
     } else if (!strcmp(op, "event")) {
         const char *type = rec_s(a, "type");
-        mla_worker_event_on(r->kc, r->cfg.identity, &job, ns, name, rec_s(a, "uid"),
+        mla_worker_event_on(r->kc, r->cfg.identity, mla_wl_job(), ns, name, rec_s(a, "uid"),
                             type && !strcmp(type, "Warning"), rec_s(a, "reason"), "%s",
                             rec_s(a, "message"));
     }

@@ -104,6 +104,8 @@ S=held-back-sts
 $PY -c 'import json,sys,yaml; d=yaml.safe_load(open(sys.argv[1])); d["metadata"]["name"]=sys.argv[2]; d["metadata"]["namespace"]=sys.argv[3]; print(json.dumps(d))' \
   "$MLA_ROOT/tests/fixtures/render/feature-store-statefulset/deployment.yaml" "$S" "$NS" >"$MLA_TMP/sts.json"
 admit "$MLA_TMP/sts.json"
+grep -qx "KEDA's ScaledObject API is not installed in this cluster; nothing will scale this StatefulSet until it is" "$MLA_TMP/warnings" \
+  || fail "--no-loop: the StatefulSet's warning does not name it: $(cat "$MLA_TMP/warnings")"
 patch=$($PY -c 'import json,sys,base64; print(base64.b64decode(json.load(open(sys.argv[1]))["response"]["patch"]).decode())' "$MLA_TMP/resp.json")
 /usr/bin/kubectl patch --local --type=json -f "$MLA_TMP/sts.json" -p "$patch" -o json >"$MLA_TMP/sts-stored.json" || fail "patch"
 kapi POST "/apis/apps/v1/namespaces/$NS/statefulsets" "$(cat "$MLA_TMP/sts-stored.json")" >/dev/null
@@ -113,13 +115,33 @@ sts_event() {
     'any(.items[]; .reason == "KEDAMissing" and .involvedObject.kind == "StatefulSet" and .involvedObject.name == $n)'
 }
 wait_until 5 sts_event || fail "--no-loop: no KEDAMissing Event on StatefulSet $NS/$S"
+kapi GET "/api/v1/namespaces/$NS/events" | jq -e --arg n "$S" 'any(.items[]; .reason == "KEDAMissing" and .involvedObject.name == $n
+  and (.message | startswith("KEDA'"'"'s ScaledObject API is not installed in this cluster; nothing will scale this StatefulSet until it is")))' >/dev/null \
+  || fail "--no-loop: the StatefulSet's Event does not name it"
+# a Job template with the Deployment's name, held back too: its own warning and Event, and it
+# does not replace the Deployment's held-back work (a Job and a Deployment are two workloads)
+$PY -c 'import json,sys,yaml; d=yaml.safe_load(open(sys.argv[1])); d["metadata"]["name"]=sys.argv[2]; d["metadata"]["namespace"]=sys.argv[3]; print(json.dumps(d))' \
+  "$MLA_ROOT/tests/fixtures/render/job-template/deployment.yaml" "$N" "$NS" >"$MLA_TMP/job.json"
+admit "$MLA_TMP/job.json"
+grep -qx "KEDA's ScaledJob API is not installed in this cluster; nothing will scale this Job until it is" "$MLA_TMP/warnings" \
+  || fail "--no-loop: the Job's warning does not name it: $(cat "$MLA_TMP/warnings")"
+patch=$($PY -c 'import json,sys,base64; print(base64.b64decode(json.load(open(sys.argv[1]))["response"]["patch"]).decode())' "$MLA_TMP/resp.json")
+/usr/bin/kubectl patch --local --type=json -f "$MLA_TMP/job.json" -p "$patch" -o json >"$MLA_TMP/job-stored.json" || fail "patch Job"
+kapi POST "/apis/batch/v1/namespaces/$NS/jobs" "$(cat "$MLA_TMP/job-stored.json")" >/dev/null
+[ "$(code)" = 201 ] || fail "store Job: $(cat "$MLA_TMP/last.body")"
+job_event() {
+  kapi GET "/api/v1/namespaces/$NS/events" | jq -e --arg n "$N" 'any(.items[]; .reason == "KEDAMissing" and .involvedObject.kind == "Job"
+    and .involvedObject.name == $n and (.message | contains("nothing will scale this Job")))' >/dev/null
+}
+wait_until 5 job_event || fail "--no-loop: no KEDAMissing Event naming the Job on Job $NS/$N: $(kapi GET "/api/v1/namespaces/$NS/events" | jq -c '[.items[] | select(.reason == "KEDAMissing") | {o: .involvedObject, message}]')"
 sleep 1
 exists "$(so_path "$NS" "$N")" && fail "--no-loop: a ScaledObject exists without KEDA"
 control '{"kedaInstalled":true}'
 wait_until 5 exists "$(so_path "$NS" "$N")" || fail "--no-loop: the held-back write was lost: $(grep keda "$LOG")"
 wait_until 5 exists "$(so_path "$NS" "$S")" || fail "--no-loop: the held-back StatefulSet write was lost: $(grep keda "$LOG")"
 [ "$(kapi GET "$(so_path "$NS" "$S")" | jqr metadata.ownerReferences.0.kind)" = StatefulSet ] || fail "--no-loop: StatefulSet owner"
-grep -q 'installed now: 2 held-back' "$LOG" || fail "--no-loop: $(grep keda "$LOG")"
-ok "--no-loop: warning, Event, and the held-back writes applied $N and StatefulSet $S once KEDA appeared"
+wait_until 5 exists "/apis/keda.sh/v1alpha1/namespaces/$NS/scaledjobs/$N" || fail "--no-loop: the held-back Job write was lost: $(grep keda "$LOG")"
+grep -q 'installed now: 3 held-back' "$LOG" || fail "--no-loop: $(grep keda "$LOG")"
+ok "--no-loop: warnings and Events naming each kind, and the held-back writes applied $N, StatefulSet $S and Job $N's ScaledJob once KEDA appeared"
 kill -TERM "$SERVE_PID"; wait "$SERVE_PID"; rc=$?
 [ "$rc" = 0 ] || fail "serve exited $rc: $(tail -5 "$LOG")"

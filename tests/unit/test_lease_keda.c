@@ -6,6 +6,7 @@
 
 #include "mla/keda.h"
 #include "mla/lease.h"
+#include "mla/wlkind.h"
 
 Test(lease_warn, first_error_logged_repeats_counted_until_interval)
 {
@@ -76,4 +77,19 @@ Test(keda, state_names_and_no_checker)
     /* admission-only mode has no checker: unknown, and nothing is parked */
     cr_assert_eq(mla_keda_state(NULL), MLA_KEDA_UNKNOWN);
     cr_assert_not(mla_keda_park(NULL, NULL));
+}
+
+/* The KEDA-missing warning and Event name the workload's kind and the object KEDA lacks. */
+Test(keda, missing_text_names_the_kind)
+{
+    char buf[256];
+    mla_keda_missing_text(NULL, buf, sizeof buf);
+    cr_assert_str_eq(buf, "KEDA's ScaledObject API is not installed in this cluster; nothing "
+                          "will scale this Deployment until it is");
+    mla_keda_missing_text(mla_wl_find("StatefulSet"), buf, sizeof buf);
+    cr_assert_str_eq(buf, "KEDA's ScaledObject API is not installed in this cluster; nothing "
+                          "will scale this StatefulSet until it is");
+    mla_keda_missing_text(mla_wl_job(), buf, sizeof buf);
+    cr_assert_str_eq(buf, "KEDA's ScaledJob API is not installed in this cluster; nothing "
+                          "will scale this Job until it is");
 }
