@@ -323,6 +323,89 @@ static void dc_target(cJSON *so, const struct mla_review_request *req)
     cJSON_ReplaceItemInObjectCaseSensitive(ref, "kind", cJSON_CreateString(wl->kind));
 }
 
+/* The namespace the object lives in: the request's, else the object's, else "default". */
+static const char *dc_namespace(const struct mla_review_request *req)
+{
+    const char *ns = req->namespace_ && *req->namespace_ ? req->namespace_ : NULL;
+    if (!ns)
+        ns = cJSON_GetStringValue(dc_get(dc_get(req->object, "metadata"), "namespace"));
+    return ns && *ns ? ns : "default";
+}
+
+/* Resolves the object against the policies into *r; false when it was denied instead (out
+ * says why). */
+static bool dc_resolve(const struct mla_policy_set *ps, const struct mla_review_request *req,
+                       struct mla_resolved *r, struct mla_decision *out)
+{
+    struct mla_err e;
+    mla_err_clear(&e);
+    if (mla_resolve(ps, req->object, dc_namespace(req), r, out, &e) == MLA_OK)
+        return true;
+    char full[sizeof out->message];
+    /* resolve wrote the whole denial (it can be longer than an mla_err holds) */
+    static const char pfx[] = "ml-autoscaling: ";
+    bool whole = !strncmp(out->message, pfx, sizeof pfx - 1);
+    snprintf(full, sizeof full, "%s", whole ? out->message + sizeof pfx - 1 : e.msg);
+    mla__decide_deny(out, 400, full);
+    return false;
+}
+
+/* What the decision records of the resolution (names, hash, modes). */
+static void dc_record(const struct mla_resolved *r, struct mla_decision *out)
+{
+    snprintf(out->policy, sizeof out->policy, "%s", r->policy->name);
+    snprintf(out->profile, sizeof out->profile, "%s", r->profile->name);
+    snprintf(out->policy_hash, sizeof out->policy_hash, "%s", r->policy->hash);
+    snprintf(out->so_name, sizeof out->so_name, "%s", r->so_name);
+    out->hpa_mode = r->s->hpa_mode;
+    out->vpa_mode = r->s->vpa_mode;
+    out->skip_write = r->skip_write;
+}
+
+/* The patch's ops into p: the product's marks, then replicas, requests and spot. MLA_EDENIED
+ * with the reason in deny (ndeny bytes) when the pod spec cannot take the requests. */
+static enum mla_code dc_patch_ops(const struct mla_review_request *req,
+                                  const struct mla_resolved *r, struct mla_patch *p,
+                                  struct mla_decision *out, char *deny, size_t ndeny,
+                                  struct mla_err *e)
+{
+    bool was_managed = req->op == MLA_OP_UPDATE && req->old_object &&
+                       mla__decide_was_managed(req->old_object);
+    enum mla_code rc = mla_patch_set_str(p, "true", e, "metadata", "labels",
+                                         MLA_ANN_PREFIX "managed", NULL);
+    if (rc == MLA_OK)
+        rc = mla_patch_set_str(p, r->so_name, e, "metadata", "annotations",
+                               MLA_ANN_PREFIX "scaledobject", NULL);
+    if (rc == MLA_OK)
+        rc = mla_patch_set_str(p, r->policy->name, e, "metadata", "annotations",
+                               MLA_ANN_PREFIX "policy", NULL);
+    if (rc == MLA_OK)
+        rc = mla_patch_set_str(p, r->policy->hash, e, "metadata", "annotations",
+                               MLA_ANN_PREFIX "policy-hash", NULL);
+    if (rc == MLA_OK)
+        rc = dc_replicas(req, r, was_managed, p, out, e);
+    if (rc == MLA_OK)
+        rc = dc_requests(req, r, p, out, deny, ndeny, e);
+    if (rc == MLA_OK)
+        rc = dc_spot(req, r, p, out, e);
+    return rc;
+}
+
+/* The allowed answer's message (and the skip-scaledobject warning). */
+static void dc_summary(const struct mla_resolved *r, struct mla_decision *out)
+{
+    int ntrig = cJSON_GetArraySize(
+        dc_get(dc_get(out->scaled_object, "spec"), "triggers"));
+    snprintf(out->message, sizeof out->message,
+             "ml-autoscaling: policy %s profile %s: ScaledObject %s, replicas %d-%d, %d "
+             "trigger%s%s", r->policy->name, r->profile->name, r->so_name, r->min_replicas,
+             r->max_replicas, ntrig, ntrig == 1 ? "" : "s",
+             r->skip_write ? " (skip-scaledobject: nothing will be written)" : "");
+    if (r->skip_write)
+        mla_decision_warn(out, "ml-autoscaling: skip-scaledobject: the ScaledObject %s is "
+                          "decided but not written; manage it yourself", r->so_name);
+}
+
 static enum mla_code dc_opted_in(const struct mla_policy_set *ps,
                                  const struct mla_review_request *req, struct mla_decision *out,
                                  struct mla_err *err)
@@ -331,58 +414,22 @@ static enum mla_code dc_opted_in(const struct mla_policy_set *ps,
         mla__decide_deny(out, 500, "no policy set is loaded");
         return MLA_OK;
     }
-    const char *ns = req->namespace_ && *req->namespace_ ? req->namespace_ : NULL;
-    if (!ns)
-        ns = cJSON_GetStringValue(dc_get(dc_get(req->object, "metadata"), "namespace"));
-    if (!ns || !*ns)
-        ns = "default";
     struct mla_resolved r;
+    if (!dc_resolve(ps, req, &r, out))
+        return MLA_OK;
+    dc_record(&r, out);
     struct mla_err e;
     mla_err_clear(&e);
-    enum mla_code rc = mla_resolve(ps, req->object, ns, &r, out, &e);
-    if (rc != MLA_OK) {
-        char full[sizeof out->message];
-        /* resolve wrote the whole denial (it can be longer than an mla_err holds) */
-        static const char pfx[] = "ml-autoscaling: ";
-        bool whole = !strncmp(out->message, pfx, sizeof pfx - 1);
-        snprintf(full, sizeof full, "%s", whole ? out->message + sizeof pfx - 1 : e.msg);
-        mla__decide_deny(out, 400, full);
-        return MLA_OK;
-    }
-    snprintf(out->policy, sizeof out->policy, "%s", r.policy->name);
-    snprintf(out->profile, sizeof out->profile, "%s", r.profile->name);
-    snprintf(out->policy_hash, sizeof out->policy_hash, "%s", r.policy->hash);
-    snprintf(out->so_name, sizeof out->so_name, "%s", r.so_name);
-    out->hpa_mode = r.s->hpa_mode;
-    out->vpa_mode = r.s->vpa_mode;
-    out->skip_write = r.skip_write;
-    rc = mla_so_build(&r, req->object, &out->scaled_object, &e);
+    enum mla_code rc = mla_so_build(&r, req->object, &out->scaled_object, &e);
     if (rc != MLA_OK) {
         mla__decide_deny(out, rc == MLA_EDENIED ? 400 : 500, e.msg);
         return MLA_OK;
     }
     dc_target(out->scaled_object, req);
-    bool was_managed = req->op == MLA_OP_UPDATE && req->old_object &&
-                       mla__decide_was_managed(req->old_object);
     struct mla_patch p;
     mla_patch_init(&p, req->object);
     char deny[700] = "";
-    rc = mla_patch_set_str(&p, "true", &e, "metadata", "labels", MLA_ANN_PREFIX "managed", NULL);
-    if (rc == MLA_OK)
-        rc = mla_patch_set_str(&p, r.so_name, &e, "metadata", "annotations",
-                               MLA_ANN_PREFIX "scaledobject", NULL);
-    if (rc == MLA_OK)
-        rc = mla_patch_set_str(&p, r.policy->name, &e, "metadata", "annotations",
-                               MLA_ANN_PREFIX "policy", NULL);
-    if (rc == MLA_OK)
-        rc = mla_patch_set_str(&p, r.policy->hash, &e, "metadata", "annotations",
-                               MLA_ANN_PREFIX "policy-hash", NULL);
-    if (rc == MLA_OK)
-        rc = dc_replicas(req, &r, was_managed, &p, out, &e);
-    if (rc == MLA_OK)
-        rc = dc_requests(req, &r, &p, out, deny, sizeof deny, &e);
-    if (rc == MLA_OK)
-        rc = dc_spot(req, &r, &p, out, &e);
+    rc = dc_patch_ops(req, &r, &p, out, deny, sizeof deny, &e);
     if (rc != MLA_OK) {
         mla_patch_fini(&p);
         if (rc == MLA_EDENIED) {
@@ -398,16 +445,7 @@ static enum mla_code dc_opted_in(const struct mla_policy_set *ps,
     }
     out->patch = mla_patch_take(&p);
     out->action = MLA_ACT_APPLY;
-    int ntrig = cJSON_GetArraySize(
-        dc_get(dc_get(out->scaled_object, "spec"), "triggers"));
-    snprintf(out->message, sizeof out->message,
-             "ml-autoscaling: policy %s profile %s: ScaledObject %s, replicas %d-%d, %d "
-             "trigger%s%s", r.policy->name, r.profile->name, r.so_name, r.min_replicas,
-             r.max_replicas, ntrig, ntrig == 1 ? "" : "s",
-             r.skip_write ? " (skip-scaledobject: nothing will be written)" : "");
-    if (r.skip_write)
-        mla_decision_warn(out, "ml-autoscaling: skip-scaledobject: the ScaledObject %s is "
-                          "decided but not written; manage it yourself", r.so_name);
+    dc_summary(&r, out);
     return MLA_OK;
 }
 
