@@ -499,10 +499,10 @@ static void apiside_review_vpa(struct mla_controller *api, const struct mla_revi
     cJSON_Delete(vpas);
 }
 
-static void apiside_review(void *ctx, const struct mla_review_request *req, struct mla_decision *d)
+/* The KEDA-missing warning (the cached discovery answer: no API call); true when missing. */
+static bool apiside_warn_keda(struct mla_controller *api, const struct mla_review_request *req,
+                              struct mla_decision *d)
 {
-    struct mla_controller *api = ctx;
-    /* the cached discovery answer: no API call */
     bool keda_missing = mla_keda_state(api->keda) == MLA_KEDA_MISSING;
     if (keda_missing && d->action == MLA_ACT_APPLY && d->allowed) {
         char msg[256];
@@ -512,40 +512,48 @@ static void apiside_review(void *ctx, const struct mla_review_request *req, stru
                               msg, sizeof msg);
         mla_decision_warn(d, "%s", msg);
     }
-    if (d->scaled_job)
-        return; /* a Job template: no HPA, VPA or ScaledObject can concern it */
-    /* Dry runs read too (reads are no side effect under sideEffects: NoneOnDryRun): a
-     * `kubectl apply --dry-run=server` preview must show the HPA and foreign-ScaledObject
-     * warnings, and a reject-mode denial, that the real apply would. Only the enqueue skips them. */
-    if (d->action != MLA_ACT_APPLY || !d->allowed || !req->name[0])
-        return;
-    long long now = mla_queue_now_ms();
-    if (atomic_load(&api->api_down_until_ms) > now)
-        return; /* fail open, fast: the API did not answer a moment ago */
-    long long deadline = now + api->review_budget_ms;
+    return keda_missing;
+}
+
+/* Reads the namespace's HPAs and (unless KEDA is missing: it would be a 404) ScaledObjects
+ * into *hpas, *sos (new). On a failure: logged, the breaker set on an unreachable API, both
+ * NULL and false: admission goes on without the checks (fail open). */
+static bool apiside_read_conflicts(struct mla_controller *api,
+                                   const struct mla_review_request *req, bool keda_missing,
+                                   long long deadline, cJSON **hpas, cJSON **sos)
+{
     struct mla_err err;
     mla_err_clear(&err);
-    cJSON *hpas = NULL, *sos = NULL;
+    *hpas = *sos = NULL;
     char *p = mla_xasprintf("/apis/autoscaling/v2/namespaces/%s/horizontalpodautoscalers",
                             req->namespace_);
-    enum mla_code rc = apiside_read(api, p, deadline, &hpas, &err);
+    enum mla_code rc = apiside_read(api, p, deadline, hpas, &err);
     free(p);
-    if (rc == MLA_OK && !keda_missing) { /* no ScaledObjects to find: it would be a 404 */
+    if (rc == MLA_OK && !keda_missing) {
         p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects", req->namespace_);
-        rc = apiside_read(api, p, deadline, &sos, &err);
+        rc = apiside_read(api, p, deadline, sos, &err);
         free(p);
     }
-    if (rc != MLA_OK) {
-        if (rc == MLA_EUNAVAIL || rc == MLA_ETIMEOUT)
-            atomic_store(&api->api_down_until_ms, mla_queue_now_ms() + APISIDE_BREAKER_MS);
-        long sup = 0;
-        if (mla_log_limit_allow(&api->rl, 5.0, &sup))
-            mla_log(MLA_LOG_WARN, "apiside", "admission read for %s/%s failed, allowing without "
-                    "the HPA check: %s (%ld similar suppressed)", req->namespace_, req->name,
-                    err.msg, sup);
-        cJSON_Delete(hpas);
-        return;
-    }
+    if (rc == MLA_OK)
+        return true;
+    if (rc == MLA_EUNAVAIL || rc == MLA_ETIMEOUT)
+        atomic_store(&api->api_down_until_ms, mla_queue_now_ms() + APISIDE_BREAKER_MS);
+    long sup = 0;
+    if (mla_log_limit_allow(&api->rl, 5.0, &sup))
+        mla_log(MLA_LOG_WARN, "apiside", "admission read for %s/%s failed, allowing without "
+                "the HPA check: %s (%ld similar suppressed)", req->namespace_, req->name,
+                err.msg, sup);
+    cJSON_Delete(*hpas);
+    cJSON_Delete(*sos);
+    *hpas = *sos = NULL;
+    return false;
+}
+
+/* HPAs that target the workload: a denial in reject mode, else a warning saying what the
+ * worker will do with them. */
+static void apiside_check_hpas(const struct mla_review_request *req, struct mla_decision *d,
+                               const cJSON *hpas)
+{
     const cJSON *h;
     cJSON_ArrayForEach(h, hpas)
     {
@@ -571,6 +579,13 @@ static void apiside_review(void *ctx, const struct mla_review_request *req, stru
                               "annotation ml-autoscaling.io/removed-hpa on the ScaledObject; "
                               "removing the opt-in restores it)", hn, req->kind, req->kind);
     }
+}
+
+/* ScaledObjects someone else wrote that have the generated name or scale the workload: a
+ * warning (the worker leaves them alone and writes nothing). */
+static void apiside_check_sos(const struct mla_review_request *req, struct mla_decision *d,
+                              const cJSON *sos)
+{
     const char *so_name = d->so_name[0] ? d->so_name
                           : d->scaled_object ? mla_kube_meta_str(d->scaled_object, "name")
                                              : NULL;
@@ -592,6 +607,28 @@ static void apiside_review(void *ctx, const struct mla_review_request *req, stru
                                                          ? "scales this Deployment"
                                                          : "scales this StatefulSet");
     }
+}
+
+static void apiside_review(void *ctx, const struct mla_review_request *req, struct mla_decision *d)
+{
+    struct mla_controller *api = ctx;
+    bool keda_missing = apiside_warn_keda(api, req, d);
+    if (d->scaled_job)
+        return; /* a Job template: no HPA, VPA or ScaledObject can concern it */
+    /* Dry runs read too (reads are no side effect under sideEffects: NoneOnDryRun): a
+     * `kubectl apply --dry-run=server` preview must show the HPA and foreign-ScaledObject
+     * warnings, and a reject-mode denial, that the real apply would. Only the enqueue skips them. */
+    if (d->action != MLA_ACT_APPLY || !d->allowed || !req->name[0])
+        return;
+    long long now = mla_queue_now_ms();
+    if (atomic_load(&api->api_down_until_ms) > now)
+        return; /* fail open, fast: the API did not answer a moment ago */
+    long long deadline = now + api->review_budget_ms;
+    cJSON *hpas, *sos;
+    if (!apiside_read_conflicts(api, req, keda_missing, deadline, &hpas, &sos))
+        return;
+    apiside_check_hpas(req, d, hpas);
+    apiside_check_sos(req, d, sos);
     cJSON_Delete(hpas);
     cJSON_Delete(sos);
     if (d->allowed)
