@@ -142,10 +142,13 @@ for want in ("reactive replicas", "predictive replicas", "business-hours replica
 print("svg ok: %d polylines" % len(lines))
 PYEOF
 echo "== simulate goals on every kind of load (issue 17): predictive vs reactive"
-# trace, max under-provisioned ratio: NASA -50 %, the bursty stream -30 %, the season break
-# (no goal of its own) at least no worse than reactive. Everywhere: no more scaling actions than
-# reactive, at most +15 % replica-hours.
-for spec in "$NASA 0.5" "$TR/synthetic/bursty.csv 0.7" "$TR/synthetic/season_breaks.csv 1.0"; do
+# trace, max under-provisioned ratio: NASA -50 %, the bursty stream -30 %, the others (no goal
+# of their own) at least no worse than reactive. Everywhere: no more scaling actions than
+# reactive, at most +15 % replica-hours (weekly_sharp was +38 % before the band's slack;
+# sharp_daily is the tightest: +15.0 %, its 30-minute daily peak bought 15 minutes ahead).
+for spec in "$NASA 0.5" "$TR/synthetic/bursty.csv 0.7" "$TR/synthetic/season_breaks.csv 1.0" \
+            "$TR/synthetic/weekly_sharp.csv 1.0" "$TR/synthetic/sharp_daily.csv 1.0" \
+            "$TR/synthetic/noise.csv 1.0" "$TR/synthetic/ramp.csv 1.0"; do
   read -r f umax <<<"$spec"
   "$BIN" simulate -f "$f" >"$MLA_TMP/goal.txt"
   awk -v umax="$umax" -v name="$(basename "$f")" '
