@@ -22,7 +22,8 @@
  *                     down: the contract has no separate "last scale-up" record), or when a
  *                     forecast-decided decrease comes while the whole band (no slack) still
  *                     needs the current value or the observed load needs more than the new
- *                     one (the floor rises by the slack, falls at the boundary); never to keep
+ *                     one and at least half the current one (the floor rises by the slack,
+ *                     falls at the boundary); never to keep
  *                     a value that breaks the bounds, the cost cap, the night cap or an open
  *                     window's floor.
  *   6. max (night cap) outside business hours with nightMaxReplicas set (or always, with a

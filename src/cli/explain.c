@@ -314,8 +314,9 @@ static void ex_print_decision(const struct mla_predict_config *c,
                "passes %.1f",
                v, (v + MLA_PREDICT_RISE_SLACK) * cap, v * cap);
         if (v > 0)
-            printf("; down when the upper bound is at most %.1f and the load seen at most %.1f",
-                   (v - 1) * cap, (v - 1) * cap);
+            printf("; down when the upper bound is at most %.1f and the load seen at most %.1f "
+                   "or %.1f",
+                   (v - 1) * cap, (v - 1) * cap, ((v + 1) / 2 - 1) * cap);
         printf("\n");
     }
 }

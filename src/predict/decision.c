@@ -386,9 +386,10 @@ static void step_bounds(const struct mla_predict_config *c, struct mla_predict_r
 
 /* Step 5, a forecast floor going down: it stays at cur while the whole band still needs cur
  * (it rose by the slack, it falls only at the boundary: a band at a replica boundary does not
- * flap), or while the load seen now needs more than the new value (the forecast already sees
- * the peak's end, the load is still there: lowering now would split one scale-down into two,
- * with the reactive scaler's count in between). */
+ * flap), or while the load seen now needs more than the new value and at least half of cur
+ * (the forecast already sees the peak's end, the load is still there: lowering now would split
+ * one scale-down into two, with the reactive scaler's count in between; the half bounds what a
+ * slowly ebbing load can keep: on every bundled trace it keeps the same floors as no bound). */
 static void hold_forecast_floor(const struct mla_predict_input *in, struct mla_predict_result *r,
                                 int *v, int cur)
 {
@@ -399,7 +400,7 @@ static void hold_forecast_floor(const struct mla_predict_input *in, struct mla_p
     if (band >= cur) {
         say(r, "kept at %d: the q%.2f upper bound %.1f still needs %d", cur, c->quantile,
             fc->peak_upper, band);
-    } else if (now > *v) {
+    } else if (now > *v && 2 * now >= cur) {
         say(r, "kept at %d: the load now (%.1f) still needs %d, more than %d", cur, fc->observed,
             now, *v);
     } else {

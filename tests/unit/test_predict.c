@@ -542,6 +542,14 @@ Test(predict_band, the_floor_waits_for_the_load_to_leave_before_falling, .fini =
     ASSERT_DECISION(r, 9, "hysteresis");
     cr_assert(strstr(r.reason, "kept at 9: the load now (65.0) still needs 7, more than 2"), "%s",
               r.reason);
+    /* an ebbing load that needs less than half the floor (3 of 9) no longer keeps it */
+    f = band(15, 12, 25);
+    r = run(&c, &f, NOON, 9, long_ago);
+    ASSERT_DECISION(r, 2, "forecast");
+    /* 45 needs 5 of the 9: at least half, still kept */
+    f = band(15, 12, 45);
+    r = run(&c, &f, NOON, 9, long_ago);
+    ASSERT_DECISION(r, 9, "hysteresis");
     /* the load gone: down at once */
     f = band(15, 12, 14);
     r = run(&c, &f, NOON, 9, long_ago);
