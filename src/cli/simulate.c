@@ -162,8 +162,8 @@ static void sim_json_num(FILE *f, double v)
         fprintf(f, "%.4g", v);
 }
 
-static bool sim_write_json(const char *path, const struct mla_fc_series *s, const double *fc,
-                           const struct sim_result *r, const struct sim_opts *o,
+static bool sim_write_json(const char *path, const struct mla_fc_series *s, const double *point,
+                           const double *fc, const struct sim_result *r, const struct sim_opts *o,
                            const char *summary_extra)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
@@ -196,6 +196,11 @@ static bool sim_write_json(const char *path, const struct mla_fc_series *s, cons
     for (size_t i = 0; i < s->n; i++) {
         fputs(i ? "," : "", f);
         sim_json_num(f, s->v[i]);
+    }
+    fprintf(f, "],\"forecast_point\":[");
+    for (size_t i = 0; i < s->n; i++) {
+        fputs(i ? "," : "", f);
+        sim_json_num(f, point[i]);
     }
     fprintf(f, "],\"forecast_upper\":[");
     for (size_t i = 0; i < s->n; i++) {
@@ -647,7 +652,7 @@ int mla_cmd_simulate(int argc, char **argv)
              ",\"predictive_vs_reactive\":{\"replica_hours_ratio\":%.4f,"
              "\"under_provisioned_ratio\":%.4f}",
              cost_ratio, isnan(under_ratio) ? 0 : under_ratio);
-    if (o.json && !sim_write_json(o.json, &s, upper, r, &o, extra))
+    if (o.json && !sim_write_json(o.json, &s, point, upper, r, &o, extra))
         rc = MLA_EXIT_USAGE;
     if (o.plot && !sim_write_svg(o.plot, &s, upper, r, &o))
         rc = MLA_EXIT_USAGE;
