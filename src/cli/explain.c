@@ -304,6 +304,21 @@ static void ex_print_decision(const struct mla_predict_config *c,
     } else {
         printf("Next change: at the next loop pass, up or down\n");
     }
+    if (r.forecast_used &&
+        (r.rule == MLA_PREDICT_RULE_FORECAST || r.rule == MLA_PREDICT_RULE_HYSTERESIS)) {
+        /* The band's thresholds around the value now (predict.h, steps 1 and 5): what the
+         * forecast must do to move it. */
+        double cap = c->capacity_per_replica;
+        int v = r.min_replicas;
+        printf("Forecast thresholds: up from %d when the upper bound passes %.1f or the point "
+               "passes %.1f",
+               v, (v + MLA_PREDICT_RISE_SLACK) * cap, v * cap);
+        if (v > 0)
+            printf("; down when the upper bound is at most %.1f and the load seen at most %.1f "
+                   "or %.1f",
+                   (v - 1) * cap, (v - 1) * cap, ((v + 1) / 2 - 1) * cap);
+        printf("\n");
+    }
 }
 
 static int ex_explain(const struct ex_opts *o, const cJSON *so)

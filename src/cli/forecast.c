@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "fc-common.h"
 #include "mla/fc.h"
+#include "mla/predict.h"
 
 #define CMD "forecast"
 
@@ -53,7 +54,9 @@ struct fc_opts {
 static void fc_schedule(const struct mla_fc_result *day, double t_next, const struct fc_opts *o,
                         int *reps, int *hours)
 {
-    /* Per clock hour (UTC) of the next day: peak upper bound over the capacity, rounded up. */
+    /* Per clock hour (UTC) of the next day: the replicas the loop's forecast rule asks for at
+     * the hour's peak (predict.h step 1: the band buys a replica when it crosses the boundary
+     * by MLA_PREDICT_RISE_SLACK, the point forecast always). */
     for (int k = 0; k < 24; k++) {
         reps[k] = (int)o->rmin;
         hours[k] = -1;
@@ -68,7 +71,8 @@ static void fc_schedule(const struct mla_fc_result *day, double t_next, const st
         gmtime_r(&tt, &tm);
         if (hours[k] < 0)
             hours[k] = tm.tm_hour;
-        double need = ceil(day->upper[h] / o->capacity - 1e-9);
+        double need = fmax(ceil(day->upper[h] / o->capacity - MLA_PREDICT_RISE_SLACK - 1e-9),
+                           ceil(day->point[h] / o->capacity - 1e-9));
         if (need > reps[k])
             reps[k] = (int)need;
     }

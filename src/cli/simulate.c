@@ -162,8 +162,8 @@ static void sim_json_num(FILE *f, double v)
         fprintf(f, "%.4g", v);
 }
 
-static bool sim_write_json(const char *path, const struct mla_fc_series *s, const double *fc,
-                           const struct sim_result *r, const struct sim_opts *o,
+static bool sim_write_json(const char *path, const struct mla_fc_series *s, const double *point,
+                           const double *fc, const struct sim_result *r, const struct sim_opts *o,
                            const char *summary_extra)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
@@ -196,6 +196,11 @@ static bool sim_write_json(const char *path, const struct mla_fc_series *s, cons
     for (size_t i = 0; i < s->n; i++) {
         fputs(i ? "," : "", f);
         sim_json_num(f, s->v[i]);
+    }
+    fprintf(f, "],\"forecast_point\":[");
+    for (size_t i = 0; i < s->n; i++) {
+        fputs(i ? "," : "", f);
+        sim_json_num(f, point[i]);
     }
     fprintf(f, "],\"forecast_upper\":[");
     for (size_t i = 0; i < s->n; i++) {
@@ -508,10 +513,10 @@ static void sim_defaults(const struct mla_fc_series *s, struct sim_opts *o)
 }
 
 /* The replica floor of each strategy at each step, into floors[k] (allocated here, n each);
- * upper is the backtest's upper bound, H the lead in steps. */
+ * point and upper are the backtest's point forecast and upper bound, H the lead in steps. */
 static void sim_floors(const struct mla_fc_series *s, const struct mla_hours *bh,
-                       const double *upper, size_t H, const struct sim_opts *o,
-                       int *floors[SIM_N])
+                       const double *point, const double *upper, size_t H,
+                       const struct sim_opts *o, int *floors[SIM_N])
 {
     size_t n = s->n;
     /* The predictive floor at step i: the loop's own decision (mla_predict_min_replicas, with
@@ -529,6 +534,8 @@ static void sim_floors(const struct mla_fc_series *s, const struct mla_hours *bh
     pc.scale_down_hold_minutes = (int)o->hold_min;
     int cur_min = -1;
     time_t last_change = 0;
+    size_t lag = (size_t)ceil(o->polling / s->step_s - 1e-9); /* as sim_run's controller */
+    double seen = NAN;
     for (int k = 0; k < SIM_N; k++)
         floors[k] = mla_xcalloc(n, sizeof(int));
     for (size_t i = 0; i < n; i++) {
@@ -537,8 +544,11 @@ static void sim_floors(const struct mla_fc_series *s, const struct mla_hours *bh
         floors[SIM_BUSINESS][i] =
             mla_hours_active(bh, (time_t)t, NULL) ? (int)o->bmin : (int)o->rmin;
         double u = i + H < n ? upper[i + H] : NAN;
-        struct mla_predict_forecast pf = {.peak_upper = u, .peak_point = u, .confidence = 1,
-                                          .observed = NAN};
+        double pt = i + H < n ? point[i + H] : NAN;
+        if (i >= lag && !isnan(s->v[i - lag]))
+            seen = s->v[i - lag]; /* the loop's observed load: the last value it has */
+        struct mla_predict_forecast pf = {.peak_upper = u, .peak_point = pt, .confidence = 1,
+                                          .observed = seen};
         struct mla_predict_input in = {.cfg = &pc, .fc = isnan(u) ? NULL : &pf,
                                        .no_forecast_why = "no history yet", .now = (time_t)t,
                                        .current_min = cur_min, .last_change = last_change,
@@ -625,7 +635,7 @@ int mla_cmd_simulate(int argc, char **argv)
         return MLA_EXIT_USAGE;
     }
     int *floors[SIM_N];
-    sim_floors(&s, bh, upper, H, &o, floors);
+    sim_floors(&s, bh, point, upper, H, &o, floors);
     struct sim_result r[SIM_N];
     for (int k = 0; k < SIM_N; k++) {
         sim_run(&s, floors[k], &o, &r[k]);
@@ -642,7 +652,7 @@ int mla_cmd_simulate(int argc, char **argv)
              ",\"predictive_vs_reactive\":{\"replica_hours_ratio\":%.4f,"
              "\"under_provisioned_ratio\":%.4f}",
              cost_ratio, isnan(under_ratio) ? 0 : under_ratio);
-    if (o.json && !sim_write_json(o.json, &s, upper, r, &o, extra))
+    if (o.json && !sim_write_json(o.json, &s, point, upper, r, &o, extra))
         rc = MLA_EXIT_USAGE;
     if (o.plot && !sim_write_svg(o.plot, &s, upper, r, &o))
         rc = MLA_EXIT_USAGE;

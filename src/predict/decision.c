@@ -261,6 +261,14 @@ static void say(struct mla_predict_result *r, const char *fmt, ...)
     va_end(ap);
 }
 
+/* ceil(load / cap - slack), clamped to [0, 1e6]; the 1e-9 keeps an exact multiple from
+ * buying one more. */
+static int replicas_for(double load, double cap, double slack)
+{
+    double need = ceil(fmax(load, 0) / cap - slack - 1e-9);
+    return need < 0 ? 0 : need > 1e6 ? 1000000 : (int)need;
+}
+
 /* Step 1: the forecast turned into replicas, or the fallback to business hours alone (the
  * fallback starts from minReplicas). Returns the value so far. */
 static int step_forecast(const struct mla_predict_input *in, struct mla_predict_result *r)
@@ -284,16 +292,24 @@ static int step_forecast(const struct mla_predict_input *in, struct mla_predict_
         say(r, "forecast confidence %.2f is below the threshold %.2f: business hours only",
             fc->confidence, c->confidence_threshold);
     } else {
-        double need = ceil(fmax(fc->peak_upper, 0) / c->capacity_per_replica - 1e-9);
-        v = need > 1e6 ? 1000000 : (int)need;
+        double cap = c->capacity_per_replica;
+        int band = replicas_for(fc->peak_upper, cap, 0);
+        v = replicas_for(fc->peak_upper, cap, MLA_PREDICT_RISE_SLACK);
+        int point = isfinite(fc->peak_point) ? replicas_for(fc->peak_point, cap, 0) : 0;
+        if (v < point)
+            v = point;
         r->rule = MLA_PREDICT_RULE_FORECAST;
         r->forecast_used = true;
         r->forecast_replicas = v;
         say(r,
             "forecast peak %.1f (q%.2f upper bound, %d-%d min ahead) / %g per replica = %d "
             "(confidence %.2f, trend %s)",
-            fc->peak_upper, c->quantile, c->scale_ahead_minutes, c->horizon_minutes,
-            c->capacity_per_replica, v, fc->confidence, fc->trend[0] ? fc->trend : "unknown");
+            fc->peak_upper, c->quantile, c->scale_ahead_minutes, c->horizon_minutes, cap, v,
+            fc->confidence, fc->trend[0] ? fc->trend : "unknown");
+        if (v < band)
+            say(r, "the band crosses into replica %d by less than %.2f of one and the point "
+                   "forecast %.1f needs %d: not bought",
+                band, MLA_PREDICT_RISE_SLACK, fc->peak_point, point);
     }
     return v;
 }
@@ -368,6 +384,32 @@ static void step_bounds(const struct mla_predict_config *c, struct mla_predict_r
         *lo_hard = *hi_hard = *v;
 }
 
+/* Step 5, a forecast floor going down: it stays at cur while the whole band still needs cur
+ * (it rose by the slack, it falls only at the boundary: a band at a replica boundary does not
+ * flap), or while the load seen now needs more than the new value and at least half of cur
+ * (the forecast already sees the peak's end, the load is still there: lowering now would split
+ * one scale-down into two, with the reactive scaler's count in between; the half bounds what a
+ * slowly ebbing load can keep: on every bundled trace it keeps the same floors as no bound). */
+static void hold_forecast_floor(const struct mla_predict_input *in, struct mla_predict_result *r,
+                                int *v, int cur)
+{
+    const struct mla_predict_config *c = in->cfg;
+    const struct mla_predict_forecast *fc = in->fc;
+    int band = replicas_for(fc->peak_upper, c->capacity_per_replica, 0);
+    int now = isfinite(fc->observed) ? replicas_for(fc->observed, c->capacity_per_replica, 0) : 0;
+    if (band >= cur) {
+        say(r, "kept at %d: the q%.2f upper bound %.1f still needs %d", cur, c->quantile,
+            fc->peak_upper, band);
+    } else if (now > *v && 2 * now >= cur) {
+        say(r, "kept at %d: the load now (%.1f) still needs %d, more than %d", cur, fc->observed,
+            now, *v);
+    } else {
+        return;
+    }
+    *v = cur;
+    r->rule = MLA_PREDICT_RULE_HYSTERESIS;
+}
+
 /* Step 5: hysteresis: never keeps a value outside [lo_hard, hi_hard]. */
 static void step_hysteresis(const struct mla_predict_input *in, struct mla_predict_result *r,
                             int *v, int lo_hard, int hi_hard)
@@ -392,6 +434,8 @@ static void step_hysteresis(const struct mla_predict_input *in, struct mla_predi
                 cur, *v, c->scale_down_hold_minutes, since / 60);
             *v = cur;
             r->rule = MLA_PREDICT_RULE_HYSTERESIS;
+        } else if (*v < cur && r->rule == MLA_PREDICT_RULE_FORECAST) {
+            hold_forecast_floor(in, r, v, cur);
         }
     }
 }

@@ -60,19 +60,28 @@ for want in "ScaledObject shop/web-so" "History: 4033 points of 300 s over the l
             "Business hours (UTC): outside every window; next opens or closes at 1995-09-01 09:00 UTC" \
             "Cost cap: at most 16 replicas" "Bounds: 1..20" \
             "Hysteresis: current minReplicaCount 9; step 1; scale-down hold 30 min; last change 1995-08-31 23:50 UTC" \
-            "(rule forecast)" "Reason: forecast: forecast peak" "Next change: at the next loop pass"; do
+            "(rule forecast)" "Reason: forecast: forecast peak" "Next change: at the next loop pass" \
+            "Forecast thresholds: up from "; do
   grep -qF -- "$want" "$MLA_TMP/ex1.txt" || fail "explain lacks '$want'"
 done
 $PY - "$MLA_TMP/ex1.txt" <<'PYEOF' || fail "decision does not follow the printed forecast"
 import math, re, sys
 t = open(sys.argv[1]).read()
-peak = float(re.search(r"Peak over 15-30 min ahead: upper ([0-9.]+)", t).group(1))
+m = re.search(r"Peak over 15-30 min ahead: upper ([0-9.]+), point ([0-9.]+)", t)
+peak, point = float(m.group(1)), float(m.group(2))
 # the peak is the max upper bound over the rows marked as the scale-ahead window
 rows = [float(m) for m in re.findall(r"\[[0-9.]+, ([0-9.]+)\]  \(scale-ahead window\)", t)]
 assert len(rows) == 4 and abs(max(rows) - peak) < 0.011, (rows, peak)
 dec = int(re.search(r"Decision: minReplicaCount (\d+)", t).group(1))
-assert dec == max(1, min(16, math.ceil(peak / 5 - 1e-9))), (dec, peak)
-print("  decision %d = ceil(%.2f / 5)" % (dec, peak))
+# the band buys a replica when it crosses its boundary by 0.25 of one; the point always does
+want = max(math.ceil(peak / 5 - 0.25 - 1e-9), math.ceil(point / 5 - 1e-9))
+assert dec == max(1, min(16, want)), (dec, peak, point)
+print("  decision %d = max(ceil(%.2f / 5 - 0.25), ceil(%.2f / 5))" % (dec, peak, point))
+th = re.search(r"Forecast thresholds: up from (\d+) when the upper bound passes ([0-9.]+) or the "
+               r"point passes ([0-9.]+); down when the upper bound is at most ([0-9.]+)", t)
+assert th and int(th.group(1)) == dec, th
+assert abs(float(th.group(2)) - (dec + 0.25) * 5) < 0.06 and abs(float(th.group(4)) - (dec - 1) * 5) < 0.06, th.groups()
+assert peak <= float(th.group(2)) + 0.01 and point <= float(th.group(3)) + 0.01, (peak, point, th.groups())
 PYEOF
 
 echo "== JSON file, same answer"

@@ -99,7 +99,7 @@ echo "== simulate --json and --plot on NASA"
 "$BIN" simulate -f "$NASA" --json - --plot "$MLA_TMP/sim.svg" >"$MLA_TMP/sim.json" 2>"$MLA_TMP/sim.txt"
 cat "$MLA_TMP/sim.txt"
 $PY - "$MLA_TMP/sim.json" <<'PYEOF'
-import json, sys
+import json, math, sys
 d = json.load(open(sys.argv[1]))
 step, cap = d["step_seconds"], d["params"]["capacity_per_replica"]
 ser = d["series"]
@@ -120,6 +120,19 @@ for k, want in d["summary"].items():
           % (k, rh, under, actions))
 fl = ser["predictive_floor"]  # the loop's minReplicaCount decision at each step
 assert len(fl) == n and all(r >= f for r, f in zip(ser["predictive_replicas"], fl))
+# the floor always covers the point forecast it was decided on (made at i for i + lead), and
+# buys the band's next replica only past a quarter of it (issue 17: the band's slack)
+lead = round(d["params"]["lead_minutes"] * 60 / step)
+pt, up = ser["forecast_point"], ser["forecast_upper"]
+assert len(pt) == n
+lo, hi = d["params"]["min"], d["params"]["max"]
+short = [i for i in range(n - lead) if pt[i + lead] is not None
+         and fl[i] < min(hi, max(lo, math.ceil(pt[i + lead] / cap - 1e-9)))]
+assert not short, short[:5]
+bands = sum(1 for i in range(n - lead) if up[i + lead] is not None and pt[i + lead] is not None
+            and math.ceil(up[i + lead] / cap - 1e-9) > max(fl[i], math.ceil(pt[i + lead] / cap - 1e-9)))
+assert bands > 0, "the slack never left a band's replica unbought"
+print("floor covers the point forecast at every step; %d steps leave the band's last replica unbought" % bands)
 assert d["params"]["scale_down_hold_minutes"] == 15 and d["params"]["hysteresis_step"] == 1, d["params"]
 s = d["summary"]
 cost = s["predictive"]["replica_hours"] / s["reactive"]["replica_hours"]
@@ -142,10 +155,13 @@ for want in ("reactive replicas", "predictive replicas", "business-hours replica
 print("svg ok: %d polylines" % len(lines))
 PYEOF
 echo "== simulate goals on every kind of load (issue 17): predictive vs reactive"
-# trace, max under-provisioned ratio: NASA -50 %, the bursty stream -30 %, the season break
-# (no goal of its own) at least no worse than reactive. Everywhere: no more scaling actions than
-# reactive, at most +15 % replica-hours.
-for spec in "$NASA 0.5" "$TR/synthetic/bursty.csv 0.7" "$TR/synthetic/season_breaks.csv 1.0"; do
+# trace, max under-provisioned ratio: NASA -50 %, the bursty stream -30 %, the others (no goal
+# of their own) at least no worse than reactive. Everywhere: no more scaling actions than
+# reactive, at most +15 % replica-hours (weekly_sharp was +38 % before the band's slack;
+# sharp_daily is the tightest: +15.0 %, its 30-minute daily peak bought 15 minutes ahead).
+for spec in "$NASA 0.5" "$TR/synthetic/bursty.csv 0.7" "$TR/synthetic/season_breaks.csv 1.0" \
+            "$TR/synthetic/weekly_sharp.csv 1.0" "$TR/synthetic/sharp_daily.csv 1.0" \
+            "$TR/synthetic/noise.csv 1.0" "$TR/synthetic/ramp.csv 1.0"; do
   read -r f umax <<<"$spec"
   "$BIN" simulate -f "$f" >"$MLA_TMP/goal.txt"
   awk -v umax="$umax" -v name="$(basename "$f")" '

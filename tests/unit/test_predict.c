@@ -472,3 +472,91 @@ Test(predict_max, no_night_cap_leaves_max_alone, .fini = fini)
     cr_assert_not(r.max_changed);
     mla_predict_config_fini(&c);
 }
+
+/* ---- issue 17: the band's slack and the floor that falls only at the boundary ---- */
+
+/* A forecast at HOLD's capacity 10 per replica: upper bound, point, observed load. */
+static struct mla_predict_forecast band(double upper, double point, double observed)
+{
+    struct mla_predict_forecast f = {
+        .peak_upper = upper, .peak_point = point, .confidence = 0.9, .observed = observed};
+    snprintf(f.trend, sizeof f.trend, "stable");
+    return f;
+}
+
+Test(predict_band, a_band_that_just_touches_the_next_replica_does_not_buy_it, .fini = fini)
+{
+    struct mla_predict_config c;
+    cfg_from(HOLD, &c);
+    /* quiet load of 8 at 10 per replica: the q0.90 bound 11 crosses into a second replica by a
+     * tenth of one: one replica, not two (the weekly_sharp case: +38 % replica-hours) */
+    struct mla_predict_forecast f = band(11, 8, 8);
+    struct mla_predict_result r = run(&c, &f, NOON, -1, 0);
+    ASSERT_DECISION(r, 1, "forecast");
+    cr_assert(strstr(r.reason, "crosses into replica 2 by less than 0.25"), "%s", r.reason);
+    /* by more than the slack: bought */
+    f = band(12.6, 8, 8);
+    r = run(&c, &f, NOON, -1, 0);
+    ASSERT_DECISION(r, 2, "forecast");
+    cr_assert_null(strstr(r.reason, "not bought"), "%s", r.reason);
+    /* the point forecast always buys what it needs, whatever the slack */
+    f = band(10.5, 10.2, 8);
+    r = run(&c, &f, NOON, -1, 0);
+    ASSERT_DECISION(r, 2, "forecast");
+    /* an exact multiple stays exact */
+    f = band(90, 80, 80);
+    r = run(&c, &f, NOON, -1, 0);
+    ASSERT_DECISION(r, 9, "forecast");
+    mla_predict_config_fini(&c);
+}
+
+Test(predict_band, the_floor_falls_only_when_the_whole_band_leaves_the_replica, .fini = fini)
+{
+    struct mla_predict_config c;
+    cfg_from(HOLD, &c); /* hold 30 min: the last change is 2 hours ago, the hold is over */
+    time_t long_ago = NOON - 7200;
+    /* at 2, the bound 11 still needs 2: kept (it would not have risen to 2 on this bound) */
+    struct mla_predict_forecast f = band(11, 8, 8);
+    struct mla_predict_result r = run(&c, &f, NOON, 2, long_ago);
+    ASSERT_DECISION(r, 2, "hysteresis");
+    cr_assert(strstr(r.reason, "kept at 2: the q0.90 upper bound 11.0 still needs 2"), "%s",
+              r.reason);
+    cr_assert_not(r.changed);
+    /* the bound below the boundary: down */
+    f = band(9.5, 8, 8);
+    r = run(&c, &f, NOON, 2, long_ago);
+    ASSERT_DECISION(r, 1, "forecast");
+    cr_assert(r.changed);
+    mla_predict_config_fini(&c);
+}
+
+Test(predict_band, the_floor_waits_for_the_load_to_leave_before_falling, .fini = fini)
+{
+    struct mla_predict_config c;
+    cfg_from(HOLD, &c);
+    time_t long_ago = NOON - 7200;
+    /* the forecast already sees the end of a peak that is still there (the load now needs 7):
+     * lowering the floor to 2 now would only split one scale-down into two */
+    struct mla_predict_forecast f = band(15, 12, 65);
+    struct mla_predict_result r = run(&c, &f, NOON, 9, long_ago);
+    ASSERT_DECISION(r, 9, "hysteresis");
+    cr_assert(strstr(r.reason, "kept at 9: the load now (65.0) still needs 7, more than 2"), "%s",
+              r.reason);
+    /* an ebbing load that needs less than half the floor (3 of 9) no longer keeps it */
+    f = band(15, 12, 25);
+    r = run(&c, &f, NOON, 9, long_ago);
+    ASSERT_DECISION(r, 2, "forecast");
+    /* 45 needs 5 of the 9: at least half, still kept */
+    f = band(15, 12, 45);
+    r = run(&c, &f, NOON, 9, long_ago);
+    ASSERT_DECISION(r, 9, "hysteresis");
+    /* the load gone: down at once */
+    f = band(15, 12, 14);
+    r = run(&c, &f, NOON, 9, long_ago);
+    ASSERT_DECISION(r, 2, "forecast");
+    /* unknown observed load: the forecast decides */
+    f = band(15, 12, NAN);
+    r = run(&c, &f, NOON, 9, long_ago);
+    ASSERT_DECISION(r, 2, "forecast");
+    mla_predict_config_fini(&c);
+}
