@@ -328,6 +328,8 @@ static struct mla_work *rec_item(const cJSON *a, const char *ns, const char *nam
     w->op = MLA_OP_UPDATE; /* stored already: no old resourceVersion to wait past */
     w->action = act;
     w->from_loop = true;
+    const char *why = rec_s(a, "why");
+    w->adopt = why && !strcmp(why, "adopt");
     return w;
 }
 
@@ -401,11 +403,6 @@ static bool rec_exec_job(struct mla_reconcile *r, cJSON *a)
         mla_queue_push(r->q, w);
     } else if (!strcmp(op, "delete")) {
         return rec_delete_at(r, "scaledjobs", ns, name);
-    } else if (!strcmp(op, "event")) {
-        const char *type = rec_s(a, "type");
-        mla_worker_event_on(r->kc, r->cfg.identity, mla_wl_job(), ns, name, rec_s(a, "uid"),
-                            type && !strcmp(type, "Warning"), rec_s(a, "reason"), "%s",
-                            rec_s(a, "message"));
     }
     return true;
 }
