@@ -5,8 +5,9 @@
 # once another; the API answers the worker's applies 429 with Retry-After meanwhile), so both
 # passes queue it; the user still sees one AdoptedAfterBypass Event per object, recorded when
 # the ScaledObject / ScaledJob is actually written. Through the controller driver (the policy
-# engine, policies/) against the test API server. Also: the queue-depth metric's help names
-# every kind the queue holds.
+# engine, policies/) against the test API server. Also: the bypass scan of Jobs skips Jobs with
+# succeeded pods (a template never ran), and the queue-depth metric's help names every kind
+# the queue holds.
 . "$(dirname "$0")/lib_kube.sh"
 PY=/usr/bin/python3
 kube_start_api
@@ -24,6 +25,12 @@ store_bypassed /apis/apps/v1 api-cpu-only deployments
 store_bypassed /apis/batch/v1 job-template jobs
 DEP=$(jq -r .metadata.name "$MLA_TMP/api-cpu-only.json"); JOB=$(jq -r .metadata.name "$MLA_TMP/job-template.json")
 ok "serve down: opted-in Deployment $DEP and suspended Job $JOB stored without the admission patch"
+if testapi_only "a Job stored with a status (the test API server keeps it)"; then
+  # the same template, but it ran once (succeeded pods): the bypass scan does not list it
+  kapi POST "/apis/batch/v1/namespaces/$NS/jobs" "$(jq -c '.metadata.name = "ran-before" | .status = {succeeded: 1}' "$MLA_TMP/job-template.json")" >/dev/null
+  [ "$(code)" = 201 ] || fail "store ran-before: $(cat "$MLA_TMP/last.body")"
+  clearlog
+fi
 
 # adopted NAME KIND -> how many AdoptedAfterBypass Events the object has
 adopted() {
@@ -42,7 +49,7 @@ out=$(send '{"cmd":"reconcile"}')
 [ "$(echo "$out" | jqr ok)" = true ] || fail "reconcile: $out"
 if testapi_only "the pass's cluster-wide counts"; then
   # both still missing when this second pass read: it planned both adoptions again
-  [ "$(echo "$out" | jqr adopted)" = 2 ] || fail "the second pass did not plan the adoptions again (written too early?): $out"
+  [ "$(echo "$out" | jqr adopted)" = 2 ] || fail "the second pass did not plan exactly the two adoptions again: $out"
 fi
 wait_until 15 exists "$(so_path "$NS" "$DEP")" || fail "Deployment not adopted: $(tail -5 "$MLA_TMP/drv.err")"
 wait_until 15 exists "$(sj_path "$JOB")" || fail "Job not adopted: $(tail -5 "$MLA_TMP/drv.err")"
@@ -64,6 +71,12 @@ if testapi_only "the pass's cluster-wide counts"; then
 fi
 [ "$(adopted "$DEP" Deployment)" = 1 ] && [ "$(adopted "$JOB" Job)" = 1 ] || fail "a later pass recorded another AdoptedAfterBypass"
 ok "a later pass: nothing to adopt, still one Event each"
+if testapi_only "the request log"; then
+  apilog | jq -e '[.items[] | select(.path == "/apis/batch/v1/jobs" and (.query | contains("labelSelector=!ml-autoscaling.io/managed")))] | length > 0 and all(.query | contains("fieldSelector=status.successful=0"))' >/dev/null \
+    || fail "the bypass scan of Jobs is not narrowed to Jobs without succeeded pods: $(apilog | jq -c '[.items[] | select(.path == "/apis/batch/v1/jobs") | .query]')"
+  gone "$(sj_path ran-before)" || fail "a Job with succeeded pods was listed and adopted"
+  ok "the bypass scan lists Jobs with fieldSelector=status.successful=0: a Job that ran (ran-before) is not read"
+fi
 driver_stop
 help=$(grep '^# HELP mla_worker_queue_depth ' "$MLA_TMP/drv.metrics") || fail "no mla_worker_queue_depth in /metrics"
 echo "$help" | grep -q 'StatefulSets' && echo "$help" | grep -q 'Job' || fail "queue-depth help names Deployments only: $help"
