@@ -45,6 +45,9 @@ struct mla_work {
     char *so_name;         /* owned: may be NULL */
     bool from_loop;        /* produced by the reconcile loop (already stored) */
     bool job;              /* a batch/v1 Job template: `so` is its ScaledJob (scaledjob.h) */
+    bool adopt;            /* from_loop: the workload bypassed the webhook; the worker records
+                            * AdoptedAfterBypass when its apply creates the object, so passes
+                            * that queue it again before the write add no second Event */
     double enqueued_wall;  /* unix seconds, when admission enqueued it */
     long long enqueued_ms; /* monotonic ms */
     /* worker state */

@@ -2,7 +2,7 @@
  * Deployments, the opted-in Deployments that bypassed the webhook (no managed label: stored
  * while no replica answered, failurePolicy Ignore), the ScaledObjects and the HPAs, and repairs
  * what admission's worker could not do or what changed since: missing or stale ScaledObjects
- * (create/update, or adopt with an AdoptedAfterBypass Event), HPAs that reappeared against
+ * (create/update, or adopt: the worker's write records AdoptedAfterBypass), HPAs that reappeared against
  * managed Deployments, ScaledObjects left behind by an opt-out, and orphans whose Deployment is
  * gone. The same for Job templates and their KEDA ScaledJobs (managed and bypassed Jobs, all
  * ScaledJobs: missing, drifted, opted out, orphaned). Deployments being deleted (deletionTimestamp) or in a namespace being deleted are left
@@ -133,13 +133,15 @@ cJSON *mla_reconcile_job_owners_to_read(const cJSON *jobs, const cJSON *bypassed
 
 /* Plans one pass. *plan is a new array of actions, in the order the shell runs them:
  *   {"op":"apply","namespace","name","why":"create|update|hpa|adopt","soName","hpaMode",
- *    "scaledObject":{...}}                       queue an APPLY for the worker
+ *    "scaledObject":{...}}                       queue an APPLY for the worker (adopt: the
+ *                                                 item's `adopt`, queue.h)
  *   {"op":"remove","namespace","name"}            queue a REMOVE (opted out)
  *   {"op":"delete","namespace","name"}            delete an orphaned ScaledObject
- *   {"op":"event","namespace","name","uid","type","reason","message"}   on a Deployment
+ *   {"op":"event","namespace","name","uid","type","reason","message"}   on a Deployment (no
+ *                                                 rule plans one now: kept for the shell)
  *   {"op":"predict","namespace","name"}           the MLA HOOK for this ScaledObject
  * Actions for a Job template carry "kind": "Job" (apply: "scaledObject" is the ScaledJob, no
- * "hpaMode"; remove; event on the Job), and the delete of an orphaned ScaledJob
+ * "hpaMode"; remove), and the delete of an orphaned ScaledJob
  * "kind": "ScaledJob"; actions for a StatefulSet carry "kind": "StatefulSet".
  * `stats` counts them. A Deployment the decision cannot be made for is logged and skipped. */
 enum mla_code mla_reconcile_plan(const struct mla_reconcile_input *in, cJSON **plan,

@@ -83,7 +83,8 @@ struct mla_queue *mla_queue_create(size_t cap)
     pthread_condattr_destroy(&ca);
     q->cap = cap ? cap : 100000;
     q->depth = mla_metrics_get(MLA_METRIC_GAUGE, "mla_worker_queue_depth",
-                               "Deployments waiting for the worker (pending + in flight).", "",
+                               "Workloads (Deployments, StatefulSets, Job templates) waiting for "
+                               "the worker (pending + in flight).", "",
                                NULL, 0);
     return q;
 }

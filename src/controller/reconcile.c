@@ -227,9 +227,12 @@ static void rec_read_fini(struct rec_read *rd)
  * without ScaledJobs has no such API, and the Deployments must not wait for either. */
 static void rec_read_jobs(struct mla_reconcile *r, struct rec_read *rd)
 {
+    /* the bypass scan skips Jobs with succeeded pods (CronJob runs and other finished Jobs,
+     * most of a busy cluster's Jobs): a template is suspended and never ran */
     static const char *const paths[] = {
         "/apis/batch/v1/jobs?labelSelector=ml-autoscaling.io%2Fmanaged%3Dtrue",
-        "/apis/batch/v1/jobs?labelSelector=%21ml-autoscaling.io%2Fmanaged",
+        "/apis/batch/v1/jobs?labelSelector=%21ml-autoscaling.io%2Fmanaged"
+        "&fieldSelector=status.successful%3D0",
         "/apis/keda.sh/v1alpha1/scaledjobs"};
     cJSON **into[] = {&rd->jobs, &rd->bypassed_jobs, &rd->sjs};
     rd->job_owners = cJSON_CreateArray();
@@ -328,6 +331,8 @@ static struct mla_work *rec_item(const cJSON *a, const char *ns, const char *nam
     w->op = MLA_OP_UPDATE; /* stored already: no old resourceVersion to wait past */
     w->action = act;
     w->from_loop = true;
+    const char *why = rec_s(a, "why");
+    w->adopt = why && !strcmp(why, "adopt");
     return w;
 }
 
@@ -401,11 +406,6 @@ static bool rec_exec_job(struct mla_reconcile *r, cJSON *a)
         mla_queue_push(r->q, w);
     } else if (!strcmp(op, "delete")) {
         return rec_delete_at(r, "scaledjobs", ns, name);
-    } else if (!strcmp(op, "event")) {
-        const char *type = rec_s(a, "type");
-        mla_worker_event_on(r->kc, r->cfg.identity, mla_wl_job(), ns, name, rec_s(a, "uid"),
-                            type && !strcmp(type, "Warning"), rec_s(a, "reason"), "%s",
-                            rec_s(a, "message"));
     }
     return true;
 }

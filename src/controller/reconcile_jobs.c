@@ -3,8 +3,8 @@
  *
  *   4. Per opted-in Job (managed ones, then those that bypassed the webhook): left alone while
  *      it or its namespace is being deleted; else decided as admission decides an UPDATE of the
- *      stored Job. A ScaledJob to write: apply when it is missing (create, or "adopt" plus an
- *      AdoptedAfterBypass Event on the Job), drifted from the decision, or owned by a deleted
+ *      stored Job. A ScaledJob to write: apply when it is missing (create, or "adopt": the
+ *      worker's write then records AdoptedAfterBypass on the Job), drifted from the decision, or owned by a deleted
  *      namesake; paused and foreign ScaledJobs are left alone. Not opted in any more but our
  *      ScaledJob is there: remove. A Job stored unsuspended decides nothing: left as it is.
  *   5. Per ScaledJob we made (label managed, ownerReference to a Job): its Job is gone or was
@@ -100,18 +100,6 @@ static void rj_apply(struct rj *p, struct mla_decision *dec, const char *ns, con
     cJSON_AddStringToObject(a, "soName", sj_name);
     cJSON_AddItemToObject(a, "scaledObject", dec->scaled_object); /* a takes it */
     dec->scaled_object = NULL;
-    if (strcmp(why, "adopt"))
-        return;
-    cJSON *e = rj_add(p, "event", "Job", ns, name);
-    cJSON_AddStringToObject(e, "uid", uid);
-    cJSON_AddStringToObject(e, "type", "Normal");
-    cJSON_AddStringToObject(e, "reason", "AdoptedAfterBypass");
-    char msg[512];
-    snprintf(msg, sizeof msg, "stored without ml-autoscaling's admission (the webhook did not "
-             "answer; failurePolicy Ignore): the loop applies ScaledJob %s; the label %s and "
-             "the policy annotations come with the Job's next update", sj_name,
-             MLA_LABEL_MANAGED);
-    cJSON_AddStringToObject(e, "message", msg);
 }
 
 /* Not opted in any more: our ScaledJob for this very Job must go. */

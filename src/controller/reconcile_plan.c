@@ -6,8 +6,10 @@
  * Rules, in plan order:
  *   1. Per Deployment (managed ones, then opted-in ones that bypassed the webhook): left alone
  *      while it or its namespace is being deleted; else decide with the current policy set.
- *      Opted in: apply when the ScaledObject is missing (create; "adopt" plus an
- *      AdoptedAfterBypass Event for a bypassed one), an HPA conflicts again, or it is stale;
+ *      Opted in: apply when the ScaledObject is missing (create; "adopt" for a bypassed one:
+ *      the worker records AdoptedAfterBypass when its write creates the ScaledObject, not the
+ *      plan, so two passes before that write make one Event), an HPA conflicts again, or it is
+ *      stale;
  *      paused and foreign ScaledObjects are left alone. Not opted in any more but our
  *      ScaledObject is there: remove (the worker restores the HPA).
  *   2. Per ScaledObject we made: its Deployment is gone or was re-created with a new uid ->
@@ -260,18 +262,6 @@ static void rp_apply(struct rp *p, struct mla_decision *dec, const char *ns, con
     cJSON_AddStringToObject(a, "hpaMode", rp_hpa_mode(dec->hpa_mode));
     cJSON_AddItemToObject(a, "scaledObject", dec->scaled_object); /* a takes it */
     dec->scaled_object = NULL;
-    if (strcmp(why, "adopt"))
-        return;
-    cJSON *e = rp_add(p, "event", ns, name);
-    cJSON_AddStringToObject(e, "uid", uid);
-    cJSON_AddStringToObject(e, "type", "Normal");
-    cJSON_AddStringToObject(e, "reason", "AdoptedAfterBypass");
-    char msg[512];
-    snprintf(msg, sizeof msg, "stored without ml-autoscaling's admission (the webhook did not "
-             "answer; failurePolicy Ignore): the loop applies ScaledObject %s; the label %s and "
-             "the policy annotations come with the Deployment's next update", so_name,
-             MLA_LABEL_MANAGED);
-    cJSON_AddStringToObject(e, "message", msg);
 }
 
 /* Not opted in any more: our ScaledObject must go (the worker restores the HPA). */

@@ -23,6 +23,13 @@ struct mla__wk_env {
 
 struct mla__wk_env mla__worker_env(const struct mla_worker *wk);
 
+/* The message of AdoptedAfterBypass (w->adopt, queue.h), recorded once the write created the
+ * object: the object's kind and name, then the workload's kind. */
+#define MLA__WK_ADOPTED_FMT                                                                     \
+    "stored without ml-autoscaling's admission (the webhook did not answer; failurePolicy "     \
+    "Ignore): the loop applied %s %s; the label " MLA_LABEL_MANAGED " and the policy "          \
+    "annotations come with the %s's next update"
+
 /* The name of the object the item writes (ScaledObject or ScaledJob): the admitted name, else
  * the built object's, else the workload's. Borrowed from w. */
 const char *mla__worker_so_name(const struct mla_work *w);

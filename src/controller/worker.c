@@ -644,6 +644,11 @@ static void wk_plan_apply_op(struct mla_worker_plan *p, const struct mla_work *w
                       "(server-side apply, field manager %s)", mla__worker_so_name(w),
                       seen->field_manager ? seen->field_manager : "ml-autoscaling");
     }
+    /* after the write (a failed write stops the plan), and only the one that creates it: an
+     * item queued again by a later pass finds it and records nothing */
+    if (w->adopt && !seen->existing)
+        wk_plan_event(p, false, "AdoptedAfterBypass", MLA__WK_ADOPTED_FMT, "ScaledObject",
+                      mla__worker_so_name(w), mla_worker_kind(w));
 }
 
 /* KEDA did not adopt the HPA in time: delete it, then apply without the transfer. */

@@ -6,16 +6,15 @@
  * delete or hand over first. A ScaledJob of the decided name that this product did not write
  * is left alone and reported, as a foreign ScaledObject is.
  */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "mla/log.h"
 #include "mla/mem.h"
 #include "mla/scaledjob.h"
+#include "mla/wlkind.h"
 #include "mla/worker.h"
 #include "worker-int.h"
 
@@ -30,63 +29,6 @@ void mla__worker_job_stored(struct mla_work *w, const cJSON *job)
         return;
     cJSON_DeleteItemFromObjectCaseSensitive(spec, "jobTargetRef");
     cJSON_AddItemToObject(spec, "jobTargetRef", mla_sj_job_target(job)); /* spec takes it */
-}
-
-/* A core/v1 Event on the template Job (best effort: the work does not depend on it). */
-static void wj_event(const struct mla__wk_env *env, const struct mla_work *w, bool warning,
-                     const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static void wj_event(const struct mla__wk_env *env, const struct mla_work *w, bool warning,
-                     const char *reason, const char *fmt, ...)
-{
-    char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    mla_worker_utf8_cut(msg, 1023); /* events.k8s.io refuses notes over 1 KB */
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    char ts[40];
-    mla_kube_time_format(ts, sizeof ts, (double)tv.tv_sec, false);
-    cJSON *e = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "apiVersion", "v1");
-    cJSON_AddStringToObject(e, "kind", "Event");
-    cJSON *m = cJSON_AddObjectToObject(e, "metadata");
-    char *name = mla_xasprintf("%s.%llx", w->name, (unsigned long long)tv.tv_sec * 1000000ULL +
-                                                       (unsigned long long)tv.tv_usec);
-    cJSON_AddStringToObject(m, "name", name);
-    free(name);
-    cJSON_AddStringToObject(m, "namespace", w->ns);
-    cJSON *io = cJSON_AddObjectToObject(e, "involvedObject");
-    cJSON_AddStringToObject(io, "apiVersion", "batch/v1");
-    cJSON_AddStringToObject(io, "kind", "Job");
-    cJSON_AddStringToObject(io, "name", w->name);
-    cJSON_AddStringToObject(io, "namespace", w->ns);
-    if (w->uid)
-        cJSON_AddStringToObject(io, "uid", w->uid);
-    cJSON_AddStringToObject(e, "reason", reason);
-    cJSON_AddStringToObject(e, "message", msg);
-    cJSON_AddStringToObject(e, "type", warning ? "Warning" : "Normal");
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(e, "source"), "component", "ml-autoscaling");
-    cJSON_AddStringToObject(e, "reportingComponent", "ml-autoscaling");
-    cJSON_AddStringToObject(e, "reportingInstance", env->identity);
-    cJSON_AddStringToObject(e, "firstTimestamp", ts);
-    cJSON_AddStringToObject(e, "lastTimestamp", ts);
-    cJSON_AddNumberToObject(e, "count", 1);
-    char *body = cJSON_PrintUnformatted(e);
-    cJSON_Delete(e);
-    char *path = mla_xasprintf("/api/v1/namespaces/%s/events", w->ns);
-    struct mla_kube_opts o = {.budget_ms = 2000, .max_attempts = 2};
-    struct mla_kube_resp r = {0};
-    struct mla_err err;
-    mla_err_clear(&err);
-    if (mla_kube_request(env->kc, MLA_KUBE_POST, path, body, &o, &r, &err) != MLA_OK)
-        mla_log(MLA_LOG_WARN, "worker", "cannot record Event %s on Job %s/%s: %s", reason, w->ns,
-                w->name, err.msg);
-    mla_kube_resp_fini(&r);
-    free(path);
-    free(body);
 }
 
 static int wj_fail(const struct mla_work *w, const char *what, enum mla_code rc,
@@ -158,12 +100,14 @@ static int wj_apply(const struct mla__wk_env *env, struct mla_work *w)
         mla_kube_resp_fini(&r);
         return wj_fail(w, "read ScaledJob", rc, &err);
     }
+    bool missing = rc == MLA_ENOTFOUND; /* this write creates it */
     if (rc == MLA_OK && !wj_ours(r.body, w->name, NULL)) {
         mla_log(MLA_LOG_WARN, "worker", "%s/%s: ScaledJob %s exists and was not created by "
                 "ml-autoscaling for this Job; left alone", w->ns, w->name, mla__worker_so_name(w));
-        wj_event(env, w, true, "ScaledJobExists", "ScaledJob %s was not created by "
-                 "ml-autoscaling for this Job; it is left alone and nothing is written",
-                 mla__worker_so_name(w));
+        mla_worker_event_on(env->kc, env->identity, mla_wl_job(), w->ns, w->name, w->uid, true,
+                            "ScaledJobExists", "ScaledJob %s was not created by ml-autoscaling "
+                            "for this Job; it is left alone and nothing is written",
+                            mla__worker_so_name(w));
         mla_kube_resp_fini(&r);
         return WJ_DONE;
     }
@@ -186,8 +130,9 @@ static int wj_apply(const struct mla__wk_env *env, struct mla_work *w)
     if (invalid) {
         mla_log(MLA_LOG_ERROR, "worker", "%s/%s: the API refused the ScaledJob %s: %s", w->ns,
                 w->name, mla__worker_so_name(w), err.msg);
-        wj_event(env, w, true, "ScaledJobInvalid", "the API refused ScaledJob %s: %s",
-                 mla__worker_so_name(w), err.msg);
+        mla_worker_event_on(env->kc, env->identity, mla_wl_job(), w->ns, w->name, w->uid, true,
+                            "ScaledJobInvalid", "the API refused ScaledJob %s: %s",
+                            mla__worker_so_name(w), err.msg);
         return WJ_DONE;
     }
     if (rc != MLA_OK)
@@ -195,8 +140,14 @@ static int wj_apply(const struct mla__wk_env *env, struct mla_work *w)
     const cJSON *spec = cJSON_GetObjectItemCaseSensitive(w->so, "spec");
     int max = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(spec, "maxReplicaCount"));
     mla_log(MLA_LOG_INFO, "worker", "%s/%s: applied ScaledJob %s", w->ns, w->name, mla__worker_so_name(w));
-    wj_event(env, w, false, "ScaledJobApplied", "applied ScaledJob %s: KEDA runs a copy of this "
-             "Job per queued item, at most %d at once", mla__worker_so_name(w), max);
+    mla_worker_event_on(env->kc, env->identity, mla_wl_job(), w->ns, w->name, w->uid, false,
+                        "ScaledJobApplied", "applied ScaledJob %s: KEDA runs a copy of this Job "
+                        "per queued item, at most %d at once", mla__worker_so_name(w), max);
+    /* once, by the write that creates it: an item a later pass queued again finds it */
+    if (w->adopt && missing)
+        mla_worker_event_on(env->kc, env->identity, mla_wl_job(), w->ns, w->name, w->uid,
+                            false, "AdoptedAfterBypass", MLA__WK_ADOPTED_FMT, "ScaledJob",
+                            mla__worker_so_name(w), "Job");
     return WJ_DONE;
 }
 
@@ -236,8 +187,9 @@ static int wj_remove(const struct mla__wk_env *env, struct mla_work *w)
             break;
         }
         mla_log(MLA_LOG_INFO, "worker", "%s/%s: deleted ScaledJob %s", w->ns, w->name, n);
-        wj_event(env, w, false, "ScaledJobRemoved", "the Job opted out: deleted ScaledJob %s",
-                 n);
+        mla_worker_event_on(env->kc, env->identity, mla_wl_job(), w->ns, w->name, w->uid,
+                            false, "ScaledJobRemoved", "the Job opted out: deleted ScaledJob %s",
+                            n);
     }
     mla_kube_resp_fini(&r);
     return res;

@@ -42,8 +42,8 @@ DRV_TEMPLATE="" driver_start drv --policy-dir "$MLA_ROOT/policies" --loop-interv
   --lease-namespace "$LEASE_NS" --lease-name loop-jobs --lease-duration 3 --renew-deadline 2 \
   --retry-period 0.5
 wait_until 5 sh -c "echo '{\"cmd\":\"leader\"}' >&3; sleep 0.2; tail -1 '$MLA_TMP/drv.out' | grep -q true" || fail "never became leader"
-# a new leader runs a pass at once: that pass adopts them (no explicit pass here, which could
-# run before the worker wrote the first one's ScaledJobs and adopt them twice)
+# a new leader runs a pass at once: that pass adopts them (two passes before the write:
+# test_kube_loop_adopt_once.sh)
 wait_until 5 exists "$(sj_path transcode)" || fail "no ScaledJob after the leader's first pass: $(repairs 0)"
 send '{"cmd":"wait","timeoutMs":5000}' >/dev/null
 out=$(reconcile)

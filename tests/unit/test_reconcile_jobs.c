@@ -186,11 +186,10 @@ Test(reconcile_jobs, adopts_a_job_that_bypassed_the_webhook_once, .init = init)
     cJSON_AddItemToArray(w.bypassed, job("b", "tmpl", "u1", true, false));
     cJSON_AddItemToArray(w.bypassed, job("b", "plain", "u2", false, false)); /* not opted in */
     plan(&w);
-    cr_assert_str_eq(summary(&w), "apply Job b/tmpl adopt; event Job b/tmpl AdoptedAfterBypass");
+    /* no Event in the plan: the worker records AdoptedAfterBypass when its write creates the
+     * ScaledJob, so two passes before that write make one Event */
+    cr_assert_str_eq(summary(&w), "apply Job b/tmpl adopt");
     cr_assert_eq(w.st.adopted, 1);
-    const cJSON *e = cJSON_GetArrayItem(w.plan, 1);
-    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(e, "uid")), "u1");
-    cr_assert(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(e, "message")), "ScaledJob tmpl"));
     cJSON_AddItemToArray(w.sjs, sj("b", "tmpl", "u1", 4));
     plan(&w);
     cr_assert_str_eq(summary(&w), "", "adopted again: %s", summary(&w));

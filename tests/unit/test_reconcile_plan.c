@@ -180,13 +180,11 @@ Test(reconcile_plan, adopts_a_deployment_that_bypassed_the_webhook_once, .init =
     cJSON_AddItemToArray(w.bypassed, dep("b", "web", "u1", true, false));
     cJSON_AddItemToArray(w.bypassed, dep("b", "plain", "u2", false, false)); /* not opted in */
     plan(&w);
-    cr_assert_str_eq(summary(&w), "apply b/web adopt; event b/web AdoptedAfterBypass");
+    /* no Event in the plan: the worker records AdoptedAfterBypass when its write creates the
+     * ScaledObject (test_worker_plan.c), so two passes before that write make one Event */
+    cr_assert_str_eq(summary(&w), "apply b/web adopt");
     cr_assert_eq(w.st.adopted, 1);
     cr_assert_eq(w.st.created, 0);
-    const cJSON *e = cJSON_GetArrayItem(w.plan, 1);
-    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(e, "uid")), "u1");
-    cr_assert(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(e, "message")),
-                     "failurePolicy Ignore"));
     /* next pass: the ScaledObject is there and current: no second Event */
     cJSON_AddItemToArray(w.sos, so("b", "web", "u1", 4));
     plan(&w);
@@ -219,9 +217,8 @@ Test(reconcile_plan, leaves_deployments_and_namespaces_being_deleted_alone, .ini
     /* the same namespace once it is not terminating: everything is planned */
     cJSON_DeleteItemFromArray(w.terminating, 0);
     plan(&w);
-    cr_assert_str_eq(summary(&w), "apply dying/web create; apply dying/new adopt; event "
-                                  "dying/new AdoptedAfterBypass; delete dying/ghost; predict "
-                                  "dying/ghost");
+    cr_assert_str_eq(summary(&w), "apply dying/web create; apply dying/new adopt; delete "
+                                  "dying/ghost; predict dying/ghost");
     world_fini(&w);
 }
 

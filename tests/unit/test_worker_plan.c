@@ -115,6 +115,41 @@ Test(worker_plan, nothing_there_applies_with_the_owner_reference_and_an_event)
     done(&f);
 }
 
+/* An adoption (a loop item for a workload that bypassed the webhook): AdoptedAfterBypass after
+ * the write that creates the ScaledObject, and not when a later pass queued the item again and
+ * it is there already (one Event per adoption). */
+static void plan_adopt(struct fixture *f, const char *existing)
+{
+    f->w = item(MLA_HPA_DELETE);
+    f->w->from_loop = true;
+    f->w->adopt = true;
+    f->existing = existing ? js(existing) : NULL;
+    f->sos = js("[]");
+    f->hpas = js("[]");
+    struct mla_worker_seen seen = {.existing = f->existing, .sos = f->sos, .hpas = f->hpas};
+    mla_worker_plan_init(&f->p);
+    mla_worker_plan_apply(f->w, &seen, &f->p);
+}
+
+Test(worker_plan, an_adoption_records_adopted_after_bypass_once_after_the_write)
+{
+    struct fixture f;
+    plan_adopt(&f, NULL);
+    cr_assert_str_eq(kinds(&f.p), "AEE");
+    cr_assert_str_eq(f.p.ops[1].reason, "ScaledObjectApplied");
+    cr_assert_str_eq(f.p.ops[2].reason, "AdoptedAfterBypass");
+    cr_assert_not(f.p.ops[2].warning);
+    cr_assert(strstr(f.p.ops[2].message, "failurePolicy Ignore"), "%s", f.p.ops[2].message);
+    cr_assert(strstr(f.p.ops[2].message, "applied ScaledObject web;"), "%s", f.p.ops[2].message);
+    cr_assert(strstr(f.p.ops[2].message, "with the Deployment's next update"), "%s",
+              f.p.ops[2].message);
+    done(&f);
+    plan_adopt(&f, OURS("web", ""));
+    cr_assert_str_eq(kinds(&f.p), "AE");
+    cr_assert_str_eq(f.p.ops[1].reason, "ScaledObjectApplied");
+    done(&f);
+}
+
 Test(worker_plan, a_foreign_scaled_object_stops_it_with_a_warning)
 {
     struct fixture f;

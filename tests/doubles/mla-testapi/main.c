@@ -46,6 +46,7 @@
 
 #include "discovery.h"
 #include "gcpolicy.h"
+#include "fieldsel.h"
 #include "jobs.h"
 #include "mla/buf.h"
 #include "mla/kube.h"
@@ -875,6 +876,15 @@ static long ta_api(const char *method, const struct ta_req *rq, struct MHD_Conne
             long code = 0;
             const char *sel = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "labelSelector");
             *out = ta_list(r, rq->has_ns ? rq->ns : NULL, sel, &code);
+            const char *fsel = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "fieldSelector");
+            const char *fmsg = NULL;
+            long fc = code == 200 && fsel && *fsel
+                          ? ta_fieldsel_filter(r->plural, fsel, *out, &fmsg) : 0;
+            if (fc) {
+                cJSON_Delete(*out);
+                *out = ta_status(fc, "BadRequest", "%s: \"%s\"", fmsg, fsel);
+                return fc;
+            }
             return code == 200 ? ta_list_page(c, out) : code;
         }
         struct ta_obj *x = ta_find(r, rq->ns, rq->name);
