@@ -430,3 +430,20 @@ enum mla_code mla_decide(const struct mla_policy_set *ps, const struct mla_revie
     }
     return dc_opted_in(ps, req, out, err);
 }
+
+/* Mirrors mla_decide's branches above that end in its initial "allowed" decision. */
+bool mla_decide_plain(const struct mla_review_plain *p)
+{
+    if (p->has_object && !strcmp(p->kind, "Job") && !strcmp(p->kind_group, "batch"))
+        return false;
+    if (!p->has_object || (p->op != MLA_OP_CREATE && p->op != MLA_OP_UPDATE) ||
+        !mla_wl_find_gvk(p->kind_group, p->kind_version, p->kind) || *p->sub_resource)
+        return true;
+    if (p->enabled && !strcmp(p->enabled, "true"))
+        return false;
+    if (p->op == MLA_OP_UPDATE && p->has_old_object &&
+        ((p->old_enabled && !strcmp(p->old_enabled, "true")) ||
+         (p->old_managed && !strcmp(p->old_managed, "true"))))
+        return false;
+    return true;
+}
