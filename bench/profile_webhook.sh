@@ -9,6 +9,7 @@
 # With N0, serve is profiled twice (N and N0 requests) and every figure is the difference per
 # request, (cost(N) - cost(N0)) / (N - N0): start-up, the TLS handshake and shutdown cancel out.
 # Without it, they are spread over the N requests.
+# PROFILE_KEEP=DIR keeps the callgrind files and their annotations there.
 # Note: callgrind counts each byte of a `rep stosb` memset as an instruction, so libc memset
 # (MHD zeroing its connection pool) weighs more here than in time.
 set -euo pipefail
@@ -126,3 +127,4 @@ for k, v in sorted(cs.items(), key=lambda kv: -kv[1]):
     if abs(v / (n - n0)) >= 50:
         print("  %-44s %8.0f  %5.1f%%" % (k, v / (n - n0), 100 * v / (n - n0) / max(per(ta, tb), 1)))
 PY
+if [ -n "${PROFILE_KEEP:-}" ]; then mkdir -p "$PROFILE_KEEP"; cp "$tmp"/cg.n* "$PROFILE_KEEP"/; fi
