@@ -323,6 +323,14 @@ static void dc_target(cJSON *so, const struct mla_review_request *req)
     cJSON_ReplaceItemInObjectCaseSensitive(ref, "kind", cJSON_CreateString(wl->kind));
 }
 
+/* snprintf(dst, n, "%s", src) without the formatting machinery (hot path). */
+static void dc_copy(char *dst, size_t n, const char *src)
+{
+    size_t len = strnlen(src, n - 1);
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
 static enum mla_code dc_opted_in(const struct mla_policy_set *ps,
                                  const struct mla_review_request *req, struct mla_decision *out,
                                  struct mla_err *err)
@@ -349,10 +357,10 @@ static enum mla_code dc_opted_in(const struct mla_policy_set *ps,
         mla__decide_deny(out, 400, full);
         return MLA_OK;
     }
-    snprintf(out->policy, sizeof out->policy, "%s", r.policy->name);
-    snprintf(out->profile, sizeof out->profile, "%s", r.profile->name);
-    snprintf(out->policy_hash, sizeof out->policy_hash, "%s", r.policy->hash);
-    snprintf(out->so_name, sizeof out->so_name, "%s", r.so_name);
+    dc_copy(out->policy, sizeof out->policy, r.policy->name);
+    dc_copy(out->profile, sizeof out->profile, r.profile->name);
+    dc_copy(out->policy_hash, sizeof out->policy_hash, r.policy->hash);
+    dc_copy(out->so_name, sizeof out->so_name, r.so_name);
     out->hpa_mode = r.s->hpa_mode;
     out->vpa_mode = r.s->vpa_mode;
     out->skip_write = r.skip_write;
