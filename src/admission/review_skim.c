@@ -296,6 +296,50 @@ static enum sk_where sk_child(const struct sk *k, enum sk_where w, size_t b, siz
     }
 }
 
+/* sk_container for a value nothing is recorded in (W_OTHER: most of a review, managedFields
+ * above all): the same grammar without the cut and fact bookkeeping. */
+static bool sk_container_other(struct sk *k, bool obj)
+{
+    if (++k->depth > k->max_depth)
+        return false;
+    const unsigned char *s = k->s;
+    const unsigned char close = obj ? '}' : ']';
+    k->at++;
+    sk_ws(k);
+    if (k->at < k->len && s[k->at] == close) {
+        k->at++;
+        k->depth--;
+        return true;
+    }
+    for (;;) {
+        sk_ws(k);
+        if (obj) {
+            size_t b, e;
+            if (k->at >= k->len || s[k->at] != '"' || !sk_string(k, &b, &e))
+                return false;
+            sk_ws(k);
+            if (k->at >= k->len || s[k->at] != ':')
+                return false;
+            k->at++;
+            sk_ws(k);
+        }
+        if (!sk_value(k, W_OTHER))
+            return false;
+        sk_ws(k);
+        if (k->at >= k->len)
+            return false;
+        if (s[k->at] == ',') {
+            k->at++;
+            continue;
+        }
+        if (s[k->at] != close)
+            return false;
+        k->at++;
+        k->depth--;
+        return true;
+    }
+}
+
 /* cJSON's parse_object / parse_array, with k->at on the opening bracket. cJSON's whitespace
  * skip steps back one byte when it reaches the end of the input; that only ever turns an
  * unterminated container into a failure at another offset, which is a failure here too. */
@@ -388,9 +432,9 @@ static bool sk_value(struct sk *k, enum sk_where w)
         return sk_string(k, &b, &e);
     }
     case '[':
-        return sk_container(k, W_OTHER, false);
+        return sk_container_other(k, false);
     case '{':
-        return sk_container(k, w, true);
+        return w == W_OTHER ? sk_container_other(k, true) : sk_container(k, w, true);
     default:
         if (*p == '-' || (*p >= '0' && *p <= '9'))
             return sk_number(k);
