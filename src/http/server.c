@@ -42,7 +42,12 @@
 #include "mla/metrics.h"
 
 #define HTTP_CONN_MEMORY (16u * 1024u) /* per-connection MHD pool: header block limit ~14 KB */
-#define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/* TLS 1.2 and 1.3, AEAD ciphers with an ephemeral key exchange only: GnuTLS's NORMAL also lets
+ * TLS 1.2 clients pick CBC suites and static RSA key exchange. kube-apiserver (Go) offers
+ * ECDHE with AES-GCM first; the client's order decides among these (no %SERVER_PRECEDENCE). */
+#define HTTP_TLS_PRIORITIES                                                                    \
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"        \
+    "+CHACHA20-POLY1305:-KX-ALL:+ECDHE-RSA:+ECDHE-ECDSA"
 #define HTTP_MAX_CHAIN 8
 #define HTTP_OUT_CAP (16u * 1024u * 1024u) /* a response larger than this is a bug */
 #define HTTP_KEEP_BYTES (64u * 1024u)      /* per-connection buffers above this are freed */
