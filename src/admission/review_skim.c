@@ -40,7 +40,7 @@ static void sk_ws(struct sk *k)
         k->at++;
 }
 
-static bool sk_value(struct sk *k, enum sk_where w);
+static inline __attribute__((always_inline)) bool sk_value(struct sk *k, enum sk_where w);
 
 /* cJSON's parse_hex4: 0 for any non-hex character. */
 static unsigned sk_hex4(const unsigned char *p)
@@ -61,9 +61,13 @@ static unsigned sk_hex4(const unsigned char *p)
     return h;
 }
 
+static bool sk_string_escapes(const struct sk *k, size_t end);
+
 /* A string at k->at (a '"'); on success k->at is past the closing quote and [*b, *e) is the raw
- * content. cJSON first finds the end (a backslash hides the next byte), then decodes escapes. */
-static bool sk_string(struct sk *k, size_t *b, size_t *e)
+ * content. cJSON first finds the end (a backslash hides the next byte), then decodes escapes.
+ * Inlined into its callers: strings (keys above all) are most of a review's tokens, and a call
+ * per string cost more than its scan. Escapes are checked out of line. */
+static inline __attribute__((always_inline)) bool sk_string(struct sk *k, size_t *b, size_t *e)
 {
     const unsigned char *s = k->s;
     size_t i = k->at + 1;
@@ -96,12 +100,19 @@ static bool sk_string(struct sk *k, size_t *b, size_t *e)
         i += 2;
     }
     size_t end = i;
-    if (!escaped) {
-        *b = k->at + 1;
-        *e = end;
-        k->at = end + 1;
-        return true;
-    }
+    if (escaped && !sk_string_escapes(k, end))
+        return false;
+    *b = k->at + 1;
+    *e = end;
+    k->at = end + 1;
+    return true;
+}
+
+/* The escapes of the string from k->at (its opening quote) to end (its closing quote), as
+ * cJSON decodes them. */
+static bool sk_string_escapes(const struct sk *k, size_t end)
+{
+    const unsigned char *s = k->s;
     const unsigned char *p = memchr(s + k->at + 1, '\\', end - (k->at + 1));
     const unsigned char *pe = s + end;
     while (p) {
@@ -132,9 +143,6 @@ static bool sk_string(struct sk *k, size_t *b, size_t *e)
         }
         p = p < pe ? memchr(p, '\\', (size_t)(pe - p)) : NULL;
     }
-    *b = k->at + 1;
-    *e = end;
-    k->at = end + 1;
     return true;
 }
 
@@ -402,7 +410,7 @@ static bool sk_container(struct sk *k, enum sk_where w, bool obj)
 }
 
 /* cJSON's parse_value (k->at after whitespace). */
-static bool sk_value(struct sk *k, enum sk_where w)
+static inline __attribute__((always_inline)) bool sk_value(struct sk *k, enum sk_where w)
 {
     if (k->at >= k->len)
         return false;
