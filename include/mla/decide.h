@@ -60,6 +60,12 @@ void mla_decision_warn(struct mla_decision *d, const char *fmt, ...)
 enum mla_code mla_decide(const struct mla_policy_set *ps, const struct mla_review_request *req,
                          struct mla_decision *out, struct mla_err *err) MLA_MUST_CHECK;
 
+/* True when mla_decide on this review (decoded: review.h, mla_review_plain) would answer
+ * "allowed, not opted in, nothing to do": no patch, no warning, no action. False when it would
+ * do anything else, or may (a Job, an opted-in object, an opt-in removed on UPDATE): decode
+ * the review and call mla_decide. The webhook's hot path, with no tree and no policy set. */
+bool mla_decide_plain(const struct mla_review_plain *p);
+
 /* The points where the API side (kube helper) plugs into admission, set by `serve`. Both run
  * in the request thread; either may be NULL. */
 struct mla_admit_hooks {

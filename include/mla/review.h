@@ -18,6 +18,7 @@
 
 #include "mla/buf.h"
 #include "mla/err.h"
+#include "mla/review_skim.h"
 
 enum mla_review_op { MLA_OP_CREATE, MLA_OP_UPDATE, MLA_OP_DELETE, MLA_OP_CONNECT, MLA_OP_OTHER };
 
@@ -58,6 +59,40 @@ struct mla_decision; /* decide.h */
  * On success *req is filled (the caller then owns req->root, freed by mla_review_request_fini). */
 enum mla_code mla_review_decode(const char *body, size_t len, struct mla_review_request *req,
                              char *uid_out, size_t uid_n, struct mla_err *err) MLA_MUST_CHECK;
+
+/* The skim of a body (review_skim.h), done once and shared by mla_review_plain and
+ * mla_review_decode_scanned. */
+struct mla_review_scan {
+    bool ok; /* the skim accepted the body: cuts and facts are valid */
+    struct mla_review_cuts cuts;
+};
+void mla_review_scan(const char *body, size_t len, struct mla_review_scan *sc);
+
+/* mla_review_decode with the body's scan already made (sc from mla_review_scan on the same
+ * body); same results. mla_review_decode is scan + this. */
+enum mla_code mla_review_decode_scanned(const char *body, size_t len,
+                                        const struct mla_review_scan *sc,
+                                        struct mla_review_request *req, char *uid_out,
+                                        size_t uid_n, struct mla_err *err) MLA_MUST_CHECK;
+
+/* What the not-opted-in answer reads of a review, taken from the scan's facts without a tree
+ * (strings are NUL-terminated copies in `text`). */
+struct mla_review_plain {
+    const char *uid, *kind_group, *kind_version, *kind, *sub_resource;
+    enum mla_review_op op;
+    bool has_object, has_old_object;
+    /* object's / oldObject's ml-autoscaling.io/enabled annotation, oldObject's
+     * ml-autoscaling.io/managed label: NULL when absent or not a string */
+    const char *enabled, *old_enabled, *old_managed;
+    char text[512];
+};
+
+/* True when mla_review_decode would accept the body and the fields above are exactly what it
+ * would decode: a well-formed v1 review whose strings read here have no escapes, no NUL bytes
+ * and fit `text`, on a body the scan accepted with no unsure key. False says only "decode it"
+ * (every error, and every unusual body, takes the ordinary path). */
+bool mla_review_plain(const char *body, const struct mla_review_scan *sc,
+                      struct mla_review_plain *out);
 
 /* Frees the tree; every borrowed pointer in req becomes invalid. NULL-safe, idempotent. */
 void mla_review_request_fini(struct mla_review_request *req);

@@ -26,11 +26,32 @@
 /* At most this many cuts are recorded; further skippable values are validated and kept. */
 #define MLA_REVIEW_SKIM_MAX_CUTS 16
 
+/* The members the not-opted-in answer reads (review.h, mla_review_plain), found on the way so
+ * that such a review needs no tree at all. Each is the first occurrence of its key in its
+ * parent (what cJSON's lookup returns), and its parent is itself such a first occurrence:
+ * root.apiVersion, root.kind, root.request; request.uid, .kind (and its .group, .version,
+ * .kind), .operation, .subResource, .object, .oldObject, .dryRun; object.metadata, its
+ * .annotations and their "ml-autoscaling.io/enabled"; oldObject.metadata, its .annotations
+ * ("…/enabled") and .labels ("ml-autoscaling.io/managed"). */
+enum mla_review_fact {
+    MLA_RF_API_VERSION, MLA_RF_KIND, MLA_RF_REQUEST, MLA_RF_UID, MLA_RF_GVK, MLA_RF_GVK_GROUP,
+    MLA_RF_GVK_VERSION, MLA_RF_GVK_KIND, MLA_RF_OPERATION, MLA_RF_SUB_RESOURCE, MLA_RF_OBJECT,
+    MLA_RF_OLD_OBJECT, MLA_RF_DRY_RUN, MLA_RF_META, MLA_RF_ANN, MLA_RF_ENABLED, MLA_RF_OLD_META,
+    MLA_RF_OLD_ANN, MLA_RF_OLD_ENABLED, MLA_RF_OLD_LABELS, MLA_RF_OLD_MANAGED, MLA_RF_COUNT
+};
+
 struct mla_review_cuts {
     size_t n;
     struct {
         size_t from, to; /* body[from, to) is one JSON value that may be replaced by null */
     } cut[MLA_REVIEW_SKIM_MAX_CUTS];
+    /* body[from, to) is the fact's whole value (a string with its quotes); to == 0: absent */
+    struct {
+        size_t from, to;
+    } fact[MLA_RF_COUNT];
+    /* A key on the facts' path has an escape or a NUL byte: cJSON compares keys unescaped
+     * and NUL-terminated, so such a key might name a fact the raw bytes do not show. */
+    bool fact_unsure;
 };
 
 /* True when body[0, len) is what mla_review_decode's parse step accepts: optional whitespace,
@@ -38,7 +59,7 @@ struct mla_review_cuts {
  * '\n' or NUL bytes, and no nesting deeper than max_depth objects+arrays. On true, *cuts lists
  * the values that may be replaced by `null` without changing anything the decision reads.
  * False says nothing more: the caller then parses the body the ordinary way (which produces
- * the exact error). */
+ * the exact error). The facts are filled on true only. */
 bool mla_review_skim(const char *body, size_t len, size_t max_depth, struct mla_review_cuts *cuts);
 
 #endif

@@ -323,6 +323,14 @@ static void dc_target(cJSON *so, const struct mla_review_request *req)
     cJSON_ReplaceItemInObjectCaseSensitive(ref, "kind", cJSON_CreateString(wl->kind));
 }
 
+/* snprintf(dst, n, "%s", src) without the formatting machinery (hot path). */
+static void dc_copy(char *dst, size_t n, const char *src)
+{
+    size_t len = strnlen(src, n - 1);
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
 /* The namespace the object lives in: the request's, else the object's, else "default". */
 static const char *dc_namespace(const struct mla_review_request *req)
 {
@@ -353,10 +361,10 @@ static bool dc_resolve(const struct mla_policy_set *ps, const struct mla_review_
 /* What the decision records of the resolution (names, hash, modes). */
 static void dc_record(const struct mla_resolved *r, struct mla_decision *out)
 {
-    snprintf(out->policy, sizeof out->policy, "%s", r->policy->name);
-    snprintf(out->profile, sizeof out->profile, "%s", r->profile->name);
-    snprintf(out->policy_hash, sizeof out->policy_hash, "%s", r->policy->hash);
-    snprintf(out->so_name, sizeof out->so_name, "%s", r->so_name);
+    dc_copy(out->policy, sizeof out->policy, r->policy->name);
+    dc_copy(out->profile, sizeof out->profile, r->profile->name);
+    dc_copy(out->policy_hash, sizeof out->policy_hash, r->policy->hash);
+    dc_copy(out->so_name, sizeof out->so_name, r->so_name);
     out->hpa_mode = r->s->hpa_mode;
     out->vpa_mode = r->s->vpa_mode;
     out->skip_write = r->skip_write;
@@ -467,4 +475,21 @@ enum mla_code mla_decide(const struct mla_policy_set *ps, const struct mla_revie
         return MLA_OK;
     }
     return dc_opted_in(ps, req, out, err);
+}
+
+/* Mirrors mla_decide's branches above that end in its initial "allowed" decision. */
+bool mla_decide_plain(const struct mla_review_plain *p)
+{
+    if (p->has_object && !strcmp(p->kind, "Job") && !strcmp(p->kind_group, "batch"))
+        return false;
+    if (!p->has_object || (p->op != MLA_OP_CREATE && p->op != MLA_OP_UPDATE) ||
+        !mla_wl_find_gvk(p->kind_group, p->kind_version, p->kind) || *p->sub_resource)
+        return true;
+    if (p->enabled && !strcmp(p->enabled, "true"))
+        return false;
+    if (p->op == MLA_OP_UPDATE && p->has_old_object &&
+        ((p->old_enabled && !strcmp(p->old_enabled, "true")) ||
+         (p->old_managed && !strcmp(p->old_managed, "true"))))
+        return false;
+    return true;
 }

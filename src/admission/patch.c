@@ -86,52 +86,80 @@ const cJSON *mla_patch_get(const cJSON *doc, const char *const *tokens, size_t n
     return node;
 }
 
-static char *patch_pointer(const char *const *tokens, size_t n)
+/* The JSON Pointer of tokens[0..n), built once per set/remove: every question about earlier ops
+ * compares a prefix of it (ends[k] is where the pointer of tokens[0..k) ends), and the op's own
+ * path is one of those prefixes. On the stack when it fits (the webhook's paths are short): it
+ * used to be printed, in heap buffers, three times per op. */
+struct patch_path {
+    char stack[512];
+    size_t stack_ends[PATCH_MAX_DEPTH + 1];
+    char *s;     /* stack, or heap: a pointer longer than the stack buffer */
+    size_t *ends; /* stack_ends, or heap: more tokens than PATCH_MAX_DEPTH */
+    size_t n;
+};
+
+static void patch_path_init(struct patch_path *pp, const char *const *tokens, size_t n)
 {
-    struct mla_buf b;
-    mla_buf_init(&b, 0);
-    for (size_t i = 0; i < n; i++) {
-        (void)!mla_buf_add(&b, "/", 1); /* no cap: cannot fail */
-        (void)!mla_patch_escape(&b, tokens[i]);
+    size_t len = 0;
+    for (size_t k = 0; k < n; k++) {
+        len += 1;
+        for (const char *c = tokens[k]; *c; c++)
+            len += *c == '~' || *c == '/' ? 2 : 1;
     }
-    return mla_buf_take(&b);
+    pp->s = len < sizeof pp->stack ? pp->stack : mla_xmalloc(len + 1);
+    pp->ends = n <= PATCH_MAX_DEPTH ? pp->stack_ends : mla_xcalloc(n + 1, sizeof *pp->ends);
+    pp->n = n;
+    size_t at = 0;
+    pp->ends[0] = 0;
+    for (size_t k = 0; k < n; k++) {
+        pp->s[at++] = '/';
+        for (const char *c = tokens[k]; *c; c++) {
+            if (*c == '~' || *c == '/') {
+                pp->s[at++] = '~';
+                pp->s[at++] = *c == '~' ? '0' : '1';
+            } else {
+                pp->s[at++] = *c;
+            }
+        }
+        pp->ends[k + 1] = at;
+    }
+    pp->s[at] = '\0';
 }
 
-static void patch_push(struct mla_patch *p, const char *op, char *path, cJSON *value)
+static void patch_path_fini(struct patch_path *pp)
+{
+    if (pp->s != pp->stack)
+        free(pp->s);
+    if (pp->ends != pp->stack_ends)
+        free(pp->ends);
+}
+
+/* Appends {op, path: the pointer of the first k tokens, value}; steals value. */
+static void patch_push(struct mla_patch *p, const char *op, struct patch_path *pp, size_t k,
+                       cJSON *value)
 {
     if (!p->ops)
         p->ops = cJSON_CreateArray();
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "op", op);
-    cJSON_AddStringToObject(o, "path", path);
+    char *end = pp->s + pp->ends[k], saved = *end;
+    *end = '\0'; /* the prefix as a string, for the moment cJSON copies it */
+    cJSON_AddStringToObject(o, "path", pp->s);
+    *end = saved;
     if (value)
         cJSON_AddItemToObject(o, "value", value);
     cJSON_AddItemToArray(p->ops, o);
-    free(path);
 }
 
-/* An earlier `add` or `replace` whose path is a proper prefix of tokens[0..n): returns its op and
+/* An earlier `add` or `replace` whose path is a proper prefix of the path: returns its op and
  * sets *depth to the number of tokens its path covers. Later ops below it are folded into its
  * value, because the document no longer says what is below that path once the op ran. */
-static cJSON *patch_pending_parent(struct mla_patch *p, const char *const *tokens, size_t n,
+static cJSON *patch_pending_parent(struct mla_patch *p, const struct patch_path *pp,
                                    size_t *depth)
 {
+    size_t n = pp->n;
     if (!p->ops || n < 2)
         return NULL;
-    /* The pointer of tokens[0..n) is built once, with where each prefix ends, so that each op's
-     * path is compared by length + memcmp instead of printing every prefix for every op (that
-     * was a heap allocation per op per token on the webhook's hot path). */
-    size_t stack_ends[PATCH_MAX_DEPTH + 1];
-    size_t *ends = n <= PATCH_MAX_DEPTH ? stack_ends : mla_xcalloc(n + 1, sizeof *ends);
-    struct mla_buf b;
-    mla_buf_init(&b, 0);
-    ends[0] = 0;
-    for (size_t k = 0; k < n; k++) {
-        (void)!mla_buf_add(&b, "/", 1); /* no cap: cannot fail */
-        (void)!mla_patch_escape(&b, tokens[k]);
-        ends[k + 1] = b.len;
-    }
-    cJSON *found = NULL;
     cJSON *op;
     cJSON_ArrayForEach(op, p->ops)
     {
@@ -140,40 +168,27 @@ static cJSON *patch_pending_parent(struct mla_patch *p, const char *const *token
         if (!kind || !path || (strcmp(kind, "add") != 0 && strcmp(kind, "replace") != 0))
             continue;
         size_t plen = strlen(path);
-        for (size_t k = 1; k < n && !found; k++) {
-            if (ends[k] == plen && memcmp(b.data, path, plen) == 0) {
+        for (size_t k = 1; k < n; k++) {
+            if (pp->ends[k] == plen && memcmp(pp->s, path, plen) == 0) {
                 *depth = k;
-                found = op;
+                return op;
             }
         }
-        if (found)
-            break;
     }
-    mla_buf_fini(&b);
-    if (ends != stack_ends)
-        free(ends);
-    return found;
+    return NULL;
 }
 
-/* The fewest tokens k <= n such that tokens[0..k) is the path of an earlier op of kind `kind`
- * ("remove": the document below it is gone; "add"/"replace" with exact: that path holds a
- * value the patch put there), or SIZE_MAX. Linear in the ops, which decide keeps few. */
-static size_t patch_op_depth(const struct mla_patch *p, const char *const *tokens, size_t n,
+/* The fewest tokens k <= n (and <= PATCH_MAX_DEPTH) such that tokens[0..k) is the path of an
+ * earlier op of kind `kind` ("remove": the document below it is gone; "add"/"replace" with
+ * exact: that path holds a value the patch put there), or SIZE_MAX. Linear in the ops, which
+ * decide keeps few. */
+static size_t patch_op_depth(const struct mla_patch *p, const struct patch_path *pp,
                              const char *kind)
 {
     if (!p->ops)
         return SIZE_MAX;
     size_t best = SIZE_MAX;
-    struct mla_buf b;
-    mla_buf_init(&b, 0);
-    size_t ends[PATCH_MAX_DEPTH + 1];
-    size_t m = n < PATCH_MAX_DEPTH ? n : PATCH_MAX_DEPTH;
-    ends[0] = 0;
-    for (size_t k = 0; k < m; k++) {
-        (void)!mla_buf_add(&b, "/", 1); /* no cap: cannot fail */
-        (void)!mla_patch_escape(&b, tokens[k]);
-        ends[k + 1] = b.len;
-    }
+    size_t m = pp->n < PATCH_MAX_DEPTH ? pp->n : PATCH_MAX_DEPTH;
     const cJSON *op;
     cJSON_ArrayForEach(op, p->ops)
     {
@@ -183,10 +198,9 @@ static size_t patch_op_depth(const struct mla_patch *p, const char *const *token
             continue;
         size_t plen = strlen(path);
         for (size_t k = 1; k <= m && k < best; k++)
-            if (ends[k] == plen && memcmp(b.data, path, plen) == 0)
+            if (pp->ends[k] == plen && memcmp(pp->s, path, plen) == 0)
                 best = k;
     }
-    mla_buf_fini(&b);
     return best;
 }
 
@@ -220,6 +234,9 @@ static enum mla_code patch_set_inside(cJSON *container, const char *const *token
     return MLA_OK;
 }
 
+static enum mla_code patch_setv_path(struct mla_patch *p, cJSON *value, const char *const *tokens,
+                                     size_t n, struct patch_path *pp, struct mla_err *err);
+
 enum mla_code mla_patch_setv(struct mla_patch *p, cJSON *value, const char *const *tokens,
                              size_t n, struct mla_err *err)
 {
@@ -229,8 +246,18 @@ enum mla_code mla_patch_setv(struct mla_patch *p, cJSON *value, const char *cons
         cJSON_Delete(value);
         return mla_err_set(err, MLA_EINVAL, "patch path is empty");
     }
+    struct patch_path pp;
+    patch_path_init(&pp, tokens, n);
+    enum mla_code rc = patch_setv_path(p, value, tokens, n, &pp, err);
+    patch_path_fini(&pp);
+    return rc;
+}
+
+static enum mla_code patch_setv_path(struct mla_patch *p, cJSON *value, const char *const *tokens,
+                                     size_t n, struct patch_path *pp, struct mla_err *err)
+{
     size_t depth = 0;
-    cJSON *pending = patch_pending_parent(p, tokens, n, &depth);
+    cJSON *pending = patch_pending_parent(p, pp, &depth);
     if (pending)
         return patch_set_inside(cJSON_GetObjectItemCaseSensitive(pending, "value"),
                                 tokens + depth, n - depth, value, err);
@@ -238,7 +265,7 @@ enum mla_code mla_patch_setv(struct mla_patch *p, cJSON *value, const char *cons
     /* Walk the document to the deepest existing member; below a path an earlier op removed,
      * nothing exists any more (found by tests/fuzz/patch.c: a replace there did not apply). */
     const cJSON *node = p->doc;
-    size_t k = 0, gone = patch_op_depth(p, tokens, n, "remove");
+    size_t k = 0, gone = patch_op_depth(p, pp, "remove");
     for (; node && k < n && k + 1 < gone; k++) {
         const cJSON *child = patch_child(node, tokens[k]);
         if (!child)
@@ -250,7 +277,7 @@ enum mla_code mla_patch_setv(struct mla_patch *p, cJSON *value, const char *cons
             cJSON_Delete(value);
             return MLA_OK;
         }
-        patch_push(p, "replace", patch_pointer(tokens, n), value);
+        patch_push(p, "replace", pp, n, value);
         return MLA_OK;
     }
     /* RFC 6902 add into an array: "-" or an index equal to the size appends. */
@@ -268,15 +295,16 @@ enum mla_code mla_patch_setv(struct mla_patch *p, cJSON *value, const char *cons
     }
     /* tokens[k] is missing under an existing object: add it, with the rest nested inside. */
     cJSON *wrapped = value;
+    enum mla_code rc;
     if (k + 1 < n) {
         wrapped = cJSON_CreateObject();
-        enum mla_code rc = patch_set_inside(wrapped, tokens + k + 1, n - k - 1, value, err);
+        rc = patch_set_inside(wrapped, tokens + k + 1, n - k - 1, value, err);
         if (rc != MLA_OK) {
             cJSON_Delete(wrapped);
             return rc;
         }
     }
-    patch_push(p, "add", patch_pointer(tokens, k + 1), wrapped);
+    patch_push(p, "add", pp, k + 1, wrapped);
     return MLA_OK;
 }
 
@@ -309,6 +337,9 @@ enum mla_code mla_patch_set_str(struct mla_patch *p, const char *value, struct m
     return mla_patch_setv(p, cJSON_CreateString(value), tokens, n, err);
 }
 
+static enum mla_code patch_removev_path(struct mla_patch *p, const char *const *tokens, size_t n,
+                                        struct patch_path *pp, struct mla_err *err);
+
 enum mla_code mla_patch_removev(struct mla_patch *p, const char *const *tokens, size_t n,
                                 struct mla_err *err)
 {
@@ -317,8 +348,18 @@ enum mla_code mla_patch_removev(struct mla_patch *p, const char *const *tokens, 
     /* Ops so far come first (found by tests/fuzz/patch.c: a remove under a member an earlier
      * op replaced did not apply): below a pending add/replace, remove inside its value; a
      * member an earlier op removed is gone; one an earlier op added exists. */
+    struct patch_path pp;
+    patch_path_init(&pp, tokens, n);
+    enum mla_code rc = patch_removev_path(p, tokens, n, &pp, err);
+    patch_path_fini(&pp);
+    return rc;
+}
+
+static enum mla_code patch_removev_path(struct mla_patch *p, const char *const *tokens, size_t n,
+                                        struct patch_path *pp, struct mla_err *err)
+{
     size_t depth = 0;
-    cJSON *pending = patch_pending_parent(p, tokens, n, &depth);
+    cJSON *pending = patch_pending_parent(p, pp, &depth);
     if (pending) {
         cJSON *node = cJSON_GetObjectItemCaseSensitive(pending, "value");
         for (size_t i = depth; node && i + 1 < n; i++)
@@ -328,15 +369,16 @@ enum mla_code mla_patch_removev(struct mla_patch *p, const char *const *tokens, 
             cJSON_DeleteItemFromObjectCaseSensitive(node, tokens[n - 1]);
         return MLA_OK;
     }
-    if (patch_op_depth(p, tokens, n, "remove") <= n)
+    if (patch_op_depth(p, pp, "remove") <= n)
         return MLA_OK;
     /* Members only: removing an array element shifts the indices that later ops were computed
      * against (found by tests/fuzz/patch.c: "remove /a/0" then "add /a/1" did not apply). */
     if (cJSON_IsArray(n > 1 ? mla_patch_get(p->doc, tokens, n - 1) : p->doc))
         return mla_err_set(err, MLA_EINVAL, "patch cannot remove an array element ('%s')",
                            tokens[n - 1]);
-    if (mla_patch_get(p->doc, tokens, n) || patch_op_depth(p, tokens, n, "add") == n || patch_op_depth(p, tokens, n, "replace") == n)
-        patch_push(p, "remove", patch_pointer(tokens, n), NULL);
+    if (mla_patch_get(p->doc, tokens, n) || patch_op_depth(p, pp, "add") == n ||
+        patch_op_depth(p, pp, "replace") == n)
+        patch_push(p, "remove", pp, n, NULL);
     return MLA_OK;
 }
 

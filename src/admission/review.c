@@ -128,30 +128,36 @@ static enum mla_code adm_fill(const cJSON *request, struct mla_review_request *r
     return MLA_OK;
 }
 
-/* The fast parse: when the skim accepts the body (exactly what the checks below would accept),
- * cJSON parses a copy in which the values the decision never reads are `null`. NULL otherwise,
- * and the caller parses the body itself, which yields the precise error. On success *end is the
- * end of the body (the skim has already refused trailing data). */
-static cJSON *adm_parse_skimmed(const char *body, size_t len, const char **end)
+void mla_review_scan(const char *body, size_t len, struct mla_review_scan *sc)
 {
-    struct mla_review_cuts cuts;
-    if (!mla_review_skim(body, len, MLA_REVIEW_MAX_DEPTH, &cuts))
+    sc->ok = mla_review_skim(body, len, MLA_REVIEW_MAX_DEPTH, &sc->cuts);
+}
+
+/* The fast parse: when the skim accepted the body (exactly what the checks below would
+ * accept), cJSON parses a copy in which the values the decision never reads are `null`. NULL
+ * otherwise, and the caller parses the body itself, which yields the precise error. On success
+ * *end is the end of the body (the skim has already refused trailing data). */
+static cJSON *adm_parse_skimmed(const char *body, size_t len, const struct mla_review_scan *sc,
+                                const char **end)
+{
+    if (!sc->ok)
         return NULL;
-    if (!cuts.n)
+    const struct mla_review_cuts *cuts = &sc->cuts;
+    if (!cuts->n)
         return cJSON_ParseWithLengthOpts(body, len, end, 0);
     /* cJSON_malloc: from the request's arena when one is active (arena.h). */
     char *copy = cJSON_malloc(len + 1);
     if (!copy)
         return NULL;
     size_t n = 0, at = 0;
-    for (size_t i = 0; i < cuts.n; i++) {
-        if (cuts.cut[i].to - cuts.cut[i].from < 4)
+    for (size_t i = 0; i < cuts->n; i++) {
+        if (cuts->cut[i].to - cuts->cut[i].from < 4)
             continue; /* shorter than "null": kept, so the copy never outgrows the body */
-        memcpy(copy + n, body + at, cuts.cut[i].from - at);
-        n += cuts.cut[i].from - at;
+        memcpy(copy + n, body + at, cuts->cut[i].from - at);
+        n += cuts->cut[i].from - at;
         memcpy(copy + n, "null", 4);
         n += 4;
-        at = cuts.cut[i].to;
+        at = cuts->cut[i].to;
     }
     memcpy(copy + n, body + at, len - at);
     n += len - at;
@@ -162,8 +168,103 @@ static cJSON *adm_parse_skimmed(const char *body, size_t len, const char **end)
     return root;
 }
 
+/* ---- the not-opted-in answer without a tree ---- */
+
+/* The first byte of a fact's value ('"', '{', '[', 'n', 't', 'f', a digit or '-'); 0: absent. */
+static char adm_fact_type(const char *body, const struct mla_review_scan *sc,
+                          enum mla_review_fact f)
+{
+    return sc->cuts.fact[f].to ? body[sc->cuts.fact[f].from] : 0;
+}
+
+struct adm_text {
+    char *p;
+    size_t left;
+};
+
+/* A string fact as cJSON's valuestring would hold it, copied into t: false when it is not a
+ * string (*out = dflt then, and `need` says whether that is allowed), or when its raw bytes
+ * are not exactly that valuestring (an escape, a NUL byte) or do not fit. */
+static bool adm_fact_str(const char *body, const struct mla_review_scan *sc,
+                         enum mla_review_fact f, struct adm_text *t, const char *dflt, bool need,
+                         const char **out)
+{
+    *out = dflt;
+    if (adm_fact_type(body, sc, f) != '"')
+        return !need;
+    const char *b = body + sc->cuts.fact[f].from + 1;
+    size_t n = sc->cuts.fact[f].to - sc->cuts.fact[f].from - 2;
+    if (n + 1 > t->left || memchr(b, '\\', n) || memchr(b, '\0', n))
+        return false;
+    memcpy(t->p, b, n);
+    t->p[n] = '\0';
+    *out = t->p;
+    t->p += n + 1;
+    t->left -= n + 1;
+    return true;
+}
+
+/* An object member that is an object, absent or null (adm_obj); false for anything else. */
+static bool adm_fact_obj(const char *body, const struct mla_review_scan *sc,
+                         enum mla_review_fact f, bool *present)
+{
+    char c = adm_fact_type(body, sc, f);
+    *present = c == '{';
+    return c == 0 || c == '{' || c == 'n';
+}
+
+bool mla_review_plain(const char *body, const struct mla_review_scan *sc,
+                      struct mla_review_plain *out)
+{
+    if (!sc->ok || sc->cuts.fact_unsure || adm_fact_type(body, sc, MLA_RF_REQUEST) != '{' ||
+        adm_fact_type(body, sc, MLA_RF_GVK) != '{')
+        return false;
+    /* The same checks as mla_review_decode and adm_fill, in their order; any failure is left
+     * to them (they produce the message). */
+    struct adm_text t = {out->text, sizeof out->text};
+    const char *kind, *api, *op;
+    if (!adm_fact_str(body, sc, MLA_RF_KIND, &t, NULL, true, &kind) || strcmp(kind, ADM_KIND) ||
+        !adm_fact_str(body, sc, MLA_RF_API_VERSION, &t, NULL, true, &api) ||
+        strcmp(api, ADM_API_VERSION) ||
+        !adm_fact_str(body, sc, MLA_RF_UID, &t, NULL, true, &out->uid) || !out->uid[0] ||
+        strlen(out->uid) > MLA_REVIEW_MAX_UID ||
+        !adm_fact_str(body, sc, MLA_RF_GVK_KIND, &t, NULL, true, &out->kind) ||
+        !adm_fact_str(body, sc, MLA_RF_GVK_GROUP, &t, "", false, &out->kind_group) ||
+        !adm_fact_str(body, sc, MLA_RF_GVK_VERSION, &t, "", false, &out->kind_version) ||
+        !adm_fact_str(body, sc, MLA_RF_SUB_RESOURCE, &t, "", false, &out->sub_resource) ||
+        !adm_fact_str(body, sc, MLA_RF_OPERATION, &t, NULL, true, &op) || !op[0] ||
+        !adm_fact_obj(body, sc, MLA_RF_OBJECT, &out->has_object) ||
+        !adm_fact_obj(body, sc, MLA_RF_OLD_OBJECT, &out->has_old_object))
+        return false;
+    char dry = adm_fact_type(body, sc, MLA_RF_DRY_RUN);
+    if (dry != 0 && dry != 't' && dry != 'f' && dry != 'n')
+        return false;
+    out->op = adm_op(op);
+    /* Only the annotations and labels of an object that is there count (the facts inside a
+     * null object cannot exist, but say so). */
+    out->enabled = out->old_enabled = out->old_managed = NULL;
+    if (out->has_object &&
+        !adm_fact_str(body, sc, MLA_RF_ENABLED, &t, NULL, false, &out->enabled))
+        return false;
+    if (out->has_old_object &&
+        (!adm_fact_str(body, sc, MLA_RF_OLD_ENABLED, &t, NULL, false, &out->old_enabled) ||
+         !adm_fact_str(body, sc, MLA_RF_OLD_MANAGED, &t, NULL, false, &out->old_managed)))
+        return false;
+    return true;
+}
+
 enum mla_code mla_review_decode(const char *body, size_t len, struct mla_review_request *req,
-                             char *uid_out, size_t uid_n, struct mla_err *err)
+                                char *uid_out, size_t uid_n, struct mla_err *err)
+{
+    struct mla_review_scan sc;
+    mla_review_scan(body, len, &sc);
+    return mla_review_decode_scanned(body, len, &sc, req, uid_out, uid_n, err);
+}
+
+enum mla_code mla_review_decode_scanned(const char *body, size_t len,
+                                        const struct mla_review_scan *sc,
+                                        struct mla_review_request *req, char *uid_out,
+                                        size_t uid_n, struct mla_err *err)
 {
     size_t i = 0;
     while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
@@ -173,7 +274,7 @@ enum mla_code mla_review_decode(const char *body, size_t len, struct mla_review_
     if (body[i] != '{')
         return mla_err_set(err, MLA_EPARSE, "body is not a JSON object");
     const char *end = NULL;
-    cJSON *root = adm_parse_skimmed(body, len, &end);
+    cJSON *root = adm_parse_skimmed(body, len, sc, &end);
     if (!root) {
         size_t depth = mla_review_json_depth(body, len, MLA_REVIEW_MAX_DEPTH);
         if (depth > MLA_REVIEW_MAX_DEPTH)

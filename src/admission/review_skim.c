@@ -17,9 +17,15 @@
 #endif
 
 #include "mla/mem.h"
+#include "mla/policy_model.h"
 
-/* Where a value sits, as far as cutting is concerned. */
-enum sk_where { W_ROOT, W_REQUEST, W_USERINFO, W_OBJECT, W_METADATA, W_SPEC, W_OTHER };
+/* Where a value sits, as far as cutting and the facts are concerned (review_skim.h). The
+ * old* places are oldObject's, which is cut like object. */
+enum sk_where {
+    W_ROOT, W_REQUEST, W_GVK, W_USERINFO, W_OBJECT, W_OLDOBJECT, W_METADATA, W_OLDMETA, W_ANN,
+    W_OLDANN, W_OLDLABELS, W_SPEC, W_OTHER
+};
+#define SK_NO_FACT MLA_RF_COUNT
 
 struct sk {
     const unsigned char *s;
@@ -34,7 +40,7 @@ static void sk_ws(struct sk *k)
         k->at++;
 }
 
-static bool sk_value(struct sk *k, enum sk_where w);
+static inline __attribute__((always_inline)) bool sk_value(struct sk *k, enum sk_where w);
 
 /* cJSON's parse_hex4: 0 for any non-hex character. */
 static unsigned sk_hex4(const unsigned char *p)
@@ -55,9 +61,13 @@ static unsigned sk_hex4(const unsigned char *p)
     return h;
 }
 
+static bool sk_string_escapes(const struct sk *k, size_t end);
+
 /* A string at k->at (a '"'); on success k->at is past the closing quote and [*b, *e) is the raw
- * content. cJSON first finds the end (a backslash hides the next byte), then decodes escapes. */
-static bool sk_string(struct sk *k, size_t *b, size_t *e)
+ * content. cJSON first finds the end (a backslash hides the next byte), then decodes escapes.
+ * Inlined into its callers: strings (keys above all) are most of a review's tokens, and a call
+ * per string cost more than its scan. Escapes are checked out of line. */
+static inline __attribute__((always_inline)) bool sk_string(struct sk *k, size_t *b, size_t *e)
 {
     const unsigned char *s = k->s;
     size_t i = k->at + 1;
@@ -90,12 +100,19 @@ static bool sk_string(struct sk *k, size_t *b, size_t *e)
         i += 2;
     }
     size_t end = i;
-    if (!escaped) {
-        *b = k->at + 1;
-        *e = end;
-        k->at = end + 1;
-        return true;
-    }
+    if (escaped && !sk_string_escapes(k, end))
+        return false;
+    *b = k->at + 1;
+    *e = end;
+    k->at = end + 1;
+    return true;
+}
+
+/* The escapes of the string from k->at (its opening quote) to end (its closing quote), as
+ * cJSON decodes them. */
+static bool sk_string_escapes(const struct sk *k, size_t end)
+{
+    const unsigned char *s = k->s;
     const unsigned char *p = memchr(s + k->at + 1, '\\', end - (k->at + 1));
     const unsigned char *pe = s + end;
     while (p) {
@@ -126,9 +143,6 @@ static bool sk_string(struct sk *k, size_t *b, size_t *e)
         }
         p = p < pe ? memchr(p, '\\', (size_t)(pe - p)) : NULL;
     }
-    *b = k->at + 1;
-    *e = end;
-    k->at = end + 1;
     return true;
 }
 
@@ -175,39 +189,162 @@ static bool sk_key_is(const struct sk *k, size_t b, size_t e, const char *lit)
     return e - b == n && !memcmp(k->s + b, lit, n);
 }
 
-/* What the member `key` of an object at w holds; W_OTHER with *cut when it is skippable. */
-static enum sk_where sk_child(const struct sk *k, enum sk_where w, size_t b, size_t e, bool *cut)
+/* The fact the member `key` of an object at w is, if any, and where its value sits. */
+static enum sk_where sk_fact(const struct sk *k, enum sk_where w, size_t b, size_t e,
+                             unsigned *fact)
 {
-    *cut = false;
+    enum sk_where cw = W_OTHER;
+    *fact = SK_NO_FACT;
     switch (w) {
     case W_ROOT:
-        return sk_key_is(k, b, e, "request") ? W_REQUEST : W_OTHER;
+        if (sk_key_is(k, b, e, "request"))
+            *fact = MLA_RF_REQUEST, cw = W_REQUEST;
+        else if (sk_key_is(k, b, e, "apiVersion"))
+            *fact = MLA_RF_API_VERSION;
+        else if (sk_key_is(k, b, e, "kind"))
+            *fact = MLA_RF_KIND;
+        break;
     case W_REQUEST:
-        if (sk_key_is(k, b, e, "object") || sk_key_is(k, b, e, "oldObject"))
-            return W_OBJECT;
-        if (sk_key_is(k, b, e, "userInfo"))
+        if (sk_key_is(k, b, e, "object"))
+            *fact = MLA_RF_OBJECT, cw = W_OBJECT;
+        else if (sk_key_is(k, b, e, "oldObject"))
+            *fact = MLA_RF_OLD_OBJECT, cw = W_OLDOBJECT;
+        else if (sk_key_is(k, b, e, "uid"))
+            *fact = MLA_RF_UID;
+        else if (sk_key_is(k, b, e, "kind"))
+            *fact = MLA_RF_GVK, cw = W_GVK;
+        else if (sk_key_is(k, b, e, "operation"))
+            *fact = MLA_RF_OPERATION;
+        else if (sk_key_is(k, b, e, "subResource"))
+            *fact = MLA_RF_SUB_RESOURCE;
+        else if (sk_key_is(k, b, e, "dryRun"))
+            *fact = MLA_RF_DRY_RUN;
+        break;
+    case W_GVK:
+        if (sk_key_is(k, b, e, "group"))
+            *fact = MLA_RF_GVK_GROUP;
+        else if (sk_key_is(k, b, e, "version"))
+            *fact = MLA_RF_GVK_VERSION;
+        else if (sk_key_is(k, b, e, "kind"))
+            *fact = MLA_RF_GVK_KIND;
+        break;
+    case W_OBJECT:
+        if (sk_key_is(k, b, e, "metadata"))
+            *fact = MLA_RF_META, cw = W_METADATA;
+        break;
+    case W_OLDOBJECT:
+        if (sk_key_is(k, b, e, "metadata"))
+            *fact = MLA_RF_OLD_META, cw = W_OLDMETA;
+        break;
+    case W_METADATA:
+        if (sk_key_is(k, b, e, "annotations"))
+            *fact = MLA_RF_ANN, cw = W_ANN;
+        break;
+    case W_OLDMETA:
+        if (sk_key_is(k, b, e, "annotations"))
+            *fact = MLA_RF_OLD_ANN, cw = W_OLDANN;
+        else if (sk_key_is(k, b, e, "labels"))
+            *fact = MLA_RF_OLD_LABELS, cw = W_OLDLABELS;
+        break;
+    case W_ANN:
+        if (sk_key_is(k, b, e, MLA_ANN_PREFIX "enabled"))
+            *fact = MLA_RF_ENABLED;
+        break;
+    case W_OLDANN:
+        if (sk_key_is(k, b, e, MLA_ANN_PREFIX "enabled"))
+            *fact = MLA_RF_OLD_ENABLED;
+        break;
+    case W_OLDLABELS:
+        if (sk_key_is(k, b, e, MLA_ANN_PREFIX "managed"))
+            *fact = MLA_RF_OLD_MANAGED;
+        break;
+    default:
+        break;
+    }
+    /* A later duplicate is not what cJSON's lookup finds: neither it nor anything in it is a
+     * fact. */
+    if (*fact != SK_NO_FACT && k->cuts->fact[*fact].to) {
+        *fact = SK_NO_FACT;
+        cw = W_OTHER;
+    }
+    return cw;
+}
+
+/* What the member `key` of an object at w holds; W_OTHER with *cut when it is skippable. */
+static enum sk_where sk_child(const struct sk *k, enum sk_where w, size_t b, size_t e, bool *cut,
+                             unsigned *fact)
+{
+    *cut = false;
+    enum sk_where cw = sk_fact(k, w, b, e, fact);
+    switch (w) {
+    case W_REQUEST:
+        if (cw == W_OTHER && sk_key_is(k, b, e, "userInfo"))
             return W_USERINFO;
         *cut = sk_key_is(k, b, e, "options") || sk_key_is(k, b, e, "requestKind") ||
                sk_key_is(k, b, e, "requestResource");
-        return W_OTHER;
+        return cw;
     case W_USERINFO:
         *cut = sk_key_is(k, b, e, "groups") || sk_key_is(k, b, e, "extra");
         return W_OTHER;
     case W_OBJECT:
-        if (sk_key_is(k, b, e, "metadata"))
-            return W_METADATA;
-        if (sk_key_is(k, b, e, "spec"))
+    case W_OLDOBJECT:
+        if (cw == W_OTHER && sk_key_is(k, b, e, "spec"))
             return W_SPEC;
         *cut = sk_key_is(k, b, e, "status");
-        return W_OTHER;
+        return cw;
     case W_METADATA:
+    case W_OLDMETA:
         *cut = sk_key_is(k, b, e, "managedFields");
-        return W_OTHER;
+        return cw;
     case W_SPEC:
         *cut = sk_key_is(k, b, e, "strategy");
         return W_OTHER;
     default:
-        return W_OTHER;
+        return cw;
+    }
+}
+
+/* sk_container for a value nothing is recorded in (W_OTHER: most of a review, managedFields
+ * above all): the same grammar without the cut and fact bookkeeping. */
+static bool sk_container_other(struct sk *k, bool obj)
+{
+    if (++k->depth > k->max_depth)
+        return false;
+    const unsigned char *s = k->s;
+    const unsigned char close = obj ? '}' : ']';
+    k->at++;
+    sk_ws(k);
+    if (k->at < k->len && s[k->at] == close) {
+        k->at++;
+        k->depth--;
+        return true;
+    }
+    for (;;) {
+        sk_ws(k);
+        if (obj) {
+            size_t b, e;
+            if (k->at >= k->len || s[k->at] != '"' || !sk_string(k, &b, &e))
+                return false;
+            sk_ws(k);
+            if (k->at >= k->len || s[k->at] != ':')
+                return false;
+            k->at++;
+            sk_ws(k);
+        }
+        if (!sk_value(k, W_OTHER))
+            return false;
+        sk_ws(k);
+        if (k->at >= k->len)
+            return false;
+        if (s[k->at] == ',') {
+            k->at++;
+            continue;
+        }
+        if (s[k->at] != close)
+            return false;
+        k->at++;
+        k->depth--;
+        return true;
     }
 }
 
@@ -236,11 +373,19 @@ static bool sk_container(struct sk *k, enum sk_where w, bool obj)
                 return false;
             k->at++;
             sk_ws(k);
+            if (w != W_OTHER && w != W_SPEC && w != W_USERINFO &&
+                (memchr(k->s + b, '\\', e - b) || memchr(k->s + b, '\0', e - b)))
+                k->cuts->fact_unsure = true;
             bool cut;
-            enum sk_where cw = sk_child(k, w, b, e, &cut);
+            unsigned fact;
+            enum sk_where cw = sk_child(k, w, b, e, &cut, &fact);
             size_t from = k->at;
             if (!sk_value(k, cw))
                 return false;
+            if (fact != SK_NO_FACT) {
+                k->cuts->fact[fact].from = from;
+                k->cuts->fact[fact].to = k->at;
+            }
             if (cut && k->cuts->n < MLA_REVIEW_SKIM_MAX_CUTS) {
                 k->cuts->cut[k->cuts->n].from = from;
                 k->cuts->cut[k->cuts->n].to = k->at;
@@ -265,7 +410,7 @@ static bool sk_container(struct sk *k, enum sk_where w, bool obj)
 }
 
 /* cJSON's parse_value (k->at after whitespace). */
-static bool sk_value(struct sk *k, enum sk_where w)
+static inline __attribute__((always_inline)) bool sk_value(struct sk *k, enum sk_where w)
 {
     if (k->at >= k->len)
         return false;
@@ -295,9 +440,9 @@ static bool sk_value(struct sk *k, enum sk_where w)
         return sk_string(k, &b, &e);
     }
     case '[':
-        return sk_container(k, W_OTHER, false);
+        return sk_container_other(k, false);
     case '{':
-        return sk_container(k, w, true);
+        return w == W_OTHER ? sk_container_other(k, true) : sk_container(k, w, true);
     default:
         if (*p == '-' || (*p >= '0' && *p <= '9'))
             return sk_number(k);
@@ -309,7 +454,7 @@ bool mla_review_skim(const char *body, size_t len, size_t max_depth, struct mla_
 {
     struct sk k = {.s = (const unsigned char *)body, .len = len, .max_depth = max_depth,
                    .cuts = cuts};
-    cuts->n = 0;
+    memset(cuts, 0, sizeof *cuts);
     /* cJSON skips a UTF-8 byte order mark first; leave such bodies to it. */
     if (len >= 3 && !memcmp(body, "\xEF\xBB\xBF", 3))
         return false;

@@ -42,7 +42,12 @@
 #include "mla/metrics.h"
 
 #define HTTP_CONN_MEMORY (16u * 1024u) /* per-connection MHD pool: header block limit ~14 KB */
-#define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/* TLS 1.2 and 1.3, AEAD ciphers with an ephemeral key exchange only: GnuTLS's NORMAL also lets
+ * TLS 1.2 clients pick CBC suites and static RSA key exchange. kube-apiserver (Go) offers
+ * ECDHE with AES-GCM first; the client's order decides among these (no %SERVER_PRECEDENCE). */
+#define HTTP_TLS_PRIORITIES                                                                    \
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"        \
+    "+CHACHA20-POLY1305:-KX-ALL:+ECDHE-RSA:+ECDHE-ECDSA"
 #define HTTP_MAX_CHAIN 8
 #define HTTP_OUT_CAP (16u * 1024u * 1024u) /* a response larger than this is a bug */
 #define HTTP_KEEP_BYTES (64u * 1024u)      /* per-connection buffers above this are freed */
@@ -407,27 +412,60 @@ static void http_log_decision(const struct mla_review_request *req, const struct
     mla_buf_fini(&f);
 }
 
-static enum MHD_Result http_mutate_arena(struct MHD_Connection *c, struct http_conn *hc);
+static enum MHD_Result http_mutate_arena(struct MHD_Connection *c, struct http_conn *hc,
+                                        const struct mla_review_scan *sc);
+
+/* The not-opted-in answer from the scan alone (review.h mla_review_plain, decide.h
+ * mla_decide_plain): no tree, no policy set, no allocation. MHD_NO with *done false when it
+ * cannot tell; the ordinary path then answers. Its log line is a debug one, so with debug on
+ * the ordinary path (which writes it) answers. */
+static enum MHD_Result http_mutate_plain(struct MHD_Connection *c, struct http_conn *hc,
+                                         const struct mla_review_scan *sc, bool *done)
+{
+    struct mla_http_server *s = hc->srv;
+    struct mla_review_plain p;
+    *done = false;
+    if (mla_log_enabled(MLA_LOG_DEBUG) || !mla_review_plain(hc->body.data ? hc->body.data : "", sc, &p) ||
+        !mla_decide_plain(&p))
+        return MHD_NO;
+    struct mla_decision d;
+    mla_decision_init(&d); /* allowed, nothing to do: what mla_decide would have returned */
+    mla_buf_reset(&hc->out);
+    if (mla_review_encode(p.uid, &d, &hc->out, NULL) != MLA_OK)
+        return MHD_NO; /* cannot happen (a few hundred bytes); the ordinary path reports it */
+    *done = true;
+    enum MHD_Result ret = http_reply(c, hc, 200, "application/json", hc->out.data, hc->out.len);
+    mla_metric_inc(s->m.adm[O_ALLOWED][http_opgrp(p.op)]);
+    mla_metric_observe(s->m.dur_out, http_since(&hc->t0));
+    return ret;
+}
 
 /* The whole decode -> decide -> encode runs with the thread's cJSON arena active (arena.h):
  * everything cJSON allocates for the request is released at once at the end. */
 static enum MHD_Result http_mutate(struct MHD_Connection *c, struct http_conn *hc)
 {
+    struct mla_review_scan sc;
+    mla_review_scan(hc->body.data ? hc->body.data : "", hc->body.len, &sc);
+    bool done;
+    enum MHD_Result r = http_mutate_plain(c, hc, &sc, &done);
+    if (done)
+        return r;
     mla_arena_begin();
-    enum MHD_Result r = http_mutate_arena(c, hc);
+    r = http_mutate_arena(c, hc, &sc);
     mla_arena_end();
     return r;
 }
 
-static enum MHD_Result http_mutate_arena(struct MHD_Connection *c, struct http_conn *hc)
+static enum MHD_Result http_mutate_arena(struct MHD_Connection *c, struct http_conn *hc,
+                                        const struct mla_review_scan *sc)
 {
     struct mla_http_server *s = hc->srv;
     struct mla_err err;
     mla_err_clear(&err);
     struct mla_review_request req;
     char uid[MLA_REVIEW_MAX_UID + 1] = "";
-    enum mla_code rc = mla_review_decode(hc->body.data ? hc->body.data : "", hc->body.len, &req, uid,
-                                      sizeof uid, &err);
+    enum mla_code rc = mla_review_decode_scanned(hc->body.data ? hc->body.data : "",
+                                                 hc->body.len, sc, &req, uid, sizeof uid, &err);
     long dropped = 0;
     if (rc == MLA_EPARSE) {
         mla_metric_inc(s->m.adm[O_ERROR][G_OTHER]);

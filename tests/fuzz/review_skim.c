@@ -4,7 +4,8 @@
  * with its cuts replaced by null must parse. Any difference aborts. The Criterion test
  * tests/unit/test_review_skim.c runs the same check over generated and mutated bodies in
  * `make unit` with the same oracle (tests/support/review_skim_oracle.h); this target lets
- * libFuzzer search for the input those missed. */
+ * libFuzzer search for the input those missed. It also holds the not-opted-in answer without a
+ * tree (mla_review_plain + mla_decide_plain) to decode + mla_decide + encode. */
 #include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,5 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!t)
         abort();
     cJSON_Delete(t);
+    const char *why;
+    if (sup_plain_check(b, size, &why) < 0)
+        abort();
     return 0;
 }

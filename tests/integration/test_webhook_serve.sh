@@ -146,7 +146,11 @@ size=$(stat -c %s "$body")
 ( wh_curl /mutate -H 'Content-Type: application/json' --data-binary "@$body" \
     --limit-rate $(( size / 2 )) -w '\n%{http_code}' >"$T/inflight.out" 2>&1 ) &
 cpid=$!
-sleep 0.7
+# SIGTERM once the request is in flight (its headers are in), not after a fixed 0.7 s: under
+# valgrind on a loaded machine the TLS handshake alone can take longer.
+for _ in $(seq 1 150); do
+  wh_curl /metrics 2>/dev/null | grep -q '^mla_admission_in_flight 1$' && break; sleep 0.1
+done
 kill -TERM "$WH_PID"
 wait "$cpid" || true
 code=$(tail -1 "$T/inflight.out")

@@ -2,6 +2,8 @@
  * checks, shared by the Criterion test (tests/unit/test_review_skim.c) and the libFuzzer target
  * (tests/fuzz/review_skim.c), so both compare the skim with the same thing: what
  * mla_review_decode's parse step accepts with cJSON alone, and the copy decode parses.
+ * Also the oracle of the not-opted-in answer without a tree (review.h mla_review_plain +
+ * decide.h mla_decide_plain): what decode + mla_decide + encode answer on the same body.
  * Header-only (static inline). The returned cJSON tree is new: the caller frees it with
  * cJSON_Delete.
  */
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mla/decide.h"
 #include "mla/review.h"
 #include "mla/review_skim.h"
 
@@ -68,6 +71,59 @@ static inline cJSON *sup_skim_parse_cut(const char *b, size_t n, const struct ml
     cJSON *t = cJSON_ParseWithLengthOpts(copy, m, NULL, 0);
     free(copy);
     return t;
+}
+
+/* The tree-less answer of a body against the ordinary path: 0 when the tree-less path does not
+ * answer, 1 when it answers and the ordinary path (decode, mla_decide with no policy set,
+ * encode) gives the same request fields and the same response bytes, -1 when they differ
+ * (*why says how). */
+static inline int sup_plain_check(const char *b, size_t n, const char **why)
+{
+    struct mla_review_scan sc;
+    mla_review_scan(b, n, &sc);
+    struct mla_review_plain p;
+    *why = "";
+    if (!mla_review_plain(b, &sc, &p) || !mla_decide_plain(&p))
+        return 0;
+    struct mla_review_request r;
+    if (mla_review_decode(b, n, &r, NULL, 0, NULL) != MLA_OK) {
+        *why = "decode refuses the body";
+        return -1;
+    }
+    int ret = 1;
+    if (strcmp(r.uid, p.uid) || r.op != p.op || strcmp(r.kind, p.kind) ||
+        strcmp(r.kind_group, p.kind_group) || strcmp(r.kind_version, p.kind_version) ||
+        strcmp(r.sub_resource, p.sub_resource) || !r.object != !p.has_object ||
+        !r.old_object != !p.has_old_object) {
+        *why = "decoded fields differ";
+        ret = -1;
+    }
+    struct mla_decision d;
+    bool decided = ret == 1;
+    if (decided && (mla_decide(NULL, &r, &d, NULL) != MLA_OK || !d.allowed ||
+                     d.action != MLA_ACT_NONE || d.patch || d.warnings || d.opted_in)) {
+        *why = "mla_decide does more than allow";
+        ret = -1;
+    }
+    if (ret == 1) {
+        struct mla_buf x, y;
+        mla_buf_init(&x, 1 << 16);
+        mla_buf_init(&y, 1 << 16);
+        struct mla_decision none;
+        mla_decision_init(&none);
+        if (mla_review_encode(r.uid, &d, &x, NULL) != MLA_OK ||
+            mla_review_encode(p.uid, &none, &y, NULL) != MLA_OK || x.len != y.len ||
+            memcmp(x.data, y.data, x.len)) {
+            *why = "responses differ";
+            ret = -1;
+        }
+        mla_buf_fini(&x);
+        mla_buf_fini(&y);
+    }
+    if (decided)
+        mla_decision_fini(&d);
+    mla_review_request_fini(&r);
+    return ret;
 }
 
 #endif

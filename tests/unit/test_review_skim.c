@@ -326,3 +326,166 @@ Test(review_skim, decode_errors_are_unchanged_for_bad_bodies)
     cr_assert_eq(mla_review_decode(trail, strlen(trail), &r, NULL, 0, &e), MLA_EPARSE);
     cr_assert_str_eq(e.msg, "trailing data after the JSON object");
 }
+
+/* ---- the not-opted-in answer without a tree (mla_review_plain + mla_decide_plain) ---- */
+
+static long pl_answered, pl_checked;
+
+#define REVIEW_BODY(op, obj, old)                                                              \
+    "{\"kind\":\"AdmissionReview\",\"apiVersion\":\"admission.k8s.io/v1\",\"request\":{"         \
+    "\"uid\":\"u\",\"kind\":{\"group\":\"apps\",\"version\":\"v1\",\"kind\":\"Deployment\"},"   \
+    "\"operation\":" op ",\"object\":" obj ",\"oldObject\":" old "}}"
+
+static void pl_check(const char *b, size_t n)
+{
+    const char *why;
+    int r = sup_plain_check(b, n, &why);
+    pl_checked++;
+    pl_answered += r == 1;
+    cr_assert_neq(r, -1, "tree-less answer differs from decode + decide (%s) on a %zu-byte "
+                  "body: %.*s", why, n, (int)(n < 600 ? n : 600), b);
+}
+
+/* One slot of a generated review: mostly what a real review holds, then the edges the tree-less
+ * path must leave to decode (escapes, NUL bytes, wrong types, duplicates, escaped keys). */
+static const char *pl_pick(const char *const *v, size_t n)
+{
+    return sk_rand(3) ? v[0] : v[sk_rand((unsigned)n)]; /* v[0] is the common, valid case */
+}
+#define PL_PICK(a) pl_pick(a, sizeof a / sizeof a[0])
+
+static size_t pl_gen(char *out, size_t cap)
+{
+    static const char *const kinds[] = {"\"AdmissionReview\"", "\"AdmissionReview\"",
+                                        "\"Admission\\u0052eview\"", "\"AdmissionReviewX\"", "1"};
+    static const char *const apis[] = {"\"admission.k8s.io/v1\"", "\"admission.k8s.io/v1\"",
+                                       "\"admission.k8s.io\\/v1\"", "\"admission.k8s.io/v1beta1\"",
+                                       "null"};
+    static const char *const uids[] = {"\"u-1\"", "\"u-1\"", "\"\"", "\"u\\u002d1\"", "7",
+                                       "\"0123456789012345678901234567890123456789012345678901234"
+                                       "56789012345678901234567890123456789012345678901234567890"
+                                       "12345678901234567890\""};
+    static const char *const gvks[] = {
+        "{\"group\":\"apps\",\"version\":\"v1\",\"kind\":\"Deployment\"}",
+        "{\"group\":\"apps\",\"version\":\"v1\",\"kind\":\"StatefulSet\"}",
+        "{\"group\":\"batch\",\"version\":\"v1\",\"kind\":\"Job\"}",
+        "{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Pod\"}",
+        "{\"version\":\"v1\",\"kind\":\"Deployment\"}",
+        "{\"group\":\"apps\",\"version\":\"v1\",\"kind\":\"Deployment\",\"kind\":\"Pod\"}",
+        "{\"group\":\"apps\",\"version\":\"v1\",\"ki\\u006ed\":\"Pod\",\"kind\":\"Deployment\"}",
+        "{\"group\":7,\"version\":\"v1\",\"kind\":\"Deployment\"}", "{\"kind\":1}", "[]", "null"};
+    static const char *const ops[] = {"\"CREATE\"", "\"UPDATE\"", "\"UPDATE\"", "\"DELETE\"",
+                                      "\"CONNECT\"", "\"\"", "\"CRE\\u0041TE\"", "5"};
+    static const char *const extras[] = {
+        "", "", "", ",\"subResource\":\"status\"", ",\"subResource\":\"\"", ",\"subResource\":3",
+        ",\"dryRun\":true", ",\"dryRun\":null", ",\"dryRun\":\"yes\"", ",\"dryRun\":0",
+        ",\"operation\":\"DELETE\"", ",\"op\\u0065ration\":\"DELETE\"", ",\"namespace\":\"ns\"",
+        ",\"options\":{\"a\":[1,2,3,4]}", ",\"name\":\"x\\u0000y\""};
+    static const char *const enabled[] = {
+        "", "\"ml-autoscaling.io/enabled\":\"true\"", "\"ml-autoscaling.io/enabled\":\"false\"",
+        "\"ml-autoscaling.io/enabled\":true", "\"ml-autoscaling.io/enabled\":\"tru\\u0065\"",
+        "\"ml-autoscaling.io/enabled\":\"true\\u0000\"",
+        "\"ml-autoscaling.io/enabled\":\"false\",\"ml-autoscaling.io/enabled\":\"true\"",
+        "\"ml-autoscaling.io/enabled\":\"true\",\"ml-autoscaling.io/enabled\":\"false\"",
+        "\"ml-autoscaling.io\\/enabled\":\"true\"", "\"other\":\"true\""};
+    static const char *const managed[] = {
+        "", "\"ml-autoscaling.io/managed\":\"true\"", "\"ml-autoscaling.io/managed\":\"false\"",
+        "\"ml-autoscaling.io/man\\u0061ged\":\"true\""};
+    static const char *const shapes[] = {"OBJ", "null", "\"x\"", "[]", "{}", "DUP"};
+    size_t n = 0;
+    char obj[2][1024];
+    for (int o = 0; o < 2; o++) {
+        const char *shape = PL_PICK(shapes);
+        const char *en = PL_PICK(enabled), *mg = o ? PL_PICK(managed) : "";
+        const char *meta_shape = sk_rand(8) ? "{\"annotations\":{%s},\"labels\":{%s},"
+                                              "\"managedFields\":[{\"f:x\":{}}]}"
+                                            : sk_rand(2) ? "[{%s},{%s}]"
+                                                         : "{\"annotations\":[{%s}],\"labels\":{%s}}";
+        char meta[600];
+        snprintf(meta, sizeof meta, meta_shape, en, mg);
+        if (!strcmp(shape, "OBJ"))
+            snprintf(obj[o], sizeof obj[o], "{\"metadata\":%s,\"spec\":{\"replicas\":1}}", meta);
+        else if (!strcmp(shape, "DUP")) /* cJSON reads the first metadata */
+            snprintf(obj[o], sizeof obj[o], "{\"metadata\":{},\"metadata\":%s}", meta);
+        else
+            snprintf(obj[o], sizeof obj[o], "%s", shape);
+    }
+    n = (size_t)snprintf(out, cap,
+                         "{\"kind\":%s,\"apiVersion\":%s,\"request\":{\"uid\":%s,\"kind\":%s,"
+                         "\"operation\":%s%s,\"object\":%s,\"oldObject\":%s%s}%s}",
+                         PL_PICK(kinds), PL_PICK(apis), PL_PICK(uids), PL_PICK(gvks), PL_PICK(ops),
+                         PL_PICK(extras), obj[0], obj[1], PL_PICK(extras),
+                         sk_rand(10) ? "" : ",\"request\":null");
+    return n < cap ? n : cap - 1;
+}
+
+Test(review_plain, tree_less_answer_matches_decode_and_decide_on_generated_reviews)
+{
+    char *b = malloc(SK_CAP);
+    for (int i = 0; i < 40000; i++) {
+        size_t n = pl_gen(b, SK_CAP);
+        pl_check(b, n);
+        if (sk_rand(4) == 0) {
+            sk_mutate(b, &n, SK_CAP);
+            pl_check(b, n);
+        }
+    }
+    free(b);
+    cr_assert_gt(pl_answered, 3000, "the tree-less path should answer many generated reviews "
+                 "(%ld of %ld)", pl_answered, pl_checked);
+}
+
+Test(review_plain, tree_less_answer_matches_on_mutated_bench_reviews)
+{
+    const char *seeds[] = {"../bench/review-plain.json", "../bench/review-optedin.json"};
+    char *b = malloc(SK_CAP);
+    for (size_t s = 0; s < 2; s++) {
+        size_t n0;
+        char *seed = sk_slurp(seeds[s], &n0);
+        const char *why;
+        /* the not-opted-in bench review is answered without a tree; the opted-in one is not */
+        cr_assert_eq(sup_plain_check(seed, n0, &why), s == 0 ? 1 : 0, "%s %s", seeds[s], why);
+        for (int i = 0; i < 20000; i++) {
+            size_t n = n0;
+            memcpy(b, seed, n0);
+            sk_mutate(b, &n, SK_CAP);
+            pl_check(b, n);
+        }
+        free(seed);
+    }
+    free(b);
+}
+
+Test(review_plain, leaves_opt_in_removal_jobs_and_escapes_to_decode)
+{
+    static const char *const bodies[] = {
+        /* oldObject was managed: the UPDATE removes the opt-in (a patch) */
+        REVIEW_BODY("\"UPDATE\"", "{\"metadata\":{}}",
+                    "{\"metadata\":{\"labels\":{\"ml-autoscaling.io/managed\":\"true\"}}}"),
+        REVIEW_BODY("\"UPDATE\"", "{\"metadata\":{}}",
+                    "{\"metadata\":{\"annotations\":{\"ml-autoscaling.io/enabled\":\"true\"}}}"),
+        /* opted in */
+        REVIEW_BODY("\"CREATE\"",
+                    "{\"metadata\":{\"annotations\":{\"ml-autoscaling.io/enabled\":\"true\"}}}",
+                    "null"),
+        /* an escaped key might be the annotation */
+        REVIEW_BODY("\"CREATE\"",
+                    "{\"metadata\":{\"annotations\":{\"ml-autoscaling.io\\/enabled\":\"true\"}}}",
+                    "null"),
+        /* dryRun of the wrong type: decode denies it */
+        "{\"kind\":\"AdmissionReview\",\"apiVersion\":\"admission.k8s.io/v1\",\"request\":{"
+        "\"uid\":\"u\",\"kind\":{\"group\":\"apps\",\"version\":\"v1\",\"kind\":\"Deployment\"},"
+        "\"operation\":\"CREATE\",\"dryRun\":1,\"object\":{}}}",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        const char *why;
+        cr_assert_eq(sup_plain_check(bodies[i], strlen(bodies[i]), &why), 0, "body %zu (%s)", i,
+                     why);
+    }
+    /* and it does answer the same review when nothing of that is there */
+    const char *plain = REVIEW_BODY("\"UPDATE\"", "{\"metadata\":{}}",
+                                    "{\"metadata\":{\"labels\":{\"ml-autoscaling.io/managed\":"
+                                    "\"false\"}}}");
+    const char *why;
+    cr_assert_eq(sup_plain_check(plain, strlen(plain), &why), 1, "%s", why);
+}
