@@ -411,9 +411,9 @@ static void eg_weights(const struct mla__fc_engine *e, const double *pred, doubl
     /* Until the ensemble has been scored for one weight half-life the records hold a few days
      * of points and their ratios are noisy: a large power then hands the forecast to whichever
      * candidate was luckiest so far (on sharp_daily a seasonal naive, replaying yesterday's
-     * noise across the one-replica boundary: all of the 27 scaling actions power 16 added there
-     * over power 8 came in its first week). So a quarter of the power (an average of the good
-     * ones) until the records have that much evidence. */
+     * noise across the one-replica boundary: nearly all the floor changes power 16 added there
+     * came in its first week). So a quarter of the power (an average of the good ones) until
+     * the records have that much evidence. */
     if ((double)e->scored * e->step_s < e->cfg.weight_halflife_s)
         pw /= 4;
     int ip = (int)pw;
