@@ -75,7 +75,8 @@ struct mla_fc_config {
                                  before outage_accept_s (default 3 days) */
     double outage_accept_s;
     double weight_halflife_s; /* half-life of the candidates' error averages (default 7 days) */
-    double weight_power;      /* weight = mae^-power (default 8; large = pick the best) */
+    double weight_power;      /* weight = mae^-power (default 16; large = pick the best);
+                                 a quarter of it until one half-life has been scored */
     double day_s;             /* daily period (86400) */
     double week_s;            /* weekly period (604800) */
 };
@@ -112,6 +113,9 @@ enum mla_fc_cand {
     MLA_FC_CAND_WEEK_DEV,    /* smooth daily model + last week's deviation from it, shrunk by
                                 the noise scale: a weekly event without last week's noise */
     MLA_FC_CAND_LEVEL_WEEK,  /* fast level + last week's deviation from the level, shrunk */
+    MLA_FC_CAND_HW_WEEK_SQRT, /* Holt-Winters, daily + weekly seasons, in square-root space with a
+                                 slow level (half-life ~2 h): counts (NaN for signed series) */
+    MLA_FC_CAND_HW_WEEK_SQRT_SLOW, /* the same with a level half-life of ~12 h */
     MLA_FC_CAND_COUNT
 };
 

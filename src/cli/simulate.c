@@ -79,7 +79,7 @@ static void sim_usage(FILE *f)
             "                                replicas the trace's 90th percentile needs)\n"
             "      --timezone TZ             zone of the business hours (default UTC)\n"
             "      --lead MIN                predictive scale-ahead in minutes (default 15)\n"
-            "      --quantile Q              forecast upper bound used (default 0.8)\n"
+            "      --quantile Q              forecast upper bound used (default 0.82)\n"
             "      --hysteresis-step N       the loop's hysteresisStep (default 1)\n"
             "      --scale-down-hold MIN     the loop's scaleDownHoldMinutes (default 15, the\n"
             "                                loop's own default)\n"
@@ -591,7 +591,7 @@ int mla_cmd_simulate(int argc, char **argv)
 {
     struct sim_opts o = {.hours = "Mon-Fri 09:00-18:00", .tz = "UTC", .capacity = NAN,
                          .polling = 60, .cold = 180, .cooldown = 300, .rmin = 1, .rmax = 100,
-                         .bmin = NAN, .lead_min = 15, .quantile = 0.8,
+                         .bmin = NAN, .lead_min = 15, .quantile = 0.82,
                          .hyst_step = 1, .hold_min = 15};
     int code = sim_args(argc, argv, &o);
     if (code >= 0)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # forecast and simulate on the bundled NASA trace and the synthetic guard traces:
 #  - forecast --evaluate: the 'accuracy <model> <best-baseline>' line; model >= best baseline on
-#    every trace, and >= 0.80 on NASA; with --lookback-hours 336 (the loop's way) >= 0.795;
+#    every trace, and >= 0.81 on NASA (issue 17); with --lookback-hours 336 (the loop's way) >= 0.795;
 #  - forecast text/--json output, usage and file errors (exit 2, FILE:LINE);
 #  - simulate --json: the summary is recomputable from the per-step series, and predictive has
 #    >= 50% fewer under-provisioned minutes than reactive at <= 15% more replica-hours;
@@ -20,8 +20,8 @@ echo "$out"
 line=$(echo "$out" | tail -1)
 [[ "$line" =~ ^accuracy\ ([0-9]+\.[0-9]{3})\ ([0-9]+\.[0-9]{3})$ ]] || fail "last line '$line'"
 model=${BASH_REMATCH[1]}; best=${BASH_REMATCH[2]}
-awk -v m="$model" -v b="$best" 'BEGIN { exit !(m >= b && m >= 0.80) }' \
-  || fail "NASA: model $model, best baseline $best (want model >= best and >= 0.80)"
+awk -v m="$model" -v b="$best" 'BEGIN { exit !(m >= b && m >= 0.81) }' \
+  || fail "NASA: model $model, best baseline $best (want model >= best and >= 0.81)"
 echo "$out" | grep >/dev/null "last 14.00 days" || fail "window is not 14 days"
 
 echo "== forecast --evaluate --lookback-hours: scored as the loop runs it (fresh forecast per origin)"
@@ -158,7 +158,7 @@ echo "== simulate goals on every kind of load (issue 17): predictive vs reactive
 # trace, max under-provisioned ratio: NASA -50 %, the bursty stream -30 %, the others (no goal
 # of their own) at least no worse than reactive. Everywhere: no more scaling actions than
 # reactive, at most +15 % replica-hours (weekly_sharp was +38 % before the band's slack;
-# sharp_daily is the tightest: +15.0 %, its 30-minute daily peak bought 15 minutes ahead).
+# sharp_daily is the tightest: +14.1 %, its 30-minute daily peak bought 15 minutes ahead).
 for spec in "$NASA 0.5" "$TR/synthetic/bursty.csv 0.7" "$TR/synthetic/season_breaks.csv 1.0" \
             "$TR/synthetic/weekly_sharp.csv 1.0" "$TR/synthetic/sharp_daily.csv 1.0" \
             "$TR/synthetic/noise.csv 1.0" "$TR/synthetic/ramp.csv 1.0"; do

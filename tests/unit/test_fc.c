@@ -218,6 +218,38 @@ Test(fc, short_history_still_forecasts)
     cr_assert(r.point[0] > 5 && r.point[0] < 20, "point %f", r.point[0]);
 }
 
+/* A request count with two seasons (weekdays busy by day, weekends a lower, later hump) and
+ * short bursts over Poisson-like noise: what NASA's trace is made of. The square-root-space
+ * double-seasonal candidates (slow level, fast weekly season) must score better at the horizon
+ * than every candidate the ensemble had before them, and so carry the ensemble. */
+Test(fc, double_seasonal_bursty_counts_are_carried_by_the_sqrt_candidates)
+{
+    enum { N = 5 * 7 * DAY };
+    static double v[N];
+    tf_rng = 424242;
+    for (size_t i = 0; i < N; i++) {
+        double tod = (double)(i % DAY) / DAY, dow = (double)(i / DAY % 7);
+        bool weekend = dow >= 5;
+        double shape = weekend ? 0.5 + 0.4 * exp(-pow((tod - 0.6) / 0.12, 2))
+                               : 0.4 + 1.2 * exp(-pow((tod - 0.5) / 0.15, 2));
+        double mu = 200 * shape;
+        if (tf_unif() < 0.03)
+            mu *= 1 + 2 * tf_unif(); /* a burst: one bucket, up to 3x */
+        double y = mu + sqrt(mu) * tf_gauss();
+        v[i] = y > 0 ? round(y) : 0;
+    }
+    struct mla_fc_result r;
+    tf_forecast(v, N, &r);
+    double sq = fmin(r.cand_mae[MLA_FC_CAND_HW_WEEK_SQRT], r.cand_mae[MLA_FC_CAND_HW_WEEK_SQRT_SLOW]);
+    double old = INFINITY;
+    for (int k = 0; k < MLA_FC_CAND_HW_WEEK_SQRT; k++)
+        if (!isnan(r.cand_mae[k]) && r.cand_mae[k] < old)
+            old = r.cand_mae[k];
+    cr_assert(sq < 0.95 * old, "sqrt candidates' error %f, best earlier candidate's %f", sq, old);
+    double w = r.weight[MLA_FC_CAND_HW_WEEK_SQRT] + r.weight[MLA_FC_CAND_HW_WEEK_SQRT_SLOW];
+    cr_assert(w > 0.5, "sqrt candidates' weight %f", w);
+}
+
 /* ---- evaluation protocol ---- */
 
 Test(fc_eval, persistence_wape_by_hand)
