@@ -5,7 +5,8 @@
 # leader loop in one process, as deployed). serve leads at once and its first pass (pass 0: a
 # full-lookback query per ScaledObject, the heaviest one) runs while load_client.py sends dryRun
 # AdmissionReviews at a paced rate (THREADS kept-alive connections, each pausing PAUSE s between
-# requests); when the pass has ended, the same load again with the loop idle.
+# requests); when the pass has ended and the worker has applied what the pass queued, the
+# same load again with the loop idle.
 # Prints per N: the pass's duration (from serve's /metrics), the requests, p50/p99/max of each
 # phase, serve's RSS. Figures only; never fails.
 #
@@ -99,12 +100,19 @@ PYEOF
   done
   local rss_pass; rss_pass=$(awk '/VmHWM/ {print $2}' /proc/$SERVE_PID/status)
   : >"$T/pass-done"; wait "$LOAD_PID"; LOAD_PID=""
+  # the pass queued applies for the worker (serve's policies do not render exactly the
+  # ScaledObjects loaded here): idle means after they are done too (10 min at most)
+  local drain0; drain0=$(date +%s)
+  depth() { curl -s --cacert "$T/certs/ca.crt" "$M" | awk '/^mla_worker_queue_depth / {print $2}'; }
+  while [ "$(depth)" != 0 ] && [ $(( $(date +%s) - drain0 )) -lt 600 ]; do sleep 1; done
+  local drain_s=$(( $(date +%s) - drain0 ))
   # phase 2: the loop idle (the next pass is an hour away)
   $PY "$R/tests/integration/load_client.py" --url "https://127.0.0.1:$PORT/mutate" \
     --cacert "$T/certs/ca.crt" --body "$T/review.json" --seconds "$IDLE_S" \
     --threads "$THREADS" --mode keep --pause "$PAUSE" --out "$T/idle.json"
   local rss; rss=$(awk '/VmRSS/ {print $2}' /proc/$SERVE_PID/status)
   local load1; load1=$(cut -d' ' -f1 /proc/loadavg)
+  echo "N=$N: the worker's queue drained ${drain_s} s after pass 0 (depth now $(depth))"
   $PY - "$N" "$T/during.json" "$T/idle.json" "$pass_s" "$rss" "$rss_pass" "$load0 $load1" "${MLA_ADM_CSV:-}" <<'PYEOF'
 import json, sys
 n, dj, ij, pass_s, rss, hwm, load, csv = sys.argv[1:9]
@@ -122,5 +130,6 @@ for phase, f in (("pass", dj), ("idle", ij)):
                      load.split()[-1], pass_s))
 PYEOF
   grep -E '"level":"(warn|error)"' "$T/serve.err" | head -3
+  [ -z "${MLA_ADM_KEEP:-}" ] || cp "$T/serve.err" "$MLA_ADM_KEEP-$N.err"
 }
 for n in "$@"; do run_n "$n"; done
