@@ -23,8 +23,11 @@
  * Bounds: at most max_models entries. When the table is full, a ScaledObject without an entry
  * is forecast one-shot (full query, nothing kept) rather than evicting another one: evicting
  * in a loop that visits every ScaledObject once per pass would rebuild every entry every pass.
- * An entry not used for idle_s seconds (its ScaledObject disappeared, was paused or lost its
- * predictive-config) is evicted; the sweep runs at most once per idle_s/2, from the calls.
+ * An entry not used for idle_s seconds and missed by the last two passes (its ScaledObject
+ * disappeared, was paused or lost its predictive-config) is evicted; the sweep runs at most
+ * once per idle_s/2, from the calls. A pass is told by the calls themselves: one for a key
+ * already used in the current pass starts the next (a pass asks for each key once), so a pass
+ * longer than idle_s does not evict the windows it visited first.
  * mla_predict_models_clear drops everything (a new leader term: rebuilt from history).
  *
  * Ownership: the table is new from mla_predict_models_create (mla_predict_models_destroy); it

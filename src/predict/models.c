@@ -33,6 +33,7 @@ struct pm_entry {
     double last_t;         /* grid time of the newest point */
     double last_obs;       /* newest non-missing value as Prometheus answered it; NaN: none */
     time_t used;           /* the last call's `now` */
+    uint64_t pass;         /* the table's pass count at the last call */
     bool have;             /* the cached forecast below is valid */
     struct mla_predict_forecast fc;
     char *why;             /* owned: why there is no forecast, when !have */
@@ -45,6 +46,8 @@ struct mla_predict_models {
     size_t max_models;
     double idle_s;
     time_t last_sweep;
+    uint64_t pass;            /* passes seen: a call for an entry already used in this pass
+                               * starts the next one (a pass asks for each key once) */
     mla_predict_fetch_fn fetch; /* NULL: mla_prom_query_range */
     void *fetch_ctx;
     struct mla_ratelimit *limit; /* borrowed for the current call; may be NULL */
@@ -116,13 +119,14 @@ static void pm_free(struct mla_predict_models *m, struct pm_entry *e)
 static void pm_metrics(const struct mla_predict_models *m)
 {
     struct mla_metric *g = mla_metrics_get(MLA_METRIC_GAUGE, "mla_predict_models",
-                                           "Streaming forecast models the loop keeps.", NULL,
+                                           "Lookback windows the loop keeps.", NULL,
                                            NULL, 0);
     if (g)
         mla_metric_set(g, (double)m->st.models);
 }
 
-/* Drops every entry (all) or those last used before older_than; returns how many went. */
+/* Drops every entry (all) or those last used before older_than and missed by the last two
+ * passes; returns how many went. */
 static size_t pm_filter(struct mla_predict_models *m, time_t older_than, bool all)
 {
     size_t n = 0;
@@ -130,7 +134,7 @@ static size_t pm_filter(struct mla_predict_models *m, time_t older_than, bool al
         struct pm_entry **pp = &m->bucket[b];
         while (*pp) {
             struct pm_entry *e = *pp;
-            if (all || e->used < older_than) {
+            if (all || (e->used < older_than && m->pass - e->pass >= 2)) {
                 *pp = e->next;
                 pm_free(m, e);
                 n++;
@@ -174,6 +178,9 @@ void mla_predict_models_set_fetch(struct mla_predict_models *m, mla_predict_fetc
     m->fetch_ctx = ctx;
 }
 
+/* Idle means both: unused for idle_s, and missed by the last two passes. Time alone would evict
+ * the windows visited early in a pass longer than idle_s (10,000 ScaledObjects whose first pass
+ * is paced by the API write rate), which the next pass would then rebuild in full. */
 static void pm_sweep(struct mla_predict_models *m, time_t now)
 {
     if (m->last_sweep && (double)(now - m->last_sweep) < m->idle_s / 2)
@@ -328,6 +335,7 @@ static enum mla_code pm_build(struct mla_predict_models *m, const struct mla_pro
         pm_store(e, &s, start - step);
         e->last_obs = pm_last_obs(s.v, s.n, NAN);
         e->used = now;
+        e->pass = m->pass;
         pm_forecast(e, c, horizon, ahead);
         e->next = *slot;
         *slot = e;
@@ -365,6 +373,7 @@ static enum mla_code pm_update(struct mla_predict_models *m, const struct mla_pr
     pm_store(e, &s, newest_before);
     e->last_obs = pm_last_obs(s.v, s.n, e->last_obs);
     e->used = now;
+    e->pass = m->pass;
     m->st.updates++;
     mla_prom_series_fini(&s);
     pm_forecast(e, c, horizon, ahead);
@@ -387,6 +396,8 @@ enum mla_code mla_predict_models_forecast(struct mla_predict_models *m,
     char *key = mla_xasprintf("%s/%s", ns, name);
     struct pm_entry **pp = pm_find(m, key);
     struct pm_entry *e = *pp;
+    if (e && e->pass == m->pass)
+        m->pass++;
     /* a changed config, or a gap as long as the window: the window describes other data */
     if (e && (strcmp(e->config->text, config_text) != 0 || end < e->last_t ||
               end - e->last_t > c->lookback_hours * 3600)) {
@@ -401,6 +412,7 @@ enum mla_code mla_predict_models_forecast(struct mla_predict_models *m,
                       whylen, err);
     } else if (end == e->last_t) {
         e->used = now;
+        e->pass = m->pass;
         m->st.reused++;
         pm_answer(e, out, have, why, whylen);
     } else {

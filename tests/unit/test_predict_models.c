@@ -280,6 +280,43 @@ Test(predict_models, idle_models_are_evicted_and_rebuilt_when_they_come_back)
     mla_predict_models_destroy(m);
 }
 
+Test(predict_models, a_pass_longer_than_the_idle_time_keeps_its_early_windows)
+{
+    struct fake f = {0};
+    struct mla_predict_models *m = table(100, 600, &f);
+    char name[16];
+    /* pass 1: 30 ScaledObjects a minute apart (a pass paced by the API write rate): 29
+     * minutes, three times idle_s */
+    for (int i = 0; i < 30; i++) {
+        snprintf(name, sizeof name, "so-%02d", i);
+        call(m, name, cfg_a, NOW0 + i * 60);
+    }
+    struct mla_predict_models_stats st;
+    mla_predict_models_stats(m, &st);
+    cr_assert_eq(st.evicted, 0, "evicted %zu windows during the pass that built them",
+                 st.evicted);
+    cr_assert_eq(st.models, 30);
+    /* pass 2, as long: every window is updated, none rebuilt */
+    for (int i = 0; i < 30; i++) {
+        snprintf(name, sizeof name, "so-%02d", i);
+        call(m, name, cfg_a, NOW0 + 1800 + i * 60);
+    }
+    mla_predict_models_stats(m, &st);
+    cr_assert_eq(st.builds, 30, "builds %zu", st.builds);
+    cr_assert_eq(st.evicted, 0);
+    /* so-00 goes away: once two passes have missed it (and idle_s passed), its window goes */
+    for (int k = 1; k <= 3; k++)
+        for (int i = 1; i < 30; i++) {
+            snprintf(name, sizeof name, "so-%02d", i);
+            call(m, name, cfg_a, NOW0 + 3600 * k + 1800 + i);
+        }
+    mla_predict_models_stats(m, &st);
+    cr_assert_eq(st.evicted, 1);
+    cr_assert_eq(st.models, 29);
+    cr_assert_eq(st.builds, 30);
+    mla_predict_models_destroy(m);
+}
+
 Test(predict_models, the_table_is_bounded_beyond_it_forecasts_one_shot)
 {
     struct fake f = {0};
