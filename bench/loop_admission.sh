@@ -12,6 +12,7 @@
 #
 # Usage: loop_admission.sh [N...]     (default: 1000)
 # Env: MLA_ADM_THREADS (4), MLA_ADM_PAUSE (0.005), MLA_ADM_IDLE_S (15: the idle phase),
+#      MLA_ADM_DRAIN_S (600: the longest wait for the worker's queue before the idle phase),
 #      MLA_ADM_CSV (append rows: n,phase,seconds,requests,p50,p99,max,rss_mb,load1,pass_s).
 set -u
 B=${MLA_BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
@@ -20,6 +21,7 @@ PY=/usr/bin/python3
 THREADS=${MLA_ADM_THREADS:-4}
 PAUSE=${MLA_ADM_PAUSE:-0.005}
 IDLE_S=${MLA_ADM_IDLE_S:-15}
+DRAIN_S=${MLA_ADM_DRAIN_S:-600}
 [ $# -gt 0 ] || set -- 1000
 . "$R/scripts/review-lib.sh"
 run_n() {
@@ -101,10 +103,10 @@ PYEOF
   local rss_pass; rss_pass=$(awk '/VmHWM/ {print $2}' /proc/$SERVE_PID/status)
   : >"$T/pass-done"; wait "$LOAD_PID"; LOAD_PID=""
   # the pass queued applies for the worker (serve's policies do not render exactly the
-  # ScaledObjects loaded here): idle means after they are done too (10 min at most)
+  # ScaledObjects loaded here): idle means after they are done too (DRAIN_S at most)
   local drain0; drain0=$(date +%s)
   depth() { curl -s --cacert "$T/certs/ca.crt" "$M" | awk '/^mla_worker_queue_depth / {print $2}'; }
-  while [ "$(depth)" != 0 ] && [ $(( $(date +%s) - drain0 )) -lt 600 ]; do sleep 1; done
+  while [ "$(depth)" != 0 ] && [ $(( $(date +%s) - drain0 )) -lt "$DRAIN_S" ]; do sleep 1; done
   local drain_s=$(( $(date +%s) - drain0 ))
   # phase 2: the loop idle (the next pass is an hour away)
   $PY "$R/tests/integration/load_client.py" --url "https://127.0.0.1:$PORT/mutate" \
