@@ -12,6 +12,7 @@
 #   make install     build/ml-autoscaling into $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local)
 #   make bench       benchmarks (print figures; they are not pass/fail tests)
 #   make bench-loop  the leader's loop at N managed Deployments (bench/loop_scale.sh; figures)
+#   make bench-loop-admission  admission latency while that loop runs (bench/loop_admission.sh)
 #   make soak        a 3-minute sustained load run with the loop (bench/soak.sh; figures)
 #   make demo        the local demo (no cluster)
 #   make deps        install the Debian packages (scripts/deps.sh)
@@ -68,7 +69,7 @@ BIN      := $(B)/ml-autoscaling
 LIBA     := $(B)/libmla.a
 TOOL_BINS := $(TOOLS:%=$(B)/%)
 
-.PHONY: all test unit integration sanitize check bench bench-loop demo deps clean certs valgrind tsan \
+.PHONY: all test unit integration sanitize check bench bench-loop bench-loop-admission demo deps clean certs valgrind tsan \
         modgraph install soak
 all: $(BIN) $(TOOL_BINS)
 
@@ -139,6 +140,10 @@ bench: all
 # waits for a 300 s grid point per N, so it is not part of `make bench`.
 bench-loop: all
 	MLA_BUILD=$(abspath $(B)) MLA_ROOT=$(abspath .) bash bench/loop_scale.sh $(N)
+
+# Admission p50/p99 through serve while its loop runs pass 0 at N, then with the loop idle.
+bench-loop-admission: all
+	MLA_BUILD=$(abspath $(B)) MLA_ROOT=$(abspath .) bash bench/loop_admission.sh $(N)
 
 soak: all
 	MLA_BUILD=$(abspath $(B)) bash bench/soak.sh

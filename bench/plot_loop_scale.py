@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Plots pass time against the number of managed Deployments from bench/loop_scale.sh's CSV
+"""Plots pass time (wall, and the leader's CPU time dashed) against the number of managed
+Deployments from bench/loop_scale.sh's CSV
 (MLA_LOOP_CSV: n,pass,seconds,queries,samples,bytes,api,rss_mb,peak_mb,load1[,cpu_s]) as an
 SVG.
 Standard library only.  Usage: plot_loop_scale.py CSV OUT.svg"""
@@ -8,15 +9,18 @@ import math
 import sys
 
 rows = [r for r in csv.reader(open(sys.argv[1])) if r and r[0][0].isdigit()]
-series = {0: ("pass 0: full lookback (first pass after a start or a leader change; every pass before this change)", "#d62728"),
-          1: ("pass 1: one new 300 s point per ScaledObject", "#1f77b4"),
+series = {0: ("pass 0: full lookback (first pass after a start or a leader change)", "#d62728"),
+          1: ("pass 1: one new 300 s point per ScaledObject (and 2 fetched again)", "#1f77b4"),
           2: ("pass 2: same step, nothing new to fetch", "#2ca02c")}
 pts = {k: [] for k in series}
+cpu = {k: [] for k in series}  # the leader's CPU time in the pass (column 11, when present)
 for r in rows:
     n, p, s = int(r[0]), int(r[1]), float(r[2])
     if p in pts:
         pts[p].append((n, s))
-W, H, L, R, T, B = 760, 440, 70, 20, 30, 150
+        if len(r) > 10 and r[10]:
+            cpu[p].append((n, float(r[10])))
+W, H, L, R, T, B = 760, 460, 70, 20, 30, 170
 ns = sorted({n for v in pts.values() for n, _ in v}) or [100, 10000]
 xmin, xmax = math.log10(min(ns)) - 0.15, math.log10(max(ns)) + 0.15
 ymax = max([s for v in pts.values() for _, s in v] + [60]) * 1.1
@@ -43,8 +47,14 @@ for k, (label, color) in series.items():
     out.append('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>' % (color, " ".join("%.1f,%.1f" % (x(n), y(s)) for n, s in v)))
     for n, s in v:
         out.append('<circle cx="%.1f" cy="%.1f" r="3.5" fill="%s"><title>%d: %.2f s</title></circle>' % (x(n), y(s), color, n, s))
+    c = sorted(cpu[k])
+    if c:
+        out.append('<polyline fill="none" stroke="%s" stroke-width="1.5" stroke-dasharray="4,3" points="%s"/>' % (color, " ".join("%.1f,%.1f" % (x(n), y(s)) for n, s in c)))
+        for n, s in c:
+            out.append('<circle cx="%.1f" cy="%.1f" r="2.5" fill="white" stroke="%s"><title>%d: leader CPU %.2f s</title></circle>' % (x(n), y(s), color, n, s))
     ly = H - B + 56 + 20 * k
     out.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2"/>' % (L, L + 24, ly - 4, ly - 4, color))
     out.append('<text x="%d" y="%d">%s</text>' % (L + 30, ly, label))
+out.append('<text x="%d" y="%d">solid: wall time of the pass; dashed: the leader\'s CPU time in it</text>' % (L, H - B + 56 + 20 * len(series)))
 out.append('</svg>')
 open(sys.argv[2], "w").write("\n".join(out) + "\n")

@@ -1,29 +1,38 @@
-/* predict_models.h - the predictive loop's streaming models, kept between passes: one
- * mla_fc_model (fc.h) per ScaledObject, so that a pass fetches from Prometheus only the samples
- * that arrived since the last one instead of the whole lookback.
+/* predict_models.h - what the predictive loop keeps between passes per ScaledObject: its
+ * lookback window of samples, so that a pass fetches from Prometheus only the samples that
+ * arrived since the last one (plus a short overlap) instead of the whole lookback.
  *
- * A model is keyed by namespace/name and remembers the predictive-config annotation it was built
- * for (the whole JSON text: query, step, lookback, horizon, quantile, anomaly threshold, ...).
- * Per call (mla_predict_models_forecast):
- *   - no model, or the config text changed, or the model is older than its lookback: build it
+ * An entry is keyed by namespace/name and remembers the predictive-config annotation it was
+ * built for (the whole JSON text: query, step, lookback, horizon, quantile, anomaly threshold,
+ * ...; one shared copy per distinct text). Per call (mla_predict_models_forecast):
+ *   - no entry, or the config text changed, or the entry is older than its lookback: build it
  *     from one full query_range over lookbackHours (the first pass after a start or a leader
  *     change does this for every ScaledObject);
- *   - else query only (last grid point, now] and push those points; when the aligned "now" is
- *     still the last grid point (a 60 s loop on a 300 s step: four passes in five), nothing is
- *     queried and the forecast of the last call is reused.
- * The last point of a step is pushed as Prometheus answered it then; a sample scraped late for
- * that instant is not fetched again (the one-shot path would see it on its next pass).
+ *   - else query the last MLA_PREDICT_MODELS_OVERLAP grid points held and the new ones up to
+ *     now (one short query_range): the window slides by the new points, and the overlap lets
+ *     a sample that reached Prometheus late replace the value fetched for that instant before
+ *     (a value never turns back into a gap); then forecast. When the aligned "now" is still the last grid point (a 60 s loop on a 300 s
+ *     step: four passes in five), nothing is queried and the last forecast is reused.
+ * The forecast is the one-shot forecaster (mla_predict_fc_forecast) on the window: exactly
+ * what a full-lookback query would give, but for the float storage of the samples (a relative
+ * rounding of 6e-8 on the input). Keeping the window, not the forecaster's state, is what
+ * bounds the memory: 4 bytes a point (16 KB at 336 h by 300 s) where the streaming engine's
+ * state weighs 172 KB; a forecast costs about 1 ms of CPU per 4,000 points instead of 30 us,
+ * and only on passes that bring a new grid point.
  *
- * Bounds: at most max_models models (about 160 KB each at a 300 s step: the model keeps two
- * weeks of points for its cycle tests). When the table is full, a ScaledObject without a model
- * is forecast one-shot (full query, no model kept) rather than evicting another one: evicting
- * in a loop that visits every ScaledObject once per pass would rebuild every model every pass.
- * A model not used for idle_s seconds (its ScaledObject disappeared, was paused or lost its
- * predictive-config) is evicted; the sweep runs at most once per idle_s/2, from the calls.
+ * Bounds: at most max_models entries. When the table is full, a ScaledObject without an entry
+ * is forecast one-shot (full query, nothing kept) rather than evicting another one: evicting
+ * in a loop that visits every ScaledObject once per pass would rebuild every entry every pass.
+ * An entry not used for idle_s seconds and missed by the last two passes (its ScaledObject
+ * disappeared, was paused or lost its predictive-config) is evicted; the sweep runs at most
+ * once per idle_s/2, from the calls. A pass is told by the calls themselves: one for a key
+ * already used in the current pass starts the next (a pass asks for each key once), so a pass
+ * longer than idle_s does not evict the windows it visited first.
  * mla_predict_models_clear drops everything (a new leader term: rebuilt from history).
  *
  * Ownership: the table is new from mla_predict_models_create (mla_predict_models_destroy); it
- * owns its models and copies every key and config it keeps. The controller owns the loop's table.
+ * owns its entries and copies every key and config it keeps. The controller owns the loop's
+ * table.
  * Threading: NOT thread-safe; one thread at a time. In serve it is the loop thread only (the
  * reconcile pass calls the predictive step there); counters go to the thread-safe /metrics.
  */
@@ -39,18 +48,21 @@
 #include "mla/prom.h"
 #include "mla/ratelimit.h"
 
-#define MLA_PREDICT_MODELS_DEFAULT_MAX 1000
+#define MLA_PREDICT_MODELS_DEFAULT_MAX 10000
+/* Grid points already held that each update fetches again, the newest included (late
+ * samples): one query of OVERLAP + new points. */
+#define MLA_PREDICT_MODELS_OVERLAP 2
 
 struct mla_predict_models;
 
 /* What the table did since it was created (for tests, the bench and /metrics). */
 struct mla_predict_models_stats {
-    size_t models;    /* models kept now */
-    size_t builds;    /* models built from a full-history query */
-    size_t updates;   /* short queries pushed into a kept model */
+    size_t models;    /* windows kept now */
+    size_t builds;    /* windows built from a full-lookback query */
+    size_t updates;   /* short queries merged into a kept window */
     size_t reused;    /* calls answered without a query (no new grid point) */
-    size_t oneshot;   /* full queries without keeping a model (table full) */
-    size_t evicted;   /* models dropped as idle */
+    size_t oneshot;   /* full queries without keeping a window (table full) */
+    size_t evicted;   /* windows dropped as idle */
     size_t queries;   /* query_range calls (chunks of a long range count once) */
     size_t samples;   /* grid points fetched from Prometheus */
 };
@@ -70,15 +82,15 @@ typedef enum mla_code (*mla_predict_fetch_fn)(void *ctx, const struct mla_prom_o
 void mla_predict_models_set_fetch(struct mla_predict_models *m, mla_predict_fetch_fn fn,
                                   void *ctx);
 
-/* Drops every model (e.g. a new leader term); counters are kept. */
+/* Drops every window (e.g. a new leader term); counters are kept. */
 void mla_predict_models_clear(struct mla_predict_models *m);
 void mla_predict_models_stats(const struct mla_predict_models *m,
                               struct mla_predict_models_stats *out);
 
 /* The history and forecast of ScaledObject ns/name with config `c` parsed from `config_text`
  * (both borrowed), at `now`: *have true and *out filled when there is a forecast; *have false
- * and `why` says why not (no history, the model refused it); an error (no output) when
- * Prometheus failed - the model is then left as it was (dropped when it was being built).
+ * and `why` says why not (no history, the forecaster refused it); an error (no output) when
+ * Prometheus failed - the window is then left as it was (none when it was being built).
  * horizon_steps/ahead_steps as for mla_predict_forecast_fn. */
 /* limit (may be NULL, borrowed): a token before each query. */
 enum mla_code mla_predict_models_forecast(struct mla_predict_models *m,

@@ -33,6 +33,7 @@
 #include "mla/metrics.h"
 #include "mla/wlkind.h"
 #include "mla/worker.h"
+#include "objidx-int.h"
 
 
 struct mla_reconcile {
@@ -411,7 +412,7 @@ static bool rec_exec_job(struct mla_reconcile *r, cJSON *a)
 }
 
 /* One action. Returns false when its namespace turned out to be going away. */
-static bool rec_exec(struct mla_reconcile *r, cJSON *a, const cJSON *sos)
+static bool rec_exec(struct mla_reconcile *r, cJSON *a, const struct mla__objidx *sos)
 {
     const char *op = rec_s(a, "op"), *ns = rec_s(a, "namespace"), *name = rec_s(a, "name");
     if (!strcmp(op, "apply")) {
@@ -427,14 +428,10 @@ static bool rec_exec(struct mla_reconcile *r, cJSON *a, const cJSON *sos)
                             rec_s(a, "uid"), type && !strcmp(type, "Warning"),
                             rec_s(a, "reason"), "%s", rec_s(a, "message"));
     } else if (!strcmp(op, "predict")) {
-        const cJSON *s;
-        cJSON_ArrayForEach(s, sos)
-        {
-            const char *sns = mla_kube_meta_str(s, "namespace");
-            const char *sn = mla_kube_meta_str(s, "name");
-            if (sns && sn && !strcmp(sns, ns) && !strcmp(sn, name))
-                r->cfg.predict(r->cfg.predict_ctx, r->kc, s);
-        }
+        /* the plan names each ScaledObject once (a namespace/name is unique in the API) */
+        const cJSON *s = mla__objidx_find(sos, ns, name);
+        if (s)
+            r->cfg.predict(r->cfg.predict_ctx, r->kc, s);
     }
     return true;
 }
@@ -455,6 +452,8 @@ static enum mla_code rec_run_plan(struct mla_reconcile *r, cJSON *plan, const cJ
                                   bool gated, struct mla_err *err)
 {
     cJSON *gone = cJSON_CreateArray(); /* namespaces found going away during the pass */
+    struct mla__objidx *idx = mla__objidx_create(); /* sos by namespace/name, for predict */
+    mla__objidx_add(idx, sos);
     enum mla_code rc = MLA_OK;
     cJSON *a;
     cJSON_ArrayForEach(a, plan)
@@ -476,13 +475,14 @@ static enum mla_code rec_run_plan(struct mla_reconcile *r, cJSON *plan, const cJ
         }
         if (skip)
             continue;
-        if (!(rec_is_job(a) ? rec_exec_job(r, a) : rec_exec(r, a, sos))) {
+        if (!(rec_is_job(a) ? rec_exec_job(r, a) : rec_exec(r, a, idx))) {
             mla_log(MLA_LOG_INFO, "rec", "namespace %s is going away: no more writes in it "
                     "this pass", ns);
             cJSON_AddItemToArray(gone, cJSON_CreateString(ns));
         }
     }
     cJSON_Delete(gone);
+    mla__objidx_destroy(idx);
     return rc;
 }
 

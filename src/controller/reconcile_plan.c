@@ -30,6 +30,7 @@
 #include "mla/wlkind.h"
 #include "mla/worker.h"
 #include "reconcile-int.h"
+#include "objidx-int.h"
 
 bool mla_reconcile_json_subset(const cJSON *want, const cJSON *have)
 {
@@ -78,19 +79,6 @@ bool mla_reconcile_ns_gone(long status, const cJSON *body)
 }
 
 /* ------------------------------------------------------------------ small pure helpers */
-
-static const cJSON *rp_find(const cJSON *items, const char *ns, const char *name)
-{
-    const cJSON *x;
-    cJSON_ArrayForEach(x, items)
-    {
-        const char *n = mla_kube_meta_str(x, "name");
-        const char *s = mla_kube_meta_str(x, "namespace");
-        if (n && s && !strcmp(n, name) && !strcmp(s, ns))
-            return x;
-    }
-    return NULL;
-}
 
 static bool rp_has_str(const cJSON *strings, const char *s)
 {
@@ -152,9 +140,19 @@ static const char *rp_hpa_mode(enum mla_hpa_mode m)
     return m == MLA_HPA_TRANSFER ? "transfer" : m == MLA_HPA_REJECT ? "reject" : "delete";
 }
 
+/* A linear scan: the Job planner's lists (opted-in Job templates and their ScaledJobs) are
+ * short; the Deployment lists, which can hold thousands, go through objidx. */
 const cJSON *mla__reconcile_find(const cJSON *items, const char *ns, const char *name)
 {
-    return rp_find(items, ns, name);
+    const cJSON *x;
+    cJSON_ArrayForEach(x, items)
+    {
+        const char *n = mla_kube_meta_str(x, "name");
+        const char *s = mla_kube_meta_str(x, "namespace");
+        if (n && s && !strcmp(n, name) && !strcmp(s, ns))
+            return x;
+    }
+    return NULL;
 }
 
 bool mla__reconcile_has_str(const cJSON *strings, const char *s)
@@ -170,6 +168,9 @@ struct rp {
     const char *kind;               /* the kind of the workload being planned, NULL: none */
     const struct mla_wl_kind *wl;   /* borrowed (static table): the same, as a row */
     struct mla_reconcile_stats *st;
+    /* owned, over the borrowed input lists: what a pass looks up per Deployment and per
+     * ScaledObject, in O(1) (a scan each was O(N^2) at 10,000) */
+    struct mla__objidx *deps, *byp, *sos, *hpas, *owners;
 };
 
 static cJSON *rp_add(struct rp *p, const char *op, const char *ns, const char *name)
@@ -218,13 +219,11 @@ static const char *rp_apply_why(struct rp *p, const struct mla_decision *dec, co
                                 const char *ns, const char *name, const char *uid)
 {
     bool hpa_conflict = false;
-    const cJSON *h;
-    cJSON_ArrayForEach(h, p->in->hpas)
-    {
-        const char *hns = mla_kube_meta_str(h, "namespace");
-        if (hns && !strcmp(hns, ns) && mla_worker_hpa_conflicts_kind(h, p->kind, name))
+    size_t nh;
+    const cJSON *const *hs = mla__objidx_in_ns(p->hpas, ns, &nh);
+    for (size_t i = 0; i < nh; i++)
+        if (mla_worker_hpa_conflicts_kind(hs[i], p->kind, name))
             hpa_conflict = true;
-    }
     if (have && mla_reconcile_so_paused(have)) {
         p->st->paused++;
         return NULL;
@@ -245,7 +244,7 @@ static void rp_apply(struct rp *p, struct mla_decision *dec, const char *ns, con
                                           : mla_kube_meta_str(dec->scaled_object, "name");
     if (!so_name)
         so_name = name;
-    const char *why = rp_apply_why(p, dec, rp_find(p->in->scaledobjects, ns, so_name), ns,
+    const char *why = rp_apply_why(p, dec, mla__objidx_find(p->sos, ns, so_name), ns,
                                    name, uid);
     if (!why)
         return;
@@ -267,11 +266,11 @@ static void rp_apply(struct rp *p, struct mla_decision *dec, const char *ns, con
 /* Not opted in any more: our ScaledObject must go (the worker restores the HPA). */
 static void rp_optout(struct rp *p, const char *ns, const char *name, const char *uid)
 {
-    const cJSON *s;
-    cJSON_ArrayForEach(s, p->in->scaledobjects)
-    {
-        const char *sns = mla_kube_meta_str(s, "namespace");
-        if (sns && !strcmp(sns, ns) && mla_worker_so_ours_kind(s, p->kind, name, uid)) {
+    size_t ns_n;
+    const cJSON *const *in_ns = mla__objidx_in_ns(p->sos, ns, &ns_n);
+    for (size_t i = 0; i < ns_n; i++) {
+        const cJSON *s = in_ns[i];
+        if (mla_worker_so_ours_kind(s, p->kind, name, uid)) {
             mla_log(MLA_LOG_INFO, "rec", "%s/%s: not opted in; removing ScaledObject %s", ns,
                     name, mla_kube_meta_str(s, "name"));
             p->st->orphans++;
@@ -331,15 +330,15 @@ static void rp_orphan(struct rp *p, const cJSON *s)
     if (!ns || !sn || !rp_managed(s) || !rp_owner(s, &on, &ou) ||
         rp_has_str(p->in->terminating, ns))
         return;
-    const cJSON *dep = rp_find(p->in->deployments, ns, on);
+    const cJSON *dep = mla__objidx_find(p->deps, ns, on);
     if (!dep)
-        dep = rp_find(p->in->bypassed, ns, on);
+        dep = mla__objidx_find(p->byp, ns, on);
     if (!dep) {
         char key[600];
         snprintf(key, sizeof key, "%s/%s", ns, on);
         if (rp_has_str(p->in->unknown, key))
             return; /* cannot tell: next pass */
-        const cJSON *read = rp_find(p->in->owners, ns, on);
+        const cJSON *read = mla__objidx_find(p->owners, ns, on);
         const char *ru = read ? mla_kube_meta_str(read, "uid") : NULL;
         if (ru && !strcmp(ru, ou)) {
             rp_deployment(p, read, false); /* it lost the managed label: decide as any other */
@@ -380,7 +379,15 @@ enum mla_code mla_reconcile_plan(const struct mla_reconcile_input *in, cJSON **p
     if (!in || !plan || !stats)
         return mla_err_set(err, MLA_EINVAL, "reconcile plan: missing input");
     struct mla_reconcile_stats st = {0};
-    struct rp p = {.in = in, .plan = cJSON_CreateArray(), .st = &st};
+    struct rp p = {.in = in, .plan = cJSON_CreateArray(), .st = &st,
+                   .deps = mla__objidx_create(), .byp = mla__objidx_create(),
+                   .sos = mla__objidx_create(), .hpas = mla__objidx_create(),
+                   .owners = mla__objidx_create()};
+    mla__objidx_add(p.deps, in->deployments);
+    mla__objidx_add(p.byp, in->bypassed);
+    mla__objidx_add(p.sos, in->scaledobjects);
+    mla__objidx_add(p.hpas, in->hpas);
+    mla__objidx_add(p.owners, in->owners);
     const cJSON *x;
     cJSON_ArrayForEach(x, in->deployments)
     {
@@ -392,7 +399,7 @@ enum mla_code mla_reconcile_plan(const struct mla_reconcile_input *in, cJSON **p
         const char *ns = mla_kube_meta_str(x, "namespace");
         const char *nm = mla_kube_meta_str(x, "name");
         /* a Deployment in both lists was marked between the two reads: once is enough */
-        if (en && !strcmp(en, "true") && ns && nm && !rp_find(in->deployments, ns, nm))
+        if (en && !strcmp(en, "true") && ns && nm && !mla__objidx_find(p.deps, ns, nm))
             rp_deployment(&p, x, true);
     }
     cJSON_ArrayForEach(x, in->scaledobjects)
@@ -402,6 +409,11 @@ enum mla_code mla_reconcile_plan(const struct mla_reconcile_input *in, cJSON **p
     mla__reconcile_plan_jobs(in, p.plan, &st);
     if (in->predict)
         rp_predict(&p);
+    mla__objidx_destroy(p.deps);
+    mla__objidx_destroy(p.byp);
+    mla__objidx_destroy(p.sos);
+    mla__objidx_destroy(p.hpas);
+    mla__objidx_destroy(p.owners);
     *plan = p.plan;
     *stats = st;
     return MLA_OK;
@@ -411,18 +423,21 @@ cJSON *mla_reconcile_owners_to_read(const cJSON *deployments, const cJSON *bypas
                                     const cJSON *scaledobjects)
 {
     cJSON *out = cJSON_CreateArray();
+    struct mla__objidx *listed = mla__objidx_create();
+    mla__objidx_add(listed, deployments);
+    mla__objidx_add(listed, bypassed);
     const cJSON *s;
     cJSON_ArrayForEach(s, scaledobjects)
     {
         const char *on = NULL, *ou = NULL;
         const char *ns = mla_kube_meta_str(s, "namespace");
-        if (!ns || !rp_managed(s) || !rp_owner(s, &on, &ou) || rp_find(deployments, ns, on) ||
-            rp_find(bypassed, ns, on))
+        if (!ns || !rp_managed(s) || !rp_owner(s, &on, &ou) || mla__objidx_find(listed, ns, on))
             continue;
         cJSON *r = cJSON_CreateObject();
         cJSON_AddStringToObject(r, "namespace", ns);
         cJSON_AddStringToObject(r, "name", on);
         cJSON_AddItemToArray(out, r);
     }
+    mla__objidx_destroy(listed);
     return out;
 }

@@ -1,5 +1,5 @@
-/* predict/models.c - the loop's streaming models per ScaledObject, kept between passes, and the
- * short fetch window that follows from them (see predict_models.h). */
+/* predict/models.c - what the loop keeps per ScaledObject between passes: the lookback window of
+ * samples, the short fetch (new points and an overlap) that updates it (see predict_models.h). */
 #include "mla/predict_models.h"
 
 #include <math.h>
@@ -14,25 +14,40 @@
 #include "mla/predict_forecast.h"
 #include "predict-int.h"
 
+/* A predictive-config text shared by the entries built for it: one copy per distinct text
+ * (ScaledObjects made from one template carry the same one). */
+struct pm_cfg {
+    struct pm_cfg *next; /* hash chain */
+    size_t refs;         /* entries pointing here */
+    char text[];
+};
+
 struct pm_entry {
     struct pm_entry *next; /* hash chain */
     char *key;             /* owned: "namespace/name" */
-    char *config;          /* owned: the predictive-config text the model was built for */
-    struct mla_fc_model *model; /* owned */
-    double last_t;         /* grid time of the last point pushed */
-    double last_obs;       /* last non-missing value pushed; NaN: none yet */
+    struct pm_cfg *config; /* shared (refs): the predictive-config text the window is for */
+    float *w;              /* owned ring of n samples, the lookback window; NaN = a gap. float:
+                            * 4 bytes a point, a relative rounding of 6e-8 on the input */
+    size_t n, head;        /* w[head] is the oldest point, at last_t - (n - 1) * step */
+    double step;
+    double last_t;         /* grid time of the newest point */
+    double last_obs;       /* newest non-missing value as Prometheus answered it; NaN: none */
     time_t used;           /* the last call's `now` */
+    uint64_t pass;         /* the table's pass count at the last call */
     bool have;             /* the cached forecast below is valid */
     struct mla_predict_forecast fc;
-    char why[200];         /* why there is no forecast, when !have */
+    char *why;             /* owned: why there is no forecast, when !have */
 };
 
 struct mla_predict_models {
     struct pm_entry **bucket; /* owned chains */
     size_t nbucket;           /* a power of two */
+    struct pm_cfg **cbucket;  /* owned chains of shared config texts, nbucket of them */
     size_t max_models;
     double idle_s;
     time_t last_sweep;
+    uint64_t pass;            /* passes seen: a call for an entry already used in this pass
+                               * starts the next one (a pass asks for each key once) */
     mla_predict_fetch_fn fetch; /* NULL: mla_prom_query_range */
     void *fetch_ctx;
     struct mla_ratelimit *limit; /* borrowed for the current call; may be NULL */
@@ -58,28 +73,60 @@ enum mla_code mla_predict_models_create(size_t max_models, double idle_s,
     while (m->nbucket < 2 * m->max_models && m->nbucket < (1u << 20))
         m->nbucket *= 2;
     m->bucket = mla_xcalloc(m->nbucket, sizeof *m->bucket);
+    m->cbucket = mla_xcalloc(m->nbucket, sizeof *m->cbucket);
     *out = m;
     return MLA_OK;
 }
 
-static void pm_free(struct pm_entry *e)
+/* The shared copy of `text`, one more reference. */
+static struct pm_cfg *pm_cfg_ref(struct mla_predict_models *m, const char *text)
 {
-    mla_fc_model_destroy(e->model);
+    struct pm_cfg **pp = &m->cbucket[pm_hash(text) & (m->nbucket - 1)];
+    while (*pp && strcmp((*pp)->text, text) != 0)
+        pp = &(*pp)->next;
+    if (!*pp) {
+        size_t len = strlen(text);
+        struct pm_cfg *c = mla_xmalloc(sizeof *c + len + 1);
+        c->next = NULL;
+        c->refs = 0;
+        memcpy(c->text, text, len + 1);
+        *pp = c;
+    }
+    (*pp)->refs++;
+    return *pp;
+}
+
+static void pm_cfg_unref(struct mla_predict_models *m, struct pm_cfg *c)
+{
+    if (--c->refs)
+        return;
+    struct pm_cfg **pp = &m->cbucket[pm_hash(c->text) & (m->nbucket - 1)];
+    while (*pp != c)
+        pp = &(*pp)->next;
+    *pp = c->next;
+    free(c);
+}
+
+static void pm_free(struct mla_predict_models *m, struct pm_entry *e)
+{
+    pm_cfg_unref(m, e->config);
+    free(e->w);
+    free(e->why);
     free(e->key);
-    free(e->config);
     free(e);
 }
 
 static void pm_metrics(const struct mla_predict_models *m)
 {
     struct mla_metric *g = mla_metrics_get(MLA_METRIC_GAUGE, "mla_predict_models",
-                                           "Streaming forecast models the loop keeps.", NULL,
+                                           "Lookback windows the loop keeps.", NULL,
                                            NULL, 0);
     if (g)
         mla_metric_set(g, (double)m->st.models);
 }
 
-/* Drops every entry (all) or those last used before older_than; returns how many went. */
+/* Drops every entry (all) or those last used before older_than and missed by the last two
+ * passes; returns how many went. */
 static size_t pm_filter(struct mla_predict_models *m, time_t older_than, bool all)
 {
     size_t n = 0;
@@ -87,9 +134,9 @@ static size_t pm_filter(struct mla_predict_models *m, time_t older_than, bool al
         struct pm_entry **pp = &m->bucket[b];
         while (*pp) {
             struct pm_entry *e = *pp;
-            if (all || e->used < older_than) {
+            if (all || (e->used < older_than && m->pass - e->pass >= 2)) {
                 *pp = e->next;
-                pm_free(e);
+                pm_free(m, e);
                 n++;
             } else {
                 pp = &e->next;
@@ -114,6 +161,7 @@ void mla_predict_models_destroy(struct mla_predict_models *m)
         return;
     pm_filter(m, 0, true);
     free(m->bucket);
+    free(m->cbucket);
     free(m);
 }
 
@@ -130,6 +178,9 @@ void mla_predict_models_set_fetch(struct mla_predict_models *m, mla_predict_fetc
     m->fetch_ctx = ctx;
 }
 
+/* Idle means both: unused for idle_s, and missed by the last two passes. Time alone would evict
+ * the windows visited early in a pass longer than idle_s (10,000 ScaledObjects whose first pass
+ * is paced by the API write rate), which the next pass would then rebuild in full. */
 static void pm_sweep(struct mla_predict_models *m, time_t now)
 {
     if (m->last_sweep && (double)(now - m->last_sweep) < m->idle_s / 2)
@@ -177,20 +228,56 @@ static double pm_last_obs(const double *v, size_t n, double prev)
     return prev;
 }
 
-/* Forecast from the entry's model into its cache. */
-static void pm_forecast(struct pm_entry *e, int ahead)
+/* Window slot of grid time t, or SIZE_MAX when t is outside the window or off the grid. */
+static size_t pm_slot(const struct pm_entry *e, double t)
 {
-    struct mla_fc_result *r = mla_xmalloc(sizeof *r);
+    double k = (t - (e->last_t - (double)(e->n - 1) * e->step)) / e->step;
+    double r = floor(k + 0.5);
+    if (r < 0 || r >= (double)e->n || fabs(k - r) > 1e-6)
+        return SIZE_MAX;
+    return (e->head + (size_t)r) % e->n;
+}
+
+/* Writes the answer s into the window: a newer point as it is, a point already held only when
+ * it is now present (a sample that reached Prometheus late replaces what was fetched before;
+ * a value never turns back into a gap). */
+static void pm_store(struct pm_entry *e, const struct mla_prom_series *s, double newest_before)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        double t = s->start + (double)i * s->step;
+        size_t j = pm_slot(e, t);
+        if (j == SIZE_MAX)
+            continue;
+        if (t > newest_before || !isnan(s->v[i]))
+            e->w[j] = (float)s->v[i];
+    }
+}
+
+/* Forecast from the entry's window (the one-shot forecaster on the lookback) into its cache. */
+static void pm_forecast(struct pm_entry *e, const struct mla_predict_config *c, int horizon,
+                        int ahead)
+{
+    double *v = mla_xmalloc(e->n * sizeof *v);
+    size_t present = 0;
+    for (size_t i = 0; i < e->n; i++) {
+        v[i] = e->w[(e->head + i) % e->n];
+        present += !isnan(v[i]);
+    }
+    free(e->why);
+    e->why = NULL;
     struct mla_err ferr;
     mla_err_clear(&ferr);
-    e->have = mla_fc_model_forecast(e->model, r, &ferr) == MLA_OK;
-    if (e->have) {
-        mla__predict_fc_reduce(r, ahead, &e->fc);
-        e->fc.observed = e->last_obs;
-    } else {
-        snprintf(e->why, sizeof e->why, "forecaster failed: %s", ferr.msg);
-    }
-    free(r);
+    e->have = false;
+    if (present == 0)
+        e->why = mla_xasprintf("no history in the last %g h", c->lookback_hours);
+    else if (mla_predict_fc_forecast(NULL, v, e->n, e->step, horizon, ahead, c->quantile,
+                                     c->anomaly_threshold, &e->fc, &ferr) != MLA_OK)
+        e->why = mla_xasprintf("forecaster failed: %s", ferr.msg);
+    else
+        e->have = true;
+    if (e->have)
+        e->fc.observed = !isnan(e->last_obs) ? e->last_obs : pm_last_obs(v, e->n, NAN);
+    free(v);
 }
 
 static void pm_answer(const struct pm_entry *e, struct mla_predict_forecast *out, bool *have,
@@ -200,10 +287,10 @@ static void pm_answer(const struct pm_entry *e, struct mla_predict_forecast *out
     if (e->have)
         *out = e->fc;
     else
-        snprintf(why, whylen, "%s", e->why);
+        snprintf(why, whylen, "%s", e->why ? e->why : "no forecast");
 }
 
-/* The full lookback for `key`: a new model in *slot when there is room, else a one-shot
+/* The full lookback for `key`: a new window in *slot when there is room, else a one-shot
  * forecast. */
 static enum mla_code pm_build(struct mla_predict_models *m, const struct mla_prom_opts *prom,
                               struct pm_entry **slot, const char *key, const char *config_text,
@@ -212,7 +299,8 @@ static enum mla_code pm_build(struct mla_predict_models *m, const struct mla_pro
                               bool *have, char *why, size_t whylen, struct mla_err *err)
 {
     double step = c->step_seconds;
-    double start = end - floor(c->lookback_hours * 3600 / step) * step;
+    double span = floor(c->lookback_hours * 3600 / step);
+    double start = end - span * step;
     struct mla_prom_series s;
     enum mla_code rc = pm_query(m, prom, c->query, start, end, step, &s, err);
     if (rc)
@@ -235,32 +323,60 @@ static enum mla_code pm_build(struct mla_predict_models *m, const struct mla_pro
             snprintf(why, whylen, "forecaster failed: %s", ferr.msg);
         }
     } else {
-        struct mla_fc_config cfg;
-        mla__predict_fc_config(horizon, c->quantile, c->anomaly_threshold, &cfg);
-        struct mla_fc_model *model = NULL;
-        struct mla_err ferr;
-        mla_err_clear(&ferr);
-        if (mla_fc_model_create(step, &cfg, &model, &ferr) != MLA_OK) {
-            snprintf(why, whylen, "forecaster failed: %s", ferr.msg);
-        } else {
-            struct pm_entry *e = mla_xcalloc(1, sizeof *e);
-            e->key = mla_xstrdup(key);
-            e->config = mla_xstrdup(config_text);
-            e->model = model;
-            mla_fc_model_push(model, s.v, s.n);
-            e->last_t = end;
-            e->last_obs = pm_last_obs(s.v, s.n, NAN);
-            e->used = now;
-            pm_forecast(e, ahead);
-            e->next = *slot;
-            *slot = e;
-            m->st.models++;
-            m->st.builds++;
-            pm_metrics(m);
-            pm_answer(e, out, have, why, whylen);
-        }
+        struct pm_entry *e = mla_xcalloc(1, sizeof *e);
+        e->key = mla_xstrdup(key);
+        e->config = pm_cfg_ref(m, config_text);
+        e->n = (size_t)span + 1;
+        e->w = mla_xmalloc(e->n * sizeof *e->w);
+        for (size_t i = 0; i < e->n; i++)
+            e->w[i] = NAN;
+        e->step = step;
+        e->last_t = end;
+        pm_store(e, &s, start - step);
+        e->last_obs = pm_last_obs(s.v, s.n, NAN);
+        e->used = now;
+        e->pass = m->pass;
+        pm_forecast(e, c, horizon, ahead);
+        e->next = *slot;
+        *slot = e;
+        m->st.models++;
+        m->st.builds++;
+        pm_metrics(m);
+        pm_answer(e, out, have, why, whylen);
     }
     mla_prom_series_fini(&s);
+    return MLA_OK;
+}
+
+/* The new points up to end, and the last MLA_PREDICT_MODELS_OVERLAP again (late samples). */
+static enum mla_code pm_update(struct mla_predict_models *m, const struct mla_prom_opts *prom,
+                               struct pm_entry *e, const struct mla_predict_config *c,
+                               double end, time_t now, int horizon, int ahead,
+                               struct mla_err *err)
+{
+    double step = e->step;
+    /* the last OVERLAP points held are asked for again (last_t itself is one of them) */
+    double back = (double)(MLA_PREDICT_MODELS_OVERLAP <= e->n ? MLA_PREDICT_MODELS_OVERLAP - 1
+                                                              : e->n - 1);
+    struct mla_prom_series s;
+    enum mla_code rc = pm_query(m, prom, c->query, e->last_t - back * step, end, step, &s, err);
+    if (rc != MLA_OK)
+        return rc;
+    /* slide the window: the oldest points fall out, the new slots start as gaps */
+    size_t k = (size_t)floor((end - e->last_t) / step + 0.5);
+    for (size_t i = 0; i < k; i++) {
+        e->w[e->head] = NAN;
+        e->head = (e->head + 1) % e->n;
+    }
+    double newest_before = e->last_t;
+    e->last_t = end;
+    pm_store(e, &s, newest_before);
+    e->last_obs = pm_last_obs(s.v, s.n, e->last_obs);
+    e->used = now;
+    e->pass = m->pass;
+    m->st.updates++;
+    mla_prom_series_fini(&s);
+    pm_forecast(e, c, horizon, ahead);
     return MLA_OK;
 }
 
@@ -280,11 +396,13 @@ enum mla_code mla_predict_models_forecast(struct mla_predict_models *m,
     char *key = mla_xasprintf("%s/%s", ns, name);
     struct pm_entry **pp = pm_find(m, key);
     struct pm_entry *e = *pp;
-    /* a changed config, or a gap longer than the lookback: the model describes other data */
-    if (e && (strcmp(e->config, config_text) != 0 || end < e->last_t ||
+    if (e && e->pass == m->pass)
+        m->pass++;
+    /* a changed config, or a gap as long as the window: the window describes other data */
+    if (e && (strcmp(e->config->text, config_text) != 0 || end < e->last_t ||
               end - e->last_t > c->lookback_hours * 3600)) {
         *pp = e->next;
-        pm_free(e);
+        pm_free(m, e);
         m->st.models--;
         e = NULL;
     }
@@ -294,21 +412,13 @@ enum mla_code mla_predict_models_forecast(struct mla_predict_models *m,
                       whylen, err);
     } else if (end == e->last_t) {
         e->used = now;
+        e->pass = m->pass;
         m->st.reused++;
         pm_answer(e, out, have, why, whylen);
     } else {
-        struct mla_prom_series s;
-        rc = pm_query(m, prom, c->query, e->last_t + step, end, step, &s, err);
-        if (rc == MLA_OK) {
-            mla_fc_model_push(e->model, s.v, s.n);
-            e->last_t = end;
-            e->last_obs = pm_last_obs(s.v, s.n, e->last_obs);
-            e->used = now;
-            m->st.updates++;
-            mla_prom_series_fini(&s);
-            pm_forecast(e, ahead);
+        rc = pm_update(m, prom, e, c, end, now, horizon, ahead, err);
+        if (rc == MLA_OK)
             pm_answer(e, out, have, why, whylen);
-        }
     }
     free(key);
     return rc;

@@ -44,10 +44,10 @@ static const struct cfg_flag cfg_flags[] = {
      "Prometheus base URL for the predictive loop"},
     {"loop-interval", CFG_SECONDS, F(loop_interval), 1, 86400, "60",
      "seconds between runs of the leader's background loop"},
-    {"loop-models", CFG_UINT, F(loop_models), 0, 1000000, "1000",
-     "forecast models the loop keeps between passes (about 160 KB each), so that a pass "
-     "fetches only new samples; ScaledObjects beyond it are forecast from a full query; "
-     "0: none"},
+    {"loop-models", CFG_UINT, F(loop_models), 0, 1000000, "10000",
+     "lookback windows of samples the loop keeps between passes (4 bytes a point: 16 KB at "
+     "336 h by 300 s), so that a pass fetches only new samples; ScaledObjects beyond it are "
+     "forecast from a full query; 0: none"},
     {"kube-api-qps", CFG_SECONDS, F(kube_api_qps), 0, 100000, "20",
      "requests per second the loop sends to the API server (LIST pages, reads, its applies; "
      "a token bucket as client-go's); 0: unlimited"},
@@ -276,7 +276,7 @@ enum mla_code mla_serve_config_parse(struct mla_serve_config *cfg, int argc, cha
     c.shutdown_grace = MLA_SERVE_DEFAULT_SHUTDOWN_GRACE;
     c.log_level = MLA_LOG_INFO;
     c.loop_interval = MLA_SERVE_DEFAULT_LOOP_INTERVAL;
-    c.loop_models = 1000;
+    c.loop_models = 10000; /* MLA_PREDICT_MODELS_DEFAULT_MAX */
     c.kube_api_qps = 20;
     c.kube_api_burst = 30;
     c.prometheus_qps = 100;

@@ -1,8 +1,9 @@
-/* test_predict_models.c - the loop's streaming models (predict_models.h): a full-history build
- * on the first call, then only the samples since the last one (the fetch window), reuse without
- * a query inside one grid step, rebuild on a config change or a long gap, eviction of idle
- * models, the bound on the number of models, Prometheus failures, and that the streamed forecast
- * matches the one-shot forecaster on the same history. Prometheus is replaced by a fetch
+/* test_predict_models.c - the loop's kept windows (predict_models.h): a full-lookback build on
+ * the first call, then only the samples since the last one and a short overlap (the fetch
+ * window), late samples replacing what was fetched before, reuse without a query inside one
+ * grid step, rebuild on a config change or a long gap, eviction of idle windows, the bound on
+ * their number, Prometheus failures, and that the forecast is the one-shot forecaster's on the
+ * same lookback, bit for bit (float-stored samples), within 1e-6 of it on unrounded samples. Prometheus is replaced by a fetch
  * function that records the windows asked for and serves a daily sine. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -24,6 +25,10 @@ struct fake {
     char query[16][64];
     bool fail;
     bool gaps; /* answer every grid point as a gap */
+    double late_t;  /* a grid time whose sample arrives late: a gap in the first answer that
+                     * holds it, present in later ones; 0: none */
+    double late_x;  /* the late sample's value is load_at(late_t) * late_x (0: 1) */
+    int late_seen;  /* answers that held late_t so far */
 };
 
 static double load_at(double t)
@@ -50,8 +55,12 @@ static enum mla_code fake_fetch(void *ctx, const struct mla_prom_opts *opts, con
     out->step = step;
     out->n = (size_t)floor((end - start) / step + 1e-9) + 1;
     out->v = malloc(out->n * sizeof *out->v);
-    for (size_t i = 0; i < out->n; i++)
-        out->v[i] = f->gaps ? NAN : load_at(start + (double)i * step);
+    for (size_t i = 0; i < out->n; i++) {
+        double t = start + (double)i * step;
+        out->v[i] = f->gaps ? NAN : load_at(t);
+        if (f->late_t && fabs(t - f->late_t) < 1e-6)
+            out->v[i] = f->late_seen++ == 0 ? NAN : load_at(t) * (f->late_x ? f->late_x : 1);
+    }
     out->series = 1;
     return MLA_OK;
 }
@@ -126,10 +135,10 @@ Test(predict_models, first_call_fetches_the_lookback_then_only_new_samples)
     call(m, "web", cfg_a, NOW0 + 70);
     cr_assert_eq(f.calls, 1, "a pass inside the same step must not query");
 
-    /* two steps later: exactly the two new grid points */
+    /* two steps later: the two new grid points and the overlap (late samples) before them */
     call(m, "web", cfg_a, NOW0 + 610);
     cr_assert_eq(f.calls, 2);
-    cr_assert_float_eq(f.start[1], NOW0 + 300.0, 1e-9);
+    cr_assert_float_eq(f.start[1], NOW0 - (MLA_PREDICT_MODELS_OVERLAP - 1) * 300.0, 1e-9);
     cr_assert_float_eq(f.end[1], NOW0 + 600.0, 1e-9);
 
     struct mla_predict_models_stats st;
@@ -138,38 +147,94 @@ Test(predict_models, first_call_fetches_the_lookback_then_only_new_samples)
     cr_assert_eq(st.builds, 1);
     cr_assert_eq(st.updates, 1);
     cr_assert_eq(st.reused, 1);
-    cr_assert_eq(st.samples, 48 * 12 + 1 + 2, "samples %zu", st.samples);
+    cr_assert_eq(st.samples, 48 * 12 + 1 + MLA_PREDICT_MODELS_OVERLAP + 2, "samples %zu",
+                 st.samples);
     mla_predict_models_destroy(m);
+}
+
+/* The one-shot forecaster on the lookback window ending at `end` (48 h at 300 s), each sample
+ * as load_at(t), its late sample (if any) as the fake serves it later, rounded to float when
+ * `as_float` (how the table stores samples). */
+static struct mla_predict_forecast one_shot(const struct fake *f, double end, bool as_float)
+{
+    size_t n = 48 * 12 + 1;
+    double *v = malloc(n * sizeof *v);
+    double t0 = end - 48 * 3600.0;
+    for (size_t i = 0; i < n; i++) {
+        double t = t0 + (double)i * STEP;
+        v[i] = load_at(t);
+        if (f->late_t && fabs(t - f->late_t) < 1e-6)
+            v[i] *= f->late_x ? f->late_x : 1;
+        if (as_float)
+            v[i] = (double)(float)v[i];
+    }
+    struct mla_predict_config c = parse(cfg_a);
+    struct mla_predict_forecast o;
+    cr_assert_eq(mla_predict_fc_forecast(NULL, v, n, STEP, 6, 3, c.quantile,
+                                         c.anomaly_threshold, &o, NULL),
+                 MLA_OK);
+    o.observed = v[n - 1];
+    mla_predict_config_fini(&c);
+    free(v);
+    return o;
+}
+
+/* Bit for bit: the same forecaster on the same (float-stored) window. */
+static void same_forecast(struct mla_predict_forecast s, struct mla_predict_forecast o,
+                          const char *what)
+{
+    cr_assert(s.peak_point == o.peak_point, "%s: peak %.17g vs %.17g", what, s.peak_point,
+              o.peak_point);
+    cr_assert(s.peak_upper == o.peak_upper, "%s: upper %.17g vs %.17g", what, s.peak_upper,
+              o.peak_upper);
+    cr_assert(s.confidence == o.confidence, "%s: confidence %.17g vs %.17g", what,
+              s.confidence, o.confidence);
+    cr_assert_str_eq(s.trend, o.trend, "%s", what);
 }
 
 Test(predict_models, streamed_forecast_matches_the_one_shot_forecaster)
 {
     struct fake f = {0};
     struct mla_predict_models *m = table(10, 600, &f);
-    call(m, "web", cfg_a, NOW0);
-    struct mla_predict_forecast s = call(m, "web", cfg_a, NOW0 + 3 * 300);
+    same_forecast(call(m, "web", cfg_a, NOW0), one_shot(&f, NOW0, true), "build");
+    for (int k = 1; k <= 14; k++) { /* past the ring's wrap: 1, 2 or 3 steps at a time */
+        time_t now = NOW0 + (k * (k + 1) / 4) * 300 + 30;
+        double end = floor((double)now / STEP) * STEP;
+        struct mla_predict_forecast s = call(m, "web", cfg_a, now);
+        same_forecast(s, one_shot(&f, end, true), "update");
+        cr_assert(s.observed == load_at(end), "observed is the last sample, as fetched");
+        /* and the float storage is negligible beside the unrounded samples */
+        struct mla_predict_forecast d = one_shot(&f, end, false);
+        cr_assert_float_eq(s.peak_point, d.peak_point, 1e-6 * fabs(d.peak_point));
+        cr_assert_float_eq(s.peak_upper, d.peak_upper, 1e-6 * fabs(d.peak_upper));
+        cr_assert_float_eq(s.confidence, d.confidence, 1e-6);
+    }
+    mla_predict_models_destroy(m);
+}
 
-    /* the one-shot path on the same 48 h + 3 steps of history */
-    size_t n = 48 * 12 + 1 + 3;
-    double *v = malloc(n * sizeof *v);
-    double t0 = NOW0 - 48 * 3600.0;
-    for (size_t i = 0; i < n; i++)
-        v[i] = load_at(t0 + (double)i * STEP);
-    struct mla_predict_config c = parse(cfg_a);
-    struct mla_predict_forecast o;
-    cr_assert_eq(mla_predict_fc_forecast(NULL, v, n, STEP, 6, 3, c.quantile,
-                                         c.anomaly_threshold, &o, NULL),
-                 MLA_OK);
-    cr_assert_float_eq(s.peak_point, o.peak_point, 1e-6 * fabs(o.peak_point));
-    /* the band: the one-shot engine sizes its rings to its input, the kept model to two weeks,
-     * so the residual quantile may differ a little (0.05 % here) */
-    cr_assert_float_eq(s.peak_upper, o.peak_upper, 0.01 * fabs(o.peak_upper), "%.9g vs %.9g",
-                       s.peak_upper, o.peak_upper);
-    cr_assert_float_eq(s.confidence, o.confidence, 0.02, "%g vs %g", s.confidence, o.confidence);
-    cr_assert_str_eq(s.trend, o.trend);
-    cr_assert_float_eq(s.observed, v[n - 1], 1e-9, "observed is the last sample");
-    mla_predict_config_fini(&c);
-    free(v);
+Test(predict_models, a_late_sample_is_fetched_again_and_replaces_the_gap)
+{
+    /* the newest point of the build is not in Prometheus yet; it is by the next step */
+    struct fake f = {.late_t = NOW0};
+    struct mla_predict_models *m = table(10, 600, &f);
+    call(m, "web", cfg_a, NOW0);
+    struct mla_predict_forecast s = call(m, "web", cfg_a, NOW0 + 300);
+    cr_assert_eq(f.late_seen, 2, "the late point was asked for again");
+    same_forecast(s, one_shot(&f, NOW0 + 300, true), "late sample");
+    mla_predict_models_destroy(m);
+}
+
+Test(predict_models, a_later_value_replaces_the_one_fetched_before)
+{
+    /* a point first answered as a gap, then (two passes on) with a higher value than the
+     * sine: the window holds the later value */
+    struct fake f = {.late_t = NOW0 + 300, .late_x = 1.5};
+    struct mla_predict_models *m = table(10, 600, &f);
+    call(m, "web", cfg_a, NOW0);
+    call(m, "web", cfg_a, NOW0 + 300);
+    struct mla_predict_forecast s = call(m, "web", cfg_a, NOW0 + 600);
+    cr_assert_eq(f.late_seen, 2);
+    same_forecast(s, one_shot(&f, NOW0 + 600, true), "replaced value");
     mla_predict_models_destroy(m);
 }
 
@@ -215,6 +280,43 @@ Test(predict_models, idle_models_are_evicted_and_rebuilt_when_they_come_back)
     mla_predict_models_destroy(m);
 }
 
+Test(predict_models, a_pass_longer_than_the_idle_time_keeps_its_early_windows)
+{
+    struct fake f = {0};
+    struct mla_predict_models *m = table(100, 600, &f);
+    char name[16];
+    /* pass 1: 30 ScaledObjects a minute apart (a pass paced by the API write rate): 29
+     * minutes, three times idle_s */
+    for (int i = 0; i < 30; i++) {
+        snprintf(name, sizeof name, "so-%02d", i);
+        call(m, name, cfg_a, NOW0 + i * 60);
+    }
+    struct mla_predict_models_stats st;
+    mla_predict_models_stats(m, &st);
+    cr_assert_eq(st.evicted, 0, "evicted %zu windows during the pass that built them",
+                 st.evicted);
+    cr_assert_eq(st.models, 30);
+    /* pass 2, as long: every window is updated, none rebuilt */
+    for (int i = 0; i < 30; i++) {
+        snprintf(name, sizeof name, "so-%02d", i);
+        call(m, name, cfg_a, NOW0 + 1800 + i * 60);
+    }
+    mla_predict_models_stats(m, &st);
+    cr_assert_eq(st.builds, 30, "builds %zu", st.builds);
+    cr_assert_eq(st.evicted, 0);
+    /* so-00 goes away: once two passes have missed it (and idle_s passed), its window goes */
+    for (int k = 1; k <= 3; k++)
+        for (int i = 1; i < 30; i++) {
+            snprintf(name, sizeof name, "so-%02d", i);
+            call(m, name, cfg_a, NOW0 + 3600 * k + 1800 + i);
+        }
+    mla_predict_models_stats(m, &st);
+    cr_assert_eq(st.evicted, 1);
+    cr_assert_eq(st.models, 29);
+    cr_assert_eq(st.builds, 30);
+    mla_predict_models_destroy(m);
+}
+
 Test(predict_models, the_table_is_bounded_beyond_it_forecasts_one_shot)
 {
     struct fake f = {0};
@@ -232,8 +334,10 @@ Test(predict_models, the_table_is_bounded_beyond_it_forecasts_one_shot)
     call(m, "b", cfg_a, NOW0 + 300);
     call(m, "c", cfg_a, NOW0 + 300);
     cr_assert_eq(f.calls, 3);
-    cr_assert_float_eq(f.end[0] - f.start[0], 0, 1e-9, "a: one new point");
-    cr_assert_float_eq(f.end[1] - f.start[1], 0, 1e-9, "b: one new point");
+    cr_assert_float_eq(f.end[0] - f.start[0], MLA_PREDICT_MODELS_OVERLAP * 300.0, 1e-9,
+                       "a: one new point and the overlap");
+    cr_assert_float_eq(f.end[1] - f.start[1], MLA_PREDICT_MODELS_OVERLAP * 300.0, 1e-9,
+                       "b: one new point and the overlap");
     cr_assert_float_eq(f.end[2] - f.start[2], 48 * 3600.0, 1e-9, "c: one shot");
     mla_predict_models_stats(m, &st);
     cr_assert_eq(st.models, 2, "a kept model is never evicted to make room");
@@ -263,10 +367,11 @@ Test(predict_models, a_prometheus_failure_is_an_error_and_keeps_the_model)
     mla_predict_models_stats(m, &st);
     cr_assert_eq(st.models, 1);
     f.fail = false;
-    /* back: the kept model asks only for the step it missed */
+    /* back: the kept window asks only for the step it missed (and the overlap) */
     int before = f.calls;
     struct mla_predict_forecast again = call(m, "web", cfg_a, NOW0 + 300);
-    cr_assert_float_eq(f.start[before], NOW0 + 300.0, 1e-9);
+    cr_assert_float_eq(f.start[before], NOW0 - (MLA_PREDICT_MODELS_OVERLAP - 1) * 300.0, 1e-9);
+    cr_assert_float_eq(f.end[before], NOW0 + 300.0, 1e-9);
     cr_assert(again.peak_point > 0 && first.peak_point > 0);
     mla_predict_config_fini(&c);
     mla_predict_models_destroy(m);
