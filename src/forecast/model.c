@@ -80,7 +80,8 @@ struct mla__fc_engine {
     size_t dpos, wpos, ppos, hpos; /* i mod md, mod mw, mod mp, mod H for the current point */
     size_t hd, hw, hp; /* H mod md, mod mw, mod mp: the forecast target's slot offsets */
     double point_x; /* ensemble forecast for i + H, model space */
-    struct mla__fc_hw hw_sqrt[2]; /* double-seasonal models fed sqrt(y) (eg_sqrt_*) */
+    struct mla__fc_hw2 hw_sqrt; /* the two double-seasonal models fed sqrt(y) (eg_sqrt_*),
+                                   as the two lanes of one (hwpair.c) */
 };
 
 /* Two-lane vectors (GCC/Clang vector extension, plain SSE2) for the per-candidate loops. */
@@ -172,12 +173,10 @@ static double eg_back(const struct mla__fc_engine *e, double x)
 static void eg_sqrt_init(struct mla__fc_engine *e, int kw)
 {
     static const double halflife_s[2] = {2 * 3600.0, 12 * 3600.0};
-    for (int k = 0; k < 2; k++) {
-        double alpha = 1 - pow(2.0, -e->step_s / halflife_s[k]);
-        mla__fc_hw_init(&e->hw_sqrt[k], alpha, 0, 1, e->md, 0.1, e->mw, 0.5);
-        mla__fc_hw_smooth(&e->hw_sqrt[k], 0, kw);
-        mla__fc_hw_smooth(&e->hw_sqrt[k], 1, kw);
-    }
+    double alpha[2];
+    for (int k = 0; k < 2; k++)
+        alpha[k] = 1 - pow(2.0, -e->step_s / halflife_s[k]);
+    mla__fc_hw2_init(&e->hw_sqrt, alpha, e->md, 0.1, e->mw, 0.5, kw);
 }
 
 /* Feeds the raw-space value y (filtered, >= 0 in log space) to the square-root models. */
@@ -185,23 +184,22 @@ static void eg_sqrt_learn(struct mla__fc_engine *e, size_t i, size_t jd, size_t 
 {
     if (!e->logsp || !e->mw)
         return;
-    double r = sqrt(y > 0 ? y : 0);
-    for (int k = 0; k < 2; k++)
-        mla__fc_hw_update_slots(&e->hw_sqrt[k], i, jd, jw, r);
+    mla__fc_hw2_update(&e->hw_sqrt, i, jd, jw, sqrt(y > 0 ? y : 0));
 }
 
 /* Their forecasts for the target slots (jd, jw), h points ahead, in model space. */
 static void eg_sqrt_pred(const struct mla__fc_engine *e, int h, size_t jd, size_t jw,
                          double *pred)
 {
+    (void)h; /* no trend: the forecast is the same at every horizon */
     static const int idx[2] = {MLA_FC_CAND_HW_WEEK_SQRT, MLA_FC_CAND_HW_WEEK_SQRT_SLOW};
-    for (int k = 0; k < 2; k++) {
-        pred[idx[k]] = NAN;
-        if (!e->logsp || !e->mw || !e->hw_sqrt[k].started)
-            continue;
-        double r = mla__fc_hw_pred_slots(&e->hw_sqrt[k], h, jd, jw);
-        pred[idx[k]] = eg_fwd(e, r > 0 ? r * r : 0);
+    if (!e->logsp || !e->mw || !e->hw_sqrt.started) {
+        pred[idx[0]] = pred[idx[1]] = NAN;
+        return;
     }
+    mla__fc_v2 r = mla__fc_hw2_pred_slots(&e->hw_sqrt, jd, jw);
+    for (int k = 0; k < 2; k++)
+        pred[idx[k]] = eg_fwd(e, r[k] > 0 ? r[k] * r[k] : 0);
 }
 
 /* A lasting change (the filter accepts a new regime at point i, raw value y): both square-root
@@ -210,8 +208,7 @@ static void eg_sqrt_shift(struct mla__fc_engine *e, size_t prev, double y)
 {
     if (!e->logsp || !e->mw)
         return;
-    for (int k = 0; k < 2; k++)
-        mla__fc_hw_shift(&e->hw_sqrt[k], sqrt(y > 0 ? y : 0) - mla__fc_hw_pred(&e->hw_sqrt[k], prev, 1));
+    mla__fc_hw2_shift_to(&e->hw_sqrt, prev, sqrt(y > 0 ? y : 0));
 }
 
 struct mla__fc_engine *mla__fc_engine_create(double step_s, const struct mla_fc_config *cfg,
@@ -285,8 +282,7 @@ void mla__fc_engine_destroy(struct mla__fc_engine *e)
     mla__fc_hw_fini(&e->hw_day_slow);
     mla__fc_hw_fini(&e->hw_week_log);
     mla__fc_hw_fini(&e->damped_log);
-    mla__fc_hw_fini(&e->hw_sqrt[0]);
-    mla__fc_hw_fini(&e->hw_sqrt[1]);
+    mla__fc_hw2_fini(&e->hw_sqrt);
     free(e->prof);
     free(e->prof_seen);
     free(e->ring);
