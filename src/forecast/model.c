@@ -128,6 +128,32 @@ static inline double eg_log1p(double y)
     return (double)k * 0.6931471805599453 + 2 * s * (1 + t);
 }
 
+/* eg_log1p of both lanes, each lane the same operations (same bits): one division for the
+ * two square-root candidates' forecasts at every point. */
+static inline eg_v2 eg_log1p2(eg_v2 y)
+{
+    if (!(y[0] >= 1e-4 && y[1] >= 1e-4))
+        return (eg_v2){eg_log1p(y[0]), eg_log1p(y[1])};
+    const eg_v2 one = {1, 1};
+    eg_v2 z = one + y;
+    eg_i2 u = (eg_i2)z;
+    long long k0 = (long long)(((unsigned long long)u[0] >> 52) & 0x7ff) - 1023;
+    long long k1 = (long long)(((unsigned long long)u[1] >> 52) & 0x7ff) - 1023;
+    const eg_i2 mant = {0x000fffffffffffffll, 0x000fffffffffffffll};
+    const eg_i2 expo = {0x3ff0000000000000ll, 0x3ff0000000000000ll};
+    z = (eg_v2)((u & mant) | expo); /* m in [1, 2) */
+    const eg_v2 r2 = {1.4142135623730951, 1.4142135623730951}, half = {0.5, 0.5};
+    eg_i2 big = z > r2;
+    z *= eg_sel(big, half, one);
+    k0 -= big[0]; /* a true lane is -1 */
+    k1 -= big[1];
+    eg_v2 s = (z - one) / (z + one), s2 = s * s;
+    eg_v2 t = s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9 +
+              s2 * (1.0 / 11 + s2 * (1.0 / 13))))));
+    const eg_v2 kd = {(double)k0, (double)k1};
+    return kd * 0.6931471805599453 + 2 * s * (1 + t);
+}
+
 static double eg_fwd(const struct mla__fc_engine *e, double y)
 {
     return e->logsp ? eg_log1p(y > 0 ? y : 0) : y;
@@ -198,8 +224,10 @@ static void eg_sqrt_pred(const struct mla__fc_engine *e, int h, size_t jd, size_
         return;
     }
     mla__fc_v2 r = mla__fc_hw2_pred_slots(&e->hw_sqrt, jd, jw);
-    for (int k = 0; k < 2; k++)
-        pred[idx[k]] = eg_fwd(e, r[k] > 0 ? r[k] * r[k] : 0);
+    /* eg_fwd of each lane (log space, the argument >= 0) */
+    eg_v2 f = eg_log1p2((eg_v2){r[0] > 0 ? r[0] * r[0] : 0, r[1] > 0 ? r[1] * r[1] : 0});
+    pred[idx[0]] = f[0];
+    pred[idx[1]] = f[1];
 }
 
 /* A lasting change (the filter accepts a new regime at point i, raw value y): both square-root
