@@ -151,8 +151,19 @@ void mla__fc_hw2_init(struct mla__fc_hw2 *p, const double alpha[2], int m0, doub
 void mla__fc_hw2_fini(struct mla__fc_hw2 *p);
 /* mla__fc_hw_update_slots on both lanes (same bits). */
 void mla__fc_hw2_update(struct mla__fc_hw2 *p, size_t i, size_t j0, size_t j1, double y);
-/* mla__fc_hw_pred_slots of both lanes (NaN before the first update). */
-mla__fc_v2 mla__fc_hw2_pred_slots(const struct mla__fc_hw2 *p, size_t j0, size_t j1);
+/* mla__fc_hw_pred_slots of both lanes (NaN before the first update). Inline: the engine asks
+ * for it at every point. */
+static inline mla__fc_v2 mla__fc_hw2_pred_slots(const struct mla__fc_hw2 *p, size_t j0, size_t j1)
+{
+    if (!p->started)
+        return (mla__fc_v2){NAN, NAN};
+    mla__fc_v2 season = {0, 0};
+    if (p->m[0])
+        season += (p->kw[0] ? p->box[0][j0] : p->s[0][j0]) * p->rd_scale[0];
+    if (p->m[1])
+        season += (p->kw[1] ? p->box[1][j1] : p->s[1][j1]) * p->rd_scale[1];
+    return p->level + season;
+}
 /* Each lane's mla__fc_hw_shift(r - its one-step forecast of prev + 1). */
 void mla__fc_hw2_shift_to(struct mla__fc_hw2 *p, size_t prev, double r);
 

@@ -148,20 +148,6 @@ void mla__fc_hw2_update(struct mla__fc_hw2 *p, size_t i, size_t j0, size_t j1, d
     p->base[1] = has1 ? j1 : 0;
 }
 
-mla__fc_v2 mla__fc_hw2_pred_slots(const struct mla__fc_hw2 *p, size_t j0, size_t j1)
-{
-    if (!p->started)
-        return (mla__fc_v2){NAN, NAN};
-    mla__fc_v2 season = {0, 0};
-    for (int k = 0; k < 2; k++) {
-        if (!p->m[k])
-            continue;
-        size_t j = k ? j1 : j0;
-        season += (p->kw[k] ? p->box[k][j] : p->s[k][j]) * p->rd_scale[k];
-    }
-    return p->level + season;
-}
-
 /* hw_slot of holtwinters.c: slot of index i in season k from the last update's. */
 static size_t hw2_slot(const struct mla__fc_hw2 *p, int k, size_t i)
 {
