@@ -129,6 +129,44 @@ static inline double mla__fc_hw_pred_day(const struct mla__fc_hw *hw, int h, siz
     return hw->level + (0.0 + hw->s[0][j0]); /* 0 + ... as the general form's sum starts */
 }
 
+/* ---- two same-shaped Holt-Winters models as the lanes of one vector (hwpair.c) ---- */
+typedef double mla__fc_v2 __attribute__((vector_size(16)));
+/* Lane k is a mla__fc_hw with alpha[k], no trend, seasons m0, m1 (0 = none) of gains g0, g1,
+ * each smoothed over +-kw slots where mla__fc_hw_smooth would; both lanes are fed the same
+ * points, so slots, seen flags and the order of box updates are shared. */
+struct mla__fc_hw2 {
+    mla__fc_v2 alpha, level;
+    mla__fc_v2 gamma[2], gain[2], rd_scale[2];
+    int m[2], kw[2];
+    mla__fc_v2 *s[2];       /* owned, m[k]: each slot's own estimate, per lane */
+    mla__fc_v2 *box[2];     /* owned when kw[k] > 0, m[k]: box sums of s, per lane */
+    unsigned char *seen[2]; /* owned, m[k] flags */
+    bool started;
+    size_t at;      /* index of the last update */
+    size_t base[2]; /* its slot in each season */
+};
+
+void mla__fc_hw2_init(struct mla__fc_hw2 *p, const double alpha[2], int m0, double g0, int m1,
+                      double g1, int kw);
+void mla__fc_hw2_fini(struct mla__fc_hw2 *p);
+/* mla__fc_hw_update_slots on both lanes (same bits). */
+void mla__fc_hw2_update(struct mla__fc_hw2 *p, size_t i, size_t j0, size_t j1, double y);
+/* mla__fc_hw_pred_slots of both lanes (NaN before the first update). Inline: the engine asks
+ * for it at every point. */
+static inline mla__fc_v2 mla__fc_hw2_pred_slots(const struct mla__fc_hw2 *p, size_t j0, size_t j1)
+{
+    if (!p->started)
+        return (mla__fc_v2){NAN, NAN};
+    mla__fc_v2 season = {0, 0};
+    if (p->m[0])
+        season += (p->kw[0] ? p->box[0][j0] : p->s[0][j0]) * p->rd_scale[0];
+    if (p->m[1])
+        season += (p->kw[1] ? p->box[1][j1] : p->s[1][j1]) * p->rd_scale[1];
+    return p->level + season;
+}
+/* Each lane's mla__fc_hw_shift(r - its one-step forecast of prev + 1). */
+void mla__fc_hw2_shift_to(struct mla__fc_hw2 *p, size_t prev, double r);
+
 /* ---- cycles and trend (season.c, trend.c) ---- */
 /* x: n points in model space, no NaN. Fills *c for a period of m steps. */
 void mla__fc_cycle_detect(const double *x, size_t n, int m, struct mla_fc_cycle *c);

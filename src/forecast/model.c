@@ -84,7 +84,8 @@ struct mla__fc_engine {
     size_t dpos, wpos, ppos, hpos; /* i mod md, mod mw, mod mp, mod H for the current point */
     size_t hd, hw, hp; /* H mod md, mod mw, mod mp: the forecast target's slot offsets */
     double point_x; /* ensemble forecast for i + H, model space */
-    struct mla__fc_hw hw_sqrt[2]; /* double-seasonal models fed sqrt(y) (eg_sqrt_*) */
+    struct mla__fc_hw2 hw_sqrt; /* the two double-seasonal models fed sqrt(y) (eg_sqrt_*),
+                                   as the two lanes of one (hwpair.c) */
 };
 
 /* Two-lane vectors (GCC/Clang vector extension, plain SSE2) for the per-candidate loops. */
@@ -129,6 +130,32 @@ static inline double eg_log1p(double y)
     double t = s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9 +
                s2 * (1.0 / 11 + s2 * (1.0 / 13))))));
     return (double)k * 0.6931471805599453 + 2 * s * (1 + t);
+}
+
+/* eg_log1p of both lanes, each lane the same operations (same bits): one division for the
+ * two square-root candidates' forecasts at every point. */
+static inline eg_v2 eg_log1p2(eg_v2 y)
+{
+    if (!(y[0] >= 1e-4 && y[1] >= 1e-4))
+        return (eg_v2){eg_log1p(y[0]), eg_log1p(y[1])};
+    const eg_v2 one = {1, 1};
+    eg_v2 z = one + y;
+    eg_i2 u = (eg_i2)z;
+    long long k0 = (long long)(((unsigned long long)u[0] >> 52) & 0x7ff) - 1023;
+    long long k1 = (long long)(((unsigned long long)u[1] >> 52) & 0x7ff) - 1023;
+    const eg_i2 mant = {0x000fffffffffffffll, 0x000fffffffffffffll};
+    const eg_i2 expo = {0x3ff0000000000000ll, 0x3ff0000000000000ll};
+    z = (eg_v2)((u & mant) | expo); /* m in [1, 2) */
+    const eg_v2 r2 = {1.4142135623730951, 1.4142135623730951}, half = {0.5, 0.5};
+    eg_i2 big = z > r2;
+    z *= eg_sel(big, half, one);
+    k0 -= big[0]; /* a true lane is -1 */
+    k1 -= big[1];
+    eg_v2 s = (z - one) / (z + one), s2 = s * s;
+    eg_v2 t = s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9 +
+              s2 * (1.0 / 11 + s2 * (1.0 / 13))))));
+    const eg_v2 kd = {(double)k0, (double)k1};
+    return kd * 0.6931471805599453 + 2 * s * (1 + t);
 }
 
 static double eg_fwd(const struct mla__fc_engine *e, double y)
@@ -176,12 +203,10 @@ static double eg_back(const struct mla__fc_engine *e, double x)
 static void eg_sqrt_init(struct mla__fc_engine *e, int kw)
 {
     static const double halflife_s[2] = {2 * 3600.0, 12 * 3600.0};
-    for (int k = 0; k < 2; k++) {
-        double alpha = 1 - pow(2.0, -e->step_s / halflife_s[k]);
-        mla__fc_hw_init(&e->hw_sqrt[k], alpha, 0, 1, e->md, 0.1, e->mw, 0.5);
-        mla__fc_hw_smooth(&e->hw_sqrt[k], 0, kw);
-        mla__fc_hw_smooth(&e->hw_sqrt[k], 1, kw);
-    }
+    double alpha[2];
+    for (int k = 0; k < 2; k++)
+        alpha[k] = 1 - pow(2.0, -e->step_s / halflife_s[k]);
+    mla__fc_hw2_init(&e->hw_sqrt, alpha, e->md, 0.1, e->mw, 0.5, kw);
 }
 
 /* Feeds the raw-space value y (filtered, >= 0 in log space) to the square-root models. */
@@ -189,23 +214,24 @@ static void eg_sqrt_learn(struct mla__fc_engine *e, size_t i, size_t jd, size_t 
 {
     if (!e->logsp || !e->mw)
         return;
-    double r = sqrt(y > 0 ? y : 0);
-    for (int k = 0; k < 2; k++)
-        mla__fc_hw_update_slots(&e->hw_sqrt[k], i, jd, jw, r);
+    mla__fc_hw2_update(&e->hw_sqrt, i, jd, jw, sqrt(y > 0 ? y : 0));
 }
 
 /* Their forecasts for the target slots (jd, jw), h points ahead, in model space. */
 static void eg_sqrt_pred(const struct mla__fc_engine *e, int h, size_t jd, size_t jw,
                          double *pred)
 {
+    (void)h; /* no trend: the forecast is the same at every horizon */
     static const int idx[2] = {MLA_FC_CAND_HW_WEEK_SQRT, MLA_FC_CAND_HW_WEEK_SQRT_SLOW};
-    for (int k = 0; k < 2; k++) {
-        pred[idx[k]] = NAN;
-        if (!e->logsp || !e->mw || !e->hw_sqrt[k].started)
-            continue;
-        double r = mla__fc_hw_pred_slots(&e->hw_sqrt[k], h, jd, jw);
-        pred[idx[k]] = eg_fwd(e, r > 0 ? r * r : 0);
+    if (!e->logsp || !e->mw || !e->hw_sqrt.started) {
+        pred[idx[0]] = pred[idx[1]] = NAN;
+        return;
     }
+    mla__fc_v2 r = mla__fc_hw2_pred_slots(&e->hw_sqrt, jd, jw);
+    /* eg_fwd of each lane (log space, the argument >= 0) */
+    eg_v2 f = eg_log1p2((eg_v2){r[0] > 0 ? r[0] * r[0] : 0, r[1] > 0 ? r[1] * r[1] : 0});
+    pred[idx[0]] = f[0];
+    pred[idx[1]] = f[1];
 }
 
 /* A lasting change (the filter accepts a new regime at point i, raw value y): both square-root
@@ -214,8 +240,7 @@ static void eg_sqrt_shift(struct mla__fc_engine *e, size_t prev, double y)
 {
     if (!e->logsp || !e->mw)
         return;
-    for (int k = 0; k < 2; k++)
-        mla__fc_hw_shift(&e->hw_sqrt[k], sqrt(y > 0 ? y : 0) - mla__fc_hw_pred(&e->hw_sqrt[k], prev, 1));
+    mla__fc_hw2_shift_to(&e->hw_sqrt, prev, sqrt(y > 0 ? y : 0));
 }
 
 struct mla__fc_engine *mla__fc_engine_create(double step_s, const struct mla_fc_config *cfg,
@@ -295,8 +320,7 @@ void mla__fc_engine_destroy(struct mla__fc_engine *e)
     mla__fc_hw_fini(&e->hw_day_slow);
     mla__fc_hw_fini(&e->hw_week_log);
     mla__fc_hw_fini(&e->damped_log);
-    mla__fc_hw_fini(&e->hw_sqrt[0]);
-    mla__fc_hw_fini(&e->hw_sqrt[1]);
+    mla__fc_hw2_fini(&e->hw_sqrt);
     free(e->prof);
     free(e->prof_seen);
     free(e->ring);

@@ -1,0 +1,177 @@
+/* forecast/hwpair.c - two Holt-Winters models (no trend, up to two seasons) that differ only in
+ * their level gain and are fed the same points, run as the two lanes of one vector: the
+ * engine's square-root candidates (model.c, eg_sqrt_*). Each lane does exactly the arithmetic,
+ * in the same order, of mla__fc_hw_update_slots / mla__fc_hw_pred_slots on its own model
+ * (same bits); what the lanes share is done once: the slot bookkeeping, the seen flags (both
+ * models see the same points), the branches, and the walk over a smoothed season's box sums
+ * (one two-lane add per box entry for both models instead of a pass per model). Pure. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fc-int.h"
+#include "mla/mem.h"
+
+void mla__fc_hw2_init(struct mla__fc_hw2 *p, const double alpha[2], int m0, double g0, int m1,
+                      double g1, int kw)
+{
+    memset(p, 0, sizeof *p);
+    const int m[2] = {m0, m1};
+    const double g[2] = {g0, g1};
+    p->alpha = (mla__fc_v2){alpha[0], alpha[1]};
+    for (int k = 0; k < 2; k++) {
+        p->m[k] = m[k] > 0 ? m[k] : 0;
+        p->gamma[k] = (mla__fc_v2){g[k], g[k]};
+        p->gain[k] = (mla__fc_v2){g[k] * (1 - alpha[0]), g[k] * (1 - alpha[1])};
+        size_t n = (size_t)p->m[k];
+        if (!n)
+            continue;
+        p->s[k] = mla_xcalloc(n, sizeof(mla__fc_v2));
+        p->seen[k] = mla_xcalloc(n, 1);
+        /* The smoothing rule of mla__fc_hw_smooth. */
+        if (kw > 0 && 2 * kw + 1 < p->m[k]) {
+            p->kw[k] = kw;
+            double iw = 1.0 / (2 * kw + 1);
+            p->rd_scale[k] = (mla__fc_v2){iw, iw};
+            p->box[k] = mla_xcalloc(n, sizeof(mla__fc_v2));
+        } else {
+            p->rd_scale[k] = (mla__fc_v2){1, 1};
+        }
+    }
+}
+
+void mla__fc_hw2_fini(struct mla__fc_hw2 *p)
+{
+    for (int k = 0; k < 2; k++) {
+        free(p->s[k]);
+        free(p->box[k]);
+        free(p->seen[k]);
+        p->s[k] = p->box[k] = NULL;
+        p->seen[k] = NULL;
+    }
+}
+
+/* Adds d to b[0..len-1], four entries per iteration: the loop's own count, compare and
+ * branch per entry cost as much as the add (180 instructions per 25-entry window, 95 so). */
+static inline void hw2_add_run(mla__fc_v2 *b, size_t len, mla__fc_v2 d)
+{
+    size_t x = 0;
+    for (; x + 4 <= len; x += 4) {
+        b[x] += d;
+        b[x + 1] += d;
+        b[x + 2] += d;
+        b[x + 3] += d;
+    }
+    for (; x < len; x++)
+        b[x] += d;
+}
+
+/* Adds d (one value per model) to the box sums of the slots whose window holds slot j. */
+static void hw2_box_add(struct mla__fc_hw2 *p, int k, size_t j, mla__fc_v2 d)
+{
+    size_t m = (size_t)p->m[k], w = (size_t)p->kw[k];
+    size_t lo = j >= w ? j - w : j + m - w, len = 2 * w + 1;
+    mla__fc_v2 *b = p->box[k];
+    size_t first = m - lo < len ? m - lo : len;
+    hw2_add_run(b + lo, first, d);
+    if (first < len)
+        hw2_add_run(b, len - first, d);
+}
+
+void mla__fc_hw2_update(struct mla__fc_hw2 *p, size_t i, size_t j0, size_t j1, double y)
+{
+    bool has0 = p->m[0] > 0, has1 = p->m[1] > 0;
+    const mla__fc_v2 zero = {0, 0};
+    if (!p->started) {
+        /* hw_set_slot(.., 0) on a fresh slot: s and the box sums stay 0. */
+        p->level = (mla__fc_v2){y, y};
+        p->started = true;
+        if (has0)
+            p->seen[0][j0] = 1;
+        if (has1)
+            p->seen[1][j1] = 1;
+        p->at = i;
+        p->base[0] = has0 ? j0 : 0;
+        p->base[1] = has1 ? j1 : 0;
+        return;
+    }
+    const mla__fc_v2 yv = {y, y};
+    mla__fc_v2 l0 = p->level + zero; /* + the absent trend, as the general form adds */
+    mla__fc_v2 r0 = zero, r1 = zero, first0 = zero, first1 = zero;
+    if (has0) {
+        mla__fc_v2 *s = &p->s[0][j0];
+        if (!p->seen[0][j0]) {
+            mla__fc_v2 v = yv - l0, d = v - *s;
+            *s = v;
+            p->seen[0][j0] = 1;
+            if (p->kw[0])
+                first0 = d;
+        }
+        r0 = ((p->kw[0] ? p->box[0][j0] : *s) + first0) * p->rd_scale[0];
+    }
+    if (has1) {
+        mla__fc_v2 *s = &p->s[1][j1];
+        if (!p->seen[1][j1]) {
+            mla__fc_v2 v = yv - l0 - r0, d = v - *s;
+            *s = v;
+            p->seen[1][j1] = 1;
+            if (p->kw[1])
+                first1 = d;
+        }
+        r1 = ((p->kw[1] ? p->box[1][j1] : *s) + first1) * p->rd_scale[1];
+    }
+    mla__fc_v2 season = r0 + r1;
+    mla__fc_v2 e = yv - (l0 + season);
+    p->level = l0 + p->alpha * e;
+    if (has0) {
+        mla__fc_v2 *s = &p->s[0][j0];
+        if (!p->kw[0]) {
+            *s += p->gain[0] * e;
+        } else {
+            mla__fc_v2 d = p->gamma[0] * ((yv - l0 - (season - r0)) - *s);
+            *s += d;
+            hw2_box_add(p, 0, j0, first0 + d);
+        }
+    }
+    if (has1) {
+        mla__fc_v2 *s = &p->s[1][j1];
+        if (!p->kw[1]) {
+            *s += p->gain[1] * e;
+        } else {
+            mla__fc_v2 d = p->gamma[1] * ((yv - l0 - (season - r1)) - *s);
+            *s += d;
+            hw2_box_add(p, 1, j1, first1 + d);
+        }
+    }
+    p->at = i;
+    p->base[0] = has0 ? j0 : 0;
+    p->base[1] = has1 ? j1 : 0;
+}
+
+/* hw_slot of holtwinters.c: slot of index i in season k from the last update's. */
+static size_t hw2_slot(const struct mla__fc_hw2 *p, int k, size_t i)
+{
+    size_t m = (size_t)p->m[k];
+    if (i >= p->at) {
+        size_t d = i - p->at;
+        if (d < m) {
+            size_t j = p->base[k] + d;
+            return j >= m ? j - m : j;
+        }
+    }
+    return i % m;
+}
+
+void mla__fc_hw2_shift_to(struct mla__fc_hw2 *p, size_t prev, double r)
+{
+    if (!p->started)
+        return;
+    size_t t = prev + 1;
+    mla__fc_v2 f = mla__fc_hw2_pred_slots(p, p->m[0] ? hw2_slot(p, 0, t) : 0,
+                                          p->m[1] ? hw2_slot(p, 1, t) : 0);
+    for (int k = 0; k < 2; k++) {
+        double d = r - f[k];
+        if (isfinite(d))
+            p->level[k] += d;
+    }
+}
