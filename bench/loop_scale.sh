@@ -88,8 +88,10 @@ PYEOF
   for _ in $(seq 1 100); do [ -s "$T/pport" ] && break; sleep 0.05; done
   local PROM="http://127.0.0.1:$(cat "$T/pport")"
   mkfifo "$T/in"
+  # --loop-interval: serve's default, which paces the pass's Prometheus queries (N / 48 s at
+  # least); the driver never leads, so it runs no pass of its own at that interval
   "$B/mla-controller-driver" --kube-url "$API" --kube-token-file "$T/token" --prom-url "$PROM" \
-    --template "$T/so-template.json" --loop-interval 86400 --lease-namespace bench \
+    --template "$T/so-template.json" --loop-interval 60 --lease-namespace bench \
     --lease-name loop-scale --list-page-size "$PAGE" --loop-models "$MODELS" --log-level warn \
     <"$T/in" >"$T/out" 2>"$T/drv.err" &
   DRV_PID=$!

@@ -11,10 +11,11 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct mla_ratelimit {
     pthread_mutex_t mu;
-    double qps;     /* immutable after init; <= 0: unlimited */
+    double qps;     /* guarded by mu (mla_ratelimit_set_qps); <= 0: unlimited */
     double burst;   /* immutable after init; >= 1 */
     double tokens;  /* guarded by mu */
     double last_s;  /* guarded by mu: monotonic seconds of the last refill */
@@ -28,5 +29,14 @@ void mla_ratelimit_fini(struct mla_ratelimit *rl);
 void mla_ratelimit_wait(struct mla_ratelimit *rl);
 /* Total seconds callers slept in mla_ratelimit_wait. */
 double mla_ratelimit_waited(struct mla_ratelimit *rl);
+
+/* Changes the rate from now on (tokens already in the bucket stay, up to burst); qps <= 0: no
+ * limit. The loop re-paces its Prometheus bucket at the start of each pass. */
+void mla_ratelimit_set_qps(struct mla_ratelimit *rl, double qps);
+
+/* The rate that spreads n requests over 80% of interval_s, never below floor_qps: a pass of n
+ * paced requests then fits in the interval by construction, while floor_qps (the flag) still
+ * bounds the rate for small n. floor_qps <= 0 (no limit) stays 0; interval_s <= 0: floor_qps. */
+double mla_ratelimit_paced_qps(double floor_qps, size_t n, double interval_s);
 
 #endif

@@ -53,8 +53,9 @@ struct mla_reconcile_config {
     mla_reconcile_predict_fn predict;         /* NULL: no predictive step */
     void *predict_ctx;
     /* Optional, with predict (ctx = predict_ctx), in the pass's thread: pass_begin before the
-     * plan runs, with the managed Deployments the pass read (borrowed until pass_end), so the
-     * hook needs no read of its own per ScaledObject; pass_end after the plan ran. */
+     * plan runs, with the managed Deployments the pass read (borrowed for the call only: the
+     * pass frees them before it runs the plan), so the hook needs no read of its own per
+     * ScaledObject; pass_end after the plan ran. */
     void (*pass_begin)(void *ctx, const cJSON *deployments);
     void (*pass_end)(void *ctx);
     int page_size;                      /* items per LIST page (limit); 0: 500 */

@@ -28,9 +28,13 @@ void mla_ratelimit_fini(struct mla_ratelimit *rl)
 
 void mla_ratelimit_wait(struct mla_ratelimit *rl)
 {
-    if (!rl || rl->qps <= 0)
+    if (!rl)
         return;
     pthread_mutex_lock(&rl->mu);
+    if (rl->qps <= 0) {
+        pthread_mutex_unlock(&rl->mu);
+        return;
+    }
     double now = rl_now();
     rl->tokens += (now - rl->last_s) * rl->qps;
     if (rl->tokens > rl->burst)
@@ -56,4 +60,32 @@ double mla_ratelimit_waited(struct mla_ratelimit *rl)
     double w = rl->waited_s;
     pthread_mutex_unlock(&rl->mu);
     return w;
+}
+
+void mla_ratelimit_set_qps(struct mla_ratelimit *rl, double qps)
+{
+    pthread_mutex_lock(&rl->mu);
+    double now = rl_now();
+    /* refill at the old rate up to now, so the change applies only from now on */
+    if (rl->qps > 0) {
+        rl->tokens += (now - rl->last_s) * rl->qps;
+        if (rl->tokens > rl->burst)
+            rl->tokens = rl->burst;
+    } else {
+        rl->tokens = rl->burst; /* it was unlimited: nothing was reserved */
+    }
+    rl->last_s = now;
+    rl->qps = qps;
+    pthread_mutex_unlock(&rl->mu);
+}
+
+double mla_ratelimit_paced_qps(double floor_qps, size_t n, double interval_s)
+{
+    if (floor_qps <= 0)
+        return 0;
+    if (interval_s <= 0)
+        return floor_qps;
+    /* 80%: the pass also lists, plans and writes; the rest of the interval is its margin */
+    double need = (double)n / (0.8 * interval_s);
+    return need > floor_qps ? need : floor_qps;
 }

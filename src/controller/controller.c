@@ -57,6 +57,8 @@ struct mla_controller {
     size_t nreps;
     struct mla_ratelimit api_rl;  /* the loop's API requests (any thread: it locks) */
     struct mla_ratelimit prom_rl; /* the loop's Prometheus queries */
+    double prom_qps_floor;        /* --prometheus-qps (0: none); immutable after create */
+    double interval_s;            /* the loop's interval; immutable after create */
     _Atomic long long api_down_until_ms; /* atomic */
     struct mla_log_limit rl;
 };
@@ -86,6 +88,11 @@ static void apiside_pass_begin(void *ctx, const cJSON *deps)
 {
     struct mla_controller *api = ctx;
     size_t n = (size_t)cJSON_GetArraySize(deps), k = 0;
+    /* One query per predictive ScaledObject, at most one per managed workload: spread them
+     * over the interval (docs/architecture.md, pass cost) rather than let a fixed
+     * --prometheus-qps stretch a 10,000-object pass past it. */
+    mla_ratelimit_set_qps(&api->prom_rl,
+                          mla_ratelimit_paced_qps(api->prom_qps_floor, n, api->interval_s));
     api->reps = mla_xcalloc(n ? n : 1, sizeof *api->reps);
     const cJSON *d;
     cJSON_ArrayForEach(d, deps)
@@ -323,7 +330,10 @@ enum mla_code mla_controller_create(const struct mla_controller_config *cfg,
     api->review_budget_ms = cfg->review_budget_ms > 0 ? cfg->review_budget_ms : 300;
     mla_ratelimit_init(&api->api_rl, apiside_limit(cfg->kube_api_qps, 20),
                        apiside_limit(cfg->kube_api_burst, 30));
-    mla_ratelimit_init(&api->prom_rl, apiside_limit(cfg->prometheus_qps, 100),
+    api->prom_qps_floor = apiside_limit(cfg->prometheus_qps, 100);
+    api->interval_s =
+        (cfg->loop_interval_ms > 0 ? (double)cfg->loop_interval_ms : 60000.0) / 1000.0;
+    mla_ratelimit_init(&api->prom_rl, api->prom_qps_floor,
                        apiside_limit(cfg->prometheus_burst, 200));
     atomic_init(&api->api_down_until_ms, 0);
     rc = mla_kube_create(&kcfg, &api->kc, err);

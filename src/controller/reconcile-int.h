@@ -18,6 +18,12 @@ const cJSON *mla__reconcile_find(const cJSON *items, const char *ns, const char 
 /* Is `s` one of the strings of the array `strings`? */
 bool mla__reconcile_has_str(const cJSON *strings, const char *s);
 
+/* Drops in place what no step of a pass reads from a listed object, so that a pass over
+ * 10,000 objects holds only what it uses: `status`, and every metadata.managedFields entry but
+ * the predictive loop's (MLA_PREDICT_FIELD_MANAGER). A pass plans the same on trimmed objects
+ * as on whole ones (test_reconcile_trim). item: borrowed, modified. */
+void mla__reconcile_trim(cJSON *item);
+
 /* Plans the Job templates and ScaledJobs of `in` (reconcile.h, rules 4 and 5 of
  * reconcile_plan.c), appending to `plan` and counting into `st`. */
 void mla__reconcile_plan_jobs(const struct mla_reconcile_input *in, cJSON *plan,

@@ -23,6 +23,9 @@
 #include "mla/reconcile.h"
 
 #include <pthread.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +37,7 @@
 #include "mla/wlkind.h"
 #include "mla/worker.h"
 #include "objidx-int.h"
+#include "reconcile-int.h"
 
 
 struct mla_reconcile {
@@ -114,9 +118,10 @@ static enum mla_code rec_list(struct mla_reconcile *r, const char *path,
             cJSON *it = cJSON_GetObjectItemCaseSensitive(resp.body, "items");
             for (cJSON *x = it ? cJSON_DetachItemFromArray(it, 0) : NULL; x;
                  x = cJSON_DetachItemFromArray(it, 0)) {
-                if (!keep || keep(x))
+                if (!keep || keep(x)) {
+                    mla__reconcile_trim(x); /* right away: the page's other items are freed */
                     cJSON_AddItemToArray(all, x); /* all takes x */
-                else
+                } else
                     cJSON_Delete(x);
             }
             const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
@@ -206,20 +211,25 @@ struct rec_read {
     cJSON *jobs, *bypassed_jobs, *sjs, *job_owners, *job_unknown; /* rec_read_jobs */
 };
 
+/* Frees what the plan's execution no longer needs once planned: all but the ScaledObjects
+ * (the predictive step reads them). At 10,000 Deployments that is half of what the pass read,
+ * freed before the pass's first pass builds its windows from Prometheus. */
+static void rec_read_drop_planned(struct rec_read *rd)
+{
+    cJSON **all[] = {&rd->deps, &rd->bypassed, &rd->hpas, &rd->terminating, &rd->owners,
+                     &rd->unknown, &rd->jobs, &rd->bypassed_jobs, &rd->sjs, &rd->job_owners,
+                     &rd->job_unknown};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        cJSON_Delete(*all[i]);
+        *all[i] = NULL;
+    }
+}
+
 static void rec_read_fini(struct rec_read *rd)
 {
-    cJSON_Delete(rd->deps);
-    cJSON_Delete(rd->bypassed);
+    rec_read_drop_planned(rd);
     cJSON_Delete(rd->sos);
-    cJSON_Delete(rd->hpas);
-    cJSON_Delete(rd->terminating);
-    cJSON_Delete(rd->owners);
-    cJSON_Delete(rd->unknown);
-    cJSON_Delete(rd->jobs);
-    cJSON_Delete(rd->bypassed_jobs);
-    cJSON_Delete(rd->sjs);
-    cJSON_Delete(rd->job_owners);
-    cJSON_Delete(rd->job_unknown);
+    rd->sos = NULL;
 }
 
 /* The Job templates and the ScaledJobs (rd->jobs, bypassed_jobs, sjs), then the template Jobs
@@ -513,6 +523,7 @@ static enum mla_code rec_pass(struct mla_reconcile *r, bool gated, struct mla_re
         rc = mla_reconcile_plan(&in, &plan, &st, err);
         if (rc == MLA_OK && r->cfg.pass_begin)
             r->cfg.pass_begin(r->cfg.predict_ctx, rd.deps);
+        rec_read_drop_planned(&rd);
         if (rc == MLA_OK)
             rc = rec_run_plan(r, plan, rd.sos, gated, err);
         if (r->cfg.pass_end)
@@ -527,6 +538,12 @@ static enum mla_code rec_pass(struct mla_reconcile *r, bool gated, struct mla_re
                 st.updated, st.adopted, st.hpa, st.orphans, st.paused, st.skipped, st.jobs);
     cJSON_Delete(plan);
     rec_read_fini(&rd);
+#ifdef __GLIBC__
+    /* Hand the pass's freed lists and responses back to the system: without it the heap
+     * keeps the pages of one pass's peak, and the next pass's lists land beside them (leader
+     * RSS at 10,000 grew from pass 0 to pass 1 by that much, docs/benchmarks.md). */
+    malloc_trim(0);
+#endif
     pthread_mutex_unlock(&r->pass_mu);
     if (stats)
         *stats = st;

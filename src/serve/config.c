@@ -54,7 +54,9 @@ static const struct cfg_flag cfg_flags[] = {
     {"kube-api-burst", CFG_SECONDS, F(kube_api_burst), 1, 100000, "30",
      "requests the loop may send at once before --kube-api-qps paces it"},
     {"prometheus-qps", CFG_SECONDS, F(prometheus_qps), 0, 100000, "100",
-     "query_range calls per second the loop sends to Prometheus; 0: unlimited"},
+     "query_range calls per second the loop sends to Prometheus, at least: a pass over N "
+     "predictive workloads is paced to N / (0.8 x --loop-interval) when that is more; "
+     "0: unlimited"},
     {"prometheus-burst", CFG_SECONDS, F(prometheus_burst), 1, 100000, "200",
      "queries the loop may send at once before --prometheus-qps paces it"},
     {"no-loop", CFG_BOOL, F(no_loop), 0, 0, "false", "do not run the leader election and loop"},

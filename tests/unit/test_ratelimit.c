@@ -43,3 +43,51 @@ Test(ratelimit, unlimited_and_null_never_wait)
     cr_assert_eq(mla_ratelimit_waited(&rl), 0);
     mla_ratelimit_fini(&rl);
 }
+
+/* The pacing rule: the flag is a floor; a pass of n requests fits 80% of the interval. */
+Test(ratelimit, paced_rate_fits_the_interval_with_the_flag_as_floor)
+{
+    /* 10,000 queries, 60 s interval: 10000 / 48 = 208.3/s, above the 100/s floor */
+    cr_assert_float_eq(mla_ratelimit_paced_qps(100, 10000, 60), 10000.0 / 48.0, 1e-9);
+    /* and the pass's queries then take 48 s, under the interval */
+    cr_assert(10000.0 / mla_ratelimit_paced_qps(100, 10000, 60) <= 0.8 * 60 + 1e-9);
+    /* few ScaledObjects: the floor, not a slower rate */
+    cr_assert_float_eq(mla_ratelimit_paced_qps(100, 100, 60), 100, 1e-9);
+    cr_assert_float_eq(mla_ratelimit_paced_qps(100, 0, 60), 100, 1e-9);
+    /* exactly at the floor: 100/s * 48 s = 4,800 */
+    cr_assert_float_eq(mla_ratelimit_paced_qps(100, 4800, 60), 100, 1e-9);
+    cr_assert_gt(mla_ratelimit_paced_qps(100, 4801, 60), 100);
+    /* no limit stays no limit; no interval: the floor */
+    cr_assert_eq(mla_ratelimit_paced_qps(0, 10000, 60), 0);
+    cr_assert_eq(mla_ratelimit_paced_qps(-1, 10000, 60), 0);
+    cr_assert_float_eq(mla_ratelimit_paced_qps(100, 10000, 0), 100, 1e-9);
+}
+
+/* A new rate applies to the waits that follow: 2/s would take seconds, 1000/s does not. */
+Test(ratelimit, set_qps_changes_the_rate)
+{
+    struct mla_ratelimit rl;
+    mla_ratelimit_init(&rl, 2, 1);
+    mla_ratelimit_wait(&rl); /* the burst of one */
+    mla_ratelimit_set_qps(&rl, 1000);
+    double t0 = now_s();
+    for (int i = 0; i < 50; i++)
+        mla_ratelimit_wait(&rl);
+    double took = now_s() - t0;
+    /* at 2/s the 50 would take ~25 s; at 1000/s ~0.05 s */
+    cr_assert(took < 1.0, "50 waits after set_qps(1000) took %.3f s", took);
+    cr_assert(took >= 0.04, "50 waits at 1000/s burst 1 took only %.3f s", took);
+    /* and back down: 3 more at 20/s take >= ~0.1 s */
+    mla_ratelimit_set_qps(&rl, 20);
+    t0 = now_s();
+    for (int i = 0; i < 3; i++)
+        mla_ratelimit_wait(&rl);
+    cr_assert(now_s() - t0 >= 0.09, "3 at 20/s took %.3f s", now_s() - t0);
+    /* unlimited: no wait */
+    mla_ratelimit_set_qps(&rl, 0);
+    t0 = now_s();
+    for (int i = 0; i < 1000; i++)
+        mla_ratelimit_wait(&rl);
+    cr_assert(now_s() - t0 < 0.5);
+    mla_ratelimit_fini(&rl);
+}
