@@ -25,9 +25,12 @@
  * in a loop that visits every ScaledObject once per pass would rebuild every entry every pass.
  * An entry not used for idle_s seconds and missed by the last two passes (its ScaledObject
  * disappeared, was paused or lost its predictive-config) is evicted; the sweep runs at most
- * once per idle_s/2, from the calls. A pass is told by the calls themselves: one for a key
- * already used in the current pass starts the next (a pass asks for each key once), so a pass
- * longer than idle_s does not evict the windows it visited first.
+ * once per idle_s/2, from the calls. The loop says when a pass starts
+ * (mla_predict_models_pass_begin), so a pass longer than idle_s does not evict the windows it
+ * visited first, and a pass that touches no window (the table full of windows whose
+ * ScaledObjects are gone, every live one forecast one-shot) still counts as a pass that
+ * missed them. Without that call a pass is told by the calls themselves: one for a key already
+ * used in the current pass starts the next (a pass asks for each key once).
  * mla_predict_models_clear drops everything (a new leader term: rebuilt from history).
  *
  * Ownership: the table is new from mla_predict_models_create (mla_predict_models_destroy); it
@@ -81,6 +84,9 @@ typedef enum mla_code (*mla_predict_fetch_fn)(void *ctx, const struct mla_prom_o
 /* fn NULL: back to mla_prom_query_range. ctx borrowed. */
 void mla_predict_models_set_fetch(struct mla_predict_models *m, mla_predict_fetch_fn fn,
                                   void *ctx);
+
+/* A reconcile pass starts: the windows no call of this pass touches count as missed by it. */
+void mla_predict_models_pass_begin(struct mla_predict_models *m);
 
 /* Drops every window (e.g. a new leader term); counters are kept. */
 void mla_predict_models_clear(struct mla_predict_models *m);

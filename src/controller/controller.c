@@ -93,6 +93,8 @@ static void apiside_pass_begin(void *ctx, const cJSON *deps)
      * --prometheus-qps stretch a 10,000-object pass past it. */
     mla_ratelimit_set_qps(&api->prom_rl,
                           mla_ratelimit_paced_qps(api->prom_qps_floor, n, api->interval_s));
+    if (api->models)
+        mla_predict_models_pass_begin(api->models);
     api->reps = mla_xcalloc(n ? n : 1, sizeof *api->reps);
     const cJSON *d;
     cJSON_ArrayForEach(d, deps)

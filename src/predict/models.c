@@ -147,6 +147,11 @@ static size_t pm_filter(struct mla_predict_models *m, time_t older_than, bool al
     return n;
 }
 
+void mla_predict_models_pass_begin(struct mla_predict_models *m)
+{
+    m->pass++;
+}
+
 void mla_predict_models_clear(struct mla_predict_models *m)
 {
     if (!m)

@@ -317,6 +317,35 @@ Test(predict_models, a_pass_longer_than_the_idle_time_keeps_its_early_windows)
     mla_predict_models_destroy(m);
 }
 
+Test(predict_models, windows_of_gone_objects_go_even_when_no_pass_touches_a_window)
+{
+    /* a full table whose ScaledObjects were all renamed: the live ones are forecast one-shot
+     * and touch no window, yet the dead windows must go and the live ones get windows */
+    struct fake f = {0};
+    struct mla_predict_models *m = table(2, 600, &f);
+    mla_predict_models_pass_begin(m);
+    call(m, "a", cfg_a, NOW0);
+    call(m, "b", cfg_a, NOW0);
+    for (int k = 1; k <= 4; k++) {
+        mla_predict_models_pass_begin(m);
+        call(m, "c", cfg_a, NOW0 + k * 300);
+        call(m, "d", cfg_a, NOW0 + k * 300);
+    }
+    struct mla_predict_models_stats st;
+    mla_predict_models_stats(m, &st);
+    cr_assert_eq(st.evicted, 2, "evicted %zu: the dead windows stayed", st.evicted);
+    cr_assert_eq(st.models, 2);
+    /* c and d now stream: one new point and the overlap, not the whole lookback */
+    mla_predict_models_pass_begin(m);
+    f.calls = 0;
+    call(m, "c", cfg_a, NOW0 + 5 * 300);
+    call(m, "d", cfg_a, NOW0 + 5 * 300);
+    cr_assert_eq(f.calls, 2);
+    cr_assert_float_eq(f.end[0] - f.start[0], MLA_PREDICT_MODELS_OVERLAP * 300.0, 1e-9,
+                       "c streams");
+    mla_predict_models_destroy(m);
+}
+
 Test(predict_models, the_table_is_bounded_beyond_it_forecasts_one_shot)
 {
     struct fake f = {0};
