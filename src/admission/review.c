@@ -219,6 +219,14 @@ bool mla_review_plain(const char *body, const struct mla_review_scan *sc,
     if (!sc->ok || sc->cuts.fact_unsure || adm_fact_type(body, sc, MLA_RF_REQUEST) != '{' ||
         adm_fact_type(body, sc, MLA_RF_GVK) != '{')
         return false;
+    /* The skim skips what cJSON skips before the value (every byte <= 0x20); decode accepts
+     * only JSON's four whitespace bytes there and refuses the body otherwise. sc->ok means a
+     * value follows, so this stays inside the body. */
+    const char *b = body;
+    while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
+        b++;
+    if (*b != '{')
+        return false;
     /* The same checks as mla_review_decode and adm_fill, in their order; any failure is left
      * to them (they produce the message). */
     struct adm_text t = {out->text, sizeof out->text};

@@ -482,6 +482,19 @@ Test(review_plain, leaves_opt_in_removal_jobs_and_escapes_to_decode)
         cr_assert_eq(sup_plain_check(bodies[i], strlen(bodies[i]), &why), 0, "body %zu (%s)", i,
                      why);
     }
+    /* bytes before the object that cJSON skips as whitespace but decode does not (it says
+     * "body is not a JSON object"): vertical tab, form feed, a NUL byte */
+    const char *good = REVIEW_BODY("\"CREATE\"", "{\"metadata\":{}}", "null");
+    static const char lead[] = {'\v', '\f', '\0', 0x1f};
+    char buf[512];
+    for (size_t i = 0; i < sizeof lead; i++) {
+        buf[0] = lead[i];
+        size_t n = strlen(good);
+        memcpy(buf + 1, good, n);
+        const char *why;
+        cr_assert_eq(sup_plain_check(buf, n + 1, &why), 0, "leading byte 0x%02x (%s)",
+                     (unsigned char)lead[i], why);
+    }
     /* and it does answer the same review when nothing of that is there */
     const char *plain = REVIEW_BODY("\"UPDATE\"", "{\"metadata\":{}}",
                                     "{\"metadata\":{\"labels\":{\"ml-autoscaling.io/managed\":"
