@@ -52,6 +52,11 @@
 #include "mla/ratelimit.h"
 
 #define MLA_PREDICT_MODELS_DEFAULT_MAX 10000
+/* Points of a window at the defaults (336 h at 300 s, both ends). The table keeps at most
+ * max_models windows and at most max_models x this many points in all, so a predictive-config
+ * with a fine step (15 s: 80,641 points, 315 KB) cannot take 20 times the memory
+ * --loop-models was sized for; beyond either bound a ScaledObject is forecast one-shot. */
+#define MLA_PREDICT_MODELS_WINDOW_POINTS 4033
 /* Grid points already held that each update fetches again, the newest included (late
  * samples): one query of OVERLAP + new points. */
 #define MLA_PREDICT_MODELS_OVERLAP 2

@@ -44,6 +44,8 @@ struct mla_predict_models {
     size_t nbucket;           /* a power of two */
     struct pm_cfg **cbucket;  /* owned chains of shared config texts, nbucket of them */
     size_t max_models;
+    size_t max_points;        /* max_models x MLA_PREDICT_MODELS_WINDOW_POINTS */
+    size_t points;            /* points held by all windows */
     double idle_s;
     time_t last_sweep;
     uint64_t pass;            /* passes seen: a call for an entry already used in this pass
@@ -68,6 +70,7 @@ enum mla_code mla_predict_models_create(size_t max_models, double idle_s,
     (void)err;
     struct mla_predict_models *m = mla_xcalloc(1, sizeof *m);
     m->max_models = max_models ? max_models : MLA_PREDICT_MODELS_DEFAULT_MAX;
+    m->max_points = m->max_models * MLA_PREDICT_MODELS_WINDOW_POINTS;
     m->idle_s = idle_s > 0 ? idle_s : 600;
     m->nbucket = 64;
     while (m->nbucket < 2 * m->max_models && m->nbucket < (1u << 20))
@@ -110,6 +113,7 @@ static void pm_cfg_unref(struct mla_predict_models *m, struct pm_cfg *c)
 static void pm_free(struct mla_predict_models *m, struct pm_entry *e)
 {
     pm_cfg_unref(m, e->config);
+    m->points -= e->n;
     free(e->w);
     free(e->why);
     free(e->key);
@@ -316,7 +320,7 @@ static enum mla_code pm_build(struct mla_predict_models *m, const struct mla_pro
     *have = false;
     if (present == 0) {
         snprintf(why, whylen, "no history in the last %g h", c->lookback_hours);
-    } else if (m->st.models >= m->max_models) {
+    } else if (m->st.models >= m->max_models || m->points + (size_t)span + 1 > m->max_points) {
         m->st.oneshot++;
         struct mla_err ferr;
         mla_err_clear(&ferr);
@@ -332,6 +336,7 @@ static enum mla_code pm_build(struct mla_predict_models *m, const struct mla_pro
         e->key = mla_xstrdup(key);
         e->config = pm_cfg_ref(m, config_text);
         e->n = (size_t)span + 1;
+        m->points += e->n;
         e->w = mla_xmalloc(e->n * sizeof *e->w);
         for (size_t i = 0; i < e->n; i++)
             e->w[i] = NAN;

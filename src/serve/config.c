@@ -46,7 +46,8 @@ static const struct cfg_flag cfg_flags[] = {
      "seconds between runs of the leader's background loop"},
     {"loop-models", CFG_UINT, F(loop_models), 0, 1000000, "10000",
      "lookback windows of samples the loop keeps between passes (4 bytes a point: 16 KB at "
-     "336 h by 300 s), so that a pass fetches only new samples; ScaledObjects beyond it are "
+     "336 h by 300 s; in all at most the points of that many such windows, so a finer step "
+     "holds fewer), so that a pass fetches only new samples; ScaledObjects beyond it are "
      "forecast from a full query; 0: none"},
     {"kube-api-qps", CFG_SECONDS, F(kube_api_qps), 0, 100000, "20",
      "requests per second the loop sends to the API server (LIST pages, reads, its applies; "

@@ -373,6 +373,34 @@ Test(predict_models, the_table_is_bounded_beyond_it_forecasts_one_shot)
     mla_predict_models_destroy(m);
 }
 
+Test(predict_models, the_bound_counts_points_so_fine_steps_cannot_multiply_memory)
+{
+    /* two windows' worth of points at the defaults (2 x 4,033); a 30 s step over 48 h is
+     * 5,761 points: one fits, a second would take 11,522, so it is forecast one-shot */
+    static const char *fine =
+        "{\"enabled\":true,\"query\":\"sum(rate(x[5m]))\",\"lookbackHours\":48,"
+        "\"stepSeconds\":30,\"capacityPerReplica\":10}";
+    struct fake f = {0};
+    struct mla_predict_models *m = table(2, 1e9, &f);
+    call(m, "a", fine, NOW0);
+    call(m, "b", fine, NOW0);
+    struct mla_predict_models_stats st;
+    mla_predict_models_stats(m, &st);
+    cr_assert_eq(st.models, 1, "models %zu: the second fine window went past the points bound",
+                 st.models);
+    cr_assert_eq(st.oneshot, 1);
+    /* windows at the default size still fit two (the bound the count alone would give) */
+    struct mla_predict_models *d = table(2, 1e9, &f);
+    static const char *dflt =
+        "{\"enabled\":true,\"query\":\"sum(rate(x[5m]))\",\"capacityPerReplica\":10}";
+    call(d, "a", dflt, NOW0);
+    call(d, "b", dflt, NOW0);
+    mla_predict_models_stats(d, &st);
+    cr_assert_eq(st.models, 2);
+    mla_predict_models_destroy(d);
+    mla_predict_models_destroy(m);
+}
+
 Test(predict_models, a_prometheus_failure_is_an_error_and_keeps_the_model)
 {
     struct fake f = {0};

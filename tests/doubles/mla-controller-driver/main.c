@@ -398,7 +398,7 @@ static void drv_usage(FILE *f)
             "       [--stored-give-up S] [--transfer-verify S] [--review-budget S] [--drain S]\n"
             "       [--stay]\n"
             "       [--log-level L] [--metrics-out FILE] [--prom-url URL] [--list-page-size N]\n"
-            "       [--loop-models N (0: none; default 1000)]\n"
+            "       [--loop-models N (0: none; default 10000)]\n"
             "       [--kube-api-qps Q] [--kube-api-burst B] [--prometheus-qps Q] (0: unlimited)\n"
             "Reads admission/command JSON lines on stdin (see the header of main.c).\n");
 }
