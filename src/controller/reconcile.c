@@ -242,8 +242,8 @@ static void rec_read_jobs(struct mla_reconcile *r, struct rec_read *rd)
      * most of a busy cluster's Jobs): a template is suspended and never ran */
     static const char *const paths[] = {
         "/apis/batch/v1/jobs?labelSelector=ml-autoscaling.io%2Fmanaged%3Dtrue",
-        "/apis/batch/v1/jobs?labelSelector=%21ml-autoscaling.io%2Fmanaged"
-        "&fieldSelector=status.successful%3D0",
+        ("/apis/batch/v1/jobs?labelSelector=%21ml-autoscaling.io%2Fmanaged"
+         "&fieldSelector=status.successful%3D0"), /* one path: parentheses say so to clang */
         "/apis/keda.sh/v1alpha1/scaledjobs"};
     cJSON **into[] = {&rd->jobs, &rd->bypassed_jobs, &rd->sjs};
     rd->job_owners = cJSON_CreateArray();
