@@ -206,13 +206,24 @@ static void pc_raw(struct mla_buf *b, const char *s)
         abort();
 }
 
+/* k: one of the literal keys below (ASCII letters, nothing to escape), so `,"k":` is
+ * written in one append. The comma goes before every member but the first of an object,
+ * i.e. unless the buffer ends with the object's '{'. */
 static void pc_key(struct mla_buf *b, const char *k)
 {
-    if (b->len > 1)
-        pc_raw(b, ",");
-    if (mla_buf_add_json_str(b, k) != MLA_OK)
+    char t[64];
+    size_t n = 0, kl = strlen(k);
+    if (kl > sizeof t - 4)
         abort();
-    pc_raw(b, ":");
+    if (!b->len || b->data[b->len - 1] != '{')
+        t[n++] = ',';
+    t[n++] = '"';
+    memcpy(t + n, k, kl);
+    n += kl;
+    t[n++] = '"';
+    t[n++] = ':';
+    if (mla_buf_add(b, t, n) != MLA_OK)
+        abort();
 }
 
 static void pc_num(struct mla_buf *b, const char *k, double v)
@@ -277,18 +288,14 @@ static enum mla_code so_predictive(const struct mla_resolved *r, cJSON *anns,
         pc_key(&b, "businessHours");
         pc_raw(&b, "[");
         for (size_t i = 0; i < r->nwin; i++) {
-            struct mla_buf w;
-            mla_buf_init(&w, 0);
-            pc_raw(&w, "{");
-            pc_str(&w, "days", r->win[i].days);
-            pc_str(&w, "start", r->win[i].start);
-            pc_str(&w, "end", r->win[i].end);
-            pc_num(&w, "minReplicas", r->win[i].min_replicas);
-            pc_raw(&w, "}");
             if (i)
                 pc_raw(&b, ",");
-            pc_raw(&b, mla_buf_str(&w));
-            mla_buf_fini(&w);
+            pc_raw(&b, "{");
+            pc_str(&b, "days", r->win[i].days);
+            pc_str(&b, "start", r->win[i].start);
+            pc_str(&b, "end", r->win[i].end);
+            pc_num(&b, "minReplicas", r->win[i].min_replicas);
+            pc_raw(&b, "}");
         }
         pc_raw(&b, "]");
     } else {
