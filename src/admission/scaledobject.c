@@ -133,8 +133,10 @@ static bool so_fallback_ok(const struct mla_resolved *r)
     return false;
 }
 
+/* b: scratch buffer for the expanded templates, shared by the triggers of one build (one
+ * allocation per ScaledObject instead of one per trigger). */
 static enum mla_code so_trigger(const struct mla_resolved *r, size_t i, bool fallback,
-                                cJSON *arr, struct mla_err *err)
+                                cJSON *arr, struct mla_buf *b, struct mla_err *err)
 {
     const struct mla_trigger_tpl *t = &r->s->trig[i];
     cJSON *o = cJSON_CreateObject();
@@ -144,13 +146,10 @@ static enum mla_code so_trigger(const struct mla_resolved *r, size_t i, bool fal
     if (t->metric_type)
         cJSON_AddStringToObject(o, "metricType", t->metric_type);
     cJSON *md = cJSON_AddObjectToObject(o, "metadata");
-    struct mla_buf b;
-    mla_buf_init(&b, 64 * 1024);
     for (size_t k = 0; k < t->nmeta; k++) {
-        mla_buf_reset(&b);
-        enum mla_code rc = mla_tpl_expand(t->meta[k].tpl, r->name, r->ns, r->ann, &b, err);
+        mla_buf_reset(b);
+        enum mla_code rc = mla_tpl_expand(t->meta[k].tpl, r->name, r->ns, r->ann, b, err);
         if (rc != MLA_OK) {
-            mla_buf_fini(&b);
             cJSON_Delete(o);
             char why[sizeof err->msg];
             snprintf(why, sizeof why, "%s", err ? err->msg : "");
@@ -160,9 +159,8 @@ static enum mla_code so_trigger(const struct mla_resolved *r, size_t i, bool fal
                                t->name ? t->name : t->metric ? t->metric : "-",
                                t->meta[k].key, t->meta[k].tpl->src);
         }
-        cJSON_AddStringToObject(md, t->meta[k].key, mla_buf_str(&b));
+        cJSON_AddStringToObject(md, t->meta[k].key, mla_buf_str(b));
     }
-    mla_buf_fini(&b);
     switch (t->type) {
     case MLA_TRIG_PROMETHEUS:
         so_num_str(md, "threshold", r->trig_thr[i]);
@@ -384,15 +382,19 @@ enum mla_code mla_so_build(const struct mla_resolved *r, const cJSON *dep, cJSON
             cJSON_AddItemToObject(beh, "scaleDown", so_rules(&s->down));
     }
     cJSON *trig = cJSON_AddArrayToObject(spec, "triggers");
+    struct mla_buf tb;
+    mla_buf_init(&tb, 64 * 1024);
     for (size_t i = 0; i < s->ntrig && i < MLA_MAX_TRIGGERS; i++) {
         if (!r->trig_on[i])
             continue;
-        rc = so_trigger(r, i, fallback, trig, err);
+        rc = so_trigger(r, i, fallback, trig, &tb, err);
         if (rc != MLA_OK) {
+            mla_buf_fini(&tb);
             cJSON_Delete(so);
             return rc;
         }
     }
+    mla_buf_fini(&tb);
     *out = so;
     return MLA_OK;
 }
