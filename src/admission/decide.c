@@ -399,16 +399,62 @@ static enum mla_code dc_patch_ops(const struct mla_review_request *req,
     return rc;
 }
 
+/* A message written piece by piece into a fixed array, truncated as snprintf truncates. */
+struct dc_msg {
+    char *s;   /* borrowed: the caller's array */
+    size_t n;  /* its size, > 0 */
+    size_t at; /* bytes written, < n; s[at] is the NUL */
+};
+
+static void dc_msg_put(struct dc_msg *m, const char *v)
+{
+    size_t l = strlen(v), room = m->n - 1 - m->at;
+    if (l > room)
+        l = room;
+    memcpy(m->s + m->at, v, l);
+    m->at += l;
+    m->s[m->at] = '\0';
+}
+
+static void dc_msg_int(struct dc_msg *m, long long v)
+{
+    char t[24], *q = t + sizeof t;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    *--q = '\0';
+    do {
+        *--q = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--q = '-';
+    dc_msg_put(m, q);
+}
+
 /* The allowed answer's message (and the skip-scaledobject warning). */
 static void dc_summary(const struct mla_resolved *r, struct mla_decision *out)
 {
     int ntrig = cJSON_GetArraySize(
         dc_get(dc_get(out->scaled_object, "spec"), "triggers"));
-    snprintf(out->message, sizeof out->message,
-             "ml-autoscaling: policy %s profile %s: ScaledObject %s, replicas %d-%d, %d "
-             "trigger%s%s", r->policy->name, r->profile->name, r->so_name, r->min_replicas,
-             r->max_replicas, ntrig, ntrig == 1 ? "" : "s",
-             r->skip_write ? " (skip-scaledobject: nothing will be written)" : "");
+    /* What snprintf(message, "ml-autoscaling: policy %s profile %s: ScaledObject %s, replicas
+     * %d-%d, %d trigger%s%s", ...) wrote, truncation included, without its formatting machinery
+     * (about 1 % of an opted-in admission). */
+    struct dc_msg m = {out->message, sizeof out->message, 0};
+    out->message[0] = '\0';
+    dc_msg_put(&m, "ml-autoscaling: policy ");
+    dc_msg_put(&m, r->policy->name);
+    dc_msg_put(&m, " profile ");
+    dc_msg_put(&m, r->profile->name);
+    dc_msg_put(&m, ": ScaledObject ");
+    dc_msg_put(&m, r->so_name);
+    dc_msg_put(&m, ", replicas ");
+    dc_msg_int(&m, r->min_replicas);
+    dc_msg_put(&m, "-");
+    dc_msg_int(&m, r->max_replicas);
+    dc_msg_put(&m, ", ");
+    dc_msg_int(&m, ntrig);
+    dc_msg_put(&m, ntrig == 1 ? " trigger" : " triggers");
+    if (r->skip_write)
+        dc_msg_put(&m, " (skip-scaledobject: nothing will be written)");
     if (r->skip_write)
         mla_decision_warn(out, "ml-autoscaling: skip-scaledobject: the ScaledObject %s is "
                           "decided but not written; manage it yourself", r->so_name);

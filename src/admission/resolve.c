@@ -295,6 +295,22 @@ static bool rs_profile(struct rs_ctx *c, const struct mla_policy_set *ps)
     return false;
 }
 
+/* The profile's triggers as a list for denial messages, into c->tlist. Built only when a
+ * message needs it: it was printed on every admission (about 1 % of an opted-in one). */
+static const char *rs_tlist(struct rs_ctx *c)
+{
+    const struct mla_settings *s = c->r->s;
+    size_t tl = 0;
+    c->tlist[0] = '\0';
+    for (size_t i = 0; i < s->ntrig && i < MLA_MAX_TRIGGERS; i++) {
+        int w = snprintf(c->tlist + tl, sizeof c->tlist - tl, "%s%s", tl ? ", " : "",
+                         rs_trig_label(&s->trig[i]));
+        if (w > 0 && (size_t)w < sizeof c->tlist - tl)
+            tl += (size_t)w;
+    }
+    return c->tlist;
+}
+
 /* 4. triggers: annotation targets pick and tune them */
 static void rs_triggers(struct rs_ctx *c)
 {
@@ -302,8 +318,6 @@ static void rs_triggers(struct rs_ctx *c)
     const struct mla_settings *s = r->s;
     static const int targets[] = {MLA_ANN_TARGET_RPS, MLA_ANN_TARGET_LATENCY_MS,
                                   MLA_ANN_TARGET_GPU, MLA_ANN_TARGET_TPS, MLA_ANN_QUEUE_LENGTH};
-    size_t tl = 0;
-    c->tlist[0] = '\0';
     for (size_t i = 0; i < s->ntrig && i < MLA_MAX_TRIGGERS; i++) {
         const struct mla_trigger_tpl *t = &s->trig[i];
         r->trig_on[i] = t->enabled;
@@ -313,10 +327,6 @@ static void rs_triggers(struct rs_ctx *c)
             r->trig_thr[i] = t->metric_ann == MLA_ANN_QUEUE_LENGTH ? c->ival[t->metric_ann]
                                                                     : c->dval[t->metric_ann];
         }
-        int w = snprintf(c->tlist + tl, sizeof c->tlist - tl, "%s%s", tl ? ", " : "",
-                         rs_trig_label(t));
-        if (w > 0 && (size_t)w < sizeof c->tlist - tl)
-            tl += (size_t)w;
     }
     for (size_t k = 0; k < sizeof targets / sizeof *targets; k++) {
         if (!r->ann[targets[k]])
@@ -327,12 +337,13 @@ static void rs_triggers(struct rs_ctx *c)
         if (!found)
             rs_deny(&c->dn, MLA_ANN_PREFIX "%s: unknown trigger for profile '%s' (policy '%s'); "
                     "its triggers: %s; allowed: a profile with that trigger",
-                    mla_ann_key(targets[k]), r->profile->name, r->policy->name, c->tlist);
+                    mla_ann_key(targets[k]), r->profile->name, r->policy->name,
+                    rs_tlist(c));
     }
     if (r->ann[MLA_ANN_QUEUE] && !rs_profile_uses(s, MLA_ANN_QUEUE))
         rs_deny(&c->dn, MLA_ANN_PREFIX "queue: unknown trigger: profile '%s' (policy '%s') has "
                 "no trigger that reads a queue; its triggers: %s; allowed: a profile with a "
-                "queue trigger", r->profile->name, r->policy->name, c->tlist);
+                "queue trigger", r->profile->name, r->policy->name, rs_tlist(c));
 }
 
 /* 5a. scale to zero: allowed by the profile, not contradicted, within the bounds */

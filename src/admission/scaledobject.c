@@ -35,6 +35,30 @@ void mla_so_short_name(const char *name, size_t max, char *out)
     snprintf(out + keep, max + 1 - keep, "-%02x%02x%02x%02x", md[0], md[1], md[2], md[3]);
 }
 
+/* cJSON_Add*ToObject for a key that is a string literal: the node points at the literal
+ * (cJSON_StringIsConst) instead of a copy, one allocation and copy less per member. Only for
+ * literals: the tree may outlive the policy set whose strings other keys come from. */
+static cJSON *so_put(cJSON *o, const char *lit, cJSON *v)
+{
+    if (!cJSON_AddItemToObjectCS(o, lit, v)) {
+        cJSON_Delete(v);
+        return NULL;
+    }
+    return v;
+}
+
+static cJSON *so_str(cJSON *o, const char *lit, const char *v)
+{
+    return so_put(o, lit, cJSON_CreateString(v));
+}
+
+static cJSON *so_obj(cJSON *o, const char *lit) { return so_put(o, lit, cJSON_CreateObject()); }
+static cJSON *so_arr(cJSON *o, const char *lit) { return so_put(o, lit, cJSON_CreateArray()); }
+static cJSON *so_num(cJSON *o, const char *lit, double v)
+{
+    return so_put(o, lit, cJSON_CreateNumber(v));
+}
+
 /* Formats v as "%.15g" would for the values policies hold (whole numbers and up to three
  * decimals: 80, 0.6, 2.5, 0.125), by hand; anything else through snprintf. Why: thresholds and
  * the predictive-config numbers are formatted on every opted-in admission, and snprintf of a
@@ -96,16 +120,16 @@ static cJSON *so_rules(const struct mla_scale_rules *r)
 {
     cJSON *o = cJSON_CreateObject();
     if (r->has_stab)
-        cJSON_AddNumberToObject(o, "stabilizationWindowSeconds", r->stabilization);
+        so_num(o, "stabilizationWindowSeconds", r->stabilization);
     if (r->select_policy)
-        cJSON_AddStringToObject(o, "selectPolicy", r->select_policy);
+        so_str(o, "selectPolicy", r->select_policy);
     if (r->npol) {
-        cJSON *a = cJSON_AddArrayToObject(o, "policies");
+        cJSON *a = so_arr(o, "policies");
         for (size_t i = 0; i < r->npol; i++) {
             cJSON *p = cJSON_CreateObject();
-            cJSON_AddStringToObject(p, "type", r->pol[i].percent ? "Percent" : "Pods");
-            cJSON_AddNumberToObject(p, "value", r->pol[i].value);
-            cJSON_AddNumberToObject(p, "periodSeconds", r->pol[i].period);
+            so_str(p, "type", r->pol[i].percent ? "Percent" : "Pods");
+            so_num(p, "value", r->pol[i].value);
+            so_num(p, "periodSeconds", r->pol[i].period);
             cJSON_AddItemToArray(a, p);
         }
     }
@@ -133,24 +157,23 @@ static bool so_fallback_ok(const struct mla_resolved *r)
     return false;
 }
 
+/* b: scratch buffer for the expanded templates, shared by the triggers of one build (one
+ * allocation per ScaledObject instead of one per trigger). */
 static enum mla_code so_trigger(const struct mla_resolved *r, size_t i, bool fallback,
-                                cJSON *arr, struct mla_err *err)
+                                cJSON *arr, struct mla_buf *b, struct mla_err *err)
 {
     const struct mla_trigger_tpl *t = &r->s->trig[i];
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "type", mla_trig_type_name(t->type));
+    so_str(o, "type", mla_trig_type_name(t->type));
     if (t->name)
-        cJSON_AddStringToObject(o, "name", t->name);
+        so_str(o, "name", t->name);
     if (t->metric_type)
-        cJSON_AddStringToObject(o, "metricType", t->metric_type);
-    cJSON *md = cJSON_AddObjectToObject(o, "metadata");
-    struct mla_buf b;
-    mla_buf_init(&b, 64 * 1024);
+        so_str(o, "metricType", t->metric_type);
+    cJSON *md = so_obj(o, "metadata");
     for (size_t k = 0; k < t->nmeta; k++) {
-        mla_buf_reset(&b);
-        enum mla_code rc = mla_tpl_expand(t->meta[k].tpl, r->name, r->ns, r->ann, &b, err);
+        mla_buf_reset(b);
+        enum mla_code rc = mla_tpl_expand(t->meta[k].tpl, r->name, r->ns, r->ann, b, err);
         if (rc != MLA_OK) {
-            mla_buf_fini(&b);
             cJSON_Delete(o);
             char why[sizeof err->msg];
             snprintf(why, sizeof why, "%s", err ? err->msg : "");
@@ -160,20 +183,19 @@ static enum mla_code so_trigger(const struct mla_resolved *r, size_t i, bool fal
                                t->name ? t->name : t->metric ? t->metric : "-",
                                t->meta[k].key, t->meta[k].tpl->src);
         }
-        cJSON_AddStringToObject(md, t->meta[k].key, mla_buf_str(&b));
+        cJSON_AddStringToObject(md, t->meta[k].key, mla_buf_str(b));
     }
-    mla_buf_fini(&b);
     switch (t->type) {
     case MLA_TRIG_PROMETHEUS:
         so_num_str(md, "threshold", r->trig_thr[i]);
         if (t->has_activation)
             so_num_str(md, "activationThreshold", t->activation);
         if (fallback)
-            cJSON_AddStringToObject(md, "ignoreNullValues", "false");
+            so_str(md, "ignoreNullValues", "false");
         break;
     case MLA_TRIG_RABBITMQ:
         if (!so_meta_has(t, "mode"))
-            cJSON_AddStringToObject(md, "mode", "QueueLength");
+            so_str(md, "mode", "QueueLength");
         so_num_str(md, "value", r->trig_thr[i]);
         if (t->has_activation)
             so_num_str(md, "activationValue", t->activation);
@@ -184,14 +206,14 @@ static enum mla_code so_trigger(const struct mla_resolved *r, size_t i, bool fal
         break;
     case MLA_TRIG_CRON:
         if (!so_meta_has(t, "timezone"))
-            cJSON_AddStringToObject(md, "timezone", r->timezone ? r->timezone : "Etc/UTC");
+            so_str(md, "timezone", r->timezone ? r->timezone : "Etc/UTC");
         break;
     }
     if (t->auth_name) {
-        cJSON *ar = cJSON_AddObjectToObject(o, "authenticationRef");
-        cJSON_AddStringToObject(ar, "name", t->auth_name);
+        cJSON *ar = so_obj(o, "authenticationRef");
+        so_str(ar, "name", t->auth_name);
         if (t->auth_kind)
-            cJSON_AddStringToObject(ar, "kind", t->auth_kind);
+            so_str(ar, "kind", t->auth_kind);
     }
     cJSON_AddItemToArray(arr, o);
     return MLA_OK;
@@ -206,13 +228,24 @@ static void pc_raw(struct mla_buf *b, const char *s)
         abort();
 }
 
+/* k: one of the literal keys below (ASCII letters, nothing to escape), so `,"k":` is
+ * written in one append. The comma goes before every member but the first of an object,
+ * i.e. unless the buffer ends with the object's '{'. */
 static void pc_key(struct mla_buf *b, const char *k)
 {
-    if (b->len > 1)
-        pc_raw(b, ",");
-    if (mla_buf_add_json_str(b, k) != MLA_OK)
+    char t[64];
+    size_t n = 0, kl = strlen(k);
+    if (kl > sizeof t - 4)
         abort();
-    pc_raw(b, ":");
+    if (!b->len || b->data[b->len - 1] != '{')
+        t[n++] = ',';
+    t[n++] = '"';
+    memcpy(t + n, k, kl);
+    n += kl;
+    t[n++] = '"';
+    t[n++] = ':';
+    if (mla_buf_add(b, t, n) != MLA_OK)
+        abort();
 }
 
 static void pc_num(struct mla_buf *b, const char *k, double v)
@@ -277,18 +310,14 @@ static enum mla_code so_predictive(const struct mla_resolved *r, cJSON *anns,
         pc_key(&b, "businessHours");
         pc_raw(&b, "[");
         for (size_t i = 0; i < r->nwin; i++) {
-            struct mla_buf w;
-            mla_buf_init(&w, 0);
-            pc_raw(&w, "{");
-            pc_str(&w, "days", r->win[i].days);
-            pc_str(&w, "start", r->win[i].start);
-            pc_str(&w, "end", r->win[i].end);
-            pc_num(&w, "minReplicas", r->win[i].min_replicas);
-            pc_raw(&w, "}");
             if (i)
                 pc_raw(&b, ",");
-            pc_raw(&b, mla_buf_str(&w));
-            mla_buf_fini(&w);
+            pc_raw(&b, "{");
+            pc_str(&b, "days", r->win[i].days);
+            pc_str(&b, "start", r->win[i].start);
+            pc_str(&b, "end", r->win[i].end);
+            pc_num(&b, "minReplicas", r->win[i].min_replicas);
+            pc_raw(&b, "}");
         }
         pc_raw(&b, "]");
     } else {
@@ -313,7 +342,7 @@ static enum mla_code so_predictive(const struct mla_resolved *r, cJSON *anns,
     pc_num(&b, "hysteresisStep", s->pred.hyst_step);
     pc_num(&b, "scaleDownHoldMinutes", s->pred.hold_min);
     pc_raw(&b, "}");
-    cJSON_AddStringToObject(anns, MLA_ANN_PREFIX "predictive-config", mla_buf_str(&b));
+    so_str(anns, MLA_ANN_PREFIX "predictive-config", mla_buf_str(&b));
     mla_buf_fini(&b);
     mla_buf_fini(&q);
     return MLA_OK;
@@ -324,68 +353,72 @@ enum mla_code mla_so_build(const struct mla_resolved *r, const cJSON *dep, cJSON
 {
     const struct mla_settings *s = r->s;
     cJSON *so = cJSON_CreateObject();
-    cJSON_AddStringToObject(so, "apiVersion", "keda.sh/v1alpha1");
-    cJSON_AddStringToObject(so, "kind", "ScaledObject");
-    cJSON *md = cJSON_AddObjectToObject(so, "metadata");
-    cJSON_AddStringToObject(md, "name", r->so_name);
-    cJSON_AddStringToObject(md, "namespace", r->ns);
-    cJSON *labels = cJSON_AddObjectToObject(md, "labels");
+    so_str(so, "apiVersion", "keda.sh/v1alpha1");
+    so_str(so, "kind", "ScaledObject");
+    cJSON *md = so_obj(so, "metadata");
+    so_str(md, "name", r->so_name);
+    so_str(md, "namespace", r->ns);
+    cJSON *labels = so_obj(md, "labels");
     const cJSON *dl = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(dep, "metadata"), "labels");
     for (const cJSON *l = dl ? dl->child : NULL; l; l = l->next)
         if (cJSON_IsString(l) && !so_gitops_label(l->string))
             cJSON_AddStringToObject(labels, l->string, l->valuestring);
-    cJSON_AddStringToObject(labels, "app.kubernetes.io/managed-by", "ml-autoscaling");
-    cJSON_AddStringToObject(labels, MLA_ANN_PREFIX "managed", "true");
-    cJSON_AddStringToObject(labels, MLA_ANN_PREFIX "deployment", r->dep_label);
-    cJSON *anns = cJSON_AddObjectToObject(md, "annotations");
-    cJSON_AddStringToObject(anns, MLA_ANN_PREFIX "policy", r->policy->name);
-    cJSON_AddStringToObject(anns, MLA_ANN_PREFIX "policy-hash", r->policy->hash);
-    cJSON_AddStringToObject(anns, MLA_ANN_PREFIX "profile", r->profile->name);
+    so_str(labels, "app.kubernetes.io/managed-by", "ml-autoscaling");
+    so_str(labels, MLA_ANN_PREFIX "managed", "true");
+    so_str(labels, MLA_ANN_PREFIX "deployment", r->dep_label);
+    cJSON *anns = so_obj(md, "annotations");
+    so_str(anns, MLA_ANN_PREFIX "policy", r->policy->name);
+    so_str(anns, MLA_ANN_PREFIX "policy-hash", r->policy->hash);
+    so_str(anns, MLA_ANN_PREFIX "profile", r->profile->name);
     enum mla_code rc = so_predictive(r, anns, err);
     if (rc != MLA_OK) {
         cJSON_Delete(so);
         return rc;
     }
-    cJSON *spec = cJSON_AddObjectToObject(so, "spec");
-    cJSON *ref = cJSON_AddObjectToObject(spec, "scaleTargetRef");
-    cJSON_AddStringToObject(ref, "apiVersion", "apps/v1");
-    cJSON_AddStringToObject(ref, "kind", "Deployment");
-    cJSON_AddStringToObject(ref, "name", r->name);
-    cJSON_AddNumberToObject(spec, "pollingInterval", r->polling);
-    cJSON_AddNumberToObject(spec, "cooldownPeriod", r->cooldown);
+    cJSON *spec = so_obj(so, "spec");
+    cJSON *ref = so_obj(spec, "scaleTargetRef");
+    so_str(ref, "apiVersion", "apps/v1");
+    so_str(ref, "kind", "Deployment");
+    so_str(ref, "name", r->name);
+    so_num(spec, "pollingInterval", r->polling);
+    so_num(spec, "cooldownPeriod", r->cooldown);
     if (r->idle_zero)
-        cJSON_AddNumberToObject(spec, "idleReplicaCount", 0);
-    cJSON_AddNumberToObject(spec, "minReplicaCount", r->min_replicas);
-    cJSON_AddNumberToObject(spec, "maxReplicaCount", r->max_replicas);
+        so_num(spec, "idleReplicaCount", 0);
+    so_num(spec, "minReplicaCount", r->min_replicas);
+    so_num(spec, "maxReplicaCount", r->max_replicas);
     bool fallback = s->fallback && so_fallback_ok(r);
     if (fallback) {
-        cJSON *fb = cJSON_AddObjectToObject(spec, "fallback");
-        cJSON_AddNumberToObject(fb, "failureThreshold", s->fb_failures);
+        cJSON *fb = so_obj(spec, "fallback");
+        so_num(fb, "failureThreshold", s->fb_failures);
         int rep = s->fb_replicas;
         rep = rep < r->min_replicas ? r->min_replicas : rep > r->max_replicas ? r->max_replicas
                                                                              : rep;
-        cJSON_AddNumberToObject(fb, "replicas", rep);
+        so_num(fb, "replicas", rep);
     }
     if (s->up.set || s->down.set) {
-        cJSON *adv = cJSON_AddObjectToObject(spec, "advanced");
-        cJSON *hpa = cJSON_AddObjectToObject(adv, "horizontalPodAutoscalerConfig");
-        cJSON *beh = cJSON_AddObjectToObject(hpa, "behavior");
+        cJSON *adv = so_obj(spec, "advanced");
+        cJSON *hpa = so_obj(adv, "horizontalPodAutoscalerConfig");
+        cJSON *beh = so_obj(hpa, "behavior");
         if (s->up.set)
             cJSON_AddItemToObject(beh, "scaleUp", so_rules(&s->up));
         if (s->down.set)
             cJSON_AddItemToObject(beh, "scaleDown", so_rules(&s->down));
     }
-    cJSON *trig = cJSON_AddArrayToObject(spec, "triggers");
+    cJSON *trig = so_arr(spec, "triggers");
+    struct mla_buf tb;
+    mla_buf_init(&tb, 64 * 1024);
     for (size_t i = 0; i < s->ntrig && i < MLA_MAX_TRIGGERS; i++) {
         if (!r->trig_on[i])
             continue;
-        rc = so_trigger(r, i, fallback, trig, err);
+        rc = so_trigger(r, i, fallback, trig, &tb, err);
         if (rc != MLA_OK) {
+            mla_buf_fini(&tb);
             cJSON_Delete(so);
             return rc;
         }
     }
+    mla_buf_fini(&tb);
     *out = so;
     return MLA_OK;
 }
