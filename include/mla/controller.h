@@ -2,8 +2,9 @@
  * `serve` starts and stops: the client (kube.h), the work queue and worker threads (queue.h,
  * worker.h), leader election (lease.h) and the reconcile loop (reconcile.h), plus the two admission
  * hooks (decide.h's struct mla_admit_hooks):
- *   review  - bounded reads in the request thread (~300 ms total, fail open; none on dryRun):
- *             HPAs targeting the Deployment (warning, or denial in HPA mode `reject`) and a
+ *   review  - bounded reads in the request thread (~300 ms total, fail open; on dryRun too,
+ *             so a server-side dry run previews the same warnings and denials): HPAs
+ *             targeting the Deployment (warning, or denial in HPA mode `reject`) and a
  *             ScaledObject someone else wrote for it (warning: it is left alone).
  *   enqueue - hands the decision to the worker queue; never blocks, never writes to the API.
  *
