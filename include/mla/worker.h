@@ -172,6 +172,13 @@ bool mla_worker_so_ours_kind(const cJSON *so, const char *kind, const char *name
                              const char *uid);
 bool mla_worker_so_targets_kind(const cJSON *so, const char *kind, const char *name);
 
+/* Pure: does the stored object `have` already hold what the apply configuration `cfg` writes:
+ * its spec, labels and annotations (a subset check: the server's defaults and other managers'
+ * fields do not count), less the replica counts the predictive loop owns over `have`? `cfg` is
+ * not changed. The worker records no Applied Event for such an apply: a second pass that
+ * queues the same work again must not tell the user twice about one change. */
+bool mla_worker_apply_noop(const cJSON *cfg, const cJSON *have);
+
 /* The kind name of item w's workload ("Deployment" when w->wl is NULL); static string. */
 const char *mla_worker_kind(const struct mla_work *w);
 

@@ -120,19 +120,8 @@ static bool rp_owner(const cJSON *so, const char **name, const char **uid)
 static bool rp_current(const cJSON *want, const cJSON *have, const char *kind, const char *deploy,
                        const char *uid)
 {
-    cJSON *w = cJSON_Duplicate(want, 1);
-    (void)mla_predict_leave_loop(w, have);
-    const cJSON *wm = cJSON_GetObjectItemCaseSensitive(w, "metadata");
-    const cJSON *hm = cJSON_GetObjectItemCaseSensitive(have, "metadata");
-    bool ok = mla_reconcile_json_subset(cJSON_GetObjectItemCaseSensitive(w, "spec"),
-                                        cJSON_GetObjectItemCaseSensitive(have, "spec")) &&
-              mla_reconcile_json_subset(cJSON_GetObjectItemCaseSensitive(wm, "labels"),
-                                        cJSON_GetObjectItemCaseSensitive(hm, "labels")) &&
-              mla_reconcile_json_subset(cJSON_GetObjectItemCaseSensitive(wm, "annotations"),
-                                        cJSON_GetObjectItemCaseSensitive(hm, "annotations"));
-    cJSON_Delete(w);
     /* the ownerReference must name the Deployment as stored now (not a deleted namesake) */
-    return ok && mla_worker_so_ours_kind(have, kind, deploy, uid);
+    return mla_worker_apply_noop(want, have) && mla_worker_so_ours_kind(have, kind, deploy, uid);
 }
 
 static const char *rp_hpa_mode(enum mla_hpa_mode m)

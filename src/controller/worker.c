@@ -30,6 +30,7 @@
 #include "mla/mem.h"
 #include "mla/metrics.h"
 #include "mla/predict_step.h"
+#include "mla/reconcile.h"
 #include "mla/vpa.h"
 #include "worker-int.h"
 #include "mla/wlkind.h"
@@ -510,6 +511,30 @@ static cJSON *wk_build_over(const struct mla_work *w, const cJSON *existing,
     return so;
 }
 
+/* A member the configuration does not write (absent) cannot differ. */
+static bool wk_holds(const cJSON *want, const cJSON *have)
+{
+    return !want || mla_reconcile_json_subset(want, have);
+}
+
+bool mla_worker_apply_noop(const cJSON *cfg, const cJSON *have)
+{
+    if (!cfg || !have)
+        return false;
+    cJSON *w = cJSON_Duplicate(cfg, 1);
+    (void)mla_predict_leave_loop(w, have);
+    const cJSON *wm = cJSON_GetObjectItemCaseSensitive(w, "metadata");
+    const cJSON *hm = cJSON_GetObjectItemCaseSensitive(have, "metadata");
+    bool same = wk_holds(cJSON_GetObjectItemCaseSensitive(w, "spec"),
+                         cJSON_GetObjectItemCaseSensitive(have, "spec")) &&
+                wk_holds(cJSON_GetObjectItemCaseSensitive(wm, "labels"),
+                         cJSON_GetObjectItemCaseSensitive(hm, "labels")) &&
+                wk_holds(cJSON_GetObjectItemCaseSensitive(wm, "annotations"),
+                         cJSON_GetObjectItemCaseSensitive(hm, "annotations"));
+    cJSON_Delete(w);
+    return same;
+}
+
 const char *mla__worker_so_name(const struct mla_work *w)
 {
     if (w->so_name && *w->so_name)
@@ -639,7 +664,9 @@ static void wk_plan_apply_op(struct mla_worker_plan *p, const struct mla_work *w
         wk_plan_event(p, false, "ScaledObjectApplied", "applied ScaledObject %s, asking KEDA to "
                       "take over HorizontalPodAutoscaler %s", mla__worker_so_name(w), transfer);
         p->transfer_hpa = mla_xstrdup(transfer);
-    } else {
+    } else if (!(seen->existing && mla_worker_apply_noop(cfg, seen->existing) &&
+                 mla_worker_so_ours_kind(seen->existing, mla_worker_kind(w), w->name, w->uid))) {
+        /* an apply that changes nothing (a later pass queued the same work again) says nothing */
         wk_plan_event(p, false, "ScaledObjectApplied", "applied KEDA ScaledObject %s "
                       "(server-side apply, field manager %s)", mla__worker_so_name(w),
                       seen->field_manager ? seen->field_manager : "ml-autoscaling");

@@ -111,8 +111,11 @@ static int wj_apply(const struct mla__wk_env *env, struct mla_work *w)
         mla_kube_resp_fini(&r);
         return WJ_DONE;
     }
-    mla_kube_resp_fini(&r);
     cJSON *cfg = wj_config(w);
+    /* the same work queued again by a later pass: written again, told once */
+    bool unchanged = rc == MLA_OK && mla_worker_apply_noop(cfg, r.body) &&
+                     wj_ours(r.body, w->name, w->uid);
+    mla_kube_resp_fini(&r);
     char *body = cJSON_PrintUnformatted(cfg); /* JSON is YAML: apply-patch+yaml accepts it */
     cJSON_Delete(cfg);
     path = mla_xasprintf(WJ_BASE "/%s?fieldManager=%s&force=true", w->ns, mla__worker_so_name(w),
@@ -140,9 +143,11 @@ static int wj_apply(const struct mla__wk_env *env, struct mla_work *w)
     const cJSON *spec = cJSON_GetObjectItemCaseSensitive(w->so, "spec");
     int max = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(spec, "maxReplicaCount"));
     mla_log(MLA_LOG_INFO, "worker", "%s/%s: applied ScaledJob %s", w->ns, w->name, mla__worker_so_name(w));
-    mla_worker_event_on(env->kc, env->identity, mla_wl_job(), w->ns, w->name, w->uid, false,
-                        "ScaledJobApplied", "applied ScaledJob %s: KEDA runs a copy of this Job "
-                        "per queued item, at most %d at once", mla__worker_so_name(w), max);
+    if (!unchanged)
+        mla_worker_event_on(env->kc, env->identity, mla_wl_job(), w->ns, w->name, w->uid,
+                            false, "ScaledJobApplied", "applied ScaledJob %s: KEDA runs a copy "
+                            "of this Job per queued item, at most %d at once",
+                            mla__worker_so_name(w), max);
     /* once, by the write that creates it: an item a later pass queued again finds it */
     if (w->adopt && missing)
         mla_worker_event_on(env->kc, env->identity, mla_wl_job(), w->ns, w->name, w->uid,

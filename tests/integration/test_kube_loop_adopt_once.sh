@@ -6,8 +6,8 @@
 # passes queue it; the user still sees one AdoptedAfterBypass Event per object, recorded when
 # the ScaledObject / ScaledJob is actually written. Through the controller driver (the policy
 # engine, policies/) against the test API server. Also: the bypass scan of Jobs skips Jobs with
-# succeeded pods (a template never ran), and the queue-depth metric's help names every kind
-# the queue holds.
+# succeeded pods (a template never ran), the second pass's repeated write records no second
+# Applied Event, and the queue-depth metric's help names every kind the queue holds.
 . "$(dirname "$0")/lib_kube.sh"
 PY=/usr/bin/python3
 kube_start_api
@@ -62,6 +62,14 @@ sleep 1 # an Event a second run would record
 msg=$(events "$NS" | jq -r --arg n "$JOB" '.items[] | select(.reason == "AdoptedAfterBypass" and .involvedObject.name == $n) | .message')
 echo "$msg" | grep -q "failurePolicy Ignore" && echo "$msg" | grep -q "ScaledJob $JOB" || fail "Job's Event message: $msg"
 ok "two passes before the write: one AdoptedAfterBypass Event on the Deployment, one on the Job"
+# the second pass's item writes again (server-side apply, idempotent) but changes nothing: one
+# Applied Event each, not one per write
+applied() {
+  events "$NS" | jq --arg n "$1" --arg r "$2" '[.items[] | select(.reason == $r and .involvedObject.name == $n)] | length'
+}
+[ "$(applied "$DEP" ScaledObjectApplied)" = 1 ] || fail "Deployment $DEP: $(applied "$DEP" ScaledObjectApplied) ScaledObjectApplied Events for one change"
+[ "$(applied "$JOB" ScaledJobApplied)" = 1 ] || fail "Job $JOB: $(applied "$JOB" ScaledJobApplied) ScaledJobApplied Events for one change"
+ok "one ScaledObjectApplied and one ScaledJobApplied Event, however often the work was queued"
 
 # a later pass finds both current: nothing more
 out=$(send '{"cmd":"reconcile"}')

@@ -512,3 +512,53 @@ Test(worker_plan, statefulset_item_handles_its_own_hpa_and_owner)
     cJSON_Delete(hpas);
     mla_work_free(w);
 }
+
+/* The stored ScaledObject as the server keeps it after the apply planned here with nothing
+ * stored: the apply configuration plus what the server and KEDA add (a default, a status,
+ * another manager's annotation). New string, free(). */
+static char *stored_after_apply(const char *uid, int max)
+{
+    struct fixture f;
+    plan(&f, MLA_HPA_DELETE, NULL, NULL, NULL);
+    cJSON *so = cJSON_Duplicate(f.p.ops[0].config, 1);
+    done(&f);
+    cJSON *m = cJSON_GetObjectItemCaseSensitive(so, "metadata");
+    cJSON *refs = cJSON_GetObjectItemCaseSensitive(m, "ownerReferences");
+    cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetArrayItem(refs, 0), "uid",
+                                           cJSON_CreateString(uid));
+    cJSON *a = cJSON_GetObjectItemCaseSensitive(m, "annotations");
+    if (!a)
+        a = cJSON_AddObjectToObject(m, "annotations");
+    cJSON_AddStringToObject(a, "kubectl.kubernetes.io/note", "someone else's");
+    cJSON *spec = cJSON_GetObjectItemCaseSensitive(so, "spec");
+    cJSON_AddNumberToObject(spec, "pollingInterval", 30); /* KEDA's default, not ours */
+    cJSON_ReplaceItemInObjectCaseSensitive(spec, "maxReplicaCount", cJSON_CreateNumber(max));
+    cJSON_AddItemToObject(so, "status", js("{\"conditions\":[]}"));
+    char *s = cJSON_PrintUnformatted(so);
+    cJSON_Delete(so);
+    return s;
+}
+
+/* A later pass that queues the same APPLY again writes it again (server-side apply is
+ * idempotent) but records no second ScaledObjectApplied Event: nothing changed. A stored object
+ * that differs in a field we write, or belongs to a deleted namesake, still gets one. */
+Test(worker_plan, an_apply_that_changes_nothing_records_no_second_applied_event)
+{
+    struct fixture f;
+    char *same = stored_after_apply("uid-1", 4);
+    plan(&f, MLA_HPA_DELETE, same, NULL, NULL);
+    cr_assert_str_eq(kinds(&f.p), "A", "an unchanged apply recorded: %s", kinds(&f.p));
+    done(&f);
+    char *other_max = stored_after_apply("uid-1", 9);
+    plan(&f, MLA_HPA_DELETE, other_max, NULL, NULL);
+    cr_assert_str_eq(kinds(&f.p), "AE");
+    cr_assert_str_eq(f.p.ops[1].reason, "ScaledObjectApplied");
+    done(&f);
+    char *namesake = stored_after_apply("uid-0", 4);
+    plan(&f, MLA_HPA_DELETE, namesake, NULL, NULL);
+    cr_assert_str_eq(kinds(&f.p), "AE");
+    done(&f);
+    free(same);
+    free(other_max);
+    free(namesake);
+}

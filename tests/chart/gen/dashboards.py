@@ -79,7 +79,7 @@ d.panel("timeseries", "Loop decisions by rule", "Which rule set each minReplicaC
         [(f"sum by (rule) (rate(mla_predict_decisions_total[{RI}]))", "{{rule}}")], unit="ops")
 d.panel("timeseries", "API actions by result", "Worker writes after a Deployment is stored: apply, remove, delete_hpa, transfer_hpa, restore_hpa, event.",
         [(f"sum by (action, result) (rate(mla_worker_actions_total[{RI}]))", "{{action}} {{result}}")], unit="ops")
-d.panel("timeseries", "Work queue depth", "Deployments admitted and waiting for the worker.", [("sum(mla_worker_queue_depth)", "queued")])
+d.panel("timeseries", "Work queue depth", "Workloads (Deployments, StatefulSets, Jobs) admitted or queued by the loop and waiting for the worker.", [("sum(mla_worker_queue_depth)", "queued")])
 d.panel("timeseries", "Stored to applied", "From the Deployment stored to its ScaledObject applied.",
         [(f"histogram_quantile(0.50, sum by (le) (rate(mla_worker_stored_to_applied_seconds_bucket[{RI}])))", "p50"),
          (f"histogram_quantile(0.99, sum by (le) (rate(mla_worker_stored_to_applied_seconds_bucket[{RI}])))", "p99")], unit="s")
