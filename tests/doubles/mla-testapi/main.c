@@ -626,8 +626,10 @@ static cJSON *ta_list(const struct ta_res *r, const char *ns, const char *select
             *code = 400;
             return ta_status(400, "BadRequest", "unable to parse requirement: %s", e.msg);
         }
+        /* a reference, not a copy: the page is copied once cut (ta_list_copy), so a paged
+         * LIST of N objects copies one page, not all N, per request */
         if (match)
-            cJSON_AddItemToArray(items, cJSON_Duplicate(x->o, 1));
+            cJSON_AddItemToArray(items, cJSON_CreateObjectReference(x->o->child));
     }
     cJSON *l = cJSON_CreateObject();
     char kind[96], rv[32];
@@ -640,6 +642,18 @@ static cJSON *ta_list(const struct ta_res *r, const char *ns, const char *select
     cJSON_AddItemToObject(l, "items", items);
     *code = 200;
     return l;
+}
+
+/* The list's items, references into the store until now, become copies (the answer is printed
+ * after ta.mu is released). */
+static void ta_list_copy(cJSON *list)
+{
+    cJSON *items = cJSON_GetObjectItemCaseSensitive(list, "items");
+    cJSON *copies = cJSON_CreateArray();
+    const cJSON *it;
+    cJSON_ArrayForEach(it, items)
+        cJSON_AddItemToArray(copies, cJSON_Duplicate(it, 1));
+    cJSON_ReplaceItemInObjectCaseSensitive(list, "items", copies);
 }
 
 static long ta_conflict(const struct ta_res *r, const char *name, cJSON **out)
@@ -885,7 +899,12 @@ static long ta_api(const char *method, const struct ta_req *rq, struct MHD_Conne
                 *out = ta_status(fc, "BadRequest", "%s: \"%s\"", fmsg, fsel);
                 return fc;
             }
-            return code == 200 ? ta_list_page(c, out) : code;
+            if (code != 200)
+                return code;
+            code = ta_list_page(c, out);
+            if (code == 200)
+                ta_list_copy(*out);
+            return code;
         }
         struct ta_obj *x = ta_find(r, rq->ns, rq->name);
         if (!x) {

@@ -609,10 +609,10 @@ long ta_page(cJSON *list, long limit, const char *cont, cJSON **out)
             return 400;
         }
         while (start < n) {
-            char *k = ssa_token(v[start]);
-            char *key = ssa_untoken(k);
+            const char *ns = mla_kube_meta_str(v[start], "namespace");
+            const char *nm = mla_kube_meta_str(v[start], "name");
+            char *key = mla_xasprintf("%s/%s", ns ? ns : "", nm ? nm : ""); /* ssa_token's key */
             int c = strcmp(key, after);
-            free(k);
             free(key);
             if (c > 0)
                 break;
