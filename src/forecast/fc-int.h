@@ -12,6 +12,20 @@
 
 #include "mla/fc.h"
 
+/* ---- x86-64 function multi-versioning ----
+ * A function marked MLA__FC_CLONES is compiled twice, for AVX2 and for any x86-64, and the
+ * dynamic loader picks one for the CPU once (an ifunc): the binary keeps running everywhere
+ * (no -march). Only for functions whose vector code is element-wise (each lane does the scalar
+ * code's operations in the same order) or has no vector code: AVX2 adds no FMA, and
+ * -ffp-contract=off (-std=c17) keeps every operation, so both clones give the same bits.
+ * What such a function calls must be inlined into it (MLA__FC_INLINE) to run as AVX2 code. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define MLA__FC_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MLA__FC_CLONES
+#endif
+#define MLA__FC_INLINE inline __attribute__((always_inline))
+
 /* ---- numerics (series.c) ---- */
 /* The q-quantile (0..1, linear interpolation) of a[0..n-1]; reorders a. NaN when n == 0. */
 double mla__fc_quantile(double *a, size_t n, double q);
