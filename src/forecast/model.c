@@ -158,7 +158,7 @@ static inline eg_v2 eg_log1p2(eg_v2 y)
     return kd * 0.6931471805599453 + 2 * s * (1 + t);
 }
 
-static double eg_fwd(const struct mla__fc_engine *e, double y)
+static MLA__FC_INLINE double eg_fwd(const struct mla__fc_engine *e, double y)
 {
     return e->logsp ? eg_log1p(y > 0 ? y : 0) : y;
 }
@@ -218,7 +218,7 @@ static void eg_sqrt_learn(struct mla__fc_engine *e, size_t i, size_t jd, size_t 
 }
 
 /* Their forecasts for the target slots (jd, jw), h points ahead, in model space. */
-static void eg_sqrt_pred(const struct mla__fc_engine *e, int h, size_t jd, size_t jw,
+static MLA__FC_INLINE void eg_sqrt_pred(const struct mla__fc_engine *e, int h, size_t jd, size_t jw,
                          double *pred)
 {
     (void)h; /* no trend: the forecast is the same at every horizon */
@@ -334,7 +334,7 @@ void mla__fc_engine_destroy(struct mla__fc_engine *e)
 }
 
 /* Index of the latest point <= i that is `back` seasons of m before i + h; -1 when none. */
-static long eg_snaive_idx(size_t i, int h, int m)
+static MLA__FC_INLINE long eg_snaive_idx(size_t i, int h, int m)
 {
     if (m <= 0)
         return -1;
@@ -360,7 +360,7 @@ static inline double eg_keep(double d, double thr)
  * raw value at j: the filter replaces the first hour of a weekly event it has not seen yet, and
  * that is exactly what must come back a week later (a one-off spike comes back too, and its
  * error record then costs these candidates their weight). */
-static void eg_week_dev(const struct mla__fc_engine *e, long j, double *pred)
+static MLA__FC_INLINE void eg_week_dev(const struct mla__fc_engine *e, long j, double *pred)
 {
     pred[MLA_FC_CAND_WEEK_DEV] = pred[MLA_FC_CAND_LEVEL_WEEK] = NAN;
     if (j < 0)
@@ -375,7 +375,7 @@ static void eg_week_dev(const struct mla__fc_engine *e, long j, double *pred)
 /* Every candidate's forecast for point i + h in model space, made after consuming point i;
  * jd, jw, jp: the target's slot in the day, the week and the profile period ((i + h) mod md,
  * mw, mp). One pass fills all K (no per-candidate dispatch): this runs at every point. */
-static void eg_cands(const struct mla__fc_engine *e, size_t i, int h, size_t jd, size_t jw,
+MLA__FC_CLONES static void eg_cands(const struct mla__fc_engine *e, size_t i, int h, size_t jd, size_t jw,
                      size_t jp, double *pred)
 {
     long j;
@@ -415,7 +415,7 @@ static void eg_cands_at(const struct mla__fc_engine *e, int h, double *pred)
 }
 
 /* Weights from the candidates' error records; candidates without a forecast get 0. */
-static void eg_weights(const struct mla__fc_engine *e, const double *pred, double *w)
+MLA__FC_CLONES static void eg_weights(const struct mla__fc_engine *e, const double *pred, double *w)
 {
     /* Two candidates per instruction: the three divisions per candidate (record mean, ratio to
      * the best, normalisation) made this divider-bound, and a two-lane division costs about as
