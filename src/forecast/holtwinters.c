@@ -178,7 +178,8 @@ void mla__fc_hw_update(struct mla__fc_hw *hw, size_t i, double y)
 
 /* The seasons are written out (k = 0, then k = 1 reading season 0) rather than looped over:
  * this runs six times per point. */
-MLA__FC_CLONES void mla__fc_hw_update_slots(struct mla__fc_hw *hw, size_t i, size_t j0, size_t j1, double y)
+MLA__FC_CLONES void mla__fc_hw_update_slots(struct mla__fc_hw *hw, size_t i, size_t j0, size_t j1,
+                                            double y)
 {
     bool has0 = hw->m[0] > 0, has1 = hw->m[1] > 0;
     if (!hw->started) {

@@ -97,7 +97,8 @@ static MLA__FC_INLINE void hw2_box_add(struct mla__fc_hw2 *p, int k, size_t j, m
         hw2_add_run(b, len - first, d);
 }
 
-MLA__FC_CLONES void mla__fc_hw2_update(struct mla__fc_hw2 *p, size_t i, size_t j0, size_t j1, double y)
+MLA__FC_CLONES void mla__fc_hw2_update(struct mla__fc_hw2 *p, size_t i, size_t j0, size_t j1,
+                                       double y)
 {
     bool has0 = p->m[0] > 0, has1 = p->m[1] > 0;
     const mla__fc_v2 zero = {0, 0};

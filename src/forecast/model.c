@@ -184,7 +184,7 @@ static inline double eg_exp(double x)
     return p * two.d;
 }
 
-static double eg_back(const struct mla__fc_engine *e, double x)
+static MLA__FC_INLINE double eg_back(const struct mla__fc_engine *e, double x)
 {
     if (!e->logsp)
         return x;
@@ -210,7 +210,8 @@ static void eg_sqrt_init(struct mla__fc_engine *e, int kw)
 }
 
 /* Feeds the raw-space value y (filtered, >= 0 in log space) to the square-root models. */
-static void eg_sqrt_learn(struct mla__fc_engine *e, size_t i, size_t jd, size_t jw, double y)
+static MLA__FC_INLINE void eg_sqrt_learn(struct mla__fc_engine *e, size_t i, size_t jd,
+                                         size_t jw, double y)
 {
     if (!e->logsp || !e->mw)
         return;
@@ -375,8 +376,8 @@ static MLA__FC_INLINE void eg_week_dev(const struct mla__fc_engine *e, long j, d
 /* Every candidate's forecast for point i + h in model space, made after consuming point i;
  * jd, jw, jp: the target's slot in the day, the week and the profile period ((i + h) mod md,
  * mw, mp). One pass fills all K (no per-candidate dispatch): this runs at every point. */
-MLA__FC_CLONES static void eg_cands(const struct mla__fc_engine *e, size_t i, int h, size_t jd, size_t jw,
-                     size_t jp, double *pred)
+MLA__FC_CLONES static void eg_cands(const struct mla__fc_engine *e, size_t i, int h, size_t jd,
+                                    size_t jw, size_t jp, double *pred)
 {
     long j;
     pred[MLA_FC_CAND_PERSIST] = XS(e, i);
@@ -489,7 +490,7 @@ MLA__FC_CLONES static void eg_weights(const struct mla__fc_engine *e, const doub
         }
 }
 
-static void eg_push_res(struct mla__fc_engine *e, double r)
+static MLA__FC_INLINE void eg_push_res(struct mla__fc_engine *e, double r)
 {
     e->res[e->res_pos] = r;
     if (++e->res_pos == RES_CAP)
@@ -499,7 +500,7 @@ static void eg_push_res(struct mla__fc_engine *e, double r)
 }
 
 /* Anomaly filter: returns the value the models consume (model space), flags *accepted. */
-static double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *accepted)
+static MLA__FC_INLINE double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *accepted)
 {
     *accepted = false;
     size_t prev = i ? i - 1 : 0;
@@ -584,7 +585,7 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *acce
 }
 
 /* Slot counters (i mod day, mod profile period, mod H) advanced without divisions. */
-static void eg_advance(struct mla__fc_engine *e, size_t i)
+static MLA__FC_INLINE void eg_advance(struct mla__fc_engine *e, size_t i)
 {
     if (i == 0) {
         e->dpos = e->wpos = e->ppos = e->hpos = 0;
@@ -602,7 +603,8 @@ static void eg_advance(struct mla__fc_engine *e, size_t i)
 
 /* Scores the forecasts made H points ago for this point (row, the ensemble's in ens_ring[slot])
  * against the accepted value y (x transformed). */
-static void eg_score(struct mla__fc_engine *e, size_t slot, const double *row, double y, double x)
+static MLA__FC_INLINE void eg_score(struct mla__fc_engine *e, size_t slot, const double *row,
+                                    double y, double x)
 {
     /* Errors in the series' units without a back-transform per candidate:
      * |y - p| ~ (1 + y) |log1p(y) - log1p(p)| to first order. */
@@ -633,7 +635,7 @@ static void eg_score(struct mla__fc_engine *e, size_t slot, const double *row, d
 
 /* Feeds point i (x transformed, present) to every candidate's state: the Holt-Winters
  * variants, the fast and slow levels and the periodic profile. */
-static void eg_learn(struct mla__fc_engine *e, size_t i, double x)
+static MLA__FC_INLINE void eg_learn(struct mla__fc_engine *e, size_t i, double x)
 {
     size_t jd = e->dpos, jw = e->wpos;
     mla__fc_hw_update_day(&e->hw_day, i, jd, e->cur);
@@ -670,7 +672,7 @@ static void eg_learn(struct mla__fc_engine *e, size_t i, double x)
 }
 
 /* The candidates' forecasts for i + H into pred (all NaN when this point has no value). */
-static void eg_forecast(struct mla__fc_engine *e, size_t i, double x, double *pred)
+static MLA__FC_INLINE void eg_forecast(struct mla__fc_engine *e, size_t i, double x, double *pred)
 {
     if (isnan(x)) {
         for (int k = 0; k < K; k++)
@@ -685,7 +687,7 @@ static void eg_forecast(struct mla__fc_engine *e, size_t i, double x, double *pr
 }
 
 /* The ensemble point (transformed) from this point's candidate forecasts. */
-static double eg_combine(struct mla__fc_engine *e, const double *pred)
+static MLA__FC_INLINE double eg_combine(struct mla__fc_engine *e, const double *pred)
 {
     /* The error averages move slowly (half-life of days): refresh the weights every H points
      * (every point until some candidate has a record). A candidate without a forecast this
@@ -706,7 +708,10 @@ static double eg_combine(struct mla__fc_engine *e, const double *pred)
     return ws > 0 ? pt / ws : NAN;
 }
 
-void mla__fc_engine_step(struct mla__fc_engine *e, double y)
+/* Built for AVX2 too (MLA__FC_CLONES): the three-operand VEX forms drop the register copies
+ * of the per-point arithmetic; the steps it calls are MLA__FC_INLINE so that they are part of
+ * each clone (a call out of the AVX2 clone would run the default code). */
+MLA__FC_CLONES void mla__fc_engine_step(struct mla__fc_engine *e, double y)
 {
     size_t i = e->t++;
     e->logsp_set = true;
