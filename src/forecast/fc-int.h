@@ -18,8 +18,10 @@
  * (no -march). Only for functions whose vector code is element-wise (each lane does the scalar
  * code's operations in the same order) or has no vector code: AVX2 adds no FMA, and
  * -ffp-contract=off (-std=c17) keeps every operation, so both clones give the same bits.
- * What such a function calls must be inlined into it (MLA__FC_INLINE) to run as AVX2 code. */
-#if defined(__x86_64__) && defined(__GNUC__)
+ * What such a function calls must be inlined into it (MLA__FC_INLINE) to run as AVX2 code.
+ * Not with clang (the fuzz build only): it wants the attribute on a function's first
+ * declaration, where GCC 12 would then call clones other objects keep local. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define MLA__FC_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define MLA__FC_CLONES
