@@ -20,8 +20,10 @@
  * -ffp-contract=off (-std=c17) keeps every operation, so both clones give the same bits.
  * What such a function calls must be inlined into it (MLA__FC_INLINE) to run as AVX2 code.
  * Not with clang (the fuzz build only): it wants the attribute on a function's first
- * declaration, where GCC 12 would then call clones other objects keep local. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+ * declaration, where GCC 12 would then call clones other objects keep local.
+ * -DMLA_FC_NO_CLONES builds the default code only: to check, on an AVX2 machine, that it gives
+ * the same bits as the AVX2 clones. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(MLA_FC_NO_CLONES)
 #define MLA__FC_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define MLA__FC_CLONES
