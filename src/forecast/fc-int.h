@@ -30,6 +30,11 @@
 #endif
 #define MLA__FC_INLINE inline __attribute__((always_inline))
 
+/* The box window of smoothed seasons at the 5-minute step (2 kw + 1, kw = 12 slots: +-1 hour):
+ * its box-sum adds run as straight-line code, without the general loop's count and branches
+ * (five windows per point). */
+#define MLA__FC_BOX_COMMON 25
+
 /* ---- numerics (series.c) ---- */
 /* The q-quantile (0..1, linear interpolation) of a[0..n-1]; reorders a. NaN when n == 0. */
 double mla__fc_quantile(double *a, size_t n, double q);

@@ -127,6 +127,23 @@ static MLA__FC_INLINE void hw_add_run(double *b, size_t len, double d)
         b[i] += d;
 }
 
+/* hw_add_run for the common window (a constant length: the loop is unrolled whole). */
+static MLA__FC_INLINE void hw_add_common(double *b, double d)
+{
+    const hw_v4 dv = {d, d, d, d};
+    size_t i = 0;
+#pragma GCC unroll 8
+    for (; i + 4 <= MLA__FC_BOX_COMMON; i += 4) {
+        hw_v4 a;
+        memcpy(&a, b + i, sizeof a);
+        a += dv;
+        memcpy(b + i, &a, sizeof a);
+    }
+#pragma GCC unroll 4
+    for (; i < MLA__FC_BOX_COMMON; i++)
+        b[i] += d;
+}
+
 /* Adds d to the box sums of the slots whose window holds slot j. */
 static MLA__FC_INLINE void hw_box_add(struct mla__fc_hw *hw, int k, size_t j, double d)
 {
@@ -134,6 +151,10 @@ static MLA__FC_INLINE void hw_box_add(struct mla__fc_hw *hw, int k, size_t j, do
     size_t lo = j >= w ? j - w : j + m - w, len = 2 * w + 1;
     double *b = hw->box[k];
     size_t first = m - lo < len ? m - lo : len;
+    if (len == MLA__FC_BOX_COMMON && first == len) { /* no wrap */
+        hw_add_common(b + lo, d);
+        return;
+    }
     hw_add_run(b + lo, first, d);
     if (first < len)
         hw_add_run(b, len - first, d);

@@ -85,6 +85,22 @@ static MLA__FC_INLINE void hw2_add_run(mla__fc_v2 *b, size_t len, mla__fc_v2 d)
         b[x] += d;
 }
 
+/* hw2_add_run for the common window (a constant length: the loop is unrolled whole). */
+static MLA__FC_INLINE void hw2_add_common(mla__fc_v2 *b, mla__fc_v2 d)
+{
+    const hw2_v4 dv = {d[0], d[1], d[0], d[1]};
+    size_t x = 0;
+#pragma GCC unroll 16
+    for (; x + 2 <= MLA__FC_BOX_COMMON; x += 2) {
+        hw2_v4 a;
+        memcpy(&a, b + x, sizeof a);
+        a += dv;
+        memcpy(b + x, &a, sizeof a);
+    }
+    if (x < MLA__FC_BOX_COMMON)
+        b[x] += d;
+}
+
 /* Adds d (one value per model) to the box sums of the slots whose window holds slot j. */
 static MLA__FC_INLINE void hw2_box_add(struct mla__fc_hw2 *p, int k, size_t j, mla__fc_v2 d)
 {
@@ -92,6 +108,10 @@ static MLA__FC_INLINE void hw2_box_add(struct mla__fc_hw2 *p, int k, size_t j, m
     size_t lo = j >= w ? j - w : j + m - w, len = 2 * w + 1;
     mla__fc_v2 *b = p->box[k];
     size_t first = m - lo < len ? m - lo : len;
+    if (len == MLA__FC_BOX_COMMON && first == len) { /* no wrap */
+        hw2_add_common(b + lo, d);
+        return;
+    }
     hw2_add_run(b + lo, first, d);
     if (first < len)
         hw2_add_run(b, len - first, d);
