@@ -24,8 +24,10 @@
  * -DMLA_FC_NO_CLONES builds the default code only: to check, on an AVX2 machine, that it gives
  * the same bits as the AVX2 clones. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(MLA_FC_NO_CLONES)
+#define MLA__FC_MV 1
 #define MLA__FC_CLONES __attribute__((target_clones("avx2", "default")))
 #else
+#define MLA__FC_MV 0
 #define MLA__FC_CLONES
 #endif
 #define MLA__FC_INLINE inline __attribute__((always_inline))

@@ -94,6 +94,15 @@ typedef long long eg_i2 __attribute__((vector_size(16)));
 
 _Static_assert(K % 2 == 0, "the candidate loops step two lanes at a time");
 
+/* Four lanes for the loops that run at every point (scoring, the ensemble mean) in the AVX2
+ * build of the step (eg_step_avx2). Not in the default build: without AVX, GCC splits a 32-byte
+ * vector's comparisons and masks lane by lane (1.7 times the step's instructions), so that one
+ * keeps its two-lane loops, and the loops take the lane count as a constant. */
+typedef double eg_v4 __attribute__((vector_size(32)));
+typedef long long eg_i4 __attribute__((vector_size(32)));
+
+_Static_assert(K % 4 == 0, "the per-point candidate loops step four lanes at a time");
+
 /* m ? a : b per lane (m all ones or all zeros, as a comparison gives). */
 static inline eg_v2 eg_sel(eg_i2 m, eg_v2 a, eg_v2 b)
 {
@@ -604,23 +613,42 @@ static MLA__FC_INLINE void eg_advance(struct mla__fc_engine *e, size_t i)
 /* Scores the forecasts made H points ago for this point (row, the ensemble's in ens_ring[slot])
  * against the accepted value y (x transformed). */
 static MLA__FC_INLINE void eg_score(struct mla__fc_engine *e, size_t slot, const double *row,
-                                    double y, double x)
+                                    double y, double x, int lanes)
 {
     /* Errors in the series' units without a back-transform per candidate:
      * |y - p| ~ (1 + y) |log1p(y) - log1p(p)| to first order. */
     double unit = e->logsp ? 1 + y : 1;
     /* Two candidates per instruction, branch-free: a candidate without a forecast (NaN)
      * keeps its record. Same operations per lane as the scalar update (same bits). */
-    const eg_v2 lam = {e->lambda, e->lambda}, un = {unit, unit}, xv = {x, x};
-    const eg_v2 one = {1, 1};
-    for (int k = 0; k < K; k += 2) {
-        eg_v2 p, ms, mw;
+    if (lanes == 2) {
+        const eg_v2 lam = {e->lambda, e->lambda}, un = {unit, unit}, xv = {x, x};
+        const eg_v2 one = {1, 1};
+        for (int k = 0; k < K; k += 2) {
+            eg_v2 p, ms, mw;
+            memcpy(&p, row + k, sizeof p);
+            memcpy(&ms, e->mae_s + k, sizeof ms);
+            memcpy(&mw, e->mae_w + k, sizeof mw);
+            eg_i2 has = p == p;
+            ms = eg_sel(has, lam * ms + un * eg_abs(xv - p), ms);
+            mw = eg_sel(has, lam * mw + one, mw);
+            memcpy(e->mae_s + k, &ms, sizeof ms);
+            memcpy(e->mae_w + k, &mw, sizeof mw);
+        }
+    }
+    const double lambda = e->lambda;
+    const eg_v4 lam = {lambda, lambda, lambda, lambda}, un = {unit, unit, unit, unit};
+    const eg_v4 xv = {x, x, x, x}, one = {1, 1, 1, 1};
+    const eg_i4 mag = {0x7fffffffffffffffll, 0x7fffffffffffffffll, 0x7fffffffffffffffll,
+                       0x7fffffffffffffffll};
+    for (int k = 0; lanes == 4 && k < K; k += 4) {
+        eg_v4 p, ms, mw;
         memcpy(&p, row + k, sizeof p);
         memcpy(&ms, e->mae_s + k, sizeof ms);
         memcpy(&mw, e->mae_w + k, sizeof mw);
-        eg_i2 has = p == p;
-        ms = eg_sel(has, lam * ms + un * eg_abs(xv - p), ms);
-        mw = eg_sel(has, lam * mw + one, mw);
+        eg_i4 has = p == p;
+        eg_v4 nms = lam * ms + un * (eg_v4)((eg_i4)(xv - p) & mag), nmw = lam * mw + one;
+        ms = (eg_v4)(((eg_i4)nms & has) | ((eg_i4)ms & ~has));
+        mw = (eg_v4)(((eg_i4)nmw & has) | ((eg_i4)mw & ~has));
         memcpy(e->mae_s + k, &ms, sizeof ms);
         memcpy(e->mae_w + k, &mw, sizeof mw);
     }
@@ -687,7 +715,7 @@ static MLA__FC_INLINE void eg_forecast(struct mla__fc_engine *e, size_t i, doubl
 }
 
 /* The ensemble point (transformed) from this point's candidate forecasts. */
-static MLA__FC_INLINE double eg_combine(struct mla__fc_engine *e, const double *pred)
+static MLA__FC_INLINE double eg_combine(struct mla__fc_engine *e, const double *pred, int lanes)
 {
     /* The error averages move slowly (half-life of days): refresh the weights every H points
      * (every point until some candidate has a record). A candidate without a forecast this
@@ -699,19 +727,40 @@ static MLA__FC_INLINE double eg_combine(struct mla__fc_engine *e, const double *
             if (e->w[k] > 0 && e->mae_w[k] > 0)
                 e->w_valid = true; /* weights from records, not the fallback */
     }
+    if (lanes == 2) {
+        double pt = 0, ws = 0;
+        for (int k = 0; k < K; k++)
+            if (e->w[k] > 0 && !isnan(pred[k])) {
+                pt += e->w[k] * pred[k];
+                ws += e->w[k];
+            }
+        return ws > 0 ? pt / ws : NAN;
+    }
+    /* The products and weights of the candidates in the mean, four lanes at a time, the others
+     * masked to +0; then the sums in candidate order. Adding +0 changes no bit (a sum that
+     * starts at +0 never becomes -0), so this is the branchy loop's result without its
+     * unpredictable branch per candidate. */
+    double wp[K], wk[K];
+    const eg_v4 zero = {0, 0, 0, 0};
+    for (int k = 0; k < K; k += 4) {
+        eg_v4 w, p;
+        memcpy(&w, e->w + k, sizeof w);
+        memcpy(&p, pred + k, sizeof p);
+        eg_i4 in = (w > zero) & (p == p);
+        eg_v4 a = (eg_v4)((eg_i4)(w * p) & in), b = (eg_v4)((eg_i4)w & in);
+        memcpy(wp + k, &a, sizeof a);
+        memcpy(wk + k, &b, sizeof b);
+    }
     double pt = 0, ws = 0;
-    for (int k = 0; k < K; k++)
-        if (e->w[k] > 0 && !isnan(pred[k])) {
-            pt += e->w[k] * pred[k];
-            ws += e->w[k];
-        }
+    for (int k = 0; k < K; k++) {
+        pt += wp[k];
+        ws += wk[k];
+    }
     return ws > 0 ? pt / ws : NAN;
 }
 
-/* Built for AVX2 too (MLA__FC_CLONES): the three-operand VEX forms drop the register copies
- * of the per-point arithmetic; the steps it calls are MLA__FC_INLINE so that they are part of
- * each clone (a call out of the AVX2 clone would run the default code). */
-MLA__FC_CLONES void mla__fc_engine_step(struct mla__fc_engine *e, double y)
+/* One point; lanes: 4 in the AVX2 build (eg_step_avx2), else 2 (a constant once inlined). */
+static MLA__FC_INLINE void eg_step(struct mla__fc_engine *e, double y, int lanes)
 {
     size_t i = e->t++;
     e->logsp_set = true;
@@ -725,14 +774,42 @@ MLA__FC_CLONES void mla__fc_engine_step(struct mla__fc_engine *e, double y)
     size_t slot = e->hpos;
     double *row = e->ring + slot * K; /* forecasts made H points ago for this point */
     if (accepted && !isnan(y))
-        eg_score(e, slot, row, y, x);
+        eg_score(e, slot, row, y, x, lanes);
     if (!isnan(x))
         eg_learn(e, i, x);
     /* This point's forecasts for i + H replace the row just scored. */
     eg_forecast(e, i, x, row);
-    e->point_x = eg_combine(e, row);
+    e->point_x = eg_combine(e, row, lanes);
     e->ens_ring[slot] = e->point_x;
     e->last_i = i;
+}
+
+#if MLA__FC_MV
+/* The step built for AVX2 (chosen below when the CPU has it): the three-operand VEX forms drop
+ * the register copies of the per-point arithmetic, and the candidate loops run four lanes. The
+ * steps it calls are MLA__FC_INLINE so that they are part of this build. Same bits: every lane
+ * does the two-lane code's operations in the same order. */
+__attribute__((target("avx2"))) static void eg_step_avx2(struct mla__fc_engine *e, double y)
+{
+    eg_step(e, y, 4);
+}
+#endif
+
+/* The default build, out of line: the dispatch below stays a test and a jump. */
+__attribute__((noinline)) static void eg_step_base(struct mla__fc_engine *e, double y)
+{
+    eg_step(e, y, 2);
+}
+
+void mla__fc_engine_step(struct mla__fc_engine *e, double y)
+{
+#if MLA__FC_MV
+    if (__builtin_cpu_supports("avx2")) {
+        eg_step_avx2(e, y);
+        return;
+    }
+#endif
+    eg_step_base(e, y);
 }
 
 double mla__fc_engine_point(const struct mla__fc_engine *e)
