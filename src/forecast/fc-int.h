@@ -68,6 +68,7 @@ struct mla__fc_hw {
     unsigned char *seen[2];  /* owned, m[k] flags */
     double *damp;            /* owned when beta > 0: damp[h] = phi + ... + phi^h, h <= MAX */
     bool classic;            /* one season, not smoothed, no trend: mla__fc_hw_update_day's case */
+    bool trend_only;         /* no season, a trend: mla__fc_hw_update_trend's case */
     bool started;
     size_t at;      /* index of the last update */
     size_t base[2]; /* its slot in each season */
@@ -102,6 +103,24 @@ static inline void mla__fc_hw_update_day(struct mla__fc_hw *hw, size_t i, size_t
     hw->at = i;
     hw->base[0] = j0;
     hw->base[1] = 0;
+}
+
+/* mla__fc_hw_update_slots for a model without seasons and with a trend (the engine's damped
+ * candidate), once started, inline: the same arithmetic without the call and the general
+ * form's tests of each season. */
+static inline void mla__fc_hw_update_trend(struct mla__fc_hw *hw, size_t i, double y)
+{
+    if (!hw->trend_only || !hw->started) {
+        mla__fc_hw_update_slots(hw, i, 0, 0, y);
+        return;
+    }
+    double pt = hw->phi * hw->trend;
+    double l0 = hw->level + pt;
+    double e = y - (l0 + 0.0); /* + the absent seasons' 0 + 0, as the general form adds */
+    hw->level = l0 + hw->alpha * e;
+    hw->trend = pt + hw->alpha * hw->beta * e;
+    hw->at = i;
+    hw->base[0] = hw->base[1] = 0;
 }
 
 /* Moves the level by d (regime change accepted by the anomaly filter). */

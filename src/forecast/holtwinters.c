@@ -28,6 +28,7 @@ void mla__fc_hw_init(struct mla__fc_hw *hw, double alpha, double beta, double ph
     hw->kw[0] = hw->kw[1] = 0;
     hw->level = hw->trend = 0;
     hw->classic = m0 > 0 && m1 <= 0 && !(beta > 0);
+    hw->trend_only = m0 <= 0 && m1 <= 0 && beta > 0;
     hw->started = false;
     hw->at = 0;
     hw->base[0] = hw->base[1] = 0;

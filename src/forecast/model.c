@@ -672,7 +672,7 @@ static MLA__FC_INLINE void eg_learn(struct mla__fc_engine *e, size_t i, double x
     mla__fc_hw_update_day(&e->hw_day_slow, i, jd, x);
     mla__fc_hw_update_slots(&e->hw_week_log, i, jd, jw, x);
     eg_sqrt_learn(e, i, jd, jw, e->cur);
-    mla__fc_hw_update_slots(&e->damped_log, i, 0, 0, x);
+    mla__fc_hw_update_trend(&e->damped_log, i, x);
     if (!e->lvl_started) {
         e->lvl = e->lvl_slow = x;
         e->lvl_started = true;
