@@ -228,8 +228,8 @@ static MLA__FC_INLINE void eg_sqrt_learn(struct mla__fc_engine *e, size_t i, siz
 }
 
 /* Their forecasts for the target slots (jd, jw), h points ahead, in model space. */
-static MLA__FC_INLINE void eg_sqrt_pred(const struct mla__fc_engine *e, int h, size_t jd, size_t jw,
-                         double *pred)
+static MLA__FC_INLINE void eg_sqrt_pred(const struct mla__fc_engine *e, int h, size_t jd,
+                                        size_t jw, double *pred)
 {
     (void)h; /* no trend: the forecast is the same at every horizon */
     static const int idx[2] = {MLA_FC_CAND_HW_WEEK_SQRT, MLA_FC_CAND_HW_WEEK_SQRT_SLOW};
@@ -618,8 +618,9 @@ static MLA__FC_INLINE void eg_score(struct mla__fc_engine *e, size_t slot, const
     /* Errors in the series' units without a back-transform per candidate:
      * |y - p| ~ (1 + y) |log1p(y) - log1p(p)| to first order. */
     double unit = e->logsp ? 1 + y : 1;
-    /* Two candidates per instruction, branch-free: a candidate without a forecast (NaN)
-     * keeps its record. Same operations per lane as the scalar update (same bits). */
+    /* Two (AVX2: four) candidates per instruction, branch-free: a candidate without a
+     * forecast (NaN) keeps its record. Same operations per lane as the scalar update (same
+     * bits). */
     if (lanes == 2) {
         const eg_v2 lam = {e->lambda, e->lambda}, un = {unit, unit}, xv = {x, x};
         const eg_v2 one = {1, 1};
@@ -634,23 +635,24 @@ static MLA__FC_INLINE void eg_score(struct mla__fc_engine *e, size_t slot, const
             memcpy(e->mae_s + k, &ms, sizeof ms);
             memcpy(e->mae_w + k, &mw, sizeof mw);
         }
-    }
-    const double lambda = e->lambda;
-    const eg_v4 lam = {lambda, lambda, lambda, lambda}, un = {unit, unit, unit, unit};
-    const eg_v4 xv = {x, x, x, x}, one = {1, 1, 1, 1};
-    const eg_i4 mag = {0x7fffffffffffffffll, 0x7fffffffffffffffll, 0x7fffffffffffffffll,
-                       0x7fffffffffffffffll};
-    for (int k = 0; lanes == 4 && k < K; k += 4) {
-        eg_v4 p, ms, mw;
-        memcpy(&p, row + k, sizeof p);
-        memcpy(&ms, e->mae_s + k, sizeof ms);
-        memcpy(&mw, e->mae_w + k, sizeof mw);
-        eg_i4 has = p == p;
-        eg_v4 nms = lam * ms + un * (eg_v4)((eg_i4)(xv - p) & mag), nmw = lam * mw + one;
-        ms = (eg_v4)(((eg_i4)nms & has) | ((eg_i4)ms & ~has));
-        mw = (eg_v4)(((eg_i4)nmw & has) | ((eg_i4)mw & ~has));
-        memcpy(e->mae_s + k, &ms, sizeof ms);
-        memcpy(e->mae_w + k, &mw, sizeof mw);
+    } else {
+        const double lambda = e->lambda;
+        const eg_v4 lam = {lambda, lambda, lambda, lambda}, un = {unit, unit, unit, unit};
+        const eg_v4 xv = {x, x, x, x}, one = {1, 1, 1, 1};
+        const eg_i4 mag = {0x7fffffffffffffffll, 0x7fffffffffffffffll, 0x7fffffffffffffffll,
+                           0x7fffffffffffffffll};
+        for (int k = 0; k < K; k += 4) {
+            eg_v4 p, ms, mw;
+            memcpy(&p, row + k, sizeof p);
+            memcpy(&ms, e->mae_s + k, sizeof ms);
+            memcpy(&mw, e->mae_w + k, sizeof mw);
+            eg_i4 has = p == p;
+            eg_v4 nms = lam * ms + un * (eg_v4)((eg_i4)(xv - p) & mag), nmw = lam * mw + one;
+            ms = (eg_v4)(((eg_i4)nms & has) | ((eg_i4)ms & ~has));
+            mw = (eg_v4)(((eg_i4)nmw & has) | ((eg_i4)mw & ~has));
+            memcpy(e->mae_s + k, &ms, sizeof ms);
+            memcpy(e->mae_w + k, &mw, sizeof mw);
+        }
     }
     double p = e->ens_ring[slot];
     if (!isnan(p)) {
