@@ -31,6 +31,16 @@
 #define MLA__FC_CLONES
 #endif
 #define MLA__FC_INLINE inline __attribute__((always_inline))
+/* The other way, where the code itself differs by lane count (four-lane vectors are fast with
+ * AVX2 and slow without: GCC builds a 32-byte vector's memory round trips and comparisons
+ * from pieces): an always-inline body taking the lane count as a constant, a MLA__FC_AVX2
+ * wrapper passing 4, a default one passing 2, chosen per call by mla__fc_avx2(). */
+#if MLA__FC_MV
+#define MLA__FC_AVX2 __attribute__((target("avx2")))
+#define mla__fc_avx2() __builtin_cpu_supports("avx2")
+#else
+#define mla__fc_avx2() 0
+#endif
 
 /* The box window of smoothed seasons at the 5-minute step (2 kw + 1, kw = 12 slots: +-1 hour):
  * its box-sum adds run as straight-line code, without the general loop's count and branches

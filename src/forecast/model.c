@@ -791,7 +791,7 @@ static MLA__FC_INLINE void eg_step(struct mla__fc_engine *e, double y, int lanes
  * the register copies of the per-point arithmetic, and the candidate loops run four lanes. The
  * steps it calls are MLA__FC_INLINE so that they are part of this build. Same bits: every lane
  * does the two-lane code's operations in the same order. */
-__attribute__((target("avx2"))) static void eg_step_avx2(struct mla__fc_engine *e, double y)
+MLA__FC_AVX2 static void eg_step_avx2(struct mla__fc_engine *e, double y)
 {
     eg_step(e, y, 4);
 }
@@ -806,7 +806,7 @@ __attribute__((noinline)) static void eg_step_base(struct mla__fc_engine *e, dou
 void mla__fc_engine_step(struct mla__fc_engine *e, double y)
 {
 #if MLA__FC_MV
-    if (__builtin_cpu_supports("avx2")) {
+    if (mla__fc_avx2()) {
         eg_step_avx2(e, y);
         return;
     }
