@@ -12,6 +12,41 @@
 
 #include "mla/fc.h"
 
+/* ---- x86-64 function multi-versioning ----
+ * A function marked MLA__FC_CLONES is compiled twice, for AVX2 and for any x86-64, and the
+ * dynamic loader picks one for the CPU once (an ifunc): the binary keeps running everywhere
+ * (no -march). Only for functions whose vector code is element-wise (each lane does the scalar
+ * code's operations in the same order) or has no vector code: AVX2 adds no FMA, and
+ * -ffp-contract=off (-std=c17) keeps every operation, so both clones give the same bits.
+ * What such a function calls must be inlined into it (MLA__FC_INLINE) to run as AVX2 code.
+ * Not with clang (the fuzz build only): it wants the attribute on a function's first
+ * declaration, where GCC 12 would then call clones other objects keep local.
+ * -DMLA_FC_NO_CLONES builds the default code only: to check, on an AVX2 machine, that it gives
+ * the same bits as the AVX2 clones. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(MLA_FC_NO_CLONES)
+#define MLA__FC_MV 1
+#define MLA__FC_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MLA__FC_MV 0
+#define MLA__FC_CLONES
+#endif
+#define MLA__FC_INLINE inline __attribute__((always_inline))
+/* The other way, where the code itself differs by lane count (four-lane vectors are fast with
+ * AVX2 and slow without: GCC builds a 32-byte vector's memory round trips and comparisons
+ * from pieces): an always-inline body taking the lane count as a constant, a MLA__FC_AVX2
+ * wrapper passing 4, a default one passing 2, chosen per call by mla__fc_avx2(). */
+#if MLA__FC_MV
+#define MLA__FC_AVX2 __attribute__((target("avx2")))
+#define mla__fc_avx2() __builtin_cpu_supports("avx2")
+#else
+#define mla__fc_avx2() 0
+#endif
+
+/* The box window of smoothed seasons at the 5-minute step (2 kw + 1, kw = 12 slots: +-1 hour):
+ * its box-sum adds run as straight-line code, without the general loop's count and branches
+ * (five windows per point). */
+#define MLA__FC_BOX_COMMON 25
+
 /* ---- numerics (series.c) ---- */
 /* The q-quantile (0..1, linear interpolation) of a[0..n-1]; reorders a. NaN when n == 0. */
 double mla__fc_quantile(double *a, size_t n, double q);
@@ -43,6 +78,7 @@ struct mla__fc_hw {
     unsigned char *seen[2];  /* owned, m[k] flags */
     double *damp;            /* owned when beta > 0: damp[h] = phi + ... + phi^h, h <= MAX */
     bool classic;            /* one season, not smoothed, no trend: mla__fc_hw_update_day's case */
+    bool trend_only;         /* no season, a trend: mla__fc_hw_update_trend's case */
     bool started;
     size_t at;      /* index of the last update */
     size_t base[2]; /* its slot in each season */
@@ -77,6 +113,24 @@ static inline void mla__fc_hw_update_day(struct mla__fc_hw *hw, size_t i, size_t
     hw->at = i;
     hw->base[0] = j0;
     hw->base[1] = 0;
+}
+
+/* mla__fc_hw_update_slots for a model without seasons and with a trend (the engine's damped
+ * candidate), once started, inline: the same arithmetic without the call and the general
+ * form's tests of each season. */
+static inline void mla__fc_hw_update_trend(struct mla__fc_hw *hw, size_t i, double y)
+{
+    if (!hw->trend_only || !hw->started) {
+        mla__fc_hw_update_slots(hw, i, 0, 0, y);
+        return;
+    }
+    double pt = hw->phi * hw->trend;
+    double l0 = hw->level + pt;
+    double e = y - (l0 + 0.0); /* + the absent seasons' 0 + 0, as the general form adds */
+    hw->level = l0 + hw->alpha * e;
+    hw->trend = pt + hw->alpha * hw->beta * e;
+    hw->at = i;
+    hw->base[0] = hw->base[1] = 0;
 }
 
 /* Moves the level by d (regime change accepted by the anomaly filter). */

@@ -28,6 +28,7 @@ void mla__fc_hw_init(struct mla__fc_hw *hw, double alpha, double beta, double ph
     hw->kw[0] = hw->kw[1] = 0;
     hw->level = hw->trend = 0;
     hw->classic = m0 > 0 && m1 <= 0 && !(beta > 0);
+    hw->trend_only = m0 <= 0 && m1 <= 0 && beta > 0;
     hw->started = false;
     hw->at = 0;
     hw->base[0] = hw->base[1] = 0;
@@ -97,38 +98,91 @@ static inline size_t hw_slot(const struct mla__fc_hw *hw, int k, size_t i)
     return i % m;
 }
 
-/* Adds d to b[0..len-1] two lanes at a time (GCC/Clang vector extension: plain SSE2, no
- * -march needed). Each element gets exactly the one addition the scalar loop did, so results
- * are bit-identical; the scalar loop (6 instructions per slot, 2*kw+1 = 25 slots, three
- * smoothed seasons per point) was a fifth of the forecast's instructions. */
+/* Adds d to b[0..len-1] in vectors (GCC/Clang vector extension) of `lanes` lanes (4: AVX2, 2:
+ * SSE2). Each element gets exactly the one addition the scalar loop did, so results are
+ * bit-identical; the scalar loop (6 instructions per slot, 2*kw+1 = 25 slots, three smoothed
+ * seasons per point) was a fifth of the forecast's instructions. Eight (four) slots per
+ * iteration: the loop's count and branch cost as much as the adds. */
 typedef double hw_v2 __attribute__((vector_size(16)));
-static inline void hw_add_run(double *b, size_t len, double d)
+typedef double hw_v4 __attribute__((vector_size(32)));
+static MLA__FC_INLINE void hw_add_run(double *b, size_t len, double d, int lanes)
 {
-    const hw_v2 dv = {d, d};
     size_t i = 0;
-    for (; i + 4 <= len; i += 4) {
-        hw_v2 a, c;
-        memcpy(&a, b + i, sizeof a); /* unaligned loads: slots start anywhere */
-        memcpy(&c, b + i + 2, sizeof c);
-        a += dv;
-        c += dv;
-        memcpy(b + i, &a, sizeof a);
-        memcpy(b + i + 2, &c, sizeof c);
+    if (lanes == 4) {
+        const hw_v4 dv = {d, d, d, d};
+        for (; i + 8 <= len; i += 8) {
+            hw_v4 a, c;
+            memcpy(&a, b + i, sizeof a); /* unaligned loads: slots start anywhere */
+            memcpy(&c, b + i + 4, sizeof c);
+            a += dv;
+            c += dv;
+            memcpy(b + i, &a, sizeof a);
+            memcpy(b + i + 4, &c, sizeof c);
+        }
+        for (; i + 4 <= len; i += 4) {
+            hw_v4 a;
+            memcpy(&a, b + i, sizeof a);
+            a += dv;
+            memcpy(b + i, &a, sizeof a);
+        }
+    } else {
+        const hw_v2 dv = {d, d};
+        for (; i + 4 <= len; i += 4) {
+            hw_v2 a, c;
+            memcpy(&a, b + i, sizeof a);
+            memcpy(&c, b + i + 2, sizeof c);
+            a += dv;
+            c += dv;
+            memcpy(b + i, &a, sizeof a);
+            memcpy(b + i + 2, &c, sizeof c);
+        }
     }
     for (; i < len; i++)
         b[i] += d;
 }
 
+/* hw_add_run for the common window (a constant length: the loops are unrolled whole). */
+static MLA__FC_INLINE void hw_add_common(double *b, double d, int lanes)
+{
+    size_t i = 0;
+    if (lanes == 4) {
+        const hw_v4 dv = {d, d, d, d};
+#pragma GCC unroll 8
+        for (; i + 4 <= MLA__FC_BOX_COMMON; i += 4) {
+            hw_v4 a;
+            memcpy(&a, b + i, sizeof a);
+            a += dv;
+            memcpy(b + i, &a, sizeof a);
+        }
+    } else {
+        const hw_v2 dv = {d, d};
+#pragma GCC unroll 16
+        for (; i + 2 <= MLA__FC_BOX_COMMON; i += 2) {
+            hw_v2 a;
+            memcpy(&a, b + i, sizeof a);
+            a += dv;
+            memcpy(b + i, &a, sizeof a);
+        }
+    }
+#pragma GCC unroll 4
+    for (; i < MLA__FC_BOX_COMMON; i++)
+        b[i] += d;
+}
+
 /* Adds d to the box sums of the slots whose window holds slot j. */
-static void hw_box_add(struct mla__fc_hw *hw, int k, size_t j, double d)
+static MLA__FC_INLINE void hw_box_add(struct mla__fc_hw *hw, int k, size_t j, double d, int lanes)
 {
     size_t m = (size_t)hw->m[k], w = (size_t)hw->kw[k];
     size_t lo = j >= w ? j - w : j + m - w, len = 2 * w + 1;
     double *b = hw->box[k];
     size_t first = m - lo < len ? m - lo : len;
-    hw_add_run(b + lo, first, d);
+    if (len == MLA__FC_BOX_COMMON && first == len) { /* no wrap */
+        hw_add_common(b + lo, d, lanes);
+        return;
+    }
+    hw_add_run(b + lo, first, d, lanes);
     if (first < len)
-        hw_add_run(b, len - first, d);
+        hw_add_run(b, len - first, d, lanes);
 }
 
 double mla__fc_hw_pred(const struct mla__fc_hw *hw, size_t i, int h)
@@ -145,7 +199,7 @@ static void hw_set_slot(struct mla__fc_hw *hw, int k, size_t j, double v)
     double d = v - hw->s[k][j];
     hw->s[k][j] = v;
     if (hw->kw[k])
-        hw_box_add(hw, k, j, d);
+        hw_box_add(hw, k, j, d, 2);
     hw->seen[k][j] = 1;
 }
 
@@ -169,8 +223,9 @@ void mla__fc_hw_update(struct mla__fc_hw *hw, size_t i, double y)
 }
 
 /* The seasons are written out (k = 0, then k = 1 reading season 0) rather than looped over:
- * this runs six times per point. */
-void mla__fc_hw_update_slots(struct mla__fc_hw *hw, size_t i, size_t j0, size_t j1, double y)
+ * this runs six times per point. lanes: of the box-sum adds (a constant once inlined). */
+static MLA__FC_INLINE void hw_update(struct mla__fc_hw *hw, size_t i, size_t j0, size_t j1,
+                                     double y, int lanes)
 {
     bool has0 = hw->m[0] > 0, has1 = hw->m[1] > 0;
     if (!hw->started) {
@@ -217,7 +272,7 @@ void mla__fc_hw_update_slots(struct mla__fc_hw *hw, size_t i, size_t j0, size_t 
         } else {
             double d = hw->gamma[0] * ((y - l0 - (season - r0)) - hw->s[0][j0]);
             hw->s[0][j0] += d;
-            hw_box_add(hw, 0, j0, first0 + d);
+            hw_box_add(hw, 0, j0, first0 + d, lanes);
         }
     }
     if (has1) {
@@ -226,12 +281,38 @@ void mla__fc_hw_update_slots(struct mla__fc_hw *hw, size_t i, size_t j0, size_t 
         } else {
             double d = hw->gamma[1] * ((y - l0 - (season - r1)) - hw->s[1][j1]);
             hw->s[1][j1] += d;
-            hw_box_add(hw, 1, j1, first1 + d);
+            hw_box_add(hw, 1, j1, first1 + d, lanes);
         }
     }
     hw->at = i;
     hw->base[0] = has0 ? j0 : 0;
     hw->base[1] = has1 ? j1 : 0;
+}
+
+#if MLA__FC_MV
+/* The update built for AVX2 (four-lane box-sum adds, three-operand VEX forms). */
+MLA__FC_AVX2 static void hw_update_avx2(struct mla__fc_hw *hw, size_t i, size_t j0, size_t j1,
+                                        double y)
+{
+    hw_update(hw, i, j0, j1, y, 4);
+}
+#endif
+
+__attribute__((noinline)) static void hw_update_base(struct mla__fc_hw *hw, size_t i, size_t j0,
+                                                     size_t j1, double y)
+{
+    hw_update(hw, i, j0, j1, y, 2);
+}
+
+void mla__fc_hw_update_slots(struct mla__fc_hw *hw, size_t i, size_t j0, size_t j1, double y)
+{
+#if MLA__FC_MV
+    if (mla__fc_avx2()) {
+        hw_update_avx2(hw, i, j0, j1, y);
+        return;
+    }
+#endif
+    hw_update_base(hw, i, j0, j1, y);
 }
 
 void mla__fc_hw_shift(struct mla__fc_hw *hw, double d)

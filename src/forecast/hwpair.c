@@ -51,34 +51,88 @@ void mla__fc_hw2_fini(struct mla__fc_hw2 *p)
     }
 }
 
-/* Adds d to b[0..len-1], four entries per iteration: the loop's own count, compare and
- * branch per entry cost as much as the add (180 instructions per 25-entry window, 95 so). */
-static inline void hw2_add_run(mla__fc_v2 *b, size_t len, mla__fc_v2 d)
+/* Adds d to b[0..len-1]. lanes 4 (AVX2): two entries per vector; 2: one. Each lane gets the
+ * one addition the scalar model does. Eight (four) entries per iteration: the loop's own
+ * count, compare and branch per entry cost as much as the add (180 instructions per 25-entry
+ * window, 95 so). */
+typedef double hw2_v4 __attribute__((vector_size(32)));
+static MLA__FC_INLINE void hw2_add_run(mla__fc_v2 *b, size_t len, mla__fc_v2 d, int lanes)
 {
     size_t x = 0;
-    for (; x + 4 <= len; x += 4) {
-        b[x] += d;
-        b[x + 1] += d;
-        b[x + 2] += d;
-        b[x + 3] += d;
+    if (lanes == 4) {
+        const hw2_v4 dv = {d[0], d[1], d[0], d[1]};
+        for (; x + 8 <= len; x += 8) {
+            hw2_v4 a0, a1, a2, a3;
+            memcpy(&a0, b + x, sizeof a0);
+            memcpy(&a1, b + x + 2, sizeof a1);
+            memcpy(&a2, b + x + 4, sizeof a2);
+            memcpy(&a3, b + x + 6, sizeof a3);
+            a0 += dv;
+            a1 += dv;
+            a2 += dv;
+            a3 += dv;
+            memcpy(b + x, &a0, sizeof a0);
+            memcpy(b + x + 2, &a1, sizeof a1);
+            memcpy(b + x + 4, &a2, sizeof a2);
+            memcpy(b + x + 6, &a3, sizeof a3);
+        }
+        for (; x + 2 <= len; x += 2) {
+            hw2_v4 a;
+            memcpy(&a, b + x, sizeof a);
+            a += dv;
+            memcpy(b + x, &a, sizeof a);
+        }
+    } else {
+        for (; x + 4 <= len; x += 4) {
+            b[x] += d;
+            b[x + 1] += d;
+            b[x + 2] += d;
+            b[x + 3] += d;
+        }
     }
     for (; x < len; x++)
         b[x] += d;
 }
 
+/* hw2_add_run for the common window (a constant length: the loops are unrolled whole). */
+static MLA__FC_INLINE void hw2_add_common(mla__fc_v2 *b, mla__fc_v2 d, int lanes)
+{
+    size_t x = 0;
+    if (lanes == 4) {
+        const hw2_v4 dv = {d[0], d[1], d[0], d[1]};
+#pragma GCC unroll 16
+        for (; x + 2 <= MLA__FC_BOX_COMMON; x += 2) {
+            hw2_v4 a;
+            memcpy(&a, b + x, sizeof a);
+            a += dv;
+            memcpy(b + x, &a, sizeof a);
+        }
+    }
+#pragma GCC unroll 32
+    for (; x < MLA__FC_BOX_COMMON; x++)
+        b[x] += d;
+}
+
 /* Adds d (one value per model) to the box sums of the slots whose window holds slot j. */
-static void hw2_box_add(struct mla__fc_hw2 *p, int k, size_t j, mla__fc_v2 d)
+static MLA__FC_INLINE void hw2_box_add(struct mla__fc_hw2 *p, int k, size_t j, mla__fc_v2 d,
+                                       int lanes)
 {
     size_t m = (size_t)p->m[k], w = (size_t)p->kw[k];
     size_t lo = j >= w ? j - w : j + m - w, len = 2 * w + 1;
     mla__fc_v2 *b = p->box[k];
     size_t first = m - lo < len ? m - lo : len;
-    hw2_add_run(b + lo, first, d);
+    if (len == MLA__FC_BOX_COMMON && first == len) { /* no wrap */
+        hw2_add_common(b + lo, d, lanes);
+        return;
+    }
+    hw2_add_run(b + lo, first, d, lanes);
     if (first < len)
-        hw2_add_run(b, len - first, d);
+        hw2_add_run(b, len - first, d, lanes);
 }
 
-void mla__fc_hw2_update(struct mla__fc_hw2 *p, size_t i, size_t j0, size_t j1, double y)
+/* lanes: of the box-sum adds (a constant once inlined). */
+static MLA__FC_INLINE void hw2_update(struct mla__fc_hw2 *p, size_t i, size_t j0, size_t j1,
+                                      double y, int lanes)
 {
     bool has0 = p->m[0] > 0, has1 = p->m[1] > 0;
     const mla__fc_v2 zero = {0, 0};
@@ -130,7 +184,7 @@ void mla__fc_hw2_update(struct mla__fc_hw2 *p, size_t i, size_t j0, size_t j1, d
         } else {
             mla__fc_v2 d = p->gamma[0] * ((yv - l0 - (season - r0)) - *s);
             *s += d;
-            hw2_box_add(p, 0, j0, first0 + d);
+            hw2_box_add(p, 0, j0, first0 + d, lanes);
         }
     }
     if (has1) {
@@ -140,12 +194,38 @@ void mla__fc_hw2_update(struct mla__fc_hw2 *p, size_t i, size_t j0, size_t j1, d
         } else {
             mla__fc_v2 d = p->gamma[1] * ((yv - l0 - (season - r1)) - *s);
             *s += d;
-            hw2_box_add(p, 1, j1, first1 + d);
+            hw2_box_add(p, 1, j1, first1 + d, lanes);
         }
     }
     p->at = i;
     p->base[0] = has0 ? j0 : 0;
     p->base[1] = has1 ? j1 : 0;
+}
+
+#if MLA__FC_MV
+/* The update built for AVX2 (four-lane box-sum adds, three-operand VEX forms). */
+MLA__FC_AVX2 static void hw2_update_avx2(struct mla__fc_hw2 *p, size_t i, size_t j0, size_t j1,
+                                         double y)
+{
+    hw2_update(p, i, j0, j1, y, 4);
+}
+#endif
+
+__attribute__((noinline)) static void hw2_update_base(struct mla__fc_hw2 *p, size_t i, size_t j0,
+                                                      size_t j1, double y)
+{
+    hw2_update(p, i, j0, j1, y, 2);
+}
+
+void mla__fc_hw2_update(struct mla__fc_hw2 *p, size_t i, size_t j0, size_t j1, double y)
+{
+#if MLA__FC_MV
+    if (mla__fc_avx2()) {
+        hw2_update_avx2(p, i, j0, j1, y);
+        return;
+    }
+#endif
+    hw2_update_base(p, i, j0, j1, y);
 }
 
 /* hw_slot of holtwinters.c: slot of index i in season k from the last update's. */

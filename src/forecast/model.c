@@ -94,6 +94,15 @@ typedef long long eg_i2 __attribute__((vector_size(16)));
 
 _Static_assert(K % 2 == 0, "the candidate loops step two lanes at a time");
 
+/* Four lanes for the loops that run at every point (scoring, the ensemble mean) in the AVX2
+ * build of the step (eg_step_avx2). Not in the default build: without AVX, GCC splits a 32-byte
+ * vector's comparisons and masks lane by lane (1.7 times the step's instructions), so that one
+ * keeps its two-lane loops, and the loops take the lane count as a constant. */
+typedef double eg_v4 __attribute__((vector_size(32)));
+typedef long long eg_i4 __attribute__((vector_size(32)));
+
+_Static_assert(K % 4 == 0, "the per-point candidate loops step four lanes at a time");
+
 /* m ? a : b per lane (m all ones or all zeros, as a comparison gives). */
 static inline eg_v2 eg_sel(eg_i2 m, eg_v2 a, eg_v2 b)
 {
@@ -158,7 +167,7 @@ static inline eg_v2 eg_log1p2(eg_v2 y)
     return kd * 0.6931471805599453 + 2 * s * (1 + t);
 }
 
-static double eg_fwd(const struct mla__fc_engine *e, double y)
+static MLA__FC_INLINE double eg_fwd(const struct mla__fc_engine *e, double y)
 {
     return e->logsp ? eg_log1p(y > 0 ? y : 0) : y;
 }
@@ -184,7 +193,7 @@ static inline double eg_exp(double x)
     return p * two.d;
 }
 
-static double eg_back(const struct mla__fc_engine *e, double x)
+static MLA__FC_INLINE double eg_back(const struct mla__fc_engine *e, double x)
 {
     if (!e->logsp)
         return x;
@@ -210,7 +219,8 @@ static void eg_sqrt_init(struct mla__fc_engine *e, int kw)
 }
 
 /* Feeds the raw-space value y (filtered, >= 0 in log space) to the square-root models. */
-static void eg_sqrt_learn(struct mla__fc_engine *e, size_t i, size_t jd, size_t jw, double y)
+static MLA__FC_INLINE void eg_sqrt_learn(struct mla__fc_engine *e, size_t i, size_t jd,
+                                         size_t jw, double y)
 {
     if (!e->logsp || !e->mw)
         return;
@@ -218,8 +228,8 @@ static void eg_sqrt_learn(struct mla__fc_engine *e, size_t i, size_t jd, size_t 
 }
 
 /* Their forecasts for the target slots (jd, jw), h points ahead, in model space. */
-static void eg_sqrt_pred(const struct mla__fc_engine *e, int h, size_t jd, size_t jw,
-                         double *pred)
+static MLA__FC_INLINE void eg_sqrt_pred(const struct mla__fc_engine *e, int h, size_t jd,
+                                        size_t jw, double *pred)
 {
     (void)h; /* no trend: the forecast is the same at every horizon */
     static const int idx[2] = {MLA_FC_CAND_HW_WEEK_SQRT, MLA_FC_CAND_HW_WEEK_SQRT_SLOW};
@@ -334,7 +344,7 @@ void mla__fc_engine_destroy(struct mla__fc_engine *e)
 }
 
 /* Index of the latest point <= i that is `back` seasons of m before i + h; -1 when none. */
-static long eg_snaive_idx(size_t i, int h, int m)
+static MLA__FC_INLINE long eg_snaive_idx(size_t i, int h, int m)
 {
     if (m <= 0)
         return -1;
@@ -360,7 +370,7 @@ static inline double eg_keep(double d, double thr)
  * raw value at j: the filter replaces the first hour of a weekly event it has not seen yet, and
  * that is exactly what must come back a week later (a one-off spike comes back too, and its
  * error record then costs these candidates their weight). */
-static void eg_week_dev(const struct mla__fc_engine *e, long j, double *pred)
+static MLA__FC_INLINE void eg_week_dev(const struct mla__fc_engine *e, long j, double *pred)
 {
     pred[MLA_FC_CAND_WEEK_DEV] = pred[MLA_FC_CAND_LEVEL_WEEK] = NAN;
     if (j < 0)
@@ -375,8 +385,8 @@ static void eg_week_dev(const struct mla__fc_engine *e, long j, double *pred)
 /* Every candidate's forecast for point i + h in model space, made after consuming point i;
  * jd, jw, jp: the target's slot in the day, the week and the profile period ((i + h) mod md,
  * mw, mp). One pass fills all K (no per-candidate dispatch): this runs at every point. */
-static void eg_cands(const struct mla__fc_engine *e, size_t i, int h, size_t jd, size_t jw,
-                     size_t jp, double *pred)
+MLA__FC_CLONES static void eg_cands(const struct mla__fc_engine *e, size_t i, int h, size_t jd,
+                                    size_t jw, size_t jp, double *pred)
 {
     long j;
     pred[MLA_FC_CAND_PERSIST] = XS(e, i);
@@ -415,7 +425,7 @@ static void eg_cands_at(const struct mla__fc_engine *e, int h, double *pred)
 }
 
 /* Weights from the candidates' error records; candidates without a forecast get 0. */
-static void eg_weights(const struct mla__fc_engine *e, const double *pred, double *w)
+MLA__FC_CLONES static void eg_weights(const struct mla__fc_engine *e, const double *pred, double *w)
 {
     /* Two candidates per instruction: the three divisions per candidate (record mean, ratio to
      * the best, normalisation) made this divider-bound, and a two-lane division costs about as
@@ -489,7 +499,7 @@ static void eg_weights(const struct mla__fc_engine *e, const double *pred, doubl
         }
 }
 
-static void eg_push_res(struct mla__fc_engine *e, double r)
+static MLA__FC_INLINE void eg_push_res(struct mla__fc_engine *e, double r)
 {
     e->res[e->res_pos] = r;
     if (++e->res_pos == RES_CAP)
@@ -499,7 +509,7 @@ static void eg_push_res(struct mla__fc_engine *e, double r)
 }
 
 /* Anomaly filter: returns the value the models consume (model space), flags *accepted. */
-static double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *accepted)
+static MLA__FC_INLINE double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *accepted)
 {
     *accepted = false;
     size_t prev = i ? i - 1 : 0;
@@ -584,7 +594,7 @@ static double eg_filter(struct mla__fc_engine *e, size_t i, double y, bool *acce
 }
 
 /* Slot counters (i mod day, mod profile period, mod H) advanced without divisions. */
-static void eg_advance(struct mla__fc_engine *e, size_t i)
+static MLA__FC_INLINE void eg_advance(struct mla__fc_engine *e, size_t i)
 {
     if (i == 0) {
         e->dpos = e->wpos = e->ppos = e->hpos = 0;
@@ -602,25 +612,47 @@ static void eg_advance(struct mla__fc_engine *e, size_t i)
 
 /* Scores the forecasts made H points ago for this point (row, the ensemble's in ens_ring[slot])
  * against the accepted value y (x transformed). */
-static void eg_score(struct mla__fc_engine *e, size_t slot, const double *row, double y, double x)
+static MLA__FC_INLINE void eg_score(struct mla__fc_engine *e, size_t slot, const double *row,
+                                    double y, double x, int lanes)
 {
     /* Errors in the series' units without a back-transform per candidate:
      * |y - p| ~ (1 + y) |log1p(y) - log1p(p)| to first order. */
     double unit = e->logsp ? 1 + y : 1;
-    /* Two candidates per instruction, branch-free: a candidate without a forecast (NaN)
-     * keeps its record. Same operations per lane as the scalar update (same bits). */
-    const eg_v2 lam = {e->lambda, e->lambda}, un = {unit, unit}, xv = {x, x};
-    const eg_v2 one = {1, 1};
-    for (int k = 0; k < K; k += 2) {
-        eg_v2 p, ms, mw;
-        memcpy(&p, row + k, sizeof p);
-        memcpy(&ms, e->mae_s + k, sizeof ms);
-        memcpy(&mw, e->mae_w + k, sizeof mw);
-        eg_i2 has = p == p;
-        ms = eg_sel(has, lam * ms + un * eg_abs(xv - p), ms);
-        mw = eg_sel(has, lam * mw + one, mw);
-        memcpy(e->mae_s + k, &ms, sizeof ms);
-        memcpy(e->mae_w + k, &mw, sizeof mw);
+    /* Two (AVX2: four) candidates per instruction, branch-free: a candidate without a
+     * forecast (NaN) keeps its record. Same operations per lane as the scalar update (same
+     * bits). */
+    if (lanes == 2) {
+        const eg_v2 lam = {e->lambda, e->lambda}, un = {unit, unit}, xv = {x, x};
+        const eg_v2 one = {1, 1};
+        for (int k = 0; k < K; k += 2) {
+            eg_v2 p, ms, mw;
+            memcpy(&p, row + k, sizeof p);
+            memcpy(&ms, e->mae_s + k, sizeof ms);
+            memcpy(&mw, e->mae_w + k, sizeof mw);
+            eg_i2 has = p == p;
+            ms = eg_sel(has, lam * ms + un * eg_abs(xv - p), ms);
+            mw = eg_sel(has, lam * mw + one, mw);
+            memcpy(e->mae_s + k, &ms, sizeof ms);
+            memcpy(e->mae_w + k, &mw, sizeof mw);
+        }
+    } else {
+        const double lambda = e->lambda;
+        const eg_v4 lam = {lambda, lambda, lambda, lambda}, un = {unit, unit, unit, unit};
+        const eg_v4 xv = {x, x, x, x}, one = {1, 1, 1, 1};
+        const eg_i4 mag = {0x7fffffffffffffffll, 0x7fffffffffffffffll, 0x7fffffffffffffffll,
+                           0x7fffffffffffffffll};
+        for (int k = 0; k < K; k += 4) {
+            eg_v4 p, ms, mw;
+            memcpy(&p, row + k, sizeof p);
+            memcpy(&ms, e->mae_s + k, sizeof ms);
+            memcpy(&mw, e->mae_w + k, sizeof mw);
+            eg_i4 has = p == p;
+            eg_v4 nms = lam * ms + un * (eg_v4)((eg_i4)(xv - p) & mag), nmw = lam * mw + one;
+            ms = (eg_v4)(((eg_i4)nms & has) | ((eg_i4)ms & ~has));
+            mw = (eg_v4)(((eg_i4)nmw & has) | ((eg_i4)mw & ~has));
+            memcpy(e->mae_s + k, &ms, sizeof ms);
+            memcpy(e->mae_w + k, &mw, sizeof mw);
+        }
     }
     double p = e->ens_ring[slot];
     if (!isnan(p)) {
@@ -633,7 +665,7 @@ static void eg_score(struct mla__fc_engine *e, size_t slot, const double *row, d
 
 /* Feeds point i (x transformed, present) to every candidate's state: the Holt-Winters
  * variants, the fast and slow levels and the periodic profile. */
-static void eg_learn(struct mla__fc_engine *e, size_t i, double x)
+static MLA__FC_INLINE void eg_learn(struct mla__fc_engine *e, size_t i, double x)
 {
     size_t jd = e->dpos, jw = e->wpos;
     mla__fc_hw_update_day(&e->hw_day, i, jd, e->cur);
@@ -642,7 +674,7 @@ static void eg_learn(struct mla__fc_engine *e, size_t i, double x)
     mla__fc_hw_update_day(&e->hw_day_slow, i, jd, x);
     mla__fc_hw_update_slots(&e->hw_week_log, i, jd, jw, x);
     eg_sqrt_learn(e, i, jd, jw, e->cur);
-    mla__fc_hw_update_slots(&e->damped_log, i, 0, 0, x);
+    mla__fc_hw_update_trend(&e->damped_log, i, x);
     if (!e->lvl_started) {
         e->lvl = e->lvl_slow = x;
         e->lvl_started = true;
@@ -670,7 +702,7 @@ static void eg_learn(struct mla__fc_engine *e, size_t i, double x)
 }
 
 /* The candidates' forecasts for i + H into pred (all NaN when this point has no value). */
-static void eg_forecast(struct mla__fc_engine *e, size_t i, double x, double *pred)
+static MLA__FC_INLINE void eg_forecast(struct mla__fc_engine *e, size_t i, double x, double *pred)
 {
     if (isnan(x)) {
         for (int k = 0; k < K; k++)
@@ -685,7 +717,7 @@ static void eg_forecast(struct mla__fc_engine *e, size_t i, double x, double *pr
 }
 
 /* The ensemble point (transformed) from this point's candidate forecasts. */
-static double eg_combine(struct mla__fc_engine *e, const double *pred)
+static MLA__FC_INLINE double eg_combine(struct mla__fc_engine *e, const double *pred, int lanes)
 {
     /* The error averages move slowly (half-life of days): refresh the weights every H points
      * (every point until some candidate has a record). A candidate without a forecast this
@@ -697,16 +729,40 @@ static double eg_combine(struct mla__fc_engine *e, const double *pred)
             if (e->w[k] > 0 && e->mae_w[k] > 0)
                 e->w_valid = true; /* weights from records, not the fallback */
     }
+    if (lanes == 2) {
+        double pt = 0, ws = 0;
+        for (int k = 0; k < K; k++)
+            if (e->w[k] > 0 && !isnan(pred[k])) {
+                pt += e->w[k] * pred[k];
+                ws += e->w[k];
+            }
+        return ws > 0 ? pt / ws : NAN;
+    }
+    /* The products and weights of the candidates in the mean, four lanes at a time, the others
+     * masked to +0; then the sums in candidate order. Adding +0 changes no bit (a sum that
+     * starts at +0 never becomes -0), so this is the branchy loop's result without its
+     * unpredictable branch per candidate. */
+    double wp[K], wk[K];
+    const eg_v4 zero = {0, 0, 0, 0};
+    for (int k = 0; k < K; k += 4) {
+        eg_v4 w, p;
+        memcpy(&w, e->w + k, sizeof w);
+        memcpy(&p, pred + k, sizeof p);
+        eg_i4 in = (w > zero) & (p == p);
+        eg_v4 a = (eg_v4)((eg_i4)(w * p) & in), b = (eg_v4)((eg_i4)w & in);
+        memcpy(wp + k, &a, sizeof a);
+        memcpy(wk + k, &b, sizeof b);
+    }
     double pt = 0, ws = 0;
-    for (int k = 0; k < K; k++)
-        if (e->w[k] > 0 && !isnan(pred[k])) {
-            pt += e->w[k] * pred[k];
-            ws += e->w[k];
-        }
+    for (int k = 0; k < K; k++) {
+        pt += wp[k];
+        ws += wk[k];
+    }
     return ws > 0 ? pt / ws : NAN;
 }
 
-void mla__fc_engine_step(struct mla__fc_engine *e, double y)
+/* One point; lanes: 4 in the AVX2 build (eg_step_avx2), else 2 (a constant once inlined). */
+static MLA__FC_INLINE void eg_step(struct mla__fc_engine *e, double y, int lanes)
 {
     size_t i = e->t++;
     e->logsp_set = true;
@@ -720,14 +776,42 @@ void mla__fc_engine_step(struct mla__fc_engine *e, double y)
     size_t slot = e->hpos;
     double *row = e->ring + slot * K; /* forecasts made H points ago for this point */
     if (accepted && !isnan(y))
-        eg_score(e, slot, row, y, x);
+        eg_score(e, slot, row, y, x, lanes);
     if (!isnan(x))
         eg_learn(e, i, x);
     /* This point's forecasts for i + H replace the row just scored. */
     eg_forecast(e, i, x, row);
-    e->point_x = eg_combine(e, row);
+    e->point_x = eg_combine(e, row, lanes);
     e->ens_ring[slot] = e->point_x;
     e->last_i = i;
+}
+
+#if MLA__FC_MV
+/* The step built for AVX2 (chosen below when the CPU has it): the three-operand VEX forms drop
+ * the register copies of the per-point arithmetic, and the candidate loops run four lanes. The
+ * steps it calls are MLA__FC_INLINE so that they are part of this build. Same bits: every lane
+ * does the two-lane code's operations in the same order. */
+MLA__FC_AVX2 static void eg_step_avx2(struct mla__fc_engine *e, double y)
+{
+    eg_step(e, y, 4);
+}
+#endif
+
+/* The default build, out of line: the dispatch below stays a test and a jump. */
+__attribute__((noinline)) static void eg_step_base(struct mla__fc_engine *e, double y)
+{
+    eg_step(e, y, 2);
+}
+
+void mla__fc_engine_step(struct mla__fc_engine *e, double y)
+{
+#if MLA__FC_MV
+    if (mla__fc_avx2()) {
+        eg_step_avx2(e, y);
+        return;
+    }
+#endif
+    eg_step_base(e, y);
 }
 
 double mla__fc_engine_point(const struct mla__fc_engine *e)
