@@ -376,6 +376,140 @@ enum mla_code mla_review_base64(const void *p, size_t n, struct mla_buf *out)
     return rc;
 }
 
+/* ---- printing a tree as cJSON_PrintUnformatted does ---- */
+
+/* The text grows in one cJSON_malloc'd block (the request arena when active). */
+struct adm_pr {
+    char *s;
+    size_t n, cap;
+    bool failed;
+};
+
+static bool adm_pr_room(struct adm_pr *w, size_t k)
+{
+    if (w->failed)
+        return false;
+    if (w->n + k + 1 <= w->cap)
+        return true;
+    size_t cap = w->cap ? w->cap * 2 : 512;
+    while (cap < w->n + k + 1)
+        cap *= 2;
+    char *s = cJSON_malloc(cap);
+    if (!s) {
+        w->failed = true;
+        return false;
+    }
+    if (w->n)
+        memcpy(s, w->s, w->n);
+    cJSON_free(w->s);
+    w->s = s;
+    w->cap = cap;
+    return true;
+}
+
+static void adm_pr_put(struct adm_pr *w, const char *p, size_t k)
+{
+    if (adm_pr_room(w, k)) {
+        memcpy(w->s + w->n, p, k);
+        w->n += k;
+    }
+}
+
+/* cJSON's print_string_ptr: quotes; `"` `\` and the bytes below 0x20 escaped (\b \f \n \r \t
+ * by name, the others as \u00xx in lower case); every other byte as it is; NULL prints "".
+ * The worst case (6 bytes a byte) is reserved once, then the bytes are written by table. */
+static void adm_pr_str(struct adm_pr *w, const char *str)
+{
+    /* 0: as it is; otherwise the letter after the backslash ('u': \u00xx) */
+    static const char esc[256] = {
+        ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r',
+        [1] = 'u', [2] = 'u', [3] = 'u', [4] = 'u', [5] = 'u', [6] = 'u', [7] = 'u',
+        [11] = 'u', [14] = 'u', [15] = 'u', [16] = 'u', [17] = 'u', [18] = 'u', [19] = 'u',
+        [20] = 'u', [21] = 'u', [22] = 'u', [23] = 'u', [24] = 'u', [25] = 'u', [26] = 'u',
+        [27] = 'u', [28] = 'u', [29] = 'u', [30] = 'u', [31] = 'u', ['"'] = '"', ['\\'] = '\\'};
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)(str ? str : "");
+    size_t n = strlen((const char *)p);
+    if (!adm_pr_room(w, 6 * n + 2))
+        return;
+    char *o = w->s + w->n;
+    *o++ = '"';
+    for (; *p; p++) {
+        char e = esc[*p];
+        if (!e) {
+            *o++ = (char)*p;
+            continue;
+        }
+        *o++ = '\\';
+        *o++ = e;
+        if (e == 'u') {
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    *o++ = '"';
+    w->n = (size_t)(o - w->s);
+}
+
+/* Deeper than this, a subtree is printed by cJSON itself (same text, no deep recursion here). */
+#define ADM_PR_DEPTH 64
+
+static void adm_pr_value(struct adm_pr *w, const cJSON *item, int depth)
+{
+    int type = item->type & 0xFF;
+    if (type == cJSON_NULL) {
+        adm_pr_put(w, "null", 4);
+    } else if (type == cJSON_False) {
+        adm_pr_put(w, "false", 5);
+    } else if (type == cJSON_True) {
+        adm_pr_put(w, "true", 4);
+    } else if (type == cJSON_String) {
+        adm_pr_str(w, item->valuestring);
+    } else if ((type == cJSON_Array || type == cJSON_Object) && depth < ADM_PR_DEPTH) {
+        adm_pr_put(w, type == cJSON_Array ? "[" : "{", 1);
+        for (const cJSON *c = item->child; c && !w->failed; c = c->next) {
+            if (c != item->child)
+                adm_pr_put(w, ",", 1);
+            if (type == cJSON_Object) {
+                adm_pr_str(w, c->string);
+                adm_pr_put(w, ":", 1);
+            }
+            adm_pr_value(w, c, depth + 1);
+        }
+        adm_pr_put(w, type == cJSON_Array ? "]" : "}", 1);
+    } else {
+        /* Numbers (their formatting), raw values, anything unusual: cJSON's own text, or its
+         * failure. */
+        char *t = cJSON_PrintUnformatted(item); /* new: freed below */
+        if (!t) {
+            w->failed = true;
+            return;
+        }
+        adm_pr_put(w, t, strlen(t));
+        cJSON_free(t);
+    }
+}
+
+char *mla_review_print_json(const cJSON *item, size_t *len)
+{
+    struct adm_pr w = {0};
+    if (!item)
+        return NULL;
+    adm_pr_value(&w, item, 0);
+    if (!w.failed && !adm_pr_room(&w, 0))
+        w.failed = true;
+    if (w.failed) {
+        cJSON_free(w.s);
+        return NULL;
+    }
+    w.s[w.n] = '\0';
+    if (len)
+        *len = w.n;
+    return w.s;
+}
+
 static enum mla_code adm_head(struct mla_buf *out, const char *uid, bool allowed)
 {
     enum mla_code rc = mla_buf_adds(out, "{\"apiVersion\":\"" ADM_API_VERSION "\",\"kind\":\""
@@ -417,12 +551,13 @@ enum mla_code mla_review_encode(const char *uid, const struct mla_decision *d, s
     if (rc == MLA_OK && !d->allowed)
         rc = adm_status(out, d->code >= 400 && d->code < 600 ? d->code : 403, d->message);
     if (rc == MLA_OK && d->allowed && cJSON_GetArraySize(d->patch) > 0) {
-        char *json = cJSON_PrintUnformatted(d->patch); /* new: freed below */
+        size_t jn = 0;
+        char *json = mla_review_print_json(d->patch, &jn); /* new: freed below */
         if (!json)
             return mla_err_set(err, MLA_ENOMEM, "cannot print the patch");
         rc = mla_buf_adds(out, ",\"patchType\":\"JSONPatch\",\"patch\":\"");
         if (rc == MLA_OK)
-            rc = mla_review_base64(json, strlen(json), out);
+            rc = mla_review_base64(json, jn, out);
         if (rc == MLA_OK)
             rc = mla_buf_adds(out, "\"");
         cJSON_free(json);
