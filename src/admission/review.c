@@ -134,35 +134,16 @@ void mla_review_scan(const char *body, size_t len, struct mla_review_scan *sc)
 }
 
 /* The fast parse: when the skim accepted the body (exactly what the checks below would
- * accept), cJSON parses a copy in which the values the decision never reads are `null`. NULL
- * otherwise, and the caller parses the body itself, which yields the precise error. On success
- * *end is the end of the body (the skim has already refused trailing data). */
+ * accept), the tree cJSON would build of a copy in which the values the decision never reads
+ * are `null`, built straight from the body (mla_review_skim_tree). NULL otherwise, and the
+ * caller parses the body itself, which yields the precise error. On success *end is the end
+ * of the body (the skim has already refused trailing data). */
 static cJSON *adm_parse_skimmed(const char *body, size_t len, const struct mla_review_scan *sc,
                                 const char **end)
 {
     if (!sc->ok)
         return NULL;
-    const struct mla_review_cuts *cuts = &sc->cuts;
-    if (!cuts->n)
-        return cJSON_ParseWithLengthOpts(body, len, end, 0);
-    /* cJSON_malloc: from the request's arena when one is active (arena.h). */
-    char *copy = cJSON_malloc(len + 1);
-    if (!copy)
-        return NULL;
-    size_t n = 0, at = 0;
-    for (size_t i = 0; i < cuts->n; i++) {
-        if (cuts->cut[i].to - cuts->cut[i].from < 4)
-            continue; /* shorter than "null": kept, so the copy never outgrows the body */
-        memcpy(copy + n, body + at, cuts->cut[i].from - at);
-        n += cuts->cut[i].from - at;
-        memcpy(copy + n, "null", 4);
-        n += 4;
-        at = cuts->cut[i].to;
-    }
-    memcpy(copy + n, body + at, len - at);
-    n += len - at;
-    cJSON *root = cJSON_ParseWithLengthOpts(copy, n, NULL, 0);
-    cJSON_free(copy);
+    cJSON *root = mla_review_skim_tree(body, len, &sc->cuts);
     if (root)
         *end = body + len;
     return root;
