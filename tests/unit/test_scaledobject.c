@@ -299,3 +299,37 @@ Test(so, name_limits_at_each_boundary_through_the_decision)
         mla_decision_fini(&d);
     }
 }
+
+/* The predictive-config text grows past its 1 KB stack array onto the heap: a queue name of
+ * 255 quotes (escaped by the query, whose backslashes and quotes the annotation escapes again:
+ * over 1,000 bytes) must come through whole. */
+Test(so, predictive_config_longer_than_its_stack_buffer)
+{
+    char ann[1200], want[700];
+    size_t n = (size_t)snprintf(ann, sizeof ann, EN "\"ml-autoscaling.io/queue\":\"");
+    for (int i = 0; i < 255; i++) {
+        ann[n++] = '\\';
+        ann[n++] = '"';
+    }
+    snprintf(ann + n, sizeof ann - n, "\"");
+    struct mla_decision d;
+    decide("etl", "jobs", WORKER, ann, NULL, &d);
+    cr_assert(d.allowed, "%s", d.message);
+    const char *pc = cJSON_GetStringValue(
+        fx_path(d.scaled_object, "metadata", "annotations", "ml-autoscaling.io/predictive-config"));
+    cr_assert_not_null(pc);
+    cr_assert_gt(strlen(pc), 1024);
+    cJSON *p = cJSON_Parse(pc);
+    cr_assert_not_null(p, "%s", pc);
+    n = (size_t)snprintf(want, sizeof want, "sum(rate(jobs_total{queue=\"");
+    for (int i = 0; i < 255; i++) {
+        want[n++] = '\\';
+        want[n++] = '"';
+    }
+    snprintf(want + n, sizeof want - n, "\"}[5m]))");
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(p, "query")), want);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(p, "timezone")), "Europe/Berlin");
+    cr_assert_eq(cJSON_GetObjectItem(p, "maxReplicas")->valueint, 30);
+    cJSON_Delete(p);
+    mla_decision_fini(&d);
+}
