@@ -222,8 +222,8 @@ static enum mla_code so_trigger(const struct mla_resolved *r, size_t i, bool fal
 /* JSON writers for the predictive-config annotation. Written directly rather than through
  * cJSON_PrintUnformatted: cJSON formats each double by printing and re-parsing it, which made
  * this annotation almost half the cost of an opted-in decision. The text grows in the
- * caller's stack array (about 650 bytes with the shipped policies, under 1 KB), on the
- * heap beyond it; no cap. */
+ * caller's stack array (about 650 bytes with the shipped policies; each string reserves its
+ * worst case, 6 bytes a byte, so the array is 4 KB), on the heap beyond it; no cap. */
 struct pc_w {
     char *s;     /* stack, or heap (owned) once it outgrew it */
     size_t n, cap;
@@ -334,7 +334,7 @@ static enum mla_code so_predictive(const struct mla_resolved *r, cJSON *anns,
                                "uses it", why, r->profile->name, r->policy->name);
         }
     }
-    char stack[1024];
+    char stack[4096];
     struct pc_w b = {.s = stack, .cap = sizeof stack, .stack = stack};
     pc_raw(&b, "{");
     pc_key(&b, "enabled");
