@@ -2,8 +2,9 @@
  *
  * Decode first skims the body (review_skim.h: one validating pass that accepts exactly what
  * cJSON accepts and finds managedFields, status and the other values nothing reads), then
- * parses with cJSON a copy in which those values are null: they are a third to a half of a
- * review's nodes. A body the skim refuses is parsed the old way (a bracket scan that refuses
+ * builds the tree cJSON would parse of a copy in which those values are null (they are a third
+ * to a half of a review's nodes) straight from the body (review_tree.c). A body the skim
+ * refuses is parsed the old way (a bracket scan that refuses
  * hostile nesting before the recursive parser sees it, then cJSON on the whole body), so every
  * error stays what it was. Every field in the request struct points into the one tree.
  * Encode writes the response by hand into a capped buffer: the response has a fixed shape, and
