@@ -74,11 +74,11 @@ static enum mla_review_op adm_op(const char *s)
     return MLA_OP_OTHER;
 }
 
-/* An object member that must be a JSON object (or absent/null). */
-static enum mla_code adm_obj(const cJSON *request, const char *key, const cJSON **out,
+/* An object member that must be a JSON object (or absent/null): v is the member, key its
+ * name for the message. */
+static enum mla_code adm_obj(const cJSON *v, const char *key, const cJSON **out,
                              struct mla_err *err)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(request, key);
     if (!v || cJSON_IsNull(v)) {
         *out = NULL;
         return MLA_OK;
@@ -89,43 +89,87 @@ static enum mla_code adm_obj(const cJSON *request, const char *key, const cJSON 
     return MLA_OK;
 }
 
+static const char *adm_sv(const cJSON *v, const char *dflt)
+{
+    const char *s = cJSON_GetStringValue(v);
+    return s ? s : dflt;
+}
+
+/* The request members adm_fill reads, found in one pass over the request: each is the first
+ * member with its key, as cJSON_GetObjectItemCaseSensitive finds it (which also stops at a
+ * member without a key), instead of one scan of the request per key. */
+struct adm_members {
+    const cJSON *kind, *resource, *sub_resource, *operation, *namespace_, *object, *old_object,
+        *name, *dry_run, *user_info;
+};
+
+static void adm_members(const cJSON *request, struct adm_members *m)
+{
+    memset(m, 0, sizeof *m);
+    for (const cJSON *c = request->child; c && c->string; c = c->next) {
+        const char *k = c->string;
+        const cJSON **slot = NULL;
+        switch (k[0]) {
+        case 'k': slot = !strcmp(k, "kind") ? &m->kind : NULL; break;
+        case 'r': slot = !strcmp(k, "resource") ? &m->resource : NULL; break;
+        case 's': slot = !strcmp(k, "subResource") ? &m->sub_resource : NULL; break;
+        case 'o':
+            slot = !strcmp(k, "operation") ? &m->operation
+                   : !strcmp(k, "object")  ? &m->object
+                   : !strcmp(k, "oldObject") ? &m->old_object
+                                             : NULL;
+            break;
+        case 'n':
+            slot = !strcmp(k, "namespace") ? &m->namespace_ : !strcmp(k, "name") ? &m->name : NULL;
+            break;
+        case 'd': slot = !strcmp(k, "dryRun") ? &m->dry_run : NULL; break;
+        case 'u': slot = !strcmp(k, "userInfo") ? &m->user_info : NULL; break;
+        default: break;
+        }
+        if (slot && !*slot)
+            *slot = c;
+    }
+}
+
 /* Fills everything but root and uid; MLA_EINVAL with the reason when the request is malformed. */
 static enum mla_code adm_fill(const cJSON *request, struct mla_review_request *r,
                               struct mla_err *err)
 {
-    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(request, "kind");
+    struct adm_members m;
+    adm_members(request, &m);
+    const cJSON *kind = m.kind;
     if (!cJSON_IsObject(kind) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(kind, "kind")))
         return mla_err_set(err, MLA_EINVAL, "request.kind must be an object with a string 'kind' "
                                             "(group/version/kind of the object)");
     r->kind = adm_str(kind, "kind", "");
     r->kind_group = adm_str(kind, "group", "");
     r->kind_version = adm_str(kind, "version", "");
-    r->resource = adm_str(cJSON_GetObjectItemCaseSensitive(request, "resource"), "resource", "");
-    r->sub_resource = adm_str(request, "subResource", "");
-    const cJSON *op = cJSON_GetObjectItemCaseSensitive(request, "operation");
+    r->resource = adm_str(m.resource, "resource", "");
+    r->sub_resource = adm_sv(m.sub_resource, "");
+    const cJSON *op = m.operation;
     if (!cJSON_IsString(op) || !op->valuestring[0])
         return mla_err_set(err, MLA_EINVAL, "request.operation must be a string "
                                             "(CREATE, UPDATE, DELETE or CONNECT)");
     r->operation = op->valuestring;
     r->op = adm_op(r->operation);
-    r->namespace_ = adm_str(request, "namespace", "");
-    enum mla_code rc = adm_obj(request, "object", &r->object, err);
+    r->namespace_ = adm_sv(m.namespace_, "");
+    enum mla_code rc = adm_obj(m.object, "object", &r->object, err);
     if (rc == MLA_OK)
-        rc = adm_obj(request, "oldObject", &r->old_object, err);
+        rc = adm_obj(m.old_object, "oldObject", &r->old_object, err);
     if (rc != MLA_OK)
         return rc;
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(r->object ? r->object : r->old_object,
                                                          "metadata");
-    r->name = adm_str(request, "name", "");
+    r->name = adm_sv(m.name, "");
     if (!r->name[0])
         r->name = adm_str(meta, "name", "");
     if (!r->name[0])
         r->name = adm_str(meta, "generateName", "");
-    const cJSON *dry = cJSON_GetObjectItemCaseSensitive(request, "dryRun");
+    const cJSON *dry = m.dry_run;
     if (dry && !cJSON_IsBool(dry) && !cJSON_IsNull(dry))
         return mla_err_set(err, MLA_EINVAL, "request.dryRun must be a boolean");
     r->dry_run = cJSON_IsTrue(dry);
-    r->username = adm_str(cJSON_GetObjectItemCaseSensitive(request, "userInfo"), "username", "");
+    r->username = adm_str(m.user_info, "username", "");
     return MLA_OK;
 }
 

@@ -516,3 +516,34 @@ Test(adm_print, same_text_as_cjson_on_odd_items)
     pj_same(deep);
     cJSON_Delete(deep);
 }
+
+/* A request member given twice: the first one counts, as cJSON's lookup finds it (decode reads
+ * the request's members in one pass). */
+Test(adm_decode, first_of_duplicate_request_members_counts)
+{
+    const char *body = REVIEW(
+        "{\"uid\":\"u-1\",\"kind\":{\"group\":\"apps\",\"version\":\"v1\",\"kind\":\"Deployment\"},"
+        "\"operation\":\"UPDATE\",\"namespace\":\"first\",\"name\":\"one\",\"dryRun\":true,"
+        "\"kind\":{\"group\":\"batch\",\"version\":\"v1\",\"kind\":\"Job\"},\"operation\":\"DELETE\","
+        "\"namespace\":\"second\",\"name\":\"two\",\"dryRun\":false,"
+        "\"userInfo\":{\"username\":\"alice\"},\"userInfo\":{\"username\":\"bob\"},"
+        "\"subResource\":\"\",\"subResource\":\"status\","
+        "\"resource\":{\"resource\":\"deployments\"},\"resource\":{\"resource\":\"jobs\"},"
+        "\"object\":{\"metadata\":{\"name\":\"a\"}},\"object\":7,\"oldObject\":null,"
+        "\"oldObject\":{\"metadata\":{\"name\":\"b\"}}}");
+    struct mla_review_request r;
+    struct mla_err e;
+    cr_assert_eq(decode(body, &r, NULL, &e), MLA_OK, "%s", e.msg);
+    cr_assert_str_eq(r.kind, "Deployment");
+    cr_assert_str_eq(r.kind_group, "apps");
+    cr_assert_eq(r.op, MLA_OP_UPDATE);
+    cr_assert_str_eq(r.namespace_, "first");
+    cr_assert_str_eq(r.name, "one");
+    cr_assert(r.dry_run);
+    cr_assert_str_eq(r.username, "alice");
+    cr_assert_str_eq(r.sub_resource, "");
+    cr_assert_str_eq(r.resource, "deployments");
+    cr_assert_not_null(r.object);
+    cr_assert_null(r.old_object);
+    mla_review_request_fini(&r);
+}
