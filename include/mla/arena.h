@@ -56,6 +56,17 @@ void mla_arena_end(void);
  * Used around callbacks that may keep what they allocate. */
 bool mla_arena_set_active(bool on);
 
+/* Whether trees built in a window can be dropped without cJSON_Delete. A mark taken after
+ * mla_arena_begin(); mla_arena_holds_since(mark) is true when the calling thread's arena is
+ * installed and active and every cJSON allocation of the thread since the mark came from it
+ * (none went to malloc: the arena was never full, nothing was allocated while it was switched
+ * off). A cJSON tree wholly built since the mark (its nodes, keys and strings allocated by
+ * cJSON, nothing attached that was allocated before) is then released by mla_arena_end()
+ * alone: deleting it node by node would only walk it (cJSON's frees of arena memory do
+ * nothing). */
+size_t mla_arena_mark(void);
+bool mla_arena_holds_since(size_t mark);
+
 /* Bytes used in the calling thread's arena (tests). */
 size_t mla_arena_used(void);
 

@@ -108,6 +108,12 @@ enum mla_code mla_review_encode(const char *uid, const struct mla_decision *d, s
 enum mla_code mla_review_encode_denied(const char *uid, int code, const char *message,
                                     struct mla_buf *out, struct mla_err *err) MLA_MUST_CHECK;
 
+/* The text cJSON_PrintUnformatted(item) prints, byte for byte (the patch is printed with it:
+ * cJSON's printer copies and reallocates its buffer and scans every string twice), or NULL
+ * where it would fail. new: the caller frees it with cJSON_free; *len (may be NULL) is its
+ * length. */
+char *mla_review_print_json(const cJSON *item, size_t *len);
+
 /* Appends standard base64 (RFC 4648, padded, no newlines) of n bytes at p to out. */
 enum mla_code mla_review_base64(const void *p, size_t n, struct mla_buf *out) MLA_MUST_CHECK;
 

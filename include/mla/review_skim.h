@@ -14,12 +14,14 @@
  *   request.object / request.oldObject: metadata.managedFields, status, spec.strategy
  * (keys compared as written, without escapes: an escaped key is simply not cut).
  *
- * Ownership: no allocation; cut offsets index the caller's body.
+ * Ownership: the skim allocates nothing; cut offsets index the caller's body. The tree of
+ * mla_review_skim_tree is the caller's.
  * Threading: pure; no shared state.
  */
 #ifndef MLA_REVIEW_SKIM_H
 #define MLA_REVIEW_SKIM_H
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -61,5 +63,12 @@ struct mla_review_cuts {
  * False says nothing more: the caller then parses the body the ordinary way (which produces
  * the exact error). The facts are filled on true only. */
 bool mla_review_skim(const char *body, size_t len, size_t max_depth, struct mla_review_cuts *cuts);
+
+/* For a body on which mla_review_skim returned true with *cuts: the tree
+ * cJSON_ParseWithLengthOpts builds of a copy of the body whose cut values of 4 bytes or more
+ * read `null` (same nodes, links, strings and numbers), built from the body itself without the
+ * copy (review_tree.c). new: freed with cJSON_Delete (its memory comes from cJSON's hooks);
+ * NULL when memory runs out, or on a body the skim did not accept. */
+cJSON *mla_review_skim_tree(const char *body, size_t len, const struct mla_review_cuts *cuts);
 
 #endif

@@ -2,8 +2,9 @@
  *
  * Decode first skims the body (review_skim.h: one validating pass that accepts exactly what
  * cJSON accepts and finds managedFields, status and the other values nothing reads), then
- * parses with cJSON a copy in which those values are null: they are a third to a half of a
- * review's nodes. A body the skim refuses is parsed the old way (a bracket scan that refuses
+ * builds the tree cJSON would parse of a copy in which those values are null (they are a third
+ * to a half of a review's nodes) straight from the body (review_tree.c). A body the skim
+ * refuses is parsed the old way (a bracket scan that refuses
  * hostile nesting before the recursive parser sees it, then cJSON on the whole body), so every
  * error stays what it was. Every field in the request struct points into the one tree.
  * Encode writes the response by hand into a capped buffer: the response has a fixed shape, and
@@ -73,11 +74,11 @@ static enum mla_review_op adm_op(const char *s)
     return MLA_OP_OTHER;
 }
 
-/* An object member that must be a JSON object (or absent/null). */
-static enum mla_code adm_obj(const cJSON *request, const char *key, const cJSON **out,
+/* An object member that must be a JSON object (or absent/null): v is the member, key its
+ * name for the message. */
+static enum mla_code adm_obj(const cJSON *v, const char *key, const cJSON **out,
                              struct mla_err *err)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(request, key);
     if (!v || cJSON_IsNull(v)) {
         *out = NULL;
         return MLA_OK;
@@ -88,43 +89,87 @@ static enum mla_code adm_obj(const cJSON *request, const char *key, const cJSON 
     return MLA_OK;
 }
 
+static const char *adm_sv(const cJSON *v, const char *dflt)
+{
+    const char *s = cJSON_GetStringValue(v);
+    return s ? s : dflt;
+}
+
+/* The request members adm_fill reads, found in one pass over the request: each is the first
+ * member with its key, as cJSON_GetObjectItemCaseSensitive finds it (which also stops at a
+ * member without a key), instead of one scan of the request per key. */
+struct adm_members {
+    const cJSON *kind, *resource, *sub_resource, *operation, *namespace_, *object, *old_object,
+        *name, *dry_run, *user_info;
+};
+
+static void adm_members(const cJSON *request, struct adm_members *m)
+{
+    memset(m, 0, sizeof *m);
+    for (const cJSON *c = request->child; c && c->string; c = c->next) {
+        const char *k = c->string;
+        const cJSON **slot = NULL;
+        switch (k[0]) {
+        case 'k': slot = !strcmp(k, "kind") ? &m->kind : NULL; break;
+        case 'r': slot = !strcmp(k, "resource") ? &m->resource : NULL; break;
+        case 's': slot = !strcmp(k, "subResource") ? &m->sub_resource : NULL; break;
+        case 'o':
+            slot = !strcmp(k, "operation") ? &m->operation
+                   : !strcmp(k, "object")  ? &m->object
+                   : !strcmp(k, "oldObject") ? &m->old_object
+                                             : NULL;
+            break;
+        case 'n':
+            slot = !strcmp(k, "namespace") ? &m->namespace_ : !strcmp(k, "name") ? &m->name : NULL;
+            break;
+        case 'd': slot = !strcmp(k, "dryRun") ? &m->dry_run : NULL; break;
+        case 'u': slot = !strcmp(k, "userInfo") ? &m->user_info : NULL; break;
+        default: break;
+        }
+        if (slot && !*slot)
+            *slot = c;
+    }
+}
+
 /* Fills everything but root and uid; MLA_EINVAL with the reason when the request is malformed. */
 static enum mla_code adm_fill(const cJSON *request, struct mla_review_request *r,
                               struct mla_err *err)
 {
-    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(request, "kind");
+    struct adm_members m;
+    adm_members(request, &m);
+    const cJSON *kind = m.kind;
     if (!cJSON_IsObject(kind) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(kind, "kind")))
         return mla_err_set(err, MLA_EINVAL, "request.kind must be an object with a string 'kind' "
                                             "(group/version/kind of the object)");
     r->kind = adm_str(kind, "kind", "");
     r->kind_group = adm_str(kind, "group", "");
     r->kind_version = adm_str(kind, "version", "");
-    r->resource = adm_str(cJSON_GetObjectItemCaseSensitive(request, "resource"), "resource", "");
-    r->sub_resource = adm_str(request, "subResource", "");
-    const cJSON *op = cJSON_GetObjectItemCaseSensitive(request, "operation");
+    r->resource = adm_str(m.resource, "resource", "");
+    r->sub_resource = adm_sv(m.sub_resource, "");
+    const cJSON *op = m.operation;
     if (!cJSON_IsString(op) || !op->valuestring[0])
         return mla_err_set(err, MLA_EINVAL, "request.operation must be a string "
                                             "(CREATE, UPDATE, DELETE or CONNECT)");
     r->operation = op->valuestring;
     r->op = adm_op(r->operation);
-    r->namespace_ = adm_str(request, "namespace", "");
-    enum mla_code rc = adm_obj(request, "object", &r->object, err);
+    r->namespace_ = adm_sv(m.namespace_, "");
+    enum mla_code rc = adm_obj(m.object, "object", &r->object, err);
     if (rc == MLA_OK)
-        rc = adm_obj(request, "oldObject", &r->old_object, err);
+        rc = adm_obj(m.old_object, "oldObject", &r->old_object, err);
     if (rc != MLA_OK)
         return rc;
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(r->object ? r->object : r->old_object,
                                                          "metadata");
-    r->name = adm_str(request, "name", "");
+    r->name = adm_sv(m.name, "");
     if (!r->name[0])
         r->name = adm_str(meta, "name", "");
     if (!r->name[0])
         r->name = adm_str(meta, "generateName", "");
-    const cJSON *dry = cJSON_GetObjectItemCaseSensitive(request, "dryRun");
+    const cJSON *dry = m.dry_run;
     if (dry && !cJSON_IsBool(dry) && !cJSON_IsNull(dry))
         return mla_err_set(err, MLA_EINVAL, "request.dryRun must be a boolean");
     r->dry_run = cJSON_IsTrue(dry);
-    r->username = adm_str(cJSON_GetObjectItemCaseSensitive(request, "userInfo"), "username", "");
+    r->username = adm_str(m.user_info, "username", "");
     return MLA_OK;
 }
 
@@ -134,35 +179,16 @@ void mla_review_scan(const char *body, size_t len, struct mla_review_scan *sc)
 }
 
 /* The fast parse: when the skim accepted the body (exactly what the checks below would
- * accept), cJSON parses a copy in which the values the decision never reads are `null`. NULL
- * otherwise, and the caller parses the body itself, which yields the precise error. On success
- * *end is the end of the body (the skim has already refused trailing data). */
+ * accept), the tree cJSON would build of a copy in which the values the decision never reads
+ * are `null`, built straight from the body (mla_review_skim_tree). NULL otherwise, and the
+ * caller parses the body itself, which yields the precise error. On success *end is the end
+ * of the body (the skim has already refused trailing data). */
 static cJSON *adm_parse_skimmed(const char *body, size_t len, const struct mla_review_scan *sc,
                                 const char **end)
 {
     if (!sc->ok)
         return NULL;
-    const struct mla_review_cuts *cuts = &sc->cuts;
-    if (!cuts->n)
-        return cJSON_ParseWithLengthOpts(body, len, end, 0);
-    /* cJSON_malloc: from the request's arena when one is active (arena.h). */
-    char *copy = cJSON_malloc(len + 1);
-    if (!copy)
-        return NULL;
-    size_t n = 0, at = 0;
-    for (size_t i = 0; i < cuts->n; i++) {
-        if (cuts->cut[i].to - cuts->cut[i].from < 4)
-            continue; /* shorter than "null": kept, so the copy never outgrows the body */
-        memcpy(copy + n, body + at, cuts->cut[i].from - at);
-        n += cuts->cut[i].from - at;
-        memcpy(copy + n, "null", 4);
-        n += 4;
-        at = cuts->cut[i].to;
-    }
-    memcpy(copy + n, body + at, len - at);
-    n += len - at;
-    cJSON *root = cJSON_ParseWithLengthOpts(copy, n, NULL, 0);
-    cJSON_free(copy);
+    cJSON *root = mla_review_skim_tree(body, len, &sc->cuts);
     if (root)
         *end = body + len;
     return root;
@@ -376,6 +402,140 @@ enum mla_code mla_review_base64(const void *p, size_t n, struct mla_buf *out)
     return rc;
 }
 
+/* ---- printing a tree as cJSON_PrintUnformatted does ---- */
+
+/* The text grows in one cJSON_malloc'd block (the request arena when active). */
+struct adm_pr {
+    char *s;
+    size_t n, cap;
+    bool failed;
+};
+
+static bool adm_pr_room(struct adm_pr *w, size_t k)
+{
+    if (w->failed)
+        return false;
+    if (w->n + k + 1 <= w->cap)
+        return true;
+    size_t cap = w->cap ? w->cap * 2 : 512;
+    while (cap < w->n + k + 1)
+        cap *= 2;
+    char *s = cJSON_malloc(cap);
+    if (!s) {
+        w->failed = true;
+        return false;
+    }
+    if (w->n)
+        memcpy(s, w->s, w->n);
+    cJSON_free(w->s);
+    w->s = s;
+    w->cap = cap;
+    return true;
+}
+
+static void adm_pr_put(struct adm_pr *w, const char *p, size_t k)
+{
+    if (adm_pr_room(w, k)) {
+        memcpy(w->s + w->n, p, k);
+        w->n += k;
+    }
+}
+
+/* cJSON's print_string_ptr: quotes; `"` `\` and the bytes below 0x20 escaped (\b \f \n \r \t
+ * by name, the others as \u00xx in lower case); every other byte as it is; NULL prints "".
+ * The worst case (6 bytes a byte) is reserved once, then the bytes are written by table. */
+static void adm_pr_str(struct adm_pr *w, const char *str)
+{
+    /* 0: as it is; otherwise the letter after the backslash ('u': \u00xx) */
+    static const char esc[256] = {
+        ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r',
+        [1] = 'u', [2] = 'u', [3] = 'u', [4] = 'u', [5] = 'u', [6] = 'u', [7] = 'u',
+        [11] = 'u', [14] = 'u', [15] = 'u', [16] = 'u', [17] = 'u', [18] = 'u', [19] = 'u',
+        [20] = 'u', [21] = 'u', [22] = 'u', [23] = 'u', [24] = 'u', [25] = 'u', [26] = 'u',
+        [27] = 'u', [28] = 'u', [29] = 'u', [30] = 'u', [31] = 'u', ['"'] = '"', ['\\'] = '\\'};
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)(str ? str : "");
+    size_t n = strlen((const char *)p);
+    if (!adm_pr_room(w, 6 * n + 2))
+        return;
+    char *o = w->s + w->n;
+    *o++ = '"';
+    for (; *p; p++) {
+        char e = esc[*p];
+        if (!e) {
+            *o++ = (char)*p;
+            continue;
+        }
+        *o++ = '\\';
+        *o++ = e;
+        if (e == 'u') {
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    *o++ = '"';
+    w->n = (size_t)(o - w->s);
+}
+
+/* Deeper than this, a subtree is printed by cJSON itself (same text, no deep recursion here). */
+#define ADM_PR_DEPTH 64
+
+static void adm_pr_value(struct adm_pr *w, const cJSON *item, int depth)
+{
+    int type = item->type & 0xFF;
+    if (type == cJSON_NULL) {
+        adm_pr_put(w, "null", 4);
+    } else if (type == cJSON_False) {
+        adm_pr_put(w, "false", 5);
+    } else if (type == cJSON_True) {
+        adm_pr_put(w, "true", 4);
+    } else if (type == cJSON_String) {
+        adm_pr_str(w, item->valuestring);
+    } else if ((type == cJSON_Array || type == cJSON_Object) && depth < ADM_PR_DEPTH) {
+        adm_pr_put(w, type == cJSON_Array ? "[" : "{", 1);
+        for (const cJSON *c = item->child; c && !w->failed; c = c->next) {
+            if (c != item->child)
+                adm_pr_put(w, ",", 1);
+            if (type == cJSON_Object) {
+                adm_pr_str(w, c->string);
+                adm_pr_put(w, ":", 1);
+            }
+            adm_pr_value(w, c, depth + 1);
+        }
+        adm_pr_put(w, type == cJSON_Array ? "]" : "}", 1);
+    } else {
+        /* Numbers (their formatting), raw values, anything unusual: cJSON's own text, or its
+         * failure. */
+        char *t = cJSON_PrintUnformatted(item); /* new: freed below */
+        if (!t) {
+            w->failed = true;
+            return;
+        }
+        adm_pr_put(w, t, strlen(t));
+        cJSON_free(t);
+    }
+}
+
+char *mla_review_print_json(const cJSON *item, size_t *len)
+{
+    struct adm_pr w = {0};
+    if (!item)
+        return NULL;
+    adm_pr_value(&w, item, 0);
+    if (!w.failed && !adm_pr_room(&w, 0))
+        w.failed = true;
+    if (w.failed) {
+        cJSON_free(w.s);
+        return NULL;
+    }
+    w.s[w.n] = '\0';
+    if (len)
+        *len = w.n;
+    return w.s;
+}
+
 static enum mla_code adm_head(struct mla_buf *out, const char *uid, bool allowed)
 {
     enum mla_code rc = mla_buf_adds(out, "{\"apiVersion\":\"" ADM_API_VERSION "\",\"kind\":\""
@@ -417,12 +577,13 @@ enum mla_code mla_review_encode(const char *uid, const struct mla_decision *d, s
     if (rc == MLA_OK && !d->allowed)
         rc = adm_status(out, d->code >= 400 && d->code < 600 ? d->code : 403, d->message);
     if (rc == MLA_OK && d->allowed && cJSON_GetArraySize(d->patch) > 0) {
-        char *json = cJSON_PrintUnformatted(d->patch); /* new: freed below */
+        size_t jn = 0;
+        char *json = mla_review_print_json(d->patch, &jn); /* new: freed below */
         if (!json)
             return mla_err_set(err, MLA_ENOMEM, "cannot print the patch");
         rc = mla_buf_adds(out, ",\"patchType\":\"JSONPatch\",\"patch\":\"");
         if (rc == MLA_OK)
-            rc = mla_review_base64(json, strlen(json), out);
+            rc = mla_review_base64(json, jn, out);
         if (rc == MLA_OK)
             rc = mla_buf_adds(out, "\"");
         cJSON_free(json);

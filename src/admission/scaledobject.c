@@ -221,54 +221,99 @@ static enum mla_code so_trigger(const struct mla_resolved *r, size_t i, bool fal
 
 /* JSON writers for the predictive-config annotation. Written directly rather than through
  * cJSON_PrintUnformatted: cJSON formats each double by printing and re-parsing it, which made
- * this annotation almost half the cost of an opted-in decision. The buffer has no cap. */
-static void pc_raw(struct mla_buf *b, const char *s)
+ * this annotation almost half the cost of an opted-in decision. The text grows in the
+ * caller's stack array (about 650 bytes with the shipped policies; each string reserves its
+ * worst case, 6 bytes a byte, so the array is 4 KB), on the heap beyond it; no cap. */
+struct pc_w {
+    char *s;     /* stack, or heap (owned) once it outgrew it */
+    size_t n, cap;
+    char *stack; /* borrowed: the caller's array, cap bytes */
+};
+
+static char *pc_room(struct pc_w *w, size_t k)
 {
-    if (mla_buf_adds(b, s) != MLA_OK)
-        abort();
+    if (w->n + k + 1 > w->cap) {
+        size_t cap = w->cap * 2;
+        while (cap < w->n + k + 1)
+            cap *= 2;
+        char *s = mla_xmalloc(cap);
+        memcpy(s, w->s, w->n);
+        if (w->s != w->stack)
+            free(w->s);
+        w->s = s;
+        w->cap = cap;
+    }
+    return w->s + w->n;
 }
 
-/* k: one of the literal keys below (ASCII letters, nothing to escape), so `,"k":` is
- * written in one append. The comma goes before every member but the first of an object,
- * i.e. unless the buffer ends with the object's '{'. */
-static void pc_key(struct mla_buf *b, const char *k)
+static void pc_put(struct pc_w *w, const char *p, size_t k)
 {
-    char t[64];
-    size_t n = 0, kl = strlen(k);
-    if (kl > sizeof t - 4)
-        abort();
-    if (!b->len || b->data[b->len - 1] != '{')
-        t[n++] = ',';
-    t[n++] = '"';
-    memcpy(t + n, k, kl);
-    n += kl;
-    t[n++] = '"';
-    t[n++] = ':';
-    if (mla_buf_add(b, t, n) != MLA_OK)
-        abort();
+    memcpy(pc_room(w, k), p, k);
+    w->n += k;
 }
 
-static void pc_num(struct mla_buf *b, const char *k, double v)
+static void pc_raw(struct pc_w *w, const char *s) { pc_put(w, s, strlen(s)); }
+
+/* k: one of the literal keys below (ASCII letters, nothing to escape). The comma goes before
+ * every member but the first of an object, i.e. unless the text ends with the object's '{'. */
+static void pc_key(struct pc_w *w, const char *k)
 {
-    pc_key(b, k);
+    size_t kl = strlen(k);
+    char *o = pc_room(w, kl + 4);
+    if (!w->n || w->s[w->n - 1] != '{')
+        *o++ = ',';
+    *o++ = '"';
+    memcpy(o, k, kl);
+    o += kl;
+    *o++ = '"';
+    *o++ = ':';
+    w->n = (size_t)(o - w->s);
+}
+
+static void pc_num(struct pc_w *w, const char *k, double v)
+{
+    pc_key(w, k);
     char t[48];
     so_fmt_num(t, sizeof t, v);
-    pc_raw(b, t);
+    pc_raw(w, t);
 }
 
-static void pc_str(struct mla_buf *b, const char *k, const char *v)
+/* v as mla_buf_add_json_str writes it (the annotation's bytes are unchanged): `"` `\` \n \r \t
+ * escaped by name, the other bytes below 0x20 as \u00xx, everything else as it is. The worst
+ * case (6 bytes a byte) is reserved once. */
+static void pc_str(struct pc_w *w, const char *k, const char *v)
 {
-    pc_key(b, k);
-    if (!v)
-        pc_raw(b, "null");
-    else if (mla_buf_add_json_str(b, v) != MLA_OK)
-        abort();
+    static const char esc[32] = {['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
+    static const char hex[] = "0123456789abcdef";
+    pc_key(w, k);
+    if (!v) {
+        pc_raw(w, "null");
+        return;
+    }
+    size_t vl = strlen(v);
+    char *o = pc_room(w, 6 * vl + 2);
+    *o++ = '"';
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (*p >= 0x20 && *p != '"' && *p != '\\') {
+            *o++ = (char)*p;
+        } else if (*p >= 0x20 || esc[*p]) {
+            *o++ = '\\';
+            *o++ = *p >= 0x20 ? (char)*p : esc[*p];
+        } else {
+            memcpy(o, "\\u00", 4);
+            o[4] = hex[*p >> 4];
+            o[5] = hex[*p & 15];
+            o += 6;
+        }
+    }
+    *o++ = '"';
+    w->n = (size_t)(o - w->s);
 }
 
-static void pc_null(struct mla_buf *b, const char *k)
+static void pc_null(struct pc_w *w, const char *k)
 {
-    pc_key(b, k);
-    pc_raw(b, "null");
+    pc_key(w, k);
+    pc_raw(w, "null");
 }
 
 static enum mla_code so_predictive(const struct mla_resolved *r, cJSON *anns,
@@ -277,13 +322,11 @@ static enum mla_code so_predictive(const struct mla_resolved *r, cJSON *anns,
     const struct mla_settings *s = r->s;
     if (!r->predictive && !r->nwin && !s->has_max_cost)
         return MLA_OK; /* nothing for the loop to do */
-    struct mla_buf b, q;
-    mla_buf_init(&b, 0);
+    struct mla_buf q;
     mla_buf_init(&q, 64 * 1024);
     if (s->pred.query) {
         enum mla_code rc = mla_tpl_expand(s->pred.query, r->name, r->ns, r->ann, &q, err);
         if (rc != MLA_OK) {
-            mla_buf_fini(&b);
             mla_buf_fini(&q);
             char why[sizeof err->msg];
             snprintf(why, sizeof why, "%s", err ? err->msg : "");
@@ -291,6 +334,8 @@ static enum mla_code so_predictive(const struct mla_resolved *r, cJSON *anns,
                                "uses it", why, r->profile->name, r->policy->name);
         }
     }
+    char stack[4096];
+    struct pc_w b = {.s = stack, .cap = sizeof stack, .stack = stack};
     pc_raw(&b, "{");
     pc_key(&b, "enabled");
     pc_raw(&b, r->predictive ? "true" : "false");
@@ -342,8 +387,10 @@ static enum mla_code so_predictive(const struct mla_resolved *r, cJSON *anns,
     pc_num(&b, "hysteresisStep", s->pred.hyst_step);
     pc_num(&b, "scaleDownHoldMinutes", s->pred.hold_min);
     pc_raw(&b, "}");
-    so_str(anns, MLA_ANN_PREFIX "predictive-config", mla_buf_str(&b));
-    mla_buf_fini(&b);
+    b.s[b.n] = '\0'; /* pc_room always leaves room for it */
+    so_str(anns, MLA_ANN_PREFIX "predictive-config", b.s);
+    if (b.s != stack)
+        free(b.s);
     mla_buf_fini(&q);
     return MLA_OK;
 }

@@ -99,6 +99,9 @@ struct req_arena {
     unsigned char *base; /* owned: ARENA_BYTES, allocated on the thread's first begin */
     size_t used;
     bool active;
+    /* cJSON allocations of this thread that went to malloc (arena full or inactive), ever:
+     * mla_arena_holds_since compares it with a mark */
+    size_t spills;
 };
 
 static _Thread_local struct req_arena tl_arena;
@@ -110,7 +113,10 @@ static void *arena_malloc(size_t n)
 {
     struct req_arena *a = &tl_arena;
     void *p = a->active ? arena_bump(a->base, &a->used, ARENA_BYTES, n) : NULL;
-    return p ? p : malloc(n);
+    if (p)
+        return p;
+    a->spills++;
+    return malloc(n);
 }
 
 static void arena_free(void *p)
@@ -169,6 +175,13 @@ bool mla_arena_set_active(bool on)
     if (tl_arena.base)
         tl_arena.active = on;
     return was;
+}
+
+size_t mla_arena_mark(void) { return tl_arena.spills; }
+
+bool mla_arena_holds_since(size_t mark)
+{
+    return arena_installed && tl_arena.active && tl_arena.spills == mark;
 }
 
 size_t mla_arena_used(void) { return tl_arena.used; }

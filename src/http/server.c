@@ -460,6 +460,7 @@ static enum MHD_Result http_mutate_arena(struct MHD_Connection *c, struct http_c
                                         const struct mla_review_scan *sc)
 {
     struct mla_http_server *s = hc->srv;
+    size_t mark = mla_arena_mark();
     struct mla_err err;
     mla_err_clear(&err);
     struct mla_review_request req;
@@ -531,6 +532,13 @@ static enum MHD_Result http_mutate_arena(struct MHD_Connection *c, struct http_c
     mla_metric_inc(s->m.adm[oc][http_opgrp(req.op)]);
     mla_metric_observe(d.opted_in ? s->m.dur_in : s->m.dur_out, secs);
     http_log_decision(&req, &d, secs);
+    if (mla_arena_holds_since(mark)) {
+        /* Every node of the review's and the decision's trees came from the arena (built
+         * since the mark, nothing spilled to malloc): mla_arena_end releases them, deleting
+         * them node by node would only walk them (about 3 % of an opted-in admission). */
+        req.root = NULL;
+        d.patch = d.warnings = d.scaled_object = NULL;
+    }
     mla_decision_fini(&d);
     mla_policy_set_unref(ps);
     mla_review_request_fini(&req);

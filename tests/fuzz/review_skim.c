@@ -31,6 +31,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cJSON *t = sup_skim_parse_cut(b, size, &c);
     if (!t)
         abort();
+    cJSON *mine = mla_review_skim_tree(b, size, &c); /* decode's tree: the same */
+    if (!sup_tree_same(mine, t))
+        abort();
+    cJSON_Delete(mine);
     cJSON_Delete(t);
     const char *why;
     if (sup_plain_check(b, size, &why) < 0)

@@ -73,6 +73,32 @@ static inline cJSON *sup_skim_parse_cut(const char *b, size_t n, const struct ml
     return t;
 }
 
+/* Whether two trees are the same node for node, as far as anyone can tell: types (flags
+ * included), keys and strings byte for byte, valueint, valuedouble bit for bit, the sibling
+ * links both ways and each first child's prev pointing at the last child (cJSON's own
+ * invariant, which cJSON_AddItemToArray relies on). Stricter than cJSON_Compare, which lets
+ * doubles differ by an epsilon and ignores links. */
+static inline bool sup_tree_same(const cJSON *a, const cJSON *b)
+{
+    if (!a || !b)
+        return a == b;
+    if (a->type != b->type || a->valueint != b->valueint ||
+        memcmp(&a->valuedouble, &b->valuedouble, sizeof a->valuedouble) ||
+        !a->valuestring != !b->valuestring || !a->string != !b->string ||
+        (a->valuestring && strcmp(a->valuestring, b->valuestring)) ||
+        (a->string && strcmp(a->string, b->string)))
+        return false;
+    const cJSON *x = a->child, *y = b->child, *px = NULL, *py = NULL;
+    for (; x && y; px = x, py = y, x = x->next, y = y->next) {
+        if ((x != a->child && x->prev != px) || (y != b->child && y->prev != py) ||
+            !sup_tree_same(x, y))
+            return false;
+    }
+    if (x || y)
+        return false;
+    return !a->child || (a->child->prev == px && b->child->prev == py);
+}
+
 /* The tree-less answer of a body against the ordinary path: 0 when the tree-less path does not
  * answer, 1 when it answers and the ordinary path (decode, mla_decide with no policy set,
  * encode) gives the same request fields and the same response bytes, -1 when they differ

@@ -43,6 +43,35 @@ Test(arena, overflow_falls_back_to_malloc)
     mla_arena_end();
 }
 
+/* The webhook drops its request's trees without cJSON_Delete only while this says the arena
+ * holds all of them: every way a cJSON allocation can land in malloc must make it false. */
+Test(arena, holds_since_is_false_once_anything_went_to_malloc)
+{
+    cr_assert_not(mla_arena_holds_since(mla_arena_mark()), "inactive: nothing is held");
+    mla_arena_install();
+    mla_arena_begin();
+    size_t mark = mla_arena_mark();
+    cJSON *t = cJSON_Parse("{\"a\":[1,\"two\",{\"b\":null}]}");
+    cJSON_AddItemToObject(t, "c", cJSON_CreateString("three"));
+    cr_assert(mla_arena_holds_since(mark));
+    bool was = mla_arena_set_active(false);
+    cJSON *outside = cJSON_CreateString("kept by a callback"); /* libc */
+    mla_arena_set_active(was);
+    cr_assert_not(mla_arena_holds_since(mark), "an allocation made while switched off");
+    cJSON_Delete(outside);
+    mla_arena_end();
+
+    mla_arena_begin();
+    mark = mla_arena_mark();
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; i < 20000 && mla_arena_holds_since(mark); i++)
+        cJSON_AddItemToArray(arr, cJSON_CreateNumber(i));
+    cr_assert_not(mla_arena_holds_since(mark), "the arena filled up: the rest went to malloc");
+    cJSON_Delete(arr);
+    mla_arena_end();
+    cr_assert_not(mla_arena_holds_since(mla_arena_mark()), "ended: nothing is held");
+}
+
 Test(arena, growable_arena_zeroes_aligns_and_grows_past_a_block)
 {
     struct mla_arena a = {0};

@@ -398,3 +398,152 @@ Test(adm_decode, dry_run_only_when_true)
         mla_review_request_fini(&r);
     }
 }
+
+/* ---- mla_review_print_json: the patch's text, held to cJSON_PrintUnformatted byte for byte */
+
+static unsigned pj_rng = 12345;
+static unsigned pj_next(void)
+{
+    pj_rng = pj_rng * 1103515245u + 12345u;
+    return (pj_rng >> 8) & 0xffffffu;
+}
+
+/* A string of 0-12 bytes drawn from every byte value but NUL, biased to the ones escaped. */
+static void pj_str(char *s)
+{
+    static const char special[] = "\"\\\b\f\n\r\t\x01\x1f\x7f/~ a\xc3\xa9\xff";
+    size_t n = pj_next() % 13;
+    for (size_t i = 0; i < n; i++)
+        s[i] = pj_next() % 2 ? special[pj_next() % (sizeof special - 1)]
+                             : (char)(1 + pj_next() % 255);
+    s[n] = '\0';
+}
+
+static cJSON *pj_tree(int depth)
+{
+    static const double nums[] = {0, -0.0, 1, -1, 3.5, 1e300, -2.5e-300, 2147483647.0,
+                                  2147483648.0, -2147483649.0, 0.1, 1.0 / 3, 123456789012345.0};
+    char s[16];
+    unsigned k = pj_next() % (depth > 6 ? 7 : 9);
+    switch (k) {
+    case 0: return cJSON_CreateNull();
+    case 1: return cJSON_CreateTrue();
+    case 2: return cJSON_CreateFalse();
+    case 3: return cJSON_CreateNumber(nums[pj_next() % (sizeof nums / sizeof *nums)]);
+    case 4:
+    case 5: pj_str(s); return cJSON_CreateString(s);
+    case 6: pj_str(s); return cJSON_CreateRaw(s[0] ? "[1,\"r\"]" : "");
+    case 7: {
+        cJSON *a = cJSON_CreateArray();
+        for (unsigned i = pj_next() % 4; i > 0; i--)
+            cJSON_AddItemToArray(a, pj_tree(depth + 1));
+        return a;
+    }
+    default: {
+        cJSON *o = cJSON_CreateObject();
+        for (unsigned i = pj_next() % 4; i > 0; i--) {
+            pj_str(s);
+            cJSON_AddItemToObject(o, s, pj_tree(depth + 1));
+        }
+        return o;
+    }
+    }
+}
+
+static void pj_same(const cJSON *t)
+{
+    char *want = cJSON_PrintUnformatted(t);
+    size_t n = 12345;
+    char *got = mla_review_print_json(t, &n);
+    if (!want) {
+        cr_assert_null(got);
+        return;
+    }
+    cr_assert_not_null(got, "cJSON printed %s", want);
+    cr_assert_str_eq(got, want);
+    cr_assert_eq(n, strlen(want));
+    cJSON_free(want);
+    cJSON_free(got);
+}
+
+Test(adm_print, same_text_as_cjson_on_generated_trees)
+{
+    for (int i = 0; i < 20000; i++) {
+        cJSON *t = pj_tree(0);
+        pj_same(t);
+        cJSON_Delete(t);
+    }
+}
+
+Test(adm_print, same_text_as_cjson_on_odd_items)
+{
+    cJSON *s = cJSON_CreateString("x");
+    cJSON_free(s->valuestring);
+    s->valuestring = NULL; /* cJSON prints "" */
+    pj_same(s);
+    cJSON_Delete(s);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "k", cJSON_CreateNumber(1));
+    cJSON_free(o->child->string);
+    o->child->string = NULL; /* a member without a key: "" */
+    pj_same(o);
+    cJSON_Delete(o);
+    cJSON *inv = cJSON_CreateObject();
+    cJSON_AddItemToObject(inv, "bad", cJSON_CreateNull());
+    inv->child->type = cJSON_Invalid; /* cJSON refuses to print it: so does the copy */
+    pj_same(inv);
+    cJSON_Delete(inv);
+    cJSON *raw = cJSON_CreateRaw("1");
+    cJSON_free(raw->valuestring);
+    raw->valuestring = NULL;
+    pj_same(raw);
+    cJSON_Delete(raw);
+    cJSON *ref = cJSON_CreateArray();
+    cJSON_AddItemToArray(ref, cJSON_CreateStringReference("by reference \"q\""));
+    cJSON *target = cJSON_Parse("{\"x\":[1,\"y\"]}");
+    cJSON_AddItemReferenceToArray(ref, target); /* deleting ref leaves target alone */
+    pj_same(ref);
+    cJSON_Delete(ref);
+    cJSON_Delete(target);
+    /* nested deeper than the printer's own recursion (cJSON prints the rest) */
+    cJSON *deep = cJSON_CreateArray(), *at = deep;
+    for (int i = 0; i < 300; i++) {
+        cJSON *o2 = cJSON_CreateObject();
+        cJSON_AddItemToArray(at, o2);
+        at = cJSON_AddArrayToObject(o2, i % 2 ? "a\n" : "b");
+    }
+    cJSON_AddItemToArray(at, cJSON_CreateNumber(42.5));
+    pj_same(deep);
+    cJSON_Delete(deep);
+}
+
+/* A request member given twice: the first one counts, as cJSON's lookup finds it (decode reads
+ * the request's members in one pass). */
+Test(adm_decode, first_of_duplicate_request_members_counts)
+{
+    const char *body = REVIEW(
+        "{\"uid\":\"u-1\",\"kind\":{\"group\":\"apps\",\"version\":\"v1\",\"kind\":\"Deployment\"},"
+        "\"operation\":\"UPDATE\",\"namespace\":\"first\",\"name\":\"one\",\"dryRun\":true,"
+        "\"kind\":{\"group\":\"batch\",\"version\":\"v1\",\"kind\":\"Job\"},\"operation\":\"DELETE\","
+        "\"namespace\":\"second\",\"name\":\"two\",\"dryRun\":false,"
+        "\"userInfo\":{\"username\":\"alice\"},\"userInfo\":{\"username\":\"bob\"},"
+        "\"subResource\":\"\",\"subResource\":\"status\","
+        "\"resource\":{\"resource\":\"deployments\"},\"resource\":{\"resource\":\"jobs\"},"
+        "\"object\":{\"metadata\":{\"name\":\"a\"}},\"object\":7,\"oldObject\":null,"
+        "\"oldObject\":{\"metadata\":{\"name\":\"b\"}}}");
+    struct mla_review_request r;
+    struct mla_err e;
+    cr_assert_eq(decode(body, &r, NULL, &e), MLA_OK, "%s", e.msg);
+    cr_assert_str_eq(r.kind, "Deployment");
+    cr_assert_str_eq(r.kind_group, "apps");
+    cr_assert_eq(r.op, MLA_OP_UPDATE);
+    cr_assert_str_eq(r.namespace_, "first");
+    cr_assert_str_eq(r.name, "one");
+    cr_assert(r.dry_run);
+    cr_assert_str_eq(r.username, "alice");
+    cr_assert_str_eq(r.sub_resource, "");
+    cr_assert_str_eq(r.resource, "deployments");
+    cr_assert_not_null(r.object);
+    cr_assert_null(r.old_object);
+    mla_review_request_fini(&r);
+}

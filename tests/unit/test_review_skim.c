@@ -37,6 +37,11 @@ static void sk_check(const char *b, size_t n)
         cr_assert(c.cut[i].from < c.cut[i].to && c.cut[i].to <= n);
     cJSON *t = sup_skim_parse_cut(b, n, &c);
     cr_assert_not_null(t, "the cut copy of an accepted body must parse: %.*s", (int)n, b);
+    /* decode's tree, built from the body without the copy, is cJSON's tree of the copy */
+    cJSON *mine = mla_review_skim_tree(b, n, &c);
+    cr_assert(sup_tree_same(mine, t), "mla_review_skim_tree differs from cJSON on a %zu-byte "
+              "body: %.*s", n, (int)(n < 300 ? n : 300), b);
+    cJSON_Delete(mine);
     cJSON_Delete(t);
 }
 

@@ -299,3 +299,45 @@ Test(so, name_limits_at_each_boundary_through_the_decision)
         mla_decision_fini(&d);
     }
 }
+
+/* The predictive-config text grows past its 4 KB stack array onto the heap (it reserves the
+ * worst case of each string, 6 bytes a byte): a policy whose predictive query is 1,200
+ * characters must come through whole. */
+Test(so, predictive_config_longer_than_its_stack_buffer)
+{
+    static const char from[] = "query: 'sum(rate(jobs_total{queue=\"{{ queue }}\"}[5m]))'";
+    const char *at = strstr(fx_policy, from);
+    cr_assert_not_null(at, "the fixture's predictive query moved");
+    char pad[1201];
+    for (int i = 0; i < 1200; i++)
+        pad[i] = (char)('a' + i % 26);
+    pad[1200] = '\0';
+    char text[sizeof fx_policy + 1300];
+    snprintf(text, sizeof text, "%.*squery: 'sum(rate(jobs_total{queue=\"{{ queue }}\",x=\"%s\"}"
+             "[5m]))'%s", (int)(at - fx_policy), fx_policy, pad, at + strlen(from));
+    const char *names[] = {"fx.yaml"}, *texts[] = {text};
+    struct mla_policy_set *ps = NULL;
+    struct mla_err err;
+    mla_err_clear(&err);
+    cr_assert_eq(mla_policy_set_load_texts(names, texts, 1, &ps, NULL, &err), MLA_OK, "%s",
+                 err.msg);
+    cJSON *dep = fx_dep("etl", "jobs", WORKER, EN "\"ml-autoscaling.io/queue\":\"orders\"", NULL,
+                        NULL);
+    struct mla_decision d;
+    fx_decide(ps, dep, NULL, MLA_OP_CREATE, "jobs", &d);
+    cr_assert(d.allowed, "%s", d.message);
+    const char *pc = cJSON_GetStringValue(
+        fx_path(d.scaled_object, "metadata", "annotations", "ml-autoscaling.io/predictive-config"));
+    cr_assert_not_null(pc);
+    cJSON *p = cJSON_Parse(pc);
+    cr_assert_not_null(p, "%s", pc);
+    char want[1300];
+    snprintf(want, sizeof want, "sum(rate(jobs_total{queue=\"orders\",x=\"%s\"}[5m]))", pad);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(p, "query")), want);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(p, "timezone")), "Europe/Berlin");
+    cr_assert_eq(cJSON_GetObjectItem(p, "maxReplicas")->valueint, 30);
+    cJSON_Delete(p);
+    mla_decision_fini(&d);
+    cJSON_Delete(dep);
+    mla_policy_set_unref(ps);
+}
