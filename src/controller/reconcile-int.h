@@ -19,10 +19,22 @@ const cJSON *mla__reconcile_find(const cJSON *items, const char *ns, const char 
 bool mla__reconcile_has_str(const cJSON *strings, const char *s);
 
 /* Drops in place what no step of a pass reads from a listed object, so that a pass over
- * 10,000 objects holds only what it uses: `status`, and every metadata.managedFields entry but
- * the predictive loop's (MLA_PREDICT_FIELD_MANAGER). A pass plans the same on trimmed objects
- * as on whole ones (test_reconcile_trim). item: borrowed, modified. */
+ * 10,000 objects holds only what it uses: `status`, metadata.creationTimestamp, generation and
+ * resourceVersion, every metadata.managedFields entry but the predictive loop's
+ * (MLA_PREDICT_FIELD_MANAGER), and of that one all but its manager and the shape of its field
+ * set that is read (does it own anything; spec.minReplicaCount, spec.maxReplicaCount). A pass
+ * plans the same on trimmed objects as on whole ones, and the predictive step decides the same
+ * (test_reconcile_trim). item: borrowed, modified. */
 void mla__reconcile_trim(cJSON *item);
+
+/* A copy of `item` in one allocation (nodes and strings packed together, no allocator
+ * overhead per node: about half the memory of a parsed tree), to be read only: it must never
+ * be given to cJSON_Delete or have a member added, deleted or replaced; linking it into a list
+ * (cJSON_AddItemToArray, cJSON_DetachItem*) is fine. New: free with mla__pack_free. */
+cJSON *mla__pack(const cJSON *item);
+void mla__pack_free(cJSON *packed);
+/* Frees a list (a cJSON array; NULL allowed) whose every item came from mla__pack. */
+void mla__pack_list_delete(cJSON *list);
 
 /* Plans the Job templates and ScaledJobs of `in` (reconcile.h, rules 4 and 5 of
  * reconcile_plan.c), appending to `plan` and counting into `st`. */
