@@ -4,11 +4,17 @@
  * node takes an 80-byte chunk, a 5-byte string a 32-byte one): a trimmed ScaledObject of 49
  * nodes weighs 6.9 KB parsed and 4.7 KB packed, which at 10,000 ScaledObjects is 22 MB of the
  * leader's peak (docs/benchmarks.md, "Issue 14: the loop at scale"). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mla/mem.h"
 #include "reconcile-int.h"
+
+/* The member of a summary holding the whole object's text: a name no Kubernetes object has at
+ * its top level (apiVersion, kind, metadata, spec, status, and data-like members are
+ * lowerCamelCase words). */
+#define LP_WHOLE "mla.whole/json"
 
 struct lp_size {
     size_t nodes, bytes; /* bytes: of the strings, NULs included */
@@ -94,4 +100,54 @@ void mla__pack_list_delete(cJSON *list)
     }
     list->child = NULL;
     cJSON_Delete(list);
+}
+
+/* Out of memory aborts (mem.h): cJSON's print and parse of an object it printed fail on
+ * nothing else. */
+static void lp_oom(void)
+{
+    fputs("ml-autoscaling: out of memory (listed object)\n", stderr);
+    abort();
+}
+
+static void lp_copy_member(cJSON *to, const cJSON *from, const char *name)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(from, name);
+    if (m)
+        cJSON_AddItemToObject(to, name, cJSON_Duplicate(m, 1)); /* to takes the copy */
+}
+
+cJSON *mla__pack_summary(const cJSON *item)
+{
+    cJSON *s = cJSON_CreateObject();
+    lp_copy_member(s, item, "kind");
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(item, "metadata");
+    cJSON *smd = cJSON_AddObjectToObject(s, "metadata");
+    static const char *const meta[] = {"name", "namespace", "uid", "deletionTimestamp"};
+    for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++)
+        lp_copy_member(smd, md, meta[i]);
+    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(item, "spec");
+    if (cJSON_IsObject(spec)) {
+        cJSON *sspec = cJSON_AddObjectToObject(s, "spec");
+        lp_copy_member(sspec, spec, "replicas");
+    }
+    char *text = cJSON_PrintUnformatted(item);
+    if (!text)
+        lp_oom();
+    cJSON_AddItemToObject(s, LP_WHOLE, cJSON_CreateString(text)); /* s takes the string */
+    free(text);
+    cJSON *packed = mla__pack(s);
+    cJSON_Delete(s);
+    return packed;
+}
+
+cJSON *mla__reconcile_whole(const cJSON *item)
+{
+    const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, LP_WHOLE));
+    if (!text)
+        return NULL;
+    cJSON *whole = cJSON_Parse(text);
+    if (!whole)
+        lp_oom();
+    return whole;
 }

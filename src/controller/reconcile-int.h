@@ -33,8 +33,20 @@ void mla__reconcile_trim(cJSON *item);
  * (cJSON_AddItemToArray, cJSON_DetachItem*) is fine. New: free with mla__pack_free. */
 cJSON *mla__pack(const cJSON *item);
 void mla__pack_free(cJSON *packed);
-/* Frees a list (a cJSON array; NULL allowed) whose every item came from mla__pack. */
+/* Frees a list (a cJSON array; NULL allowed) whose every item came from mla__pack or
+ * mla__pack_summary. */
 void mla__pack_list_delete(cJSON *list);
+
+/* A listed workload (Deployment, StatefulSet) as the pass holds it until it is planned: packed
+ * (as mla__pack), with only what the pass reads of it besides its decision (its "kind",
+ * metadata.name, namespace, uid and deletionTimestamp, spec.replicas), plus the whole object as
+ * compact JSON text, which the planner parses back for the decision, one workload at a time
+ * (mla__reconcile_whole). A parsed workload weighs about four times its text: at 10,000 managed
+ * Deployments this keeps 20 MB of trees off the leader's peak. New: free with mla__pack_free. */
+cJSON *mla__pack_summary(const cJSON *item);
+/* The whole object of a summary (new: cJSON_Delete), or NULL when `item` is not one (it is then
+ * whole itself). */
+cJSON *mla__reconcile_whole(const cJSON *item);
 
 /* Plans the Job templates and ScaledJobs of `in` (reconcile.h, rules 4 and 5 of
  * reconcile_plan.c), appending to `plan` and counting into `st`. */

@@ -90,14 +90,22 @@ static void rec_escape(struct mla_buf *b, const char *s)
     }
 }
 
-/* One LIST, every page. `keep` (may be NULL) filters the items kept; `kind` (may be NULL) is
- * set as each kept item's "kind" (LIST items carry none). Each kept item is trimmed and packed
- * (reconcile-int.h) as its page is parsed: *items new, free with mla__pack_list_delete; its
- * items are read-only. */
+/* How rec_list keeps the items of a LIST (reconcile-int.h). */
+struct rec_keep {
+    bool (*keep)(const cJSON *); /* NULL: every item */
+    const char *kind;            /* set as each item's "kind" (LIST items carry none), or NULL */
+    bool summary;                /* mla__pack_summary rather than mla__pack */
+};
+
+/* One LIST, every page. Each kept item is trimmed and packed (reconcile-int.h) as its page is
+ * parsed: *items new, free with mla__pack_list_delete; its items are read-only. how: NULL
+ * keeps every item packed. */
 static enum mla_code rec_list(struct mla_reconcile *r, const char *path,
-                              bool (*keep)(const cJSON *), const char *kind, cJSON **items,
-                              struct mla_err *err)
+                              const struct rec_keep *how, cJSON **items, struct mla_err *err)
 {
+    static const struct rec_keep all_packed = {0};
+    if (!how)
+        how = &all_packed;
     cJSON *all = cJSON_CreateArray();
     char *cont = NULL;
     enum mla_code rc;
@@ -122,14 +130,15 @@ static enum mla_code rec_list(struct mla_reconcile *r, const char *path,
             cJSON *it = cJSON_GetObjectItemCaseSensitive(resp.body, "items");
             for (cJSON *x = it ? cJSON_DetachItemFromArray(it, 0) : NULL; x;
                  x = cJSON_DetachItemFromArray(it, 0)) {
-                if (!keep || keep(x)) {
-                    if (kind) {
+                if (!how->keep || how->keep(x)) {
+                    if (how->kind) {
                         cJSON_DeleteItemFromObjectCaseSensitive(x, "kind");
-                        cJSON_AddStringToObject(x, "kind", kind);
+                        cJSON_AddStringToObject(x, "kind", how->kind);
                     }
                     /* right away: the page's other items are freed */
                     mla__reconcile_trim(x);
-                    cJSON_AddItemToArray(all, mla__pack(x)); /* all takes the copy */
+                    /* all takes the copy */
+                    cJSON_AddItemToArray(all, how->summary ? mla__pack_summary(x) : mla__pack(x));
                 }
                 cJSON_Delete(x);
             }
@@ -168,7 +177,8 @@ static cJSON *rec_terminating(struct mla_reconcile *r)
     cJSON *names = cJSON_CreateArray(), *nss = NULL;
     struct mla_err e;
     mla_err_clear(&e);
-    if (rec_list(r, "/api/v1/namespaces", rec_ns_terminating, NULL, &nss, &e) != MLA_OK) {
+    const struct rec_keep how = {.keep = rec_ns_terminating};
+    if (rec_list(r, "/api/v1/namespaces", &how, &nss, &e) != MLA_OK) {
         mla_log(MLA_LOG_DEBUG, "rec", "namespaces not read (%s); a namespace being deleted is "
                 "found by the answers to writes", e.msg);
         return names;
@@ -267,7 +277,8 @@ static void rec_read_jobs(struct mla_reconcile *r, struct rec_read *rd)
     for (size_t i = 0; i < 3; i++) {
         struct mla_err e;
         mla_err_clear(&e);
-        if (rec_list(r, paths[i], i == 1 ? rec_opted_in : NULL, NULL, into[i], &e) != MLA_OK) {
+        const struct rec_keep how = {.keep = i == 1 ? rec_opted_in : NULL};
+        if (rec_list(r, paths[i], &how, into[i], &e) != MLA_OK) {
             long sup = 0;
             if (mla_log_limit_allow(&r->rl_jobs, 300.0, &sup))
                 mla_log(MLA_LOG_WARN, "rec", "Job templates and ScaledJobs not repaired this "
@@ -300,8 +311,10 @@ static void rec_read_statefulsets(struct mla_reconcile *r, struct rec_read *rd)
         cJSON *items = NULL;
         struct mla_err e;
         mla_err_clear(&e);
-        if (rec_list(r, paths[i], i ? rec_opted_in : NULL, "StatefulSet", &items, &e) !=
-            MLA_OK) {
+        /* the managed ones as summaries, as the managed Deployments (rec_read) */
+        const struct rec_keep how = {.keep = i ? rec_opted_in : NULL, .kind = "StatefulSet",
+                                     .summary = i == 0};
+        if (rec_list(r, paths[i], &how, &items, &e) != MLA_OK) {
             long sup = 0;
             if (mla_log_limit_allow(&r->rl_sts, 300.0, &sup))
                 mla_log(MLA_LOG_WARN, "rec", "StatefulSets not read this pass (RBAC from an "
@@ -317,18 +330,20 @@ static void rec_read_statefulsets(struct mla_reconcile *r, struct rec_read *rd)
 
 static enum mla_code rec_read(struct mla_reconcile *r, struct rec_read *rd, struct mla_err *err)
 {
+    /* the managed Deployments, every one of them at scale, as summaries: the planner parses
+     * each back only for its decision (reconcile-int.h); the bypassed ones are few */
+    const struct rec_keep managed = {.summary = true}, bypassed = {.keep = rec_opted_in};
     enum mla_code rc = rec_list(r, "/apis/apps/v1/deployments?labelSelector="
-                                   "ml-autoscaling.io%2Fmanaged%3Dtrue", NULL, NULL, &rd->deps, err);
+                                   "ml-autoscaling.io%2Fmanaged%3Dtrue", &managed, &rd->deps, err);
     if (rc == MLA_OK) /* no selector on annotations: unmanaged ones, filtered here */
         rc = rec_list(r, "/apis/apps/v1/deployments?labelSelector=%21ml-autoscaling.io%2Fmanaged",
-                      rec_opted_in, NULL, &rd->bypassed, err);
+                      &bypassed, &rd->bypassed, err);
     if (rc == MLA_OK)
         rec_read_statefulsets(r, rd);
     if (rc == MLA_OK)
-        rc = rec_list(r, "/apis/keda.sh/v1alpha1/scaledobjects", NULL, NULL, &rd->sos, err);
+        rc = rec_list(r, "/apis/keda.sh/v1alpha1/scaledobjects", NULL, &rd->sos, err);
     if (rc == MLA_OK)
-        rc = rec_list(r, "/apis/autoscaling/v2/horizontalpodautoscalers", NULL, NULL, &rd->hpas,
-                      err);
+        rc = rec_list(r, "/apis/autoscaling/v2/horizontalpodautoscalers", NULL, &rd->hpas, err);
     if (rc != MLA_OK)
         return mla_err_prefix(err, rc, "reconcile");
     rd->terminating = rec_terminating(r);

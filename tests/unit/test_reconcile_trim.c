@@ -136,9 +136,10 @@ static void lists_fini(struct lists *l)
     cJSON_Delete(l->hpas);
 }
 
-/* As rec_list keeps them: each item trimmed and packed (the list is new: mla__pack_list_delete).
- * Each packed copy prints as the tree it was made from. */
-static cJSON *packed_of(const cJSON *items)
+/* As rec_list keeps them: each item trimmed and packed, or summarized (the list is new:
+ * mla__pack_list_delete). Each packed copy prints as the tree it was made from; a summary
+ * gives that tree back whole, and holds only the few members read besides the decision. */
+static cJSON *packed_of(const cJSON *items, bool summary)
 {
     cJSON *out = cJSON_CreateArray();
     const cJSON *x;
@@ -146,12 +147,21 @@ static cJSON *packed_of(const cJSON *items)
     {
         cJSON *t = cJSON_Duplicate(x, 1);
         mla__reconcile_trim(t);
-        cJSON *p = mla__pack(t);
-        char *a = cJSON_PrintUnformatted(t), *b = cJSON_PrintUnformatted(p);
+        cJSON *p = summary ? mla__pack_summary(t) : mla__pack(t);
+        cJSON *w = summary ? mla__reconcile_whole(p) : NULL;
+        cr_assert_eq(!w, !summary);
+        char *a = cJSON_PrintUnformatted(t), *b = cJSON_PrintUnformatted(w ? w : p);
         cr_assert_str_eq(b, a);
-        cr_assert(cJSON_Compare(p, t, 1));
+        cr_assert(cJSON_Compare(w ? w : p, t, 1));
+        if (summary) {
+            cr_assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "spec"), "template"));
+            cr_assert_null(cJSON_GetObjectItem(meta(p), "labels"));
+            cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(meta(p), "uid")),
+                             cJSON_GetStringValue(cJSON_GetObjectItem(meta(t), "uid")));
+        }
         free(a);
         free(b);
+        cJSON_Delete(w);
         cJSON_Delete(t);
         cJSON_AddItemToArray(out, p);
     }
@@ -247,7 +257,8 @@ Test(reconcile_trim, a_pass_plans_the_same_on_trimmed_objects, .init = init)
     trim_all(trimmed.sos, false);
     trim_all(trimmed.hpas, false);
     cJSON *p_trim = plan_of(&trimmed, ps, &st_trim);
-    struct lists packed = {packed_of(whole.deps), packed_of(whole.sos), packed_of(whole.hpas)};
+    struct lists packed = {packed_of(whole.deps, true), packed_of(whole.sos, false),
+                           packed_of(whole.hpas, false)};
     struct mla_reconcile_stats st_pack = {0};
     cJSON *p_pack = plan_of(&packed, ps, &st_pack);
 
