@@ -95,6 +95,7 @@ struct rec_keep {
     bool (*keep)(const cJSON *); /* NULL: every item */
     const char *kind;            /* set as each item's "kind" (LIST items carry none), or NULL */
     bool summary;                /* mla__pack_summary rather than mla__pack */
+    struct mla__pack_keys *keys; /* borrowed, may be NULL: the pass's shared member names */
 };
 
 /* One LIST, every page. Each kept item is trimmed and packed (reconcile-int.h) as its page is
@@ -138,7 +139,8 @@ static enum mla_code rec_list(struct mla_reconcile *r, const char *path,
                     /* right away: the page's other items are freed */
                     mla__reconcile_trim(x);
                     /* all takes the copy */
-                    cJSON_AddItemToArray(all, how->summary ? mla__pack_summary(x) : mla__pack(x));
+                    cJSON_AddItemToArray(all, how->summary ? mla__pack_summary(x, how->keys)
+                                                           : mla__pack(x, how->keys));
                 }
                 cJSON_Delete(x);
             }
@@ -225,11 +227,12 @@ static void rec_read_owners(struct mla_reconcile *r, const char *fmt, const cJSO
 }
 
 /* What a pass read (owned). The listed ones (rec_list: deps, bypassed, sos, hpas, jobs,
- * bypassed_jobs, sjs) are packed lists; the others (terminating, owners, unknown, job_owners,
- * job_unknown) are plain cJSON. */
+ * bypassed_jobs, sjs) are packed lists, their member names in `keys`; the others (terminating,
+ * owners, unknown, job_owners, job_unknown) are plain cJSON. */
 struct rec_read {
     cJSON *deps, *bypassed, *sos, *hpas, *terminating, *owners, *unknown;
     cJSON *jobs, *bypassed_jobs, *sjs, *job_owners, *job_unknown; /* rec_read_jobs */
+    struct mla__pack_keys *keys;                                  /* freed last */
 };
 
 /* Frees what the plan's execution no longer needs once planned: all but the ScaledObjects
@@ -256,6 +259,8 @@ static void rec_read_fini(struct rec_read *rd)
     rec_read_drop_planned(rd);
     mla__pack_list_delete(rd->sos);
     rd->sos = NULL;
+    mla__pack_keys_destroy(rd->keys);
+    rd->keys = NULL;
 }
 
 /* The Job templates and the ScaledJobs (rd->jobs, bypassed_jobs, sjs), then the template Jobs
@@ -277,7 +282,7 @@ static void rec_read_jobs(struct mla_reconcile *r, struct rec_read *rd)
     for (size_t i = 0; i < 3; i++) {
         struct mla_err e;
         mla_err_clear(&e);
-        const struct rec_keep how = {.keep = i == 1 ? rec_opted_in : NULL};
+        const struct rec_keep how = {.keep = i == 1 ? rec_opted_in : NULL, .keys = rd->keys};
         if (rec_list(r, paths[i], &how, into[i], &e) != MLA_OK) {
             long sup = 0;
             if (mla_log_limit_allow(&r->rl_jobs, 300.0, &sup))
@@ -313,7 +318,7 @@ static void rec_read_statefulsets(struct mla_reconcile *r, struct rec_read *rd)
         mla_err_clear(&e);
         /* the managed ones as summaries, as the managed Deployments (rec_read) */
         const struct rec_keep how = {.keep = i ? rec_opted_in : NULL, .kind = "StatefulSet",
-                                     .summary = i == 0};
+                                     .summary = i == 0, .keys = rd->keys};
         if (rec_list(r, paths[i], &how, &items, &e) != MLA_OK) {
             long sup = 0;
             if (mla_log_limit_allow(&r->rl_sts, 300.0, &sup))
@@ -332,7 +337,10 @@ static enum mla_code rec_read(struct mla_reconcile *r, struct rec_read *rd, stru
 {
     /* the managed Deployments, every one of them at scale, as summaries: the planner parses
      * each back only for its decision (reconcile-int.h); the bypassed ones are few */
-    const struct rec_keep managed = {.summary = true}, bypassed = {.keep = rec_opted_in};
+    rd->keys = mla__pack_keys_create();
+    const struct rec_keep managed = {.summary = true, .keys = rd->keys};
+    const struct rec_keep bypassed = {.keep = rec_opted_in, .keys = rd->keys};
+    const struct rec_keep all = {.keys = rd->keys};
     enum mla_code rc = rec_list(r, "/apis/apps/v1/deployments?labelSelector="
                                    "ml-autoscaling.io%2Fmanaged%3Dtrue", &managed, &rd->deps, err);
     if (rc == MLA_OK) /* no selector on annotations: unmanaged ones, filtered here */
@@ -341,9 +349,9 @@ static enum mla_code rec_read(struct mla_reconcile *r, struct rec_read *rd, stru
     if (rc == MLA_OK)
         rec_read_statefulsets(r, rd);
     if (rc == MLA_OK)
-        rc = rec_list(r, "/apis/keda.sh/v1alpha1/scaledobjects", NULL, &rd->sos, err);
+        rc = rec_list(r, "/apis/keda.sh/v1alpha1/scaledobjects", &all, &rd->sos, err);
     if (rc == MLA_OK)
-        rc = rec_list(r, "/apis/autoscaling/v2/horizontalpodautoscalers", NULL, &rd->hpas, err);
+        rc = rec_list(r, "/apis/autoscaling/v2/horizontalpodautoscalers", &all, &rd->hpas, err);
     if (rc != MLA_OK)
         return mla_err_prefix(err, rc, "reconcile");
     rd->terminating = rec_terminating(r);

@@ -139,7 +139,7 @@ static void lists_fini(struct lists *l)
 /* As rec_list keeps them: each item trimmed and packed, or summarized (the list is new:
  * mla__pack_list_delete). Each packed copy prints as the tree it was made from; a summary
  * gives that tree back whole, and holds only the few members read besides the decision. */
-static cJSON *packed_of(const cJSON *items, bool summary)
+static cJSON *packed_of(const cJSON *items, bool summary, struct mla__pack_keys *keys)
 {
     cJSON *out = cJSON_CreateArray();
     const cJSON *x;
@@ -147,7 +147,7 @@ static cJSON *packed_of(const cJSON *items, bool summary)
     {
         cJSON *t = cJSON_Duplicate(x, 1);
         mla__reconcile_trim(t);
-        cJSON *p = summary ? mla__pack_summary(t) : mla__pack(t);
+        cJSON *p = summary ? mla__pack_summary(t, keys) : mla__pack(t, keys);
         cJSON *w = summary ? mla__reconcile_whole(p) : NULL;
         cr_assert_eq(!w, !summary);
         char *a = cJSON_PrintUnformatted(t), *b = cJSON_PrintUnformatted(w ? w : p);
@@ -257,8 +257,9 @@ Test(reconcile_trim, a_pass_plans_the_same_on_trimmed_objects, .init = init)
     trim_all(trimmed.sos, false);
     trim_all(trimmed.hpas, false);
     cJSON *p_trim = plan_of(&trimmed, ps, &st_trim);
-    struct lists packed = {packed_of(whole.deps, true), packed_of(whole.sos, false),
-                           packed_of(whole.hpas, false)};
+    struct mla__pack_keys *keys = mla__pack_keys_create(); /* shared, as in a pass */
+    struct lists packed = {packed_of(whole.deps, true, keys), packed_of(whole.sos, false, keys),
+                           packed_of(whole.hpas, false, NULL)};
     struct mla_reconcile_stats st_pack = {0};
     cJSON *p_pack = plan_of(&packed, ps, &st_pack);
 
@@ -322,6 +323,7 @@ Test(reconcile_trim, a_pass_plans_the_same_on_trimmed_objects, .init = init)
     mla__pack_list_delete(packed.deps);
     mla__pack_list_delete(packed.sos);
     mla__pack_list_delete(packed.hpas);
+    mla__pack_keys_destroy(keys);
     cJSON_Delete(first);
     cJSON_Delete(p_whole);
     cJSON_Delete(p_trim);
@@ -375,11 +377,13 @@ static char *same_step(const cJSON *so)
 {
     cJSON *t = cJSON_Duplicate(so, 1);
     mla__reconcile_trim(t);
-    cJSON *p = mla__pack(t);
+    struct mla__pack_keys *keys = mla__pack_keys_create();
+    cJSON *p = mla__pack(t, keys);
     cJSON_Delete(t);
     struct mla_predict_result rw, rp;
     char *aw = step_of(so, &rw), *ap = step_of(p, &rp);
     mla__pack_free(p);
+    mla__pack_keys_destroy(keys);
     cr_assert_str_eq(ap, aw);
     cr_assert_eq(rp.min_replicas, rw.min_replicas);
     cr_assert_eq(rp.max_replicas, rw.max_replicas);
