@@ -9,7 +9,10 @@
 #
 # Usage: loop_scale.sh [N...]      (default: 100 1000; passes 0..MLA_LOOP_PASSES, default 2)
 # Env: MLA_LOOP_MODELS (the driver's --loop-models; 0 = one-shot, full lookback every pass),
-#      MLA_LOOP_PAGE (LIST page size, default 500), MLA_LOOP_CSV (append rows to this file).
+#      MLA_LOOP_PAGE (LIST page size, default 500), MLA_LOOP_CSV (append rows to this file),
+#      MLA_LOOP_WRAP (a command the driver runs under, e.g. "valgrind --tool=massif
+#      --massif-out-file=/tmp/m.out": heap profiles of the same passes; figures then are the
+#      wrapper's), MLA_LOOP_KEEP (a directory: the driver's stderr is copied there).
 # Pass 0 builds every model from the whole lookback; the script then waits for the next 300 s
 # grid point (up to 5 minutes), so that pass 1 fetches one new sample per ScaledObject; pass 2
 # and later run at once, within the same step (no query at all). Pass 0 is also what every
@@ -90,7 +93,8 @@ PYEOF
   mkfifo "$T/in"
   # --loop-interval: serve's default, which paces the pass's Prometheus queries (N / 48 s at
   # least); the driver never leads, so it runs no pass of its own at that interval
-  "$B/mla-controller-driver" --kube-url "$API" --kube-token-file "$T/token" --prom-url "$PROM" \
+  # shellcheck disable=SC2086
+  ${MLA_LOOP_WRAP:-} "$B/mla-controller-driver" --kube-url "$API" --kube-token-file "$T/token" --prom-url "$PROM" \
     --template "$T/so-template.json" --loop-interval 60 --lease-namespace bench \
     --lease-name loop-scale --list-page-size "$PAGE" --loop-models "$MODELS" --log-level warn \
     <"$T/in" >"$T/out" 2>"$T/drv.err" &
@@ -138,5 +142,9 @@ PYEOF
     fi
   done
   exec 3>&-
+  if [ -n "${MLA_LOOP_KEEP:-}" ]; then
+    kill -INT "$DRV_PID" 2>/dev/null; wait "$DRV_PID" 2>/dev/null
+    cp "$T/drv.err" "$MLA_LOOP_KEEP/drv-$N.err"
+  fi
 }
 for n in "$@"; do run_n "$n"; done

@@ -54,7 +54,8 @@ struct mla_reconcile_config {
     void *predict_ctx;
     /* Optional, with predict (ctx = predict_ctx), in the pass's thread: pass_begin before the
      * plan runs, with the managed Deployments the pass read (borrowed for the call only: the
-     * pass frees them before it runs the plan), so the hook needs no read of its own per
+     * pass frees them before it runs the plan; summaries, which hold their kind, namespace,
+     * name and spec.replicas), so the hook needs no read of its own per
      * ScaledObject; pass_end after the plan ran. */
     void (*pass_begin)(void *ctx, const cJSON *deployments);
     void (*pass_end)(void *ctx);
@@ -103,7 +104,8 @@ enum mla_code mla_reconcile_run_once(struct mla_reconcile *r, struct mla_reconci
 
 /* What one pass read. Everything is borrowed; arrays may be NULL (empty). */
 struct mla_reconcile_input {
-    const cJSON *deployments;   /* managed Deployments (label selector) */
+    const cJSON *deployments;   /* managed Deployments (label selector); the pass gives
+                                 * summaries of them (src/controller/reconcile-int.h) */
     const cJSON *bypassed;      /* opted-in Deployments without the managed label */
     const cJSON *scaledobjects; /* all ScaledObjects */
     const cJSON *hpas;          /* all HPAs */

@@ -90,10 +90,23 @@ static void rec_escape(struct mla_buf *b, const char *s)
     }
 }
 
-/* One LIST, every page. `keep` (may be NULL) filters the items kept. *items new. */
+/* How rec_list keeps the items of a LIST (reconcile-int.h). */
+struct rec_keep {
+    bool (*keep)(const cJSON *); /* NULL: every item */
+    const char *kind;            /* set as each item's "kind" (LIST items carry none), or NULL */
+    bool summary;                /* mla__pack_summary rather than mla__pack */
+    struct mla__pack_keys *keys; /* borrowed, may be NULL: the pass's shared member names */
+};
+
+/* One LIST, every page. Each kept item is trimmed and packed (reconcile-int.h) as its page is
+ * parsed: *items new, free with mla__pack_list_delete; its items are read-only. how: NULL
+ * keeps every item packed. */
 static enum mla_code rec_list(struct mla_reconcile *r, const char *path,
-                              bool (*keep)(const cJSON *), cJSON **items, struct mla_err *err)
+                              const struct rec_keep *how, cJSON **items, struct mla_err *err)
 {
+    static const struct rec_keep all_packed = {0};
+    if (!how)
+        how = &all_packed;
     cJSON *all = cJSON_CreateArray();
     char *cont = NULL;
     enum mla_code rc;
@@ -118,11 +131,18 @@ static enum mla_code rec_list(struct mla_reconcile *r, const char *path,
             cJSON *it = cJSON_GetObjectItemCaseSensitive(resp.body, "items");
             for (cJSON *x = it ? cJSON_DetachItemFromArray(it, 0) : NULL; x;
                  x = cJSON_DetachItemFromArray(it, 0)) {
-                if (!keep || keep(x)) {
-                    mla__reconcile_trim(x); /* right away: the page's other items are freed */
-                    cJSON_AddItemToArray(all, x); /* all takes x */
-                } else
-                    cJSON_Delete(x);
+                if (!how->keep || how->keep(x)) {
+                    if (how->kind) {
+                        cJSON_DeleteItemFromObjectCaseSensitive(x, "kind");
+                        cJSON_AddStringToObject(x, "kind", how->kind);
+                    }
+                    /* right away: the page's other items are freed */
+                    mla__reconcile_trim(x);
+                    /* all takes the copy */
+                    cJSON_AddItemToArray(all, how->summary ? mla__pack_summary(x, how->keys)
+                                                           : mla__pack(x, how->keys));
+                }
+                cJSON_Delete(x);
             }
             const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(resp.body, "metadata"), "continue"));
@@ -132,7 +152,7 @@ static enum mla_code rec_list(struct mla_reconcile *r, const char *path,
         mla_kube_resp_fini(&resp);
     } while (rc == MLA_OK && cont);
     if (rc != MLA_OK) {
-        cJSON_Delete(all);
+        mla__pack_list_delete(all);
         return rc;
     }
     *items = all;
@@ -159,7 +179,8 @@ static cJSON *rec_terminating(struct mla_reconcile *r)
     cJSON *names = cJSON_CreateArray(), *nss = NULL;
     struct mla_err e;
     mla_err_clear(&e);
-    if (rec_list(r, "/api/v1/namespaces", rec_ns_terminating, &nss, &e) != MLA_OK) {
+    const struct rec_keep how = {.keep = rec_ns_terminating};
+    if (rec_list(r, "/api/v1/namespaces", &how, &nss, &e) != MLA_OK) {
         mla_log(MLA_LOG_DEBUG, "rec", "namespaces not read (%s); a namespace being deleted is "
                 "found by the answers to writes", e.msg);
         return names;
@@ -171,7 +192,7 @@ static cJSON *rec_terminating(struct mla_reconcile *r)
         if (name)
             cJSON_AddItemToArray(names, cJSON_CreateString(name));
     }
-    cJSON_Delete(nss);
+    mla__pack_list_delete(nss);
     return names;
 }
 
@@ -205,10 +226,13 @@ static void rec_read_owners(struct mla_reconcile *r, const char *fmt, const cJSO
     }
 }
 
-/* What a pass read (owned). */
+/* What a pass read (owned). The listed ones (rec_list: deps, bypassed, sos, hpas, jobs,
+ * bypassed_jobs, sjs) are packed lists, their member names in `keys`; the others (terminating,
+ * owners, unknown, job_owners, job_unknown) are plain cJSON. */
 struct rec_read {
     cJSON *deps, *bypassed, *sos, *hpas, *terminating, *owners, *unknown;
     cJSON *jobs, *bypassed_jobs, *sjs, *job_owners, *job_unknown; /* rec_read_jobs */
+    struct mla__pack_keys *keys;                                  /* freed last */
 };
 
 /* Frees what the plan's execution no longer needs once planned: all but the ScaledObjects
@@ -216,20 +240,27 @@ struct rec_read {
  * freed before the pass's first pass builds its windows from Prometheus. */
 static void rec_read_drop_planned(struct rec_read *rd)
 {
-    cJSON **all[] = {&rd->deps, &rd->bypassed, &rd->hpas, &rd->terminating, &rd->owners,
-                     &rd->unknown, &rd->jobs, &rd->bypassed_jobs, &rd->sjs, &rd->job_owners,
-                     &rd->job_unknown};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        cJSON_Delete(*all[i]);
-        *all[i] = NULL;
+    cJSON **listed[] = {&rd->deps, &rd->bypassed, &rd->hpas, &rd->jobs, &rd->bypassed_jobs,
+                        &rd->sjs};
+    for (size_t i = 0; i < sizeof listed / sizeof listed[0]; i++) {
+        mla__pack_list_delete(*listed[i]);
+        *listed[i] = NULL;
+    }
+    cJSON **plain[] = {&rd->terminating, &rd->owners, &rd->unknown, &rd->job_owners,
+                       &rd->job_unknown};
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+        cJSON_Delete(*plain[i]);
+        *plain[i] = NULL;
     }
 }
 
 static void rec_read_fini(struct rec_read *rd)
 {
     rec_read_drop_planned(rd);
-    cJSON_Delete(rd->sos);
+    mla__pack_list_delete(rd->sos);
     rd->sos = NULL;
+    mla__pack_keys_destroy(rd->keys);
+    rd->keys = NULL;
 }
 
 /* The Job templates and the ScaledJobs (rd->jobs, bypassed_jobs, sjs), then the template Jobs
@@ -251,14 +282,15 @@ static void rec_read_jobs(struct mla_reconcile *r, struct rec_read *rd)
     for (size_t i = 0; i < 3; i++) {
         struct mla_err e;
         mla_err_clear(&e);
-        if (rec_list(r, paths[i], i == 1 ? rec_opted_in : NULL, into[i], &e) != MLA_OK) {
+        const struct rec_keep how = {.keep = i == 1 ? rec_opted_in : NULL, .keys = rd->keys};
+        if (rec_list(r, paths[i], &how, into[i], &e) != MLA_OK) {
             long sup = 0;
             if (mla_log_limit_allow(&r->rl_jobs, 300.0, &sup))
                 mla_log(MLA_LOG_WARN, "rec", "Job templates and ScaledJobs not repaired this "
                         "pass (RBAC from an older chart? no ScaledJob API?): %s (%ld similar "
                         "suppressed)", e.msg, sup);
             for (size_t k = 0; k < 3; k++) {
-                cJSON_Delete(*into[k]);
+                mla__pack_list_delete(*into[k]);
                 *into[k] = NULL;
             }
             return;
@@ -284,7 +316,10 @@ static void rec_read_statefulsets(struct mla_reconcile *r, struct rec_read *rd)
         cJSON *items = NULL;
         struct mla_err e;
         mla_err_clear(&e);
-        if (rec_list(r, paths[i], i ? rec_opted_in : NULL, &items, &e) != MLA_OK) {
+        /* the managed ones as summaries, as the managed Deployments (rec_read) */
+        const struct rec_keep how = {.keep = i ? rec_opted_in : NULL, .kind = "StatefulSet",
+                                     .summary = i == 0, .keys = rd->keys};
+        if (rec_list(r, paths[i], &how, &items, &e) != MLA_OK) {
             long sup = 0;
             if (mla_log_limit_allow(&r->rl_sts, 300.0, &sup))
                 mla_log(MLA_LOG_WARN, "rec", "StatefulSets not read this pass (RBAC from an "
@@ -292,28 +327,31 @@ static void rec_read_statefulsets(struct mla_reconcile *r, struct rec_read *rd)
             return;
         }
         cJSON *x;
-        while ((x = cJSON_DetachItemFromArray(items, 0))) {
-            cJSON_DeleteItemFromObjectCaseSensitive(x, "kind");
-            cJSON_AddStringToObject(x, "kind", "StatefulSet");
-            cJSON_AddItemToArray(into[i], x); /* into[i] takes x */
-        }
-        cJSON_Delete(items);
+        while ((x = cJSON_DetachItemFromArray(items, 0)))
+            cJSON_AddItemToArray(into[i], x); /* into[i] takes x (packed, as its items) */
+        mla__pack_list_delete(items);
     }
 }
 
 static enum mla_code rec_read(struct mla_reconcile *r, struct rec_read *rd, struct mla_err *err)
 {
+    /* the managed Deployments, every one of them at scale, as summaries: the planner parses
+     * each back only for its decision (reconcile-int.h); the bypassed ones are few */
+    rd->keys = mla__pack_keys_create();
+    const struct rec_keep managed = {.summary = true, .keys = rd->keys};
+    const struct rec_keep bypassed = {.keep = rec_opted_in, .keys = rd->keys};
+    const struct rec_keep all = {.keys = rd->keys};
     enum mla_code rc = rec_list(r, "/apis/apps/v1/deployments?labelSelector="
-                                   "ml-autoscaling.io%2Fmanaged%3Dtrue", NULL, &rd->deps, err);
+                                   "ml-autoscaling.io%2Fmanaged%3Dtrue", &managed, &rd->deps, err);
     if (rc == MLA_OK) /* no selector on annotations: unmanaged ones, filtered here */
         rc = rec_list(r, "/apis/apps/v1/deployments?labelSelector=%21ml-autoscaling.io%2Fmanaged",
-                      rec_opted_in, &rd->bypassed, err);
+                      &bypassed, &rd->bypassed, err);
     if (rc == MLA_OK)
         rec_read_statefulsets(r, rd);
     if (rc == MLA_OK)
-        rc = rec_list(r, "/apis/keda.sh/v1alpha1/scaledobjects", NULL, &rd->sos, err);
+        rc = rec_list(r, "/apis/keda.sh/v1alpha1/scaledobjects", &all, &rd->sos, err);
     if (rc == MLA_OK)
-        rc = rec_list(r, "/apis/autoscaling/v2/horizontalpodautoscalers", NULL, &rd->hpas, err);
+        rc = rec_list(r, "/apis/autoscaling/v2/horizontalpodautoscalers", &all, &rd->hpas, err);
     if (rc != MLA_OK)
         return mla_err_prefix(err, rc, "reconcile");
     rd->terminating = rec_terminating(r);

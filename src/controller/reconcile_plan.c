@@ -380,16 +380,22 @@ enum mla_code mla_reconcile_plan(const struct mla_reconcile_input *in, cJSON **p
     const cJSON *x;
     cJSON_ArrayForEach(x, in->deployments)
     {
-        rp_deployment(&p, x, false);
+        /* a summary (reconcile-int.h) is decided on its whole object, parsed for this one */
+        cJSON *whole = mla__reconcile_whole(x);
+        rp_deployment(&p, whole ? whole : x, false);
+        cJSON_Delete(whole);
     }
     cJSON_ArrayForEach(x, in->bypassed)
     {
-        const char *en = mla_kube_annotation(x, "ml-autoscaling.io/enabled");
-        const char *ns = mla_kube_meta_str(x, "namespace");
-        const char *nm = mla_kube_meta_str(x, "name");
+        cJSON *whole = mla__reconcile_whole(x);
+        const cJSON *d = whole ? whole : x;
+        const char *en = mla_kube_annotation(d, "ml-autoscaling.io/enabled");
+        const char *ns = mla_kube_meta_str(d, "namespace");
+        const char *nm = mla_kube_meta_str(d, "name");
         /* a Deployment in both lists was marked between the two reads: once is enough */
         if (en && !strcmp(en, "true") && ns && nm && !mla__objidx_find(p.deps, ns, nm))
-            rp_deployment(&p, x, true);
+            rp_deployment(&p, d, true);
+        cJSON_Delete(whole);
     }
     cJSON_ArrayForEach(x, in->scaledobjects)
     {

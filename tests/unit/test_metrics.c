@@ -71,3 +71,31 @@ Test(metrics, render_lists_series_in_creation_order_after_a_removal, .fini = fin
     cr_assert_null(strstr(out, "a=\"2\""), "%s", out);
     mla_buf_fini(&b);
 }
+
+/* A series stores as many bucket counts as its family has bounds (none for gauges): the
+ * histogram of 24 bounds (the most a family keeps) counts into each, and a gauge of the same
+ * name's neighbours is unaffected. */
+Test(metrics, histogram_buckets_are_counted_with_per_family_storage, .fini = fini)
+{
+    double bounds[24];
+    for (int i = 0; i < 24; i++)
+        bounds[i] = i + 1;
+    struct mla_metric *g = mla_metrics_get(MLA_METRIC_GAUGE, "mla_test_gauge", "h", "", NULL, 0);
+    struct mla_metric *h = mla_metrics_get(MLA_METRIC_HISTOGRAM, "mla_test_hist", "h", "a=\"1\"",
+                                           bounds, 24);
+    mla_metric_set(g, 7);
+    mla_metric_observe(h, 0.5);  /* le 1 */
+    mla_metric_observe(h, 24);   /* le 24, the last bound */
+    mla_metric_observe(h, 99);   /* +Inf only */
+    struct mla_buf b;
+    mla_buf_init(&b, 0);
+    cr_assert_eq(mla_metrics_render(&b), MLA_OK);
+    const char *out = mla_buf_str(&b);
+    cr_assert(strstr(out, "mla_test_hist_bucket{a=\"1\",le=\"1\"} 1\n"), "%s", out);
+    cr_assert(strstr(out, "mla_test_hist_bucket{a=\"1\",le=\"23\"} 1\n"), "%s", out);
+    cr_assert(strstr(out, "mla_test_hist_bucket{a=\"1\",le=\"24\"} 2\n"), "%s", out);
+    cr_assert(strstr(out, "mla_test_hist_bucket{a=\"1\",le=\"+Inf\"} 3\n"), "%s", out);
+    cr_assert(strstr(out, "mla_test_hist_count{a=\"1\"} 3\n"), "%s", out);
+    cr_assert(strstr(out, "mla_test_gauge 7\n"), "%s", out);
+    mla_buf_fini(&b);
+}
