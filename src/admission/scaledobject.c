@@ -11,12 +11,12 @@
 #include "mla/scaledobject.h"
 
 #include <openssl/evp.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mla/mem.h"
+#include "mla/numfmt.h"
 
 void mla_so_short_name(const char *name, size_t max, char *out)
 {
@@ -59,47 +59,9 @@ static cJSON *so_num(cJSON *o, const char *lit, double v)
     return so_put(o, lit, cJSON_CreateNumber(v));
 }
 
-/* Formats v as "%.15g" would for the values policies hold (whole numbers and up to three
- * decimals: 80, 0.6, 2.5, 0.125), by hand; anything else through snprintf. Why: thresholds and
- * the predictive-config numbers are formatted on every opted-in admission, and snprintf of a
- * double costs thousands of instructions. The result is checked to read back as v. */
-static void so_fmt_num(char *out, size_t n, double v)
-{
-    if (isfinite(v) && fabs(v) < 1e12) {
-        long long m = llround(v * 1000.0);
-        if ((double)m / 1000.0 == v) {
-            char t[32], *e = t + sizeof t, *q = e;
-            unsigned long long u = m < 0 ? 0ULL - (unsigned long long)m : (unsigned long long)m;
-            unsigned frac = (unsigned)(u % 1000);
-            u /= 1000;
-            if (frac) {
-                int digits = 3;
-                while (frac % 10 == 0) {
-                    frac /= 10;
-                    digits--;
-                }
-                for (int i = 0; i < digits; i++) {
-                    *--q = (char)('0' + frac % 10);
-                    frac /= 10;
-                }
-                *--q = '.';
-            }
-            do {
-                *--q = (char)('0' + u % 10);
-                u /= 10;
-            } while (u);
-            if (m < 0)
-                *--q = '-';
-            size_t len = (size_t)(e - q);
-            if (len < n) {
-                memcpy(out, q, len);
-                out[len] = '\0';
-                return;
-            }
-        }
-    }
-    snprintf(out, n, "%.15g", v);
-}
+/* The numbers' text: mla_fmt_num (base/numfmt.c), shared with the policy compiler, which
+ * renders the policy-only parts of the predictive-config annotation with it. */
+static void so_fmt_num(char *out, size_t n, double v) { mla_fmt_num(out, n, v); }
 
 static void so_num_str(cJSON *md, const char *key, double v)
 {
@@ -340,13 +302,17 @@ static enum mla_code so_predictive(const struct mla_resolved *r, cJSON *anns,
     pc_key(&b, "enabled");
     pc_raw(&b, r->predictive ? "true" : "false");
     pc_str(&b, "query", s->pred.query ? mla_buf_str(&q) : NULL);
-    pc_num(&b, "lookbackHours", s->pred.lookback_h);
-    pc_num(&b, "stepSeconds", s->pred.step_s);
-    pc_num(&b, "horizonMinutes", s->pred.horizon_min);
-    pc_num(&b, "scaleAheadMinutes", s->pred.ahead_min);
-    pc_num(&b, "confidenceThreshold", s->pred.conf);
-    pc_num(&b, "quantile", s->pred.quantile);
-    pc_num(&b, "anomalyThreshold", s->pred.anomaly);
+    if (s->pc_fixed[0]) {
+        pc_raw(&b, s->pc_fixed[0]);
+    } else {
+        pc_num(&b, "lookbackHours", s->pred.lookback_h);
+        pc_num(&b, "stepSeconds", s->pred.step_s);
+        pc_num(&b, "horizonMinutes", s->pred.horizon_min);
+        pc_num(&b, "scaleAheadMinutes", s->pred.ahead_min);
+        pc_num(&b, "confidenceThreshold", s->pred.conf);
+        pc_num(&b, "quantile", s->pred.quantile);
+        pc_num(&b, "anomalyThreshold", s->pred.anomaly);
+    }
     if (r->has_capacity)
         pc_num(&b, "capacityPerReplica", r->capacity);
     else
@@ -374,18 +340,26 @@ static enum mla_code so_predictive(const struct mla_resolved *r, cJSON *anns,
                s->night_max < r->max_replicas ? s->night_max : r->max_replicas);
     else
         pc_null(&b, "nightMaxReplicas");
-    if (s->has_cost)
-        pc_num(&b, "replicaHourlyCost", s->replica_cost);
-    else
-        pc_null(&b, "replicaHourlyCost");
-    if (s->has_max_cost)
-        pc_num(&b, "maxHourlyCost", s->max_cost);
-    else
-        pc_null(&b, "maxHourlyCost");
+    if (s->pc_fixed[1]) {
+        pc_raw(&b, s->pc_fixed[1]);
+    } else {
+        if (s->has_cost)
+            pc_num(&b, "replicaHourlyCost", s->replica_cost);
+        else
+            pc_null(&b, "replicaHourlyCost");
+        if (s->has_max_cost)
+            pc_num(&b, "maxHourlyCost", s->max_cost);
+        else
+            pc_null(&b, "maxHourlyCost");
+    }
     pc_num(&b, "minReplicas", r->min_replicas);
     pc_num(&b, "maxReplicas", r->max_replicas);
-    pc_num(&b, "hysteresisStep", s->pred.hyst_step);
-    pc_num(&b, "scaleDownHoldMinutes", s->pred.hold_min);
+    if (s->pc_fixed[2]) {
+        pc_raw(&b, s->pc_fixed[2]);
+    } else {
+        pc_num(&b, "hysteresisStep", s->pred.hyst_step);
+        pc_num(&b, "scaleDownHoldMinutes", s->pred.hold_min);
+    }
     pc_raw(&b, "}");
     b.s[b.n] = '\0'; /* pc_room always leaves room for it */
     so_str(anns, MLA_ANN_PREFIX "predictive-config", b.s);
