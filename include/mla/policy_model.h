@@ -190,6 +190,13 @@ struct mla_settings {
     const cJSON *spot_affinity;    /* a preferredDuringScheduling term, NULL when none */
     const cJSON *spot_tolerations; /* array, NULL when none */
     struct mla_sj_settings sj;
+    /* The predictive-config annotation's members that depend on these settings alone, as
+     * its writer (admission/scaledobject.c) would write them, rendered once when the set is
+     * compiled instead of on every admission: [0] ,"lookbackHours":..."anomalyThreshold":x,
+     * [1] ,"replicaHourlyCost":x,"maxHourlyCost":y, [2] ,"hysteresisStep":x,
+     * "scaleDownHoldMinutes":y. Borrowed from the set's arena; NULL when not rendered
+     * (settings built outside the compiler), then the writer formats them itself. */
+    const char *pc_fixed[3];
 };
 
 struct mla_profile {

@@ -11,12 +11,12 @@
 #include "mla/scaledobject.h"
 
 #include <openssl/evp.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mla/mem.h"
+#include "mla/numfmt.h"
 
 void mla_so_short_name(const char *name, size_t max, char *out)
 {
@@ -59,47 +59,9 @@ static cJSON *so_num(cJSON *o, const char *lit, double v)
     return so_put(o, lit, cJSON_CreateNumber(v));
 }
 
-/* Formats v as "%.15g" would for the values policies hold (whole numbers and up to three
- * decimals: 80, 0.6, 2.5, 0.125), by hand; anything else through snprintf. Why: thresholds and
- * the predictive-config numbers are formatted on every opted-in admission, and snprintf of a
- * double costs thousands of instructions. The result is checked to read back as v. */
-static void so_fmt_num(char *out, size_t n, double v)
-{
-    if (isfinite(v) && fabs(v) < 1e12) {
-        long long m = llround(v * 1000.0);
-        if ((double)m / 1000.0 == v) {
-            char t[32], *e = t + sizeof t, *q = e;
-            unsigned long long u = m < 0 ? 0ULL - (unsigned long long)m : (unsigned long long)m;
-            unsigned frac = (unsigned)(u % 1000);
-            u /= 1000;
-            if (frac) {
-                int digits = 3;
-                while (frac % 10 == 0) {
-                    frac /= 10;
-                    digits--;
-                }
-                for (int i = 0; i < digits; i++) {
-                    *--q = (char)('0' + frac % 10);
-                    frac /= 10;
-                }
-                *--q = '.';
-            }
-            do {
-                *--q = (char)('0' + u % 10);
-                u /= 10;
-            } while (u);
-            if (m < 0)
-                *--q = '-';
-            size_t len = (size_t)(e - q);
-            if (len < n) {
-                memcpy(out, q, len);
-                out[len] = '\0';
-                return;
-            }
-        }
-    }
-    snprintf(out, n, "%.15g", v);
-}
+/* The numbers' text: mla_fmt_num (base/numfmt.c), shared with the policy compiler, which
+ * renders the policy-only parts of the predictive-config annotation with it. */
+static void so_fmt_num(char *out, size_t n, double v) { mla_fmt_num(out, n, v); }
 
 static void so_num_str(cJSON *md, const char *key, double v)
 {
@@ -278,6 +240,15 @@ static void pc_num(struct pc_w *w, const char *k, double v)
     pc_raw(w, t);
 }
 
+/* The bytes pc_str cannot copy as they are: the NUL (end of the string), the other control
+ * characters, '"' and '\\'. */
+#define PC_CTL4(b) [b] = true, [(b) + 1] = true, [(b) + 2] = true, [(b) + 3] = true
+static const bool pc_special[256] = {
+    PC_CTL4(0x00), PC_CTL4(0x04), PC_CTL4(0x08), PC_CTL4(0x0c), PC_CTL4(0x10), PC_CTL4(0x14),
+    PC_CTL4(0x18), PC_CTL4(0x1c), ['"'] = true, ['\\'] = true,
+};
+#undef PC_CTL4
+
 /* v as mla_buf_add_json_str writes it (the annotation's bytes are unchanged): `"` `\` \n \r \t
  * escaped by name, the other bytes below 0x20 as \u00xx, everything else as it is. The worst
  * case (6 bytes a byte) is reserved once. */
@@ -293,10 +264,17 @@ static void pc_str(struct pc_w *w, const char *k, const char *v)
     size_t vl = strlen(v);
     char *o = pc_room(w, 6 * vl + 2);
     *o++ = '"';
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-        if (*p >= 0x20 && *p != '"' && *p != '\\') {
-            *o++ = (char)*p;
-        } else if (*p >= 0x20 || esc[*p]) {
+    /* Bytes that need nothing are copied in runs (a table look-up per byte, one memcpy per
+     * run: the expanded query is most of this text). The NUL ends a run too. */
+    for (const unsigned char *p = (const unsigned char *)v;; p++) {
+        const unsigned char *run = p;
+        while (!pc_special[*p])
+            p++;
+        memcpy(o, run, (size_t)(p - run));
+        o += p - run;
+        if (!*p)
+            break;
+        if (*p >= 0x20 || esc[*p]) {
             *o++ = '\\';
             *o++ = *p >= 0x20 ? (char)*p : esc[*p];
         } else {
@@ -316,18 +294,18 @@ static void pc_null(struct pc_w *w, const char *k)
     pc_raw(w, "null");
 }
 
-static enum mla_code so_predictive(const struct mla_resolved *r, cJSON *anns,
+/* q: scratch buffer for the expanded query, then reused by the triggers (one allocation per
+ * ScaledObject instead of one per use). */
+static enum mla_code so_predictive(const struct mla_resolved *r, cJSON *anns, struct mla_buf *q,
                                    struct mla_err *err)
 {
     const struct mla_settings *s = r->s;
     if (!r->predictive && !r->nwin && !s->has_max_cost)
         return MLA_OK; /* nothing for the loop to do */
-    struct mla_buf q;
-    mla_buf_init(&q, 64 * 1024);
+    mla_buf_reset(q);
     if (s->pred.query) {
-        enum mla_code rc = mla_tpl_expand(s->pred.query, r->name, r->ns, r->ann, &q, err);
+        enum mla_code rc = mla_tpl_expand(s->pred.query, r->name, r->ns, r->ann, q, err);
         if (rc != MLA_OK) {
-            mla_buf_fini(&q);
             char why[sizeof err->msg];
             snprintf(why, sizeof why, "%s", err ? err->msg : "");
             return mla_err_set(err, rc, "%s by profile '%s' (policy '%s'): its predictive.query "
@@ -339,14 +317,18 @@ static enum mla_code so_predictive(const struct mla_resolved *r, cJSON *anns,
     pc_raw(&b, "{");
     pc_key(&b, "enabled");
     pc_raw(&b, r->predictive ? "true" : "false");
-    pc_str(&b, "query", s->pred.query ? mla_buf_str(&q) : NULL);
-    pc_num(&b, "lookbackHours", s->pred.lookback_h);
-    pc_num(&b, "stepSeconds", s->pred.step_s);
-    pc_num(&b, "horizonMinutes", s->pred.horizon_min);
-    pc_num(&b, "scaleAheadMinutes", s->pred.ahead_min);
-    pc_num(&b, "confidenceThreshold", s->pred.conf);
-    pc_num(&b, "quantile", s->pred.quantile);
-    pc_num(&b, "anomalyThreshold", s->pred.anomaly);
+    pc_str(&b, "query", s->pred.query ? mla_buf_str(q) : NULL);
+    if (s->pc_fixed[0]) {
+        pc_raw(&b, s->pc_fixed[0]);
+    } else {
+        pc_num(&b, "lookbackHours", s->pred.lookback_h);
+        pc_num(&b, "stepSeconds", s->pred.step_s);
+        pc_num(&b, "horizonMinutes", s->pred.horizon_min);
+        pc_num(&b, "scaleAheadMinutes", s->pred.ahead_min);
+        pc_num(&b, "confidenceThreshold", s->pred.conf);
+        pc_num(&b, "quantile", s->pred.quantile);
+        pc_num(&b, "anomalyThreshold", s->pred.anomaly);
+    }
     if (r->has_capacity)
         pc_num(&b, "capacityPerReplica", r->capacity);
     else
@@ -374,24 +356,31 @@ static enum mla_code so_predictive(const struct mla_resolved *r, cJSON *anns,
                s->night_max < r->max_replicas ? s->night_max : r->max_replicas);
     else
         pc_null(&b, "nightMaxReplicas");
-    if (s->has_cost)
-        pc_num(&b, "replicaHourlyCost", s->replica_cost);
-    else
-        pc_null(&b, "replicaHourlyCost");
-    if (s->has_max_cost)
-        pc_num(&b, "maxHourlyCost", s->max_cost);
-    else
-        pc_null(&b, "maxHourlyCost");
+    if (s->pc_fixed[1]) {
+        pc_raw(&b, s->pc_fixed[1]);
+    } else {
+        if (s->has_cost)
+            pc_num(&b, "replicaHourlyCost", s->replica_cost);
+        else
+            pc_null(&b, "replicaHourlyCost");
+        if (s->has_max_cost)
+            pc_num(&b, "maxHourlyCost", s->max_cost);
+        else
+            pc_null(&b, "maxHourlyCost");
+    }
     pc_num(&b, "minReplicas", r->min_replicas);
     pc_num(&b, "maxReplicas", r->max_replicas);
-    pc_num(&b, "hysteresisStep", s->pred.hyst_step);
-    pc_num(&b, "scaleDownHoldMinutes", s->pred.hold_min);
+    if (s->pc_fixed[2]) {
+        pc_raw(&b, s->pc_fixed[2]);
+    } else {
+        pc_num(&b, "hysteresisStep", s->pred.hyst_step);
+        pc_num(&b, "scaleDownHoldMinutes", s->pred.hold_min);
+    }
     pc_raw(&b, "}");
     b.s[b.n] = '\0'; /* pc_room always leaves room for it */
     so_str(anns, MLA_ANN_PREFIX "predictive-config", b.s);
     if (b.s != stack)
         free(b.s);
-    mla_buf_fini(&q);
     return MLA_OK;
 }
 
@@ -418,8 +407,11 @@ enum mla_code mla_so_build(const struct mla_resolved *r, const cJSON *dep, cJSON
     so_str(anns, MLA_ANN_PREFIX "policy", r->policy->name);
     so_str(anns, MLA_ANN_PREFIX "policy-hash", r->policy->hash);
     so_str(anns, MLA_ANN_PREFIX "profile", r->profile->name);
-    enum mla_code rc = so_predictive(r, anns, err);
+    struct mla_buf tb;
+    mla_buf_init(&tb, 64 * 1024);
+    enum mla_code rc = so_predictive(r, anns, &tb, err);
     if (rc != MLA_OK) {
+        mla_buf_fini(&tb);
         cJSON_Delete(so);
         return rc;
     }
@@ -453,8 +445,6 @@ enum mla_code mla_so_build(const struct mla_resolved *r, const cJSON *dep, cJSON
             cJSON_AddItemToObject(beh, "scaleDown", so_rules(&s->down));
     }
     cJSON *trig = so_arr(spec, "triggers");
-    struct mla_buf tb;
-    mla_buf_init(&tb, 64 * 1024);
     for (size_t i = 0; i < s->ntrig && i < MLA_MAX_TRIGGERS; i++) {
         if (!r->trig_on[i])
             continue;

@@ -15,6 +15,7 @@
 
 #include "mla/hours.h"
 #include "mla/mem.h"
+#include "mla/numfmt.h"
 #include "policy-int.h"
 
 #define C_MAX_REPLICAS 10000
@@ -903,6 +904,42 @@ static void c_settings_final(struct mla__cctx *c, const json_t *cont, const char
                       "bounds.replicas.max %d", what, s->win[i].min_replicas, s->b_replicas.max);
 }
 
+/* Appends ,"k":v (v formatted as the predictive-config writer does, or null when !has) to
+ * the n bytes of o (cap bytes in all). */
+static size_t c_pc_num(char *o, size_t n, size_t cap, const char *k, bool has, double v)
+{
+    char t[64];
+    if (has)
+        mla_fmt_num(t, sizeof t, v);
+    int w = snprintf(o + n, cap - n, ",\"%s\":%s", k, has ? t : "null");
+    return w < 0 || (size_t)w >= cap - n ? cap - 1 : n + (size_t)w;
+}
+
+/* Renders s->pc_fixed (see policy_model.h) into the arena. Each part is at most 7 members of
+ * at most 26 + 63 bytes, well within 1 KB; a part that did not fit stays NULL (the writer then
+ * formats it itself). */
+static void c_pc_fixed(struct mla_arena *a, struct mla_settings *s)
+{
+    char t[1024];
+    size_t n = 0;
+    n = c_pc_num(t, n, sizeof t, "lookbackHours", true, s->pred.lookback_h);
+    n = c_pc_num(t, n, sizeof t, "stepSeconds", true, s->pred.step_s);
+    n = c_pc_num(t, n, sizeof t, "horizonMinutes", true, s->pred.horizon_min);
+    n = c_pc_num(t, n, sizeof t, "scaleAheadMinutes", true, s->pred.ahead_min);
+    n = c_pc_num(t, n, sizeof t, "confidenceThreshold", true, s->pred.conf);
+    n = c_pc_num(t, n, sizeof t, "quantile", true, s->pred.quantile);
+    n = c_pc_num(t, n, sizeof t, "anomalyThreshold", true, s->pred.anomaly);
+    s->pc_fixed[0] = n < sizeof t - 1 ? mla_arena_strdup(a, t) : NULL;
+    n = 0;
+    n = c_pc_num(t, n, sizeof t, "replicaHourlyCost", s->has_cost, s->replica_cost);
+    n = c_pc_num(t, n, sizeof t, "maxHourlyCost", s->has_max_cost, s->max_cost);
+    s->pc_fixed[1] = n < sizeof t - 1 ? mla_arena_strdup(a, t) : NULL;
+    n = 0;
+    n = c_pc_num(t, n, sizeof t, "hysteresisStep", true, s->pred.hyst_step);
+    n = c_pc_num(t, n, sizeof t, "scaleDownHoldMinutes", true, s->pred.hold_min);
+    s->pc_fixed[2] = n < sizeof t - 1 ? mla_arena_strdup(a, t) : NULL;
+}
+
 static void c_builtin(struct mla_settings *s)
 {
     memset(s, 0, sizeof *s);
@@ -1115,6 +1152,8 @@ bool mla__compile_policy(struct mla__cctx *c, const json_t *arr, size_t idx,
             i++;
         }
     }
+    for (size_t i = 0; i < np; i++)
+        c_pc_fixed(c->a, &pr[i].s);
     out->prof = pr;
     out->nprof = np;
     out->default_profile = &pr[0];

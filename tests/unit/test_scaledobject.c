@@ -341,3 +341,94 @@ Test(so, predictive_config_longer_than_its_stack_buffer)
     cJSON_Delete(dep);
     mla_policy_set_unref(ps);
 }
+
+/* The predictive-config members that depend on the settings alone are rendered once when the
+ * set is compiled (mla_settings.pc_fixed); the annotation must be byte for byte what the
+ * writer formats itself when they are absent, for whole, decimal, tiny and huge numbers, with
+ * and without costs, and for every profile of the shipped policies. */
+static void pc_same_for_every_profile(const struct mla_policy_set *ps)
+{
+    cJSON *dep = fx_dep("app", "ns", "\"app\":\"a\"", "\"ml-autoscaling.io/enabled\":\"true\"", NULL, NULL);
+    size_t seen = 0;
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct mla_policy *pol = &ps->pol[i];
+        for (size_t j = 0; j < pol->nprof; j++) {
+            const struct mla_profile *pr = &pol->prof[j];
+            cr_assert_not_null(pr->s.pc_fixed[0], "%s/%s", pol->name, pr->name);
+            cr_assert_not_null(pr->s.pc_fixed[1], "%s/%s", pol->name, pr->name);
+            cr_assert_not_null(pr->s.pc_fixed[2], "%s/%s", pol->name, pr->name);
+            struct mla_settings plain = pr->s;
+            memset(plain.pc_fixed, 0, sizeof plain.pc_fixed);
+            char *text[2];
+            for (int k = 0; k < 2; k++) {
+                struct mla_resolved r;
+                memset(&r, 0, sizeof r);
+                r.policy = pol;
+                r.profile = pr;
+                r.s = k ? &plain : &pr->s;
+                r.name = "app";
+                r.ns = "ns";
+                for (int a = 0; a < MLA_ANN__COUNT; a++)
+                    r.ann[a] = "7";
+                snprintf(r.so_name, sizeof r.so_name, "app");
+                snprintf(r.dep_label, sizeof r.dep_label, "app");
+                r.min_replicas = pr->s.min_replicas;
+                r.max_replicas = pr->s.max_replicas;
+                r.polling = pr->s.polling;
+                r.cooldown = pr->s.cooldown;
+                r.predictive = true;
+                r.timezone = pr->s.timezone;
+                cJSON *so = NULL;
+                struct mla_err err;
+                mla_err_clear(&err);
+                cr_assert_eq(mla_so_build(&r, dep, &so, &err), MLA_OK, "%s/%s: %s", pol->name,
+                             pr->name, err.msg);
+                const char *pc = cJSON_GetStringValue(fx_path(
+                    so, "metadata", "annotations", "ml-autoscaling.io/predictive-config"));
+                cr_assert_not_null(pc);
+                text[k] = strdup(pc);
+                cJSON_Delete(so);
+            }
+            cr_assert_str_eq(text[0], text[1], "%s/%s", pol->name, pr->name);
+            free(text[0]);
+            free(text[1]);
+            seen++;
+        }
+    }
+    cr_assert_gt(seen, 1);
+    cJSON_Delete(dep);
+}
+
+Test(so, predictive_config_policy_parts_rendered_once_are_the_same_bytes)
+{
+    static const char odd[] =
+        "apiVersion: ml-autoscaling.io/v1\n"
+        "kind: PolicySet\n"
+        "policies:\n"
+        "  - name: odd\n"
+        "    defaults:\n"
+        "      triggers: [{type: cpu, threshold: 70}]\n"
+        "    profiles:\n"
+        "      plain: {}\n"
+        "      costly:\n"
+        "        predictive: {lookbackHours: 2160, stepSeconds: 10,\n"
+        "                     horizonMinutes: 1440, scaleAheadMinutes: 0,\n"
+        "                     confidenceThreshold: 0.123456789, quantile: 0.999999,\n"
+        "                     anomalyThreshold: 0.0000001, hysteresisStep: 1000,\n"
+        "                     scaleDownHoldMinutes: 0}\n"
+        "        cost: {replicaHourlyCost: 123456.789, maxHourlyCost: 0.1}\n"
+        "      halfcost:\n"
+        "        predictive: {confidenceThreshold: 1, quantile: 0.5, anomalyThreshold: 99.999}\n"
+        "        cost: {replicaHourlyCost: 0.3333333333333333}\n";
+    const char *names[] = {"odd.yaml", "fx.yaml"}, *texts[] = {odd, fx_policy};
+    struct mla_policy_set *ps = NULL;
+    struct mla_err err;
+    mla_err_clear(&err);
+    cr_assert_eq(mla_policy_set_load_texts(names, texts, 2, &ps, NULL, &err), MLA_OK, "%s",
+                 err.msg);
+    pc_same_for_every_profile(ps);
+    mla_policy_set_unref(ps);
+    cr_assert_eq(mla_policy_set_load_dir("../policies", &ps, &err), MLA_OK, "%s", err.msg);
+    pc_same_for_every_profile(ps);
+    mla_policy_set_unref(ps);
+}
