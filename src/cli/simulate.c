@@ -18,6 +18,10 @@
  * decided by the loop's own pipeline (mla_predict_min_replicas: bounds, hysteresis step and
  * scale-down hold, state carried from step to step), so what simulate measures is what the loop
  * would set.
+ * With --lookback-hours H the forecast is instead the loop's own (simulate's "lookback" path): at
+ * every step, the one-shot forecast of the last H hours up to that step, through the loop's
+ * window table (mla_predict_models_forecast, fed from the trace instead of Prometheus): the same
+ * window, float storage, horizon/scale-ahead reduction and call the loop makes on each new point.
  * Business hours are the product's own (hours.h): the same syntax, time zones and DST handling
  * as the predictive loop, so the simulated floor is the one the loop would set.
  */
@@ -34,6 +38,8 @@
 #include "mla/hours.h"
 #include "mla/mem.h"
 #include "mla/predict.h"
+#include "mla/predict_models.h"
+#include "mla/prom.h"
 
 #define CMD "simulate"
 
@@ -44,6 +50,7 @@ struct sim_opts {
     const char *file, *plot, *json, *hours, *tz;
     double capacity, polling, cold, cooldown, rmin, rmax, bmin, lead_min, quantile;
     double hyst_step, hold_min; /* the loop's hysteresisStep and scaleDownHoldMinutes */
+    double lookback_h; /* --lookback-hours; 0: the all-history backtest */
 };
 
 struct sim_result {
@@ -80,6 +87,10 @@ static void sim_usage(FILE *f)
             "      --timezone TZ             zone of the business hours (default UTC)\n"
             "      --lead MIN                predictive scale-ahead in minutes (default 15)\n"
             "      --quantile Q              forecast upper bound used (default 0.82)\n"
+            "      --lookback-hours H        forecast as the predictive loop does: at each step\n"
+            "                                a one-shot forecast of the last H hours only (its\n"
+            "                                lookbackHours; one forecast per step, slow); default:\n"
+            "                                the all-history backtest (one pass)\n"
             "      --hysteresis-step N       the loop's hysteresisStep (default 1)\n"
             "      --scale-down-hold MIN     the loop's scaleDownHoldMinutes (default 15, the\n"
             "                                loop's own default)\n"
@@ -182,8 +193,14 @@ static bool sim_write_json(const char *path, const struct mla_fc_series *s, cons
     fprintf(f, ",\"business_min\":%g,\"timezone\":", o->bmin);
     mla__cli_json_str(f, o->tz);
     fprintf(f, ",\"lead_minutes\":%g,\"quantile\":%g,\"hysteresis_step\":%g,"
-               "\"scale_down_hold_minutes\":%g},\"summary\":{",
+               "\"scale_down_hold_minutes\":%g",
             o->lead_min, o->quantile, o->hyst_step, o->hold_min);
+    /* Only with the flag, so that the default output stays what scripts already read; no
+     * "forecast_path" means the all-history backtest. */
+    if (o->lookback_h > 0)
+        fprintf(f, ",\"lookback_hours\":%g", o->lookback_h);
+    fprintf(f, "}%s,\"summary\":{",
+            o->lookback_h > 0 ? ",\"forecast_path\":\"lookback\"" : "");
     for (int k = 0; k < SIM_N; k++)
         fprintf(f, "%s\"%s\":{\"replica_hours\":%.4f,\"under_provisioned_minutes\":%.4f,"
                    "\"scaling_actions\":%ld}",
@@ -387,6 +404,10 @@ static bool sim_write_svg(const char *path, const struct mla_fc_series *s, const
         else
             fputc(*p, f);
     }
+    if (o->lookback_h > 0)
+        fprintf(f, " (forecast: the loop's path, last %g h at each step)", o->lookback_h);
+    else
+        fputs(" (forecast: all-history backtest)", f);
     fprintf(f, "</text>\n");
     for (int k = 0; k < SIM_N; k++)
         fprintf(f, "<text x=\"70\" y=\"%d\" font-size=\"13\">%s: %.0f replica-hours, %.0f min "
@@ -425,6 +446,14 @@ static bool sim_write_svg(const char *path, const struct mla_fc_series *s, const
         fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"13\">%s</text>\n", x + 36, y + 4,
                 leg[k].label);
     }
+    if (o->lookback_h > 0)
+        fprintf(f, "<text x=\"70\" y=\"%.0f\" font-size=\"12\">forecast: one-shot on the last "
+                   "%g h at each step (the loop's path)</text>\n",
+                H - 6, o->lookback_h);
+    else
+        fprintf(f, "<text x=\"70\" y=\"%.0f\" font-size=\"12\">forecast: all-history "
+                   "backtest</text>\n",
+                H - 6);
     fprintf(f, "</svg>\n");
     bool ok = !ferror(f);
     ok = !fclose(f) && ok;
@@ -455,6 +484,7 @@ static int sim_args(int argc, char **argv, struct sim_opts *o)
         {"quantile", required_argument, NULL, 'q'},
         {"hysteresis-step", required_argument, NULL, 'S'},
         {"scale-down-hold", required_argument, NULL, 'o'},
+        {"lookback-hours", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -482,6 +512,9 @@ static int sim_args(int argc, char **argv, struct sim_opts *o)
         case 'q': ok = mla__cli_num(CMD, "--quantile", optarg, 0.5, 0.999, &o->quantile); break;
         case 'S': ok = mla__cli_num(CMD, "--hysteresis-step", optarg, 1, 10000, &o->hyst_step); break;
         case 'o': ok = mla__cli_num(CMD, "--scale-down-hold", optarg, 0, 10080, &o->hold_min); break;
+        case 'L':
+            ok = mla__cli_num(CMD, "--lookback-hours", optarg, 1, 24 * 3650, &o->lookback_h);
+            break;
         case 'h': sim_usage(stdout); return MLA_EXIT_OK;
         case ':':
             fprintf(stderr, "ml-autoscaling simulate: option '%s' needs a value\n",
@@ -564,6 +597,88 @@ static void sim_floors(const struct mla_fc_series *s, const struct mla_hours *bh
     mla_predict_config_fini(&pc);
 }
 
+/* ---- the loop's forecast path (--lookback-hours) ----------------------------------------- */
+
+/* The trace as the loop's window table reads Prometheus: grid time t is step
+ * (t - base) / step_s of the trace; outside the trace, a gap. */
+struct sim_feed {
+    const struct mla_fc_series *s; /* borrowed */
+    double base;                   /* grid time of the trace's first step */
+};
+
+static enum mla_code sim_fetch(void *ctx, const struct mla_prom_opts *opts, const char *query,
+                               double start, double end, double step,
+                               struct mla_prom_series *out, struct mla_err *err)
+{
+    (void)opts;
+    (void)query;
+    (void)err;
+    const struct sim_feed *fd = ctx;
+    size_t n = (size_t)floor((end - start) / step + 0.5) + 1;
+    out->start = start;
+    out->step = step;
+    out->n = n;
+    out->series = 1;
+    out->v = mla_xmalloc(n * sizeof *out->v); /* owned by *out: mla_prom_series_fini */
+    for (size_t j = 0; j < n; j++) {
+        double k = floor((start + (double)j * step - fd->base) / fd->s->step_s + 0.5);
+        out->v[j] = k >= 0 && k < (double)fd->s->n ? fd->s->v[(size_t)k] : NAN;
+    }
+    return MLA_OK;
+}
+
+/* point[i + H], upper[i + H]: the peak point and upper bound the loop computes at step i (its
+ * window of the last lookback hours up to i, one-shot forecast, reduced over the scale-ahead
+ * window), through the loop's own call (mla_predict_models_forecast), NaN where it has no
+ * forecast. Quantile, horizon and scale-ahead (both the lead, in whole minutes) are
+ * sim_floors' decision config. Returns the CPU seconds spent forecasting. */
+static double sim_lookback(const struct mla_fc_series *s, const struct sim_opts *o, size_t H,
+                           double *point, double *upper)
+{
+    size_t n = s->n;
+    for (size_t i = 0; i < n; i++)
+        point[i] = upper[i] = NAN;
+    struct mla_predict_config pc;
+    mla_predict_config_init(&pc);
+    pc.enabled = true;
+    pc.query = mla_xstrdup("simulate");
+    pc.lookback_hours = o->lookback_h;
+    pc.step_seconds = s->step_s; /* the trace's grid: one forecast per new point */
+    pc.quantile = o->quantile;
+    pc.horizon_minutes = pc.scale_ahead_minutes = (int)ceil(o->lead_min - 1e-9);
+    /* As the loop's step (src/predict/step.c) turns minutes into steps. */
+    int horizon = (int)ceil(pc.horizon_minutes * 60.0 / pc.step_seconds);
+    int ahead = (int)floor(pc.scale_ahead_minutes * 60.0 / pc.step_seconds);
+    if (ahead < 1)
+        ahead = 1;
+    if (horizon < ahead)
+        horizon = ahead;
+    struct mla_predict_models *m = NULL;
+    if (mla_predict_models_create(0, 0, &m, NULL) != MLA_OK)
+        abort(); /* cannot fail: it only allocates */
+    struct sim_feed fd = {.s = s, .base = ceil(s->t0 / s->step_s) * s->step_s};
+    mla_predict_models_set_fetch(m, sim_fetch, &fd);
+    struct mla_prom_opts prom = {0};
+    clock_t c0 = clock();
+    for (size_t i = 0; i + H < n; i++) {
+        mla_predict_models_pass_begin(m);
+        struct mla_predict_forecast pf;
+        bool have = false;
+        char why[256];
+        if (mla_predict_models_forecast(m, NULL, &prom, "sim", "trace", "simulate", &pc,
+                                        (time_t)(fd.base + (double)i * s->step_s), horizon, ahead,
+                                        &pf, &have, why, sizeof why, NULL) == MLA_OK &&
+            have) {
+            point[i + H] = pf.peak_point;
+            upper[i + H] = pf.peak_upper;
+        }
+    }
+    double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
+    mla_predict_models_destroy(m);
+    mla_predict_config_fini(&pc);
+    return cpu;
+}
+
 /* The human summary: on stderr with --json - (the JSON owns stdout), else on stdout. */
 static void sim_print_summary(const struct mla_fc_series *s, const struct sim_result *r,
                               const struct sim_opts *o, double cost_ratio, double under_ratio)
@@ -626,7 +741,10 @@ int mla_cmd_simulate(int argc, char **argv)
     double *point = mla_xmalloc(n * sizeof(double)), *upper = mla_xmalloc(n * sizeof(double));
     struct mla_err err;
     mla_err_clear(&err);
-    if (mla_fc_backtest(s.v, n, s.step_s, &cfg, point, upper, &err)) {
+    double fc_cpu = NAN;
+    if (o.lookback_h > 0) {
+        fc_cpu = sim_lookback(&s, &o, H, point, upper);
+    } else if (mla_fc_backtest(s.v, n, s.step_s, &cfg, point, upper, &err)) {
         fprintf(stderr, "ml-autoscaling simulate: %s: %s\n", o.file, err.msg);
         free(point);
         free(upper);
@@ -647,6 +765,11 @@ int mla_cmd_simulate(int argc, char **argv)
                              ? r[SIM_PREDICTIVE].under_minutes / r[SIM_REACTIVE].under_minutes
                              : NAN;
     sim_print_summary(&s, r, &o, cost_ratio, under_ratio);
+    if (o.lookback_h > 0)
+        fprintf(o.json && !strcmp(o.json, "-") ? stderr : stdout,
+                "forecast: the loop's path, a one-shot forecast of the last %g h at each of %zu "
+                "steps (%.1f s CPU, %.2f ms a step)\n",
+                o.lookback_h, n > H ? n - H : 0, fc_cpu, n > H ? 1e3 * fc_cpu / (double)(n - H) : 0);
     char extra[256];
     snprintf(extra, sizeof extra,
              ",\"predictive_vs_reactive\":{\"replica_hours_ratio\":%.4f,"
