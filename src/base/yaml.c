@@ -233,7 +233,9 @@ static long yctx_anchor(struct yctx *y, const unsigned char *name, json_t *node,
         y->anchors = mla_xrealloc(y->anchors, y->capanch * sizeof *y->anchors);
     }
     y->anchors[y->nanch].name = mla_xstrdup((const char *)name);
-    y->anchors[y->nanch].node = node;
+    /* a reference of its own: an anchored mapping key is freed once its text is copied, and a
+     * later alias must not reach it through a borrowed pointer */
+    y->anchors[y->nanch].node = json_incref(node);
     y->anchors[y->nanch].weight = weight;
     return (long)y->nanch++;
 }
@@ -306,8 +308,10 @@ static void yctx_reset_doc(struct yctx *y)
     for (size_t i = 0; i < y->depth; i++)
         free(y->st[i].key);
     y->depth = 0;
-    for (size_t i = 0; i < y->nanch; i++)
+    for (size_t i = 0; i < y->nanch; i++) {
         free(y->anchors[i].name);
+        json_decref(y->anchors[i].node);
+    }
     y->nanch = 0;
 }
 

@@ -107,6 +107,23 @@ Test(yaml, scalars_documents_and_anchors)
     cJSON_Delete(docs);
 }
 
+/* An anchor on a mapping key, aliased later as a value (and as a key): the key's node is freed
+ * once its text is copied, so the alias must hold the anchor's own reference (fuzz-found: a
+ * use after free under ASan, garbage or a crash without it). */
+Test(yaml, an_anchored_key_aliased_later)
+{
+    const char *y = "{&k key: 1, other: *k, *k2: 2}";
+    cJSON *docs = NULL;
+    cr_assert_neq(mla_kube_yaml_parse(y, strlen(y), &docs, NULL), MLA_OK,
+                  "an unknown alias '*k2' is an error");
+    const char *ok = "{&k key: 1, other: *k}\n---\n[&a x, *a, {*a : 3}]\n";
+    cr_assert_eq(mla_kube_yaml_parse(ok, strlen(ok), &docs, NULL), MLA_OK);
+    char *s = cJSON_PrintUnformatted(docs);
+    cr_assert_str_eq(s, "[{\"key\":1,\"other\":\"key\"},[\"x\",\"x\",{\"x\":3}]]");
+    free(s);
+    cJSON_Delete(docs);
+}
+
 /* ---- label selectors */
 
 static bool sel(const char *selector, const char *labels_json)
