@@ -67,7 +67,7 @@ struct mla_predict_config {
     int horizon_minutes;         /* >= 1; default 30 */
     int scale_ahead_minutes;     /* 0..horizon; default 15 */
     double confidence_threshold; /* [0,1]; default 0.6 */
-    double quantile;             /* (0,1); default 0.9 */
+    double quantile;             /* (0,1); default 0.82 */
     double anomaly_threshold;    /* > 0; default 3.5 */
     double capacity_per_replica; /* > 0; NaN when unset */
     struct mla_hours *hours;     /* owned; NULL when no windows */

@@ -31,7 +31,7 @@ void mla_predict_config_init(struct mla_predict_config *cfg)
         .horizon_minutes = 30,
         .scale_ahead_minutes = 15,
         .confidence_threshold = 0.6,
-        .quantile = 0.9,
+        .quantile = 0.82,
         .anomaly_threshold = 3.5,
         .capacity_per_replica = NAN,
         .night_max_replicas = -1,
