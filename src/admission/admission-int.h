@@ -27,4 +27,24 @@ void mla__decide_deny(struct mla_decision *d, int code, const char *msg);
 enum mla_code mla__decide_unmark(const struct mla_review_request *req, const char *name_key,
                                  struct mla_decision *out, struct mla_err *err) MLA_MUST_CHECK;
 
+/* cJSON's parse_hex4 on the four bytes at p: 0 for any non-hex character. The skim (which
+ * validates) and the tree builder (which decodes) must read \u escapes exactly alike. */
+static inline unsigned mla__adm_hex4(const unsigned char *p)
+{
+    unsigned h = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned c = p[i], d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else
+            return 0;
+        h = h << 4 | d;
+    }
+    return h;
+}
+
 #endif

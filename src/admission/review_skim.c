@@ -12,6 +12,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "admission-int.h"
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -41,25 +43,6 @@ static void sk_ws(struct sk *k)
 }
 
 static inline __attribute__((always_inline)) bool sk_value(struct sk *k, enum sk_where w);
-
-/* cJSON's parse_hex4: 0 for any non-hex character. */
-static unsigned sk_hex4(const unsigned char *p)
-{
-    unsigned h = 0;
-    for (int i = 0; i < 4; i++) {
-        unsigned c = p[i], d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else
-            return 0;
-        h = h << 4 | d;
-    }
-    return h;
-}
 
 static bool sk_string_escapes(const struct sk *k, size_t end);
 
@@ -123,13 +106,13 @@ static bool sk_string_escapes(const struct sk *k, size_t end)
         case 'u': {
             if (pe - p < 6)
                 return false;
-            unsigned c1 = sk_hex4(p + 2);
+            unsigned c1 = mla__adm_hex4(p + 2);
             if (c1 >= 0xDC00 && c1 <= 0xDFFF)
                 return false;
             if (c1 >= 0xD800 && c1 <= 0xDBFF) {
                 if (pe - (p + 6) < 6 || p[6] != '\\' || p[7] != 'u')
                     return false;
-                unsigned c2 = sk_hex4(p + 8);
+                unsigned c2 = mla__adm_hex4(p + 8);
                 if (c2 < 0xDC00 || c2 > 0xDFFF)
                     return false;
                 p += 12;

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admission-int.h"
+
 struct rt {
     const unsigned char *s;
     size_t len, at;
@@ -41,25 +43,6 @@ static cJSON *rt_node(void)
     return n;
 }
 
-/* cJSON's parse_hex4: 0 for any non-hex character. */
-static unsigned rt_hex4(const unsigned char *p)
-{
-    unsigned h = 0;
-    for (int i = 0; i < 4; i++) {
-        unsigned c = p[i], d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else
-            return 0;
-        h = h << 4 | d;
-    }
-    return h;
-}
-
 /* cJSON's utf16_literal_to_utf8 on a \u sequence at p (before end): bytes written to *o, the
  * length of the sequence read, 0 where cJSON fails. */
 static size_t rt_utf16(const unsigned char *p, const unsigned char *end, unsigned char **o)
@@ -67,7 +50,7 @@ static size_t rt_utf16(const unsigned char *p, const unsigned char *end, unsigne
     if (end - p < 6)
         return 0;
     unsigned long cp;
-    unsigned first = rt_hex4(p + 2);
+    unsigned first = mla__adm_hex4(p + 2);
     size_t seq = 6;
     if (first >= 0xDC00 && first <= 0xDFFF)
         return 0;
@@ -75,7 +58,7 @@ static size_t rt_utf16(const unsigned char *p, const unsigned char *end, unsigne
         const unsigned char *q = p + 6;
         if (end - q < 6 || q[0] != '\\' || q[1] != 'u')
             return 0;
-        unsigned second = rt_hex4(q + 2);
+        unsigned second = mla__adm_hex4(q + 2);
         if (second < 0xDC00 || second > 0xDFFF)
             return 0;
         cp = 0x10000 + (((first & 0x3FF) << 10) | (second & 0x3FF));
