@@ -22,8 +22,11 @@
  * Not with clang (the fuzz build only): it wants the attribute on a function's first
  * declaration, where GCC 12 would then call clones other objects keep local.
  * -DMLA_FC_NO_CLONES builds the default code only: to check, on an AVX2 machine, that it gives
- * the same bits as the AVX2 clones. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(MLA_FC_NO_CLONES)
+ * the same bits as the AVX2 clones.
+ * Not under ThreadSanitizer (make tsan): the clones' ifunc resolvers run while the dynamic
+ * loader relocates, before TSan's runtime is up, and every binary crashed at start. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(MLA_FC_NO_CLONES) && !defined(__SANITIZE_THREAD__)
 #define MLA__FC_MV 1
 #define MLA__FC_CLONES __attribute__((target_clones("avx2", "default")))
 #else
