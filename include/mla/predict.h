@@ -146,6 +146,11 @@ enum mla_code mla_predict_config_parse(const char *json, struct mla_predict_conf
  * cost cap. */
 bool mla_predict_config_active(const struct mla_predict_config *cfg);
 
+/* The forecast's horizon and scale-ahead window in steps of cfg->step_seconds, as the loop asks
+ * for them (horizon rounded up, scale-ahead down, at least one step, the horizon at least the
+ * scale-ahead). The loop, `explain` and `simulate --lookback-hours` must agree on them. */
+void mla_predict_config_steps(const struct mla_predict_config *cfg, int *horizon, int *ahead);
+
 /* The decision (pipeline above). Pure. */
 void mla_predict_min_replicas(const struct mla_predict_input *in, struct mla_predict_result *res);
 

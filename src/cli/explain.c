@@ -171,12 +171,8 @@ static bool ex_forecast(const struct mla_predict_config *c, const struct mla_pro
                         struct mla_predict_forecast *pf, char *why, size_t whylen)
 {
     double step = c->step_seconds;
-    int horizon = (int)ceil(c->horizon_minutes * 60.0 / step);
-    int ahead = (int)floor(c->scale_ahead_minutes * 60.0 / step);
-    if (ahead < 1)
-        ahead = 1;
-    if (horizon < ahead)
-        horizon = ahead;
+    int horizon, ahead;
+    mla_predict_config_steps(c, &horizon, &ahead);
     size_t present = 0, last = 0;
     for (size_t i = 0; i < h->n; i++)
         if (!isnan(h->v[i])) {

@@ -631,9 +631,10 @@ static enum mla_code sim_fetch(void *ctx, const struct mla_prom_opts *opts, cons
  * window of the last lookback hours up to i, one-shot forecast, reduced over the scale-ahead
  * window), through the loop's own call (mla_predict_models_forecast), NaN where it has no
  * forecast. Quantile, horizon and scale-ahead (both the lead, in whole minutes) are
- * sim_floors' decision config. Returns the CPU seconds spent forecasting. */
-static double sim_lookback(const struct mla_fc_series *s, const struct sim_opts *o, size_t H,
-                           double *point, double *upper)
+ * sim_floors' decision config. *cpu: the CPU seconds spent forecasting. */
+static enum mla_code sim_lookback(const struct mla_fc_series *s, const struct sim_opts *o,
+                                  size_t H, double *point, double *upper, double *cpu,
+                                  struct mla_err *err)
 {
     size_t n = s->n;
     for (size_t i = 0; i < n; i++)
@@ -646,16 +647,14 @@ static double sim_lookback(const struct mla_fc_series *s, const struct sim_opts 
     pc.step_seconds = s->step_s; /* the trace's grid: one forecast per new point */
     pc.quantile = o->quantile;
     pc.horizon_minutes = pc.scale_ahead_minutes = (int)ceil(o->lead_min - 1e-9);
-    /* As the loop's step (src/predict/step.c) turns minutes into steps. */
-    int horizon = (int)ceil(pc.horizon_minutes * 60.0 / pc.step_seconds);
-    int ahead = (int)floor(pc.scale_ahead_minutes * 60.0 / pc.step_seconds);
-    if (ahead < 1)
-        ahead = 1;
-    if (horizon < ahead)
-        horizon = ahead;
+    int horizon, ahead;
+    mla_predict_config_steps(&pc, &horizon, &ahead);
     struct mla_predict_models *m = NULL;
-    if (mla_predict_models_create(0, 0, &m, NULL) != MLA_OK)
-        abort(); /* cannot fail: it only allocates */
+    enum mla_code rc = mla_predict_models_create(0, 0, &m, err);
+    if (rc != MLA_OK) {
+        mla_predict_config_fini(&pc);
+        return rc;
+    }
     struct sim_feed fd = {.s = s, .base = ceil(s->t0 / s->step_s) * s->step_s};
     mla_predict_models_set_fetch(m, sim_fetch, &fd);
     struct mla_prom_opts prom = {0};
@@ -673,10 +672,10 @@ static double sim_lookback(const struct mla_fc_series *s, const struct sim_opts 
             upper[i + H] = pf.peak_upper;
         }
     }
-    double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
+    *cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
     mla_predict_models_destroy(m);
     mla_predict_config_fini(&pc);
-    return cpu;
+    return MLA_OK;
 }
 
 /* The human summary: on stderr with --json - (the JSON owns stdout), else on stdout. */
@@ -742,9 +741,8 @@ int mla_cmd_simulate(int argc, char **argv)
     struct mla_err err;
     mla_err_clear(&err);
     double fc_cpu = NAN;
-    if (o.lookback_h > 0) {
-        fc_cpu = sim_lookback(&s, &o, H, point, upper);
-    } else if (mla_fc_backtest(s.v, n, s.step_s, &cfg, point, upper, &err)) {
+    if (o.lookback_h > 0 ? sim_lookback(&s, &o, H, point, upper, &fc_cpu, &err)
+                         : mla_fc_backtest(s.v, n, s.step_s, &cfg, point, upper, &err)) {
         fprintf(stderr, "ml-autoscaling simulate: %s: %s\n", o.file, err.msg);
         free(point);
         free(upper);

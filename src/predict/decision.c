@@ -59,6 +59,16 @@ bool mla_predict_config_active(const struct mla_predict_config *cfg)
            (!isnan(cfg->replica_hourly_cost) && !isnan(cfg->max_hourly_cost));
 }
 
+void mla_predict_config_steps(const struct mla_predict_config *cfg, int *horizon, int *ahead)
+{
+    int h = (int)ceil(cfg->horizon_minutes * 60.0 / cfg->step_seconds);
+    int a = (int)floor(cfg->scale_ahead_minutes * 60.0 / cfg->step_seconds);
+    if (a < 1)
+        a = 1;
+    *horizon = h < a ? a : h;
+    *ahead = a;
+}
+
 /* ---- parsing ---- */
 
 enum num_kind { NUM_REAL, NUM_INT };

@@ -69,12 +69,8 @@ static enum mla_code forecast(const struct mla_predict_env *env, const char *ns,
                               size_t whylen, struct mla_err *err)
 {
     *have = false;
-    int horizon = (int)ceil(c->horizon_minutes * 60.0 / c->step_seconds);
-    int ahead = (int)floor(c->scale_ahead_minutes * 60.0 / c->step_seconds);
-    if (ahead < 1)
-        ahead = 1;
-    if (horizon < ahead)
-        horizon = ahead;
+    int horizon, ahead;
+    mla_predict_config_steps(c, &horizon, &ahead);
     if (env->models)
         return mla_predict_models_forecast(env->models, env->prom_limit, &env->prom, ns, name, config_text, c,
                                            now, horizon, ahead, fc, have, whybuf, whylen, err);
