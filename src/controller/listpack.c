@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "mla/mem.h"
+#include "objidx-int.h"
 #include "reconcile-int.h"
 
 /* The member of a summary holding the whole object's text: a name no Kubernetes object has at
@@ -24,14 +25,6 @@ struct mla__pack_keys {
     char **slot; /* owned strings, cap of them; NULL: free */
     size_t cap, n;
 };
-
-static uint64_t lp_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
 
 struct mla__pack_keys *mla__pack_keys_create(void)
 {
@@ -53,7 +46,7 @@ void mla__pack_keys_destroy(struct mla__pack_keys *k)
 
 static char **lp_keys_find(char **slot, size_t cap, const char *s)
 {
-    size_t i = lp_hash(s) & (cap - 1);
+    size_t i = mla__objidx_hash(s, NULL) & (cap - 1);
     while (slot[i] && strcmp(slot[i], s))
         i = (i + 1) & (cap - 1);
     return &slot[i];

@@ -14,10 +14,15 @@
 #define MLA_CONTROLLER_OBJIDX_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
 struct mla__objidx;
+
+/* FNV-1a of `a`, or of "a/b" when b is not NULL, as the index and listpack.c's shared member
+ * names hash their keys. */
+uint64_t mla__objidx_hash(const char *a, const char *b);
 
 /* New, empty. */
 struct mla__objidx *mla__objidx_create(void);

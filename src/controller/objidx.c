@@ -30,7 +30,7 @@ struct mla__objidx {
     size_t nns, usedns;
 };
 
-static uint64_t oi_hash(const char *a, const char *b)
+uint64_t mla__objidx_hash(const char *a, const char *b)
 {
     uint64_t h = 1469598103934665603ull;
     for (; *a; a++)
@@ -114,13 +114,13 @@ void mla__objidx_add(struct mla__objidx *x, const cJSON *items)
         if (!ns || !name)
             continue;
         oi_grow(x);
-        uint64_t h = oi_hash(ns, name);
+        uint64_t h = mla__objidx_hash(ns, name);
         struct oi_obj *s = oi_obj_slot(x->obj, x->nobj, h, ns, name);
         if (!s->ns) { /* the first one wins, as in a scan */
             *s = (struct oi_obj){.ns = ns, .name = name, .h = h, .obj = o};
             x->usedobj++;
         }
-        uint64_t hn = oi_hash(ns, NULL);
+        uint64_t hn = mla__objidx_hash(ns, NULL);
         struct oi_ns *g = oi_ns_slot(x->ns, x->nns, hn, ns);
         if (!g->ns) {
             *g = (struct oi_ns){.ns = ns, .h = hn};
@@ -138,7 +138,7 @@ const cJSON *mla__objidx_find(const struct mla__objidx *x, const char *ns, const
 {
     if (!x || !ns || !name)
         return NULL;
-    const struct oi_obj *s = oi_obj_slot(x->obj, x->nobj, oi_hash(ns, name), ns, name);
+    const struct oi_obj *s = oi_obj_slot(x->obj, x->nobj, mla__objidx_hash(ns, name), ns, name);
     return s->ns ? s->obj : NULL;
 }
 
@@ -147,7 +147,7 @@ const cJSON *const *mla__objidx_in_ns(const struct mla__objidx *x, const char *n
     *n = 0;
     if (!x || !ns)
         return NULL;
-    const struct oi_ns *g = oi_ns_slot(x->ns, x->nns, oi_hash(ns, NULL), ns);
+    const struct oi_ns *g = oi_ns_slot(x->ns, x->nns, mla__objidx_hash(ns, NULL), ns);
     if (!g->ns)
         return NULL;
     *n = g->n;
