@@ -55,6 +55,13 @@ struct mla_controller_config {
      * reads and the worker are not limited. 0: the defaults (20/30, 100/200); < 0: none. */
     double kube_api_qps, kube_api_burst;
     double prometheus_qps, prometheus_burst;
+    /* Applies per pass that only refresh the forecast's figures in a ScaledObject's explanation
+     * (predict_step.h, figures_only); the rest wait for a later pass, so a mass change of
+     * explanations (every series moving at once) rolls over several passes instead of
+     * stretching one past the interval. Counts, rules and ownership are never deferred.
+     * 0: a quarter of what kube_api_qps allows in one interval (300 at 20/s and 60 s);
+     * < 0: no limit. */
+    long loop_explanation_writes;
     /* the worker */
     const char *field_manager;   /* NULL: "ml-autoscaling" */
     int worker_threads;          /* 0: 2 */

@@ -30,6 +30,7 @@
 #define MLA_SERVE_DEFAULT_MAX_CONNECTIONS 1000u
 #define MLA_SERVE_DEFAULT_LOOP_INTERVAL 60.0
 #define MLA_SERVE_DEFAULT_SHUTDOWN_GRACE 10.0
+#define MLA_SERVE_EXPLANATION_WRITES_AUTO ((unsigned)-1) /* not given: derived (controller.h) */
 
 /* How the API side reaches Kubernetes. */
 enum mla_kube_mode {
@@ -60,9 +61,12 @@ struct mla_serve_config {
     const char *kube_ca;             /* may be NULL */
     const char *prometheus_url;      /* NULL when not given: the predictive loop reads nothing */
     double loop_interval;            /* seconds between leader loop runs */
-    unsigned loop_models;
+    unsigned loop_models;            /* --loop-models: streaming models kept; 0: none */
     double kube_api_qps, kube_api_burst;     /* the loop's API rate limit; qps 0: none */
-    double prometheus_qps, prometheus_burst; /* the loop's Prometheus rate limit; qps 0: none */            /* --loop-models: streaming models kept; 0: none */
+    /* --loop-explanation-writes: per pass; 0: no limit; MLA_SERVE_EXPLANATION_WRITES_AUTO:
+     * derived from the API rate and the interval (controller.h) */
+    unsigned loop_explanation_writes;
+    double prometheus_qps, prometheus_burst; /* the loop's Prometheus rate limit; qps 0: none */
     bool no_loop;                    /* --no-loop: no leader election, no background loop */
     bool help;                       /* --help was given: print usage, exit 0 */
 };

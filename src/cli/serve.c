@@ -226,6 +226,10 @@ static enum mla_code serve_start_api(const struct mla_serve_config *cfg,
         .no_loop = cfg->no_loop,
         .loop_models = cfg->loop_models ? (long)cfg->loop_models : -1,
         .kube_api_qps = cfg->kube_api_qps > 0 ? cfg->kube_api_qps : -1,
+        .loop_explanation_writes =
+            cfg->loop_explanation_writes == MLA_SERVE_EXPLANATION_WRITES_AUTO ? 0
+            : cfg->loop_explanation_writes == 0 ? -1
+                                                : (long)cfg->loop_explanation_writes,
         .kube_api_burst = cfg->kube_api_burst,
         .prometheus_qps = cfg->prometheus_qps > 0 ? cfg->prometheus_qps : -1,
         .prometheus_burst = cfg->prometheus_burst,

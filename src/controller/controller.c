@@ -19,6 +19,7 @@
  */
 #include "mla/controller.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 #include "mla/lease.h"
 #include "mla/log.h"
 #include "mla/mem.h"
+#include "mla/metrics.h"
 #include "mla/queue.h"
 #include "mla/vpa.h"
 #include "mla/wlkind.h"
@@ -55,6 +57,11 @@ struct mla_controller {
      * pass only (between pass_begin and pass_end), NULL outside a pass */
     struct apiside_rep *reps;
     size_t nreps;
+    /* Applies that only refresh an explanation's forecast figures (figures_only): at most
+     * expl_per_pass per pass (< 0: no limit; immutable after create), expl_left of them left in
+     * this one and expl_deferred put off; loop pass only, like reps */
+    long expl_per_pass, expl_left;
+    unsigned long expl_deferred;
     struct mla_ratelimit api_rl;  /* the loop's API requests (any thread: it locks) */
     struct mla_ratelimit prom_rl; /* the loop's Prometheus queries */
     double prom_qps_floor;        /* --prometheus-qps (0: none); immutable after create */
@@ -81,6 +88,8 @@ static int apiside_spec_replicas(const cJSON *dep)
     return cJSON_IsNumber(v) ? (int)v->valuedouble : 1;
 }
 
+static int apiside_replicas(void *ctx, const char *ns, const char *kind, const char *name);
+
 /* reconcile.h's pass_begin: index the workloads the pass read (Deployments, and StatefulSets
  * carrying "kind"), so that the predictive step costs no GET per ScaledObject (10,000 GETs a
  * pass at 10,000 Deployments). Loop thread. */
@@ -95,6 +104,10 @@ static void apiside_pass_begin(void *ctx, const cJSON *deps)
                           mla_ratelimit_paced_qps(api->prom_qps_floor, n, api->interval_s));
     if (api->models)
         mla_predict_models_pass_begin(api->models);
+    api->expl_left = api->expl_per_pass;
+    api->expl_deferred = 0;
+    if (api->penv.replicas != apiside_replicas)
+        return; /* the embedder counts replicas (tests): nothing to index */
     api->reps = mla_xcalloc(n ? n : 1, sizeof *api->reps);
     const cJSON *d;
     cJSON_ArrayForEach(d, deps)
@@ -113,6 +126,10 @@ static void apiside_pass_begin(void *ctx, const cJSON *deps)
 static void apiside_pass_end(void *ctx)
 {
     struct mla_controller *api = ctx;
+    if (api->expl_deferred)
+        mla_log(MLA_LOG_INFO, "apiside", "%lu ScaledObjects' explanation refreshes (forecast "
+                "figures only, replica counts unchanged) put off to a later pass: at most %ld "
+                "a pass (--loop-explanation-writes)", api->expl_deferred, api->expl_per_pass);
     for (size_t i = 0; i < api->nreps; i++)
         free(api->reps[i].key);
     free(api->reps);
@@ -173,6 +190,20 @@ static void apiside_predict(void *ctx, struct mla_kube *kc, const cJSON *so)
     }
     if (!cfg)
         return; /* skipped, or nothing changed materially */
+    if (res.figures_only && api->expl_per_pass >= 0 && api->expl_left-- <= 0) {
+        /* the stored figures stay until a later pass finds budget: it decides again then */
+        cJSON_Delete(cfg);
+        api->expl_deferred++;
+        struct mla_metric *c = mla_metrics_get(
+            MLA_METRIC_COUNTER, "mla_predict_explanation_writes_deferred_total",
+            "Applies of the predictive loop that only refreshed forecast figures and were put "
+            "off to a later pass (--loop-explanation-writes).", NULL, NULL, 0);
+        if (c)
+            mla_metric_inc(c);
+        mla_log(MLA_LOG_DEBUG, "apiside", "%s/%s: explanation refresh put off (this pass's "
+                "--loop-explanation-writes are used)", ns, name);
+        return;
+    }
     char *body = cJSON_PrintUnformatted(cfg); /* JSON is YAML */
     cJSON_Delete(cfg);
     char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s"
@@ -236,6 +267,21 @@ static double apiside_limit(double v, double dflt)
     return v == 0 ? dflt : v < 0 ? 0 : v;
 }
 
+/* Explanation-only applies per pass (controller.h), < 0 for none. By default a quarter of what
+ * the API rate allows in one interval: a pass at 10,000 ScaledObjects with a new point takes
+ * about 40 s without writes (docs/benchmarks.md), so a quarter of the 60 s interval is what the
+ * explanations can have while the counts still get theirs; with no API rate, no limit. */
+static long apiside_explanation_writes(const struct mla_controller_config *cfg, double interval_s)
+{
+    if (cfg->loop_explanation_writes != 0)
+        return cfg->loop_explanation_writes;
+    double qps = apiside_limit(cfg->kube_api_qps, 20);
+    if (qps <= 0)
+        return -1;
+    double n = floor(qps * interval_s / 4.0);
+    return n < 1 ? 1 : n > 1e6 ? 1000000 : (long)n;
+}
+
 /* Our identity as a candidate and field owner: --identity, else hostname-pid (new, free()). */
 static char *apiside_identity(const struct mla_controller_config *cfg)
 {
@@ -267,9 +313,9 @@ static enum mla_code apiside_start_reconcile(struct mla_controller *api,
         if (!api->penv.replicas) {
             api->penv.replicas = apiside_replicas;
             api->penv.replicas_ctx = api;
-            rcfg.pass_begin = apiside_pass_begin;
-            rcfg.pass_end = apiside_pass_end;
         }
+        rcfg.pass_begin = apiside_pass_begin;
+        rcfg.pass_end = apiside_pass_end;
         api->have_penv = true;
         api->penv.prom_limit = &api->prom_rl;
         if (cfg->loop_models >= 0 && api->penv.forecast && api->penv.prom.base_url) {
@@ -335,6 +381,7 @@ enum mla_code mla_controller_create(const struct mla_controller_config *cfg,
     api->prom_qps_floor = apiside_limit(cfg->prometheus_qps, 100);
     api->interval_s =
         (cfg->loop_interval_ms > 0 ? (double)cfg->loop_interval_ms : 60000.0) / 1000.0;
+    api->expl_per_pass = apiside_explanation_writes(cfg, api->interval_s);
     mla_ratelimit_init(&api->prom_rl, api->prom_qps_floor,
                        apiside_limit(cfg->prometheus_burst, 200));
     atomic_init(&api->api_down_until_ms, 0);

@@ -28,28 +28,38 @@ static const char *ann(const cJSON *annotations, const char *key)
     return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(annotations, key));
 }
 
-/* Does the new explanation differ materially from what the object carries? */
-static bool explanation_changed(const cJSON *annotations, const struct mla_predict_result *r)
+/* How the new explanation differs from what the object carries. */
+enum expl_diff {
+    EXPL_SAME,
+    EXPL_FIGURES, /* only the forecast's figures moved: peak, confidence or trend */
+    EXPL_CHANGED  /* another rule, the night cap, a forecast appeared or went, or none yet */
+};
+
+static enum expl_diff explanation_diff(const cJSON *annotations, const struct mla_predict_result *r)
 {
     const char *reason = ann(annotations, MLA_PREDICT_ANN_REASON);
     const char *rule = mla_predict_rule_name(r->rule);
     size_t rl = strlen(rule);
     if (!reason || strncmp(reason, rule, rl) != 0 || reason[rl] != ':')
-        return true;
+        return EXPL_CHANGED;
     if (r->max_capped != (ann(annotations, MLA_PREDICT_ANN_MAX_REASON) != NULL))
-        return true;
+        return EXPL_CHANGED;
     const char *peak = ann(annotations, MLA_PREDICT_ANN_PEAK);
     const char *conf = ann(annotations, MLA_PREDICT_ANN_CONFIDENCE);
     const char *trend = ann(annotations, MLA_PREDICT_ANN_TREND);
     bool have = !isnan(r->peak);
     if (have != (peak != NULL))
-        return true;
+        return EXPL_CHANGED;
     if (!have)
-        return false;
-    if (!conf || !trend || strcmp(trend, r->trend[0] ? r->trend : "unknown") != 0)
-        return true;
+        return EXPL_SAME;
+    if (!conf || !trend)
+        return EXPL_CHANGED;
+    if (strcmp(trend, r->trend[0] ? r->trend : "unknown") != 0)
+        return EXPL_FIGURES;
     double p = strtod(peak, NULL), c = strtod(conf, NULL);
-    return fabs(p - r->peak) > 0.10 * fmax(fabs(p), 1.0) || fabs(c - r->confidence) > 0.05;
+    return fabs(p - r->peak) > 0.10 * fmax(fabs(p), 1.0) || fabs(c - r->confidence) > 0.05
+               ? EXPL_FIGURES
+               : EXPL_SAME;
 }
 
 static double last_value(const double *v, size_t n)
@@ -299,9 +309,11 @@ enum mla_code mla_predict_step(const struct mla_predict_env *env, const cJSON *s
     step_report(env, so, ns, name, &c, &r);
     bool owned = mla_kube_field_owned(so, MLA_PREDICT_FIELD_MANAGER, step_min_path) &&
                  mla_kube_field_owned(so, MLA_PREDICT_FIELD_MANAGER, step_max_path);
-    *apply_out = r.changed || r.max_changed || !owned || explanation_changed(annotations, &r)
-                     ? step_apply_config(ns, name, annotations, &r, now)
-                     : NULL;
+    enum expl_diff d = explanation_diff(annotations, &r);
+    bool counts = r.changed || r.max_changed || !owned;
+    r.figures_only = !counts && d == EXPL_FIGURES;
+    *apply_out = counts || d != EXPL_SAME ? step_apply_config(ns, name, annotations, &r, now)
+                                          : NULL;
     mla_predict_config_fini(&c);
     *res = r;
     return MLA_OK;

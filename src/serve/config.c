@@ -54,6 +54,11 @@ static const struct cfg_flag cfg_flags[] = {
      "a token bucket as client-go's); 0: unlimited"},
     {"kube-api-burst", CFG_SECONDS, F(kube_api_burst), 1, 100000, "30",
      "requests the loop may send at once before --kube-api-qps paces it"},
+    {"loop-explanation-writes", CFG_UINT, F(loop_explanation_writes), 0, 1000000,
+     "--kube-api-qps x --loop-interval / 4",
+     "applies per pass that only refresh a ScaledObject's forecast figures (peak, confidence, "
+     "trend; its replica counts and rule unchanged); the rest wait for a later pass, so a mass "
+     "change of explanations cannot stretch a pass past the interval; 0: no limit"},
     {"prometheus-qps", CFG_SECONDS, F(prometheus_qps), 0, 100000, "100",
      "query_range calls per second the loop sends to Prometheus, at least: a pass over N "
      "predictive workloads is paced to N / (0.8 x --loop-interval) when that is more; "
@@ -281,6 +286,7 @@ enum mla_code mla_serve_config_parse(struct mla_serve_config *cfg, int argc, cha
     c.loop_interval = MLA_SERVE_DEFAULT_LOOP_INTERVAL;
     c.loop_models = 10000; /* MLA_PREDICT_MODELS_DEFAULT_MAX */
     c.kube_api_qps = 20;
+    c.loop_explanation_writes = MLA_SERVE_EXPLANATION_WRITES_AUTO;
     c.kube_api_burst = 30;
     c.prometheus_qps = 100;
     c.prometheus_burst = 200;

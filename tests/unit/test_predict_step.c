@@ -2,9 +2,12 @@
  * skipping, the loop's server-side apply configuration (everything it owns, every time), "no
  * apply when nothing changed and the loop owns its fields", the release when the config goes,
  * the worker leaving the loop's counts alone (mla_predict_leave_loop), RFC 3339 parsing,
- * metrics. */
+ * metrics; with a forecast (a fetch hook instead of Prometheus), which applies only refresh the
+ * explanation's figures (figures_only: the loop may put those off). */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mla/buf.h"
@@ -263,6 +266,110 @@ Test(predict_step, hold_reads_the_updated_annotation_and_sets_metrics, .init = i
               "%s", mla_buf_str(&b));
     mla_buf_fini(&b);
     cJSON_Delete(so);
+}
+
+/* A daily sine around 100, fetched instead of Prometheus. */
+static enum mla_code sine_fetch(void *ctx, const struct mla_prom_opts *opts, const char *query,
+                                double start, double end, double step,
+                                struct mla_prom_series *out, struct mla_err *err)
+{
+    (void)ctx, (void)opts, (void)query, (void)err;
+    out->start = start;
+    out->step = step;
+    out->n = (size_t)floor((end - start) / step + 1e-9) + 1;
+    out->v = malloc(out->n * sizeof *out->v);
+    for (size_t i = 0; i < out->n; i++)
+        out->v[i] = 100 + 60 * sin((start + (double)i * step) * 2 * M_PI / 86400);
+    out->series = 1;
+    return MLA_OK;
+}
+
+/* One forecast step on so: the apply (NULL: none) in *applied, the result returned. */
+static struct mla_predict_result fc_step(struct mla_predict_models *m, const cJSON *so,
+                                         cJSON **applied)
+{
+    struct mla_predict_env fenv = {.prom = {.base_url = "http://127.0.0.1:1"}, .models = m,
+                                   .no_metrics = true};
+    struct mla_predict_result r;
+    struct mla_err e = {0};
+    cr_assert_eq(mla_predict_step(&fenv, so, WED_NOON + 10, applied, &r, &e), MLA_OK, "%s", e.msg);
+    return r;
+}
+
+static void set_ann(cJSON *so, const char *key, const char *val)
+{
+    cJSON *ann = cJSON_GetObjectItem(cJSON_GetObjectItem(so, "metadata"), "annotations");
+    cJSON_DeleteItemFromObject(ann, key);
+    cJSON_AddStringToObject(ann, key, val);
+}
+
+Test(predict_step, only_figure_refreshes_are_marked_figures_only, .init = init, .fini = fini)
+{
+    static const char *cfg = "{\"enabled\":true,\"query\":\"sum(rate(x[5m]))\",\"lookbackHours\":48,"
+                             "\"stepSeconds\":300,\"capacityPerReplica\":10,\"minReplicas\":1,"
+                             "\"maxReplicas\":50,\"confidenceThreshold\":0,\"scaleDownHoldMinutes\":0}";
+    struct mla_predict_models *m = NULL;
+    cr_assert_eq(mla_predict_models_create(4, 600, &m, NULL), MLA_OK);
+    mla_predict_models_set_fetch(m, sine_fetch, NULL);
+    cJSON *so = make_so(cfg, 1, NULL, NULL);
+    cJSON *apply = NULL;
+    struct mla_predict_result r = fc_step(m, so, &apply);
+    cr_assert_not_null(apply);
+    cr_assert(r.changed && !r.figures_only, "the first decision is no mere refresh");
+    int want = r.min_replicas;
+    cr_assert_gt(want, 1);
+    apply_by_hand(so, apply);
+    cJSON_Delete(apply);
+    owned_by_loop(so);
+    r = fc_step(m, so, &apply);
+    cr_assert_null(apply, "applied and owned: nothing to write");
+    cr_assert_not(r.figures_only);
+
+    /* the stored figures went stale (the series moved), counts and rule as decided */
+    cJSON *kept = cJSON_Duplicate(so, 1);
+    set_ann(so, MLA_PREDICT_ANN_CONFIDENCE, r.confidence > 0.5 ? "0.00" : "1.00");
+    r = fc_step(m, so, &apply);
+    cr_assert_not_null(apply);
+    cr_assert(r.figures_only && !r.changed, "a stale confidence is a figures-only refresh");
+    cJSON_Delete(apply);
+    set_ann(so, MLA_PREDICT_ANN_TREND, "falling-fast");
+    r = fc_step(m, so, &apply);
+    cr_assert(apply && r.figures_only, "a stale trend is a figures-only refresh");
+    cJSON_Delete(apply);
+    char peak[32];
+    snprintf(peak, sizeof peak, "%.2f", r.peak * 3);
+    cJSON_Delete(so);
+    so = cJSON_Duplicate(kept, 1);
+    set_ann(so, MLA_PREDICT_ANN_PEAK, peak);
+    r = fc_step(m, so, &apply);
+    cr_assert(apply && r.figures_only, "a stale peak is a figures-only refresh");
+    cJSON_Delete(apply);
+
+    /* never figures-only: another rule named, a count to change, counts not owned */
+    cJSON_Delete(so);
+    so = cJSON_Duplicate(kept, 1);
+    set_ann(so, MLA_PREDICT_ANN_REASON, "business_hours: 09:00-18:00");
+    r = fc_step(m, so, &apply);
+    cr_assert(apply && !r.figures_only, "another rule in the reason is more than figures");
+    cJSON_Delete(apply);
+    cJSON_Delete(so);
+    so = cJSON_Duplicate(kept, 1);
+    set_ann(so, MLA_PREDICT_ANN_CONFIDENCE, r.confidence > 0.5 ? "0.00" : "1.00");
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(so, "spec"), "minReplicaCount");
+    cJSON_AddNumberToObject(cJSON_GetObjectItem(so, "spec"), "minReplicaCount", want - 1);
+    r = fc_step(m, so, &apply);
+    cr_assert(apply && r.changed && !r.figures_only, "a count to change is never figures-only");
+    cJSON_Delete(apply);
+    cJSON_Delete(so);
+    so = cJSON_Duplicate(kept, 1);
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(so, "metadata"), "managedFields");
+    set_ann(so, MLA_PREDICT_ANN_CONFIDENCE, r.confidence > 0.5 ? "0.00" : "1.00");
+    r = fc_step(m, so, &apply);
+    cr_assert(apply && !r.figures_only, "taking ownership of the counts is never figures-only");
+    cJSON_Delete(apply);
+    cJSON_Delete(so);
+    cJSON_Delete(kept);
+    mla_predict_models_destroy(m);
 }
 
 Test(predict_step, rfc3339)

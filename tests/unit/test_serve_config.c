@@ -38,6 +38,22 @@ Test(serve_config, defaults_are_the_documented_ones, .init = clean_env)
     cr_assert_not(c.no_loop);
     cr_assert_geq(c.threads, 1);
     cr_assert_float_eq(c.loop_interval, 60.0, 1e-9);
+    cr_assert_eq(c.loop_explanation_writes, MLA_SERVE_EXPLANATION_WRITES_AUTO);
+}
+
+Test(serve_config, explanation_writes_zero_means_no_limit, .init = clean_env)
+{
+    struct mla_serve_config c;
+    struct mla_err e;
+    char *zero[] = {"serve", "--loop-explanation-writes", "0"};
+    cr_assert_eq(parse(&c, &e, 3, zero), MLA_OK, "%s", e.msg);
+    cr_assert_eq(c.loop_explanation_writes, 0);
+    char *some[] = {"serve", "--loop-explanation-writes=250"};
+    cr_assert_eq(parse(&c, &e, 2, some), MLA_OK, "%s", e.msg);
+    cr_assert_eq(c.loop_explanation_writes, 250);
+    char *neg[] = {"serve", "--loop-explanation-writes", "-1"};
+    cr_assert_neq(parse(&c, &e, 3, neg), MLA_OK);
+    cr_assert(strstr(e.msg, "loop-explanation-writes"), "%s", e.msg);
 }
 
 Test(serve_config, env_then_flags_override, .init = clean_env)

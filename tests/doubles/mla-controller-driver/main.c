@@ -399,6 +399,7 @@ static void drv_usage(FILE *f)
             "       [--stay]\n"
             "       [--log-level L] [--metrics-out FILE] [--prom-url URL] [--list-page-size N]\n"
             "       [--loop-models N (0: none; default 10000)]\n"
+            "       [--loop-explanation-writes N (0: no limit; default qps x interval / 4)]\n"
             "       [--kube-api-qps Q] [--kube-api-burst B] [--prometheus-qps Q] (0: unlimited)\n"
             "Reads admission/command JSON lines on stdin (see the header of main.c).\n");
 }
@@ -466,6 +467,16 @@ int main(int argc, char **argv)
                 return 2;
             }
             cfg.loop_models = n ? n : -1;
+        }
+        else if (!strcmp(a, "--loop-explanation-writes")) {
+            char *end = NULL;
+            long n = strtol(v, &end, 10);
+            if (!end || *end || n < 0 || n > 1000000) {
+                fprintf(stderr, "mla-controller-driver: --loop-explanation-writes %s: "
+                        "0..1000000\n", v);
+                return 2;
+            }
+            cfg.loop_explanation_writes = n ? n : -1;
         }
         else if (!strcmp(a, "--list-page-size")) {
             char *end = NULL;
