@@ -15,6 +15,8 @@
 #include "mla/metrics.h"
 #include "mla/predict_step.h"
 
+#include "prom_fixture.h"
+
 static void init(void)
 {
     mla_log_set_level(MLA_LOG_OFF);
@@ -268,22 +270,6 @@ Test(predict_step, hold_reads_the_updated_annotation_and_sets_metrics, .init = i
     cJSON_Delete(so);
 }
 
-/* A daily sine around 100, fetched instead of Prometheus. */
-static enum mla_code sine_fetch(void *ctx, const struct mla_prom_opts *opts, const char *query,
-                                double start, double end, double step,
-                                struct mla_prom_series *out, struct mla_err *err)
-{
-    (void)ctx, (void)opts, (void)query, (void)err;
-    out->start = start;
-    out->step = step;
-    out->n = (size_t)floor((end - start) / step + 1e-9) + 1;
-    out->v = malloc(out->n * sizeof *out->v);
-    for (size_t i = 0; i < out->n; i++)
-        out->v[i] = 100 + 60 * sin((start + (double)i * step) * 2 * M_PI / 86400);
-    out->series = 1;
-    return MLA_OK;
-}
-
 /* One forecast step on so: the apply (NULL: none) in *applied, the result returned. */
 static struct mla_predict_result fc_step(struct mla_predict_models *m, const cJSON *so,
                                          cJSON **applied)
@@ -310,7 +296,7 @@ Test(predict_step, only_figure_refreshes_are_marked_figures_only, .init = init, 
                              "\"maxReplicas\":50,\"confidenceThreshold\":0,\"scaleDownHoldMinutes\":0}";
     struct mla_predict_models *m = NULL;
     cr_assert_eq(mla_predict_models_create(4, 600, &m, NULL), MLA_OK);
-    mla_predict_models_set_fetch(m, sine_fetch, NULL);
+    mla_predict_models_set_fetch(m, fx_sine_fetch, NULL);
     cJSON *so = make_so(cfg, 1, NULL, NULL);
     cJSON *apply = NULL;
     struct mla_predict_result r = fc_step(m, so, &apply);

@@ -19,6 +19,8 @@
 #include "mla/predict_step.h"
 #include "mla/reconcile.h"
 
+#include "prom_fixture.h"
+
 static void init(void) { mla_log_set_level(MLA_LOG_OFF); }
 
 static cJSON *load(const char *path)
@@ -339,27 +341,12 @@ Test(reconcile_trim, a_pass_plans_the_same_on_trimmed_objects, .init = init)
 
 #define STEP_NOW 1795608000 /* 2026-11-25T12:00:00Z, a multiple of 300 */
 
-static enum mla_code sine_fetch(void *ctx, const struct mla_prom_opts *opts, const char *query,
-                                double start, double end, double step,
-                                struct mla_prom_series *out, struct mla_err *err)
-{
-    (void)ctx, (void)opts, (void)query, (void)err;
-    out->start = start;
-    out->step = step;
-    out->n = (size_t)floor((end - start) / step + 1e-9) + 1;
-    out->v = malloc(out->n * sizeof *out->v);
-    for (size_t i = 0; i < out->n; i++)
-        out->v[i] = 100 + 60 * sin((start + (double)i * step) * 2 * M_PI / 86400);
-    out->series = 1;
-    return MLA_OK;
-}
-
 /* One step on `so` with a fresh window table: the apply printed ("null": none) and the result. */
 static char *step_of(const cJSON *so, struct mla_predict_result *res)
 {
     struct mla_predict_models *m = NULL;
     cr_assert_eq(mla_predict_models_create(4, 600, &m, NULL), MLA_OK);
-    mla_predict_models_set_fetch(m, sine_fetch, NULL);
+    mla_predict_models_set_fetch(m, fx_sine_fetch, NULL);
     struct mla_predict_env env = {.prom = {.base_url = "http://127.0.0.1:1"}, .models = m,
                                   .no_metrics = true};
     cJSON *apply = NULL;
