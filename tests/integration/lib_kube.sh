@@ -220,6 +220,31 @@ wait_until() {
 exists() { kapi GET "$1" >/dev/null; [ "$(code)" = 200 ]; }
 gone() { kapi GET "$1" >/dev/null; [ "$(code)" = 404 ]; }
 
+# predictive_template CFG -> writes $DRV_TEMPLATE: the test ScaledObject carrying
+# predictive-config CFG
+predictive_template() {
+  DRV_TEMPLATE="$MLA_TMP/so-template.json"
+  /usr/bin/python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1])); d["metadata"]["annotations"]["ml-autoscaling.io/predictive-config"]=sys.argv[2]
+print(json.dumps(d))' "$FIX/so-template.json" "$1" >"$DRV_TEMPLATE"
+}
+# store_worker_so NS NAME: Deployment NAME stored, and its ScaledObject (from $DRV_TEMPLATE,
+# owned by the Deployment) applied as the worker applies it (field manager ml-autoscaling)
+store_worker_so() {
+  store_deployment "$1" "$2"
+  local uid body
+  uid=$(kapi GET "$(dep_path "$1" "$2")" | jqr metadata.uid)
+  body=$(/usr/bin/python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1])); n=sys.argv[2]
+d["metadata"]["name"]=n; d["spec"]["scaleTargetRef"]["name"]=n; d["metadata"]["labels"]["ml-autoscaling.io/deployment"]=n
+d["metadata"]["ownerReferences"]=[{"apiVersion":"apps/v1","kind":"Deployment","name":n,"uid":sys.argv[3],"controller":True,"blockOwnerDeletion":True}]
+print(json.dumps(d))' "$DRV_TEMPLATE" "$2" "$uid")
+  kapi PATCH "$(so_path "$1" "$2")?fieldManager=ml-autoscaling&force=true" "$body" application/apply-patch+yaml >/dev/null
+  [ "$(code)" = 201 ] || fail "setup $2: $(cat "$MLA_TMP/last.body")"
+}
+
 # Starts a driver reading from fd 3 (a fifo); its answers go to $MLA_TMP/drv.out.
 # DRV_TEMPLATE="" starts it without --template (the loop then uses the policy engine).
 # driver_start NAME [driver args...]

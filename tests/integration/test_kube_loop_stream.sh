@@ -17,29 +17,13 @@ kube_start_api
 NS=$(ns stream)
 ensure_ns "$NS"; ensure_ns "$LEASE_NS"
 cfg='{"enabled":true,"query":"sum(rate(http_requests_total[1m]))","lookbackHours":1,"stepSeconds":5,"horizonMinutes":10,"scaleAheadMinutes":5,"capacityPerReplica":20,"minReplicas":1,"maxReplicas":50}'
-DRV_TEMPLATE="$MLA_TMP/so-template.json"
-$PY -c '
-import json,sys
-d=json.load(open(sys.argv[1])); d["metadata"]["annotations"]["ml-autoscaling.io/predictive-config"]=sys.argv[2]
-print(json.dumps(d))' "$FIX/so-template.json" "$cfg" >"$DRV_TEMPLATE"
+predictive_template "$cfg"
 driver_start drv --loop-interval 3600 --lease-namespace "$LEASE_NS" --lease-name stream \
   --lease-duration 3 --renew-deadline 2 --retry-period 0.5 --prom-url "$TESTPROM_URL" \
   --list-page-size 2
-mk() { # NAME
-  store_deployment "$NS" "$1"
-  uid=$(kapi GET "$(dep_path "$NS" "$1")" | jqr metadata.uid)
-  body=$($PY -c '
-import json,sys
-d=json.load(open(sys.argv[1])); n=sys.argv[2]
-d["metadata"]["name"]=n; d["spec"]["scaleTargetRef"]["name"]=n; d["metadata"]["labels"]["ml-autoscaling.io/deployment"]=n
-d["metadata"]["ownerReferences"]=[{"apiVersion":"apps/v1","kind":"Deployment","name":n,"uid":sys.argv[3],"controller":True,"blockOwnerDeletion":True}]
-print(json.dumps(d))' "$DRV_TEMPLATE" "$1" "$uid")
-  kapi PATCH "$(so_path "$NS" "$1")?fieldManager=ml-autoscaling&force=true" "$body" application/apply-patch+yaml >/dev/null
-  [ "$(code)" = 201 ] || fail "setup $1: $(cat "$MLA_TMP/last.body")"
-}
 wait_until 5 sh -c "echo '{\"cmd\":\"leader\"}' >&3; sleep 0.2; tail -1 '$MLA_TMP/drv.out' | grep -q true" || fail "never became leader"
 sleep 0.5 # the pass a new leader runs at once is over
-for n in web api search; do mk "$n"; done
+for n in web api search; do store_worker_so "$NS" "$n"; done
 : >"$PLOG"; clearlog
 out=$(send '{"cmd":"reconcile"}')
 [ "$(echo "$out" | jqr ok)" = true ] || fail "pass 1: $out"
