@@ -12,7 +12,12 @@
 #      MLA_LOOP_PAGE (LIST page size, default 500), MLA_LOOP_CSV (append rows to this file),
 #      MLA_LOOP_WRAP (a command the driver runs under, e.g. "valgrind --tool=massif
 #      --massif-out-file=/tmp/m.out": heap profiles of the same passes; figures then are the
-#      wrapper's), MLA_LOOP_KEEP (a directory: the driver's stderr is copied there).
+#      wrapper's), MLA_LOOP_KEEP (a directory: the driver's stderr is copied there),
+#      MLA_LOOP_LOG (the driver's --log-level, default warn; info logs every apply and why, and
+#      each pass line then counts the applies, those with a new minReplicaCount and the
+#      explanation refreshes put off), MLA_LOOP_STALE_AFTER (a pass number: after it, every
+#      ScaledObject's forecast-confidence annotation is overwritten by another client, as
+#      when every series shifts at once; the next pass shows --loop-explanation-writes at work).
 # Pass 0 builds every model from the whole lookback; the script then waits for the next 300 s
 # grid point (up to 5 minutes), so that pass 1 fetches one new sample per ScaledObject; pass 2
 # and later run at once, within the same step (no query at all). Pass 0 is also what every
@@ -96,7 +101,7 @@ PYEOF
   # shellcheck disable=SC2086
   ${MLA_LOOP_WRAP:-} "$B/mla-controller-driver" --kube-url "$API" --kube-token-file "$T/token" --prom-url "$PROM" \
     --template "$T/so-template.json" --loop-interval 60 --lease-namespace bench \
-    --lease-name loop-scale --list-page-size "$PAGE" --loop-models "$MODELS" --log-level warn \
+    --lease-name loop-scale --list-page-size "$PAGE" --loop-models "$MODELS" --log-level "${MLA_LOOP_LOG:-warn}" \
     <"$T/in" >"$T/out" 2>"$T/drv.err" &
   DRV_PID=$!
   exec 3>"$T/in"
@@ -114,6 +119,7 @@ PYEOF
     curl -s -X DELETE "$API/_log" >/dev/null
     local s0; s0=$(curl -s "$PROM/-/stats")
     local c0; c0=$(awk '{print $14 + $15}' /proc/$DRV_PID/stat)
+    local l0; l0=$(wc -l <"$T/drv.err")
     local t0; t0=$(date +%s.%N)
     local out; out=$(send_pass)
     local t1; t1=$(date +%s.%N)
@@ -122,15 +128,29 @@ PYEOF
     local api_n; api_n=$(curl -s "$API/_log" | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')
     local rss hwm
     rss=$(awk '/VmRSS/ {print $2}' /proc/$DRV_PID/status); hwm=$(awk '/VmHWM/ {print $2}' /proc/$DRV_PID/status)
-    $PY - "$N" "$p" "$t0" "$t1" "$s0" "$s1" "$api_n" "$rss" "$hwm" "$load" "$out" "${MLA_LOOP_CSV:-}" "$(( (c1 - c0) * 1000 / $(getconf CLK_TCK) ))" <<'PYEOF'
+    local why=""
+    if [ "${MLA_LOOP_LOG:-warn}" = info ] || [ "${MLA_LOOP_LOG:-warn}" = debug ]; then
+      why=$(tail -n +"$((l0 + 1))" "$T/drv.err" | $PY -c '
+import json, re, sys
+applies = changed = putoff = 0
+for line in sys.stdin:
+    try: e = json.loads(line)
+    except ValueError: continue
+    m = e.get("msg", "")
+    if e.get("component") == "apiside" and re.search(r": minReplicaCount \d+ \(", m): applies += 1
+    elif e.get("component") == "predict" and m == "minReplicaCount changed": changed += 1
+    elif "put off to a later pass" in m: putoff = int(m.split()[0])
+print("  applies %d (new minReplicaCount %d, explanations put off %d)" % (applies, changed, putoff))')
+    fi
+    $PY - "$N" "$p" "$t0" "$t1" "$s0" "$s1" "$api_n" "$rss" "$hwm" "$load" "$out" "${MLA_LOOP_CSV:-}" "$(( (c1 - c0) * 1000 / $(getconf CLK_TCK) ))" "$why" <<'PYEOF'
 import json, sys
 n, p, t0, t1 = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 s0, s1 = json.loads(sys.argv[5]), json.loads(sys.argv[6])
 q = s1["queries"] - s0["queries"]; smp = s1["samples"] - s0["samples"]; by = s1["bytes"] - s0["bytes"]
 api, rss, hwm, load, out, csv = int(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9]), sys.argv[10], json.loads(sys.argv[11]), sys.argv[12]
 cpu = int(sys.argv[13]) / 1000.0
-print("N=%-6d pass %d: %7.2f s (leader CPU %6.2f s)  prom %6d queries %9d points %8.1f KB (%6.0f B/SO)  api %6d requests  rss %6.1f MB (peak %6.1f)  predicted %s updated %s  [load %s]"
-      % (n, p, t1 - t0, cpu, q, smp, by / 1024, by / n, api, rss / 1024, hwm / 1024, out.get("predicted"), out.get("updated"), load))
+print("N=%-6d pass %d: %7.2f s (leader CPU %6.2f s)  prom %6d queries %9d points %8.1f KB (%6.0f B/SO)  api %6d requests  rss %6.1f MB (peak %6.1f)  predicted %s updated %s  [load %s]%s"
+      % (n, p, t1 - t0, cpu, q, smp, by / 1024, by / n, api, rss / 1024, hwm / 1024, out.get("predicted"), out.get("updated"), load, sys.argv[14]))
 if csv:
     with open(csv, "a") as f:
         f.write("%d,%d,%.3f,%d,%d,%d,%d,%.1f,%.1f,%s,%.2f\n" % (n, p, t1 - t0, q, smp, by, api, rss / 1024, hwm / 1024, load.split()[0], cpu))
@@ -139,6 +159,19 @@ PYEOF
     # has one new sample per ScaledObject to fetch; later passes run at once (same step)
     if [ "$p" = 0 ] && [ "$PASSES" -gt 0 ]; then
       sleep $((300 - $(date +%s) % 300 + 2))
+    fi
+    if [ "$p" = "${MLA_LOOP_STALE_AFTER:-}" ]; then
+      $PY - "$API" "$N" <<'PYEOF'
+import http.client, json, sys, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1]); c = http.client.HTTPConnection(u.hostname, u.port)
+body = json.dumps({"metadata": {"annotations": {"ml-autoscaling.io/forecast-confidence": "0.00"}}})
+for i in range(int(sys.argv[2])):
+    c.request("PATCH", "/apis/keda.sh/v1alpha1/namespaces/bench-%02d/scaledobjects/app-%05d" % (i % 20, i),
+              body, {"Authorization": "Bearer bench-token", "Content-Type": "application/merge-patch+json"})
+    r = c.getresponse(); r.read()
+    if r.status != 200: sys.exit("stale: %d %s" % (r.status, r.reason))
+PYEOF
+      echo "N=$N: every ScaledObject's forecast-confidence overwritten (0.00) after pass $p"
     fi
   done
   exec 3>&-
