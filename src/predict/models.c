@@ -308,7 +308,7 @@ static enum mla_code pm_build(struct mla_predict_models *m, const struct mla_pro
                               bool *have, char *why, size_t whylen, struct mla_err *err)
 {
     double step = c->step_seconds;
-    double span = floor(c->lookback_hours * 3600 / step);
+    double span = (double)(mla_predict_config_window_points(c) - 1);
     double start = end - span * step;
     struct mla_prom_series s;
     enum mla_code rc = pm_query(m, prom, c->query, start, end, step, &s, err);

@@ -31,6 +31,7 @@ import json, sys
 e = json.load(open(sys.argv[1]))
 print("  NASA, loop's way (336 h):", e["model"], "best baseline", max(e["baselines"].values()))
 assert e["lookback_hours"] == 336 and e["eval_points"] > 3900, e
+assert e["lookback_points"] == 4033, e  # the loop's window: 336 h of 300-s steps, both ends
 assert e["model"] >= max(e["baselines"].values()) and e["model"] >= 0.795, e
 PY
 "$BIN" forecast -f "$NASA" --evaluate --json | grep -q '"lookback_hours":null' \

@@ -3,9 +3,10 @@
 # loop computes, a one-shot forecast of the last H hours at each step, not on the all-history
 # backtest. On a short synthetic trace (4 days at 300 s):
 #  - a step's forecast (point and upper bound, made at step i for i + lead) equals what
-#    `forecast --lookback-hours --json` gives on the trace cut at step i, with the loop's window
-#    (H hours and both ends: H * 3600 / step + 1 points) and the loop's anomaly threshold (3.5);
-#    before the window is full (step 300) and after (700, 1100);
+#    `forecast --lookback-hours H --json` gives on the trace cut at step i, which takes by itself
+#    the loop's window (H hours and both ends: H * 3600 / step + 1 points) and the loop's
+#    defaults (quantile 0.82, anomaly threshold 3.5); before the window is full (step 300) and
+#    after (700, 1100);
 #  - it differs from the backtest's (the path replayed really changed), and --json, the text
 #    summary and the --plot SVG say which path was replayed; without the flag none of the new
 #    keys appear (the default output is unchanged);
@@ -40,10 +41,9 @@ grep -q "all-history backtest" "$MLA_TMP/all.svg" || fail "the default SVG lacks
 
 for i in 300 700 1100; do
   head -n $((i + 2)) "$T" >"$MLA_TMP/cut.csv" # the header and steps 0..i
-  # 48 h at 300 s is 576 steps, 577 points with both ends (the loop's window); forecast keeps
-  # round(H * 3600 / step) points, so ask it for one step more.
-  "$BIN" forecast -f "$MLA_TMP/cut.csv" --lookback-hours 48.0833333333 --horizon 15 \
-    --quantile 0.82 --anomaly-threshold 3.5 --step 300 --json >"$MLA_TMP/fc$i.json"
+  # forecast --lookback-hours takes the loop's window (577 points) and defaults by itself
+  "$BIN" forecast -f "$MLA_TMP/cut.csv" --lookback-hours 48 --horizon 15 --step 300 --json \
+    >"$MLA_TMP/fc$i.json"
 done
 $PY - "$MLA_TMP" <<'PY' || fail "simulate's forecasts are not the loop's"
 import json, os, sys
@@ -55,7 +55,11 @@ assert "lookback_hours" not in al["params"] and "forecast_path" not in al, al["p
 H = 3  # 15 min at 300 s
 differ = 0
 for i in (300, 700, 1100):
-    f = json.load(open(os.path.join(d, "fc%d.json" % i)))["forecast"][H - 1]
+    fj = json.load(open(os.path.join(d, "fc%d.json" % i)))
+    # 48 h at 300 s: 576 steps, 577 points with both ends (before the window is full, all of them)
+    assert fj["points"] == min(577, i + 1), (i, fj["points"])
+    assert fj["quantile"] == 0.82, fj["quantile"]  # the loop's default, not forecast's 0.95
+    f = fj["forecast"][H - 1]
     for key, fkey in (("forecast_upper", "upper"), ("forecast_point", "point")):
         got, want = lb["series"][key][i + H], f[fkey]
         # simulate prints 4 significant digits
