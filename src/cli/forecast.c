@@ -36,9 +36,12 @@ static void fc_usage(FILE *f)
             "                                lookbackHours): from its window of the last H hours\n"
             "                                (both ends: H*3600/step + 1 points, stored as float),\n"
             "                                with its defaults (quantile 0.82, anomaly threshold\n"
-            "                                3.5); with --evaluate, a fresh forecast at each\n"
-            "                                origin from that window (default: all history, one\n"
-            "                                pass)\n"
+            "                                3.5), seeded with the weekly profile the loop\n"
+            "                                carries of the points that left its window (here:\n"
+            "                                the points before it); with --evaluate, a fresh\n"
+            "                                forecast at each origin from that window and the\n"
+            "                                profile of a loop run since the trace's start\n"
+            "                                (default: all history, one pass)\n"
             "      --capacity-per-replica X  load one replica serves (default: the trace's\n"
             "                                99th percentile / 8)\n"
             "      --quantile Q              upper bound quantile (default 0.95; the loop's\n"
@@ -98,7 +101,10 @@ static int fc_eval(const struct mla_fc_series *s, const struct mla_fc_config *cf
     struct mla_fc_eval ev;
     size_t want = (size_t)(o->eval_days * 86400.0 / s->step_s + 0.5);
     size_t lookback = o->window;
-    if (mla_fc_evaluate_lookback(s->v, s->n, s->step_s, cfg, want, lookback, &ev, &err)) {
+    /* with a lookback, the loop's way: its window and its carried profile */
+    if (lookback ? mla_fc_evaluate_loop(s->v, s->n, s->t0, s->step_s, cfg, want, lookback, &ev,
+                                        &err)
+                 : mla_fc_evaluate(s->v, s->n, s->step_s, cfg, want, &ev, &err)) {
         fprintf(stderr, "ml-autoscaling forecast: %s: %s\n", o->file, err.msg);
         return MLA_EXIT_USAGE;
     }
@@ -236,9 +242,10 @@ static void fc_print_text(const struct mla_fc_series *s, const struct mla_fc_con
         printf("  %02d:00 UTC  %d\n", hours[k], reps[k]);
 }
 
-/* Forecasts the configured horizon and, for the min-replica schedule, a whole day ahead. */
+/* Forecasts the configured horizon and, for the min-replica schedule, a whole day ahead; prof:
+ * the loop's carried profile (--lookback-hours), else NULL. */
 static int fc_run(const struct mla_fc_series *s, const struct mla_fc_config *cfg,
-                  const struct fc_opts *o)
+                  const struct fc_opts *o, const struct mla_fc_profile *prof)
 {
     struct mla_err err;
     mla_err_clear(&err);
@@ -253,8 +260,8 @@ static int fc_run(const struct mla_fc_series *s, const struct mla_fc_config *cfg
     int per_day = (int)(86400.0 / s->step_s);
     dcfg.horizon_steps = per_day > MLA_FC_MAX_HORIZON ? MLA_FC_MAX_HORIZON : per_day;
     int rc = MLA_EXIT_OK;
-    if (mla_fc_forecast(s->v, s->n, s->step_s, cfg, r, &err) ||
-        mla_fc_forecast(s->v, s->n, s->step_s, &dcfg, day, &err)) {
+    if (mla_fc_forecast_seeded(s->v, s->n, s->t0, s->step_s, cfg, prof, r, &err) ||
+        mla_fc_forecast_seeded(s->v, s->n, s->t0, s->step_s, &dcfg, prof, day, &err)) {
         fprintf(stderr, "ml-autoscaling forecast: %s: %s\n", o->file, err.msg);
         rc = MLA_EXIT_USAGE;
         goto out;
@@ -379,16 +386,22 @@ int mla_cmd_forecast(int argc, char **argv)
         /* The loop's view: only its window (a view into s, which keeps the buffer). */
         size_t keep = o.window;
         if (keep < s.n) {
+            /* and the profile the loop carries: every point that has left its window, as if
+             * it had run since the trace's first point (mla_fc_evaluate_loop's replay) */
+            struct mla_fc_profile prof;
+            mla_fc_profile_init(&prof);
+            for (size_t i = 0; i < s.n - keep; i++)
+                mla_fc_profile_push(&prof, s.t0 + (double)i * s.step_s, s.v[i]);
             struct mla_fc_series view = s;
             view.v = s.v + (s.n - keep);
             view.t0 = s.t0 + (double)(s.n - keep) * s.step_s;
             view.n = keep;
-            int rc = fc_run(&view, &cfg, &o);
+            int rc = fc_run(&view, &cfg, &o, &prof);
             mla_fc_series_fini(&s);
             return rc;
         }
     }
-    int rc = o.evaluate ? fc_eval(&s, &cfg, &o) : fc_run(&s, &cfg, &o);
+    int rc = o.evaluate ? fc_eval(&s, &cfg, &o) : fc_run(&s, &cfg, &o, NULL);
     mla_fc_series_fini(&s);
     return rc;
 }
