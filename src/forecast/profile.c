@@ -12,7 +12,8 @@
 #define PF_SAT 20
 #define PF_GAIN 0.05
 /* A step larger than this (log space: x1.65) is clipped: an outage's zeros or a burst moves an
- * hour by at most PF_GAIN * PF_CLIP a point (clip 5, i.e. none: 0.8025; 0.25: 0.8062). */
+ * hour by at most PF_GAIN * PF_CLIP a point (NASA, plain EWMA of gain 0.025: clip 5, i.e.
+ * none, 0.8025; 0.25 0.8062; 0.5 0.8078; 1 0.8075). */
 #define PF_CLIP 0.5
 
 void mla_fc_profile_init(struct mla_fc_profile *p)
