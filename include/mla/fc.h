@@ -156,6 +156,38 @@ enum mla_code mla_fc_forecast(const double *values, size_t n, double step_s,
                               const struct mla_fc_config *cfg, struct mla_fc_result *out,
                               struct mla_err *err) MLA_MUST_CHECK;
 
+/* ---- the loop's carried weekly profile (issue 17, eighth round) --------------------------
+ * The loop forecasts afresh from its lookback window (two weeks by default), where the weekly
+ * seasons are visited only twice. It keeps this profile per ScaledObject between passes: per
+ * hour of the week, a robust running mean of log1p(y) of the points as they LEAVE the window
+ * (the loop drops them anyway), and seeds the forecast's seasons and levels with it at the
+ * window's start. So the forecast is f(window, profile), and `forecast --evaluate
+ * --lookback-hours` replays the same profile. 840 bytes. Plain struct: copy it freely. */
+#define MLA_FC_PROFILE_HOURS 168
+struct mla_fc_profile {
+    float v[MLA_FC_PROFILE_HOURS];             /* log1p space; meaningless while n[h] == 0 */
+    unsigned char n[MLA_FC_PROFILE_HOURS];     /* points taken, saturating */
+};
+/* Empty (no hour seen). */
+void mla_fc_profile_init(struct mla_fc_profile *p);
+/* Takes the point of Unix time t (its hour of the week: floor(t / 3600) mod 168, UTC hours
+ * since the epoch) of raw value y (NaN: ignored; negatives count as 0). Gain 1/k at the hour's
+ * k-th point until it reaches 0.05, each step clipped to +-0.5 in log space (an outage or a
+ * burst moves it little). */
+void mla_fc_profile_push(struct mla_fc_profile *p, double t, double y);
+/* True when every hour of the week has been seen (a week has left the window): only then does
+ * it seed a forecast. */
+bool mla_fc_profile_ready(const struct mla_fc_profile *p);
+/* mla_fc_forecast seeded with the profile: t0 is the Unix time of values[0]. The seasons of the
+ * Holt-Winters candidates (daily, and weekly where they have one), their levels and the weekly
+ * profile candidate start from it instead of from their first visits. No seed (the same result
+ * as mla_fc_forecast) when prof is NULL or not ready, when the series has negative values (linear
+ * space), or when an hour is not a whole number of steps or a week not a whole number of days. */
+enum mla_code mla_fc_forecast_seeded(const double *values, size_t n, double t0, double step_s,
+                                     const struct mla_fc_config *cfg,
+                                     const struct mla_fc_profile *prof,
+                                     struct mla_fc_result *out, struct mla_err *err) MLA_MUST_CHECK;
+
 /* ---- streaming model (the serving path) --------------------------------------------------
  * The same model kept alive between calls: push the points that arrived since the last call,
  * then forecast. A push costs O(points pushed); a forecast O(history kept) for the cycle and
@@ -225,5 +257,13 @@ enum mla_code mla_fc_evaluate_lookback(const double *values, size_t n, double st
                                        const struct mla_fc_config *cfg, size_t eval_steps,
                                        size_t lookback_steps, struct mla_fc_eval *out,
                                        struct mla_err *err) MLA_MUST_CHECK;
+/* mla_fc_evaluate_lookback with the loop's carried profile replayed: values[0] is at Unix time
+ * t0, and the loop is taken to run from the series' first point, so at each origin the profile
+ * holds every point that has left the window (mla_fc_profile_push in order) and the forecast is
+ * mla_fc_forecast_seeded. lookback_steps >= 3. */
+enum mla_code mla_fc_evaluate_loop(const double *values, size_t n, double t0, double step_s,
+                                   const struct mla_fc_config *cfg, size_t eval_steps,
+                                   size_t lookback_steps, struct mla_fc_eval *out,
+                                   struct mla_err *err) MLA_MUST_CHECK;
 
 #endif

@@ -42,6 +42,7 @@
 #define MLA_PREDICT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
@@ -155,6 +156,10 @@ bool mla_predict_config_active(const struct mla_predict_config *cfg);
  * for them (horizon rounded up, scale-ahead down, at least one step, the horizon at least the
  * scale-ahead). The loop, `explain` and `simulate --lookback-hours` must agree on them. */
 void mla_predict_config_steps(const struct mla_predict_config *cfg, int *horizon, int *ahead);
+/* The points of the loop's lookback window: lookbackHours in whole steps, both ends included
+ * (the newest grid point and the one lookbackHours before it). `forecast --lookback-hours` and
+ * its --evaluate keep the same count, so they score the loop's window exactly. */
+size_t mla_predict_config_window_points(const struct mla_predict_config *cfg);
 
 /* The decision (pipeline above). Pure. */
 void mla_predict_min_replicas(const struct mla_predict_input *in, struct mla_predict_result *res);

@@ -20,4 +20,13 @@ int mla_predict_fc_forecast(void *ctx, const double *values, size_t n, double st
                             double anomaly_threshold, struct mla_predict_forecast *out,
                             struct mla_err *err);
 
+struct mla_fc_profile;
+/* The same from the loop's window and the weekly profile it carries (fc.h,
+ * mla_fc_forecast_seeded): t0 is the Unix time of values[0]; prof (borrowed) NULL or not ready
+ * gives mla_predict_fc_forecast's result. */
+int mla_predict_fc_forecast_seeded(const double *values, size_t n, double t0, double step_s,
+                                   int horizon_steps, int ahead_steps, double quantile,
+                                   double anomaly_threshold, const struct mla_fc_profile *prof,
+                                   struct mla_predict_forecast *out, struct mla_err *err);
+
 #endif

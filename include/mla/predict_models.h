@@ -13,9 +13,13 @@
  *     a sample that reached Prometheus late replace the value fetched for that instant before
  *     (a value never turns back into a gap); then forecast. When the aligned "now" is still the last grid point (a 60 s loop on a 300 s
  *     step: four passes in five), nothing is queried and the last forecast is reused.
- * The forecast is the one-shot forecaster (mla_predict_fc_forecast) on the window: exactly
- * what a full-lookback query would give, but for the float storage of the samples (a relative
- * rounding of 6e-8 on the input). Keeping the window, not the forecaster's state, is what
+ * The forecast is the one-shot forecaster (mla_predict_fc_forecast_seeded) on the window and
+ * the weekly profile the entry carries of the points that have left its window (fc.h, struct
+ * mla_fc_profile, 840 bytes; it seeds the forecast once a week has left, and a rebuild starts
+ * it empty): what `forecast --evaluate --lookback-hours` replays. Without the profile it is
+ * exactly what a full-lookback query would give, but for the float storage of the samples (a
+ * relative rounding of 6e-8 on the input). A one-shot forecast (table full) has no profile.
+ * Keeping the window, not the forecaster's state, is what
  * bounds the memory: 4 bytes a point (16 KB at 336 h by 300 s) where the streaming engine's
  * state weighs 172 KB; a forecast costs about 1 ms of CPU per 4,000 points instead of 30 us,
  * and only on passes that bring a new grid point.

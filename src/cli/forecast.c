@@ -32,14 +32,22 @@ static void fc_usage(FILE *f)
             "      --step SEC                bucket size in seconds (default 300, or the trace's\n"
             "                                step when 300 is not a whole multiple of it)\n"
             "      --eval-days D             evaluation window in days (default 14)\n"
-            "      --lookback-hours H        use only the last H hours, as the predictive loop\n"
-            "                                does (its lookbackHours); with --evaluate, a fresh\n"
-            "                                forecast at each origin from its last H hours\n"
+            "      --lookback-hours H        forecast as the predictive loop does (its\n"
+            "                                lookbackHours): from its window of the last H hours\n"
+            "                                (both ends: H*3600/step + 1 points, stored as float),\n"
+            "                                with its defaults (quantile 0.82, anomaly threshold\n"
+            "                                3.5), seeded with the weekly profile the loop\n"
+            "                                carries of the points that left its window (here:\n"
+            "                                the points before it); with --evaluate, a fresh\n"
+            "                                forecast at each origin from that window and the\n"
+            "                                profile of a loop run since the trace's start\n"
             "                                (default: all history, one pass)\n"
             "      --capacity-per-replica X  load one replica serves (default: the trace's\n"
             "                                99th percentile / 8)\n"
-            "      --quantile Q              upper bound quantile (default 0.95)\n"
-            "      --anomaly-threshold K     robust deviations for an anomaly, 2..5 (default 4)\n"
+            "      --quantile Q              upper bound quantile (default 0.95; the loop's\n"
+            "                                0.82 with --lookback-hours)\n"
+            "      --anomaly-threshold K     robust deviations for an anomaly, 2..5 (default 4;\n"
+            "                                the loop's 3.5 with --lookback-hours)\n"
             "      --min R, --max R          replica bounds of the schedule (default 1, 100)\n"
             "  -h, --help                    this help\n\n"
             "Exit: 0 ok, 2 usage or file error.\n");
@@ -49,6 +57,7 @@ struct fc_opts {
     const char *file;
     bool json, evaluate, step_given;
     double horizon_min, step_s, eval_days, lookback_h, capacity, quantile, threshold, rmin, rmax;
+    size_t window; /* with --lookback-hours: the points of the loop's window; else 0 */
 };
 
 static void fc_schedule(const struct mla_fc_result *day, double t_next, const struct fc_opts *o,
@@ -91,8 +100,11 @@ static int fc_eval(const struct mla_fc_series *s, const struct mla_fc_config *cf
     mla_err_clear(&err);
     struct mla_fc_eval ev;
     size_t want = (size_t)(o->eval_days * 86400.0 / s->step_s + 0.5);
-    size_t lookback = o->lookback_h > 0 ? (size_t)(o->lookback_h * 3600.0 / s->step_s + 0.5) : 0;
-    if (mla_fc_evaluate_lookback(s->v, s->n, s->step_s, cfg, want, lookback, &ev, &err)) {
+    size_t lookback = o->window;
+    /* with a lookback, the loop's way: its window and its carried profile */
+    if (lookback ? mla_fc_evaluate_loop(s->v, s->n, s->t0, s->step_s, cfg, want, lookback, &ev,
+                                        &err)
+                 : mla_fc_evaluate(s->v, s->n, s->step_s, cfg, want, &ev, &err)) {
         fprintf(stderr, "ml-autoscaling forecast: %s: %s\n", o->file, err.msg);
         return MLA_EXIT_USAGE;
     }
@@ -103,7 +115,7 @@ static int fc_eval(const struct mla_fc_series *s, const struct mla_fc_config *cf
                (double)ev.horizon_steps * s->step_s / 60, s->step_s, ev.eval_days,
                ev.eval_points);
         if (lookback)
-            printf("%g", (double)lookback * s->step_s / 3600.0);
+            printf("%g,\"lookback_points\":%zu", o->lookback_h, lookback);
         else
             printf("null");
         printf(",\"model\":%.4f,\"baselines\":{", ev.model);
@@ -125,8 +137,8 @@ static int fc_eval(const struct mla_fc_series *s, const struct mla_fc_config *cf
            ev.eval_points);
     if (lookback)
         printf(", the model\nforecasting afresh at each origin from the last %g hours only (as the "
-               "loop does)",
-               (double)lookback * s->step_s / 3600.0);
+               "loop does: %zu points)",
+               o->lookback_h, lookback);
     if (ev.eval_days + 1e-9 < o->eval_days)
         printf(" - the trace is too short for %g days", o->eval_days);
     printf(":\n");
@@ -230,9 +242,10 @@ static void fc_print_text(const struct mla_fc_series *s, const struct mla_fc_con
         printf("  %02d:00 UTC  %d\n", hours[k], reps[k]);
 }
 
-/* Forecasts the configured horizon and, for the min-replica schedule, a whole day ahead. */
+/* Forecasts the configured horizon and, for the min-replica schedule, a whole day ahead; prof:
+ * the loop's carried profile (--lookback-hours), else NULL. */
 static int fc_run(const struct mla_fc_series *s, const struct mla_fc_config *cfg,
-                  const struct fc_opts *o)
+                  const struct fc_opts *o, const struct mla_fc_profile *prof)
 {
     struct mla_err err;
     mla_err_clear(&err);
@@ -247,8 +260,8 @@ static int fc_run(const struct mla_fc_series *s, const struct mla_fc_config *cfg
     int per_day = (int)(86400.0 / s->step_s);
     dcfg.horizon_steps = per_day > MLA_FC_MAX_HORIZON ? MLA_FC_MAX_HORIZON : per_day;
     int rc = MLA_EXIT_OK;
-    if (mla_fc_forecast(s->v, s->n, s->step_s, cfg, r, &err) ||
-        mla_fc_forecast(s->v, s->n, s->step_s, &dcfg, day, &err)) {
+    if (mla_fc_forecast_seeded(s->v, s->n, s->t0, s->step_s, cfg, prof, r, &err) ||
+        mla_fc_forecast_seeded(s->v, s->n, s->t0, s->step_s, &dcfg, prof, day, &err)) {
         fprintf(stderr, "ml-autoscaling forecast: %s: %s\n", o->file, err.msg);
         rc = MLA_EXIT_USAGE;
         goto out;
@@ -331,7 +344,7 @@ static int fc_args(int argc, char **argv, struct fc_opts *o)
 int mla_cmd_forecast(int argc, char **argv)
 {
     struct fc_opts o = {.horizon_min = 30, .step_s = 300, .eval_days = 14, .capacity = NAN,
-                        .quantile = 0.95, .threshold = 4, .rmin = 1, .rmax = 100};
+                        .quantile = NAN, .threshold = NAN, .rmin = 1, .rmax = 100};
     int code = fc_args(argc, argv, &o);
     if (code >= 0)
         return code;
@@ -349,24 +362,46 @@ int mla_cmd_forecast(int argc, char **argv)
         mla_fc_series_fini(&s);
         return MLA_EXIT_USAGE;
     }
-    cfg.quantile = o.quantile;
-    cfg.anomaly_threshold = o.threshold;
+    if (o.lookback_h > 0) {
+        /* As the loop runs it: its window (predict_models.h: both ends, float samples) and its
+         * defaults (mla_predict_config_init), so that the figures are the loop's own. */
+        struct mla_predict_config pc;
+        mla_predict_config_init(&pc);
+        pc.lookback_hours = o.lookback_h;
+        pc.step_seconds = s.step_s;
+        o.window = mla_predict_config_window_points(&pc);
+        if (isnan(o.quantile))
+            o.quantile = pc.quantile;
+        if (isnan(o.threshold))
+            o.threshold = pc.anomaly_threshold;
+        mla_predict_config_fini(&pc);
+        for (size_t i = 0; i < s.n; i++)
+            s.v[i] = (double)(float)s.v[i];
+    }
+    cfg.quantile = isnan(o.quantile) ? 0.95 : o.quantile;
+    cfg.anomaly_threshold = isnan(o.threshold) ? 4 : o.threshold;
     if (isnan(o.capacity))
         o.capacity = mla__cli_default_capacity(&s);
     if (!o.evaluate && o.lookback_h > 0) {
-        /* The loop's view: only the last lookback hours (a view into s, which keeps the buffer). */
-        size_t keep = (size_t)(o.lookback_h * 3600.0 / s.step_s + 0.5);
+        /* The loop's view: only its window (a view into s, which keeps the buffer). */
+        size_t keep = o.window;
         if (keep < s.n) {
+            /* and the profile the loop carries: every point that has left its window, as if
+             * it had run since the trace's first point (mla_fc_evaluate_loop's replay) */
+            struct mla_fc_profile prof;
+            mla_fc_profile_init(&prof);
+            for (size_t i = 0; i < s.n - keep; i++)
+                mla_fc_profile_push(&prof, s.t0 + (double)i * s.step_s, s.v[i]);
             struct mla_fc_series view = s;
             view.v = s.v + (s.n - keep);
             view.t0 = s.t0 + (double)(s.n - keep) * s.step_s;
             view.n = keep;
-            int rc = fc_run(&view, &cfg, &o);
+            int rc = fc_run(&view, &cfg, &o, &prof);
             mla_fc_series_fini(&s);
             return rc;
         }
     }
-    int rc = o.evaluate ? fc_eval(&s, &cfg, &o) : fc_run(&s, &cfg, &o);
+    int rc = o.evaluate ? fc_eval(&s, &cfg, &o) : fc_run(&s, &cfg, &o, NULL);
     mla_fc_series_fini(&s);
     return rc;
 }

@@ -10,7 +10,8 @@
  * additive Holt-Winters with a daily season whose (alpha, beta, gamma) are chosen on the history
  * before the window (grid search, same 1 - WAPE criterion), then run through the window.
  * With a lookback (mla_fc_evaluate_lookback) the model is scored the way the predictive loop runs
- * it: at each origin a one-shot forecast over the last `lookback` points only. Pure. */
+ * it: at each origin a one-shot forecast over the last `lookback` points only; with the loop's
+ * carried profile too (mla_fc_evaluate_loop). Pure. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,18 +142,31 @@ static void ev_scores(const double *mask, const double *model,
  * one-shot call the loop makes each pass). model[t] = the h-th step of the forecast made at
  * origin t-h over values[t-h-lookback+1 .. t-h]; NaN before `from` or when that fails (too few
  * points in the window). */
-static void ev_lookback_model(const double *values, size_t n, double step_s,
+static void ev_lookback_model(const double *values, size_t n, double t0, double step_s,
                               const struct mla_fc_config *cfg, size_t from, size_t lookback,
                               double *model)
 {
     size_t H = (size_t)cfg->horizon_steps;
     struct mla_fc_result *r = mla_xmalloc(sizeof *r);
+    /* t0 finite: the loop's carried profile, which takes each point as it leaves the window */
+    struct mla_fc_profile prof;
+    mla_fc_profile_init(&prof);
+    size_t left = 0;
     for (size_t t = 0; t < n; t++)
         model[t] = NAN;
     for (size_t t = from < H ? H : from; t < n; t++) {
         size_t end = t - H + 1; /* one past the origin */
         size_t lo = end > lookback ? end - lookback : 0;
-        if (mla_fc_forecast(values + lo, end - lo, step_s, cfg, r, NULL) == MLA_OK)
+        enum mla_code rc;
+        if (isfinite(t0)) {
+            for (; left < lo; left++)
+                mla_fc_profile_push(&prof, t0 + (double)left * step_s, values[left]);
+            rc = mla_fc_forecast_seeded(values + lo, end - lo, t0 + (double)lo * step_s, step_s,
+                                        cfg, &prof, r, NULL);
+        } else {
+            rc = mla_fc_forecast(values + lo, end - lo, step_s, cfg, r, NULL);
+        }
+        if (rc == MLA_OK)
             model[t] = r->point[H - 1];
     }
     free(r);
@@ -165,10 +179,33 @@ enum mla_code mla_fc_evaluate(const double *values, size_t n, double step_s,
     return mla_fc_evaluate_lookback(values, n, step_s, cfg, eval_steps, 0, out, err);
 }
 
+static enum mla_code ev_run(const double *values, size_t n, double t0, double step_s,
+                            const struct mla_fc_config *cfg, size_t eval_steps,
+                            size_t lookback_steps, struct mla_fc_eval *out, struct mla_err *err);
+
 enum mla_code mla_fc_evaluate_lookback(const double *values, size_t n, double step_s,
                                        const struct mla_fc_config *cfg, size_t eval_steps,
                                        size_t lookback_steps, struct mla_fc_eval *out,
                                        struct mla_err *err)
+{
+    return ev_run(values, n, NAN, step_s, cfg, eval_steps, lookback_steps, out, err);
+}
+
+enum mla_code mla_fc_evaluate_loop(const double *values, size_t n, double t0, double step_s,
+                                   const struct mla_fc_config *cfg, size_t eval_steps,
+                                   size_t lookback_steps, struct mla_fc_eval *out,
+                                   struct mla_err *err)
+{
+    if (!isfinite(t0) || lookback_steps == 0)
+        return mla_err_set(err, MLA_EINVAL,
+                           "evaluate: the loop's replay needs a start time and a lookback");
+    return ev_run(values, n, t0, step_s, cfg, eval_steps, lookback_steps, out, err);
+}
+
+/* t0 finite: the loop's replay (mla_fc_evaluate_loop), else mla_fc_evaluate_lookback. */
+static enum mla_code ev_run(const double *values, size_t n, double t0, double step_s,
+                            const struct mla_fc_config *cfg, size_t eval_steps,
+                            size_t lookback_steps, struct mla_fc_eval *out, struct mla_err *err)
 {
     struct mla_fc_config def;
     if (!cfg) {
@@ -200,7 +237,7 @@ enum mla_code mla_fc_evaluate_lookback(const double *values, size_t n, double st
                                "evaluate: a lookback of %zu points is too short (at least 3)",
                                lookback_steps);
         }
-        ev_lookback_model(values, n, step_s, cfg, start, lookback_steps, model);
+        ev_lookback_model(values, n, t0, step_s, cfg, start, lookback_steps, model);
     } else {
         enum mla_code rc = mla_fc_backtest(values, n, step_s, cfg, model, NULL, err);
         if (rc) {

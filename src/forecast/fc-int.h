@@ -89,6 +89,14 @@ struct mla__fc_hw {
 
 void mla__fc_hw_init(struct mla__fc_hw *hw, double alpha, double beta, double phi, int m0,
                      double g0, int m1, double g1);
+/* Starts season k from a seed (before the first update): its slots from v[0..m[k]), all seen,
+ * box sums rebuilt. The level: mla__fc_hw_seed_level. */
+void mla__fc_hw_seed(struct mla__fc_hw *hw, int k, const double *v);
+/* The level (and a zero trend): the model counts as started, its first update an ordinary one. */
+void mla__fc_hw_seed_level(struct mla__fc_hw *hw, double level);
+/* box[j] = the sum of v over slots j - w .. j + w (cyclic, m slots, 2 w + 1 < m), as a running
+ * sum (a seed is laid once per forecast: 2 adds a slot instead of 2 w + 1). */
+void mla__fc_box_sums(const double *v, size_t m, size_t w, double *box);
 void mla__fc_hw_fini(struct mla__fc_hw *hw);
 /* Reads season k through a +-kw-slot box kernel (before the first update). */
 void mla__fc_hw_smooth(struct mla__fc_hw *hw, int k, int kw);
@@ -206,6 +214,9 @@ struct mla__fc_hw2 {
 void mla__fc_hw2_init(struct mla__fc_hw2 *p, const double alpha[2], int m0, double g0, int m1,
                       double g1, int kw);
 void mla__fc_hw2_fini(struct mla__fc_hw2 *p);
+/* mla__fc_hw_seed and mla__fc_hw_seed_level on both lanes (the same values). */
+void mla__fc_hw2_seed(struct mla__fc_hw2 *p, int k, const double *v);
+void mla__fc_hw2_seed_level(struct mla__fc_hw2 *p, double level);
 /* mla__fc_hw_update_slots on both lanes (same bits). */
 void mla__fc_hw2_update(struct mla__fc_hw2 *p, size_t i, size_t j0, size_t j1, double y);
 /* mla__fc_hw_pred_slots of both lanes (NaN before the first update). Inline: the engine asks
@@ -240,6 +251,12 @@ struct mla__fc_engine;
 struct mla__fc_engine *mla__fc_engine_create(double step_s, const struct mla_fc_config *cfg,
                                              size_t keep);
 void mla__fc_engine_destroy(struct mla__fc_engine *e);
+/* Seeds the engine (before its first point) from x[0..mw): the carried profile in log space
+ * at the slot of the week of each of the first mw points (profile.c). Log space only. */
+void mla__fc_engine_seed(struct mla__fc_engine *e, const double *x);
+/* ---- the carried profile (profile.c) ---- */
+/* Hour of the week (0..167) of Unix time t. */
+size_t mla__fc_profile_hour(double t);
 /* Consumes the next point (NaN = missing). */
 void mla__fc_engine_step(struct mla__fc_engine *e, double y);
 /* Ensemble forecast for index i + H (H = horizon), made after step(i); NaN when none. */

@@ -320,3 +320,40 @@ void mla__fc_hw_shift(struct mla__fc_hw *hw, double d)
     if (hw->started && isfinite(d))
         hw->level += d;
 }
+
+void mla__fc_hw_seed(struct mla__fc_hw *hw, int k, const double *v)
+{
+    size_t m = (size_t)hw->m[k];
+    for (size_t j = 0; j < m; j++) {
+        hw->s[k][j] = v[j];
+        hw->seen[k][j] = 1;
+    }
+    if (hw->kw[k])
+        mla__fc_box_sums(v, m, (size_t)hw->kw[k], hw->box[k]);
+}
+
+void mla__fc_hw_seed_level(struct mla__fc_hw *hw, double level)
+{
+    hw->level = level;
+    hw->trend = 0;
+    hw->started = true;
+    hw->at = 0;
+    hw->base[0] = hw->base[1] = 0;
+}
+
+void mla__fc_box_sums(const double *v, size_t m, size_t w, double *box)
+{
+    double sum = 0;
+    for (size_t d = 0; d <= 2 * w; d++)
+        sum += v[(m - w + d) % m];
+    box[0] = sum;
+    size_t in = w + 1 < m ? w + 1 : (w + 1) % m, out = m - w; /* entering and leaving slots */
+    for (size_t j = 1; j < m; j++) {
+        sum += v[in] - v[out];
+        box[j] = sum;
+        if (++in == m)
+            in = 0;
+        if (++out == m)
+            out = 0;
+    }
+}

@@ -255,3 +255,27 @@ void mla__fc_hw2_shift_to(struct mla__fc_hw2 *p, size_t prev, double r)
             p->level[k] += d;
     }
 }
+
+void mla__fc_hw2_seed(struct mla__fc_hw2 *p, int k, const double *v)
+{
+    size_t m = (size_t)p->m[k];
+    for (size_t j = 0; j < m; j++) {
+        p->s[k][j] = (mla__fc_v2){v[j], v[j]};
+        p->seen[k][j] = 1;
+    }
+    if (p->kw[k]) {
+        double *box = mla_xmalloc(m * sizeof *box);
+        mla__fc_box_sums(v, m, (size_t)p->kw[k], box);
+        for (size_t j = 0; j < m; j++)
+            p->box[k][j] = (mla__fc_v2){box[j], box[j]};
+        free(box);
+    }
+}
+
+void mla__fc_hw2_seed_level(struct mla__fc_hw2 *p, double level)
+{
+    p->level = (mla__fc_v2){level, level};
+    p->started = true;
+    p->at = 0;
+    p->base[0] = p->base[1] = 0;
+}

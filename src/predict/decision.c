@@ -69,6 +69,11 @@ void mla_predict_config_steps(const struct mla_predict_config *cfg, int *horizon
     *ahead = a;
 }
 
+size_t mla_predict_config_window_points(const struct mla_predict_config *cfg)
+{
+    return (size_t)floor(cfg->lookback_hours * 3600 / cfg->step_seconds) + 1;
+}
+
 /* ---- parsing ---- */
 
 enum num_kind { NUM_REAL, NUM_INT };

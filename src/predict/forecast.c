@@ -51,11 +51,21 @@ int mla_predict_fc_forecast(void *ctx, const double *values, size_t n, double st
                             struct mla_err *err)
 {
     (void)ctx;
+    return mla_predict_fc_forecast_seeded(values, n, NAN, step_s, horizon_steps, ahead_steps,
+                                          quantile, anomaly_threshold, NULL, out, err);
+}
+
+int mla_predict_fc_forecast_seeded(const double *values, size_t n, double t0, double step_s,
+                                   int horizon_steps, int ahead_steps, double quantile,
+                                   double anomaly_threshold, const struct mla_fc_profile *prof,
+                                   struct mla_predict_forecast *out, struct mla_err *err)
+{
     struct mla_fc_config cfg;
     mla__predict_fc_config(horizon_steps, quantile, anomaly_threshold, &cfg);
     /* The result holds three 288-step arrays: heap, not the loop thread's stack. */
     struct mla_fc_result *r = mla_xmalloc(sizeof *r);
-    enum mla_code rc = mla_fc_forecast(values, n, step_s, &cfg, r, err);
+    enum mla_code rc = prof ? mla_fc_forecast_seeded(values, n, t0, step_s, &cfg, prof, r, err)
+                            : mla_fc_forecast(values, n, step_s, &cfg, r, err);
     if (rc != MLA_OK) {
         free(r);
         return rc;

@@ -37,6 +37,11 @@ struct pm_entry {
     bool have;             /* the cached forecast below is valid */
     struct mla_predict_forecast fc;
     char *why;             /* owned: why there is no forecast, when !have */
+    /* The weekly profile of the points that have left the window since the entry was built
+     * (fc.h; 840 bytes): it seeds the forecast's seasons once a week has left. A rebuild (a
+     * restart, a leader change, a changed config, eviction) starts it afresh: no extra history
+     * is fetched, so for a week after one the forecast is the window's alone. */
+    struct mla_fc_profile prof;
 };
 
 struct mla_predict_models {
@@ -279,8 +284,10 @@ static void pm_forecast(struct pm_entry *e, const struct mla_predict_config *c, 
     e->have = false;
     if (present == 0)
         e->why = mla_xasprintf("no history in the last %g h", c->lookback_hours);
-    else if (mla_predict_fc_forecast(NULL, v, e->n, e->step, horizon, ahead, c->quantile,
-                                     c->anomaly_threshold, &e->fc, &ferr) != MLA_OK)
+    else if (mla_predict_fc_forecast_seeded(v, e->n, e->last_t - (double)(e->n - 1) * e->step,
+                                            e->step, horizon, ahead, c->quantile,
+                                            c->anomaly_threshold, &e->prof, &e->fc,
+                                            &ferr) != MLA_OK)
         e->why = mla_xasprintf("forecaster failed: %s", ferr.msg);
     else
         e->have = true;
@@ -308,7 +315,7 @@ static enum mla_code pm_build(struct mla_predict_models *m, const struct mla_pro
                               bool *have, char *why, size_t whylen, struct mla_err *err)
 {
     double step = c->step_seconds;
-    double span = floor(c->lookback_hours * 3600 / step);
+    double span = (double)(mla_predict_config_window_points(c) - 1);
     double start = end - span * step;
     struct mla_prom_series s;
     enum mla_code rc = pm_query(m, prom, c->query, start, end, step, &s, err);
@@ -342,6 +349,7 @@ static enum mla_code pm_build(struct mla_predict_models *m, const struct mla_pro
             e->w[i] = NAN;
         e->step = step;
         e->last_t = end;
+        mla_fc_profile_init(&e->prof);
         pm_store(e, &s, start - step);
         e->last_obs = pm_last_obs(s.v, s.n, NAN);
         e->used = now;
@@ -372,9 +380,12 @@ static enum mla_code pm_update(struct mla_predict_models *m, const struct mla_pr
     enum mla_code rc = pm_query(m, prom, c->query, e->last_t - back * step, end, step, &s, err);
     if (rc != MLA_OK)
         return rc;
-    /* slide the window: the oldest points fall out, the new slots start as gaps */
+    /* slide the window: the oldest points fall out into the profile, the new slots start as
+     * gaps */
     size_t k = (size_t)floor((end - e->last_t) / step + 0.5);
+    double oldest = e->last_t - (double)(e->n - 1) * step;
     for (size_t i = 0; i < k; i++) {
+        mla_fc_profile_push(&e->prof, oldest + (double)i * step, (double)e->w[e->head]);
         e->w[e->head] = NAN;
         e->head = (e->head + 1) % e->n;
     }

@@ -528,3 +528,96 @@ Test(fc, weekly_peak_in_the_first_week_does_not_skew_the_profile)
                  r.cand_point[MLA_FC_CAND_PROFILE_LOG]);
     free(v);
 }
+
+/* ---- the loop's carried weekly profile (issue 17, eighth round) ---- */
+
+Test(fc_profile, hours_of_the_week_a_robust_mean_and_ready_after_a_week)
+{
+    struct mla_fc_profile p;
+    mla_fc_profile_init(&p);
+    cr_assert(!mla_fc_profile_ready(&p));
+    double y = expm1(4.0); /* log1p space: 4 */
+    mla_fc_profile_push(&p, 0, y);               /* the epoch's hour */
+    mla_fc_profile_push(&p, 169 * 3600.0 + 59, NAN); /* a gap: nothing */
+    cr_assert_eq(p.n[1], 0);
+    mla_fc_profile_push(&p, 169 * 3600.0 + 59, y); /* a week and an hour later: hour 1 */
+    cr_assert_eq(p.n[1], 1);
+    cr_assert_float_eq(p.v[0], 4.0, 1e-6);
+    /* an outage (zeros) at hour 0: the second point's gain is 1/2, but the step is clipped to
+     * 0.5 (log space), so the hour moves by 0.25, not to 2 */
+    mla_fc_profile_push(&p, 604800.0, 0);
+    cr_assert_float_eq(p.v[0], 3.75, 1e-6, "%f", (double)p.v[0]);
+    /* a point a little off moves it by the running mean's share */
+    mla_fc_profile_push(&p, 2 * 604800.0, expm1(3.9));
+    cr_assert_float_eq(p.v[0], 3.75 + (3.9 - 3.75) / 3, 1e-6);
+    for (int h = 0; h < 167; h++)
+        mla_fc_profile_push(&p, h * 3600.0 - 604800.0, 10); /* before the epoch too */
+    cr_assert(!mla_fc_profile_ready(&p), "hour 167 not seen yet");
+    mla_fc_profile_push(&p, -3600.0, 10);
+    cr_assert(mla_fc_profile_ready(&p));
+}
+
+/* A weekday/weekend load with daily peaks and Poisson noise, every `day` points a day. */
+static double *tf_week_shape(size_t n, int day)
+{
+    double *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        double tod = (double)(i % (size_t)day) / day, dow = (double)(i / (size_t)day % 7);
+        double shape = dow >= 5 ? 0.5 + 0.4 * exp(-pow((tod - 0.6) / 0.12, 2))
+                                : 0.4 + 1.2 * exp(-pow((tod - 0.5) / 0.15, 2));
+        double mu = 200 * shape;
+        double y = mu + sqrt(mu) * tf_gauss();
+        v[i] = y > 0 ? round(y) : 0;
+    }
+    return v;
+}
+
+Test(fc, a_seed_changes_the_forecast_only_when_the_profile_is_ready)
+{
+    enum { N = 3 * 7 * DAY };
+    tf_rng = 99;
+    double *v = tf_week_shape(N, DAY);
+    struct mla_fc_profile p;
+    mla_fc_profile_init(&p);
+    double t0 = 1767571200; /* values[0]'s time; the profile is of the week before it */
+    for (size_t i = 0; i < 7 * DAY - 12; i++) /* all but the last hour */
+        mla_fc_profile_push(&p, t0 - 7 * 86400.0 + 300.0 * (double)i, v[i]);
+    struct mla_fc_result a, b;
+    const double *w = v + 7 * DAY; /* the window: the two weeks after the profile's */
+    size_t n = N - 7 * DAY;
+    cr_assert_eq(mla_fc_forecast(w, n, 300, NULL, &a, NULL), MLA_OK);
+    cr_assert_eq(mla_fc_forecast_seeded(w, n, t0, 300, NULL, NULL, &b, NULL), MLA_OK);
+    cr_assert(memcmp(a.point, b.point, sizeof a.point) == 0, "no profile: not the same");
+    cr_assert(!mla_fc_profile_ready(&p), "the last hour is missing");
+    cr_assert_eq(mla_fc_forecast_seeded(w, n, t0, 300, NULL, &p, &b, NULL), MLA_OK);
+    cr_assert(memcmp(a.point, b.point, sizeof a.point) == 0 &&
+                  memcmp(a.weight, b.weight, sizeof a.weight) == 0,
+              "a profile not ready: not the same");
+    for (size_t i = 7 * DAY - 12; i < 7 * DAY; i++)
+        mla_fc_profile_push(&p, t0 - 7 * 86400.0 + 300.0 * (double)i, v[i]);
+    cr_assert(mla_fc_profile_ready(&p));
+    cr_assert_eq(mla_fc_forecast_seeded(w, n, t0, 300, NULL, &p, &b, NULL), MLA_OK);
+    cr_assert(memcmp(a.point, b.point, sizeof a.point) != 0, "the seed changed nothing");
+    free(v);
+}
+
+/* The loop's view with its carried profile: a week's window (the weekly seasons see each slot
+ * once) scores better when the weeks that left the window seed it. */
+Test(fc_eval, the_carried_profile_lifts_a_one_week_window)
+{
+    size_t n = 5 * 7 * TF_Q_DAY, week = 7 * TF_Q_DAY;
+    tf_rng = 31337;
+    double *v = tf_week_shape(n, TF_Q_DAY);
+    struct mla_fc_eval plain, loop;
+    struct mla_err err;
+    mla_err_clear(&err);
+    cr_assert_eq(mla_fc_evaluate_lookback(v, n, 900, NULL, week, week + 1, &plain, &err), MLA_OK,
+                 "%s", err.msg);
+    cr_assert_eq(mla_fc_evaluate_loop(v, n, 1767571200, 900, NULL, week, week + 1, &loop, &err),
+                 MLA_OK, "%s", err.msg);
+    cr_assert_gt(loop.model, plain.model + 0.005, "carried %.4f, window only %.4f", loop.model,
+                 plain.model);
+    cr_assert_eq(mla_fc_evaluate_loop(v, n, NAN, 900, NULL, week, week + 1, &loop, &err),
+                 MLA_EINVAL);
+    free(v);
+}

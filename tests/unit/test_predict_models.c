@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mla/fc.h"
 #include "mla/log.h"
 #include "mla/metrics.h"
 #include "mla/predict_forecast.h"
@@ -29,11 +30,23 @@ struct fake {
                      * holds it, present in later ones; 0: none */
     double late_x;  /* the late sample's value is load_at(late_t) * late_x (0: 1) */
     int late_seen;  /* answers that held late_t so far */
+    bool weekly;    /* serve load_weekly instead of load_at */
 };
 
 static double load_at(double t)
 {
     return 100 + 60 * sin(t * 2 * M_PI / 86400);
+}
+
+/* A daily and a weekly cycle with noise (a hash of t: the same value at every fetch): a series
+ * on which the weekly and the Holt-Winters candidates carry the forecast, not the seasonal
+ * naive one that forecasts a pure sine exactly. */
+static double load_weekly(double t)
+{
+    unsigned long long h = (unsigned long long)(t / 300) * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 29;
+    double u = (double)(h % 10007) / 10007.0 - 0.5;
+    return 100 + 60 * sin(t * 2 * M_PI / 86400) + 30 * sin(t * 2 * M_PI / 604800) + 20 * u;
 }
 
 static enum mla_code fake_fetch(void *ctx, const struct mla_prom_opts *opts, const char *query,
@@ -57,7 +70,7 @@ static enum mla_code fake_fetch(void *ctx, const struct mla_prom_opts *opts, con
     out->v = malloc(out->n * sizeof *out->v);
     for (size_t i = 0; i < out->n; i++) {
         double t = start + (double)i * step;
-        out->v[i] = f->gaps ? NAN : load_at(t);
+        out->v[i] = f->gaps ? NAN : f->weekly ? load_weekly(t) : load_at(t);
         if (f->late_t && fabs(t - f->late_t) < 1e-6)
             out->v[i] = f->late_seen++ == 0 ? NAN : load_at(t) * (f->late_x ? f->late_x : 1);
     }
@@ -209,6 +222,63 @@ Test(predict_models, streamed_forecast_matches_the_one_shot_forecaster)
         cr_assert_float_eq(s.peak_upper, d.peak_upper, 1e-6 * fabs(d.peak_upper));
         cr_assert_float_eq(s.confidence, d.confidence, 1e-6);
     }
+    mla_predict_models_destroy(m);
+}
+
+/* The profile an entry built with its window ending at `built` carries when its window ends at
+ * `end`: every point that has left the window, as the fake served it, stored as float. */
+static void replay_profile(double built, double end, struct mla_fc_profile *p)
+{
+    mla_fc_profile_init(p);
+    for (double t = built - 48 * 3600.0; t < end - 48 * 3600.0 - 1e-6; t += STEP)
+        mla_fc_profile_push(p, t, (double)(float)load_weekly(t));
+}
+
+/* one_shot (float samples) seeded with p, as the loop's call is. */
+static struct mla_predict_forecast one_shot_seeded(double end, const struct mla_fc_profile *p)
+{
+    size_t n = 48 * 12 + 1;
+    double *v = malloc(n * sizeof *v);
+    double t0 = end - 48 * 3600.0;
+    for (size_t i = 0; i < n; i++)
+        v[i] = (double)(float)load_weekly(t0 + (double)i * STEP);
+    struct mla_predict_config c = parse(cfg_a);
+    struct mla_predict_forecast o;
+    cr_assert_eq(mla_predict_fc_forecast_seeded(v, n, t0, STEP, 6, 3, c.quantile,
+                                                c.anomaly_threshold, p, &o, NULL),
+                 MLA_OK);
+    o.observed = v[n - 1];
+    mla_predict_config_fini(&c);
+    free(v);
+    return o;
+}
+
+/* Issue 17, eighth round: the loop keeps a weekly profile of the points leaving its window and
+ * seeds the forecast with it once a week has left; `forecast --evaluate --lookback-hours`
+ * replays exactly that, so the loop's forecast must be the seeded one-shot on the same window
+ * and the same replayed profile, bit for bit. A rebuild starts the profile afresh. */
+Test(predict_models, the_points_leaving_the_window_seed_the_forecast_once_a_week_has_left)
+{
+    struct fake f = {.weekly = true};
+    struct mla_predict_models *m = table(10, 1e9, &f);
+    call(m, "web", cfg_a, NOW0);
+    struct mla_fc_profile p;
+    time_t now = NOW0;
+    for (int k = 1; k <= 5; k++) { /* 47 h a pass: 235 h have left the window at the end */
+        now += 47 * 3600;
+        struct mla_predict_forecast s = call(m, "web", cfg_a, now);
+        replay_profile(NOW0, (double)now, &p);
+        cr_assert_eq(mla_fc_profile_ready(&p), k >= 4, "pass %d", k); /* 188 h >= a week */
+        same_forecast(s, one_shot_seeded((double)now, &p), "seeded");
+        struct mla_predict_forecast plain = one_shot_seeded((double)now, NULL);
+        if (k < 4)
+            same_forecast(s, plain, "no seed before a week has left");
+        else
+            cr_assert(s.peak_point != plain.peak_point, "pass %d: the seed changed nothing", k);
+    }
+    /* a rebuild (here a changed config) starts afresh: no seed for a week */
+    now += 300;
+    same_forecast(call(m, "web", cfg_b, now), one_shot_seeded((double)now, NULL), "rebuilt");
     mla_predict_models_destroy(m);
 }
 
