@@ -181,10 +181,12 @@ static bool ex_forecast(const struct mla_predict_config *c, const struct mla_pro
         }
     printf("History: %zu points of %g s over the last %g h (%zu missing)\n", h->n, step,
            c->lookback_hours, h->n - present);
-    /* the loop's path differs (predict_models.h); say so, since the two can differ slightly */
+    /* the loop's path differs (predict_models.h); say so, since the two can differ */
     printf("Path: one-shot (one query_range over the whole lookback, forecast from it); the "
-           "leader's loop builds a streaming model from the same query once, then fetches only "
-           "the points since its last pass\n");
+           "leader's loop keeps this window from the same query once, then fetches only the "
+           "points since its last pass, and once a week of points has left its window it also "
+           "seeds the forecast with a weekly profile of them, kept in the leader's memory only: "
+           "then its forecast (the forecast-* annotations) can differ from this one\n");
     if (!present) {
         snprintf(why, whylen, "no history in the last %g h", c->lookback_hours);
         return false;
