@@ -147,6 +147,8 @@ struct mla_fc_result {
     size_t anomalies; /* points the filter replaced (spikes, dips, outage points) */
     size_t missing;   /* NaN points in the input */
     size_t n;         /* points used */
+    bool seeded;      /* mla_fc_forecast_seeded: the carried profile seeded the seasons and levels
+                       * (false: the points given alone) */
 };
 
 /* Forecasts the next cfg->horizon_steps points after values[n-1]. values: n points at step_s

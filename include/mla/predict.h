@@ -89,6 +89,8 @@ struct mla_predict_forecast {
     double confidence;  /* [0,1] */
     double observed;    /* last observed load; NaN when unknown */
     char trend[24];     /* fc.h names: "stable", "increasing", "decreasing", "volatile" ("" unknown) */
+    bool seeded;        /* the loop's carried weekly profile seeded it (predict_models.h); the
+                         * reason says so */
 };
 
 enum mla_predict_rule {

@@ -1186,8 +1186,9 @@ enum mla_code mla_fc_forecast_seeded(const double *values, size_t n, double t0, 
     if (!e)
         return err->code;
     int per = mla__fc_period_steps(3600, step_s);
-    if (prof && e->logsp && e->md && e->mw && e->mp == e->mw && e->mw % e->md == 0 && per &&
-        e->md % per == 0 && isfinite(t0) && mla_fc_profile_ready(prof)) {
+    bool seeded = prof && e->logsp && e->md && e->mw && e->mp == e->mw && e->mw % e->md == 0 &&
+                  per && e->md % per == 0 && isfinite(t0) && mla_fc_profile_ready(prof);
+    if (seeded) {
         size_t mw = (size_t)e->mw;
         double *x = mla_xmalloc(mw * sizeof *x);
         /* slot j of the week holds point j's hour (t0 + j * step is exact on a grid of whole
@@ -1200,6 +1201,7 @@ enum mla_code mla_fc_forecast_seeded(const double *values, size_t n, double t0, 
     for (size_t i = 0; i < n; i++)
         mla__fc_engine_step(e, values[i]);
     eg_result(e, out);
+    out->seeded = seeded;
     mla__fc_engine_destroy(e);
     return MLA_OK;
 }

@@ -318,9 +318,11 @@ static int step_forecast(const struct mla_predict_input *in, struct mla_predict_
         r->forecast_replicas = v;
         say(r,
             "forecast peak %.1f (q%.2f upper bound, %d-%d min ahead) / %g per replica = %d "
-            "(confidence %.2f, trend %s)",
+            "(confidence %.2f, trend %s%s)",
             fc->peak_upper, c->quantile, c->scale_ahead_minutes, c->horizon_minutes, cap, v,
-            fc->confidence, fc->trend[0] ? fc->trend : "unknown");
+            fc->confidence, fc->trend[0] ? fc->trend : "unknown",
+            fc->seeded ? ", seasons seeded from the weekly profile of the points older than "
+                         "the lookback" : "");
         if (v < band)
             say(r, "the band crosses into replica %d by less than %.2f of one and the point "
                    "forecast %.1f needs %d: not bought",

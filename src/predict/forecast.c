@@ -34,6 +34,7 @@ void mla__predict_fc_reduce(const struct mla_fc_result *r, int ahead_steps,
         first = r->horizon_steps;
     out->peak_upper = 0.0;
     out->peak_point = 0.0;
+    out->seeded = r->seeded;
     for (int h = first; h <= r->horizon_steps; h++) {
         if (r->upper[h - 1] > out->peak_upper)
             out->peak_upper = r->upper[h - 1];

@@ -273,6 +273,23 @@ Test(predict, every_rule_in_its_situation, .fini = fini)
     }
 }
 
+Test(predict, the_reason_says_when_the_weekly_profile_seeded_the_forecast, .fini = fini)
+{
+    struct mla_predict_config c;
+    cfg_from(base_json, &c);
+    struct mla_predict_forecast f = fcst(432.0, 0.87);
+    struct mla_predict_result r = run(&c, &f, NOON, 3, 0);
+    cr_assert(strstr(r.reason, "trend flat)"), "%s", r.reason);
+    cr_assert_null(strstr(r.reason, "seeded"), "%s", r.reason);
+    f.seeded = true;
+    r = run(&c, &f, NOON, 3, 0);
+    cr_assert(strstr(r.reason, "(confidence 0.87, trend flat, seasons seeded from the weekly "
+                               "profile of the points older than the lookback)"),
+              "%s", r.reason);
+    cr_assert_eq(r.min_replicas, 9, "the seed only explains: the decision is the forecast's");
+    mla_predict_config_fini(&c);
+}
+
 Test(predict, annotations_patch_spec_only_on_change, .fini = fini)
 {
     struct mla_predict_config c;

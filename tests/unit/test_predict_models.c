@@ -269,6 +269,7 @@ Test(predict_models, the_points_leaving_the_window_seed_the_forecast_once_a_week
         struct mla_predict_forecast s = call(m, "web", cfg_a, now);
         replay_profile(NOW0, (double)now, &p);
         cr_assert_eq(mla_fc_profile_ready(&p), k >= 4, "pass %d", k); /* 188 h >= a week */
+        cr_assert_eq(s.seeded, k >= 4, "pass %d: the forecast does not say whether it was seeded", k);
         same_forecast(s, one_shot_seeded((double)now, &p), "seeded");
         struct mla_predict_forecast plain = one_shot_seeded((double)now, NULL);
         if (k < 4)
