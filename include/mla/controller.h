@@ -55,10 +55,11 @@ struct mla_controller_config {
      * reads and the worker are not limited. 0: the defaults (20/30, 100/200); < 0: none. */
     double kube_api_qps, kube_api_burst;
     double prometheus_qps, prometheus_burst;
-    /* Applies per pass that only refresh the forecast's figures in a ScaledObject's explanation
-     * (predict_step.h, figures_only); the rest wait for a later pass, so a mass change of
-     * explanations (every series moving at once) rolls over several passes instead of
-     * stretching one past the interval. Counts, rules and ownership are never deferred.
+    /* Applies per pass that change only a ScaledObject's explanation (predict_step.h,
+     * explanation_only: another rule named, new forecast figures; counts and ownership as
+     * stored); the rest wait for a later pass, so a mass change of explanations (every series
+     * moving at once, a hysteresis hold starting everywhere) rolls over several passes instead
+     * of stretching one past the interval. Replica counts and ownership are never put off.
      * 0: a quarter of what kube_api_qps allows in one interval (300 at 20/s and 60 s);
      * < 0: no limit. */
     long loop_explanation_writes;

@@ -135,11 +135,11 @@ struct mla_predict_result {
                         * current_max is unknown; without it an unknown max is left alone) */
     bool max_capped;   /* the night cap is in effect (max_reason says why) */
     char max_reason[256];
-    /* Set by mla_predict_step only: its apply refreshes nothing but the forecast's figures in
-     * the explanation (peak, confidence, trend); the counts, the rule and the loop's ownership
-     * are as stored. The loop may defer such an apply to a later pass
-     * (--loop-explanation-writes) without any replica count waiting. */
-    bool figures_only;
+    /* Set by mla_predict_step only: its apply changes nothing but the explanation annotations
+     * (the rule named, the forecast's figures); both counts and the loop's ownership are as
+     * stored. The loop may put such an apply off to a later pass (--loop-explanation-writes)
+     * without any replica count waiting. */
+    bool explanation_only;
 };
 
 /* Defaults (the values listed above); cannot fail. */

@@ -20,8 +20,9 @@
  * changes materially (another rule decided, the forecast peak moved by more than 10%, the
  * confidence by more than 0.05, another trend, or the annotations are missing), or the loop does
  * not own the counts yet. Otherwise NULL, to keep API writes (and etcd churn) low on a 60 s loop.
- * res->figures_only marks an apply that only refreshes the forecast's figures (peak, confidence,
- * trend), which the loop may put off when a pass has many (controller.h, explanation writes).
+ * res->explanation_only marks an apply that changes only the explanation (another rule named,
+ * new figures) while both counts and their ownership stay, which the loop may put off when a
+ * pass has many (controller.h, loop_explanation_writes).
  *
  * Skipped without a decision (apply NULL, res->skipped says why): no config annotation, paused
  * (autoscaling.keda.sh/paused "true" or autoscaling.keda.sh/paused-replicas present), or a config

@@ -57,7 +57,7 @@ struct mla_controller {
      * pass only (between pass_begin and pass_end), NULL outside a pass */
     struct apiside_rep *reps;
     size_t nreps;
-    /* Applies that only refresh an explanation's forecast figures (figures_only): at most
+    /* Applies that change only an explanation (explanation_only): at most
      * expl_per_pass per pass (< 0: no limit; immutable after create), expl_left of them left in
      * this one and expl_deferred put off; loop pass only, like reps */
     long expl_per_pass, expl_left;
@@ -127,9 +127,10 @@ static void apiside_pass_end(void *ctx)
 {
     struct mla_controller *api = ctx;
     if (api->expl_deferred)
-        mla_log(MLA_LOG_INFO, "apiside", "%lu ScaledObjects' explanation refreshes (forecast "
-                "figures only, replica counts unchanged) put off to a later pass: at most %ld "
-                "a pass (--loop-explanation-writes)", api->expl_deferred, api->expl_per_pass);
+        mla_log(MLA_LOG_INFO, "apiside", "%lu ScaledObjects' explanation refreshes (the rule "
+                "or the forecast's figures, replica counts unchanged) put off to a later pass: at "
+                "most %ld a pass (--loop-explanation-writes)", api->expl_deferred,
+                api->expl_per_pass);
     for (size_t i = 0; i < api->nreps; i++)
         free(api->reps[i].key);
     free(api->reps);
@@ -190,13 +191,13 @@ static void apiside_predict(void *ctx, struct mla_kube *kc, const cJSON *so)
     }
     if (!cfg)
         return; /* skipped, or nothing changed materially */
-    if (res.figures_only && api->expl_per_pass >= 0 && api->expl_left-- <= 0) {
+    if (res.explanation_only && api->expl_per_pass >= 0 && api->expl_left-- <= 0) {
         /* the stored figures stay until a later pass finds budget: it decides again then */
         cJSON_Delete(cfg);
         api->expl_deferred++;
         struct mla_metric *c = mla_metrics_get(
             MLA_METRIC_COUNTER, "mla_predict_explanation_writes_deferred_total",
-            "Applies of the predictive loop that only refreshed forecast figures and were put "
+            "Applies of the predictive loop that only changed the explanation and were put "
             "off to a later pass (--loop-explanation-writes).", NULL, NULL, 0);
         if (c)
             mla_metric_inc(c);

@@ -28,38 +28,28 @@ static const char *ann(const cJSON *annotations, const char *key)
     return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(annotations, key));
 }
 
-/* How the new explanation differs from what the object carries. */
-enum expl_diff {
-    EXPL_SAME,
-    EXPL_FIGURES, /* only the forecast's figures moved: peak, confidence or trend */
-    EXPL_CHANGED  /* another rule, the night cap, a forecast appeared or went, or none yet */
-};
-
-static enum expl_diff explanation_diff(const cJSON *annotations, const struct mla_predict_result *r)
+/* Does the new explanation differ materially from what the object carries? */
+static bool explanation_changed(const cJSON *annotations, const struct mla_predict_result *r)
 {
     const char *reason = ann(annotations, MLA_PREDICT_ANN_REASON);
     const char *rule = mla_predict_rule_name(r->rule);
     size_t rl = strlen(rule);
     if (!reason || strncmp(reason, rule, rl) != 0 || reason[rl] != ':')
-        return EXPL_CHANGED;
+        return true;
     if (r->max_capped != (ann(annotations, MLA_PREDICT_ANN_MAX_REASON) != NULL))
-        return EXPL_CHANGED;
+        return true;
     const char *peak = ann(annotations, MLA_PREDICT_ANN_PEAK);
     const char *conf = ann(annotations, MLA_PREDICT_ANN_CONFIDENCE);
     const char *trend = ann(annotations, MLA_PREDICT_ANN_TREND);
     bool have = !isnan(r->peak);
     if (have != (peak != NULL))
-        return EXPL_CHANGED;
+        return true;
     if (!have)
-        return EXPL_SAME;
-    if (!conf || !trend)
-        return EXPL_CHANGED;
-    if (strcmp(trend, r->trend[0] ? r->trend : "unknown") != 0)
-        return EXPL_FIGURES;
+        return false;
+    if (!conf || !trend || strcmp(trend, r->trend[0] ? r->trend : "unknown") != 0)
+        return true;
     double p = strtod(peak, NULL), c = strtod(conf, NULL);
-    return fabs(p - r->peak) > 0.10 * fmax(fabs(p), 1.0) || fabs(c - r->confidence) > 0.05
-               ? EXPL_FIGURES
-               : EXPL_SAME;
+    return fabs(p - r->peak) > 0.10 * fmax(fabs(p), 1.0) || fabs(c - r->confidence) > 0.05;
 }
 
 static double last_value(const double *v, size_t n)
@@ -309,11 +299,10 @@ enum mla_code mla_predict_step(const struct mla_predict_env *env, const cJSON *s
     step_report(env, so, ns, name, &c, &r);
     bool owned = mla_kube_field_owned(so, MLA_PREDICT_FIELD_MANAGER, step_min_path) &&
                  mla_kube_field_owned(so, MLA_PREDICT_FIELD_MANAGER, step_max_path);
-    enum expl_diff d = explanation_diff(annotations, &r);
     bool counts = r.changed || r.max_changed || !owned;
-    r.figures_only = !counts && d == EXPL_FIGURES;
-    *apply_out = counts || d != EXPL_SAME ? step_apply_config(ns, name, annotations, &r, now)
-                                          : NULL;
+    r.explanation_only = !counts && explanation_changed(annotations, &r);
+    *apply_out = counts || r.explanation_only ? step_apply_config(ns, name, annotations, &r, now)
+                                              : NULL;
     mla_predict_config_fini(&c);
     *res = r;
     return MLA_OK;

@@ -56,9 +56,9 @@ static const struct cfg_flag cfg_flags[] = {
      "requests the loop may send at once before --kube-api-qps paces it"},
     {"loop-explanation-writes", CFG_UINT, F(loop_explanation_writes), 0, 1000000,
      "--kube-api-qps x --loop-interval / 4",
-     "applies per pass that only refresh a ScaledObject's forecast figures (peak, confidence, "
-     "trend; its replica counts and rule unchanged); the rest wait for a later pass, so a mass "
-     "change of explanations cannot stretch a pass past the interval; 0: no limit"},
+     "applies per pass that change only a ScaledObject's explanation (the rule named, the "
+     "forecast's figures; its replica counts unchanged); the rest wait for a later pass, so a "
+     "mass change of explanations cannot stretch a pass past the interval; 0: no limit"},
     {"prometheus-qps", CFG_SECONDS, F(prometheus_qps), 0, 100000, "100",
      "query_range calls per second the loop sends to Prometheus, at least: a pass over N "
      "predictive workloads is paced to N / (0.8 x --loop-interval) when that is more; "

@@ -4,7 +4,7 @@
 # counts is never put off). Then another client changes every stored forecast-confidence, as a
 # sudden shift of every series makes the loop's figures stale at once. With at most 2
 # explanation-only applies a pass, the next passes repair 2, 2 and 1, each saying how many it
-# put off. (That replica counts and rules are never put off: test_predict_step.c.)
+# put off. (That replica counts are never put off: test_predict_step.c.)
 . "$(dirname "$0")/lib_kube.sh"
 . "$(dirname "$0")/lib_testprom.sh"
 PY=/usr/bin/python3
@@ -16,7 +16,7 @@ kube_start_api
 NS=$(ns explbudget)
 ensure_ns "$NS"; ensure_ns "$LEASE_NS"
 # a capacity far above the load: the forecast keeps the floor at minReplicas in every pass, so
-# what moves between passes is the explanation's figures only
+# what moves between passes is the explanation alone
 cfg='{"enabled":true,"query":"sum(rate(http_requests_total[1m]))","lookbackHours":1,"stepSeconds":5,"horizonMinutes":10,"scaleAheadMinutes":5,"capacityPerReplica":100000,"minReplicas":1,"maxReplicas":50}'
 predictive_template "$cfg"
 driver_start drv --loop-interval 3600 --lease-namespace "$LEASE_NS" --lease-name explbudget \

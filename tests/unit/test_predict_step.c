@@ -2,8 +2,8 @@
  * skipping, the loop's server-side apply configuration (everything it owns, every time), "no
  * apply when nothing changed and the loop owns its fields", the release when the config goes,
  * the worker leaving the loop's counts alone (mla_predict_leave_loop), RFC 3339 parsing,
- * metrics; with a forecast (a fetch hook instead of Prometheus), which applies only refresh the
- * explanation's figures (figures_only: the loop may put those off). */
+ * metrics; with a forecast (a fetch hook instead of Prometheus), which applies change only the
+ * explanation (explanation_only: the loop may put those off). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -289,7 +289,7 @@ static void set_ann(cJSON *so, const char *key, const char *val)
     cJSON_AddStringToObject(ann, key, val);
 }
 
-Test(predict_step, only_figure_refreshes_are_marked_figures_only, .init = init, .fini = fini)
+Test(predict_step, only_applies_that_keep_both_counts_are_explanation_only, .init = init, .fini = fini)
 {
     static const char *cfg = "{\"enabled\":true,\"query\":\"sum(rate(x[5m]))\",\"lookbackHours\":48,"
                              "\"stepSeconds\":300,\"capacityPerReplica\":10,\"minReplicas\":1,"
@@ -301,7 +301,7 @@ Test(predict_step, only_figure_refreshes_are_marked_figures_only, .init = init, 
     cJSON *apply = NULL;
     struct mla_predict_result r = fc_step(m, so, &apply);
     cr_assert_not_null(apply);
-    cr_assert(r.changed && !r.figures_only, "the first decision is no mere refresh");
+    cr_assert(r.changed && !r.explanation_only, "the first decision is no mere refresh");
     int want = r.min_replicas;
     cr_assert_gt(want, 1);
     apply_by_hand(so, apply);
@@ -309,18 +309,18 @@ Test(predict_step, only_figure_refreshes_are_marked_figures_only, .init = init, 
     owned_by_loop(so);
     r = fc_step(m, so, &apply);
     cr_assert_null(apply, "applied and owned: nothing to write");
-    cr_assert_not(r.figures_only);
+    cr_assert_not(r.explanation_only);
 
     /* the stored figures went stale (the series moved), counts and rule as decided */
     cJSON *kept = cJSON_Duplicate(so, 1);
     set_ann(so, MLA_PREDICT_ANN_CONFIDENCE, r.confidence > 0.5 ? "0.00" : "1.00");
     r = fc_step(m, so, &apply);
     cr_assert_not_null(apply);
-    cr_assert(r.figures_only && !r.changed, "a stale confidence is a figures-only refresh");
+    cr_assert(r.explanation_only && !r.changed, "a stale confidence is an explanation-only apply");
     cJSON_Delete(apply);
     set_ann(so, MLA_PREDICT_ANN_TREND, "falling-fast");
     r = fc_step(m, so, &apply);
-    cr_assert(apply && r.figures_only, "a stale trend is a figures-only refresh");
+    cr_assert(apply && r.explanation_only, "a stale trend is an explanation-only apply");
     cJSON_Delete(apply);
     char peak[32];
     snprintf(peak, sizeof peak, "%.2f", r.peak * 3);
@@ -328,15 +328,17 @@ Test(predict_step, only_figure_refreshes_are_marked_figures_only, .init = init, 
     so = cJSON_Duplicate(kept, 1);
     set_ann(so, MLA_PREDICT_ANN_PEAK, peak);
     r = fc_step(m, so, &apply);
-    cr_assert(apply && r.figures_only, "a stale peak is a figures-only refresh");
+    cr_assert(apply && r.explanation_only, "a stale peak is an explanation-only apply");
     cJSON_Delete(apply);
 
-    /* never figures-only: another rule named, a count to change, counts not owned */
+    /* another rule named with the same counts (a hysteresis hold starting everywhere at once)
+     * is explanation-only too; a count to change, or counts not owned, never are */
     cJSON_Delete(so);
     so = cJSON_Duplicate(kept, 1);
     set_ann(so, MLA_PREDICT_ANN_REASON, "business_hours: 09:00-18:00");
     r = fc_step(m, so, &apply);
-    cr_assert(apply && !r.figures_only, "another rule in the reason is more than figures");
+    cr_assert(apply && r.explanation_only && !r.changed,
+              "another rule with the same counts is an explanation-only apply");
     cJSON_Delete(apply);
     cJSON_Delete(so);
     so = cJSON_Duplicate(kept, 1);
@@ -344,14 +346,14 @@ Test(predict_step, only_figure_refreshes_are_marked_figures_only, .init = init, 
     cJSON_DeleteItemFromObject(cJSON_GetObjectItem(so, "spec"), "minReplicaCount");
     cJSON_AddNumberToObject(cJSON_GetObjectItem(so, "spec"), "minReplicaCount", want - 1);
     r = fc_step(m, so, &apply);
-    cr_assert(apply && r.changed && !r.figures_only, "a count to change is never figures-only");
+    cr_assert(apply && r.changed && !r.explanation_only, "a count to change is never explanation-only");
     cJSON_Delete(apply);
     cJSON_Delete(so);
     so = cJSON_Duplicate(kept, 1);
     cJSON_DeleteItemFromObject(cJSON_GetObjectItem(so, "metadata"), "managedFields");
     set_ann(so, MLA_PREDICT_ANN_CONFIDENCE, r.confidence > 0.5 ? "0.00" : "1.00");
     r = fc_step(m, so, &apply);
-    cr_assert(apply && !r.figures_only, "taking ownership of the counts is never figures-only");
+    cr_assert(apply && !r.explanation_only, "taking ownership of the counts is never explanation-only");
     cJSON_Delete(apply);
     cJSON_Delete(so);
     cJSON_Delete(kept);
