@@ -19,13 +19,14 @@ codes=$(curl -sS --max-time 20 --cacert "$CERTS/ca.crt" "${req[@]}" --next --cac
 ok "6 KB of headers: 200, twice on one connection"
 
 # Over the pool: 431 at every size from just above it (MHD grows its read buffer in steps, so
-# several sizes) to far above it.
-for n in 7700 7800 8000 8192 9000 12000 20000 64000; do
+# several sizes) to 20 KB. Not far beyond: curl may then still be sending when the server closes
+# the connection after its 431, and read the reset instead of the answer.
+for n in 7700 7800 8000 8192 9000 12000 20000; do
   code=$(wh_curl /mutate -H 'Content-Type: application/json' -H "X-Pad: $(pad "$n")" \
     --data-binary "@$body" -o /dev/null -w '%{http_code}') || true
   [ "$code" = 431 ] || fail "$n B of headers: expected 431, got $code"
 done
-ok "7.7 to 64 KB of headers: 431"
+ok "7.7 to 20 KB of headers: 431"
 # many short header lines instead of one long one
 many=()
 for i in $(seq 1 400); do many+=(-H "X-H$i: $(pad 40)"); done
