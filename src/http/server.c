@@ -838,9 +838,10 @@ enum mla_code mla_http_start(const struct mla_http_opts *opts, struct mla_http_s
      * flushed each time). The pool holds only the request line, headers, read buffer and the
      * response header (bodies are copied out as they arrive). 8 KB takes header blocks up to
      * about 7.5 KB (MHD answers 431 above): kube-apiserver sends a few hundred bytes, a bearer
-     * token from an admission kubeconfig one to a few KB more, and 8 KB is also what nginx and
-     * Tomcat take by default. Just below the pool's size, MHD 0.9.75 reads a block that leaves no
-     * room for the response header and closes the connection unanswered (any pool size).
+     * token from an admission kubeconfig one to a few KB more (Tomcat's default limit for the
+     * whole block is 8 KB too). Just below the pool's size, MHD 0.9.75 reads a block that
+     * leaves no room for the response header and closes the connection unanswered (at any
+     * pool size; tests/integration/test_webhook_headers.sh, docs/benchmarks.md).
      * Not MHD_USE_TURBO: with it, MHD 0.9.75 never times out a TCP client that connects and
      * sends nothing (tests/integration/test_webhook_badinput.sh). */
     unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
