@@ -156,9 +156,7 @@ static char *rt_string(struct rt *t)
     return (char *)out;
 }
 
-/* cJSON's parse_number as Debian's 1.7.15 has it (with the unbounded number buffer of later
- * releases): the whole run of [0-9+-.eE] copied ('.' as the locale's decimal point), strtod
- * on it, the input advanced by what strtod read. */
+/* What cJSON's parse_number stores for the double v. */
 static void rt_number_set(cJSON *item, double v)
 {
     item->valuedouble = v;
@@ -171,6 +169,9 @@ static void rt_number_set(cJSON *item, double v)
     item->type = cJSON_Number;
 }
 
+/* cJSON's parse_number as Debian's 1.7.15 has it (with the unbounded number buffer of later
+ * releases): the whole run of [0-9+-.eE] copied ('.' as the locale's decimal point), strtod
+ * on it, the input advanced by what strtod read. */
 static bool rt_number(struct rt *t, cJSON *item)
 {
     unsigned char small[64], *num = small;
