@@ -8,10 +8,18 @@
 # after each response (wrk's delay() hook) and the number of connections is peak/2 / 1000, so
 # the offered rate is near half the peak; its actual rate and p99 are reported. Last, the
 # webhook's peak RSS (VmHWM).
+# CPU per request: the server's own CPU time (utime+stime of its process, or of nginx's master
+# and workers, from /proc/PID/stat) in a peak run, divided by the requests wrk counted in it (the
+# lowest of the BENCH_RUNS runs). wrk shares the 2 CPUs, so req/s says how the scheduler split
+# them as much as how fast the server is; CPU per request does not depend on that split, and the
+# ratio nginx/webhook of it is the share of nginx's req/s the webhook would reach if each had
+# the CPUs to itself. With BENCH_PIN=1 (and 2+ CPUs) one more peak figure with wrk on CPU 1 and
+# the server on CPU 0 (taskset), so neither preempts the other; each server then has one CPU,
+# and a neighbour on CPU 0 distorts it: for an idle machine.
 # Targets (issue 14): opted in >= 55% and not opted in >= 70% of nginx req/s, p99 < 1 ms at half
 # the peak rate, peak RSS < 16 MB.
 # Environment: MLA_BUILD, MLA_ROOT; BENCH_SECONDS (default 2), BENCH_CONNS (default 16),
-# BENCH_RUNS (default 2: each figure is the better of that many runs).
+# BENCH_RUNS (default 2: each figure is the better of that many runs), BENCH_PIN (default 0).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 MLA_ROOT=${MLA_ROOT:-$(cd "$here/.." && pwd)}
@@ -20,6 +28,8 @@ BIN=$MLA_BUILD/ml-autoscaling
 SECS=${BENCH_SECONDS:-2}
 CONNS=${BENCH_CONNS:-16}
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+PIN=${BENCH_PIN:-0}
+[ "$(nproc)" -ge 2 ] || PIN=0
 for t in wrk "$NGINX" openssl curl; do
   command -v "$t" >/dev/null 2>&1 || { echo "bench_webhook: $t not found (make deps)"; exit 0; }
 done
@@ -39,6 +49,7 @@ pol=$MLA_ROOT/policies; [ -d "$pol" ] || { pol=$tmp/policies; mkdir -p "$pol"; }
 "$BIN" serve --listen 127.0.0.1:0 --tls-cert "$tmp/certs/tls.crt" --tls-key "$tmp/certs/tls.key" \
   --policies "$pol" --log-level warn --connection-timeout 30 2>"$tmp/serve.log" &
 wpid=$!
+SRV=$wpid
 # warn level: no start-up line with the port, so find it from the listening socket.
 port=""
 for _ in $(seq 1 100); do
@@ -57,19 +68,38 @@ wrk.headers["Content-Type"] = "application/json"
 LUA
 { cat "$tmp/post.lua"; echo 'function delay() return 1 end'; } >"$tmp/paced.lua"
 
-# run_wrk URL CONNS BODY -> "rps p50_ms p99_ms errors": the better of BENCH_RUNS runs (default 2),
-# because the machine's 2 CPUs are shared with wrk and with whatever else runs.
+# srv_ticks PID...: CPU time (utime+stime, clock ticks) of these processes and their children
+# (nginx's workers), all threads included.
+srv_ticks() {
+  local p all=() t=0 v
+  for p in "$@"; do all+=("$p"); all+=($(pgrep -P "$p" || true)); done
+  for p in "${all[@]}"; do
+    v=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || v=0
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+# run_wrk URL CONNS BODY [SCRIPT] -> "rps p50_ms p99_ms errors cpu_us_per_req": the better of
+# BENCH_RUNS runs (default 2), because the machine's 2 CPUs are shared with wrk and with whatever
+# else runs; CPU per request is the server's CPU in a run divided by the run's requests
+# ($SRV: the server's pid), the lowest of the runs: neighbours only ever add to it (cache
+# misses, fewer requests per wake-up). WRK_PREFIX: a command put before wrk (taskset).
 run_wrk() {
-  local best="" line i
+  local best="" line i t0 t1 cpu="" c
   for i in $(seq 1 "${BENCH_RUNS:-2}"); do
+    t0=$(srv_ticks $SRV)
     line=$(run_wrk1 "$@")
+    t1=$(srv_ticks $SRV)
+    c=$(/usr/bin/python3 -c "print('%.1f' % (($t1 - $t0) * 1e6 / $(getconf CLK_TCK) / max(${line##* }, 1)))")
+    if [ -z "$cpu" ] || /usr/bin/python3 -c "import sys; sys.exit(0 if $c < $cpu else 1)"; then cpu=$c; fi
+    line=${line% *}
     if [ -z "$best" ] || [ "${line%% *}" -gt "${best%% *}" ]; then best=$line; fi
   done
-  echo "$best"
+  echo "$best $cpu"
 }
 run_wrk1() {
   local out
-  out=$(BENCH_BODY=$3 wrk -t1 -c"$2" -d"${SECS}s" --latency -s "$tmp/${4:-post}.lua" "$1" 2>&1)
+  out=$(BENCH_BODY=$3 ${WRK_PREFIX:-} wrk -t1 -c"$2" -d"${SECS}s" --latency -s "$tmp/${4:-post}.lua" "$1" 2>&1)
   echo "$out" >>"$tmp/wrk.log"
   /usr/bin/python3 - "$out" <<'PY'
 import re, sys
@@ -82,8 +112,18 @@ p50 = ms(re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1))
 p99 = ms(re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1))
 err = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
 sock = re.search(r"Socket errors: (.*)", t)
-print("%.0f %.3f %.3f %s" % (rps, p50, p99, (err.group(1) if err else "0") + ("/" + sock.group(1).replace(" ", "") if sock else "")))
+n = int(re.search(r"(\d+) requests in", t).group(1))
+print("%.0f %.3f %.3f %s %d" % (rps, p50, p99, (err.group(1) if err else "0") + ("/" + sock.group(1).replace(" ", "") if sock else ""), n))
 PY
+}
+# run_pinned URL BODY: one more peak figure with the server (all its threads, and nginx's workers)
+# on CPU 0 and wrk on CPU 1; the server is unpinned afterwards.
+run_pinned() {
+  local p all=($SRV $(pgrep -P "$SRV" || true)) r
+  for p in "${all[@]}"; do taskset -a -p -c 0 "$p" >/dev/null; done
+  r=$(WRK_PREFIX="taskset -c 1" run_wrk "$1" "$CONNS" "$2")
+  for p in "${all[@]}"; do taskset -a -p -c "0-$(($(nproc) - 1))" "$p" >/dev/null; done
+  echo "$r"
 }
 # Connections that, each pausing 1 ms per request, offer about half of the peak rate.
 half_conns() { local rps=${1%% *}; local c=$(( rps / 2 / 1000 )); [ "$c" -ge 1 ] || c=1; echo "$c"; }
@@ -100,6 +140,7 @@ for kind in optedin plain; do
   R[$kind.peak]=$(run_wrk "$W/mutate" "$CONNS" "$body")
   R[$kind.half]=$(run_wrk "$W/mutate" "$(half_conns "${R[$kind.peak]}")" "$body" paced)
   R[$kind.c1]=$(run_wrk "$W/mutate" 1 "$body")
+  [ "$PIN" = 1 ] && R[$kind.pin]=$(run_pinned "$W/mutate" "$body")
   R[$kind.rss]=$(hwm "$wpid")
 done
 kill -TERM "$wpid"; wait "$wpid" || true; wpid=""
@@ -130,12 +171,14 @@ http {
 NGX
 "$NGINX" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/logs/error.log" 2>"$tmp/nginx/start.log" &
 npid=$!
+SRV=$npid
 for _ in $(seq 1 100); do curl -s -o /dev/null --cacert "$tmp/certs/ca.crt" "https://127.0.0.1:$nport/" && break; sleep 0.05; done
 N="https://127.0.0.1:$nport/mutate"
 BENCH_BODY=$here/review-optedin.json wrk -t1 -c"$CONNS" -d1s -s "$tmp/post.lua" "$N" >/dev/null 2>&1 || true
 R[nginx.peak]=$(run_wrk "$N" "$CONNS" "$here/review-optedin.json")
 R[nginx.half]=$(run_wrk "$N" "$(half_conns "${R[nginx.peak]}")" "$here/review-optedin.json" paced)
 R[nginx.c1]=$(run_wrk "$N" 1 "$here/review-optedin.json")
+[ "$PIN" = 1 ] && R[nginx.pin]=$(run_pinned "$N" "$here/review-optedin.json")
 kill -TERM "$npid"; wait "$npid" 2>/dev/null || true; npid=""
 
 f() { echo "${R[$1]}" | cut -d' ' -f"$2"; }
@@ -154,5 +197,22 @@ for k in optedin plain nginx; do
   rss=${R[$k.rss]:-}; rss=${rss:+$rss MB}
   printf '%-22s %10s %8s %8s %8s | %10s %8s | %8s %8s %8s | %6s | %8s\n' "$label" "$(f $k.peak 1)" "$(f $k.peak 2)" "$(f $k.peak 3)" \
     "$ratio" "$(f $k.half 1)" "$(f $k.half 3)" "$(f $k.c1 1)" "$(f $k.c1 2)" "$(f $k.c1 3)" "$(f $k.peak 4)" "${rss:--}"
+done
+ncpu=$(f nginx.peak 5)
+printf '\nserver CPU per request at peak (its utime+stime in a peak run / its requests, lowest of the runs; does not\n'
+printf 'depend on how the CPUs are shared with wrk; "vs nginx" = nginx CPU / webhook CPU, the share of\n'
+printf "nginx's req/s with the CPUs to itself)\n"
+[ "$PIN" = 1 ] && printf '"pinned": peak req/s (best of %s) with the server on CPU 0 and wrk on CPU 1 (taskset)\n' "${BENCH_RUNS:-2}"
+printf '%-22s %12s %8s' "" "CPU us/req" "vs nginx"
+[ "$PIN" = 1 ] && printf ' | %12s %8s %12s %8s' "pinned req/s" "p99 ms" "CPU us/req" "vs nginx"
+printf '\n'
+pr() { /usr/bin/python3 -c "print('%.0f%%' % (100.0*$1/max($2,1e-9)))"; }
+for k in optedin plain nginx; do
+  label=$([ $k = optedin ] && echo "webhook opted-in" || ([ $k = plain ] && echo "webhook not-opted-in" || echo "nginx fixed body"))
+  printf '%-22s %12s %8s' "$label" "$(f $k.peak 5)" "$(pr "$ncpu" "$(f $k.peak 5)")"
+  if [ "$PIN" = 1 ]; then
+    printf ' | %12s %8s %12s %8s' "$(f $k.pin 1)" "$(f $k.pin 3)" "$(f $k.pin 5)" "$(pr "$(f $k.pin 1)" "$(f nginx.pin 1)")"
+  fi
+  printf '\n'
 done
 printf 'targets: opted in >= 55%%, not opted in >= 70%% of nginx req/s; p99 < 1 ms at half the peak rate; peak RSS < 16 MB\n'

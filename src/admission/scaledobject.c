@@ -52,6 +52,13 @@ static cJSON *so_str(cJSON *o, const char *lit, const char *v)
     return so_put(o, lit, cJSON_CreateString(v));
 }
 
+/* A member whose value is a string literal too: the node points at it (cJSON_IsReference, which
+ * cJSON_Delete does not free and cJSON_Duplicate copies), one allocation and copy less. */
+static cJSON *so_lit(cJSON *o, const char *lit, const char *vlit)
+{
+    return so_put(o, lit, cJSON_CreateStringReference(vlit));
+}
+
 static cJSON *so_obj(cJSON *o, const char *lit) { return so_put(o, lit, cJSON_CreateObject()); }
 static cJSON *so_arr(cJSON *o, const char *lit) { return so_put(o, lit, cJSON_CreateArray()); }
 static cJSON *so_num(cJSON *o, const char *lit, double v)
@@ -89,7 +96,7 @@ static cJSON *so_rules(const struct mla_scale_rules *r)
         cJSON *a = so_arr(o, "policies");
         for (size_t i = 0; i < r->npol; i++) {
             cJSON *p = cJSON_CreateObject();
-            so_str(p, "type", r->pol[i].percent ? "Percent" : "Pods");
+            so_lit(p, "type", r->pol[i].percent ? "Percent" : "Pods");
             so_num(p, "value", r->pol[i].value);
             so_num(p, "periodSeconds", r->pol[i].period);
             cJSON_AddItemToArray(a, p);
@@ -126,7 +133,7 @@ static enum mla_code so_trigger(const struct mla_resolved *r, size_t i, bool fal
 {
     const struct mla_trigger_tpl *t = &r->s->trig[i];
     cJSON *o = cJSON_CreateObject();
-    so_str(o, "type", mla_trig_type_name(t->type));
+    so_lit(o, "type", mla_trig_type_name(t->type)); /* a literal */
     if (t->name)
         so_str(o, "name", t->name);
     if (t->metric_type)
@@ -153,11 +160,11 @@ static enum mla_code so_trigger(const struct mla_resolved *r, size_t i, bool fal
         if (t->has_activation)
             so_num_str(md, "activationThreshold", t->activation);
         if (fallback)
-            so_str(md, "ignoreNullValues", "false");
+            so_lit(md, "ignoreNullValues", "false");
         break;
     case MLA_TRIG_RABBITMQ:
         if (!so_meta_has(t, "mode"))
-            so_str(md, "mode", "QueueLength");
+            so_lit(md, "mode", "QueueLength");
         so_num_str(md, "value", r->trig_thr[i]);
         if (t->has_activation)
             so_num_str(md, "activationValue", t->activation);
@@ -389,8 +396,8 @@ enum mla_code mla_so_build(const struct mla_resolved *r, const cJSON *dep, cJSON
 {
     const struct mla_settings *s = r->s;
     cJSON *so = cJSON_CreateObject();
-    so_str(so, "apiVersion", "keda.sh/v1alpha1");
-    so_str(so, "kind", "ScaledObject");
+    so_lit(so, "apiVersion", "keda.sh/v1alpha1");
+    so_lit(so, "kind", "ScaledObject");
     cJSON *md = so_obj(so, "metadata");
     so_str(md, "name", r->so_name);
     so_str(md, "namespace", r->ns);
@@ -400,8 +407,8 @@ enum mla_code mla_so_build(const struct mla_resolved *r, const cJSON *dep, cJSON
     for (const cJSON *l = dl ? dl->child : NULL; l; l = l->next)
         if (cJSON_IsString(l) && !so_gitops_label(l->string))
             cJSON_AddStringToObject(labels, l->string, l->valuestring);
-    so_str(labels, "app.kubernetes.io/managed-by", "ml-autoscaling");
-    so_str(labels, MLA_ANN_PREFIX "managed", "true");
+    so_lit(labels, "app.kubernetes.io/managed-by", "ml-autoscaling");
+    so_lit(labels, MLA_ANN_PREFIX "managed", "true");
     so_str(labels, MLA_ANN_PREFIX "deployment", r->dep_label);
     cJSON *anns = so_obj(md, "annotations");
     so_str(anns, MLA_ANN_PREFIX "policy", r->policy->name);
@@ -417,8 +424,8 @@ enum mla_code mla_so_build(const struct mla_resolved *r, const cJSON *dep, cJSON
     }
     cJSON *spec = so_obj(so, "spec");
     cJSON *ref = so_obj(spec, "scaleTargetRef");
-    so_str(ref, "apiVersion", "apps/v1");
-    so_str(ref, "kind", "Deployment");
+    so_lit(ref, "apiVersion", "apps/v1");
+    so_lit(ref, "kind", "Deployment");
     so_str(ref, "name", r->name);
     so_num(spec, "pollingInterval", r->polling);
     so_num(spec, "cooldownPeriod", r->cooldown);

@@ -41,7 +41,7 @@
 #include "mla/mem.h"
 #include "mla/metrics.h"
 
-#define HTTP_CONN_MEMORY (16u * 1024u) /* per-connection MHD pool: header block limit ~14 KB */
+#define HTTP_CONN_MEMORY (8u * 1024u) /* per-connection MHD pool: header block limit ~7.5 KB */
 /* TLS 1.2 and 1.3, AEAD ciphers with an ephemeral key exchange only: GnuTLS's NORMAL also lets
  * TLS 1.2 clients pick CBC suites and static RSA key exchange. kube-apiserver (Go) offers
  * ECDHE with AES-GCM first; the client's order decides among these (no %SERVER_PRECEDENCE). */
@@ -834,9 +834,14 @@ enum mla_code mla_http_start(const struct mla_http_opts *opts, struct mla_http_s
     http_metrics_init(s);
 
     /* HTTP_CONN_MEMORY: MHD zeroes a connection's whole memory pool after every request (32 KB
-     * by default: a seventh of an opted-in admission's instructions, and the L1 cache flushed
-     * each time). The pool holds only the request line, headers and read buffer (bodies are
-     * copied out as they arrive), and kube-apiserver's headers are a few hundred bytes.
+     * by default: a seventh of an opted-in admission's instructions at 16 KB, and the L1 cache
+     * flushed each time). The pool holds only the request line, headers, read buffer and the
+     * response header (bodies are copied out as they arrive). 8 KB takes header blocks up to
+     * about 7.5 KB (MHD answers 431 above): kube-apiserver sends a few hundred bytes, a bearer
+     * token from an admission kubeconfig one to a few KB more (Tomcat's default limit for the
+     * whole block is 8 KB too). Just below the pool's size, MHD 0.9.75 reads a block that
+     * leaves no room for the response header and closes the connection unanswered (at any
+     * pool size; tests/integration/test_webhook_headers.sh, docs/benchmarks.md).
      * Not MHD_USE_TURBO: with it, MHD 0.9.75 never times out a TCP client that connects and
      * sends nothing (tests/integration/test_webhook_badinput.sh). */
     unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |

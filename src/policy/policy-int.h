@@ -43,6 +43,9 @@ void mla__cerr(struct mla__cctx *c, const json_t *cont, const char *key, size_t 
 bool mla__tpl_compile(struct mla_arena *a, const char *src, bool promql, struct mla_tpl **out,
                       char *why, size_t n);
 
+/* fnmatch(glob, s, 0) == 0, the way mla_policy_matches tests namespaces (match.c). */
+bool mla__policy_glob_matches(const char *glob, const char *s);
+
 /* Compiles one policy object (an element of `policies`). False when it had errors. */
 bool mla__compile_policy(struct mla__cctx *c, const json_t *arr, size_t idx,
                          struct mla_policy *out);

@@ -187,6 +187,21 @@ static const bool tpl_re2_meta[256] = {
     ['^'] = true, ['$'] = true,
 };
 
+/* Every byte the loop in mla_tpl_expand may act on, whatever the segment's escaping: control
+ * bytes (NUL ends the value), DEL, the three quotes, backslash and RE2's metacharacters. The
+ * loop skips the others in a tight scan and applies its full test to these only (a value is
+ * mostly letters, digits and '-'). */
+static const bool tpl_special[256] = {
+    [0] = true, [1] = true, [2] = true, [3] = true, [4] = true, [5] = true, [6] = true,
+    [7] = true, [8] = true, [9] = true, [10] = true, [11] = true, [12] = true, [13] = true,
+    [14] = true, [15] = true, [16] = true, [17] = true, [18] = true, [19] = true, [20] = true,
+    [21] = true, [22] = true, [23] = true, [24] = true, [25] = true, [26] = true, [27] = true,
+    [28] = true, [29] = true, [30] = true, [31] = true, [0x7f] = true, ['`'] = true,
+    ['"'] = true, ['\''] = true, ['\\'] = true, ['.'] = true, ['+'] = true, ['*'] = true,
+    ['?'] = true, ['('] = true, [')'] = true, ['|'] = true, ['['] = true, [']'] = true,
+    ['{'] = true, ['}'] = true, ['^'] = true, ['$'] = true,
+};
+
 static const char *tpl_var_label(int var)
 {
     if (var == MLA_VAR_NAME)
@@ -223,8 +238,12 @@ enum mla_code mla_tpl_expand(const struct mla_tpl *t, const char *name, const ch
         }
         /* Characters that need no escaping are appended in runs (one mla_buf_add per run,
          * not per character: this loop was a fifth of an opted-in admission). */
-        const unsigned char *run = (const unsigned char *)v;
-        for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+        const unsigned char *run = (const unsigned char *)v, *c = run;
+        for (;; c++) {
+            while (!tpl_special[*c])
+                c++;
+            if (!*c)
+                break;
             if (*c < 0x20 || *c == 0x7f || (s->esc == MLA_ESC_RAW && *c == '`'))
                 return mla_err_set(err, MLA_EDENIED,
                                    "%s%s: the value contains %s, which cannot be placed safely "
@@ -261,7 +280,7 @@ enum mla_code mla_tpl_expand(const struct mla_tpl *t, const char *name, const ch
                 return mla_err_set(err, MLA_ETOOBIG, "expanded template is too long");
             run = c + 1;
         }
-        if (mla_buf_add(out, (const char *)run, strlen((const char *)run)) != MLA_OK)
+        if (mla_buf_add(out, (const char *)run, (size_t)(c - run)) != MLA_OK)
             return mla_err_set(err, MLA_ETOOBIG, "expanded template is too long");
     }
     return MLA_OK;

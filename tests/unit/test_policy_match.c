@@ -1,6 +1,9 @@
 /* test_policy_match.c - which policy applies: namespace globs, selectors, precedence. */
 #include <criterion/criterion.h>
 
+#include <fnmatch.h>
+
+#include "../../src/policy/policy-int.h"
 #include "policy_fixture.h"
 
 static cJSON *labels(const char *json)
@@ -107,4 +110,23 @@ Test(policy_match, no_match_and_profile_out_of_scope_are_denied)
     mla_decision_fini(&d);
     cJSON_Delete(d2);
     mla_policy_set_unref(ps);
+}
+
+/* The namespace test skips fnmatch for plain names and "prefix*": it must answer as fnmatch
+ * does for every glob, those two shapes and the rest. */
+Test(policy_match, namespace_globs_answer_as_fnmatch)
+{
+    static const char *const globs[] = {
+        "ml-autoscaling", "kube-*", "kube-", "*", "", "a*", "a**", "*a", "a?c", "[ab]c", "a\\*",
+        "a\\", "kube-*-x", ".*", "/", "a/*", "ml-autoscaling*", "\\k", "[",
+    };
+    static const char *const names[] = {
+        "ml-autoscaling", "ml-autoscaling2", "ml-autoscalin", "kube-system", "kube-", "kube",
+        "", "a", "ab", "abc", "bc", "a*", "a\\", "a/b", ".hidden", "kube-a-x", "k", "/", "ac",
+    };
+    for (size_t g = 0; g < sizeof globs / sizeof *globs; g++)
+        for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+            cr_assert_eq(mla__policy_glob_matches(globs[g], names[i]),
+                         fnmatch(globs[g], names[i], 0) == 0, "glob '%s', name '%s'", globs[g],
+                         names[i]);
 }

@@ -203,6 +203,10 @@ Test(so, template_values_cannot_break_out_of_promql_strings)
         {"x{q=`{{ queue }}`}", "raw\"'", "x{q=`raw\"'`}"},
         {"x > {{ target-rps }}", "unused", "x > 12"},
         {"x{a=\"\\\"{{ queue }}\"}", "v", "x{a=\"\\\"v\"}"}, /* escaped quote keeps us inside */
+        /* bytes the expansion looks at twice but keeps as they are here, first, inside, last */
+        {"x{q=\"{{ queue }}\"}", ".a'b`c(d)|$", "x{q=\".a'b`c(d)|$\"}"},
+        {"x{q=~\"{{ queue }}\"}", "\\a.", "x{q=~\"\\\\\\\\a\\\\.\"}"},
+        {"x{q=\"{{ queue }}\"}", "", "x{q=\"\"}"},
     };
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
         char *s = expand(ok[i].tpl, true, "n", ok[i].queue, &rc, msg);
@@ -214,6 +218,9 @@ Test(so, template_values_cannot_break_out_of_promql_strings)
     cr_assert_eq(rc, MLA_EDENIED);
     cr_assert(strstr(msg, "annotation ml-autoscaling.io/queue: the value contains a backtick"), "%s", msg);
     free(expand("x{q=\"{{ queue }}\"}", true, "n", "a\nb", &rc, msg));
+    cr_assert_eq(rc, MLA_EDENIED);
+    cr_assert(strstr(msg, "ml-autoscaling.io/queue: the value contains a control character"), "%s", msg);
+    free(expand("x{q=\"{{ queue }}\"}", true, "n", "ab\x7f", &rc, msg));
     cr_assert_eq(rc, MLA_EDENIED);
     cr_assert(strstr(msg, "ml-autoscaling.io/queue: the value contains a control character"), "%s", msg);
     free(expand("x{q=\"{{ queue }}\"}", true, "n", NULL, &rc, msg));
