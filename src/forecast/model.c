@@ -1099,18 +1099,7 @@ enum mla_code mla_fc_forecast(const double *values, size_t n, double step_s,
                               const struct mla_fc_config *cfg, struct mla_fc_result *out,
                               struct mla_err *err)
 {
-    struct mla_fc_config def;
-    struct mla_err local;
-    if (!err)
-        err = &local; /* the code to return comes from err */
-    struct mla__fc_engine *e = fc_engine_for(values, n, step_s, &cfg, &def, n, err);
-    if (!e)
-        return err->code;
-    for (size_t i = 0; i < n; i++)
-        mla__fc_engine_step(e, values[i]);
-    eg_result(e, out);
-    mla__fc_engine_destroy(e);
-    return MLA_OK;
+    return mla_fc_forecast_seeded(values, n, NAN, step_s, cfg, NULL, out, err);
 }
 
 /* The seed decomposed in one space (x: mw values): its mean *L, the daily season D (md: the
