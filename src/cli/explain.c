@@ -67,7 +67,7 @@ static int ex_history(const struct ex_opts *o, const struct mla_predict_config *
 {
     double step = c->step_seconds;
     double end = floor((double)now / step) * step;
-    double start = end - floor(c->lookback_hours * 3600 / step) * step;
+    double start = end - (double)(mla_predict_config_window_points(c) - 1) * step;
     struct mla_err err;
     mla_err_clear(&err);
     if (o->prom_url) {

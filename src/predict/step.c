@@ -80,7 +80,7 @@ static enum mla_code forecast(const struct mla_predict_env *env, const char *ns,
     }
     double step = c->step_seconds;
     double end = floor((double)now / step) * step; /* aligned: stable grid across cycles */
-    double start = end - floor(c->lookback_hours * 3600 / step) * step;
+    double start = end - (double)(mla_predict_config_window_points(c) - 1) * step;
     struct mla_prom_series s;
     mla_ratelimit_wait(env->prom_limit);
     enum mla_code rc = mla_prom_query_range(&env->prom, c->query, start, end, step, &s, err);
