@@ -157,16 +157,10 @@ static void ev_lookback_model(const double *values, size_t n, double t0, double 
     for (size_t t = from < H ? H : from; t < n; t++) {
         size_t end = t - H + 1; /* one past the origin */
         size_t lo = end > lookback ? end - lookback : 0;
-        enum mla_code rc;
-        if (isfinite(t0)) {
-            for (; left < lo; left++)
-                mla_fc_profile_push(&prof, t0 + (double)left * step_s, values[left]);
-            rc = mla_fc_forecast_seeded(values + lo, end - lo, t0 + (double)lo * step_s, step_s,
-                                        cfg, &prof, r, NULL);
-        } else {
-            rc = mla_fc_forecast(values + lo, end - lo, step_s, cfg, r, NULL);
-        }
-        if (rc == MLA_OK)
+        for (; isfinite(t0) && left < lo; left++)
+            mla_fc_profile_push(&prof, t0 + (double)left * step_s, values[left]);
+        if (mla_fc_forecast_seeded(values + lo, end - lo, t0 + (double)lo * step_s, step_s, cfg,
+                                   isfinite(t0) ? &prof : NULL, r, NULL) == MLA_OK)
             model[t] = r->point[H - 1];
     }
     free(r);
