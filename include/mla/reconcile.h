@@ -56,9 +56,12 @@ struct mla_reconcile_config {
      * plan runs, with the managed Deployments the pass read (borrowed for the call only: the
      * pass frees them before it runs the plan; summaries, which hold their kind, namespace,
      * name and spec.replicas), so the hook needs no read of its own per
-     * ScaledObject; pass_end after the plan ran. */
+     * ScaledObject; pass_end after the plan ran. A hook that keeps writes for the end of the
+     * pass (the loop's scale-downs, after its scale-ups) asks may_write(may_ctx) before each
+     * one: false once the pass must stop writing (shutting down, or, in a loop pass,
+     * leadership lost), as the plan itself stops. */
     void (*pass_begin)(void *ctx, const cJSON *deployments);
-    void (*pass_end)(void *ctx);
+    void (*pass_end)(void *ctx, bool (*may_write)(void *may_ctx), void *may_ctx);
     int page_size;                      /* items per LIST page (limit); 0: 500 */
     /* borrowed, may be NULL: every request of the pass (LIST page, GET, DELETE) first takes a
      * token, so a pass is a steady rate (--kube-api-qps/--kube-api-burst) */

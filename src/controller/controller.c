@@ -62,6 +62,12 @@ struct mla_controller {
      * this one and expl_deferred put off; loop pass only, like reps */
     long expl_per_pass, expl_left;
     unsigned long expl_deferred;
+    /* Applies kept for the end of the pass, in the order they were decided: [0] the ones that
+     * only lower a count, [1] the explanation-only ones (apiside_send_later). Owned; loop pass
+     * only, like reps. */
+    struct apiside_later *later[2];
+    size_t nlater[2], caplater[2];
+    bool in_pass; /* between pass_begin and pass_end */
     struct mla_ratelimit api_rl;  /* the loop's API requests (any thread: it locks) */
     struct mla_ratelimit prom_rl; /* the loop's Prometheus queries */
     double prom_qps_floor;        /* --prometheus-qps (0: none); immutable after create */
@@ -73,6 +79,12 @@ struct mla_controller {
 struct apiside_rep {
     char *key; /* owned: "Kind/namespace/name" */
     int replicas;
+};
+
+/* An apply the pass sends after its others (owned strings). */
+struct apiside_later {
+    char *path, *body;
+    char *done; /* what the log says once it is applied */
 };
 
 static int apiside_rep_cmp(const void *a, const void *b)
@@ -106,6 +118,7 @@ static void apiside_pass_begin(void *ctx, const cJSON *deps)
         mla_predict_models_pass_begin(api->models);
     api->expl_left = api->expl_per_pass;
     api->expl_deferred = 0;
+    api->in_pass = true;
     if (api->penv.replicas != apiside_replicas)
         return; /* the embedder counts replicas (tests): nothing to index */
     api->reps = mla_xcalloc(n ? n : 1, sizeof *api->reps);
@@ -123,9 +136,43 @@ static void apiside_pass_begin(void *ctx, const cJSON *deps)
     api->nreps = k;
 }
 
-static void apiside_pass_end(void *ctx)
+static void apiside_send(struct mla_controller *api, const char *path, const char *body,
+                         const char *done);
+
+/* reconcile.h's pass_end: the applies kept for the end (apiside_predict says which and why),
+ * as long as the pass may still write; the rest are dropped, and decided again by the next
+ * pass or the next leader. */
+static void apiside_pass_end(void *ctx, bool (*may_write)(void *), void *may_ctx)
 {
     struct mla_controller *api = ctx;
+    size_t sent[2] = {0, 0}, dropped = 0;
+    api->in_pass = false;
+    for (int q = 0; q < 2; q++)
+        for (size_t i = 0; i < api->nlater[q]; i++) {
+            struct apiside_later *l = &api->later[q][i];
+            if (!dropped && may_write(may_ctx)) {
+                apiside_send(api, l->path, l->body, l->done);
+                sent[q]++;
+            } else {
+                dropped++;
+            }
+            free(l->path);
+            free(l->body);
+            free(l->done);
+        }
+    if (sent[0])
+        mla_log(MLA_LOG_INFO, "apiside", "%zu applies that only lower a replica count sent after "
+                "this pass's other writes (scale-ups first: a late rise costs cold starts, a "
+                "late fall only replica-minutes)", sent[0]);
+    if (dropped)
+        mla_log(MLA_LOG_INFO, "apiside", "%zu applies kept for the end of the pass dropped: the "
+                "pass stopped (leadership lost, or shutting down); the next pass decides them "
+                "again", dropped);
+    for (int q = 0; q < 2; q++) {
+        free(api->later[q]);
+        api->later[q] = NULL;
+        api->nlater[q] = api->caplater[q] = 0;
+    }
     if (api->expl_deferred)
         mla_log(MLA_LOG_INFO, "apiside", "%lu ScaledObjects' explanation refreshes (the rule "
                 "or the forecast's figures, replica counts unchanged) put off to a later pass: at "
@@ -167,10 +214,38 @@ static int apiside_replicas(void *ctx, const char *ns, const char *kind, const c
     return n;
 }
 
+/* Which of the end-of-pass queues an apply waits in, -1 for none (sent at once). A pass that
+ * changes many counts takes N / --kube-api-qps (docs/benchmarks.md: 6,021 in 323 s at 10,000):
+ * what waits should be what costs least to wait. A rise that comes late costs cold starts
+ * (minutes for a GPU pod), a fall that comes late only replica-minutes, and an explanation
+ * nothing: so rises (and anything touching maxReplicaCount, or taking or releasing ownership)
+ * go at once, falls at the end, explanations last. */
+static int apiside_later_queue(const struct mla_predict_result *res)
+{
+    if (res->skipped)
+        return -1;
+    if (res->explanation_only)
+        return 1;
+    bool fall = res->changed && res->previous >= 0 && res->min_replicas < res->previous;
+    return fall && !res->max_changed ? 0 : -1;
+}
+
+/* Keeps an apply for the end of the pass; takes path, body and done. */
+static void apiside_keep(struct mla_controller *api, int q, char *path, char *body, char *done)
+{
+    if (api->nlater[q] == api->caplater[q]) {
+        api->caplater[q] = api->caplater[q] ? 2 * api->caplater[q] : 64;
+        api->later[q] = mla_xrealloc(api->later[q], api->caplater[q] * sizeof *api->later[q]);
+    }
+    api->later[q][api->nlater[q]++] = (struct apiside_later){.path = path, .body = body,
+                                                             .done = done};
+}
+
 /* MLA HOOK implementation: one predictive step, its apply sent as the loop's own field manager
  * (predict_step.h says what it owns and why). Loop thread. */
 static void apiside_predict(void *ctx, struct mla_kube *kc, const cJSON *so)
 {
+    (void)kc; /* api->kc: the pass's client, also after the pass (apiside_pass_end) */
     struct mla_controller *api = ctx;
     const char *ns = mla_kube_meta_str(so, "namespace");
     const char *name = mla_kube_meta_str(so, "name");
@@ -209,25 +284,46 @@ static void apiside_predict(void *ctx, struct mla_kube *kc, const cJSON *so)
     cJSON_Delete(cfg);
     char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s"
                             "?fieldManager=" MLA_PREDICT_FIELD_MANAGER "&force=true", ns, name);
-    struct mla_kube_opts o = {.budget_ms = 10000, .content_type = "application/apply-patch+yaml"};
-    mla_ratelimit_wait(&api->api_rl);
-    struct mla_kube_resp r = {0};
-    enum mla_code rc = mla_kube_request(kc, MLA_KUBE_PATCH, p, body, &o, &r, &err);
-    if (rc == MLA_OK && res.skipped)
-        mla_log(MLA_LOG_INFO, "apiside", "%s/%s: %s: the loop released minReplicaCount, "
-                "maxReplicaCount and its annotations", ns, name, res.skipped);
-    else if (rc == MLA_OK)
-        mla_log(MLA_LOG_INFO, "apiside", "%s/%s: minReplicaCount %d (%s)", ns, name,
-                res.min_replicas, res.reason);
-    else if (mla_reconcile_ns_gone(r.status, r.body))
-        mla_log(MLA_LOG_INFO, "apiside", "%s/%s: namespace going away; predictive step "
-                "dropped", ns, name);
-    else
-        mla_log(MLA_LOG_WARN, "apiside", "%s/%s: cannot apply the predictive decision: %s", ns,
-                name, err.msg);
-    mla_kube_resp_fini(&r);
+    char *done = res.skipped ? mla_xasprintf("%s/%s: %s: the loop released minReplicaCount, "
+                                             "maxReplicaCount and its annotations", ns, name,
+                                             res.skipped)
+                             : mla_xasprintf("%s/%s: minReplicaCount %d (%s)", ns, name,
+                                             res.min_replicas, res.reason);
+    int q = apiside_later_queue(&res);
+    if (q >= 0 && api->in_pass) {
+        /* the reason is in the body's min-replicas-reason: the log line need not keep it too
+         * (at 10,000 falls in one pass these are about 9 MB until the pass ends) */
+        free(done);
+        done = mla_xasprintf("%s/%s: minReplicaCount %d (%s, sent at the end of the pass)", ns,
+                             name, res.min_replicas, q ? "explanation only" : "a fall");
+        apiside_keep(api, q, p, body, done);
+        return;
+    }
+    apiside_send(api, p, body, done);
     free(p);
     free(body);
+    free(done);
+}
+
+/* One apply of the loop, through the API rate limit; `done` is logged when it lands. */
+static void apiside_send(struct mla_controller *api, const char *path, const char *body,
+                         const char *done)
+{
+    struct mla_kube_opts o = {.budget_ms = 10000, .content_type = "application/apply-patch+yaml"};
+    struct mla_err err;
+    mla_err_clear(&err);
+    mla_ratelimit_wait(&api->api_rl);
+    struct mla_kube_resp r = {0};
+    enum mla_code rc = mla_kube_request(api->kc, MLA_KUBE_PATCH, path, body, &o, &r, &err);
+    if (rc == MLA_OK)
+        mla_log(MLA_LOG_INFO, "apiside", "%s", done);
+    else if (mla_reconcile_ns_gone(r.status, r.body))
+        mla_log(MLA_LOG_INFO, "apiside", "%s: namespace going away; predictive step dropped",
+                path);
+    else
+        mla_log(MLA_LOG_WARN, "apiside", "cannot apply the predictive decision (%s): %s", path,
+                err.msg);
+    mla_kube_resp_fini(&r);
 }
 
 static void apiside_on_leader(void *ctx, bool leading)

@@ -494,6 +494,18 @@ static bool rec_stopping(struct mla_reconcile *r)
     return s;
 }
 
+/* pass_end's may_write: what rec_run_plan checks before each action. */
+struct rec_gate {
+    struct mla_reconcile *r;
+    bool gated;
+};
+
+static bool rec_may_write(void *arg)
+{
+    const struct rec_gate *g = arg;
+    return !g->gated || (!rec_stopping(g->r) && (!g->r->lease || mla_lease_is_leader(g->r->lease)));
+}
+
 /* Runs the plan in order. `gated`: stop early when leadership is lost (the writes already
  * queued are idempotent, the new leader's pass repeats what is missing). */
 static enum mla_code rec_run_plan(struct mla_reconcile *r, cJSON *plan, const cJSON *sos,
@@ -564,8 +576,10 @@ static enum mla_code rec_pass(struct mla_reconcile *r, bool gated, struct mla_re
         rec_read_drop_planned(&rd);
         if (rc == MLA_OK)
             rc = rec_run_plan(r, plan, rd.sos, gated, err);
-        if (r->cfg.pass_end)
-            r->cfg.pass_end(r->cfg.predict_ctx);
+        if (r->cfg.pass_end) {
+            struct rec_gate g = {.r = r, .gated = gated};
+            r->cfg.pass_end(r->cfg.predict_ctx, rec_may_write, &g);
+        }
         mla_policy_set_unref(ps);
     }
     rec_run_count(rc == MLA_OK);
