@@ -36,10 +36,11 @@
  * 3 lets about 1 noise point in 400 through, while a recurring event stands far above it. */
 #define WD_C 3.0
 /* The profile candidate's gain per visit of a slot (a slot comes round once a week), by how the
- * slot started (prof_seen): 1, from its first visit in the window: 0.3, so a few weeks make the
- * shape; 2, from the loop's carried profile (mla__fc_engine_seed): the carried profile's own
- * gain per point (profile.c, PF_GAIN 0.05). A seeded slot holds the running mean of up to 20
- * points of its hour of the week, weeks older than the window; a visit is one 5-minute point.
+ * slots started: from their first visits (PROF_GAIN): 0.3, so a few weeks make the shape; from
+ * the loop's carried profile (mla__fc_engine_seed, which seeds every slot): PROF_GAIN_SEEDED,
+ * the carried profile's own gain per point (profile.c, PF_GAIN 0.05). A seeded slot holds the
+ * running mean of up to 20 points of its hour of the week, weeks older than the window; a visit
+ * is one 5-minute point.
  * At 0.3 the window's two visits of each slot replaced half of that mean with two noisy points
  * (0.7 x 0.7 of the seed left), so the seeded profile forecast the noise of the last two weeks
  * back; at 0.05 the window's points continue the carried mean at its own rate, and the offset
@@ -50,9 +51,8 @@
  * round): seeded gain 0.3 / 0.2 / 0.1 / 0.05, weekly_sharp 0.8276 / 0.8298 / 0.8323 / 0.8328,
  * every other trace the same or +0.0001; without a seed nothing changes (all history, the
  * streaming model). */
-static const double eg_prof_gain[3] = {0, 0.3, 0.05};
-#define PROF_FIRST 1  /* prof_seen: the slot started from its first visit */
-#define PROF_SEEDED 2 /* prof_seen: from the carried profile */
+#define PROF_GAIN 0.3
+#define PROF_GAIN_SEEDED 0.05
 
 struct mla__fc_engine {
     struct mla_fc_config cfg;
@@ -77,8 +77,8 @@ struct mla__fc_engine {
     double lvl, lvl_slow; /* smoothed levels (fast, slow), model space */
     bool lvl_started;
     double *prof;    /* profile candidate: per slot of week (or day), model space */
-    unsigned char *prof_seen; /* per slot: 0 not seen, PROF_FIRST, PROF_SEEDED (its gain:
-                                 eg_prof_gain) */
+    unsigned char *prof_seen;
+    double prof_gain; /* PROF_GAIN, or PROF_GAIN_SEEDED once seeded */
     double prof_off;
     bool prof_active; /* some profile slot has come round a second time */
     double scale_s, scale_w; /* robust scale: EW mean of |one-step residual| */
@@ -320,6 +320,7 @@ struct mla__fc_engine *mla__fc_engine_create(double step_s, const struct mla_fc_
     mla__fc_hw_smooth(&e->hw_week_log, 1, kw);
     mla__fc_hw_init(&e->damped_log, 0.3, 0.1, 0.95, 0, 0, 0, 0);
     e->mp = e->mw ? e->mw : e->md;
+    e->prof_gain = PROF_GAIN;
     if (e->mp) {
         e->prof = mla_xcalloc((size_t)e->mp, sizeof(double));
         e->prof_seen = mla_xcalloc((size_t)e->mp, 1);
@@ -712,10 +713,10 @@ static MLA__FC_INLINE void eg_learn(struct mla__fc_engine *e, size_t i, double x
             double lim = e->scale_w > 0 ? 3 * 1.25 * e->scale_s / e->scale_w : INFINITY;
             u = u > lim ? lim : u < -lim ? -lim : u;
             e->prof_off += 0.1 * u;
-            e->prof[s] += eg_prof_gain[e->prof_seen[s]] * (x - e->prof_off - e->prof[s]);
+            e->prof[s] += e->prof_gain * (x - e->prof_off - e->prof[s]);
         } else {
             e->prof[s] = x - e->prof_off;
-            e->prof_seen[s] = PROF_FIRST;
+            e->prof_seen[s] = 1;
         }
     }
 }
@@ -1161,8 +1162,9 @@ void mla__fc_engine_seed(struct mla__fc_engine *e, const double *x)
     }
     for (size_t j = 0; j < (size_t)e->mp && j < mw; j++) {
         e->prof[j] = x[j];
-        e->prof_seen[j] = PROF_SEEDED;
+        e->prof_seen[j] = 1;
     }
+    e->prof_gain = PROF_GAIN_SEEDED;
     for (size_t j = 0; j < mw; j++) {
         double r = expm1(x[j]);
         y[j] = sqrt(r > 0 ? r : 0);
