@@ -35,6 +35,24 @@
 /* A weekly deviation counts when it exceeds this many noise scales (one-step residual scale):
  * 3 lets about 1 noise point in 400 through, while a recurring event stands far above it. */
 #define WD_C 3.0
+/* The profile candidate's gain per visit of a slot (a slot comes round once a week), by how the
+ * slots started: from their first visits (PROF_GAIN): 0.3, so a few weeks make the shape; from
+ * the loop's carried profile (mla__fc_engine_seed, which seeds every slot): PROF_GAIN_SEEDED,
+ * the carried profile's own gain per point (profile.c, PF_GAIN 0.05). A seeded slot holds the
+ * running mean of up to 20 points of its hour of the week, weeks older than the window; a visit
+ * is one 5-minute point.
+ * At 0.3 the window's two visits of each slot replaced half of that mean with two noisy points
+ * (0.7 x 0.7 of the seed left), so the seeded profile forecast the noise of the last two weeks
+ * back; at 0.05 the window's points continue the carried mean at its own rate, and the offset
+ * (prof_off, gain 0.1 a point) still follows the level within hours. Where the season breaks,
+ * the stale shape is the ensemble's to drop: the profile's error record grows and its weight
+ * moves to the level models (season_breaks unchanged), and the carried profile itself forgets
+ * the old season at PF_GAIN a point. Measured at the loop's 336 h (docs/forecasting.md, ninth
+ * round): seeded gain 0.3 / 0.2 / 0.1 / 0.05, weekly_sharp 0.8276 / 0.8298 / 0.8323 / 0.8328,
+ * every other trace the same or +0.0001; without a seed nothing changes (all history, the
+ * streaming model). */
+#define PROF_GAIN 0.3
+#define PROF_GAIN_SEEDED 0.05
 
 struct mla__fc_engine {
     struct mla_fc_config cfg;
@@ -60,6 +78,7 @@ struct mla__fc_engine {
     bool lvl_started;
     double *prof;    /* profile candidate: per slot of week (or day), model space */
     unsigned char *prof_seen;
+    double prof_gain; /* PROF_GAIN, or PROF_GAIN_SEEDED once seeded */
     double prof_off;
     bool prof_active; /* some profile slot has come round a second time */
     double scale_s, scale_w; /* robust scale: EW mean of |one-step residual| */
@@ -301,6 +320,7 @@ struct mla__fc_engine *mla__fc_engine_create(double step_s, const struct mla_fc_
     mla__fc_hw_smooth(&e->hw_week_log, 1, kw);
     mla__fc_hw_init(&e->damped_log, 0.3, 0.1, 0.95, 0, 0, 0, 0);
     e->mp = e->mw ? e->mw : e->md;
+    e->prof_gain = PROF_GAIN;
     if (e->mp) {
         e->prof = mla_xcalloc((size_t)e->mp, sizeof(double));
         e->prof_seen = mla_xcalloc((size_t)e->mp, 1);
@@ -693,7 +713,7 @@ static MLA__FC_INLINE void eg_learn(struct mla__fc_engine *e, size_t i, double x
             double lim = e->scale_w > 0 ? 3 * 1.25 * e->scale_s / e->scale_w : INFINITY;
             u = u > lim ? lim : u < -lim ? -lim : u;
             e->prof_off += 0.1 * u;
-            e->prof[s] += 0.3 * (x - e->prof_off - e->prof[s]);
+            e->prof[s] += e->prof_gain * (x - e->prof_off - e->prof[s]);
         } else {
             e->prof[s] = x - e->prof_off;
             e->prof_seen[s] = 1;
@@ -1144,6 +1164,7 @@ void mla__fc_engine_seed(struct mla__fc_engine *e, const double *x)
         e->prof[j] = x[j];
         e->prof_seen[j] = 1;
     }
+    e->prof_gain = PROF_GAIN_SEEDED;
     for (size_t j = 0; j < mw; j++) {
         double r = expm1(x[j]);
         y[j] = sqrt(r > 0 ? r : 0);
