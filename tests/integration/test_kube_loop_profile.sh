@@ -75,6 +75,18 @@ store_worker_so "$NS" tampered
 set_ann web "$PROF" "$planted"
 set_ann tampered "$PROF" "v1 1764930000 0123456789abcdef not-base64-at-all"
 
+if ! kube_is_real; then
+  # the test API server is as strict as kube-apiserver about annotations (meta.c)
+  kapi PATCH "$(so_path "$NS" tampered)" '{"metadata":{"annotations":{"x":5}}}' application/merge-patch+json >/dev/null
+  [ "$(code)" = 422 ] || fail "a number as an annotation value: $(code) $(cat "$MLA_TMP/last.body")"
+  # with the key "x" and the other annotations: over the limit
+  $PY -c 'import json; print(json.dumps({"metadata":{"annotations":{"x":"a"*262144}}}))' >"$MLA_TMP/big.json"
+  kapi PATCH "$(so_path "$NS" tampered)" "@$MLA_TMP/big.json" application/merge-patch+json >/dev/null
+  [ "$(code)" = 422 ] && grep -q "must have at most 262144 bytes" "$MLA_TMP/last.body" \
+    || fail "over 262,144 bytes of annotations: $(code) $(head -c 300 "$MLA_TMP/last.body")"
+  ok "test API server: annotation values are strings, 256 KiB of annotations at most (422)"
+fi
+
 pass "$MLA_TMP/drv1.err"
 r=$(ann web "$REASON")
 echo "$r" | grep -q "seasons seeded from the weekly profile" || fail "leader 1, first pass: not seeded from the stored profile: $r"
