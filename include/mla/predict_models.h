@@ -60,6 +60,7 @@
 
 #include "mla/err.h"
 #include "mla/predict.h"
+#include "mla/predict_forecast.h"
 #include "mla/prom.h"
 #include "mla/ratelimit.h"
 
@@ -137,11 +138,6 @@ enum mla_code mla_predict_models_forecast_stored(
     int horizon_steps, int ahead_steps, struct mla_predict_forecast *out, bool *have, char *why,
     size_t whylen, struct mla_err *err) MLA_MUST_CHECK;
 
-/* The stored profile is refreshed (an explanation-only apply, under --loop-explanation-writes)
- * when the one the loop carries is this much newer: once a day per ScaledObject at most, while
- * the profile itself moves by a twentieth of a point's deviation per point (a day's points
- * change it little) and every other apply carries it anyway. */
-#define MLA_PREDICT_PROFILE_REFRESH_S (24 * 3600.0)
 /* A buffer for mla_predict_models_profile_text (fc.h MLA_FC_PROFILE_TEXT_LEN + 1, and more). */
 #define MLA_PREDICT_PROFILE_TEXT_SIZE 600
 

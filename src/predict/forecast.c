@@ -113,3 +113,25 @@ bool mla_predict_profile_load(const char *stored, const char *config_text, doubl
     *newest_t = t;
     return true;
 }
+
+double mla_predict_profile_query_start(double newest_t, double window_start, double step)
+{
+    double gap = (window_start - newest_t) / step;
+    if (gap >= 1 && window_start - newest_t <= MLA_PREDICT_PROFILE_REFRESH_S + step &&
+        fabs(gap - floor(gap + 0.5)) < 1e-9)
+        return newest_t + step;
+    return window_start;
+}
+
+size_t mla_predict_profile_catch_up(const double *v, size_t n, double t0, double step,
+                                    double window_start, struct mla_fc_profile *prof,
+                                    double *newest_t)
+{
+    size_t i = 0;
+    for (; i < n && t0 + (double)i * step < window_start - step / 2; i++) {
+        double t = t0 + (double)i * step;
+        mla_fc_profile_push(prof, t, (double)(float)v[i]);
+        *newest_t = t;
+    }
+    return i;
+}

@@ -327,25 +327,8 @@ static bool pm_restore(const char *key, const char *stored, const char *config_t
                     "the weekly profile starts afresh: %s", key, why);
         return false;
     }
-    double gap = (start - *prof_t) / step;
-    if (start - *prof_t <= MLA_PREDICT_PROFILE_REFRESH_S + step &&
-        fabs(gap - floor(gap + 0.5)) < 1e-9)
-        *qstart = *prof_t + step;
+    *qstart = mla_predict_profile_query_start(*prof_t, start, step);
     return true;
-}
-
-/* Folds the answer's points before the window (start) into the profile: float-rounded, as a
- * window holds them before they leave it. Returns the index of the window's first point. */
-static size_t pm_catch_up(const struct mla_prom_series *s, double start,
-                          struct mla_fc_profile *prof, double *prof_t)
-{
-    size_t i = 0;
-    for (; i < s->n && s->start + (double)i * s->step < start - s->step / 2; i++) {
-        double t = s->start + (double)i * s->step;
-        mla_fc_profile_push(prof, t, (double)(float)s->v[i]);
-        *prof_t = t;
-    }
-    return i;
 }
 
 /* The full lookback for `key`: a new window in *slot when there is room, else a one-shot
@@ -370,7 +353,9 @@ static enum mla_code pm_build(struct mla_predict_models *m, const struct mla_pro
     enum mla_code rc = pm_query(m, prom, c->query, qstart, end, step, &s, err);
     if (rc)
         return rc;
-    size_t first = restored ? pm_catch_up(&s, start, &prof, &prof_t) : 0;
+    size_t first = restored ? mla_predict_profile_catch_up(s.v, s.n, s.start, s.step, start,
+                                                           &prof, &prof_t)
+                            : 0;
     size_t present = 0;
     for (size_t i = first; i < s.n; i++)
         present += !isnan(s.v[i]);
