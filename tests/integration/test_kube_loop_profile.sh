@@ -110,6 +110,7 @@ driver_stop
 
 # leader 2 must write the reason itself: what leader 1 left is made stale first
 set_ann web "$REASON" "fallback: left by the test"
+kapi GET "$(so_path "$NS" web)" >"$MLA_TMP/web-before.json" # what leader 2's first pass reads
 driver_start drv2 --loop-interval 3600 --lease-namespace "$LEASE_NS" --lease-name profile \
   --lease-duration 3 --renew-deadline 2 --retry-period 0.5 --prom-url "$TESTPROM_URL"
 leader drv2
@@ -120,5 +121,44 @@ done
 echo "$r" | grep -q "seasons seeded from the weekly profile" || fail "leader 2, first pass: not seeded: $r"
 grep -q "$NS/web: stored $PROF ignored" "$MLA_TMP/drv2.err" && fail "leader 2 ignored leader 1's profile: $(grep ignored "$MLA_TMP/drv2.err")"
 ok "leader 2: its first pass is seeded from the profile leader 1 wrote"
+
+# explain replays the stored profile as the new leader does: on the ScaledObject leader 2 read,
+# at the instant of its pass (the 5 s grid point of its log line, or the one before when the
+# pass crossed one), its forecast is the loop's, to the annotations' last digit
+BIN="$MLA_BUILD/ml-autoscaling"
+T=$(grep -m1 "\"$NS/web: minReplicaCount" "$MLA_TMP/drv2.err" | $PY -c '
+import datetime, json, sys
+ts = json.loads(sys.stdin.readline())["ts"]
+print(int(datetime.datetime.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc).timestamp()))')
+want="$(ann web ml-autoscaling.io/forecast-peak) $(ann web ml-autoscaling.io/forecast-confidence) $(ann web ml-autoscaling.io/forecast-trend)"
+match="" got=""
+for t in "$T" $((T - 5)); do
+  "$BIN" explain -f "$MLA_TMP/web-before.json" --prometheus-url "$TESTPROM_URL" --now "$t" >"$MLA_TMP/ex.txt" \
+    || fail "explain: exit $? $(cat "$MLA_TMP/ex.txt")"
+  grep -q "^Weekly profile: stored ($PROF, newest point" "$MLA_TMP/ex.txt" || fail "explain did not replay the stored profile: $(grep -i profile "$MLA_TMP/ex.txt")"
+  got=$($PY -c '
+import re, sys
+t = open(sys.argv[1]).read()
+peak = re.search(r"Peak over \d+-\d+ min ahead: upper ([0-9.]+)", t).group(1)
+conf = re.search(r"Confidence: ([0-9.]+)", t).group(1)
+trend = re.search(r"Trend: (\w+)", t).group(1)
+print(peak, conf, trend)' "$MLA_TMP/ex.txt")
+  [ "$got" = "$want" ] && { match=$t; break; }
+done
+[ -n "$match" ] || fail "explain's forecast '$got' is not the loop's '$want' (at $T or $((T - 5)))"
+ok "explain replays the stored profile: peak, confidence and trend as leader 2 wrote them ($want)"
+# and says so when there is none
+$PY -c '
+import json,sys
+d=json.load(open(sys.argv[1])); del d["metadata"]["annotations"][sys.argv[2]]
+json.dump(d, open(sys.argv[3], "w"))' "$MLA_TMP/web-before.json" "$PROF" "$MLA_TMP/web-none.json"
+"$BIN" explain -f "$MLA_TMP/web-none.json" --prometheus-url "$TESTPROM_URL" --now "$match" >"$MLA_TMP/ex.txt" || fail "explain without a profile"
+grep -q "^Weekly profile: not used ($PROF: none stored)" "$MLA_TMP/ex.txt" || fail "explain without a profile: $(grep -i profile "$MLA_TMP/ex.txt")"
+none=$($PY -c '
+import re, sys
+t = open(sys.argv[1]).read()
+print(re.search(r"Peak over \d+-\d+ min ahead: upper ([0-9.]+)", t).group(1))' "$MLA_TMP/ex.txt")
+[ "$none" != "${want%% *}" ] || fail "without the profile explain forecasts the same peak $none: the comparison above proves nothing"
+ok "explain says when no profile is stored"
 driver_stop
 testprom_stop || fail "testprom"
