@@ -151,7 +151,7 @@ ok "explain replays the stored profile: peak, confidence and trend as leader 2 w
 $PY -c '
 import json,sys
 d=json.load(open(sys.argv[1])); del d["metadata"]["annotations"][sys.argv[2]]
-json.dump(d, open(sys.argv[3], "w"))' "$MLA_TMP/web-before.json" "$PROF" "$MLA_TMP/web-none.json"
+json.dump(d, open(sys.argv[3], "w"), separators=(",", ":"))' "$MLA_TMP/web-before.json" "$PROF" "$MLA_TMP/web-none.json"
 "$BIN" explain -f "$MLA_TMP/web-none.json" --prometheus-url "$TESTPROM_URL" --now "$match" >"$MLA_TMP/ex.txt" || fail "explain without a profile"
 grep -q "^Weekly profile: not used ($PROF: none stored)" "$MLA_TMP/ex.txt" || fail "explain without a profile: $(grep -i profile "$MLA_TMP/ex.txt")"
 none=$($PY -c '
@@ -160,5 +160,6 @@ t = open(sys.argv[1]).read()
 print(re.search(r"Peak over \d+-\d+ min ahead: upper ([0-9.]+)", t).group(1))' "$MLA_TMP/ex.txt")
 [ "$none" != "${want%% *}" ] || fail "without the profile explain forecasts the same peak $none: the comparison above proves nothing"
 ok "explain says when no profile is stored"
+echo "# the ScaledObject as stored: $(wc -c <"$MLA_TMP/web-before.json") bytes of JSON, $(wc -c <"$MLA_TMP/web-none.json") without the profile"
 driver_stop
 testprom_stop || fail "testprom"
