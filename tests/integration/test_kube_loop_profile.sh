@@ -123,10 +123,13 @@ grep -q "$NS/web: stored $PROF ignored" "$MLA_TMP/drv2.err" && fail "leader 2 ig
 ok "leader 2: its first pass is seeded from the profile leader 1 wrote"
 
 # explain replays the stored profile as the new leader does: on the ScaledObject leader 2 read,
-# at the instant of its pass (the 5 s grid point of its log line, or the one before when the
-# pass crossed one), its forecast is the loop's, to the annotations' last digit
+# at the instant of its pass (the 5 s grid point of the decision's log line, or the one before
+# when the step crossed one), its forecast is the loop's, to the annotations' last digit
 BIN="$MLA_BUILD/ml-autoscaling"
-T=$(grep -m1 "\"$NS/web: minReplicaCount" "$MLA_TMP/drv2.err" | $PY -c '
+# (the step's own line when the count changed, at info; else the apply's)
+line=$(grep -m1 "\"component\":\"predict\".*\"namespace\":\"$NS\",\"scaledobject\":\"web\"" "$MLA_TMP/drv2.err" \
+  || grep -m1 "\"$NS/web: minReplicaCount" "$MLA_TMP/drv2.err")
+T=$(echo "$line" | $PY -c '
 import datetime, json, sys
 ts = json.loads(sys.stdin.readline())["ts"]
 print(int(datetime.datetime.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc).timestamp()))')
