@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mla/err.h"
 
@@ -180,6 +181,31 @@ void mla_fc_profile_push(struct mla_fc_profile *p, double t, double y);
 /* True when every hour of the week has been seen (a week has left the window): only then does
  * it seed a forecast. */
 bool mla_fc_profile_ready(const struct mla_fc_profile *p);
+/* Its text form, for the ScaledObject annotation ml-autoscaling.io/forecast-profile (issue 17,
+ * ninth round: a new leader seeds its entries from it): "v1 <unix seconds of the newest point
+ * folded in> <16 hex digits: the key> <base64 of 386 bytes>", at most MLA_FC_PROFILE_TEXT_LEN
+ * characters (547 for any time before 2286). Each hour's value is quantized to 12 bits between
+ * the profile's smallest and largest value (the error is at most (largest - smallest) / 8190 in
+ * log1p space, plus float rounding), its count capped at 63. Encoding a decoded profile gives the
+ * same text and decodes to the same profile, bit for bit. */
+#define MLA_FC_PROFILE_TEXT_LEN 548
+/* Longer input is refused before it is read. */
+#define MLA_FC_PROFILE_TEXT_MAX 1024
+/* The key of a text (FNV-1a, 64 bits): the loop keys a profile with its predictive-config, so
+ * that a profile learnt under another query is not taken. text NULL = "". */
+uint64_t mla_fc_profile_key(const char *text);
+/* p must be ready, with every value in 0..64 (log1p space); newest_t in 1..1e11 (whole seconds
+ * kept). out: at least MLA_FC_PROFILE_TEXT_LEN + 1 bytes, untouched on failure. */
+enum mla_code mla_fc_profile_encode(const struct mla_fc_profile *p, double newest_t,
+                                    uint64_t key, char *out, size_t outlen,
+                                    struct mla_err *err) MLA_MUST_CHECK;
+/* Strict: any other version, a malformed time or key, base64 that is not exactly the 386 bytes
+ * (canonical padding), a range that is not 0 <= low <= high <= 64 (NaN, infinities), an hour
+ * without a point, or more than MLA_FC_PROFILE_TEXT_MAX characters is MLA_EINVAL with the reason,
+ * and nothing is written. Never reads past the text's NUL or MLA_FC_PROFILE_TEXT_MAX + 1 bytes. */
+enum mla_code mla_fc_profile_decode(const char *text, struct mla_fc_profile *out,
+                                    double *newest_t, uint64_t *key,
+                                    struct mla_err *err) MLA_MUST_CHECK;
 /* mla_fc_forecast seeded with the profile: t0 is the Unix time of values[0]. The seasons of the
  * Holt-Winters candidates (daily, and weekly where they have one), their levels and the weekly
  * profile candidate start from it instead of from their first visits. No seed (the same result

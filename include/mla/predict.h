@@ -57,6 +57,8 @@
 #define MLA_PREDICT_ANN_REASON "ml-autoscaling.io/min-replicas-reason"
 #define MLA_PREDICT_ANN_UPDATED "ml-autoscaling.io/min-replicas-updated"
 #define MLA_PREDICT_ANN_MAX_REASON "ml-autoscaling.io/max-replicas-reason"
+/* The loop's carried weekly profile (predict_models.h), so that a new leader starts from it */
+#define MLA_PREDICT_ANN_PROFILE "ml-autoscaling.io/forecast-profile"
 
 /* The parsed `ml-autoscaling.io/predictive-config` annotation (HELPERS-CONTRACTS.md section 2).
  * Unset (null or absent) optional numbers are NaN or -1 as noted. */

@@ -15,10 +15,18 @@
  *     step: four passes in five), nothing is queried and the last forecast is reused.
  * The forecast is the one-shot forecaster (mla_predict_fc_forecast_seeded) on the window and
  * the weekly profile the entry carries of the points that have left its window (fc.h, struct
- * mla_fc_profile, 840 bytes; it seeds the forecast once a week has left, and a rebuild starts
- * it empty): what `forecast --evaluate --lookback-hours` replays. Without the profile it is
- * exactly what a full-lookback query would give, but for the float storage of the samples (a
- * relative rounding of 6e-8 on the input). A one-shot forecast (table full) has no profile.
+ * mla_fc_profile, 840 bytes; it seeds the forecast once a week has left): what `forecast
+ * --evaluate --lookback-hours` replays. Without the profile it is exactly what a full-lookback
+ * query would give, but for the float storage of the samples (a relative rounding of 6e-8 on
+ * the input).
+ * The profile survives a rebuild through the ScaledObject (issue 17, ninth round): the loop
+ * writes it into MLA_PREDICT_ANN_PROFILE (mla_predict_models_profile_text, with its applies),
+ * and a build starts from the stored one when mla_predict_profile_load takes it
+ * (mla_predict_models_forecast_stored): the build's query then starts at the stored profile's
+ * newest point when that is at most MLA_PREDICT_PROFILE_REFRESH_S before the window, and the
+ * points before the window go into the profile as the old leader's would have; so a new leader
+ * continues exactly where the last write left the profile. A one-shot forecast (table full)
+ * uses the stored profile the same way and keeps nothing.
  * Keeping the window, not the forecaster's state, is what
  * bounds the memory: 4 bytes a point (16 KB at 336 h by 300 s) where the streaming engine's
  * state weighs 172 KB; a forecast costs about 1 ms of CPU per 4,000 points instead of 30 us,
@@ -52,6 +60,7 @@
 
 #include "mla/err.h"
 #include "mla/predict.h"
+#include "mla/predict_forecast.h"
 #include "mla/prom.h"
 #include "mla/ratelimit.h"
 
@@ -117,5 +126,37 @@ enum mla_code mla_predict_models_forecast(struct mla_predict_models *m,
                                           struct mla_predict_forecast *out, bool *have,
                                           char *why, size_t whylen,
                                           struct mla_err *err) MLA_MUST_CHECK;
+
+/* The same with the ScaledObject's stored MLA_PREDICT_ANN_PROFILE text (borrowed; NULL: none):
+ * a build (no entry, a changed config, ...) and a one-shot forecast start from it when
+ * mla_predict_profile_load takes it; otherwise it is ignored, with one log line saying why when
+ * a text was there. mla_predict_models_forecast is this with NULL. */
+enum mla_code mla_predict_models_forecast_stored(
+    struct mla_predict_models *m, struct mla_ratelimit *limit, const struct mla_prom_opts *prom,
+    const char *ns, const char *name, const char *config_text,
+    const struct mla_predict_config *c, const char *stored_profile, time_t now,
+    int horizon_steps, int ahead_steps, struct mla_predict_forecast *out, bool *have, char *why,
+    size_t whylen, struct mla_err *err) MLA_MUST_CHECK;
+
+/* A buffer for mla_predict_models_profile_text (fc.h MLA_FC_PROFILE_TEXT_LEN + 1, and more). */
+#define MLA_PREDICT_PROFILE_TEXT_SIZE 600
+
+/* True when ns/name's entry for config_text carries a ready profile and `stored` (the
+ * ScaledObject's MLA_PREDICT_ANN_PROFILE, borrowed, NULL: none) is missing, not a profile,
+ * written under another config, or MLA_PREDICT_PROFILE_REFRESH_S older than it. */
+bool mla_predict_models_profile_due(struct mla_predict_models *m, const char *ns,
+                                    const char *name, const char *config_text,
+                                    const char *stored);
+/* What an apply of the loop carries in MLA_PREDICT_ANN_PROFILE (server-side apply removes the
+ * annotation when an apply of its owner leaves it out): the profile of ns/name's entry for
+ * config_text when it is ready (and the entry's profile then becomes exactly what the text
+ * decodes to - a rounding of at most 1/8190 of its range - so that a leader that reads it back
+ * continues bit for bit as this one would); else `stored` when it decodes under config_text
+ * (kept as it is); else false (left out). m NULL: no entry. out: MLA_PREDICT_PROFILE_TEXT_SIZE
+ * bytes. */
+bool mla_predict_models_profile_text(struct mla_predict_models *m, const char *ns,
+                                     const char *name, const char *config_text,
+                                     const char *stored, char *out, size_t outlen);
+
 
 #endif

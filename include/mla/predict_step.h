@@ -5,7 +5,8 @@
  * The loop is its own field manager (MLA_PREDICT_FIELD_MANAGER, "ml-autoscaling-loop"): the
  * leader applies the answer with application/apply-patch+yaml, ?fieldManager=ml-autoscaling-loop
  * &force=true. It owns spec.minReplicaCount, spec.maxReplicaCount and its explanation
- * annotations (forecast-*, min-replicas-reason, min-replicas-updated, max-replicas-reason) and,
+ * annotations (forecast-*, min-replicas-reason, min-replicas-updated, max-replicas-reason; and
+ * forecast-profile, the weekly profile a new leader starts from: predict_models.h) and,
  * as server-side apply wants, sends all of them every time it writes: a field left out of the
  * loop's apply is removed unless another manager owns it. The worker's apply
  * (field manager ml-autoscaling) leaves out the counts the loop owns (mla_predict_leave_loop),
@@ -19,7 +20,9 @@
  * When an apply is sent: when minReplicaCount or maxReplicaCount changes, or the explanation
  * changes materially (another rule decided, the forecast peak moved by more than 10%, the
  * confidence by more than 0.05, another trend, or the annotations are missing), or the loop does
- * not own the counts yet. Otherwise NULL, to keep API writes (and etcd churn) low on a 60 s loop.
+ * not own the counts yet, or the stored forecast-profile is missing, unreadable or a day behind
+ * the one the loop carries (mla_predict_models_profile_due; an explanation-only apply). Otherwise
+ * NULL, to keep API writes (and etcd churn) low on a 60 s loop.
  * res->explanation_only marks an apply that changes only the explanation (another rule named,
  * new figures) while both counts and their ownership stay, which the loop may put off when a
  * pass has many (controller.h, loop_explanation_writes).

@@ -7,7 +7,9 @@
  * --kube-token-file, namespace/name). The history comes from a trace CSV (--trace; "now" is its
  * last point unless --now) or from Prometheus (--prometheus-url, the config's query over its
  * lookbackHours, the same aligned grid as the loop). The decision is the loop's own code path:
- * mla_predict_fc_forecast (the adapter the loop uses) and mla_predict_min_replicas. */
+ * mla_predict_fc_forecast_seeded (the adapter the loop uses) with the weekly profile stored on
+ * the ScaledObject (ml-autoscaling.io/forecast-profile), caught up to the window as a new
+ * leader does (predict_forecast.h), and mla_predict_min_replicas. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -45,7 +47,9 @@ static void ex_usage(FILE *f)
             "the whole chain the predictive loop goes through: the history read, the forecast with\n"
             "its interval, the cycles and trend found, business hours, the cost cap, the bounds,\n"
             "the hysteresis state, the minReplicaCount it would set (and the rule that set it)\n"
-            "and when the next change may happen. Same code as the loop; nothing is written.\n\n"
+            "and when the next change may happen. Same code as the loop, seeded with the weekly\n"
+            "profile the loop stores on the ScaledObject (ml-autoscaling.io/forecast-profile) as a\n"
+            "new leader is; nothing is written.\n\n"
             "Options:\n"
             "  -f, --file FILE           the ScaledObject (JSON or YAML)\n"
             "      --trace FILE          load history CSV (as for 'forecast'); now = its last\n"
@@ -60,14 +64,23 @@ static void ex_usage(FILE *f)
             "Prometheus or the API server failed, not found), 2 usage or file error.\n");
 }
 
-/* The history the loop would read at `now`: [end - lookback, end] on the config's step grid,
- * end = now rounded down to the step. From the trace, or from Prometheus. 0, 1 or 2 (exit). */
-static int ex_history(const struct ex_opts *o, const struct mla_predict_config *c, time_t now,
-                      struct mla_prom_series *out)
+/* The loop's window at `now`: [*start, *end] on the config's step grid, end = now rounded down
+ * to the step. */
+static void ex_window(const struct mla_predict_config *c, time_t now, double *start, double *end)
 {
     double step = c->step_seconds;
-    double end = floor((double)now / step) * step;
-    double start = end - (double)(mla_predict_config_window_points(c) - 1) * step;
+    *end = floor((double)now / step) * step;
+    *start = *end - (double)(mla_predict_config_window_points(c) - 1) * step;
+}
+
+/* The history the loop would read at `now`: from `start` (the window's, or earlier to catch a
+ * stored profile up) to the window's end. From the trace, or from Prometheus. 0, 1 or 2
+ * (exit). */
+static int ex_history(const struct ex_opts *o, const struct mla_predict_config *c, time_t now,
+                      double start, struct mla_prom_series *out)
+{
+    double step = c->step_seconds, end, wstart;
+    ex_window(c, now, &wstart, &end);
     struct mla_err err;
     mla_err_clear(&err);
     if (o->prom_url) {
@@ -166,9 +179,11 @@ static void ex_time(time_t t, char *buf, size_t n)
 }
 
 /* The forecast part: full model result for the interval, cycles and trend, and the loop's own
- * summary (peak over the scale-ahead window) for the decision. */
+ * summary (peak over the scale-ahead window) for the decision; both seeded with prof (NULL:
+ * none) as the loop's are. */
 static bool ex_forecast(const struct mla_predict_config *c, const struct mla_prom_series *h,
-                        struct mla_predict_forecast *pf, char *why, size_t whylen)
+                        const struct mla_fc_profile *prof, struct mla_predict_forecast *pf,
+                        char *why, size_t whylen)
 {
     double step = c->step_seconds;
     int horizon, ahead;
@@ -181,12 +196,15 @@ static bool ex_forecast(const struct mla_predict_config *c, const struct mla_pro
         }
     printf("History: %zu points of %g s over the last %g h (%zu missing)\n", h->n, step,
            c->lookback_hours, h->n - present);
-    /* the loop's path differs (predict_models.h); say so, since the two can differ */
-    printf("Path: one-shot (one query_range over the whole lookback, forecast from it); the "
-           "leader's loop keeps this window from the same query once, then fetches only the "
-           "points since its last pass, and once a week of points has left its window it also "
-           "seeds the forecast with a weekly profile of them, kept in the leader's memory only: "
-           "then its forecast (the forecast-* annotations) can differ from this one\n");
+    /* how this relates to the loop's path (predict_models.h), since the two could differ */
+    printf("Path: as a new leader builds its window: one query_range over the lookback (samples "
+           "stored as float), the forecast seeded with the weekly profile stored on the "
+           "ScaledObject when there is one, caught up to the window's start; a leader that kept "
+           "its window carries the same profile (it writes it back with its applies, and daily), "
+           "so its forecast (the forecast-* annotations) is this one; it differs when the "
+           "stored profile is older than the loop's and more than a day behind (a write put off "
+           "by --loop-explanation-writes) or the loop's table was full (no float rounding: "
+           "about 1e-6)\n");
     if (!present) {
         snprintf(why, whylen, "no history in the last %g h", c->lookback_hours);
         return false;
@@ -200,9 +218,11 @@ static bool ex_forecast(const struct mla_predict_config *c, const struct mla_pro
     fcfg.anomaly_threshold = c->anomaly_threshold < 2 ? 2 : c->anomaly_threshold > 5 ? 5
                                                                           : c->anomaly_threshold;
     struct mla_fc_result *r = mla_xmalloc(sizeof *r);
-    bool ok = mla_fc_forecast(h->v, h->n, step, &fcfg, r, &err) == MLA_OK &&
-              mla_predict_fc_forecast(NULL, h->v, h->n, step, horizon, ahead, c->quantile,
-                                      c->anomaly_threshold, pf, &err) == MLA_OK;
+    bool ok = mla_fc_forecast_seeded(h->v, h->n, h->start, step, &fcfg, prof, r, &err) ==
+                  MLA_OK &&
+              mla_predict_fc_forecast_seeded(h->v, h->n, h->start, step, horizon, ahead,
+                                             c->quantile, c->anomaly_threshold, prof, pf,
+                                             &err) == MLA_OK;
     if (!ok) {
         snprintf(why, whylen, "forecaster failed: %s", err.msg);
         free(r);
@@ -365,10 +385,39 @@ static int ex_explain(const struct ex_opts *o, const cJSON *so)
     bool have = false;
     char why[300] = "predictive is disabled";
     if (c.enabled && !isnan(c.capacity_per_replica)) {
-        ex = ex_history(o, &c, now, &h);
+        double start, end;
+        ex_window(&c, now, &start, &end);
+        struct mla_fc_profile prof;
+        double prof_t = 0;
+        char pwhy[256];
+        bool seed = mla_predict_profile_load(ex_str(anns, MLA_PREDICT_ANN_PROFILE), pc, start,
+                                             now, &prof, &prof_t, pwhy, sizeof pwhy);
+        double stored_t = prof_t;
+        ex = ex_history(o, &c, now,
+                        seed ? mla_predict_profile_query_start(prof_t, start, c.step_seconds)
+                             : start,
+                        &h);
         if (ex != MLA_EXIT_OK)
             goto out;
-        have = ex_forecast(&c, &h, &pf, why, sizeof why);
+        size_t first = seed ? mla_predict_profile_catch_up(h.v, h.n, h.start, h.step, start,
+                                                           &prof, &prof_t)
+                            : 0;
+        /* the window alone from here, its samples as the loop's window stores them */
+        memmove(h.v, h.v + first, (h.n - first) * sizeof *h.v);
+        h.n -= first;
+        h.start = start;
+        for (size_t i = 0; i < h.n; i++)
+            h.v[i] = (double)(float)h.v[i];
+        if (seed) {
+            ex_time((time_t)stored_t, ts, sizeof ts);
+            printf("Weekly profile: stored (%s, newest point %s, %zu points since caught up): "
+                   "seeds the forecast\n", MLA_PREDICT_ANN_PROFILE, ts, first);
+        } else {
+            printf("Weekly profile: not used (%s: %s); the loop seeds its forecast once a week "
+                   "of points has left its window, and then writes its profile there\n",
+                   MLA_PREDICT_ANN_PROFILE, pwhy);
+        }
+        have = ex_forecast(&c, &h, seed ? &prof : NULL, &pf, why, sizeof why);
         if (!have)
             printf("No forecast: %s\n", why);
     } else if (c.enabled) {

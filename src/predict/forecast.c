@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "mla/fc.h"
@@ -74,4 +75,63 @@ int mla_predict_fc_forecast_seeded(const double *values, size_t n, double t0, do
     mla__predict_fc_reduce(r, ahead_steps, out);
     free(r);
     return MLA_OK;
+}
+
+bool mla_predict_profile_load(const char *stored, const char *config_text, double window_start,
+                              time_t now, struct mla_fc_profile *prof, double *newest_t,
+                              char *why, size_t whylen)
+{
+    if (!stored) {
+        snprintf(why, whylen, "none stored");
+        return false;
+    }
+    struct mla_fc_profile p;
+    double t;
+    uint64_t key;
+    struct mla_err err;
+    mla_err_clear(&err);
+    if (mla_fc_profile_decode(stored, &p, &t, &key, &err) != MLA_OK) {
+        snprintf(why, whylen, "not a profile: %s", err.msg);
+        return false;
+    }
+    if (key != mla_fc_profile_key(config_text)) {
+        snprintf(why, whylen, "written under another predictive-config (key %016llx)",
+                 (unsigned long long)key);
+        return false;
+    }
+    if (t >= window_start) {
+        snprintf(why, whylen, "its newest point (%.0f) is not older than the window's start "
+                 "(%.0f)", t, window_start);
+        return false;
+    }
+    if ((double)now - t > MLA_PREDICT_PROFILE_MAX_AGE_S) {
+        snprintf(why, whylen, "%.0f days old (at most %.0f)", ((double)now - t) / 86400,
+                 MLA_PREDICT_PROFILE_MAX_AGE_S / 86400);
+        return false;
+    }
+    *prof = p;
+    *newest_t = t;
+    return true;
+}
+
+double mla_predict_profile_query_start(double newest_t, double window_start, double step)
+{
+    double gap = (window_start - newest_t) / step;
+    if (gap >= 1 && window_start - newest_t <= MLA_PREDICT_PROFILE_REFRESH_S + step &&
+        fabs(gap - floor(gap + 0.5)) < 1e-9)
+        return newest_t + step;
+    return window_start;
+}
+
+size_t mla_predict_profile_catch_up(const double *v, size_t n, double t0, double step,
+                                    double window_start, struct mla_fc_profile *prof,
+                                    double *newest_t)
+{
+    size_t i = 0;
+    for (; i < n && t0 + (double)i * step < window_start - step / 2; i++) {
+        double t = t0 + (double)i * step;
+        mla_fc_profile_push(prof, t, (double)(float)v[i]);
+        *newest_t = t;
+    }
+    return i;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mla/fc.h"
+#include "mla/log.h"
 #include "mla/mem.h"
 #include "mla/metrics.h"
 #include "mla/predict_forecast.h"
@@ -37,12 +38,15 @@ struct pm_entry {
     bool have;             /* the cached forecast below is valid */
     struct mla_predict_forecast fc;
     char *why;             /* owned: why there is no forecast, when !have */
-    /* The weekly profile of the points that have left the window since the entry was built
-     * (fc.h; 840 bytes): it seeds the forecast's seasons once a week has left. A rebuild (a
-     * restart, a leader change, a changed config, eviction) starts it afresh: no extra history
-     * is fetched, so for a week after one the forecast is the window's alone. */
+    /* The weekly profile of the points that have left the window (fc.h; 840 bytes): it seeds
+     * the forecast's seasons once a week has left. A rebuild (a restart, a leader change, a
+     * changed config, eviction) starts from the one stored on the ScaledObject when it is
+     * taken (mla_predict_models_forecast_stored), else afresh. */
     struct mla_fc_profile prof;
+    double prof_t; /* Unix time of the newest point in prof; 0: none */
 };
+
+_Static_assert(MLA_PREDICT_PROFILE_TEXT_SIZE > MLA_FC_PROFILE_TEXT_LEN, "profile text buffer");
 
 struct mla_predict_models {
     struct pm_entry **bucket; /* owned chains */
@@ -306,23 +310,54 @@ static void pm_answer(const struct pm_entry *e, struct mla_predict_forecast *out
         snprintf(why, whylen, "%s", e->why ? e->why : "no forecast");
 }
 
+/* The stored profile for a build whose window starts at `start`: *prof and *prof_t, and *qstart
+ * moved back to the profile's next grid point when it is at most MLA_PREDICT_PROFILE_REFRESH_S
+ * before the window (the build then folds the points in between into it, as the leader that
+ * wrote it would have). False (nothing changed) when it is not taken; a text that was there is
+ * logged with the reason. */
+static bool pm_restore(const char *key, const char *stored, const char *config_text,
+                       double start, double step, time_t now, struct mla_fc_profile *prof,
+                       double *prof_t, double *qstart)
+{
+    char why[256];
+    if (!mla_predict_profile_load(stored, config_text, start, now, prof, prof_t, why,
+                                  sizeof why)) {
+        if (stored)
+            mla_log(MLA_LOG_INFO, "predict", "%s: stored " MLA_PREDICT_ANN_PROFILE " ignored, "
+                    "the weekly profile starts afresh: %s", key, why);
+        return false;
+    }
+    *qstart = mla_predict_profile_query_start(*prof_t, start, step);
+    return true;
+}
+
 /* The full lookback for `key`: a new window in *slot when there is room, else a one-shot
- * forecast. */
+ * forecast; both from the stored profile when it is taken (pm_restore). */
 static enum mla_code pm_build(struct mla_predict_models *m, const struct mla_prom_opts *prom,
                               struct pm_entry **slot, const char *key, const char *config_text,
-                              const struct mla_predict_config *c, double end, time_t now,
-                              int horizon, int ahead, struct mla_predict_forecast *out,
-                              bool *have, char *why, size_t whylen, struct mla_err *err)
+                              const struct mla_predict_config *c, const char *stored,
+                              double end, time_t now, int horizon, int ahead,
+                              struct mla_predict_forecast *out, bool *have, char *why,
+                              size_t whylen, struct mla_err *err)
 {
     double step = c->step_seconds;
     double span = (double)(mla_predict_config_window_points(c) - 1);
-    double start = end - span * step;
+    double start = end - span * step, qstart = start;
+    struct mla_fc_profile prof;
+    double prof_t = 0;
+    bool restored = pm_restore(key, stored, config_text, start, step, now, &prof, &prof_t,
+                               &qstart);
+    if (!restored)
+        mla_fc_profile_init(&prof);
     struct mla_prom_series s;
-    enum mla_code rc = pm_query(m, prom, c->query, start, end, step, &s, err);
+    enum mla_code rc = pm_query(m, prom, c->query, qstart, end, step, &s, err);
     if (rc)
         return rc;
+    size_t first = restored ? mla_predict_profile_catch_up(s.v, s.n, s.start, s.step, start,
+                                                           &prof, &prof_t)
+                            : 0;
     size_t present = 0;
-    for (size_t i = 0; i < s.n; i++)
+    for (size_t i = first; i < s.n; i++)
         present += !isnan(s.v[i]);
     *have = false;
     if (present == 0) {
@@ -331,8 +366,9 @@ static enum mla_code pm_build(struct mla_predict_models *m, const struct mla_pro
         m->st.oneshot++;
         struct mla_err ferr;
         mla_err_clear(&ferr);
-        if (mla_predict_fc_forecast(NULL, s.v, s.n, step, horizon, ahead, c->quantile,
-                                    c->anomaly_threshold, out, &ferr) == MLA_OK) {
+        if (mla_predict_fc_forecast_seeded(s.v + first, s.n - first, start, step, horizon, ahead,
+                                           c->quantile, c->anomaly_threshold,
+                                           restored ? &prof : NULL, out, &ferr) == MLA_OK) {
             out->observed = pm_last_obs(s.v, s.n, NAN);
             *have = true;
         } else {
@@ -349,7 +385,8 @@ static enum mla_code pm_build(struct mla_predict_models *m, const struct mla_pro
             e->w[i] = NAN;
         e->step = step;
         e->last_t = end;
-        mla_fc_profile_init(&e->prof);
+        e->prof = prof;
+        e->prof_t = prof_t;
         pm_store(e, &s, start - step);
         e->last_obs = pm_last_obs(s.v, s.n, NAN);
         e->used = now;
@@ -385,7 +422,8 @@ static enum mla_code pm_update(struct mla_predict_models *m, const struct mla_pr
     size_t k = (size_t)floor((end - e->last_t) / step + 0.5);
     double oldest = e->last_t - (double)(e->n - 1) * step;
     for (size_t i = 0; i < k; i++) {
-        mla_fc_profile_push(&e->prof, oldest + (double)i * step, (double)e->w[e->head]);
+        e->prof_t = oldest + (double)i * step;
+        mla_fc_profile_push(&e->prof, e->prof_t, (double)e->w[e->head]);
         e->w[e->head] = NAN;
         e->head = (e->head + 1) % e->n;
     }
@@ -410,6 +448,17 @@ enum mla_code mla_predict_models_forecast(struct mla_predict_models *m,
                                           struct mla_predict_forecast *out, bool *have,
                                           char *why, size_t whylen, struct mla_err *err)
 {
+    return mla_predict_models_forecast_stored(m, limit, prom, ns, name, config_text, c, NULL,
+                                              now, horizon, ahead, out, have, why, whylen, err);
+}
+
+enum mla_code mla_predict_models_forecast_stored(
+    struct mla_predict_models *m, struct mla_ratelimit *limit, const struct mla_prom_opts *prom,
+    const char *ns, const char *name, const char *config_text,
+    const struct mla_predict_config *c, const char *stored, time_t now, int horizon, int ahead,
+    struct mla_predict_forecast *out, bool *have, char *why, size_t whylen,
+    struct mla_err *err)
+{
     pm_sweep(m, now);
     m->limit = limit;
     double step = c->step_seconds;
@@ -429,8 +478,8 @@ enum mla_code mla_predict_models_forecast(struct mla_predict_models *m,
     }
     enum mla_code rc = MLA_OK;
     if (!e) {
-        rc = pm_build(m, prom, pp, key, config_text, c, end, now, horizon, ahead, out, have, why,
-                      whylen, err);
+        rc = pm_build(m, prom, pp, key, config_text, c, stored, end, now, horizon, ahead, out,
+                      have, why, whylen, err);
     } else if (end == e->last_t) {
         e->used = now;
         e->pass = m->pass;
@@ -443,4 +492,58 @@ enum mla_code mla_predict_models_forecast(struct mla_predict_models *m,
     }
     free(key);
     return rc;
+}
+
+/* ns/name's entry for config_text when it carries a ready profile, else NULL. */
+static struct pm_entry *pm_profile_entry(struct mla_predict_models *m, const char *ns,
+                                         const char *name, const char *config_text)
+{
+    if (!m)
+        return NULL;
+    char *key = mla_xasprintf("%s/%s", ns, name);
+    struct pm_entry *e = *pm_find(m, key);
+    free(key);
+    if (!e || strcmp(e->config->text, config_text) != 0 || !(e->prof_t > 0) ||
+        !mla_fc_profile_ready(&e->prof))
+        return NULL;
+    return e;
+}
+
+bool mla_predict_models_profile_due(struct mla_predict_models *m, const char *ns,
+                                    const char *name, const char *config_text,
+                                    const char *stored)
+{
+    struct pm_entry *e = pm_profile_entry(m, ns, name, config_text);
+    if (!e)
+        return false;
+    struct mla_fc_profile p;
+    double t;
+    uint64_t key;
+    return !stored || mla_fc_profile_decode(stored, &p, &t, &key, NULL) != MLA_OK ||
+           key != mla_fc_profile_key(config_text) ||
+           e->prof_t - t >= MLA_PREDICT_PROFILE_REFRESH_S;
+}
+
+bool mla_predict_models_profile_text(struct mla_predict_models *m, const char *ns,
+                                     const char *name, const char *config_text,
+                                     const char *stored, char *out, size_t outlen)
+{
+    struct pm_entry *e = pm_profile_entry(m, ns, name, config_text);
+    struct mla_fc_profile p;
+    double t;
+    uint64_t key;
+    if (e && mla_fc_profile_encode(&e->prof, e->prof_t, mla_fc_profile_key(config_text), out,
+                                   outlen, NULL) == MLA_OK) {
+        /* carry what was written: a leader that reads it back then holds the same profile */
+        if (mla_fc_profile_decode(out, &p, &t, &key, NULL) == MLA_OK)
+            e->prof = p;
+        return true;
+    }
+    if (stored && strlen(stored) < outlen &&
+        mla_fc_profile_decode(stored, &p, &t, &key, NULL) == MLA_OK &&
+        key == mla_fc_profile_key(config_text)) {
+        snprintf(out, outlen, "%s", stored);
+        return true;
+    }
+    return false;
 }

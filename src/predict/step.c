@@ -65,15 +65,17 @@ static double last_value(const double *v, size_t n)
  * (why in whybuf); an error is a Prometheus failure. */
 static enum mla_code forecast(const struct mla_predict_env *env, const char *ns,
                               const char *name, const char *config_text,
-                              const struct mla_predict_config *c, time_t now, struct mla_predict_forecast *fc, bool *have, char *whybuf,
-                              size_t whylen, struct mla_err *err)
+                              const struct mla_predict_config *c, const char *stored_profile,
+                              time_t now, struct mla_predict_forecast *fc, bool *have,
+                              char *whybuf, size_t whylen, struct mla_err *err)
 {
     *have = false;
     int horizon, ahead;
     mla_predict_config_steps(c, &horizon, &ahead);
     if (env->models)
-        return mla_predict_models_forecast(env->models, env->prom_limit, &env->prom, ns, name, config_text, c,
-                                           now, horizon, ahead, fc, have, whybuf, whylen, err);
+        return mla_predict_models_forecast_stored(env->models, env->prom_limit, &env->prom, ns,
+                                                  name, config_text, c, stored_profile, now,
+                                                  horizon, ahead, fc, have, whybuf, whylen, err);
     if (!env->forecast) {
         snprintf(whybuf, whylen, "no forecaster configured");
         return MLA_OK;
@@ -133,9 +135,10 @@ static cJSON *step_apply_base(const char *ns, const char *name)
 /* Everything the loop owns, as one apply configuration (server-side apply removes what an
  * applier leaves out): both counts, and the explanation of mla_predict_annotations without its
  * nulls; min-replicas-updated records the last change, so it is carried over when this step
- * changed nothing. New. */
+ * changed nothing; profile (may be NULL: left out) the weekly profile's text. New. */
 static cJSON *step_apply_config(const char *ns, const char *name, const cJSON *annotations,
-                                const struct mla_predict_result *r, time_t now)
+                                const struct mla_predict_result *r, time_t now,
+                                const char *profile)
 {
     cJSON *a = step_apply_base(ns, name);
     cJSON *anns = cJSON_AddObjectToObject(cJSON_GetObjectItemCaseSensitive(a, "metadata"),
@@ -152,6 +155,8 @@ static cJSON *step_apply_config(const char *ns, const char *name, const cJSON *a
     const char *updated = ann(annotations, MLA_PREDICT_ANN_UPDATED);
     if (!cJSON_GetObjectItemCaseSensitive(anns, MLA_PREDICT_ANN_UPDATED) && updated)
         cJSON_AddStringToObject(anns, MLA_PREDICT_ANN_UPDATED, updated);
+    if (profile)
+        cJSON_AddStringToObject(anns, MLA_PREDICT_ANN_PROFILE, profile);
     cJSON *spec = cJSON_AddObjectToObject(a, "spec");
     cJSON_AddNumberToObject(spec, "minReplicaCount", r->min_replicas);
     cJSON_AddNumberToObject(spec, "maxReplicaCount", r->max_replicas);
@@ -275,12 +280,15 @@ enum mla_code mla_predict_step(const struct mla_predict_env *env, const cJSON *s
     int current = cJSON_IsNumber(cur) ? (int)cur->valuedouble : 0; /* KEDA's default is 0 */
     time_t last = mla_predict_parse_rfc3339(ann(annotations, MLA_PREDICT_ANN_UPDATED));
     const cJSON *curmax = cJSON_GetObjectItemCaseSensitive(spec, "maxReplicaCount");
+    /* the loop's weekly profile as stored: a new entry starts from it, the apply carries it */
+    const char *stored_prof = ann(annotations, MLA_PREDICT_ANN_PROFILE);
 
     struct mla_predict_forecast fc;
     bool have = false;
     char why[400] = "";
     if (c.enabled && !isnan(c.capacity_per_replica)) {
-        rc = forecast(env, ns, name, json, &c, now, &fc, &have, why, sizeof why, err);
+        rc = forecast(env, ns, name, json, &c, stored_prof, now, &fc, &have, why, sizeof why,
+                      err);
         if (rc) {
             mla_predict_config_fini(&c);
             return mla_err_prefix(err, rc, "ScaledObject %s/%s: load history", ns, name);
@@ -300,9 +308,19 @@ enum mla_code mla_predict_step(const struct mla_predict_env *env, const cJSON *s
     bool owned = mla_kube_field_owned(so, MLA_PREDICT_FIELD_MANAGER, step_min_path) &&
                  mla_kube_field_owned(so, MLA_PREDICT_FIELD_MANAGER, step_max_path);
     bool counts = r.changed || r.max_changed || !owned;
-    r.explanation_only = !counts && explanation_changed(annotations, &r);
-    *apply_out = counts || r.explanation_only ? step_apply_config(ns, name, annotations, &r, now)
-                                              : NULL;
+    /* a stored profile missing or a day behind is refreshed like an explanation: under the
+     * pass's budget, and never ahead of a count */
+    bool prof_due = env->models && mla_predict_models_profile_due(env->models, ns, name, json,
+                                                                  stored_prof);
+    r.explanation_only = !counts && (explanation_changed(annotations, &r) || prof_due);
+    *apply_out = NULL;
+    if (counts || r.explanation_only) {
+        char prof[MLA_PREDICT_PROFILE_TEXT_SIZE];
+        bool have_prof = mla_predict_models_profile_text(env->models, ns, name, json,
+                                                         stored_prof, prof, sizeof prof);
+        *apply_out = step_apply_config(ns, name, annotations, &r, now,
+                                       have_prof ? prof : NULL);
+    }
     mla_predict_config_fini(&c);
     *res = r;
     return MLA_OK;

@@ -54,7 +54,8 @@ echo "== file mode (YAML), NASA trace: the forecast decides"
 so "$MLA_TMP/so.yaml" 5 9 1995-08-31T23:50:00Z
 "$BIN" explain -f "$MLA_TMP/so.yaml" --trace "$NASA" >"$MLA_TMP/ex1.txt"
 cat "$MLA_TMP/ex1.txt"
-for want in "ScaledObject shop/web-so" "History: 4033 points of 300 s over the last 336 h" "Path: one-shot" \
+for want in "ScaledObject shop/web-so" "History: 4033 points of 300 s over the last 336 h" "Path: as a new leader builds its window" \
+            "Weekly profile: not used (ml-autoscaling.io/forecast-profile: none stored)" \
             "Forecast (point [lower, upper] at quantile 0.90)" "(scale-ahead window)" \
             "Cycle daily   present" "Cycle weekly" "Trend: " "Confidence: " \
             "Business hours (UTC): outside every window; next opens or closes at 1995-09-01 09:00 UTC" \

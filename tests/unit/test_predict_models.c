@@ -544,3 +544,141 @@ Test(predict_models, the_default_fetch_is_prometheus_and_fails_cleanly)
     mla_predict_config_fini(&c);
     mla_predict_models_destroy(m);
 }
+
+/* ---- issue 17, ninth round: the profile stored on the ScaledObject survives a rebuild ---- */
+
+/* call() with the ScaledObject's stored profile text (NULL: none). */
+static struct mla_predict_forecast call_stored(struct mla_predict_models *m, const char *name,
+                                               const char *text, const char *stored, time_t now)
+{
+    struct mla_predict_config c = parse(text);
+    struct mla_predict_forecast fc = {.peak_upper = NAN};
+    bool have = false;
+    char why[200] = "";
+    struct mla_err e;
+    mla_err_clear(&e);
+    cr_assert_eq(mla_predict_models_forecast_stored(m, NULL, &prom, "shop", name, text, &c,
+                                                    stored, now, 6, 3, &fc, &have, why,
+                                                    sizeof why, &e),
+                 MLA_OK, "%s", e.msg);
+    cr_assert(have, "no forecast: %s", why);
+    mla_predict_config_fini(&c);
+    return fc;
+}
+
+/* A table whose "web" entry carries a ready profile (a week and more has left its window), at
+ * *now; its text in `text`. */
+static struct mla_predict_models *carried(struct fake *f, time_t *now, char *text)
+{
+    struct mla_predict_models *m = table(10, 1e9, f);
+    *now = NOW0;
+    call(m, "web", cfg_a, *now);
+    for (int k = 1; k <= 4; k++) {
+        *now += 47 * 3600;
+        cr_assert_eq(call(m, "web", cfg_a, *now).seeded, k == 4);
+    }
+    cr_assert(mla_predict_models_profile_due(m, "shop", "web", cfg_a, NULL), "none stored");
+    cr_assert(mla_predict_models_profile_text(m, "shop", "web", cfg_a, NULL, text,
+                                              MLA_PREDICT_PROFILE_TEXT_SIZE));
+    cr_assert_eq(strlen(text), 547, "%s", text);
+    return m;
+}
+
+Test(predict_models, a_new_leader_continues_from_the_stored_profile_bit_for_bit)
+{
+    struct fake f = {.weekly = true};
+    time_t now;
+    char text[MLA_PREDICT_PROFILE_TEXT_SIZE], again[MLA_PREDICT_PROFILE_TEXT_SIZE];
+    struct mla_predict_models *a = carried(&f, &now, text);
+    cr_assert(!mla_predict_models_profile_due(a, "shop", "web", cfg_a, text), "just stored");
+    cr_assert(!mla_predict_models_profile_due(a, "shop", "api", cfg_a, NULL), "no entry");
+    /* the old leader's next pass, and the new leader's first one at the same time */
+    struct mla_predict_models *b = table(10, 1e9, &f);
+    for (int k = 1; k <= 6; k++) {
+        now += k == 1 ? 300 : 5 * 3600;
+        struct mla_predict_forecast sa = call(a, "web", cfg_a, now);
+        int before = f.calls;
+        struct mla_predict_forecast sb = call_stored(b, "web", cfg_a, k == 1 ? text : NULL, now);
+        if (k == 1) {
+            /* the build folds the point the old leader dropped meanwhile into the profile */
+            double end = floor((double)now / STEP) * STEP;
+            cr_assert_float_eq(f.start[before], end - 48 * 3600.0 - STEP, 1e-9);
+            cr_assert(sb.seeded, "the first forecast of the new leader is seeded");
+        }
+        same_forecast(sb, sa, "rebuilt from the stored profile vs carried");
+        cr_assert(sb.seeded && sa.seeded);
+    }
+    cr_assert(mla_predict_models_profile_text(a, "shop", "web", cfg_a, NULL, text, sizeof text));
+    cr_assert(mla_predict_models_profile_text(b, "shop", "web", cfg_a, NULL, again,
+                                              sizeof again));
+    cr_assert_str_eq(again, text, "both leaders would write the same text");
+    mla_predict_models_destroy(a);
+    mla_predict_models_destroy(b);
+}
+
+Test(predict_models, a_stored_profile_that_does_not_fit_is_not_taken)
+{
+    struct fake f = {.weekly = true};
+    time_t now;
+    char text[MLA_PREDICT_PROFILE_TEXT_SIZE], out[MLA_PREDICT_PROFILE_TEXT_SIZE];
+    struct mla_predict_models *a = carried(&f, &now, text);
+    mla_predict_models_destroy(a);
+    struct {
+        const char *cfg, *stored;
+        time_t at;
+        const char *what;
+    } cases[] = {
+        {cfg_b, text, now + 300, "written under another config"},
+        {cfg_a, "v1 garbage", now + 300, "not a profile"},
+        {cfg_a, "", now + 300, "empty"},
+        {cfg_a, text, now + 29 * 86400, "older than four weeks"},
+        {cfg_a, text, now - 300 * 3, "holds points of the window"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct mla_predict_models *b = table(10, 1e9, &f);
+        cr_assert(!call_stored(b, "web", cases[i].cfg, cases[i].stored, cases[i].at).seeded,
+                  "%s: taken", cases[i].what);
+        /* and an apply does not carry it on */
+        cr_assert(!mla_predict_models_profile_text(b, "shop", "web", cases[i].cfg,
+                                                   i < 3 ? cases[i].stored : "v1 x", out,
+                                                   sizeof out), "%s: carried", cases[i].what);
+        mla_predict_models_destroy(b);
+    }
+    /* two days later: taken (the seed), but the 2 days in between are not fetched again */
+    struct mla_predict_models *b = table(10, 1e9, &f);
+    int before = f.calls;
+    cr_assert(call_stored(b, "web", cfg_a, text, now + 2 * 86400).seeded);
+    double end = floor((double)(now + 2 * 86400) / STEP) * STEP;
+    cr_assert_float_eq(f.start[before], end - 48 * 3600.0, 1e-9, "the lookback only");
+    mla_predict_models_destroy(b);
+}
+
+Test(predict_models, the_one_shot_forecast_uses_the_stored_profile_read_only)
+{
+    struct fake f = {.weekly = true};
+    time_t now;
+    char text[MLA_PREDICT_PROFILE_TEXT_SIZE], out[MLA_PREDICT_PROFILE_TEXT_SIZE];
+    struct mla_predict_models *a = carried(&f, &now, text);
+    now += 300;
+    struct mla_predict_forecast sa = call(a, "web", cfg_a, now);
+    mla_predict_models_destroy(a);
+    struct mla_predict_models *full = table(1, 1e9, &f);
+    call(full, "other", cfg_a, now);
+    struct mla_predict_forecast s1 = call_stored(full, "web", cfg_a, text, now);
+    struct mla_predict_models_stats st;
+    mla_predict_models_stats(full, &st);
+    cr_assert_eq(st.oneshot, 1);
+    cr_assert(s1.seeded);
+    /* the one-shot's window is unrounded (a kept window stores floats) */
+    cr_assert_float_eq(s1.peak_point, sa.peak_point, 1e-6 * sa.peak_point);
+    cr_assert_float_eq(s1.peak_upper, sa.peak_upper, 1e-6 * sa.peak_upper);
+    cr_assert_float_eq(s1.confidence, sa.confidence, 1e-6);
+    struct mla_predict_forecast plain = call(full, "third", cfg_a, now);
+    cr_assert(!plain.seeded && fabs(plain.peak_point - sa.peak_point) > 1e-4 * sa.peak_point,
+              "without the profile the forecast differs: the comparison above means something");
+    /* nothing kept: the apply carries the stored text as it is */
+    cr_assert(!mla_predict_models_profile_due(full, "shop", "web", cfg_a, NULL));
+    cr_assert(mla_predict_models_profile_text(full, "shop", "web", cfg_a, text, out, sizeof out));
+    cr_assert_str_eq(out, text);
+    mla_predict_models_destroy(full);
+}

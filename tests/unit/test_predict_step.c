@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mla/buf.h"
+#include "mla/fc.h"
 #include "mla/log.h"
 #include "mla/metrics.h"
 #include "mla/predict_step.h"
@@ -369,4 +370,79 @@ Test(predict_step, rfc3339)
     cr_assert_eq(mla_predict_parse_rfc3339("2026-11-25 12:00"), -1);
     cr_assert_eq(mla_predict_parse_rfc3339("2026-11-25T12:00:00"), -1);
     cr_assert_eq(mla_predict_parse_rfc3339(NULL), -1);
+}
+
+/* Issue 17, ninth round: the weekly profile stored on the ScaledObject seeds a new entry (the
+ * reason says so), every apply carries the loop's profile (server-side apply would remove the
+ * annotation from an apply of its owner that left it out), and a missing or unreadable one is
+ * rewritten as an explanation-only apply (under --loop-explanation-writes). */
+Test(predict_step, the_stored_weekly_profile_is_read_carried_and_repaired, .init = init,
+     .fini = fini)
+{
+    static const char *cfg = "{\"enabled\":true,\"query\":\"sum(rate(x[5m]))\",\"lookbackHours\":48,"
+                             "\"stepSeconds\":300,\"capacityPerReplica\":10,\"minReplicas\":1,"
+                             "\"maxReplicas\":50,\"confidenceThreshold\":0}";
+    struct mla_fc_profile p;
+    mla_fc_profile_init(&p);
+    for (int h = 0; h < MLA_FC_PROFILE_HOURS; h++) {
+        p.v[h] = (float)log1p(100 + 60 * sin(h * 2 * M_PI / 24));
+        p.n[h] = 20;
+    }
+    char stored[MLA_PREDICT_PROFILE_TEXT_SIZE];
+    double window_start = WED_NOON - 48 * 3600.0;
+    cr_assert_eq(mla_fc_profile_encode(&p, window_start - 300, mla_fc_profile_key(cfg), stored,
+                                       sizeof stored, NULL), MLA_OK);
+    struct mla_predict_models *m = NULL;
+    cr_assert_eq(mla_predict_models_create(4, 600, &m, NULL), MLA_OK);
+    mla_predict_models_set_fetch(m, fx_sine_fetch, NULL);
+    cJSON *so = make_so(cfg, 1, MLA_PREDICT_ANN_PROFILE, stored);
+    cJSON *apply = NULL;
+    struct mla_predict_result r = fc_step(m, so, &apply);
+    cr_assert(strstr(r.reason, "seasons seeded from the weekly profile"), "%s", r.reason);
+    const char *carried = cJSON_GetStringValue(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(apply, "metadata"), "annotations"),
+        MLA_PREDICT_ANN_PROFILE));
+    cr_assert_str_eq(carried ? carried : "(none)", stored, "the apply carries the profile");
+    apply_by_hand(so, apply);
+    cJSON_Delete(apply);
+    owned_by_loop(so);
+    fc_step(m, so, &apply);
+    cr_assert_null(apply, "stored and fresh: nothing to write");
+    cJSON *kept = cJSON_Duplicate(so, 1);
+    /* a tenant's edit, or none: rewritten, as an explanation */
+    const char *bad[] = {"v1 x", "", "v2 1 0123456789abcdef AAAA", NULL};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cJSON_Delete(so);
+        so = cJSON_Duplicate(kept, 1);
+        if (bad[i])
+            set_ann(so, MLA_PREDICT_ANN_PROFILE, bad[i]);
+        else
+            cJSON_DeleteItemFromObject(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(so, "metadata"), "annotations"),
+                MLA_PREDICT_ANN_PROFILE);
+        r = fc_step(m, so, &apply);
+        cr_assert(apply && r.explanation_only, "%s: not repaired as an explanation",
+                  bad[i] ? bad[i] : "missing");
+        carried = cJSON_GetStringValue(cJSON_GetObjectItem(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(apply, "metadata"), "annotations"),
+            MLA_PREDICT_ANN_PROFILE));
+        cr_assert_str_eq(carried ? carried : "(none)", stored);
+        cJSON_Delete(apply);
+    }
+    cJSON_Delete(so);
+    cJSON_Delete(kept);
+    mla_predict_models_destroy(m);
+    /* a loop that has no ready profile does not carry a text it cannot read */
+    cr_assert_eq(mla_predict_models_create(4, 600, &m, NULL), MLA_OK);
+    mla_predict_models_set_fetch(m, fx_sine_fetch, NULL);
+    so = make_so(cfg, 1, MLA_PREDICT_ANN_PROFILE, "v1 x");
+    r = fc_step(m, so, &apply);
+    cr_assert_not(strstr(r.reason, "seeded"), "%s", r.reason);
+    cr_assert_not_null(apply);
+    cr_assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(apply, "metadata"),
+                                                           "annotations"),
+                                       MLA_PREDICT_ANN_PROFILE));
+    cJSON_Delete(apply);
+    cJSON_Delete(so);
+    mla_predict_models_destroy(m);
 }

@@ -337,6 +337,9 @@ static void crd_walk(const cJSON *s, cJSON *v, const char *path, struct crd_errs
 
 cJSON *ta_crd_validate(const char *prefix, const char *plural, const char *name, cJSON *obj)
 {
+    cJSON *bad_meta = ta_meta_validate(name, obj);
+    if (bad_meta)
+        return bad_meta;
     const struct crd_def *d = crd_find(prefix, plural);
     if (!d)
         return NULL;

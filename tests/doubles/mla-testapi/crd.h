@@ -30,6 +30,11 @@ bool ta_crd_known(const char *prefix, const char *plural);
  * checked. NULL, or a new 422 Invalid Status naming every bad field. */
 cJSON *ta_crd_validate(const char *prefix, const char *plural, const char *name, cJSON *obj);
 
+/* Every object's metadata as kube-apiserver checks it (meta.c): annotation values are strings,
+ * 256 KiB of annotations at most. NULL, or a new 422 Invalid Status. ta_crd_validate calls it
+ * first, for every resource. */
+cJSON *ta_meta_validate(const char *name, const cJSON *obj);
+
 /* Checks a server-side apply configuration against the schema's types, as kube-apiserver does
  * when it builds the typed patch object: NULL, or a new 500 Status "failed to create typed
  * patch object (...)" (kube-apiserver answers 500 here, not 422). */
