@@ -48,6 +48,14 @@ void mla_arena_fini(struct mla_arena *a);
 /* Routes cJSON's allocations through the request-arena hooks (cJSON_InitHooks). Idempotent. */
 void mla_arena_install(void);
 
+/* What cJSON_malloc(n) returns, as a direct call: with mla_arena_install's hooks, the calling
+ * thread's request arena while it is active, else malloc; without them, cJSON_malloc itself.
+ * Why: the review's tree builder makes a couple of hundred allocations per request, and going
+ * through cJSON's exported wrapper and its hook pointer cost more than the bump. new: freed by
+ * cJSON_free / cJSON_Delete like any cJSON memory (the same hooks decide). Assumes no one but
+ * mla_arena_install replaced cJSON's hooks after it. */
+void *mla_arena_cjson_malloc(size_t n);
+
 /* Activates the calling thread's request arena (a no-op unless installed). */
 void mla_arena_begin(void);
 /* Deactivates it and releases everything allocated in it. */

@@ -146,6 +146,11 @@ void mla_arena_install(void)
     arena_installed = true;
 }
 
+void *mla_arena_cjson_malloc(size_t n)
+{
+    return arena_installed ? arena_malloc(n) : cJSON_malloc(n);
+}
+
 void mla_arena_begin(void)
 {
     if (!arena_installed)
