@@ -5,6 +5,8 @@
 #ifndef MLA_ADMISSION_INT_H
 #define MLA_ADMISSION_INT_H
 
+#include <string.h>
+
 #include "mla/decide.h"
 
 /* mla_decide() for a batch/v1 Job (decide_job.c): `out` is initialised by the caller. A Job
@@ -26,6 +28,21 @@ void mla__decide_deny(struct mla_decision *d, int code, const char *msg);
  * out->action = MLA_ACT_REMOVE; a denial (500) when the patch cannot be built. */
 enum mla_code mla__decide_unmark(const struct mla_review_request *req, const char *name_key,
                                  struct mla_decision *out, struct mla_err *err) MLA_MUST_CHECK;
+
+/* cJSON_GetObjectItemCaseSensitive(o, key), the same member (the first with that key; NULL
+ * past a member without a key, or when o or key is NULL), inlined, and the first bytes
+ * compared before strcmp: the decision's and the patch's lookups walk objects of up to ten
+ * members (a Deployment's metadata), and a strcmp call per member they pass was most of
+ * their cost. */
+static inline cJSON *mla__adm_get(const cJSON *o, const char *key)
+{
+    if (!o || !key)
+        return NULL;
+    for (cJSON *c = o->child; c && c->string; c = c->next)
+        if (c->string[0] == key[0] && !strcmp(c->string, key))
+            return c;
+    return NULL;
+}
 
 /* cJSON's parse_hex4 on the four bytes at p: 0 for any non-hex character. The skim (which
  * validates) and the tree builder (which decodes) must read \u escapes exactly alike. */

@@ -47,7 +47,7 @@ void mla_decision_warn(struct mla_decision *d, const char *fmt, ...)
 
 static const cJSON *dc_get(const cJSON *o, const char *k)
 {
-    return cJSON_GetObjectItemCaseSensitive(o, k);
+    return mla__adm_get(o, k);
 }
 
 const char *mla__decide_ann(const cJSON *obj, const char *key)
@@ -314,7 +314,7 @@ static void dc_target(cJSON *so, const struct mla_review_request *req)
 {
     const struct mla_wl_kind *wl = mla_wl_find_gvk(req->kind_group, req->kind_version,
                                                    req->kind);
-    cJSON *ref = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(so, "spec"),
+    cJSON *ref = mla__adm_get(mla__adm_get(so, "spec"),
                                                   "scaleTargetRef");
     if (!wl || !ref)
         return;

@@ -12,6 +12,8 @@
  */
 #include "mla/review.h"
 
+#include "admission-int.h"
+
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,7 +59,7 @@ size_t mla_review_json_depth(const char *s, size_t len, size_t limit)
 
 static const char *adm_str(const cJSON *obj, const char *key, const char *dflt)
 {
-    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, key));
+    const char *v = cJSON_GetStringValue(mla__adm_get(obj, key));
     return v ? v : dflt;
 }
 
@@ -138,7 +140,7 @@ static enum mla_code adm_fill(const cJSON *request, struct mla_review_request *r
     struct adm_members m;
     adm_members(request, &m);
     const cJSON *kind = m.kind;
-    if (!cJSON_IsObject(kind) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(kind, "kind")))
+    if (!cJSON_IsObject(kind) || !cJSON_IsString(mla__adm_get(kind, "kind")))
         return mla_err_set(err, MLA_EINVAL, "request.kind must be an object with a string 'kind' "
                                             "(group/version/kind of the object)");
     r->kind = adm_str(kind, "kind", "");
@@ -158,7 +160,7 @@ static enum mla_code adm_fill(const cJSON *request, struct mla_review_request *r
         rc = adm_obj(m.old_object, "oldObject", &r->old_object, err);
     if (rc != MLA_OK)
         return rc;
-    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(r->object ? r->object : r->old_object,
+    const cJSON *meta = mla__adm_get(r->object ? r->object : r->old_object,
                                                          "metadata");
     r->name = adm_sv(m.name, "");
     if (!r->name[0])
@@ -327,8 +329,8 @@ enum mla_code mla_review_decode_scanned(const char *body, size_t len,
     enum mla_code rc = MLA_OK;
     const char *api = adm_str(root, "apiVersion", NULL);
     const char *kind = adm_str(root, "kind", NULL);
-    const cJSON *request = cJSON_GetObjectItemCaseSensitive(root, "request");
-    const cJSON *uid = cJSON_GetObjectItemCaseSensitive(request, "uid");
+    const cJSON *request = mla__adm_get(root, "request");
+    const cJSON *uid = mla__adm_get(request, "uid");
     if (end && end < body + len)
         rc = mla_err_set(err, MLA_EPARSE, "trailing data after the JSON object");
     else if (!kind || strcmp(kind, ADM_KIND))

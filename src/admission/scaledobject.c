@@ -10,6 +10,8 @@
  */
 #include "mla/scaledobject.h"
 
+#include "admission-int.h"
+
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -402,8 +404,8 @@ enum mla_code mla_so_build(const struct mla_resolved *r, const cJSON *dep, cJSON
     so_str(md, "name", r->so_name);
     so_str(md, "namespace", r->ns);
     cJSON *labels = so_obj(md, "labels");
-    const cJSON *dl = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(dep, "metadata"), "labels");
+    const cJSON *dl = mla__adm_get(
+        mla__adm_get(dep, "metadata"), "labels");
     for (const cJSON *l = dl ? dl->child : NULL; l; l = l->next)
         if (cJSON_IsString(l) && !so_gitops_label(l->string))
             cJSON_AddStringToObject(labels, l->string, l->valuestring);
