@@ -408,14 +408,22 @@ static unsigned pj_next(void)
     return (pj_rng >> 8) & 0xffffffu;
 }
 
-/* A string of 0-12 bytes drawn from every byte value but NUL, biased to the ones escaped. */
+/* A string of 0-12 bytes drawn from every byte value but NUL, biased to the ones escaped; one in
+ * four is 16-47 bytes long, mostly bytes >= 0x20 with an escaped one here and there, so that
+ * the printer's 16-byte runs are taken and meet escapes at every offset. */
 static void pj_str(char *s)
 {
     static const char special[] = "\"\\\b\f\n\r\t\x01\x1f\x7f/~ a\xc3\xa9\xff";
-    size_t n = pj_next() % 13;
-    for (size_t i = 0; i < n; i++)
-        s[i] = pj_next() % 2 ? special[pj_next() % (sizeof special - 1)]
-                             : (char)(1 + pj_next() % 255);
+    bool lng = pj_next() % 4 == 0;
+    size_t n = lng ? 16 + pj_next() % 32 : pj_next() % 13;
+    for (size_t i = 0; i < n; i++) {
+        if (lng)
+            s[i] = pj_next() % 16 ? (char)(0x20 + pj_next() % 0xe0)
+                                  : special[pj_next() % (sizeof special - 1)];
+        else
+            s[i] = pj_next() % 2 ? special[pj_next() % (sizeof special - 1)]
+                                 : (char)(1 + pj_next() % 255);
+    }
     s[n] = '\0';
 }
 
@@ -423,7 +431,7 @@ static cJSON *pj_tree(int depth)
 {
     static const double nums[] = {0, -0.0, 1, -1, 3.5, 1e300, -2.5e-300, 2147483647.0,
                                   2147483648.0, -2147483649.0, 0.1, 1.0 / 3, 123456789012345.0};
-    char s[16];
+    char s[48];
     unsigned k = pj_next() % (depth > 6 ? 7 : 9);
     switch (k) {
     case 0: return cJSON_CreateNull();
