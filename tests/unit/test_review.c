@@ -205,6 +205,29 @@ Test(adm_base64, long_input_has_no_newlines_and_round_trips)
     mla_buf_fini(&b);
 }
 
+Test(adm_base64, same_text_as_evp_encodeblock_at_every_length)
+{
+    unsigned char in[300];
+    unsigned r = 7;
+    for (size_t i = 0; i < sizeof in; i++) {
+        r = r * 1103515245u + 12345u;
+        in[i] = (unsigned char)(r >> 16);
+    }
+    for (size_t n = 0; n <= sizeof in; n++) {
+        for (size_t off = 0; off < 3 && off + n <= sizeof in; off++) {
+            char want[4 * (sizeof in + 2) / 3 + 1];
+            int wn = EVP_EncodeBlock((unsigned char *)want, in + off, (int)n);
+            struct mla_buf b;
+            mla_buf_init(&b, 0);
+            cr_assert_eq(mla_buf_adds(&b, "x"), MLA_OK);
+            cr_assert_eq(mla_review_base64(in + off, n, &b), MLA_OK);
+            cr_assert_eq(b.len, 1 + (size_t)wn, "length %zu", n);
+            cr_assert_str_eq(b.data + 1, want, "length %zu offset %zu", n, off);
+            mla_buf_fini(&b);
+        }
+    }
+}
+
 static cJSON *parse_out(struct mla_buf *b)
 {
     cJSON *j = cJSON_Parse(mla_buf_str(b));
