@@ -318,6 +318,11 @@ static void dc_target(cJSON *so, const struct mla_review_request *req)
                                                   "scaleTargetRef");
     if (!wl || !ref)
         return;
+    /* A Deployment's are what mla_so_build wrote: nothing to replace (most admissions). */
+    const char *av = cJSON_GetStringValue(mla__adm_get(ref, "apiVersion"));
+    const char *k = cJSON_GetStringValue(mla__adm_get(ref, "kind"));
+    if (av && k && !strcmp(av, wl->api_version) && !strcmp(k, wl->kind))
+        return;
     cJSON_ReplaceItemInObjectCaseSensitive(ref, "apiVersion",
                                            cJSON_CreateString(wl->api_version));
     cJSON_ReplaceItemInObjectCaseSensitive(ref, "kind", cJSON_CreateString(wl->kind));

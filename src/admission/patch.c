@@ -155,17 +155,22 @@ static void patch_path_fini(struct patch_path *pp)
 static void patch_push(struct mla_patch *p, const char *op, struct patch_path *pp, size_t k,
                        cJSON *value)
 {
+    /* Built as cJSON_CreateArray/Object/StringReference/String and cJSON_AddItemToObjectCS
+     * build them (admission-int.h), without a libcjson call per node. */
     if (!p->ops)
-        p->ops = cJSON_CreateArray();
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObjectCS(o, "op", cJSON_CreateStringReference(op));
+        p->ops = mla__adm_node(cJSON_Array);
+    cJSON *o = mla__adm_node(cJSON_Object);
+    cJSON *kind = mla__adm_node(cJSON_String | cJSON_IsReference);
+    if (kind)
+        kind->valuestring = (char *)op; /* cJSON_IsReference: a literal, never freed */
+    mla__adm_put(o, "op", kind);
     char *end = pp->s + pp->ends[k], saved = *end;
-    *end = '\0'; /* the prefix as a string, for the moment cJSON copies it */
-    cJSON_AddItemToObjectCS(o, "path", cJSON_CreateString(pp->s));
+    *end = '\0'; /* the prefix as a string, for the moment it is copied */
+    mla__adm_put(o, "path", mla__adm_string(pp->s));
     *end = saved;
     if (value)
-        cJSON_AddItemToObjectCS(o, "value", value);
-    cJSON_AddItemToArray(p->ops, o);
+        mla__adm_put(o, "value", value);
+    mla__adm_link(p->ops, o);
 }
 
 static const char *patch_op_kind(const cJSON *op) { return op->child->valuestring; }

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mla/arena.h"
 #include "mla/mem.h"
 #include "mla/numfmt.h"
 
@@ -39,110 +38,44 @@ void mla_so_short_name(const char *name, size_t max, char *out)
     snprintf(out + keep, max + 1 - keep, "-%02x%02x%02x%02x", md[0], md[1], md[2], md[3]);
 }
 
-/* The ScaledObject's nodes are built here as cJSON_Create* and cJSON_Add*ToObject build them
- * (the same types and flags, links, values and copies, through the same allocation hooks:
- * mla_arena_cjson_malloc), without a call into libcjson per node: a ScaledObject is about a
- * hundred nodes, and those calls were a third of its cost. NULL-tolerant as cJSON is: a node
- * that could not be allocated is simply not added. */
-static cJSON *so_node(int type)
-{
-    cJSON *n = mla_arena_cjson_malloc(sizeof *n);
-    if (n)
-        *n = (cJSON){.type = type};
-    return n;
-}
-
-/* cJSON_strdup */
-static char *so_dup(const char *v)
-{
-    size_t n = strlen(v) + 1;
-    char *c = mla_arena_cjson_malloc(n);
-    if (c)
-        memcpy(c, v, n);
-    return c;
-}
-
-/* cJSON_CreateString */
-static cJSON *so_string(const char *v)
-{
-    cJSON *n = v ? so_node(cJSON_String) : NULL;
-    if (n && !(n->valuestring = so_dup(v))) {
-        cJSON_Delete(n);
-        return NULL;
-    }
-    return n;
-}
-
-/* cJSON_AddItemToArray's link (cJSON 1.7's add_item_to_array): the first child's prev is the
- * last child. */
-static cJSON *so_link(cJSON *parent, cJSON *item)
-{
-    if (!parent || !item || parent == item) {
-        cJSON_Delete(item);
-        return NULL;
-    }
-    cJSON *child = parent->child;
-    if (!child) {
-        parent->child = item;
-        item->prev = item;
-        item->next = NULL;
-    } else {
-        child->prev->next = item;
-        item->prev = child->prev;
-        child->prev = item;
-    }
-    return item;
-}
-
-/* cJSON_Add*ToObject for a key that is a string literal (cJSON_AddItemToObjectCS): the node
- * points at the literal (cJSON_StringIsConst) instead of a copy. Only for literals: the tree
- * may outlive the policy set whose strings other keys come from. */
-static cJSON *so_put(cJSON *o, const char *lit, cJSON *v)
-{
-    if (!o || !v) {
-        cJSON_Delete(v);
-        return NULL;
-    }
-    v->string = (char *)lit; /* cJSON_StringIsConst: never freed nor written */
-    v->type |= cJSON_StringIsConst;
-    return so_link(o, v);
-}
-
+/* The ScaledObject's nodes are built with admission-int.h's mla__adm_node & co. (as
+ * cJSON_Create* and cJSON_Add*ToObject build them, without a call into libcjson per node: a
+ * ScaledObject is about a hundred nodes, and those calls were a third of its cost). */
 /* cJSON_AddStringToObject: key and value copied. */
 static cJSON *so_add_str(cJSON *o, const char *key, const char *v)
 {
     if (!o || !key)
         return NULL;
-    cJSON *n = so_string(v);
-    if (n && !(n->string = so_dup(key))) {
+    cJSON *n = mla__adm_string(v);
+    if (n && !(n->string = mla__adm_dup(key))) {
         cJSON_Delete(n);
         return NULL;
     }
-    return so_link(o, n);
+    return mla__adm_link(o, n);
 }
 
 static cJSON *so_str(cJSON *o, const char *lit, const char *v)
 {
-    return so_put(o, lit, so_string(v));
+    return mla__adm_put(o, lit, mla__adm_string(v));
 }
 
 /* A member whose value is a string literal too (cJSON_CreateStringReference: cJSON_IsReference,
  * which cJSON_Delete does not free and cJSON_Duplicate copies), one allocation and copy less. */
 static cJSON *so_lit(cJSON *o, const char *lit, const char *vlit)
 {
-    cJSON *n = so_node(cJSON_String | cJSON_IsReference);
+    cJSON *n = mla__adm_node(cJSON_String | cJSON_IsReference);
     if (n)
         n->valuestring = (char *)vlit; /* cJSON_IsReference: never freed nor written */
-    return so_put(o, lit, n);
+    return mla__adm_put(o, lit, n);
 }
 
-static cJSON *so_obj(cJSON *o, const char *lit) { return so_put(o, lit, so_node(cJSON_Object)); }
-static cJSON *so_arr(cJSON *o, const char *lit) { return so_put(o, lit, so_node(cJSON_Array)); }
+static cJSON *so_obj(cJSON *o, const char *lit) { return mla__adm_put(o, lit, mla__adm_node(cJSON_Object)); }
+static cJSON *so_arr(cJSON *o, const char *lit) { return mla__adm_put(o, lit, mla__adm_node(cJSON_Array)); }
 
 /* cJSON_CreateNumber */
 static cJSON *so_number(double v)
 {
-    cJSON *n = so_node(cJSON_Number);
+    cJSON *n = mla__adm_node(cJSON_Number);
     if (n) {
         n->valuedouble = v;
         n->valueint = v >= INT_MAX ? INT_MAX : v <= (double)INT_MIN ? INT_MIN : (int)v;
@@ -150,7 +83,7 @@ static cJSON *so_number(double v)
     return n;
 }
 
-static cJSON *so_num(cJSON *o, const char *lit, double v) { return so_put(o, lit, so_number(v)); }
+static cJSON *so_num(cJSON *o, const char *lit, double v) { return mla__adm_put(o, lit, so_number(v)); }
 
 /* The numbers' text: mla_fmt_num (base/numfmt.c), shared with the policy compiler, which
  * renders the policy-only parts of the predictive-config annotation with it. */
@@ -173,7 +106,7 @@ static bool so_gitops_label(const char *k)
 
 static cJSON *so_rules(const struct mla_scale_rules *r)
 {
-    cJSON *o = so_node(cJSON_Object);
+    cJSON *o = mla__adm_node(cJSON_Object);
     if (r->has_stab)
         so_num(o, "stabilizationWindowSeconds", r->stabilization);
     if (r->select_policy)
@@ -181,11 +114,11 @@ static cJSON *so_rules(const struct mla_scale_rules *r)
     if (r->npol) {
         cJSON *a = so_arr(o, "policies");
         for (size_t i = 0; i < r->npol; i++) {
-            cJSON *p = so_node(cJSON_Object);
+            cJSON *p = mla__adm_node(cJSON_Object);
             so_lit(p, "type", r->pol[i].percent ? "Percent" : "Pods");
             so_num(p, "value", r->pol[i].value);
             so_num(p, "periodSeconds", r->pol[i].period);
-            so_link(a, p);
+            mla__adm_link(a, p);
         }
     }
     return o;
@@ -218,7 +151,7 @@ static enum mla_code so_trigger(const struct mla_resolved *r, size_t i, bool fal
                                 cJSON *arr, struct mla_buf *b, struct mla_err *err)
 {
     const struct mla_trigger_tpl *t = &r->s->trig[i];
-    cJSON *o = so_node(cJSON_Object);
+    cJSON *o = mla__adm_node(cJSON_Object);
     so_lit(o, "type", mla_trig_type_name(t->type)); /* a literal */
     if (t->name)
         so_str(o, "name", t->name);
@@ -270,7 +203,7 @@ static enum mla_code so_trigger(const struct mla_resolved *r, size_t i, bool fal
         if (t->auth_kind)
             so_str(ar, "kind", t->auth_kind);
     }
-    so_link(arr, o);
+    mla__adm_link(arr, o);
     return MLA_OK;
 }
 
@@ -481,7 +414,7 @@ enum mla_code mla_so_build(const struct mla_resolved *r, const cJSON *dep, cJSON
                            struct mla_err *err)
 {
     const struct mla_settings *s = r->s;
-    cJSON *so = so_node(cJSON_Object);
+    cJSON *so = mla__adm_node(cJSON_Object);
     so_lit(so, "apiVersion", "keda.sh/v1alpha1");
     so_lit(so, "kind", "ScaledObject");
     cJSON *md = so_obj(so, "metadata");
