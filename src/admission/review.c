@@ -250,6 +250,11 @@ bool mla_review_plain(const char *body, const struct mla_review_scan *sc,
     if (!sc->ok || sc->cuts.fact_unsure || adm_fact_type(body, sc, MLA_RF_REQUEST) != '{' ||
         adm_fact_type(body, sc, MLA_RF_GVK) != '{')
         return false;
+    /* An object that says enabled "true" is, nearly always, an opted-in workload, which this
+     * answer never serves: leave it to decode at once (false only ever says "decode it"). */
+    const size_t ef = sc->cuts.fact[MLA_RF_ENABLED].from, et = sc->cuts.fact[MLA_RF_ENABLED].to;
+    if (et - ef == 6 && !memcmp(body + ef, "\"true\"", 6))
+        return false;
     /* The skim skips what cJSON skips before the value (every byte <= 0x20); decode accepts
      * only JSON's four whitespace bytes there and refuses the body otherwise. sc->ok means a
      * value follows, so this stays inside the body. */
