@@ -33,6 +33,7 @@ struct rt {
     size_t len, at;
     const struct mla_review_cuts *cuts;
     size_t ci; /* the next cut that may start at or after `at` */
+    size_t next_cut; /* cuts->cut[ci].from, SIZE_MAX past the last: nothing to check before */
 };
 
 static void rt_ws(struct rt *t)
@@ -299,13 +300,14 @@ static bool rt_container(struct rt *t, cJSON *item, bool obj)
 
 static bool rt_value(struct rt *t, cJSON *item)
 {
-    const struct mla_review_cuts *c = t->cuts;
-    while (t->ci < c->n && c->cut[t->ci].from < t->at)
-        t->ci++;
-    if (t->ci < c->n && c->cut[t->ci].from == t->at) {
-        size_t to = c->cut[t->ci].to;
-        t->ci++;
-        if (to - t->at >= 4) { /* what adm_parse_skimmed's copy held: null */
+    if (t->at >= t->next_cut) { /* a handful of values per review: checked once a value */
+        const struct mla_review_cuts *c = t->cuts;
+        while (t->ci < c->n && c->cut[t->ci].from < t->at)
+            t->ci++;
+        bool hit = t->ci < c->n && c->cut[t->ci].from == t->at;
+        size_t to = hit ? c->cut[t->ci++].to : 0;
+        t->next_cut = t->ci < c->n ? c->cut[t->ci].from : SIZE_MAX;
+        if (hit && to - t->at >= 4) { /* what adm_parse_skimmed's copy held: null */
             item->type = cJSON_NULL;
             t->at = to;
             return true;
@@ -354,7 +356,8 @@ static bool rt_value(struct rt *t, cJSON *item)
 
 cJSON *mla_review_skim_tree(const char *body, size_t len, const struct mla_review_cuts *cuts)
 {
-    struct rt t = {.s = (const unsigned char *)body, .len = len, .cuts = cuts};
+    struct rt t = {.s = (const unsigned char *)body, .len = len, .cuts = cuts,
+                   .next_cut = cuts->n ? cuts->cut[0].from : SIZE_MAX};
     if (len >= 3 && !memcmp(body, "\xEF\xBB\xBF", 3))
         t.at = 3; /* cJSON skips a UTF-8 byte order mark */
     rt_ws(&t);
