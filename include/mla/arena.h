@@ -48,15 +48,7 @@ void mla_arena_fini(struct mla_arena *a);
 /* Routes cJSON's allocations through the request-arena hooks (cJSON_InitHooks). Idempotent. */
 void mla_arena_install(void);
 
-/* What cJSON_malloc(n) returns, as a direct call: with mla_arena_install's hooks, the calling
- * thread's request arena while it is active, else malloc; without them, cJSON_malloc itself.
- * Why: the review's tree and the decision's make a few hundred allocations per request, and
- * going through cJSON's exported wrapper and its hook pointer cost more than the bump, which is
- * inlined here. new: freed by cJSON_free / cJSON_Delete like any cJSON memory (the same hooks
- * decide). Assumes no one but mla_arena_install replaced cJSON's hooks after it. */
-static inline void *mla_arena_cjson_malloc(size_t n);
-
-/* ---- private to arena.c and the inline function above */
+/* ---- private to arena.c and mla_arena_cjson_malloc below */
 #if defined(__SANITIZE_ADDRESS__)
 #define MLA__ARENA_ASAN 1
 #elif defined(__has_feature)
@@ -79,6 +71,12 @@ struct mla__req_arena {
 extern _Thread_local struct mla__req_arena mla__tl_arena;
 void *mla__arena_cjson_malloc_slow(size_t n);
 
+/* What cJSON_malloc(n) returns, as a direct call: with mla_arena_install's hooks, the calling
+ * thread's request arena while it is active, else malloc; without them, cJSON_malloc itself.
+ * Why: the review's tree and the decision's make a few hundred allocations per request, and
+ * going through cJSON's exported wrapper and its hook pointer cost more than the bump, which is
+ * inlined here. new: freed by cJSON_free / cJSON_Delete like any cJSON memory (the same hooks
+ * decide). Assumes no one but mla_arena_install replaced cJSON's hooks after it. */
 static inline void *mla_arena_cjson_malloc(size_t n)
 {
 #if !MLA__ARENA_ASAN /* with ASan every allocation gets a red zone: arena.c does it */
