@@ -109,6 +109,14 @@ def comp(fl, fn, ob):
         if re.search(r"^__?(memcpy|memmove|strlen|strcmp|memchr|strchr|memcmp|strn|__strn|stp|strcspn|strspn)", fn) or "mem" in fn or "str" in fn:
             return "libc string functions"
         return "libc other (syscalls, locks, printf)"
+    if fl.endswith(".h") and ("intrin" in fl or "include/mla/" in fl or "src/" in fl):
+        # code inlined from a header (SSE2 intrinsics, arena.h's bump, admission-int.h's
+        # helpers): counted where it was inlined, by the function it sits in
+        f = fn.split("'")[0]
+        if f.startswith("sk_") or f.startswith("mla_review_skim"): return "our review skim (validation, facts)"
+        if f.startswith(("rt_", "adm_", "mla_review", "mla_skim")): return "our review codec (decode, encode)"
+        if "arena" in fl or f.startswith(("mla_arena", "arena_")): return "our arena and buffers"
+        return "our decision (policy, ScaledObject, patch)"
     if "review_skim" in fl: return "our review skim (validation, facts)"
     if "admission/review" in fl: return "our review codec (decode, encode)"
     if "src/admission" in fl or "src/policy" in fl or "src/hours" in fl: return "our decision (policy, ScaledObject, patch)"

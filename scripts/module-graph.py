@@ -61,11 +61,15 @@ def header_decls(text):
             depth += 1
         elif ch == "}":
             depth -= 1
+            if depth == 0:
+                buf.append(";")  # a body ends a statement (a static inline definition)
         elif depth == 0:
             buf.append(ch)
     for stmt in "".join(buf).split(";"):
         m = IDENT_CALL_RE.search(stmt)
-        if m and "typedef" not in stmt and "(*" not in stmt.split(m.group(1))[0][-3:]:
+        # a static inline function is defined in the header itself
+        if m and "typedef" not in stmt and "(*" not in stmt.split(m.group(1))[0][-3:] \
+                and "static" not in stmt.split(m.group(1))[0]:
             names.add(m.group(1))
     return names
 

@@ -48,6 +48,49 @@ void mla_arena_fini(struct mla_arena *a);
 /* Routes cJSON's allocations through the request-arena hooks (cJSON_InitHooks). Idempotent. */
 void mla_arena_install(void);
 
+/* ---- private to arena.c and mla_arena_cjson_malloc below */
+#if defined(__SANITIZE_ADDRESS__)
+#define MLA__ARENA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MLA__ARENA_ASAN 1
+#endif
+#endif
+#ifndef MLA__ARENA_ASAN
+#define MLA__ARENA_ASAN 0
+#endif
+#define MLA__ARENA_BYTES (512u * 1024u) /* request arena: a 3 KB review needs ~20 KB */
+struct mla__req_arena {
+    unsigned char *base; /* owned: MLA__ARENA_BYTES, allocated on the thread's first begin */
+    size_t used;
+    bool active; /* only ever true once installed */
+    /* cJSON allocations of this thread that went to malloc (arena full or inactive), ever:
+     * mla_arena_holds_since compares it with a mark */
+    size_t spills;
+};
+extern _Thread_local struct mla__req_arena mla__tl_arena;
+void *mla__arena_cjson_malloc_slow(size_t n);
+
+/* What cJSON_malloc(n) returns, as a direct call: with mla_arena_install's hooks, the calling
+ * thread's request arena while it is active, else malloc; without them, cJSON_malloc itself.
+ * Why: the review's tree and the decision's make a few hundred allocations per request, and
+ * going through cJSON's exported wrapper and its hook pointer cost more than the bump, which is
+ * inlined here. new: freed by cJSON_free / cJSON_Delete like any cJSON memory (the same hooks
+ * decide). Assumes no one but mla_arena_install replaced cJSON's hooks after it. */
+static inline void *mla_arena_cjson_malloc(size_t n)
+{
+#if !MLA__ARENA_ASAN /* with ASan every allocation gets a red zone: arena.c does it */
+    struct mla__req_arena *a = &mla__tl_arena;
+    size_t need = (n + 15u) & ~(size_t)15u;
+    if (a->active && need >= n && need <= MLA__ARENA_BYTES - a->used) {
+        void *p = a->base + a->used;
+        a->used += need;
+        return p;
+    }
+#endif
+    return mla__arena_cjson_malloc_slow(n);
+}
+
 /* Activates the calling thread's request arena (a no-op unless installed). */
 void mla_arena_begin(void);
 /* Deactivates it and releases everything allocated in it. */

@@ -47,7 +47,7 @@ void mla_decision_warn(struct mla_decision *d, const char *fmt, ...)
 
 static const cJSON *dc_get(const cJSON *o, const char *k)
 {
-    return cJSON_GetObjectItemCaseSensitive(o, k);
+    return mla__adm_get(o, k);
 }
 
 const char *mla__decide_ann(const cJSON *obj, const char *key)
@@ -314,9 +314,14 @@ static void dc_target(cJSON *so, const struct mla_review_request *req)
 {
     const struct mla_wl_kind *wl = mla_wl_find_gvk(req->kind_group, req->kind_version,
                                                    req->kind);
-    cJSON *ref = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(so, "spec"),
+    cJSON *ref = mla__adm_get(mla__adm_get(so, "spec"),
                                                   "scaleTargetRef");
     if (!wl || !ref)
+        return;
+    /* A Deployment's are what mla_so_build wrote: nothing to replace (most admissions). */
+    const char *av = cJSON_GetStringValue(mla__adm_get(ref, "apiVersion"));
+    const char *k = cJSON_GetStringValue(mla__adm_get(ref, "kind"));
+    if (av && k && !strcmp(av, wl->api_version) && !strcmp(k, wl->kind))
         return;
     cJSON_ReplaceItemInObjectCaseSensitive(ref, "apiVersion",
                                            cJSON_CreateString(wl->api_version));

@@ -1,6 +1,8 @@
 /* admission/patch.c - RFC 6902 JSON Patch builder that chooses add/replace from the document (patch.h). */
 #include "mla/patch.h"
 
+#include "admission-int.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -68,7 +70,7 @@ static long patch_index(const char *tok)
 static const cJSON *patch_child(const cJSON *node, const char *tok)
 {
     if (cJSON_IsObject(node))
-        return cJSON_GetObjectItemCaseSensitive(node, tok);
+        return mla__adm_get(node, tok);
     if (cJSON_IsArray(node)) {
         long i = patch_index(tok);
         if (i < 0 || i >= cJSON_GetArraySize(node))
@@ -153,17 +155,22 @@ static void patch_path_fini(struct patch_path *pp)
 static void patch_push(struct mla_patch *p, const char *op, struct patch_path *pp, size_t k,
                        cJSON *value)
 {
+    /* Built as cJSON_CreateArray/Object/StringReference/String and cJSON_AddItemToObjectCS
+     * build them (admission-int.h), without a libcjson call per node. */
     if (!p->ops)
-        p->ops = cJSON_CreateArray();
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObjectCS(o, "op", cJSON_CreateStringReference(op));
+        p->ops = mla__adm_node(cJSON_Array);
+    cJSON *o = mla__adm_node(cJSON_Object);
+    cJSON *kind = mla__adm_node(cJSON_String | cJSON_IsReference);
+    if (kind)
+        kind->valuestring = (char *)op; /* cJSON_IsReference: a literal, never freed */
+    mla__adm_put(o, "op", kind);
     char *end = pp->s + pp->ends[k], saved = *end;
-    *end = '\0'; /* the prefix as a string, for the moment cJSON copies it */
-    cJSON_AddItemToObjectCS(o, "path", cJSON_CreateString(pp->s));
+    *end = '\0'; /* the prefix as a string, for the moment it is copied */
+    mla__adm_put(o, "path", mla__adm_string(pp->s));
     *end = saved;
     if (value)
-        cJSON_AddItemToObjectCS(o, "value", value);
-    cJSON_AddItemToArray(p->ops, o);
+        mla__adm_put(o, "value", value);
+    mla__adm_link(p->ops, o);
 }
 
 static const char *patch_op_kind(const cJSON *op) { return op->child->valuestring; }
@@ -227,7 +234,7 @@ static enum mla_code patch_set_inside(cJSON *container, const char *const *token
 {
     cJSON *node = container;
     for (size_t i = 0; i + 1 < n; i++) {
-        cJSON *next = cJSON_IsObject(node) ? cJSON_GetObjectItemCaseSensitive(node, tokens[i])
+        cJSON *next = cJSON_IsObject(node) ? mla__adm_get(node, tokens[i])
                                            : NULL;
         if (!next) {
             if (!cJSON_IsObject(node)) {
@@ -244,7 +251,7 @@ static enum mla_code patch_set_inside(cJSON *container, const char *const *token
         return mla_err_set(err, MLA_EINVAL, "patch path crosses a non-object at '%s'",
                            tokens[n - 1]);
     }
-    if (cJSON_GetObjectItemCaseSensitive(node, tokens[n - 1]))
+    if (mla__adm_get(node, tokens[n - 1]))
         cJSON_ReplaceItemInObjectCaseSensitive(node, tokens[n - 1], value);
     else
         cJSON_AddItemToObject(node, tokens[n - 1], value);
@@ -380,7 +387,7 @@ static enum mla_code patch_removev_path(struct mla_patch *p, const char *const *
     if (pending) {
         cJSON *node = patch_op_value(pending);
         for (size_t i = depth; node && i + 1 < n; i++)
-            node = cJSON_IsObject(node) ? cJSON_GetObjectItemCaseSensitive(node, tokens[i])
+            node = cJSON_IsObject(node) ? mla__adm_get(node, tokens[i])
                                         : NULL;
         if (cJSON_IsObject(node))
             cJSON_DeleteItemFromObjectCaseSensitive(node, tokens[n - 1]);

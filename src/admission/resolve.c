@@ -11,6 +11,8 @@
 
 #include "mla/resolve.h"
 
+#include "admission-int.h"
+
 #include "mla/hours.h"
 #include "mla/scaledobject.h"
 #include "mla/show.h"
@@ -517,8 +519,8 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
                           struct mla_resolved *r, struct mla_decision *d, struct mla_err *err)
 {
     memset(r, 0, sizeof *r);
-    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "name"));
+    const cJSON *meta = mla__adm_get(obj, "metadata");
+    const char *name = cJSON_GetStringValue(mla__adm_get(meta, "name"));
     if (!name || !*name) {
         /* generateName is resolved after admission: the ScaledObject could not name it */
         snprintf(d->message, sizeof d->message, "ml-autoscaling: the Deployment needs "
@@ -528,8 +530,8 @@ enum mla_code mla_resolve(const struct mla_policy_set *ps, const cJSON *obj, con
     r->name = name;
     r->ns = ns;
     struct rs_ctx c = {.r = r, .d = d, .ns = ns,
-                       .labels = cJSON_GetObjectItemCaseSensitive(meta, "labels")};
-    rs_annotations(&c, cJSON_GetObjectItemCaseSensitive(meta, "annotations"));
+                       .labels = mla__adm_get(meta, "labels")};
+    rs_annotations(&c, mla__adm_get(meta, "annotations"));
     rs_syntax_values(&c);
     rs_syntax_text(&c, ps);
     if (!rs_profile(&c, ps))

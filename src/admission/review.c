@@ -12,7 +12,12 @@
  */
 #include "mla/review.h"
 
-#include <openssl/evp.h>
+#include "admission-int.h"
+
+#include <pthread.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdio.h>
 #include <string.h>
 
@@ -57,7 +62,7 @@ size_t mla_review_json_depth(const char *s, size_t len, size_t limit)
 
 static const char *adm_str(const cJSON *obj, const char *key, const char *dflt)
 {
-    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, key));
+    const char *v = cJSON_GetStringValue(mla__adm_get(obj, key));
     return v ? v : dflt;
 }
 
@@ -138,7 +143,7 @@ static enum mla_code adm_fill(const cJSON *request, struct mla_review_request *r
     struct adm_members m;
     adm_members(request, &m);
     const cJSON *kind = m.kind;
-    if (!cJSON_IsObject(kind) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(kind, "kind")))
+    if (!cJSON_IsObject(kind) || !cJSON_IsString(mla__adm_get(kind, "kind")))
         return mla_err_set(err, MLA_EINVAL, "request.kind must be an object with a string 'kind' "
                                             "(group/version/kind of the object)");
     r->kind = adm_str(kind, "kind", "");
@@ -158,7 +163,7 @@ static enum mla_code adm_fill(const cJSON *request, struct mla_review_request *r
         rc = adm_obj(m.old_object, "oldObject", &r->old_object, err);
     if (rc != MLA_OK)
         return rc;
-    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(r->object ? r->object : r->old_object,
+    const cJSON *meta = mla__adm_get(r->object ? r->object : r->old_object,
                                                          "metadata");
     r->name = adm_sv(m.name, "");
     if (!r->name[0])
@@ -245,6 +250,11 @@ bool mla_review_plain(const char *body, const struct mla_review_scan *sc,
     if (!sc->ok || sc->cuts.fact_unsure || adm_fact_type(body, sc, MLA_RF_REQUEST) != '{' ||
         adm_fact_type(body, sc, MLA_RF_GVK) != '{')
         return false;
+    /* An object that says enabled "true" is, nearly always, an opted-in workload, which this
+     * answer never serves: leave it to decode at once (false only ever says "decode it"). */
+    const size_t ef = sc->cuts.fact[MLA_RF_ENABLED].from, et = sc->cuts.fact[MLA_RF_ENABLED].to;
+    if (et - ef == 6 && !memcmp(body + ef, "\"true\"", 6))
+        return false;
     /* The skim skips what cJSON skips before the value (every byte <= 0x20); decode accepts
      * only JSON's four whitespace bytes there and refuses the body otherwise. sc->ok means a
      * value follows, so this stays inside the body. */
@@ -327,8 +337,8 @@ enum mla_code mla_review_decode_scanned(const char *body, size_t len,
     enum mla_code rc = MLA_OK;
     const char *api = adm_str(root, "apiVersion", NULL);
     const char *kind = adm_str(root, "kind", NULL);
-    const cJSON *request = cJSON_GetObjectItemCaseSensitive(root, "request");
-    const cJSON *uid = cJSON_GetObjectItemCaseSensitive(request, "uid");
+    const cJSON *request = mla__adm_get(root, "request");
+    const cJSON *uid = mla__adm_get(request, "uid");
     if (end && end < body + len)
         rc = mla_err_set(err, MLA_EPARSE, "trailing data after the JSON object");
     else if (!kind || strcmp(kind, ADM_KIND))
@@ -373,17 +383,49 @@ void mla_review_request_fini(struct mla_review_request *req)
     memset(req, 0, sizeof *req);
 }
 
+/* Base64 two characters at a time: the pair for each 12-bit value (8 KB, filled once). Why:
+ * the patch is base64'd on every opted-in answer, and EVP_EncodeBlock's per-character lookups
+ * were about 7 instructions per input byte. */
+static const char adm_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static char adm_b64_pairs[4096][2]; /* immutable after adm_b64_once */
+static pthread_once_t adm_b64_once = PTHREAD_ONCE_INIT;
+
+static void adm_b64_init(void)
+{
+    for (unsigned i = 0; i < 4096; i++) {
+        adm_b64_pairs[i][0] = adm_b64[i >> 6];
+        adm_b64_pairs[i][1] = adm_b64[i & 63];
+    }
+}
+
+/* The 4 * ((n + 2) / 3) characters of n bytes at in, as EVP_EncodeBlock writes them (no NUL). */
+static void adm_b64_encode(const unsigned char *in, size_t n, char *o)
+{
+    (void)pthread_once(&adm_b64_once, adm_b64_init);
+    for (; n >= 3; n -= 3, in += 3, o += 4) {
+        unsigned v = (unsigned)in[0] << 16 | (unsigned)in[1] << 8 | in[2];
+        memcpy(o, adm_b64_pairs[v >> 12], 2);
+        memcpy(o + 2, adm_b64_pairs[v & 0xfff], 2);
+    }
+    if (n) {
+        unsigned v = (unsigned)in[0] << 16 | (n > 1 ? (unsigned)in[1] << 8 : 0);
+        o[0] = adm_b64[v >> 18];
+        o[1] = adm_b64[(v >> 12) & 63];
+        o[2] = n > 1 ? adm_b64[(v >> 6) & 63] : '=';
+        o[3] = '=';
+    }
+}
+
 enum mla_code mla_review_base64(const void *p, size_t n, struct mla_buf *out)
 {
     size_t need = 4 * ((n + 2) / 3);
-    /* EVP_EncodeBlock takes an int length; bodies are capped far below INT_MAX. */
+    /* Bodies are capped far below this; it keeps need from overflowing. */
     if (n > (size_t)0x3fffffff)
         return MLA_ETOOBIG;
     size_t at = out->len;
     enum mla_code rc = mla_buf_add(out, "", 0);
     if (rc == MLA_OK && need) {
-        /* Reserve by appending placeholder bytes, then encode in place (writes need+1 with NUL,
-         * which lands on the buffer's own terminator slot). */
+        /* Reserve by appending placeholder bytes, then encode in place. */
         char pad[256];
         memset(pad, 'A', sizeof pad);
         for (size_t left = need; rc == MLA_OK && left;) {
@@ -392,7 +434,7 @@ enum mla_code mla_review_base64(const void *p, size_t n, struct mla_buf *out)
             left -= k;
         }
         if (rc == MLA_OK)
-            EVP_EncodeBlock((unsigned char *)out->data + at, p, (int)n);
+            adm_b64_encode(p, n, out->data + at);
     }
     if (rc != MLA_OK) {
         out->len = at;
@@ -460,6 +502,23 @@ static void adm_pr_str(struct adm_pr *w, const char *str)
         return;
     char *o = w->s + w->n;
     *o++ = '"';
+#ifdef __SSE2__
+    /* 16 bytes at a time while none needs escaping (most strings need none). A byte below
+     * 0x20 is one that min(byte, 0x1f) leaves unchanged. */
+    const unsigned char *pe = p + n;
+    const __m128i quote = _mm_set1_epi8('"'), bsl = _mm_set1_epi8('\\'),
+                  ctl = _mm_set1_epi8(0x1f);
+    while (pe - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bsl)),
+                                   _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v));
+        if (_mm_movemask_epi8(bad))
+            break;
+        _mm_storeu_si128((__m128i *)(void *)o, v);
+        o += 16;
+        p += 16;
+    }
+#endif
     for (; *p; p++) {
         char e = esc[*p];
         if (!e) {

@@ -287,6 +287,29 @@ static enum sk_where sk_child(const struct sk *k, enum sk_where w, size_t b, siz
     }
 }
 
+/* Whether the key body[b, e) has a backslash or a NUL byte (review_skim.h, fact_unsure). Keys
+ * are short: 16 bytes at a time rather than two memchr calls per key. */
+static inline bool sk_key_unsure(const struct sk *k, size_t b, size_t e)
+{
+    const unsigned char *s = k->s;
+#ifdef __SSE2__
+    const __m128i bsl = _mm_set1_epi8('\\'), nul = _mm_setzero_si128();
+    for (; b + 16 <= k->len && b < e; b += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + b));
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, bsl), _mm_cmpeq_epi8(v, nul)));
+        if (e - b < 16)
+            m &= (1u << (e - b)) - 1;
+        if (m)
+            return true;
+    }
+#endif
+    for (; b < e; b++)
+        if (s[b] == '\\' || s[b] == '\0')
+            return true;
+    return false;
+}
+
 /* sk_container for a value nothing is recorded in (W_OTHER: most of a review, managedFields
  * above all): the same grammar without the cut and fact bookkeeping. */
 static bool sk_container_other(struct sk *k, bool obj)
@@ -356,8 +379,7 @@ static bool sk_container(struct sk *k, enum sk_where w, bool obj)
                 return false;
             k->at++;
             sk_ws(k);
-            if (w != W_OTHER && w != W_SPEC && w != W_USERINFO &&
-                (memchr(k->s + b, '\\', e - b) || memchr(k->s + b, '\0', e - b)))
+            if (w != W_OTHER && w != W_SPEC && w != W_USERINFO && sk_key_unsure(k, b, e))
                 k->cuts->fact_unsure = true;
             bool cut;
             unsigned fact;
@@ -423,8 +445,17 @@ static inline __attribute__((always_inline)) bool sk_value(struct sk *k, enum sk
         return sk_string(k, &b, &e);
     }
     case '[':
-        return sk_container_other(k, false);
     case '{':
+        /* An empty container ({} is a third of managedFields' values) without the call; the
+         * depth it would reach still counts. */
+        if (left >= 2 && p[1] == (*p == '{' ? '}' : ']') && w == W_OTHER) {
+            if (k->depth + 1 > k->max_depth)
+                return false;
+            k->at += 2;
+            return true;
+        }
+        if (*p == '[')
+            return sk_container_other(k, false);
         return w == W_OTHER ? sk_container_other(k, true) : sk_container(k, w, true);
     default:
         if (*p == '-' || (*p >= '0' && *p <= '9'))

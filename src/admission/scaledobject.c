@@ -10,6 +10,9 @@
  */
 #include "mla/scaledobject.h"
 
+#include "admission-int.h"
+
+#include <limits.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,36 +38,52 @@ void mla_so_short_name(const char *name, size_t max, char *out)
     snprintf(out + keep, max + 1 - keep, "-%02x%02x%02x%02x", md[0], md[1], md[2], md[3]);
 }
 
-/* cJSON_Add*ToObject for a key that is a string literal: the node points at the literal
- * (cJSON_StringIsConst) instead of a copy, one allocation and copy less per member. Only for
- * literals: the tree may outlive the policy set whose strings other keys come from. */
-static cJSON *so_put(cJSON *o, const char *lit, cJSON *v)
+/* The ScaledObject's nodes are built with admission-int.h's mla__adm_node & co. (as
+ * cJSON_Create* and cJSON_Add*ToObject build them, without a call into libcjson per node: a
+ * ScaledObject is about a hundred nodes, and those calls were a third of its cost). */
+/* cJSON_AddStringToObject: key and value copied. */
+static cJSON *so_add_str(cJSON *o, const char *key, const char *v)
 {
-    if (!cJSON_AddItemToObjectCS(o, lit, v)) {
-        cJSON_Delete(v);
+    if (!o || !key)
+        return NULL;
+    cJSON *n = mla__adm_string(v);
+    if (n && !(n->string = mla__adm_dup(key))) {
+        cJSON_Delete(n);
         return NULL;
     }
-    return v;
+    return mla__adm_link(o, n);
 }
 
 static cJSON *so_str(cJSON *o, const char *lit, const char *v)
 {
-    return so_put(o, lit, cJSON_CreateString(v));
+    return mla__adm_put(o, lit, mla__adm_string(v));
 }
 
-/* A member whose value is a string literal too: the node points at it (cJSON_IsReference, which
- * cJSON_Delete does not free and cJSON_Duplicate copies), one allocation and copy less. */
+/* A member whose value is a string literal too (cJSON_CreateStringReference: cJSON_IsReference,
+ * which cJSON_Delete does not free and cJSON_Duplicate copies), one allocation and copy less. */
 static cJSON *so_lit(cJSON *o, const char *lit, const char *vlit)
 {
-    return so_put(o, lit, cJSON_CreateStringReference(vlit));
+    cJSON *n = mla__adm_node(cJSON_String | cJSON_IsReference);
+    if (n)
+        n->valuestring = (char *)vlit; /* cJSON_IsReference: never freed nor written */
+    return mla__adm_put(o, lit, n);
 }
 
-static cJSON *so_obj(cJSON *o, const char *lit) { return so_put(o, lit, cJSON_CreateObject()); }
-static cJSON *so_arr(cJSON *o, const char *lit) { return so_put(o, lit, cJSON_CreateArray()); }
-static cJSON *so_num(cJSON *o, const char *lit, double v)
+static cJSON *so_obj(cJSON *o, const char *lit) { return mla__adm_put(o, lit, mla__adm_node(cJSON_Object)); }
+static cJSON *so_arr(cJSON *o, const char *lit) { return mla__adm_put(o, lit, mla__adm_node(cJSON_Array)); }
+
+/* cJSON_CreateNumber */
+static cJSON *so_number(double v)
 {
-    return so_put(o, lit, cJSON_CreateNumber(v));
+    cJSON *n = mla__adm_node(cJSON_Number);
+    if (n) {
+        n->valuedouble = v;
+        n->valueint = v >= INT_MAX ? INT_MAX : v <= (double)INT_MIN ? INT_MIN : (int)v;
+    }
+    return n;
 }
+
+static cJSON *so_num(cJSON *o, const char *lit, double v) { return mla__adm_put(o, lit, so_number(v)); }
 
 /* The numbers' text: mla_fmt_num (base/numfmt.c), shared with the policy compiler, which
  * renders the policy-only parts of the predictive-config annotation with it. */
@@ -74,7 +93,7 @@ static void so_num_str(cJSON *md, const char *key, double v)
 {
     char b[64];
     so_fmt_num(b, sizeof b, v);
-    cJSON_AddStringToObject(md, key, b);
+    so_add_str(md, key, b);
 }
 
 static bool so_gitops_label(const char *k)
@@ -87,7 +106,7 @@ static bool so_gitops_label(const char *k)
 
 static cJSON *so_rules(const struct mla_scale_rules *r)
 {
-    cJSON *o = cJSON_CreateObject();
+    cJSON *o = mla__adm_node(cJSON_Object);
     if (r->has_stab)
         so_num(o, "stabilizationWindowSeconds", r->stabilization);
     if (r->select_policy)
@@ -95,11 +114,11 @@ static cJSON *so_rules(const struct mla_scale_rules *r)
     if (r->npol) {
         cJSON *a = so_arr(o, "policies");
         for (size_t i = 0; i < r->npol; i++) {
-            cJSON *p = cJSON_CreateObject();
+            cJSON *p = mla__adm_node(cJSON_Object);
             so_lit(p, "type", r->pol[i].percent ? "Percent" : "Pods");
             so_num(p, "value", r->pol[i].value);
             so_num(p, "periodSeconds", r->pol[i].period);
-            cJSON_AddItemToArray(a, p);
+            mla__adm_link(a, p);
         }
     }
     return o;
@@ -132,7 +151,7 @@ static enum mla_code so_trigger(const struct mla_resolved *r, size_t i, bool fal
                                 cJSON *arr, struct mla_buf *b, struct mla_err *err)
 {
     const struct mla_trigger_tpl *t = &r->s->trig[i];
-    cJSON *o = cJSON_CreateObject();
+    cJSON *o = mla__adm_node(cJSON_Object);
     so_lit(o, "type", mla_trig_type_name(t->type)); /* a literal */
     if (t->name)
         so_str(o, "name", t->name);
@@ -152,7 +171,7 @@ static enum mla_code so_trigger(const struct mla_resolved *r, size_t i, bool fal
                                t->name ? t->name : t->metric ? t->metric : "-",
                                t->meta[k].key, t->meta[k].tpl->src);
         }
-        cJSON_AddStringToObject(md, t->meta[k].key, mla_buf_str(b));
+        so_add_str(md, t->meta[k].key, mla_buf_str(b));
     }
     switch (t->type) {
     case MLA_TRIG_PROMETHEUS:
@@ -184,7 +203,7 @@ static enum mla_code so_trigger(const struct mla_resolved *r, size_t i, bool fal
         if (t->auth_kind)
             so_str(ar, "kind", t->auth_kind);
     }
-    cJSON_AddItemToArray(arr, o);
+    mla__adm_link(arr, o);
     return MLA_OK;
 }
 
@@ -395,18 +414,18 @@ enum mla_code mla_so_build(const struct mla_resolved *r, const cJSON *dep, cJSON
                            struct mla_err *err)
 {
     const struct mla_settings *s = r->s;
-    cJSON *so = cJSON_CreateObject();
+    cJSON *so = mla__adm_node(cJSON_Object);
     so_lit(so, "apiVersion", "keda.sh/v1alpha1");
     so_lit(so, "kind", "ScaledObject");
     cJSON *md = so_obj(so, "metadata");
     so_str(md, "name", r->so_name);
     so_str(md, "namespace", r->ns);
     cJSON *labels = so_obj(md, "labels");
-    const cJSON *dl = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(dep, "metadata"), "labels");
+    const cJSON *dl = mla__adm_get(
+        mla__adm_get(dep, "metadata"), "labels");
     for (const cJSON *l = dl ? dl->child : NULL; l; l = l->next)
         if (cJSON_IsString(l) && !so_gitops_label(l->string))
-            cJSON_AddStringToObject(labels, l->string, l->valuestring);
+            so_add_str(labels, l->string, l->valuestring);
     so_lit(labels, "app.kubernetes.io/managed-by", "ml-autoscaling");
     so_lit(labels, MLA_ANN_PREFIX "managed", "true");
     so_str(labels, MLA_ANN_PREFIX "deployment", r->dep_label);

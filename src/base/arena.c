@@ -10,16 +10,7 @@
 
 #include "mla/mem.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define ARENA_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ARENA_ASAN 1
-#endif
-#endif
-#ifndef ARENA_ASAN
-#define ARENA_ASAN 0
-#endif
+#define ARENA_ASAN MLA__ARENA_ASAN
 
 #if ARENA_ASAN
 #include <sanitizer/asan_interface.h>
@@ -34,7 +25,7 @@
 
 #define ARENA_ALIGN 16u
 #define ARENA_BLOCK (16u * 1024u)       /* growable arena: default block size */
-#define ARENA_BYTES (512u * 1024u)      /* request arena: a 3 KB review needs ~20 KB */
+#define ARENA_BYTES MLA__ARENA_BYTES
 
 /* The one bump step: n bytes from base[*used..cap), or NULL when they do not fit. */
 static void *arena_bump(unsigned char *base, size_t *used, size_t cap, size_t n)
@@ -95,23 +86,15 @@ void mla_arena_fini(struct mla_arena *a)
 
 /* ---- the request arena */
 
-struct req_arena {
-    unsigned char *base; /* owned: ARENA_BYTES, allocated on the thread's first begin */
-    size_t used;
-    bool active;
-    /* cJSON allocations of this thread that went to malloc (arena full or inactive), ever:
-     * mla_arena_holds_since compares it with a mark */
-    size_t spills;
-};
-
-static _Thread_local struct req_arena tl_arena;
+/* The thread's request arena (arena.h: its bump is inlined there too). */
+_Thread_local struct mla__req_arena mla__tl_arena;
 static pthread_key_t arena_key; /* its destructor frees a thread's block at thread exit */
 static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
 static bool arena_installed;    /* written once before threads start */
 
 static void *arena_malloc(size_t n)
 {
-    struct req_arena *a = &tl_arena;
+    struct mla__req_arena *a = &mla__tl_arena;
     void *p = a->active ? arena_bump(a->base, &a->used, ARENA_BYTES, n) : NULL;
     if (p)
         return p;
@@ -121,7 +104,7 @@ static void *arena_malloc(size_t n)
 
 static void arena_free(void *p)
 {
-    struct req_arena *a = &tl_arena;
+    struct mla__req_arena *a = &mla__tl_arena;
     if (a->base && (uintptr_t)p >= (uintptr_t)a->base &&
         (uintptr_t)p < (uintptr_t)a->base + ARENA_BYTES)
         return; /* released with the whole arena at mla_arena_end */
@@ -146,11 +129,16 @@ void mla_arena_install(void)
     arena_installed = true;
 }
 
+void *mla__arena_cjson_malloc_slow(size_t n)
+{
+    return arena_installed ? arena_malloc(n) : cJSON_malloc(n);
+}
+
 void mla_arena_begin(void)
 {
     if (!arena_installed)
         return;
-    struct req_arena *a = &tl_arena;
+    struct mla__req_arena *a = &mla__tl_arena;
     if (!a->base) {
         a->base = mla_xmalloc(ARENA_BYTES);
         ARENA_POISON(a->base, ARENA_BYTES);
@@ -162,7 +150,7 @@ void mla_arena_begin(void)
 
 void mla_arena_end(void)
 {
-    struct req_arena *a = &tl_arena;
+    struct mla__req_arena *a = &mla__tl_arena;
     if (a->base)
         ARENA_POISON(a->base, a->used);
     a->active = false;
@@ -171,17 +159,17 @@ void mla_arena_end(void)
 
 bool mla_arena_set_active(bool on)
 {
-    bool was = tl_arena.active;
-    if (tl_arena.base)
-        tl_arena.active = on;
+    bool was = mla__tl_arena.active;
+    if (mla__tl_arena.base)
+        mla__tl_arena.active = on;
     return was;
 }
 
-size_t mla_arena_mark(void) { return tl_arena.spills; }
+size_t mla_arena_mark(void) { return mla__tl_arena.spills; }
 
 bool mla_arena_holds_since(size_t mark)
 {
-    return arena_installed && tl_arena.active && tl_arena.spills == mark;
+    return arena_installed && mla__tl_arena.active && mla__tl_arena.spills == mark;
 }
 
-size_t mla_arena_used(void) { return tl_arena.used; }
+size_t mla_arena_used(void) { return mla__tl_arena.used; }

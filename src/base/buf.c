@@ -31,18 +31,25 @@ void mla_buf_reset(struct mla_buf *b)
         b->data[0] = '\0';
 }
 
-static enum mla_code buf_reserve(struct mla_buf *b, size_t n)
+/* The growth step of buf_reserve, out of line: most appends fit. */
+static __attribute__((noinline)) void buf_grow(struct mla_buf *b, size_t need)
 {
-    if (b->cap && (n > b->cap || b->len > b->cap - n))
-        return MLA_ETOOBIG;
-    size_t need = b->len + n + 1;
-    if (need <= b->alloc)
-        return MLA_OK;
     size_t a = b->alloc ? b->alloc : 256; /* most buffers end below it: one allocation */
     while (a < need)
         a *= 2;
     b->data = mla_xrealloc(b->data, a);
     b->alloc = a;
+}
+
+/* Inlined into the appends (they run tens of times per admission, mostly small). */
+static inline __attribute__((always_inline)) enum mla_code buf_reserve(struct mla_buf *b,
+                                                                       size_t n)
+{
+    if (b->cap && (n > b->cap || b->len > b->cap - n))
+        return MLA_ETOOBIG;
+    size_t need = b->len + n + 1;
+    if (need > b->alloc)
+        buf_grow(b, need);
     return MLA_OK;
 }
 

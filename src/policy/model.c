@@ -40,7 +40,7 @@ const char *mla_ann_key(enum mla_ann a)
 int mla_ann_lookup(const char *key)
 {
     for (int i = 0; i < MLA_ANN__COUNT; i++)
-        if (!strcmp(key, ann_keys[i]))
+        if (key[0] == ann_keys[i][0] && !strcmp(key, ann_keys[i])) /* first bytes first */
             return i;
     return -1;
 }

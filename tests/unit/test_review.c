@@ -205,6 +205,29 @@ Test(adm_base64, long_input_has_no_newlines_and_round_trips)
     mla_buf_fini(&b);
 }
 
+Test(adm_base64, same_text_as_evp_encodeblock_at_every_length)
+{
+    unsigned char in[300];
+    unsigned r = 7;
+    for (size_t i = 0; i < sizeof in; i++) {
+        r = r * 1103515245u + 12345u;
+        in[i] = (unsigned char)(r >> 16);
+    }
+    for (size_t n = 0; n <= sizeof in; n++) {
+        for (size_t off = 0; off < 3 && off + n <= sizeof in; off++) {
+            char want[4 * (sizeof in + 2) / 3 + 1];
+            int wn = EVP_EncodeBlock((unsigned char *)want, in + off, (int)n);
+            struct mla_buf b;
+            mla_buf_init(&b, 0);
+            cr_assert_eq(mla_buf_adds(&b, "x"), MLA_OK);
+            cr_assert_eq(mla_review_base64(in + off, n, &b), MLA_OK);
+            cr_assert_eq(b.len, 1 + (size_t)wn, "length %zu", n);
+            cr_assert_str_eq(b.data + 1, want, "length %zu offset %zu", n, off);
+            mla_buf_fini(&b);
+        }
+    }
+}
+
 static cJSON *parse_out(struct mla_buf *b)
 {
     cJSON *j = cJSON_Parse(mla_buf_str(b));
@@ -408,14 +431,22 @@ static unsigned pj_next(void)
     return (pj_rng >> 8) & 0xffffffu;
 }
 
-/* A string of 0-12 bytes drawn from every byte value but NUL, biased to the ones escaped. */
+/* A string of 0-12 bytes drawn from every byte value but NUL, biased to the ones escaped; one in
+ * four is 16-47 bytes long, mostly bytes >= 0x20 with an escaped one here and there, so that
+ * the printer's 16-byte runs are taken and meet escapes at every offset. */
 static void pj_str(char *s)
 {
     static const char special[] = "\"\\\b\f\n\r\t\x01\x1f\x7f/~ a\xc3\xa9\xff";
-    size_t n = pj_next() % 13;
-    for (size_t i = 0; i < n; i++)
-        s[i] = pj_next() % 2 ? special[pj_next() % (sizeof special - 1)]
-                             : (char)(1 + pj_next() % 255);
+    bool lng = pj_next() % 4 == 0;
+    size_t n = lng ? 16 + pj_next() % 32 : pj_next() % 13;
+    for (size_t i = 0; i < n; i++) {
+        if (lng)
+            s[i] = pj_next() % 16 ? (char)(0x20 + pj_next() % 0xe0)
+                                  : special[pj_next() % (sizeof special - 1)];
+        else
+            s[i] = pj_next() % 2 ? special[pj_next() % (sizeof special - 1)]
+                                 : (char)(1 + pj_next() % 255);
+    }
     s[n] = '\0';
 }
 
@@ -423,7 +454,7 @@ static cJSON *pj_tree(int depth)
 {
     static const double nums[] = {0, -0.0, 1, -1, 3.5, 1e300, -2.5e-300, 2147483647.0,
                                   2147483648.0, -2147483649.0, 0.1, 1.0 / 3, 123456789012345.0};
-    char s[16];
+    char s[48];
     unsigned k = pj_next() % (depth > 6 ? 7 : 9);
     switch (k) {
     case 0: return cJSON_CreateNull();

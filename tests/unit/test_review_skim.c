@@ -249,6 +249,87 @@ Test(review_skim, edge_cases_match_cjson)
     cr_assert_not(mla_review_skim(deep, n, MLA_REVIEW_MAX_DEPTH, &c));
 }
 
+/* The 16-byte scans (a string's end in the tree builder, a key's backslash or NUL byte for
+ * fact_unsure) meet the escape at every offset, in keys and strings of 0 to 40 bytes, with the
+ * 16 bytes after it inside the body or not; the tree is cJSON's and fact_unsure is set exactly
+ * when a key on the facts' path holds a backslash or a NUL byte. */
+Test(review_skim, keys_and_strings_of_every_length_with_an_escape_at_every_offset)
+{
+    static const char *const escs[] = {"\\n", "\\\"", "\\\\", "\\u0041", "\\uD83D\\uDE00", "\\/",
+                                       "\\u00e9", "\\t"};
+    static const char *const shapes[] = {"{\"request\":{\"%s\":\"%s\",\"uid\":\"u\"},\"k\":1}",
+                                         "{\"request\":{\"uid\":\"u\",\"%s\":\"%s\"}}"};
+    char key[64], body[256];
+    long unsure = 0, sure = 0;
+    for (size_t len = 0; len <= 40; len++) {
+        for (size_t sh = 0; sh < 2; sh++) {
+            /* no escape: sure */
+            memset(key, 'k', len);
+            key[len] = '\0';
+            int n = snprintf(body, sizeof body, shapes[sh], key, key);
+            sk_check(body, (size_t)n);
+            struct mla_review_cuts c;
+            cr_assert(mla_review_skim(body, (size_t)n, MLA_REVIEW_MAX_DEPTH, &c));
+            cr_assert_not(c.fact_unsure, "%s", body);
+            sure++;
+            for (size_t at = 0; at <= len; at++) {
+                for (size_t e = 0; e < sizeof escs / sizeof escs[0]; e++) {
+                    size_t el = strlen(escs[e]);
+                    memset(key, 'k', at);
+                    memcpy(key + at, escs[e], el);
+                    memset(key + at + el, 'k', len - at);
+                    key[len + el] = '\0';
+                    n = snprintf(body, sizeof body, shapes[sh], key, key);
+                    sk_check(body, (size_t)n);
+                    cr_assert(mla_review_skim(body, (size_t)n, MLA_REVIEW_MAX_DEPTH, &c));
+                    cr_assert(c.fact_unsure, "%s", body);
+                    unsure++;
+                }
+                /* a raw NUL byte in the key (and the string) */
+                memset(key, 'k', len + 1);
+                key[at] = 'Z';
+                key[len + 1] = '\0';
+                n = snprintf(body, sizeof body, shapes[sh], key, key);
+                for (int i = 0; i < n; i++)
+                    if (body[i] == 'Z')
+                        body[i] = '\0';
+                sk_check(body, (size_t)n);
+                cr_assert(mla_review_skim(body, (size_t)n, MLA_REVIEW_MAX_DEPTH, &c));
+                cr_assert(c.fact_unsure, "NUL at %zu of a %zu-byte key", at, len + 1);
+                unsure++;
+            }
+        }
+    }
+    cr_assert_gt(unsure, 7000);
+    cr_assert_gt(sure, 80);
+}
+
+/* Empty objects and arrays (taken without a call where nothing is recorded) still count toward
+ * the nesting limit: at the limit accepted, one deeper refused, as for any other value. */
+Test(review_skim, empty_containers_count_toward_the_depth_limit)
+{
+    static const char *const empties[] = {"{}", "[]"};
+    for (size_t e = 0; e < 2; e++) {
+        for (int depth = MLA_REVIEW_MAX_DEPTH - 3; depth <= MLA_REVIEW_MAX_DEPTH + 2; depth++) {
+            /* {"a": then depth-2 arrays, then the empty container: depth levels in all */
+            char b[400];
+            size_t n = 0;
+            n += (size_t)snprintf(b + n, sizeof b - n, "{\"a\":");
+            for (int i = 0; i < depth - 2; i++)
+                b[n++] = '[';
+            memcpy(b + n, empties[e], 2);
+            n += 2;
+            for (int i = 0; i < depth - 2; i++)
+                b[n++] = ']';
+            b[n++] = '}';
+            sk_check(b, n);
+            struct mla_review_cuts c;
+            cr_assert_eq(mla_review_skim(b, n, MLA_REVIEW_MAX_DEPTH, &c),
+                         depth <= MLA_REVIEW_MAX_DEPTH, "%s at depth %d", empties[e], depth);
+        }
+    }
+}
+
 /* ---- what is cut, and decode's answers with the cuts ---- */
 
 Test(review_skim, cuts_only_the_values_nothing_reads)
