@@ -214,6 +214,12 @@ static int apiside_replicas(void *ctx, const char *ns, const char *kind, const c
     return n;
 }
 
+/* Applies a pass keeps for its end, at most: each holds its body (about 1.3 KB with the
+ * forecast-profile annotation), and the leader's peak at 10,000 ScaledObjects is 248 MB of a
+ * 256 MB budget (docs/benchmarks.md); 2,000 are 2.6 MB. Beyond it an apply is sent as decided,
+ * as before the ordering: the order is lost only when a pass lowers more than 2,000 counts. */
+#define APISIDE_KEEP_MAX 2000
+
 /* Which of the end-of-pass queues an apply waits in, -1 for none (sent at once). A pass that
  * changes many counts takes N / --kube-api-qps (docs/benchmarks.md: 6,021 in 323 s at 10,000):
  * what waits should be what costs least to wait. A rise that comes late costs cold starts
@@ -290,9 +296,9 @@ static void apiside_predict(void *ctx, struct mla_kube *kc, const cJSON *so)
                              : mla_xasprintf("%s/%s: minReplicaCount %d (%s)", ns, name,
                                              res.min_replicas, res.reason);
     int q = apiside_later_queue(&res);
-    if (q >= 0 && api->in_pass) {
-        /* the reason is in the body's min-replicas-reason: the log line need not keep it too
-         * (at 10,000 falls in one pass these are about 9 MB until the pass ends) */
+    if (q >= 0 && api->in_pass && api->nlater[0] + api->nlater[1] < APISIDE_KEEP_MAX) {
+        /* the reason is in the body's min-replicas-reason: the log line kept until the end of
+         * the pass need not hold it a second time (up to 512 bytes) */
         free(done);
         done = mla_xasprintf("%s/%s: minReplicaCount %d (%s, sent at the end of the pass)", ns,
                              name, res.min_replicas, q ? "explanation only" : "a fall");
