@@ -54,7 +54,7 @@ PYEOF
     sh "$T" "$B" >/dev/null 2>"$T/api.err" &
   API_PID=$!
   for _ in $(seq 1 100); do [ -s "$T/api.pid" ] && break; sleep 0.05; done
-  $PY - "$T" "$N" "$(cat "$T/api.pid")" <<'PYEOF'
+  MLA_ROOT_ABS="$(cd "$R" && pwd)" $PY - "$T" "$N" "$(cat "$T/api.pid")" <<'PYEOF'
 import json, sys
 t, n, pid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 dep = open(t + "/dep-admitted.json").read()
@@ -64,23 +64,12 @@ if os.environ.get("MLA_LOOP_PROFILE") == "1":
     # a weekly profile as a previous leader wrote it (docs/predictive.md, forecast-profile), its
     # newest point an hour before the window: the first pass seeds every window from it, and the
     # pass holds the 547-byte text of every ScaledObject it lists
-    import base64, math, struct, time
+    import time
+    sys.path.insert(0, os.environ["MLA_ROOT_ABS"] + "/tests/support")
+    from profile_text import profile_text
     cfg = so["metadata"]["annotations"]["ml-autoscaling.io/predictive-config"]
-    h = 1469598103934665603
-    for b in cfg.encode():
-        h = ((h ^ b) * 1099511628211) & (2**64 - 1)
-    f32 = lambda x: struct.unpack("<f", struct.pack("<f", x))[0]
-    v = [f32(math.log1p(60 + 40 * math.sin(i * 2 * math.pi / 24))) for i in range(168)]
-    lo, hi = min(v), max(v)
-    q = [math.floor((x - lo) / (hi - lo) * 4095 + 0.5) for x in v]
-    b = bytearray(struct.pack("<ff", lo, hi))
-    for i in range(0, 168, 2):
-        b += bytes([q[i] >> 4, (q[i] & 15) << 4 | q[i + 1] >> 8, q[i + 1] & 255])
-    for i in range(0, 168, 4):
-        b += bytes([0x51, 0x45, 0x14])  # four counts of 20, 6 bits each
     newest = (int(time.time()) - 337 * 3600) // 300 * 300
-    so["metadata"]["annotations"]["ml-autoscaling.io/forecast-profile"] = "v1 %d %016x %s" % (
-        newest, h, base64.b64encode(bytes(b)).decode())
+    so["metadata"]["annotations"]["ml-autoscaling.io/forecast-profile"] = profile_text(cfg, newest)
 items, uidn = [], 0
 for i in range(n):
     ns, name = "bench-%02d" % (i % 20), "app-%05d" % i

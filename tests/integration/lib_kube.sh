@@ -327,3 +327,24 @@ yaml_in_ns() {
   /usr/bin/python3 -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$1" \
     | jq -c --arg ns "$2" '.metadata.namespace = $ns'
 }
+
+# loop_test_start NSNAME [testprom args...]: what every loop test with a predictive ScaledObject
+# starts from: the test Prometheus serving the NASA trace from 1995-07-12 16:00 on as if it were
+# now (a busy afternoon; $PIDS stops it), the API server, and namespaces $NS (ns NSNAME) and
+# $LEASE_NS. Needs lib_testprom.sh. Sets PY (Debian's python3).
+loop_test_start() {
+  local name=$1; shift
+  PY=/usr/bin/python3
+  testprom_start --trace "$MLA_ROOT/tests/fixtures/traces/nasa-kennedy-1995.per-minute.csv" \
+    --trace-at "$(date -u -d 1995-07-12T16:00:00Z +%s)" --now "$(date +%s)" "$@" \
+    || fail "testprom"
+  PIDS+=("$TESTPROM_PID")
+  kube_start_api
+  NS=$(ns "$name")
+  ensure_ns "$NS"; ensure_ns "$LEASE_NS"
+}
+# so_ann NS NAME KEY: the stored ScaledObject's annotation KEY ("" when absent)
+so_ann() {
+  kapi GET "$(so_path "$1" "$2")" | /usr/bin/python3 -c '
+import json,sys; print(json.load(sys.stdin)["metadata"].get("annotations",{}).get(sys.argv[1],""))' "$3"
+}

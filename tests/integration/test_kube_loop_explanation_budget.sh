@@ -7,14 +7,7 @@
 # put off. (That replica counts are never put off: test_predict_step.c.)
 . "$(dirname "$0")/lib_kube.sh"
 . "$(dirname "$0")/lib_testprom.sh"
-PY=/usr/bin/python3
-AT=$(date -u -d 1995-07-12T16:00:00Z +%s)
-testprom_start --trace "$MLA_ROOT/tests/fixtures/traces/nasa-kennedy-1995.per-minute.csv" \
-  --trace-at "$AT" --now "$(date +%s)" || fail "testprom"
-PIDS+=("$TESTPROM_PID")
-kube_start_api
-NS=$(ns explbudget)
-ensure_ns "$NS"; ensure_ns "$LEASE_NS"
+loop_test_start explbudget
 # a capacity far above the load: the forecast keeps the floor at minReplicas in every pass, so
 # what moves between passes is the explanation alone
 cfg='{"enabled":true,"query":"sum(rate(http_requests_total[1m]))","lookbackHours":1,"stepSeconds":5,"horizonMinutes":10,"scaleAheadMinutes":5,"capacityPerReplica":100000,"minReplicas":1,"maxReplicas":50}'
@@ -22,8 +15,7 @@ predictive_template "$cfg"
 driver_start drv --loop-interval 3600 --lease-namespace "$LEASE_NS" --lease-name explbudget \
   --lease-duration 3 --renew-deadline 2 --retry-period 0.5 --prom-url "$TESTPROM_URL" \
   --loop-explanation-writes 2
-ann() { kapi GET "$(so_path "$NS" "$1")" | $PY -c '
-import json,sys; print(json.load(sys.stdin)["metadata"].get("annotations",{}).get(sys.argv[1],""))' "$2"; }
+ann() { so_ann "$NS" "$1" "$2"; }
 CONF=ml-autoscaling.io/forecast-confidence
 pass() { # N: one pass, its "put off" log line (if any) in $putoff
   local before; before=$(wc -l <"$MLA_TMP/drv.err")

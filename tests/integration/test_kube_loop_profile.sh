@@ -2,27 +2,20 @@
 # The loop's weekly profile survives a leader change (issue 17, ninth round): the loop keeps it
 # in the ScaledObject's annotation ml-autoscaling.io/forecast-profile, and a new leader seeds its
 # first forecast from it. A week of real time cannot pass in a test, so the first leader starts
-# from a profile planted the way another leader would have written it (encoded here, in Python,
-# from the format in fc.h: also a check that the format is what it says). Leader 1 reads it
+# from a profile planted the way another leader would have written it (tests/support/
+# profile_text.py encodes it in Python from the format in fc.h: also a check that the format is
+# what it says). Leader 1 reads it
 # (its reason says "seeded"), carries it in its applies, and rewrites it once its own is a day
 # newer; it stops; leader 2's FIRST pass is seeded from what leader 1 wrote. A tenant's garbage in
 # the annotation of another ScaledObject is ignored with a log line, and crashes nothing.
 . "$(dirname "$0")/lib_kube.sh"
 . "$(dirname "$0")/lib_testprom.sh"
-PY=/usr/bin/python3
-AT=$(date -u -d 1995-07-12T16:00:00Z +%s)
-testprom_start --trace "$MLA_ROOT/tests/fixtures/traces/nasa-kennedy-1995.per-minute.csv" \
-  --trace-at "$AT" --now "$(date +%s)" || fail "testprom"
-PIDS+=("$TESTPROM_PID")
-kube_start_api
-NS=$(ns profile)
-ensure_ns "$NS"; ensure_ns "$LEASE_NS"
+loop_test_start profile
 cfg='{"enabled":true,"query":"sum(rate(http_requests_total[1m]))","lookbackHours":1,"stepSeconds":5,"horizonMinutes":10,"scaleAheadMinutes":5,"capacityPerReplica":20,"confidenceThreshold":0,"minReplicas":1,"maxReplicas":50}'
 predictive_template "$cfg"
 PROF=ml-autoscaling.io/forecast-profile
 REASON=ml-autoscaling.io/min-replicas-reason
-ann() { kapi GET "$(so_path "$NS" "$1")" | $PY -c '
-import json,sys; print(json.load(sys.stdin)["metadata"].get("annotations",{}).get(sys.argv[1],""))' "$2"; }
+ann() { so_ann "$NS" "$1" "$2"; }
 set_ann() { # NAME KEY VALUE: another client's merge patch
   local body
   body=$($PY -c 'import json,sys; print(json.dumps({"metadata":{"annotations":{sys.argv[1]:sys.argv[2]}}}))' "$2" "$3")
@@ -44,26 +37,7 @@ leader() {
 # a profile as a leader writes it: newest point 30 h ago (on the 5 s grid), the key of $cfg
 NOW=$(date +%s)
 PLANTED_T=$(( (NOW - 30 * 3600) / 5 * 5 ))
-planted=$($PY - "$cfg" "$PLANTED_T" <<'EOF'
-import base64, math, struct, sys
-cfg, t = sys.argv[1], int(sys.argv[2])
-h = 1469598103934665603
-for b in cfg.encode():
-    h = ((h ^ b) * 1099511628211) & (2**64 - 1)
-f32 = lambda x: struct.unpack("<f", struct.pack("<f", x))[0]
-v = [f32(math.log1p(60 + 40 * math.sin(i * 2 * math.pi / 24))) for i in range(168)]
-n = [12 + i % 9 for i in range(168)]
-lo, hi = min(v), max(v)
-q = [math.floor((x - lo) / (hi - lo) * 4095 + 0.5) for x in v]
-b = bytearray(struct.pack("<ff", lo, hi))
-for i in range(0, 168, 2):
-    b += bytes([q[i] >> 4, (q[i] & 15) << 4 | q[i + 1] >> 8, q[i + 1] & 255])
-for i in range(0, 168, 4):
-    w = n[i] << 18 | n[i + 1] << 12 | n[i + 2] << 6 | n[i + 3]
-    b += bytes([w >> 16, (w >> 8) & 255, w & 255])
-print("v1 %d %016x %s" % (t, h, base64.b64encode(bytes(b)).decode()))
-EOF
-)
+planted=$($PY "$MLA_ROOT/tests/support/profile_text.py" "$cfg" "$PLANTED_T")
 [ "${#planted}" -le 600 ] || fail "planted profile of ${#planted} bytes"
 
 driver_start drv1 --loop-interval 3600 --lease-namespace "$LEASE_NS" --lease-name profile \

@@ -8,14 +8,7 @@
 # pass decides again).
 . "$(dirname "$0")/lib_kube.sh"
 . "$(dirname "$0")/lib_testprom.sh"
-PY=/usr/bin/python3
-AT=$(date -u -d 1995-07-12T16:00:00Z +%s)
-testprom_start --trace "$MLA_ROOT/tests/fixtures/traces/nasa-kennedy-1995.per-minute.csv" \
-  --trace-at "$AT" --now "$(date +%s)" || fail "testprom"
-PIDS+=("$TESTPROM_PID")
-kube_start_api
-NS=$(ns risesfirst)
-ensure_ns "$NS"; ensure_ns "$LEASE_NS"
+loop_test_start risesfirst
 # a capacity far above the load: the decision is the floor, minReplicas 2, for every object
 cfg='{"enabled":true,"query":"sum(rate(http_requests_total[1m]))","lookbackHours":1,"stepSeconds":5,"horizonMinutes":10,"scaleAheadMinutes":5,"capacityPerReplica":100000,"minReplicas":2,"maxReplicas":4}'
 predictive_template "$cfg"

@@ -7,15 +7,8 @@
 . "$(dirname "$0")/lib_kube.sh"
 . "$(dirname "$0")/lib_testprom.sh"
 testapi_only "reads the test API server's request log" || exit 0
-PY=/usr/bin/python3
-AT=$(date -u -d 1995-07-12T16:00:00Z +%s)
 PLOG="$MLA_TMP/prom-queries.log"
-testprom_start --trace "$MLA_ROOT/tests/fixtures/traces/nasa-kennedy-1995.per-minute.csv" \
-  --trace-at "$AT" --now "$(date +%s)" --query-log "$PLOG" || fail "testprom"
-PIDS+=("$TESTPROM_PID")
-kube_start_api
-NS=$(ns stream)
-ensure_ns "$NS"; ensure_ns "$LEASE_NS"
+loop_test_start stream --query-log "$PLOG"
 cfg='{"enabled":true,"query":"sum(rate(http_requests_total[1m]))","lookbackHours":1,"stepSeconds":5,"horizonMinutes":10,"scaleAheadMinutes":5,"capacityPerReplica":20,"minReplicas":1,"maxReplicas":50}'
 predictive_template "$cfg"
 driver_start drv --loop-interval 3600 --lease-namespace "$LEASE_NS" --lease-name stream \
