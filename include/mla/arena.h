@@ -71,6 +71,19 @@ struct mla__req_arena {
 extern _Thread_local struct mla__req_arena mla__tl_arena;
 void *mla__arena_cjson_malloc_slow(size_t n);
 
+/* The one bump step of every arena: n bytes (and redzone more, 16-aligned) from
+ * base[*used..cap), or NULL when they do not fit. arena.c adds the ASan poisoning around it. */
+static inline void *mla__arena_bump(unsigned char *base, size_t *used, size_t cap, size_t n,
+                                    size_t redzone)
+{
+    size_t need = (n + redzone + 15u) & ~(size_t)15u;
+    if (need < n || need > cap - *used)
+        return NULL;
+    void *p = base + *used;
+    *used += need;
+    return p;
+}
+
 /* What cJSON_malloc(n) returns, as a direct call: with mla_arena_install's hooks, the calling
  * thread's request arena while it is active, else malloc; without them, cJSON_malloc itself.
  * Why: the review's tree and the decision's make a few hundred allocations per request, and
@@ -81,12 +94,9 @@ static inline void *mla_arena_cjson_malloc(size_t n)
 {
 #if !MLA__ARENA_ASAN /* with ASan every allocation gets a red zone: arena.c does it */
     struct mla__req_arena *a = &mla__tl_arena;
-    size_t need = (n + 15u) & ~(size_t)15u;
-    if (a->active && need >= n && need <= MLA__ARENA_BYTES - a->used) {
-        void *p = a->base + a->used;
-        a->used += need;
+    void *p = a->active ? mla__arena_bump(a->base, &a->used, MLA__ARENA_BYTES, n, 0) : NULL;
+    if (p)
         return p;
-    }
 #endif
     return mla__arena_cjson_malloc_slow(n);
 }

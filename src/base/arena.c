@@ -23,19 +23,16 @@
 #define ARENA_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-#define ARENA_ALIGN 16u
+#define ARENA_ALIGN 16u /* mla__arena_bump's alignment */
 #define ARENA_BLOCK (16u * 1024u)       /* growable arena: default block size */
 #define ARENA_BYTES MLA__ARENA_BYTES
 
-/* The one bump step: n bytes from base[*used..cap), or NULL when they do not fit. */
+/* The one bump step (arena.h), its red zone poisoned under ASan. */
 static void *arena_bump(unsigned char *base, size_t *used, size_t cap, size_t n)
 {
-    size_t need = (n + ARENA_REDZONE + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-    if (need < n || need > cap - *used)
-        return NULL;
-    void *p = base + *used;
-    *used += need;
-    ARENA_UNPOISON(p, n);
+    void *p = mla__arena_bump(base, used, cap, n, ARENA_REDZONE);
+    if (p)
+        ARENA_UNPOISON(p, n);
     return p;
 }
 
