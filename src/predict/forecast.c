@@ -77,20 +77,18 @@ int mla_predict_fc_forecast_seeded(const double *values, size_t n, double t0, do
     return MLA_OK;
 }
 
-bool mla_predict_profile_load(const char *stored, const char *config_text, double window_start,
-                              time_t now, struct mla_fc_profile *prof, double *newest_t,
-                              char *why, size_t whylen)
+bool mla__predict_profile_parse(const char *stored, const char *config_text,
+                                struct mla_fc_profile *prof, double *newest_t, char *why,
+                                size_t whylen)
 {
     if (!stored) {
         snprintf(why, whylen, "none stored");
         return false;
     }
-    struct mla_fc_profile p;
-    double t;
     uint64_t key;
     struct mla_err err;
     mla_err_clear(&err);
-    if (mla_fc_profile_decode(stored, &p, &t, &key, &err) != MLA_OK) {
+    if (mla_fc_profile_decode(stored, prof, newest_t, &key, &err) != MLA_OK) {
         snprintf(why, whylen, "not a profile: %s", err.msg);
         return false;
     }
@@ -99,6 +97,17 @@ bool mla_predict_profile_load(const char *stored, const char *config_text, doubl
                  (unsigned long long)key);
         return false;
     }
+    return true;
+}
+
+bool mla_predict_profile_load(const char *stored, const char *config_text, double window_start,
+                              time_t now, struct mla_fc_profile *prof, double *newest_t,
+                              char *why, size_t whylen)
+{
+    struct mla_fc_profile p;
+    double t;
+    if (!mla__predict_profile_parse(stored, config_text, &p, &t, why, whylen))
+        return false;
     if (t >= window_start) {
         snprintf(why, whylen, "its newest point (%.0f) is not older than the window's start "
                  "(%.0f)", t, window_start);

@@ -518,9 +518,7 @@ bool mla_predict_models_profile_due(struct mla_predict_models *m, const char *ns
         return false;
     struct mla_fc_profile p;
     double t;
-    uint64_t key;
-    return !stored || mla_fc_profile_decode(stored, &p, &t, &key, NULL) != MLA_OK ||
-           key != mla_fc_profile_key(config_text) ||
+    return !mla__predict_profile_parse(stored, config_text, &p, &t, NULL, 0) ||
            e->prof_t - t >= MLA_PREDICT_PROFILE_REFRESH_S;
 }
 
@@ -540,8 +538,7 @@ bool mla_predict_models_profile_text(struct mla_predict_models *m, const char *n
         return true;
     }
     if (stored && strlen(stored) < outlen &&
-        mla_fc_profile_decode(stored, &p, &t, &key, NULL) == MLA_OK &&
-        key == mla_fc_profile_key(config_text)) {
+        mla__predict_profile_parse(stored, config_text, &p, &t, NULL, 0)) {
         snprintf(out, outlen, "%s", stored);
         return true;
     }

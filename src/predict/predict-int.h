@@ -7,6 +7,9 @@
 #ifndef MLA_PREDICT_INT_H
 #define MLA_PREDICT_INT_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "mla/fc.h"
 #include "mla/predict.h"
 
@@ -19,5 +22,13 @@ void mla__predict_fc_config(int horizon_steps, double quantile, double anomaly_t
  * model result; out->observed is left NaN (the loop uses the last observed value). */
 void mla__predict_fc_reduce(const struct mla_fc_result *r, int ahead_steps,
                             struct mla_predict_forecast *out);
+
+/* A stored ml-autoscaling.io/forecast-profile written under config_text: true, *prof and
+ * *newest_t filled, when it decodes and its key is config_text's; else false and why says
+ * which (stored NULL: "none stored"; why may be NULL with whylen 0). What every reader of the stored text
+ * checks first (mla_predict_profile_load adds the window and age checks). */
+bool mla__predict_profile_parse(const char *stored, const char *config_text,
+                                struct mla_fc_profile *prof, double *newest_t, char *why,
+                                size_t whylen);
 
 #endif
