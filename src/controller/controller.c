@@ -63,7 +63,7 @@ struct mla_controller {
     long expl_per_pass, expl_left;
     unsigned long expl_deferred;
     /* Applies kept for the end of the pass, in the order they were decided: [0] the ones that
-     * only lower a count, [1] the explanation-only ones (apiside_send_later). Owned; loop pass
+     * only lower a count, [1] the explanation-only ones (apiside_keep). Owned; loop pass
      * only, like reps. */
     struct apiside_later *later[2];
     size_t nlater[2], caplater[2];
@@ -290,21 +290,21 @@ static void apiside_predict(void *ctx, struct mla_kube *kc, const cJSON *so)
     cJSON_Delete(cfg);
     char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s"
                             "?fieldManager=" MLA_PREDICT_FIELD_MANAGER "&force=true", ns, name);
+    int q = apiside_later_queue(&res);
+    if (q >= 0 && api->in_pass && api->nlater[0] + api->nlater[1] < APISIDE_KEEP_MAX) {
+        /* the reason is in the body's min-replicas-reason: the log line kept until the end of
+         * the pass need not hold it a second time (up to 512 bytes) */
+        apiside_keep(api, q, p, body,
+                     mla_xasprintf("%s/%s: minReplicaCount %d (%s, sent at the end of the pass)",
+                                   ns, name, res.min_replicas,
+                                   q ? "explanation only" : "a fall"));
+        return;
+    }
     char *done = res.skipped ? mla_xasprintf("%s/%s: %s: the loop released minReplicaCount, "
                                              "maxReplicaCount and its annotations", ns, name,
                                              res.skipped)
                              : mla_xasprintf("%s/%s: minReplicaCount %d (%s)", ns, name,
                                              res.min_replicas, res.reason);
-    int q = apiside_later_queue(&res);
-    if (q >= 0 && api->in_pass && api->nlater[0] + api->nlater[1] < APISIDE_KEEP_MAX) {
-        /* the reason is in the body's min-replicas-reason: the log line kept until the end of
-         * the pass need not hold it a second time (up to 512 bytes) */
-        free(done);
-        done = mla_xasprintf("%s/%s: minReplicaCount %d (%s, sent at the end of the pass)", ns,
-                             name, res.min_replicas, q ? "explanation only" : "a fall");
-        apiside_keep(api, q, p, body, done);
-        return;
-    }
     apiside_send(api, p, body, done);
     free(p);
     free(body);
