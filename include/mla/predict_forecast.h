@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "mla/err.h"
@@ -31,13 +32,19 @@ int mla_predict_fc_forecast_seeded(const double *values, size_t n, double t0, do
                                    double anomaly_threshold, const struct mla_fc_profile *prof,
                                    struct mla_predict_forecast *out, struct mla_err *err);
 
+/* The key a weekly profile is stored under (fc.h, mla_fc_profile_encode): what it is learnt
+ * from, c's query and step. A change of anything else in predictive-config keeps the profile. */
+uint64_t mla_predict_profile_key(const struct mla_predict_config *c);
+
 /* A stored ml-autoscaling.io/forecast-profile (fc.h, mla_fc_profile_decode) for a forecast of
- * the window that starts at window_start (Unix seconds) under the predictive-config text
- * config_text, at now. True, *prof and *newest_t (the newest point it holds) filled, when it
- * decodes, was written under config_text (its key), holds no point of the window (newest_t <
- * window_start) and is not older than MLA_PREDICT_PROFILE_MAX_AGE_S. Otherwise false and why
+ * the window that starts at window_start (Unix seconds) under the predictive-config c (parsed
+ * from the text config_text), at now. True, *prof and *newest_t (the newest point it holds)
+ * filled, when it decodes, was learnt from c's query and step (mla_predict_profile_key; or,
+ * written before that key, under exactly config_text), holds no point of the window (newest_t
+ * < window_start) and is not older than MLA_PREDICT_PROFILE_MAX_AGE_S. Otherwise false and why
  * says which (stored NULL: "none stored"); *prof untouched. Borrowed arguments. */
-bool mla_predict_profile_load(const char *stored, const char *config_text, double window_start,
+bool mla_predict_profile_load(const char *stored, const char *config_text,
+                              const struct mla_predict_config *c, double window_start,
                               time_t now, struct mla_fc_profile *prof, double *newest_t,
                               char *why, size_t whylen);
 /* Where the history query of a window starting at window_start (step apart) begins when a

@@ -3,11 +3,14 @@
  * arrived since the last one (plus a short overlap) instead of the whole lookback.
  *
  * An entry is keyed by namespace/name and remembers the predictive-config annotation it was
- * built for (the whole JSON text: query, step, lookback, horizon, quantile, anomaly threshold,
- * ...; one shared copy per distinct text). Per call (mla_predict_models_forecast):
- *   - no entry, or the config text changed, or the entry is older than its lookback: build it
- *     from one full query_range over lookbackHours (the first pass after a start or a leader
- *     change does this for every ScaledObject);
+ * last asked with (the whole JSON text; one shared copy per distinct text). Per call
+ * (mla_predict_models_forecast):
+ *   - no entry, or another query, step or lookback, or the entry is older than its lookback:
+ *     build it from one full query_range over lookbackHours (the first pass after a start or a
+ *     leader change does this for every ScaledObject). A change of anything else (target,
+ *     costs, replica bounds, hours, horizon, quantile, anomaly threshold) keeps the window and
+ *     the weekly profile: they are the same query's points, and the forecast settings are
+ *     applied to the window when it is forecast (again at once when they changed);
  *   - else query the last MLA_PREDICT_MODELS_OVERLAP grid points held and the new ones up to
  *     now (one short query_range): the window slides by the new points, and the overlap lets
  *     a sample that reached Prometheus late replace the value fetched for that instant before
@@ -82,6 +85,8 @@ struct mla_predict_models_stats {
     size_t builds;    /* windows built from a full-lookback query */
     size_t updates;   /* short queries merged into a kept window */
     size_t reused;    /* calls answered without a query (no new grid point) */
+    size_t kept;      /* windows kept across a predictive-config change that left their
+                       * query, step and lookback as they were */
     size_t oneshot;   /* full queries without keeping a window (table full) */
     size_t evicted;   /* windows dropped as idle */
     size_t queries;   /* query_range calls (chunks of a long range count once) */
@@ -141,22 +146,24 @@ enum mla_code mla_predict_models_forecast_stored(
 /* A buffer for mla_predict_models_profile_text (fc.h MLA_FC_PROFILE_TEXT_LEN + 1, and more). */
 #define MLA_PREDICT_PROFILE_TEXT_SIZE 600
 
-/* True when ns/name's entry for config_text carries a ready profile and `stored` (the
- * ScaledObject's MLA_PREDICT_ANN_PROFILE, borrowed, NULL: none) is missing, not a profile,
- * written under another config, or MLA_PREDICT_PROFILE_REFRESH_S older than it. */
+/* True when ns/name's entry for config_text (c parsed from it) carries a ready profile and
+ * `stored` (the ScaledObject's MLA_PREDICT_ANN_PROFILE, borrowed, NULL: none) is missing, not a
+ * profile, learnt from another query or step (mla_predict_profile_load), or
+ * MLA_PREDICT_PROFILE_REFRESH_S older than it. */
 bool mla_predict_models_profile_due(struct mla_predict_models *m, const char *ns,
                                     const char *name, const char *config_text,
-                                    const char *stored);
+                                    const struct mla_predict_config *c, const char *stored);
 /* What an apply of the loop carries in MLA_PREDICT_ANN_PROFILE (server-side apply removes the
  * annotation when an apply of its owner leaves it out): the profile of ns/name's entry for
  * config_text when it is ready (and the entry's profile then becomes exactly what the text
  * decodes to - a rounding of at most 1/8190 of its range - so that a leader that reads it back
- * continues bit for bit as this one would); else `stored` when it decodes under config_text
- * (kept as it is); else false (left out). m NULL: no entry. out: MLA_PREDICT_PROFILE_TEXT_SIZE
- * bytes. */
+ * continues bit for bit as this one would; it is keyed by mla_predict_profile_key); else
+ * `stored` when mla_predict_profile_load's key check takes it under c (kept as it is); else
+ * false (left out). m NULL: no entry. out: MLA_PREDICT_PROFILE_TEXT_SIZE bytes. */
 bool mla_predict_models_profile_text(struct mla_predict_models *m, const char *ns,
                                      const char *name, const char *config_text,
-                                     const char *stored, char *out, size_t outlen);
+                                     const struct mla_predict_config *c, const char *stored,
+                                     char *out, size_t outlen);
 
 
 #endif

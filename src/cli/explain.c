@@ -390,8 +390,8 @@ static int ex_explain(const struct ex_opts *o, const cJSON *so)
         struct mla_fc_profile prof;
         double prof_t = 0;
         char pwhy[256];
-        bool seed = mla_predict_profile_load(ex_str(anns, MLA_PREDICT_ANN_PROFILE), pc, start,
-                                             now, &prof, &prof_t, pwhy, sizeof pwhy);
+        bool seed = mla_predict_profile_load(ex_str(anns, MLA_PREDICT_ANN_PROFILE), pc, &c,
+                                             start, now, &prof, &prof_t, pwhy, sizeof pwhy);
         double stored_t = prof_t;
         ex = ex_history(o, &c, now,
                         seed ? mla_predict_profile_query_start(prof_t, start, c.step_seconds)

@@ -77,7 +77,19 @@ int mla_predict_fc_forecast_seeded(const double *values, size_t n, double t0, do
     return MLA_OK;
 }
 
+uint64_t mla_predict_profile_key(const struct mla_predict_config *c)
+{
+    /* What the profile is learnt from: the query's values on the step's grid. Nothing else in
+     * predictive-config (target, costs, replica bounds, hours, quantile, lookback) changes
+     * what was folded in, so a change of those keeps a week and more of learning. */
+    char *text = mla_xasprintf("v2\n%s\n%.17g", c->query ? c->query : "", c->step_seconds);
+    uint64_t key = mla_fc_profile_key(text);
+    free(text);
+    return key;
+}
+
 bool mla__predict_profile_parse(const char *stored, const char *config_text,
+                                const struct mla_predict_config *c,
                                 struct mla_fc_profile *prof, double *newest_t, char *why,
                                 size_t whylen)
 {
@@ -92,21 +104,25 @@ bool mla__predict_profile_parse(const char *stored, const char *config_text,
         snprintf(why, whylen, "not a profile: %s", err.msg);
         return false;
     }
-    if (key != mla_fc_profile_key(config_text)) {
-        snprintf(why, whylen, "written under another predictive-config (key %016llx)",
+    /* the second form: a profile written before the key was the query and step, keyed by the
+     * whole predictive-config text; taken while that text is unchanged, rewritten in the new
+     * form by the next apply */
+    if (key != mla_predict_profile_key(c) && key != mla_fc_profile_key(config_text)) {
+        snprintf(why, whylen, "learnt from another query or step (key %016llx)",
                  (unsigned long long)key);
         return false;
     }
     return true;
 }
 
-bool mla_predict_profile_load(const char *stored, const char *config_text, double window_start,
+bool mla_predict_profile_load(const char *stored, const char *config_text,
+                              const struct mla_predict_config *c, double window_start,
                               time_t now, struct mla_fc_profile *prof, double *newest_t,
                               char *why, size_t whylen)
 {
     struct mla_fc_profile p;
     double t;
-    if (!mla__predict_profile_parse(stored, config_text, &p, &t, why, whylen))
+    if (!mla__predict_profile_parse(stored, config_text, c, &p, &t, why, whylen))
         return false;
     if (t >= window_start) {
         snprintf(why, whylen, "its newest point (%.0f) is not older than the window's start "

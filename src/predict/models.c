@@ -26,7 +26,9 @@ struct pm_cfg {
 struct pm_entry {
     struct pm_entry *next; /* hash chain */
     char *key;             /* owned: "namespace/name" */
-    struct pm_cfg *config; /* shared (refs): the predictive-config text the window is for */
+    struct pm_cfg *config; /* shared (refs): the predictive-config text last asked with */
+    uint64_t pkey;         /* mla_predict_profile_key of it: the window holds that query's
+                            * points on that step (with n, the lookback) */
     float *w;              /* owned ring of n samples, the lookback window; NaN = a gap. float:
                             * 4 bytes a point, a relative rounding of 6e-8 on the input */
     size_t n, head;        /* w[head] is the oldest point, at last_t - (n - 1) * step */
@@ -37,6 +39,8 @@ struct pm_entry {
     uint64_t pass;         /* the table's pass count at the last call */
     bool have;             /* the cached forecast below is valid */
     struct mla_predict_forecast fc;
+    double fc_quantile, fc_anomaly; /* what fc was computed with: another asks again */
+    int fc_horizon, fc_ahead;
     char *why;             /* owned: why there is no forecast, when !have */
     /* The weekly profile of the points that have left the window (fc.h; 840 bytes): it seeds
      * the forecast's seasons once a week has left. A rebuild (a restart, a leader change, a
@@ -210,6 +214,14 @@ static void pm_sweep(struct mla_predict_models *m, time_t now)
         pm_metrics(m);
 }
 
+/* Whether e's window holds what c asks for: the same query on the same grid over the same
+ * lookback (what else predictive-config says is applied to the window at forecast time). */
+static bool pm_same_history(const struct pm_entry *e, const struct mla_predict_config *c)
+{
+    return e->step == c->step_seconds && e->n == mla_predict_config_window_points(c) &&
+           e->pkey == mla_predict_profile_key(c);
+}
+
 static struct pm_entry **pm_find(struct mla_predict_models *m, const char *key)
 {
     struct pm_entry **pp = &m->bucket[pm_hash(key) & (m->nbucket - 1)];
@@ -286,6 +298,10 @@ static void pm_forecast(struct pm_entry *e, const struct mla_predict_config *c, 
     struct mla_err ferr;
     mla_err_clear(&ferr);
     e->have = false;
+    e->fc_quantile = c->quantile;
+    e->fc_anomaly = c->anomaly_threshold;
+    e->fc_horizon = horizon;
+    e->fc_ahead = ahead;
     if (present == 0)
         e->why = mla_xasprintf("no history in the last %g h", c->lookback_hours);
     else if (mla_predict_fc_forecast_seeded(v, e->n, e->last_t - (double)(e->n - 1) * e->step,
@@ -316,11 +332,11 @@ static void pm_answer(const struct pm_entry *e, struct mla_predict_forecast *out
  * wrote it would have). False (nothing changed) when it is not taken; a text that was there is
  * logged with the reason. */
 static bool pm_restore(const char *key, const char *stored, const char *config_text,
-                       double start, double step, time_t now, struct mla_fc_profile *prof,
-                       double *prof_t, double *qstart)
+                       const struct mla_predict_config *c, double start, double step,
+                       time_t now, struct mla_fc_profile *prof, double *prof_t, double *qstart)
 {
     char why[256];
-    if (!mla_predict_profile_load(stored, config_text, start, now, prof, prof_t, why,
+    if (!mla_predict_profile_load(stored, config_text, c, start, now, prof, prof_t, why,
                                   sizeof why)) {
         if (stored)
             mla_log(MLA_LOG_INFO, "predict", "%s: stored " MLA_PREDICT_ANN_PROFILE " ignored, "
@@ -345,7 +361,7 @@ static enum mla_code pm_build(struct mla_predict_models *m, const struct mla_pro
     double start = end - span * step, qstart = start;
     struct mla_fc_profile prof;
     double prof_t = 0;
-    bool restored = pm_restore(key, stored, config_text, start, step, now, &prof, &prof_t,
+    bool restored = pm_restore(key, stored, config_text, c, start, step, now, &prof, &prof_t,
                                &qstart);
     if (!restored)
         mla_fc_profile_init(&prof);
@@ -378,6 +394,7 @@ static enum mla_code pm_build(struct mla_predict_models *m, const struct mla_pro
         struct pm_entry *e = mla_xcalloc(1, sizeof *e);
         e->key = mla_xstrdup(key);
         e->config = pm_cfg_ref(m, config_text);
+        e->pkey = mla_predict_profile_key(c);
         e->n = (size_t)span + 1;
         m->points += e->n;
         e->w = mla_xmalloc(e->n * sizeof *e->w);
@@ -468,7 +485,19 @@ enum mla_code mla_predict_models_forecast_stored(
     struct pm_entry *e = *pp;
     if (e && e->pass == m->pass)
         m->pass++;
-    /* a changed config, or a gap as long as the window: the window describes other data */
+    if (e && strcmp(e->config->text, config_text) != 0 && pm_same_history(e, c)) {
+        /* a new target, cost, replica bound, hours or forecast setting: the window and the
+         * weekly profile hold the same query's points (at 10,000 ScaledObjects a policy edit
+         * would otherwise fetch every lookback again and drop a week and more of learning) */
+        struct pm_cfg *nc = pm_cfg_ref(m, config_text);
+        pm_cfg_unref(m, e->config);
+        e->config = nc;
+        m->st.kept++;
+        mla_log(MLA_LOG_INFO, "predict", "%s: predictive-config changed but not its query, step "
+                "or lookback: the window and the weekly profile are kept", key);
+    }
+    /* another query, step or lookback, or a gap as long as the window: the window describes
+     * other data */
     if (e && (strcmp(e->config->text, config_text) != 0 || end < e->last_t ||
               end - e->last_t > c->lookback_hours * 3600)) {
         *pp = e->next;
@@ -484,6 +513,9 @@ enum mla_code mla_predict_models_forecast_stored(
         e->used = now;
         e->pass = m->pass;
         m->st.reused++;
+        if (e->fc_quantile != c->quantile || e->fc_anomaly != c->anomaly_threshold ||
+            e->fc_horizon != horizon || e->fc_ahead != ahead)
+            pm_forecast(e, c, horizon, ahead); /* the window as it is, no query */
         pm_answer(e, out, have, why, whylen);
     } else {
         rc = pm_update(m, prom, e, c, end, now, horizon, ahead, err);
@@ -511,34 +543,34 @@ static struct pm_entry *pm_profile_entry(struct mla_predict_models *m, const cha
 
 bool mla_predict_models_profile_due(struct mla_predict_models *m, const char *ns,
                                     const char *name, const char *config_text,
-                                    const char *stored)
+                                    const struct mla_predict_config *c, const char *stored)
 {
     struct pm_entry *e = pm_profile_entry(m, ns, name, config_text);
     if (!e)
         return false;
     struct mla_fc_profile p;
     double t;
-    return !mla__predict_profile_parse(stored, config_text, &p, &t, NULL, 0) ||
+    return !mla__predict_profile_parse(stored, config_text, c, &p, &t, NULL, 0) ||
            e->prof_t - t >= MLA_PREDICT_PROFILE_REFRESH_S;
 }
 
 bool mla_predict_models_profile_text(struct mla_predict_models *m, const char *ns,
                                      const char *name, const char *config_text,
-                                     const char *stored, char *out, size_t outlen)
+                                     const struct mla_predict_config *c, const char *stored,
+                                     char *out, size_t outlen)
 {
     struct pm_entry *e = pm_profile_entry(m, ns, name, config_text);
     struct mla_fc_profile p;
     double t;
     uint64_t key;
-    if (e && mla_fc_profile_encode(&e->prof, e->prof_t, mla_fc_profile_key(config_text), out,
-                                   outlen, NULL) == MLA_OK) {
+    if (e && mla_fc_profile_encode(&e->prof, e->prof_t, e->pkey, out, outlen, NULL) == MLA_OK) {
         /* carry what was written: a leader that reads it back then holds the same profile */
         if (mla_fc_profile_decode(out, &p, &t, &key, NULL) == MLA_OK)
             e->prof = p;
         return true;
     }
     if (stored && strlen(stored) < outlen &&
-        mla__predict_profile_parse(stored, config_text, &p, &t, NULL, 0)) {
+        mla__predict_profile_parse(stored, config_text, c, &p, &t, NULL, 0)) {
         snprintf(out, outlen, "%s", stored);
         return true;
     }

@@ -23,11 +23,13 @@ void mla__predict_fc_config(int horizon_steps, double quantile, double anomaly_t
 void mla__predict_fc_reduce(const struct mla_fc_result *r, int ahead_steps,
                             struct mla_predict_forecast *out);
 
-/* A stored ml-autoscaling.io/forecast-profile written under config_text: true, *prof and
- * *newest_t filled, when it decodes and its key is config_text's; else false and why says
- * which (stored NULL: "none stored"; why may be NULL with whylen 0). What every reader of the stored text
+/* A stored ml-autoscaling.io/forecast-profile learnt under c (config_text is c's text): true,
+ * *prof and *newest_t filled, when it decodes and its key is c's (mla_predict_profile_key) or,
+ * written before that key, config_text's whole text; else false and why says which (stored
+ * NULL: "none stored"; why may be NULL with whylen 0). What every reader of the stored text
  * checks first (mla_predict_profile_load adds the window and age checks). */
 bool mla__predict_profile_parse(const char *stored, const char *config_text,
+                                const struct mla_predict_config *c,
                                 struct mla_fc_profile *prof, double *newest_t, char *why,
                                 size_t whylen);
 

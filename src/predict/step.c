@@ -310,13 +310,13 @@ enum mla_code mla_predict_step(const struct mla_predict_env *env, const cJSON *s
     bool counts = r.changed || r.max_changed || !owned;
     /* a stored profile missing or a day behind is refreshed like an explanation: under the
      * pass's budget, and never ahead of a count */
-    bool prof_due = env->models && mla_predict_models_profile_due(env->models, ns, name, json,
+    bool prof_due = env->models && mla_predict_models_profile_due(env->models, ns, name, json, &c,
                                                                   stored_prof);
     r.explanation_only = !counts && (explanation_changed(annotations, &r) || prof_due);
     *apply_out = NULL;
     if (counts || r.explanation_only) {
         char prof[MLA_PREDICT_PROFILE_TEXT_SIZE];
-        bool have_prof = mla_predict_models_profile_text(env->models, ns, name, json,
+        bool have_prof = mla_predict_models_profile_text(env->models, ns, name, json, &c,
                                                          stored_prof, prof, sizeof prof);
         *apply_out = step_apply_config(ns, name, annotations, &r, now,
                                        have_prof ? prof : NULL);

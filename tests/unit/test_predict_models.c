@@ -104,6 +104,25 @@ static struct mla_predict_models *table(size_t max, double idle, struct fake *f)
 
 static const struct mla_prom_opts prom = {.base_url = "http://127.0.0.1:1"};
 
+/* mla_predict_models_profile_due / _text for shop/name under the config text cfg. */
+static bool due(struct mla_predict_models *m, const char *name, const char *cfg,
+                const char *stored)
+{
+    struct mla_predict_config c = parse(cfg);
+    bool r = mla_predict_models_profile_due(m, "shop", name, cfg, &c, stored);
+    mla_predict_config_fini(&c);
+    return r;
+}
+
+static bool text_of(struct mla_predict_models *m, const char *name, const char *cfg,
+                    const char *stored, char *out, size_t outlen)
+{
+    struct mla_predict_config c = parse(cfg);
+    bool r = mla_predict_models_profile_text(m, "shop", name, cfg, &c, stored, out, outlen);
+    mla_predict_config_fini(&c);
+    return r;
+}
+
 /* One call for ns/name at now; asserts a forecast came out. */
 static struct mla_predict_forecast call(struct mla_predict_models *m, const char *name,
                                         const char *text, time_t now)
@@ -566,22 +585,27 @@ static struct mla_predict_forecast call_stored(struct mla_predict_models *m, con
     return fc;
 }
 
-/* A table whose "web" entry carries a ready profile (a week and more has left its window), at
- * *now; its text in `text`. */
-static struct mla_predict_models *carried(struct fake *f, time_t *now, char *text)
+/* A table whose "web" entry carries a ready profile (a week and more has left its window) under
+ * the config text cfg, at *now; its text in `text`. */
+static struct mla_predict_models *carried_under(struct fake *f, const char *cfg, time_t *now,
+                                               char *text)
 {
     struct mla_predict_models *m = table(10, 1e9, f);
     *now = NOW0;
-    call(m, "web", cfg_a, *now);
+    call(m, "web", cfg, *now);
     for (int k = 1; k <= 4; k++) {
         *now += 47 * 3600;
-        cr_assert_eq(call(m, "web", cfg_a, *now).seeded, k == 4);
+        cr_assert_eq(call(m, "web", cfg, *now).seeded, k == 4);
     }
-    cr_assert(mla_predict_models_profile_due(m, "shop", "web", cfg_a, NULL), "none stored");
-    cr_assert(mla_predict_models_profile_text(m, "shop", "web", cfg_a, NULL, text,
-                                              MLA_PREDICT_PROFILE_TEXT_SIZE));
+    cr_assert(due(m, "web", cfg, NULL), "none stored");
+    cr_assert(text_of(m, "web", cfg, NULL, text, MLA_PREDICT_PROFILE_TEXT_SIZE));
     cr_assert_eq(strlen(text), 547, "%s", text);
     return m;
+}
+
+static struct mla_predict_models *carried(struct fake *f, time_t *now, char *text)
+{
+    return carried_under(f, cfg_a, now, text);
 }
 
 Test(predict_models, a_new_leader_continues_from_the_stored_profile_bit_for_bit)
@@ -590,8 +614,8 @@ Test(predict_models, a_new_leader_continues_from_the_stored_profile_bit_for_bit)
     time_t now;
     char text[MLA_PREDICT_PROFILE_TEXT_SIZE], again[MLA_PREDICT_PROFILE_TEXT_SIZE];
     struct mla_predict_models *a = carried(&f, &now, text);
-    cr_assert(!mla_predict_models_profile_due(a, "shop", "web", cfg_a, text), "just stored");
-    cr_assert(!mla_predict_models_profile_due(a, "shop", "api", cfg_a, NULL), "no entry");
+    cr_assert(!due(a, "web", cfg_a, text), "just stored");
+    cr_assert(!due(a, "api", cfg_a, NULL), "no entry");
     /* the old leader's next pass, and the new leader's first one at the same time */
     struct mla_predict_models *b = table(10, 1e9, &f);
     for (int k = 1; k <= 6; k++) {
@@ -608,8 +632,8 @@ Test(predict_models, a_new_leader_continues_from_the_stored_profile_bit_for_bit)
         same_forecast(sb, sa, "rebuilt from the stored profile vs carried");
         cr_assert(sb.seeded && sa.seeded);
     }
-    cr_assert(mla_predict_models_profile_text(a, "shop", "web", cfg_a, NULL, text, sizeof text));
-    cr_assert(mla_predict_models_profile_text(b, "shop", "web", cfg_a, NULL, again,
+    cr_assert(text_of(a, "web", cfg_a, NULL, text, sizeof text));
+    cr_assert(text_of(b, "web", cfg_a, NULL, again,
                                               sizeof again));
     cr_assert_str_eq(again, text, "both leaders would write the same text");
     mla_predict_models_destroy(a);
@@ -639,8 +663,7 @@ Test(predict_models, a_stored_profile_that_does_not_fit_is_not_taken)
         cr_assert(!call_stored(b, "web", cases[i].cfg, cases[i].stored, cases[i].at).seeded,
                   "%s: taken", cases[i].what);
         /* and an apply does not carry it on */
-        cr_assert(!mla_predict_models_profile_text(b, "shop", "web", cases[i].cfg,
-                                                   i < 3 ? cases[i].stored : "v1 x", out,
+        cr_assert(!text_of(b, "web", cases[i].cfg, i < 3 ? cases[i].stored : "v1 x", out,
                                                    sizeof out), "%s: carried", cases[i].what);
         mla_predict_models_destroy(b);
     }
@@ -677,8 +700,109 @@ Test(predict_models, the_one_shot_forecast_uses_the_stored_profile_read_only)
     cr_assert(!plain.seeded && fabs(plain.peak_point - sa.peak_point) > 1e-4 * sa.peak_point,
               "without the profile the forecast differs: the comparison above means something");
     /* nothing kept: the apply carries the stored text as it is */
-    cr_assert(!mla_predict_models_profile_due(full, "shop", "web", cfg_a, NULL));
-    cr_assert(mla_predict_models_profile_text(full, "shop", "web", cfg_a, text, out, sizeof out));
+    cr_assert(!due(full, "web", cfg_a, NULL));
+    cr_assert(text_of(full, "web", cfg_a, text, out, sizeof out));
     cr_assert_str_eq(out, text);
     mla_predict_models_destroy(full);
+}
+
+/* ---- issue 14: a policy edit costs no history query and keeps the weekly profile ---- */
+
+/* cfg_a with another target, cost cap and replica bound: the same query, step and lookback */
+static const char *cfg_a_target =
+    "{\"enabled\":true,\"query\":\"sum(rate(x[5m]))\",\"lookbackHours\":48,\"stepSeconds\":300,"
+    "\"capacityPerReplica\":25,\"maxHourlyCost\":40,\"replicaHourlyCost\":2.5,"
+    "\"maxReplicas\":9}";
+/* cfg_a with another quantile and anomaly threshold */
+static const char *cfg_a_quantile =
+    "{\"enabled\":true,\"query\":\"sum(rate(x[5m]))\",\"lookbackHours\":48,\"stepSeconds\":300,"
+    "\"capacityPerReplica\":10,\"quantile\":0.97,\"anomalyThreshold\":2.5}";
+/* cfg_a with a longer lookback */
+static const char *cfg_a_lookback =
+    "{\"enabled\":true,\"query\":\"sum(rate(x[5m]))\",\"lookbackHours\":72,\"stepSeconds\":300,"
+    "\"capacityPerReplica\":10}";
+
+Test(predict_models, a_config_edit_that_keeps_query_step_and_lookback_keeps_window_and_profile)
+{
+    struct fake f = {.weekly = true};
+    time_t now;
+    char text[MLA_PREDICT_PROFILE_TEXT_SIZE], t2[MLA_PREDICT_PROFILE_TEXT_SIZE];
+    struct mla_predict_models *a = carried(&f, &now, text);
+    struct mla_predict_models *b = carried(&f, &now, text);
+    struct mla_predict_models_stats st;
+    mla_predict_models_stats(b, &st);
+    size_t builds = st.builds, samples = st.samples;
+
+    /* the next grid point: a under the old text, b under the edited one */
+    now += 300;
+    struct mla_predict_forecast sa = call(a, "web", cfg_a, now);
+    struct mla_predict_forecast sb = call(b, "web", cfg_a_target, now);
+    mla_predict_models_stats(b, &st);
+    cr_assert_eq(st.builds, builds, "the edit rebuilt the window");
+    cr_assert_eq(st.kept, 1);
+    cr_assert_lt(st.samples - samples, 50, "the whole lookback fetched again: %zu points",
+                 st.samples - samples);
+    cr_assert(sb.seeded, "the weekly profile was dropped");
+    same_forecast(sb, sa, "the load forecast does not depend on the target");
+    /* the quantile and anomaly threshold apply to the kept window at once, without a query */
+    int calls = f.calls;
+    struct mla_predict_forecast sq = call(b, "web", cfg_a_quantile, now);
+    cr_assert_eq(f.calls, calls, "a forecast setting fetched history");
+    time_t qnow;
+    char qtext[MLA_PREDICT_PROFILE_TEXT_SIZE];
+    struct mla_predict_models *q = carried_under(&f, cfg_a_quantile, &qnow, qtext);
+    cr_assert_eq(qnow + 300, now);
+    struct mla_predict_forecast want = call(q, "web", cfg_a_quantile, now);
+    same_forecast(sq, want, "kept window under the new quantile vs built under it");
+    cr_assert(fabs(sq.peak_upper - sa.peak_upper) > 1e-6 * sa.peak_upper,
+              "the quantile changed nothing: the comparison above means nothing");
+
+    /* what the next apply stores is the same profile, under a key the edit leaves alone */
+    cr_assert(text_of(a, "web", cfg_a, NULL, text, sizeof text));
+    cr_assert(text_of(b, "web", cfg_a_quantile, NULL, t2, sizeof t2));
+    cr_assert_str_eq(t2, text);
+
+    /* another lookback is another window: built again */
+    samples = st.samples;
+    call(b, "web", cfg_a_lookback, now);
+    mla_predict_models_stats(b, &st);
+    cr_assert_eq(st.builds, builds + 1);
+    cr_assert_eq(st.samples - samples, 72 * 12 + 1, "the whole new lookback");
+    mla_predict_models_destroy(a);
+    mla_predict_models_destroy(b);
+    mla_predict_models_destroy(q);
+}
+
+Test(predict_models, a_stored_profile_is_taken_after_an_edit_of_the_target)
+{
+    struct fake f = {.weekly = true};
+    time_t now;
+    char text[MLA_PREDICT_PROFILE_TEXT_SIZE], legacy[MLA_PREDICT_PROFILE_TEXT_SIZE];
+    struct mla_predict_models *a = carried(&f, &now, text);
+    mla_predict_models_destroy(a);
+    /* a new leader after the policy's target changed */
+    struct mla_predict_models *b = table(10, 1e9, &f);
+    cr_assert(call_stored(b, "web", cfg_a_target, text, now + 300).seeded, "not taken");
+    mla_predict_models_destroy(b);
+    /* another query is another series: not taken (a_stored_profile_that_does_not_fit_...) */
+    b = table(10, 1e9, &f);
+    cr_assert(!call_stored(b, "web", cfg_b, text, now + 300).seeded);
+    mla_predict_models_destroy(b);
+
+    /* a profile written before the key was the query and step: keyed by the whole text, taken
+     * while that text is unchanged */
+    struct mla_fc_profile p;
+    double t;
+    uint64_t key;
+    cr_assert_eq(mla_fc_profile_decode(text, &p, &t, &key, NULL), MLA_OK);
+    cr_assert_neq(key, mla_fc_profile_key(cfg_a), "the key is still the whole text");
+    cr_assert_eq(mla_fc_profile_encode(&p, t, mla_fc_profile_key(cfg_a), legacy, sizeof legacy,
+                                       NULL), MLA_OK);
+    b = table(10, 1e9, &f);
+    cr_assert(call_stored(b, "web", cfg_a, legacy, now + 300).seeded, "the old form not taken");
+    mla_predict_models_destroy(b);
+    b = table(10, 1e9, &f);
+    cr_assert(!call_stored(b, "web", cfg_a_target, legacy, now + 300).seeded,
+              "the old form taken under another text");
+    mla_predict_models_destroy(b);
 }

@@ -390,8 +390,12 @@ Test(predict_step, the_stored_weekly_profile_is_read_carried_and_repaired, .init
     }
     char stored[MLA_PREDICT_PROFILE_TEXT_SIZE];
     double window_start = WED_NOON - 48 * 3600.0;
-    cr_assert_eq(mla_fc_profile_encode(&p, window_start - 300, mla_fc_profile_key(cfg), stored,
-                                       sizeof stored, NULL), MLA_OK);
+    struct mla_predict_config c;
+    mla_predict_config_init(&c);
+    cr_assert_eq(mla_predict_config_parse(cfg, &c, NULL), MLA_OK);
+    cr_assert_eq(mla_fc_profile_encode(&p, window_start - 300, mla_predict_profile_key(&c),
+                                       stored, sizeof stored, NULL), MLA_OK);
+    mla_predict_config_fini(&c);
     struct mla_predict_models *m = NULL;
     cr_assert_eq(mla_predict_models_create(4, 600, &m, NULL), MLA_OK);
     mla_predict_models_set_fetch(m, fx_sine_fetch, NULL);
