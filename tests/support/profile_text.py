@@ -3,13 +3,22 @@ it, encoded here independently of the C codec from the format in include/mla/fc.
 (src/forecast/profile_codec.c): a check that the format is what it says, and a way for tests
 and benchmarks to plant one. Usage: profile_text.py CONFIG_TEXT NEWEST_UNIX_S
 The profile: a daily sine around 60 per step (log1p), counts 12-20 (all 168 hours present)."""
-import base64, math, struct, sys
+import base64, json, math, struct, sys
+
+
+def profile_key(cfg):
+    """FNV-1a of what the profile is learnt from, the config's query and step
+    (mla_predict_profile_key)."""
+    d = json.loads(cfg)
+    ident = "v2\n%s\n%.17g" % (d.get("query") or "", float(d.get("stepSeconds", 300)))
+    h = 1469598103934665603
+    for b in ident.encode():
+        h = ((h ^ b) * 1099511628211) & (2**64 - 1)
+    return h
 
 
 def profile_text(cfg, t):
-    h = 1469598103934665603  # FNV-1a of the predictive-config text
-    for b in cfg.encode():
-        h = ((h ^ b) * 1099511628211) & (2**64 - 1)
+    h = profile_key(cfg)
     f32 = lambda x: struct.unpack("<f", struct.pack("<f", x))[0]
     v = [f32(math.log1p(60 + 40 * math.sin(i * 2 * math.pi / 24))) for i in range(168)]
     n = [12 + i % 9 for i in range(168)]
