@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http-int.h"
 #include "mla/review.h"
 #include "mla/arena.h"
 #include "mla/buf.h"
@@ -99,6 +100,7 @@ struct http_conn {
     enum http_route route;
     bool active, responded, adm_counted;
     struct timespec t0;
+    struct mla__http_tlsio tio; /* the session's transport (tlsio.c) */
 };
 
 static double http_since(const struct timespec *t0)
@@ -332,6 +334,9 @@ static enum MHD_Result http_reply(struct MHD_Connection *c, struct http_conn *hc
     if (code == 405)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
                                 hc->route == R_MUTATE ? "POST" : "GET, HEAD");
+    /* an admission answer: MHD sends its header and body records next, one after the other */
+    if (hc->route == R_MUTATE && code == 200 && len > 0)
+        mla__http_tlsio_hold(&hc->tio);
     enum MHD_Result ret = MHD_queue_response(c, code, resp);
     MHD_destroy_response(resp);
     if (ret == MHD_YES) {
@@ -735,6 +740,7 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!hc || !hc->active)
         return;
     hc->active = false;
+    mla__http_tlsio_flush(&hc->tio);
     if (hc->adm_counted) {
         mla_metric_add(s->m.adm_in_flight, -1);
         hc->adm_counted = false;
@@ -751,18 +757,26 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 static void http_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                              enum MHD_ConnectionNotificationCode toe)
 {
-    (void)c;
     struct mla_http_server *s = cls;
+    const union MHD_ConnectionInfo *tls =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         atomic_fetch_add(&s->open_conns, 1);
         struct http_conn *hc = mla_xcalloc(1, sizeof *hc);
         hc->srv = s;
         mla_buf_init(&hc->body, s->o.max_body);
         mla_buf_init(&hc->out, HTTP_OUT_CAP);
+        if (tls && tls->tls_session && fd)
+            mla__http_tlsio_attach(&hc->tio, (gnutls_session_t)tls->tls_session,
+                                   fd->connect_fd);
         *socket_context = hc;
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         struct http_conn *hc = *socket_context;
         atomic_fetch_sub(&s->open_conns, 1);
+        if (hc && tls && tls->tls_session && fd) /* hc->tio goes with hc */
+            mla__http_tlsio_detach((gnutls_session_t)tls->tls_session, fd->connect_fd);
         if (hc) {
             mla_buf_fini(&hc->body);
             mla_buf_fini(&hc->out);
