@@ -1,8 +1,10 @@
 /* http/http-int.h - what server.c and tlsio.c share inside the http module: a connection's TLS
  * transport (tlsio.c says why it exists).
  *
- * Ownership: the caller owns the struct (server.c keeps it in the connection's context) and
- * detaches it before freeing it (MHD's NOTIFY_CLOSED comes before it deinitialises the session).
+ * Ownership: the caller owns the struct (server.c keeps it in the connection's context) and frees
+ * it at MHD's NOTIFY_CLOSED: MHD 0.9.75 deinitialises the session just before that callback (or,
+ * when a connection fails to start, just after it) and does no I/O on it in between; the
+ * session must not be touched there (daemon.c, MHD_cleanup_connections).
  * Threading: a connection is served by one MHD thread; nothing here is shared between threads.
  */
 #ifndef MLA_HTTP_INT_H
@@ -36,8 +38,5 @@ void mla__http_tlsio_attach(struct mla__http_tlsio *t, gnutls_session_t session,
 void mla__http_tlsio_hold(struct mla__http_tlsio *t);
 /* Sends what is still kept back, if anything (a header whose body did not follow). */
 void mla__http_tlsio_flush(struct mla__http_tlsio *t);
-/* Back to plain recv()/sendmsg() on fd, t no longer used (bytes it still held are dropped: the
- * connection is closing). */
-void mla__http_tlsio_detach(gnutls_session_t session, int fd);
 
 #endif

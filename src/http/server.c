@@ -758,16 +758,17 @@ static void http_conn_notify(void *cls, struct MHD_Connection *c, void **socket_
                              enum MHD_ConnectionNotificationCode toe)
 {
     struct mla_http_server *s = cls;
-    const union MHD_ConnectionInfo *tls =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-    const union MHD_ConnectionInfo *fd =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         atomic_fetch_add(&s->open_conns, 1);
         struct http_conn *hc = mla_xcalloc(1, sizeof *hc);
         hc->srv = s;
         mla_buf_init(&hc->body, s->o.max_body);
         mla_buf_init(&hc->out, HTTP_OUT_CAP);
+        /* not at NOTIFY_CLOSED: the session is gone by then (http-int.h) */
+        const union MHD_ConnectionInfo *tls =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         if (tls && tls->tls_session && fd)
             mla__http_tlsio_attach(&hc->tio, (gnutls_session_t)tls->tls_session,
                                    fd->connect_fd);
@@ -775,8 +776,6 @@ static void http_conn_notify(void *cls, struct MHD_Connection *c, void **socket_
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         struct http_conn *hc = *socket_context;
         atomic_fetch_sub(&s->open_conns, 1);
-        if (hc && tls && tls->tls_session && fd) /* hc->tio goes with hc */
-            mla__http_tlsio_detach((gnutls_session_t)tls->tls_session, fd->connect_fd);
         if (hc) {
             mla_buf_fini(&hc->body);
             mla_buf_fini(&hc->out);

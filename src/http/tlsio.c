@@ -154,27 +154,3 @@ void mla__http_tlsio_flush(struct mla__http_tlsio *t)
     }
     t->held = 0;
 }
-
-static ssize_t tio_plain_pull(gnutls_transport_ptr_t p, void *data, size_t size)
-{
-    return recv((int)(intptr_t)p, data, size, 0);
-}
-
-static int tio_plain_pull_timeout(gnutls_transport_ptr_t p, unsigned int ms)
-{
-    return tio_poll((int)(intptr_t)p, ms);
-}
-
-static ssize_t tio_plain_push(gnutls_transport_ptr_t p, const giovec_t *iov, int iovcnt)
-{
-    struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
-    return sendmsg((int)(intptr_t)p, &msg, MSG_NOSIGNAL);
-}
-
-void mla__http_tlsio_detach(gnutls_session_t session, int fd)
-{
-    gnutls_transport_set_ptr(session, (gnutls_transport_ptr_t)(intptr_t)fd);
-    gnutls_transport_set_pull_function(session, tio_plain_pull);
-    gnutls_transport_set_pull_timeout_function(session, tio_plain_pull_timeout);
-    gnutls_transport_set_vec_push_function(session, tio_plain_push);
-}
