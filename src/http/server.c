@@ -350,10 +350,11 @@ static enum MHD_Result http_reply(struct MHD_Connection *c, struct http_conn *hc
     if (code == 405)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
                                 hc->route == R_MUTATE ? "POST" : "GET, HEAD");
-    if (answer) /* MHD sends its header and body records next, one after the other */
-        mla__http_tlsio_hold(&hc->tio);
     enum MHD_Result ret = MHD_queue_response(c, code, resp);
     MHD_destroy_response(resp);
+    /* MHD sends the header and body records after the handler returns, one after the other */
+    if (ret == MHD_YES && answer)
+        mla__http_tlsio_hold(&hc->tio);
     if (ret == MHD_YES) {
         hc->responded = true;
         http_count(hc->srv, hc->route, code);
