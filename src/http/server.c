@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http-int.h"
 #include "mla/review.h"
 #include "mla/arena.h"
 #include "mla/buf.h"
@@ -99,6 +100,7 @@ struct http_conn {
     enum http_route route;
     bool active, responded, adm_counted;
     struct timespec t0;
+    struct mla__http_tlsio tio; /* the session's transport (tlsio.c) */
 };
 
 static double http_since(const struct timespec *t0)
@@ -320,12 +322,28 @@ static void http_count(struct mla_http_server *s, enum http_route r, unsigned co
 
 /* ---- responses ---- */
 
+/* MHD's content reader for an admission answer: the connection's out buffer. */
+static ssize_t http_answer_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    const struct http_conn *hc = cls;
+    size_t k = hc->out.len - (size_t)pos < max ? hc->out.len - (size_t)pos : max;
+    memcpy(buf, hc->out.data + pos, k);
+    return (ssize_t)k;
+}
+
 static enum MHD_Result http_reply(struct MHD_Connection *c, struct http_conn *hc, unsigned code,
                                   const char *ctype, const char *body, size_t len)
 {
-    /* The body is always hc->out or a literal: both outlive the response (see DESIGN). */
+    /* An admission answer (always hc->out) is a reader response, one block of its length: MHD
+     * 0.9.75 then pushes its header (TCP_NODELAY, set once per connection) instead of corking
+     * the socket under it, which costs a setsockopt() to push each answer after (mhd_send.c,
+     * pre_send_setopt/post_send_setopt; a syscall is about 1.3 us here). With the transport
+     * keeping the header record back (tlsio.c), the answer leaves in one sendmsg(). Any other
+     * body is hc->out or a literal: both outlive the response (see DESIGN). */
+    bool answer = hc->route == R_MUTATE && code == 200 && len > 0 && body == hc->out.data;
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
+        answer ? MHD_create_response_from_callback(len, len, http_answer_reader, hc, NULL)
+               : MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
@@ -334,6 +352,9 @@ static enum MHD_Result http_reply(struct MHD_Connection *c, struct http_conn *hc
                                 hc->route == R_MUTATE ? "POST" : "GET, HEAD");
     enum MHD_Result ret = MHD_queue_response(c, code, resp);
     MHD_destroy_response(resp);
+    /* MHD sends the header and body records after the handler returns, one after the other */
+    if (ret == MHD_YES && answer)
+        mla__http_tlsio_hold(&hc->tio);
     if (ret == MHD_YES) {
         hc->responded = true;
         http_count(hc->srv, hc->route, code);
@@ -735,6 +756,7 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!hc || !hc->active)
         return;
     hc->active = false;
+    mla__http_tlsio_flush(&hc->tio);
     if (hc->adm_counted) {
         mla_metric_add(s->m.adm_in_flight, -1);
         hc->adm_counted = false;
@@ -751,7 +773,6 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 static void http_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                              enum MHD_ConnectionNotificationCode toe)
 {
-    (void)c;
     struct mla_http_server *s = cls;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         atomic_fetch_add(&s->open_conns, 1);
@@ -759,6 +780,14 @@ static void http_conn_notify(void *cls, struct MHD_Connection *c, void **socket_
         hc->srv = s;
         mla_buf_init(&hc->body, s->o.max_body);
         mla_buf_init(&hc->out, HTTP_OUT_CAP);
+        /* not at NOTIFY_CLOSED: the session is gone by then (http-int.h) */
+        const union MHD_ConnectionInfo *tls =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (tls && tls->tls_session && fd)
+            mla__http_tlsio_attach(&hc->tio, (gnutls_session_t)tls->tls_session,
+                                   fd->connect_fd);
         *socket_context = hc;
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         struct http_conn *hc = *socket_context;
