@@ -91,3 +91,71 @@ Test(ratelimit, set_qps_changes_the_rate)
     cr_assert(now_s() - t0 < 0.5);
     mla_ratelimit_fini(&rl);
 }
+
+/* try: a token only when more than `keep` are free now, never a sleep. */
+Test(ratelimit, try_takes_only_a_spare_token)
+{
+    struct mla_ratelimit rl;
+    mla_ratelimit_init(&rl, 1, 3); /* 1/s: no refill worth a token within the test */
+    double t0 = now_s();
+    cr_assert(mla_ratelimit_try(&rl, 1));
+    cr_assert(mla_ratelimit_try(&rl, 1));
+    /* one token left, kept for a waiting caller */
+    cr_assert_not(mla_ratelimit_try(&rl, 1));
+    cr_assert(mla_ratelimit_try(&rl, 0));
+    cr_assert_not(mla_ratelimit_try(&rl, 0));
+    cr_assert(now_s() - t0 < 0.5, "try slept");
+    cr_assert_eq(mla_ratelimit_waited(&rl), 0);
+    mla_ratelimit_fini(&rl);
+    cr_assert(mla_ratelimit_try(NULL, 1));
+    mla_ratelimit_init(&rl, 0, 1); /* unlimited */
+    cr_assert(mla_ratelimit_try(&rl, 5));
+    mla_ratelimit_fini(&rl);
+}
+
+struct idle_rec {
+    int calls;
+    double until_s, at_s;
+};
+
+static void idle_note(void *ctx, double until_s)
+{
+    struct idle_rec *r = ctx;
+    r->calls++;
+    r->until_s = until_s;
+    r->at_s = mla_ratelimit_now();
+}
+
+static void idle_overrun(void *ctx, double until_s)
+{
+    idle_note(ctx, until_s);
+    while (mla_ratelimit_now() < until_s + 0.1)
+        ;
+}
+
+/* The idle hook runs only when the caller must wait, with the instant its token is due; the
+ * wait then ends at that instant (not later), and an overrunning hook adds no sleep. */
+Test(ratelimit, idle_work_uses_the_wait)
+{
+    struct mla_ratelimit rl;
+    struct idle_rec r = {0};
+    mla_ratelimit_init(&rl, 5, 1); /* one token, then one every 0.2 s */
+    mla_ratelimit_set_idle(&rl, idle_note, &r);
+    mla_ratelimit_wait(&rl);
+    cr_assert_eq(r.calls, 0, "idle work ran though the token was there");
+    double t0 = mla_ratelimit_now();
+    mla_ratelimit_wait(&rl);
+    double t1 = mla_ratelimit_now();
+    cr_assert_eq(r.calls, 1);
+    cr_assert(r.until_s > t0 + 0.15 && r.until_s < t0 + 0.25, "due %.3f s after", r.until_s - t0);
+    cr_assert(t1 >= r.until_s - 0.001 && t1 < r.until_s + 0.05, "woke %.3f s after its token",
+              t1 - r.until_s);
+    mla_ratelimit_set_idle(&rl, idle_overrun, &r);
+    mla_ratelimit_wait(&rl);
+    double t2 = mla_ratelimit_now();
+    cr_assert_eq(r.calls, 2);
+    /* the hook ran until 0.1 s past the token: the wait returned right after it */
+    cr_assert(t2 < r.until_s + 0.15, "slept %.3f s after an overrunning idle hook",
+              t2 - r.until_s - 0.1);
+    mla_ratelimit_fini(&rl);
+}
