@@ -256,10 +256,11 @@ static int apiside_replicas(void *ctx, const char *ns, const char *kind, const c
     return n;
 }
 
-/* Applies a pass keeps for its end, at most: each holds its body (about 1.3 KB with the
- * forecast-profile annotation), and the leader's peak at 10,000 ScaledObjects is 248 MB of a
- * 256 MB budget (docs/benchmarks.md); 2,000 are 2.6 MB. Beyond it an apply is sent as decided,
- * as before the ordering: the order is lost only when a pass lowers more than 2,000 counts. */
+/* Applies a pass holds at once for later (apiside_idle or its end), at most: each holds its
+ * body (about 1.3 KB with the forecast-profile annotation), and the leader's peak at 10,000
+ * ScaledObjects is 248 MB of a 256 MB budget (docs/benchmarks.md); 2,000 are 2.6 MB. Beyond
+ * it an apply is sent as decided, as before the ordering: the order is lost only when a pass
+ * holds more than 2,000 at once. */
 #define APISIDE_KEEP_MAX 2000
 
 /* Which of the end-of-pass queues an apply waits in, -1 for none (sent at once). A pass that
@@ -333,7 +334,9 @@ static void apiside_predict(void *ctx, struct mla_kube *kc, const cJSON *so)
     char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s"
                             "?fieldManager=" MLA_PREDICT_FIELD_MANAGER "&force=true", ns, name);
     int q = apiside_later_queue(&res);
-    if (q >= 0 && api->in_pass && api->nlater[0] + api->nlater[1] < APISIDE_KEEP_MAX) {
+    /* held: the ones already sent while waiting on Prometheus hold nothing */
+    size_t held = api->nlater[0] - api->head[0] + api->nlater[1] - api->head[1];
+    if (q >= 0 && api->in_pass && held < APISIDE_KEEP_MAX) {
         /* the reason is in the body's min-replicas-reason: the log line kept until the end of
          * the pass need not hold it a second time (up to 512 bytes) */
         apiside_keep(api, q, p, body,
