@@ -115,13 +115,16 @@ void mla_ratelimit_set_qps(struct mla_ratelimit *rl, double qps)
     pthread_mutex_unlock(&rl->mu);
 }
 
-double mla_ratelimit_paced_qps(double floor_qps, size_t n, double interval_s)
+double mla_ratelimit_paced_qps(double floor_qps, size_t n, double interval_s, double spent_s)
 {
     if (floor_qps <= 0)
         return 0;
     if (interval_s <= 0)
         return floor_qps;
-    /* 80%: the pass also lists, plans and writes; the rest of the interval is its margin */
-    double need = (double)n / (0.8 * interval_s);
+    /* 80%: the pass also plans and writes; the rest of the interval is its margin */
+    double left = 0.8 * interval_s - (spent_s > 0 ? spent_s : 0);
+    if (left < 0.4 * interval_s)
+        left = 0.4 * interval_s;
+    double need = (double)n / left;
     return need > floor_qps ? need : floor_qps;
 }

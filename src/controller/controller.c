@@ -73,6 +73,7 @@ struct mla_controller {
     struct mla_ratelimit prom_rl; /* the loop's Prometheus queries */
     double prom_qps_floor;        /* --prometheus-qps (0: none); immutable after create */
     double interval_s;            /* the loop's interval; immutable after create */
+    double pass_t0; /* when the pass started (apiside_gate, mla_ratelimit_now); loop pass only */
     _Atomic long long api_down_until_ms; /* atomic */
     struct mla_log_limit rl;
 };
@@ -111,10 +112,11 @@ static void apiside_pass_begin(void *ctx, const cJSON *deps)
     struct mla_controller *api = ctx;
     size_t n = (size_t)cJSON_GetArraySize(deps), k = 0;
     /* One query per predictive ScaledObject, at most one per managed workload: spread them
-     * over the interval (docs/architecture.md, pass cost) rather than let a fixed
-     * --prometheus-qps stretch a 10,000-object pass past it. */
+     * over what is left of the interval once the LISTs are done (docs/architecture.md, pass
+     * cost) rather than let a fixed --prometheus-qps stretch a 10,000-object pass past it. */
     mla_ratelimit_set_qps(&api->prom_rl,
-                          mla_ratelimit_paced_qps(api->prom_qps_floor, n, api->interval_s));
+                          mla_ratelimit_paced_qps(api->prom_qps_floor, n, api->interval_s,
+                                                  mla_ratelimit_now() - api->pass_t0));
     if (api->models)
         mla_predict_models_pass_begin(api->models);
     api->expl_left = api->expl_per_pass;
@@ -388,6 +390,15 @@ static void apiside_on_leader(void *ctx, bool leading)
         mla_reconcile_kick(rec);
 }
 
+/* reconcile.h's gate: KEDA's (keda.h), and the instant the pass starts, before its LISTs:
+ * apiside_pass_begin paces the Prometheus queries over what is left of the interval. */
+static bool apiside_gate(void *ctx)
+{
+    struct mla_controller *api = ctx;
+    api->pass_t0 = mla_ratelimit_now();
+    return mla_keda_gate(api->keda);
+}
+
 static void apiside_on_keda(void *ctx, enum mla_keda_state now)
 {
     struct mla_controller *api = ctx;
@@ -456,7 +467,7 @@ static enum mla_code apiside_start_reconcile(struct mla_controller *api,
                                   .identity = identity,
                                   .page_size = cfg->loop_page_size,
                                   .limit = &api->api_rl,
-                                  .gate = mla_keda_gate, .gate_ctx = api->keda};
+                                  .gate = apiside_gate, .gate_ctx = api};
     if (!rcfg.predict && cfg->predict_env) {
         api->penv = *cfg->predict_env;
         if (!api->penv.replicas) {

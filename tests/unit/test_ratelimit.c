@@ -48,19 +48,35 @@ Test(ratelimit, unlimited_and_null_never_wait)
 Test(ratelimit, paced_rate_fits_the_interval_with_the_flag_as_floor)
 {
     /* 10,000 queries, 60 s interval: 10000 / 48 = 208.3/s, above the 100/s floor */
-    cr_assert_float_eq(mla_ratelimit_paced_qps(100, 10000, 60), 10000.0 / 48.0, 1e-9);
+    cr_assert_float_eq(mla_ratelimit_paced_qps(100, 10000, 60, 0), 10000.0 / 48.0, 1e-9);
     /* and the pass's queries then take 48 s, under the interval */
-    cr_assert(10000.0 / mla_ratelimit_paced_qps(100, 10000, 60) <= 0.8 * 60 + 1e-9);
+    cr_assert(10000.0 / mla_ratelimit_paced_qps(100, 10000, 60, 0) <= 0.8 * 60 + 1e-9);
     /* few ScaledObjects: the floor, not a slower rate */
-    cr_assert_float_eq(mla_ratelimit_paced_qps(100, 100, 60), 100, 1e-9);
-    cr_assert_float_eq(mla_ratelimit_paced_qps(100, 0, 60), 100, 1e-9);
+    cr_assert_float_eq(mla_ratelimit_paced_qps(100, 100, 60, 0), 100, 1e-9);
+    cr_assert_float_eq(mla_ratelimit_paced_qps(100, 0, 60, 0), 100, 1e-9);
     /* exactly at the floor: 100/s * 48 s = 4,800 */
-    cr_assert_float_eq(mla_ratelimit_paced_qps(100, 4800, 60), 100, 1e-9);
-    cr_assert_gt(mla_ratelimit_paced_qps(100, 4801, 60), 100);
+    cr_assert_float_eq(mla_ratelimit_paced_qps(100, 4800, 60, 0), 100, 1e-9);
+    cr_assert_gt(mla_ratelimit_paced_qps(100, 4801, 60, 0), 100);
     /* no limit stays no limit; no interval: the floor */
-    cr_assert_eq(mla_ratelimit_paced_qps(0, 10000, 60), 0);
-    cr_assert_eq(mla_ratelimit_paced_qps(-1, 10000, 60), 0);
-    cr_assert_float_eq(mla_ratelimit_paced_qps(100, 10000, 0), 100, 1e-9);
+    cr_assert_eq(mla_ratelimit_paced_qps(0, 10000, 60, 0), 0);
+    cr_assert_eq(mla_ratelimit_paced_qps(-1, 10000, 60, 0), 0);
+    cr_assert_float_eq(mla_ratelimit_paced_qps(100, 10000, 0, 0), 100, 1e-9);
+}
+
+/* The time the pass spent before its queries (its LISTs) comes out of their share: 6 s of LISTs
+ * at 10,000 leave 42 s, so the pass still ends within 48 s of its start; a slow start at most
+ * doubles the rate (the queries keep at least 40% of the interval). */
+Test(ratelimit, paced_rate_leaves_out_what_the_pass_spent)
+{
+    double q = mla_ratelimit_paced_qps(100, 10000, 60, 6);
+    cr_assert_float_eq(q, 10000.0 / 42.0, 1e-9);
+    cr_assert(6 + 10000.0 / q <= 0.8 * 60 + 1e-9);
+    cr_assert_float_eq(mla_ratelimit_paced_qps(100, 10000, 60, 40), 10000.0 / 24.0, 1e-9);
+    cr_assert_float_eq(mla_ratelimit_paced_qps(100, 10000, 60, 1e9), 10000.0 / 24.0, 1e-9);
+    /* nothing spent (or a clock that went back): the plain 80% */
+    cr_assert_float_eq(mla_ratelimit_paced_qps(100, 10000, 60, -3), 10000.0 / 48.0, 1e-9);
+    /* few ScaledObjects: still the floor */
+    cr_assert_float_eq(mla_ratelimit_paced_qps(100, 100, 60, 30), 100, 1e-9);
 }
 
 /* A new rate applies to the waits that follow: 2/s would take seconds, 1000/s does not. */
