@@ -158,7 +158,7 @@ static void apiside_send_kept(struct mla_controller *api, struct apiside_later *
 /* The Prometheus bucket's idle work (mla_ratelimit_set_idle): while the pass would sleep until
  * its next query is due, the applies it keeps for its end go out, falls first, each only when
  * the API bucket has a token free beyond one left for a rise, and none once the query is due.
- * So a paced pass (10,000 ScaledObjects: 48 s of queries) sends its falls and explanations in
+ * So a paced pass (10,000 ScaledObjects: 42 s of queries) sends its falls and explanations in
  * time it would have slept, not in N / --kube-api-qps after it; a rise still goes as decided
  * and finds a token, and a pass whose API rate is taken (by rises, or no pacing wait at all)
  * keeps them for its end as before. Loop thread (the pass). */
