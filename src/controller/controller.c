@@ -429,9 +429,10 @@ static double apiside_limit(double v, double dflt)
 
 /* Explanation-only applies per pass (controller.h), < 0 for none. By default a quarter of what
  * the API rate allows in one interval: a pass at 10,000 ScaledObjects with a new point takes
- * about 50 s without writes (docs/benchmarks.md), so a quarter of the 60 s interval is what the
- * explanations can have while the counts still get theirs (in such a pass they go out in the
- * waits between its paced queries, apiside_idle); with no API rate, no limit. */
+ * about 47 s (docs/benchmarks.md; its explanation writes go out in the waits between its paced
+ * queries, apiside_idle), and one without a new point sends them at its end, so a quarter of
+ * the 60 s interval is what the explanations can have while the counts still get theirs; with
+ * no API rate, no limit. */
 static long apiside_explanation_writes(const struct mla_controller_config *cfg, double interval_s)
 {
     if (cfg->loop_explanation_writes != 0)
