@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <time.h>
 
-static double rl_now(void)
+double mla_ratelimit_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -17,8 +17,17 @@ void mla_ratelimit_init(struct mla_ratelimit *rl, double qps, double burst)
     rl->qps = qps;
     rl->burst = burst < 1 ? 1 : burst;
     rl->tokens = rl->burst;
-    rl->last_s = rl_now();
+    rl->last_s = mla_ratelimit_now();
     rl->waited_s = 0;
+    rl->idle = NULL;
+    rl->idle_ctx = NULL;
+}
+
+void mla_ratelimit_set_idle(struct mla_ratelimit *rl, void (*fn)(void *ctx, double until_s),
+                            void *ctx)
+{
+    rl->idle = fn;
+    rl->idle_ctx = ctx;
 }
 
 void mla_ratelimit_fini(struct mla_ratelimit *rl)
@@ -35,7 +44,7 @@ void mla_ratelimit_wait(struct mla_ratelimit *rl)
         pthread_mutex_unlock(&rl->mu);
         return;
     }
-    double now = rl_now();
+    double now = mla_ratelimit_now();
     rl->tokens += (now - rl->last_s) * rl->qps;
     if (rl->tokens > rl->burst)
         rl->tokens = rl->burst;
@@ -48,10 +57,37 @@ void mla_ratelimit_wait(struct mla_ratelimit *rl)
     pthread_mutex_unlock(&rl->mu);
     if (wait <= 0)
         return;
+    if (rl->idle) {
+        double until = now + wait;
+        rl->idle(rl->idle_ctx, until);
+        wait = until - mla_ratelimit_now();
+        if (wait <= 0)
+            return;
+    }
     struct timespec ts = {.tv_sec = (time_t)wait,
                           .tv_nsec = (long)((wait - (double)(time_t)wait) * 1e9)};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
+}
+
+bool mla_ratelimit_try(struct mla_ratelimit *rl, double keep)
+{
+    if (!rl)
+        return true;
+    pthread_mutex_lock(&rl->mu);
+    bool took = rl->qps <= 0;
+    if (!took) {
+        double now = mla_ratelimit_now();
+        rl->tokens += (now - rl->last_s) * rl->qps;
+        if (rl->tokens > rl->burst)
+            rl->tokens = rl->burst;
+        rl->last_s = now;
+        took = rl->tokens >= 1 + (keep > 0 ? keep : 0);
+        if (took)
+            rl->tokens -= 1;
+    }
+    pthread_mutex_unlock(&rl->mu);
+    return took;
 }
 
 double mla_ratelimit_waited(struct mla_ratelimit *rl)
@@ -65,7 +101,7 @@ double mla_ratelimit_waited(struct mla_ratelimit *rl)
 void mla_ratelimit_set_qps(struct mla_ratelimit *rl, double qps)
 {
     pthread_mutex_lock(&rl->mu);
-    double now = rl_now();
+    double now = mla_ratelimit_now();
     /* refill at the old rate up to now, so the change applies only from now on */
     if (rl->qps > 0) {
         rl->tokens += (now - rl->last_s) * rl->qps;
@@ -79,13 +115,16 @@ void mla_ratelimit_set_qps(struct mla_ratelimit *rl, double qps)
     pthread_mutex_unlock(&rl->mu);
 }
 
-double mla_ratelimit_paced_qps(double floor_qps, size_t n, double interval_s)
+double mla_ratelimit_paced_qps(double floor_qps, size_t n, double interval_s, double spent_s)
 {
     if (floor_qps <= 0)
         return 0;
     if (interval_s <= 0)
         return floor_qps;
-    /* 80%: the pass also lists, plans and writes; the rest of the interval is its margin */
-    double need = (double)n / (0.8 * interval_s);
+    /* 80%: the pass also plans and writes; the rest of the interval is its margin */
+    double left = 0.8 * interval_s - (spent_s > 0 ? spent_s : 0);
+    if (left < 0.4 * interval_s)
+        left = 0.4 * interval_s;
+    double need = (double)n / left;
     return need > floor_qps ? need : floor_qps;
 }

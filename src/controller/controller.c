@@ -63,15 +63,17 @@ struct mla_controller {
     long expl_per_pass, expl_left;
     unsigned long expl_deferred;
     /* Applies kept for the end of the pass, in the order they were decided: [0] the ones that
-     * only lower a count, [1] the explanation-only ones (apiside_keep). Owned; loop pass
-     * only, like reps. */
+     * only lower a count, [1] the explanation-only ones (apiside_keep). [head[q], nlater[q])
+     * are still kept; the ones before were sent while the pass waited on Prometheus
+     * (apiside_idle), idle_sent[q] of them. Owned; loop pass only, like reps. */
     struct apiside_later *later[2];
-    size_t nlater[2], caplater[2];
+    size_t nlater[2], caplater[2], head[2], idle_sent[2];
     bool in_pass; /* between pass_begin and pass_end */
     struct mla_ratelimit api_rl;  /* the loop's API requests (any thread: it locks) */
     struct mla_ratelimit prom_rl; /* the loop's Prometheus queries */
     double prom_qps_floor;        /* --prometheus-qps (0: none); immutable after create */
     double interval_s;            /* the loop's interval; immutable after create */
+    double pass_t0; /* when the pass started (apiside_gate, mla_ratelimit_now); loop pass only */
     _Atomic long long api_down_until_ms; /* atomic */
     struct mla_log_limit rl;
 };
@@ -84,7 +86,7 @@ struct apiside_rep {
 /* An apply the pass sends after its others (owned strings). */
 struct apiside_later {
     char *path, *body;
-    char *done; /* what the log says once it is applied */
+    char *done; /* what the log says once it is applied, but for when it was sent and ")" */
 };
 
 static int apiside_rep_cmp(const void *a, const void *b)
@@ -110,10 +112,11 @@ static void apiside_pass_begin(void *ctx, const cJSON *deps)
     struct mla_controller *api = ctx;
     size_t n = (size_t)cJSON_GetArraySize(deps), k = 0;
     /* One query per predictive ScaledObject, at most one per managed workload: spread them
-     * over the interval (docs/architecture.md, pass cost) rather than let a fixed
-     * --prometheus-qps stretch a 10,000-object pass past it. */
+     * over what is left of the interval once the LISTs are done (docs/architecture.md, pass
+     * cost) rather than let a fixed --prometheus-qps stretch a 10,000-object pass past it. */
     mla_ratelimit_set_qps(&api->prom_rl,
-                          mla_ratelimit_paced_qps(api->prom_qps_floor, n, api->interval_s));
+                          mla_ratelimit_paced_qps(api->prom_qps_floor, n, api->interval_s,
+                                                  mla_ratelimit_now() - api->pass_t0));
     if (api->models)
         mla_predict_models_pass_begin(api->models);
     api->expl_left = api->expl_per_pass;
@@ -137,7 +140,43 @@ static void apiside_pass_begin(void *ctx, const cJSON *deps)
 }
 
 static void apiside_send(struct mla_controller *api, const char *path, const char *body,
-                         const char *done);
+                         const char *done, bool have_token);
+
+/* Sends a kept apply and frees what it holds; `when` completes its log line. */
+static void apiside_send_kept(struct mla_controller *api, struct apiside_later *l,
+                              const char *when, bool have_token)
+{
+    char *done = mla_xasprintf("%s, sent %s)", l->done, when);
+    apiside_send(api, l->path, l->body, done, have_token);
+    free(done);
+    free(l->path);
+    free(l->body);
+    free(l->done);
+    l->path = l->body = l->done = NULL;
+}
+
+/* The Prometheus bucket's idle work (mla_ratelimit_set_idle): while the pass would sleep until
+ * its next query is due, the applies it keeps for its end go out, falls first, each only when
+ * the API bucket has a token free beyond one left for a rise, and none once the query is due.
+ * So a paced pass (10,000 ScaledObjects: 42 s of queries) sends its falls and explanations in
+ * time it would have slept, not in N / --kube-api-qps after it; a rise still goes as decided
+ * and finds a token, and a pass whose API rate is taken (by rises, or no pacing wait at all)
+ * keeps them for its end as before. Loop thread (the pass). */
+static void apiside_idle(void *ctx, double until_s)
+{
+    struct mla_controller *api = ctx;
+    if (!api->in_pass)
+        return;
+    double keep = api->api_rl.burst >= 2 ? 1 : 0;
+    for (int q = 0; q < 2; q++)
+        while (api->head[q] < api->nlater[q]) {
+            if (mla_ratelimit_now() >= until_s || !mla_ratelimit_try(&api->api_rl, keep))
+                return;
+            apiside_send_kept(api, &api->later[q][api->head[q]++],
+                              "while the pass waited on Prometheus", true);
+            api->idle_sent[q]++;
+        }
+}
 
 /* reconcile.h's pass_end: the applies kept for the end (apiside_predict says which and why),
  * as long as the pass may still write; the rest are dropped, and decided again by the next
@@ -147,18 +186,23 @@ static void apiside_pass_end(void *ctx, bool (*may_write)(void *), void *may_ctx
     struct mla_controller *api = ctx;
     size_t sent[2] = {0, 0}, dropped = 0;
     api->in_pass = false;
+    if (api->idle_sent[0] + api->idle_sent[1])
+        mla_log(MLA_LOG_INFO, "apiside", "%zu applies that only lower a replica count and %zu "
+                "that only change an explanation sent while the pass waited on Prometheus "
+                "(with API rate to spare; rises went as decided)", api->idle_sent[0],
+                api->idle_sent[1]);
     for (int q = 0; q < 2; q++)
-        for (size_t i = 0; i < api->nlater[q]; i++) {
+        for (size_t i = api->head[q]; i < api->nlater[q]; i++) {
             struct apiside_later *l = &api->later[q][i];
             if (!dropped && may_write(may_ctx)) {
-                apiside_send(api, l->path, l->body, l->done);
+                apiside_send_kept(api, l, "at the end of the pass", false);
                 sent[q]++;
             } else {
                 dropped++;
+                free(l->path);
+                free(l->body);
+                free(l->done);
             }
-            free(l->path);
-            free(l->body);
-            free(l->done);
         }
     if (sent[0])
         mla_log(MLA_LOG_INFO, "apiside", "%zu applies that only lower a replica count sent after "
@@ -171,7 +215,7 @@ static void apiside_pass_end(void *ctx, bool (*may_write)(void *), void *may_ctx
     for (int q = 0; q < 2; q++) {
         free(api->later[q]);
         api->later[q] = NULL;
-        api->nlater[q] = api->caplater[q] = 0;
+        api->nlater[q] = api->caplater[q] = api->head[q] = api->idle_sent[q] = 0;
     }
     if (api->expl_deferred)
         mla_log(MLA_LOG_INFO, "apiside", "%lu ScaledObjects' explanation refreshes (the rule "
@@ -214,10 +258,11 @@ static int apiside_replicas(void *ctx, const char *ns, const char *kind, const c
     return n;
 }
 
-/* Applies a pass keeps for its end, at most: each holds its body (about 1.3 KB with the
- * forecast-profile annotation), and the leader's peak at 10,000 ScaledObjects is 248 MB of a
- * 256 MB budget (docs/benchmarks.md); 2,000 are 2.6 MB. Beyond it an apply is sent as decided,
- * as before the ordering: the order is lost only when a pass lowers more than 2,000 counts. */
+/* Applies a pass holds at once for later (apiside_idle or its end), at most: each holds its
+ * body (about 1.3 KB with the forecast-profile annotation), and the leader's peak at 10,000
+ * ScaledObjects is 248 MB of a 256 MB budget (docs/benchmarks.md); 2,000 are 2.6 MB. Beyond
+ * it an apply is sent as decided, as before the ordering: the order is lost only when a pass
+ * holds more than 2,000 at once. */
 #define APISIDE_KEEP_MAX 2000
 
 /* Which of the end-of-pass queues an apply waits in, -1 for none (sent at once). A pass that
@@ -291,12 +336,13 @@ static void apiside_predict(void *ctx, struct mla_kube *kc, const cJSON *so)
     char *p = mla_xasprintf("/apis/keda.sh/v1alpha1/namespaces/%s/scaledobjects/%s"
                             "?fieldManager=" MLA_PREDICT_FIELD_MANAGER "&force=true", ns, name);
     int q = apiside_later_queue(&res);
-    if (q >= 0 && api->in_pass && api->nlater[0] + api->nlater[1] < APISIDE_KEEP_MAX) {
+    /* held: the ones already sent while waiting on Prometheus hold nothing */
+    size_t held = api->nlater[0] - api->head[0] + api->nlater[1] - api->head[1];
+    if (q >= 0 && api->in_pass && held < APISIDE_KEEP_MAX) {
         /* the reason is in the body's min-replicas-reason: the log line kept until the end of
          * the pass need not hold it a second time (up to 512 bytes) */
         apiside_keep(api, q, p, body,
-                     mla_xasprintf("%s/%s: minReplicaCount %d (%s, sent at the end of the pass)",
-                                   ns, name, res.min_replicas,
+                     mla_xasprintf("%s/%s: minReplicaCount %d (%s", ns, name, res.min_replicas,
                                    q ? "explanation only" : "a fall"));
         return;
     }
@@ -305,20 +351,22 @@ static void apiside_predict(void *ctx, struct mla_kube *kc, const cJSON *so)
                                              res.skipped)
                              : mla_xasprintf("%s/%s: minReplicaCount %d (%s)", ns, name,
                                              res.min_replicas, res.reason);
-    apiside_send(api, p, body, done);
+    apiside_send(api, p, body, done, false);
     free(p);
     free(body);
     free(done);
 }
 
-/* One apply of the loop, through the API rate limit; `done` is logged when it lands. */
+/* One apply of the loop, through the API rate limit (have_token: the caller took its token);
+ * `done` is logged when it lands. */
 static void apiside_send(struct mla_controller *api, const char *path, const char *body,
-                         const char *done)
+                         const char *done, bool have_token)
 {
     struct mla_kube_opts o = {.budget_ms = 10000, .content_type = "application/apply-patch+yaml"};
     struct mla_err err;
     mla_err_clear(&err);
-    mla_ratelimit_wait(&api->api_rl);
+    if (!have_token)
+        mla_ratelimit_wait(&api->api_rl);
     struct mla_kube_resp r = {0};
     enum mla_code rc = mla_kube_request(api->kc, MLA_KUBE_PATCH, path, body, &o, &r, &err);
     if (rc == MLA_OK)
@@ -340,6 +388,15 @@ static void apiside_on_leader(void *ctx, bool leading)
         atomic_store(&api->models_stale, true);
     if (leading && rec)
         mla_reconcile_kick(rec);
+}
+
+/* reconcile.h's gate: KEDA's (keda.h), and the instant the pass starts, before its LISTs:
+ * apiside_pass_begin paces the Prometheus queries over what is left of the interval. */
+static bool apiside_gate(void *ctx)
+{
+    struct mla_controller *api = ctx;
+    api->pass_t0 = mla_ratelimit_now();
+    return mla_keda_gate(api->keda);
 }
 
 static void apiside_on_keda(void *ctx, enum mla_keda_state now)
@@ -372,8 +429,10 @@ static double apiside_limit(double v, double dflt)
 
 /* Explanation-only applies per pass (controller.h), < 0 for none. By default a quarter of what
  * the API rate allows in one interval: a pass at 10,000 ScaledObjects with a new point takes
- * about 40 s without writes (docs/benchmarks.md), so a quarter of the 60 s interval is what the
- * explanations can have while the counts still get theirs; with no API rate, no limit. */
+ * about 47 s (docs/benchmarks.md; its explanation writes go out in the waits between its paced
+ * queries, apiside_idle), and one without a new point sends them at its end, so a quarter of
+ * the 60 s interval is what the explanations can have while the counts still get theirs; with
+ * no API rate, no limit. */
 static long apiside_explanation_writes(const struct mla_controller_config *cfg, double interval_s)
 {
     if (cfg->loop_explanation_writes != 0)
@@ -410,7 +469,7 @@ static enum mla_code apiside_start_reconcile(struct mla_controller *api,
                                   .identity = identity,
                                   .page_size = cfg->loop_page_size,
                                   .limit = &api->api_rl,
-                                  .gate = mla_keda_gate, .gate_ctx = api->keda};
+                                  .gate = apiside_gate, .gate_ctx = api};
     if (!rcfg.predict && cfg->predict_env) {
         api->penv = *cfg->predict_env;
         if (!api->penv.replicas) {
@@ -487,6 +546,7 @@ enum mla_code mla_controller_create(const struct mla_controller_config *cfg,
     api->expl_per_pass = apiside_explanation_writes(cfg, api->interval_s);
     mla_ratelimit_init(&api->prom_rl, api->prom_qps_floor,
                        apiside_limit(cfg->prometheus_burst, 200));
+    mla_ratelimit_set_idle(&api->prom_rl, apiside_idle, api);
     atomic_init(&api->api_down_until_ms, 0);
     rc = mla_kube_create(&kcfg, &api->kc, err);
     mla_kube_config_fini(&kcfg);

@@ -58,11 +58,13 @@ static const struct cfg_flag cfg_flags[] = {
      "--kube-api-qps x --loop-interval / 4",
      "applies per pass that change only a ScaledObject's explanation (the rule named, the "
      "forecast's figures; its replica counts unchanged); the rest wait for a later pass, so a "
-     "mass change of explanations cannot stretch a pass past the interval; 0: no limit"},
+     "mass change of explanations cannot stretch a pass past the interval (those written go "
+     "out while the pass waits between Prometheus queries, else at its end); 0: no limit"},
     {"prometheus-qps", CFG_SECONDS, F(prometheus_qps), 0, 100000, "100",
      "query_range calls per second the loop sends to Prometheus, at least: a pass over N "
-     "predictive workloads is paced to N / (0.8 x --loop-interval) when that is more; "
-     "0: unlimited"},
+     "predictive workloads is paced to N / (0.8 x --loop-interval less the time its LISTs "
+     "took) when that is more (the pass's falls and explanation writes use the waits between "
+     "queries); 0: unlimited"},
     {"prometheus-burst", CFG_SECONDS, F(prometheus_burst), 1, 100000, "200",
      "queries the loop may send at once before --prometheus-qps paces it"},
     {"no-loop", CFG_BOOL, F(no_loop), 0, 0, "false", "do not run the leader election and loop"},

@@ -401,6 +401,7 @@ static void drv_usage(FILE *f)
             "       [--loop-models N (0: none; default 10000)]\n"
             "       [--loop-explanation-writes N (0: no limit; default qps x interval / 4)]\n"
             "       [--kube-api-qps Q] [--kube-api-burst B] [--prometheus-qps Q] (0: unlimited)\n"
+            "       [--prometheus-burst B]\n"
             "Reads admission/command JSON lines on stdin (see the header of main.c).\n");
 }
 
@@ -445,7 +446,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--metrics-out")) metrics_out = v;
         else if (!strcmp(a, "--prom-url")) prom_url = v;
         else if (!strcmp(a, "--kube-api-qps") || !strcmp(a, "--kube-api-burst") ||
-                 !strcmp(a, "--prometheus-qps")) {
+                 !strcmp(a, "--prometheus-qps") || !strcmp(a, "--prometheus-burst")) {
             char *end = NULL;
             double q = strtod(v, &end);
             if (!end || *end || q < 0 || q > 100000) {
@@ -456,6 +457,8 @@ int main(int argc, char **argv)
                 cfg.kube_api_qps = q > 0 ? q : -1;
             else if (!strcmp(a, "--kube-api-burst"))
                 cfg.kube_api_burst = q;
+            else if (!strcmp(a, "--prometheus-burst"))
+                cfg.prometheus_burst = q;
             else
                 cfg.prometheus_qps = q > 0 ? q : -1;
         }
