@@ -11,10 +11,7 @@ PLOG="$MLA_TMP/prom-queries.log"
 loop_test_start edit --query-log "$PLOG"
 cfg='{"enabled":true,"query":"sum(rate(http_requests_total[1m]))","lookbackHours":1,"stepSeconds":5,"horizonMinutes":10,"scaleAheadMinutes":5,"capacityPerReplica":20,"minReplicas":1,"maxReplicas":50}'
 predictive_template "$cfg"
-driver_start drv --loop-interval 3600 --lease-namespace "$LEASE_NS" --lease-name config-edit \
-  --lease-duration 3 --renew-deadline 2 --retry-period 0.5 --prom-url "$TESTPROM_URL"
-wait_until 5 sh -c "echo '{\"cmd\":\"leader\"}' >&3; sleep 0.2; tail -1 '$MLA_TMP/drv.out' | grep -q true" || fail "never became leader"
-sleep 0.5 # the pass a new leader runs at once is over
+loop_driver_start config-edit
 for n in web api; do store_worker_so "$NS" "$n"; done
 : >"$PLOG"
 out=$(send '{"cmd":"reconcile"}')

@@ -14,11 +14,7 @@ loop_test_start idlewrites
 # a capacity far above the load: the count stays at the floor, only the explanation moves
 cfg='{"enabled":true,"query":"sum(rate(http_requests_total[1m]))","lookbackHours":1,"stepSeconds":5,"horizonMinutes":10,"scaleAheadMinutes":5,"capacityPerReplica":100000,"minReplicas":1,"maxReplicas":50}'
 predictive_template "$cfg"
-driver_start drv --loop-interval 3600 --lease-namespace "$LEASE_NS" --lease-name idlewrites \
-  --lease-duration 3 --renew-deadline 2 --retry-period 0.5 --prom-url "$TESTPROM_URL" \
-  --loop-models 0 --prometheus-qps 2 --prometheus-burst 1
-wait_until 5 sh -c "echo '{\"cmd\":\"leader\"}' >&3; sleep 0.2; tail -1 '$MLA_TMP/drv.out' | grep -q true" || fail "never became leader"
-sleep 0.5 # the pass a new leader runs at once is over
+loop_driver_start idlewrites --loop-models 0 --prometheus-qps 2 --prometheus-burst 1
 NAMES="a b c d e f"
 CONF=ml-autoscaling.io/forecast-confidence
 for n in $NAMES; do store_worker_so "$NS" "$n"; done

@@ -12,10 +12,7 @@ loop_test_start risesfirst
 # a capacity far above the load: the decision is the floor, minReplicas 2, for every object
 cfg='{"enabled":true,"query":"sum(rate(http_requests_total[1m]))","lookbackHours":1,"stepSeconds":5,"horizonMinutes":10,"scaleAheadMinutes":5,"capacityPerReplica":100000,"minReplicas":2,"maxReplicas":4}'
 predictive_template "$cfg"
-driver_start drv --loop-interval 3600 --lease-namespace "$LEASE_NS" --lease-name risesfirst \
-  --lease-duration 3 --renew-deadline 2 --retry-period 0.5 --prom-url "$TESTPROM_URL"
-wait_until 5 sh -c "echo '{\"cmd\":\"leader\"}' >&3; sleep 0.2; tail -1 '$MLA_TMP/drv.out' | grep -q true" || fail "never became leader"
-sleep 0.5 # the pass a new leader runs at once is over
+loop_driver_start risesfirst
 store_min() { # NAME MIN: the ScaledObject as the worker stores it, minReplicaCount MIN
   local t=$DRV_TEMPLATE
   DRV_TEMPLATE="$MLA_TMP/so-$1.json"
