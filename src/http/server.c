@@ -6,9 +6,11 @@
  * Per connection: a struct http_conn (MHD "socket context") holds the body and response buffers,
  * reused by every request on that keep-alive connection, so the hot path does not malloc a
  * body buffer per request. One request runs at a time per connection, so the per-request state
- * lives in the same struct and is reset on each request's first call; the response points at
- * the connection's out buffer (MHD_RESPMEM_PERSISTENT), which is not touched again until the
- * next request, i.e. after the response was sent.
+ * lives in the same struct and is reset on each request's first call; the response reads the
+ * connection's out buffer (MHD_RESPMEM_PERSISTENT, or a reader for an admission answer), which
+ * is not touched again until the next request, i.e. after the response was sent.
+ * Transport: each GnuTLS session sends and receives through the connection's struct
+ * mla__http_tlsio (tlsio.c: one recv() per record, an answer's two records in one sendmsg()).
  * Bodies: Content-Length above max_body is refused with 413 before any byte of the body is
  * read; chunked uploads are capped while streaming (413 and the connection is closed).
  * TLS: the certificate comes from a GnuTLS retrieve callback reading process-wide credentials
