@@ -35,6 +35,18 @@ void mla_ratelimit_fini(struct mla_ratelimit *rl)
     pthread_mutex_destroy(&rl->mu);
 }
 
+/* Adds the tokens earned at rl->qps since the last refill, up to burst; returns now. With mu
+ * held and a limit set. */
+static double rl_refill(struct mla_ratelimit *rl)
+{
+    double now = mla_ratelimit_now();
+    rl->tokens += (now - rl->last_s) * rl->qps;
+    if (rl->tokens > rl->burst)
+        rl->tokens = rl->burst;
+    rl->last_s = now;
+    return now;
+}
+
 void mla_ratelimit_wait(struct mla_ratelimit *rl)
 {
     if (!rl)
@@ -44,11 +56,7 @@ void mla_ratelimit_wait(struct mla_ratelimit *rl)
         pthread_mutex_unlock(&rl->mu);
         return;
     }
-    double now = mla_ratelimit_now();
-    rl->tokens += (now - rl->last_s) * rl->qps;
-    if (rl->tokens > rl->burst)
-        rl->tokens = rl->burst;
-    rl->last_s = now;
+    double now = rl_refill(rl);
     /* Reserve the token now (tokens may go negative): concurrent callers queue up behind
      * each other instead of all waking at the same instant. */
     rl->tokens -= 1;
@@ -77,11 +85,7 @@ bool mla_ratelimit_try(struct mla_ratelimit *rl, double keep)
     pthread_mutex_lock(&rl->mu);
     bool took = rl->qps <= 0;
     if (!took) {
-        double now = mla_ratelimit_now();
-        rl->tokens += (now - rl->last_s) * rl->qps;
-        if (rl->tokens > rl->burst)
-            rl->tokens = rl->burst;
-        rl->last_s = now;
+        rl_refill(rl);
         took = rl->tokens >= 1 + (keep > 0 ? keep : 0);
         if (took)
             rl->tokens -= 1;
@@ -101,16 +105,13 @@ double mla_ratelimit_waited(struct mla_ratelimit *rl)
 void mla_ratelimit_set_qps(struct mla_ratelimit *rl, double qps)
 {
     pthread_mutex_lock(&rl->mu);
-    double now = mla_ratelimit_now();
     /* refill at the old rate up to now, so the change applies only from now on */
     if (rl->qps > 0) {
-        rl->tokens += (now - rl->last_s) * rl->qps;
-        if (rl->tokens > rl->burst)
-            rl->tokens = rl->burst;
+        rl_refill(rl);
     } else {
         rl->tokens = rl->burst; /* it was unlimited: nothing was reserved */
+        rl->last_s = mla_ratelimit_now();
     }
-    rl->last_s = now;
     rl->qps = qps;
     pthread_mutex_unlock(&rl->mu);
 }

@@ -142,6 +142,14 @@ static void apiside_pass_begin(void *ctx, const cJSON *deps)
 static void apiside_send(struct mla_controller *api, const char *path, const char *body,
                          const char *done, bool have_token);
 
+static void apiside_later_free(struct apiside_later *l)
+{
+    free(l->path);
+    free(l->body);
+    free(l->done);
+    l->path = l->body = l->done = NULL;
+}
+
 /* Sends a kept apply and frees what it holds; `when` completes its log line. */
 static void apiside_send_kept(struct mla_controller *api, struct apiside_later *l,
                               const char *when, bool have_token)
@@ -149,10 +157,7 @@ static void apiside_send_kept(struct mla_controller *api, struct apiside_later *
     char *done = mla_xasprintf("%s, sent %s)", l->done, when);
     apiside_send(api, l->path, l->body, done, have_token);
     free(done);
-    free(l->path);
-    free(l->body);
-    free(l->done);
-    l->path = l->body = l->done = NULL;
+    apiside_later_free(l);
 }
 
 /* The Prometheus bucket's idle work (mla_ratelimit_set_idle): while the pass would sleep until
@@ -199,9 +204,7 @@ static void apiside_pass_end(void *ctx, bool (*may_write)(void *), void *may_ctx
                 sent[q]++;
             } else {
                 dropped++;
-                free(l->path);
-                free(l->body);
-                free(l->done);
+                apiside_later_free(l);
             }
         }
     if (sent[0])
