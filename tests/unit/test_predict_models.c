@@ -608,6 +608,13 @@ static struct mla_predict_models *carried(struct fake *f, time_t *now, char *tex
     return carried_under(f, cfg_a, now, text);
 }
 
+/* What a leader that carried "web"'s profile under cfg_a stored (`text`) at *now, the leader
+ * gone: a new one starts from the text alone. */
+static void stored_by_a_gone_leader(struct fake *f, time_t *now, char *text)
+{
+    mla_predict_models_destroy(carried(f, now, text));
+}
+
 Test(predict_models, a_new_leader_continues_from_the_stored_profile_bit_for_bit)
 {
     struct fake f = {.weekly = true};
@@ -645,8 +652,7 @@ Test(predict_models, a_stored_profile_that_does_not_fit_is_not_taken)
     struct fake f = {.weekly = true};
     time_t now;
     char text[MLA_PREDICT_PROFILE_TEXT_SIZE], out[MLA_PREDICT_PROFILE_TEXT_SIZE];
-    struct mla_predict_models *a = carried(&f, &now, text);
-    mla_predict_models_destroy(a);
+    stored_by_a_gone_leader(&f, &now, text);
     struct {
         const char *cfg, *stored;
         time_t at;
@@ -778,8 +784,7 @@ Test(predict_models, a_stored_profile_is_taken_after_an_edit_of_the_target)
     struct fake f = {.weekly = true};
     time_t now;
     char text[MLA_PREDICT_PROFILE_TEXT_SIZE], legacy[MLA_PREDICT_PROFILE_TEXT_SIZE];
-    struct mla_predict_models *a = carried(&f, &now, text);
-    mla_predict_models_destroy(a);
+    stored_by_a_gone_leader(&f, &now, text);
     /* a new leader after the policy's target changed */
     struct mla_predict_models *b = table(10, 1e9, &f);
     cr_assert(call_stored(b, "web", cfg_a_target, text, now + 300).seeded, "not taken");

@@ -271,6 +271,15 @@ Test(predict_step, hold_reads_the_updated_annotation_and_sets_metrics, .init = i
     cJSON_Delete(so);
 }
 
+/* A loop's window table (4 windows) whose history is fx_sine_fetch's. New. */
+static struct mla_predict_models *sine_models(void)
+{
+    struct mla_predict_models *m = NULL;
+    cr_assert_eq(mla_predict_models_create(4, 600, &m, NULL), MLA_OK);
+    mla_predict_models_set_fetch(m, fx_sine_fetch, NULL);
+    return m;
+}
+
 /* One forecast step on so: the apply (NULL: none) in *applied, the result returned. */
 static struct mla_predict_result fc_step(struct mla_predict_models *m, const cJSON *so,
                                          cJSON **applied)
@@ -295,9 +304,7 @@ Test(predict_step, only_applies_that_keep_both_counts_are_explanation_only, .ini
     static const char *cfg = "{\"enabled\":true,\"query\":\"sum(rate(x[5m]))\",\"lookbackHours\":48,"
                              "\"stepSeconds\":300,\"capacityPerReplica\":10,\"minReplicas\":1,"
                              "\"maxReplicas\":50,\"confidenceThreshold\":0,\"scaleDownHoldMinutes\":0}";
-    struct mla_predict_models *m = NULL;
-    cr_assert_eq(mla_predict_models_create(4, 600, &m, NULL), MLA_OK);
-    mla_predict_models_set_fetch(m, fx_sine_fetch, NULL);
+    struct mla_predict_models *m = sine_models();
     cJSON *so = make_so(cfg, 1, NULL, NULL);
     cJSON *apply = NULL;
     struct mla_predict_result r = fc_step(m, so, &apply);
@@ -396,9 +403,7 @@ Test(predict_step, the_stored_weekly_profile_is_read_carried_and_repaired, .init
     cr_assert_eq(mla_fc_profile_encode(&p, window_start - 300, mla_predict_profile_key(&c),
                                        stored, sizeof stored, NULL), MLA_OK);
     mla_predict_config_fini(&c);
-    struct mla_predict_models *m = NULL;
-    cr_assert_eq(mla_predict_models_create(4, 600, &m, NULL), MLA_OK);
-    mla_predict_models_set_fetch(m, fx_sine_fetch, NULL);
+    struct mla_predict_models *m = sine_models();
     cJSON *so = make_so(cfg, 1, MLA_PREDICT_ANN_PROFILE, stored);
     cJSON *apply = NULL;
     struct mla_predict_result r = fc_step(m, so, &apply);
@@ -437,8 +442,7 @@ Test(predict_step, the_stored_weekly_profile_is_read_carried_and_repaired, .init
     cJSON_Delete(kept);
     mla_predict_models_destroy(m);
     /* a loop that has no ready profile does not carry a text it cannot read */
-    cr_assert_eq(mla_predict_models_create(4, 600, &m, NULL), MLA_OK);
-    mla_predict_models_set_fetch(m, fx_sine_fetch, NULL);
+    m = sine_models();
     so = make_so(cfg, 1, MLA_PREDICT_ANN_PROFILE, "v1 x");
     r = fc_step(m, so, &apply);
     cr_assert_not(strstr(r.reason, "seeded"), "%s", r.reason);
