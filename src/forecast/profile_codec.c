@@ -11,6 +11,7 @@
  * Decoding trusts nothing (any tenant can edit an annotation): every field is checked and the
  * whole text is refused on the first fault. Pure. */
 #include <math.h>
+#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,8 @@
  * 1e27 requests a step is 62) */
 #define PC_VALUE_MAX 64.0
 
+/* the decoder's alphabet (the encoder is OpenSSL's EVP_EncodeBlock): decoding is strict and
+ * says where a text goes wrong, which EVP_DecodeBlock does not */
 static const char pc_alpha[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -82,7 +85,7 @@ enum mla_code mla_fc_profile_encode(const struct mla_fc_profile *p, double newes
         lo = v < lo ? v : lo;
         hi = v > hi ? v : hi;
     }
-    unsigned char b[PC_BYTES + 2] = {0};
+    unsigned char b[PC_BYTES] = {0};
     pc_put_f32(b, lo);
     pc_put_f32(b + 4, hi);
     unsigned char *q = b + 8, *c = q + MLA_FC_PROFILE_HOURS * 3 / 2;
@@ -107,17 +110,8 @@ enum mla_code mla_fc_profile_encode(const struct mla_fc_profile *p, double newes
         c[h / 4 * 3 + 1] = (unsigned char)(w >> 8);
         c[h / 4 * 3 + 2] = (unsigned char)w;
     }
-    char b64[PC_B64 + 1];
-    size_t o = 0;
-    for (size_t i = 0; i < PC_BYTES; i += 3) {
-        uint32_t w = (uint32_t)b[i] << 16 | (uint32_t)b[i + 1] << 8 | b[i + 2];
-        size_t have = PC_BYTES - i >= 3 ? 3 : PC_BYTES - i;
-        b64[o++] = pc_alpha[w >> 18 & 63];
-        b64[o++] = pc_alpha[w >> 12 & 63];
-        b64[o++] = have > 1 ? pc_alpha[w >> 6 & 63] : '=';
-        b64[o++] = have > 2 ? pc_alpha[w & 63] : '=';
-    }
-    b64[o] = '\0';
+    unsigned char b64[PC_B64 + 1];
+    EVP_EncodeBlock(b64, b, PC_BYTES); /* padded RFC 4648, NUL-terminated */
     int len = snprintf(out, outlen, "v1 %lld %016llx %s", (long long)floor(newest_t),
                        (unsigned long long)key, b64);
     if (len < 0 || (size_t)len >= outlen)
