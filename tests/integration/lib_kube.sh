@@ -343,14 +343,14 @@ loop_test_start() {
   NS=$(ns "$name")
   ensure_ns "$NS"; ensure_ns "$LEASE_NS"
 }
-# loop_driver_start LEASE [driver flags]: driver "drv" runs the loop against the test Prometheus
-# (an hour's interval: a pass only when the test sends "reconcile"), holding Lease LEASE; returns
-# once it leads and the pass a new leader runs at once is over.
+# loop_driver_start NAME LEASE [driver flags]: driver NAME runs the loop against the test
+# Prometheus (an hour's interval: a pass only when the test sends "reconcile"), contending for
+# Lease LEASE; returns once it leads and the pass a new leader runs at once is over.
 loop_driver_start() {
-  local lease=$1; shift
-  driver_start drv --loop-interval 3600 --lease-namespace "$LEASE_NS" --lease-name "$lease" \
+  local name=$1 lease=$2; shift 2
+  driver_start "$name" --loop-interval 3600 --lease-namespace "$LEASE_NS" --lease-name "$lease" \
     --lease-duration 3 --renew-deadline 2 --retry-period 0.5 --prom-url "$TESTPROM_URL" "$@"
-  wait_until 5 sh -c "echo '{\"cmd\":\"leader\"}' >&3; sleep 0.2; tail -1 '$MLA_TMP/drv.out' | grep -q true" || fail "never became leader"
+  wait_until 5 sh -c "echo '{\"cmd\":\"leader\"}' >&3; sleep 0.2; tail -1 '$MLA_TMP/$name.out' | grep -q true" || fail "$name never became leader"
   sleep 0.5
 }
 # so_ann NS NAME KEY: the stored ScaledObject's annotation KEY ("" when absent)

@@ -12,7 +12,7 @@ loop_test_start explbudget
 # what moves between passes is the explanation alone
 cfg='{"enabled":true,"query":"sum(rate(http_requests_total[1m]))","lookbackHours":1,"stepSeconds":5,"horizonMinutes":10,"scaleAheadMinutes":5,"capacityPerReplica":100000,"minReplicas":1,"maxReplicas":50}'
 predictive_template "$cfg"
-loop_driver_start explbudget --loop-explanation-writes 2
+loop_driver_start drv explbudget --loop-explanation-writes 2
 ann() { so_ann "$NS" "$1" "$2"; }
 CONF=ml-autoscaling.io/forecast-confidence
 pass() { # N: one pass, its "put off" log line (if any) in $putoff

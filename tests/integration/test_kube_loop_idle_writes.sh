@@ -14,7 +14,7 @@ loop_test_start idlewrites
 # a capacity far above the load: the count stays at the floor, only the explanation moves
 cfg='{"enabled":true,"query":"sum(rate(http_requests_total[1m]))","lookbackHours":1,"stepSeconds":5,"horizonMinutes":10,"scaleAheadMinutes":5,"capacityPerReplica":100000,"minReplicas":1,"maxReplicas":50}'
 predictive_template "$cfg"
-loop_driver_start idlewrites --loop-models 0 --prometheus-qps 2 --prometheus-burst 1
+loop_driver_start drv idlewrites --loop-models 0 --prometheus-qps 2 --prometheus-burst 1
 NAMES="a b c d e f"
 CONF=ml-autoscaling.io/forecast-confidence
 for n in $NAMES; do store_worker_so "$NS" "$n"; done

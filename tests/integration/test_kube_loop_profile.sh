@@ -30,9 +30,6 @@ pass() { # DRIVER-LOG: one pass; its log lines in $passlog
   send '{"cmd":"wait","timeoutMs":5000}' >/dev/null
   passlog=$(tail -n +"$((before + 1))" "$1")
 }
-leader() {
-  wait_until $((10 * SLOW)) sh -c "echo '{\"cmd\":\"leader\"}' >&3; sleep 0.2; tail -1 '$MLA_TMP/$1.out' | grep -q true" || fail "$1 never became leader"
-}
 
 # a profile as a leader writes it: newest point 30 h ago (on the 5 s grid), the key of $cfg
 NOW=$(date +%s)
@@ -40,10 +37,7 @@ PLANTED_T=$(( (NOW - 30 * 3600) / 5 * 5 ))
 planted=$($PY "$MLA_ROOT/tests/support/profile_text.py" "$cfg" "$PLANTED_T")
 [ "${#planted}" -le 600 ] || fail "planted profile of ${#planted} bytes"
 
-driver_start drv1 --loop-interval 3600 --lease-namespace "$LEASE_NS" --lease-name profile \
-  --lease-duration 3 --renew-deadline 2 --retry-period 0.5 --prom-url "$TESTPROM_URL"
-leader drv1
-sleep 0.5 # the pass a new leader runs at once is over
+loop_driver_start drv1 profile
 store_worker_so "$NS" web
 store_worker_so "$NS" tampered
 set_ann web "$PROF" "$planted"
@@ -85,10 +79,8 @@ driver_stop
 # leader 2 must write the reason itself: what leader 1 left is made stale first
 set_ann web "$REASON" "fallback: left by the test"
 kapi GET "$(so_path "$NS" web)" >"$MLA_TMP/web-before.json" # what leader 2's first pass reads
-driver_start drv2 --loop-interval 3600 --lease-namespace "$LEASE_NS" --lease-name profile \
-  --lease-duration 3 --renew-deadline 2 --retry-period 0.5 --prom-url "$TESTPROM_URL"
-leader drv2
-# its first pass runs at once on leadership
+loop_driver_start drv2 profile
+# its first pass ran at once on leadership
 for _ in $(seq 1 $((100 * SLOW))); do
   r=$(ann web "$REASON"); [ "$r" != "fallback: left by the test" ] && break; sleep 0.1
 done

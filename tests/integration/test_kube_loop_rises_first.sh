@@ -12,7 +12,7 @@ loop_test_start risesfirst
 # a capacity far above the load: the decision is the floor, minReplicas 2, for every object
 cfg='{"enabled":true,"query":"sum(rate(http_requests_total[1m]))","lookbackHours":1,"stepSeconds":5,"horizonMinutes":10,"scaleAheadMinutes":5,"capacityPerReplica":100000,"minReplicas":2,"maxReplicas":4}'
 predictive_template "$cfg"
-loop_driver_start risesfirst
+loop_driver_start drv risesfirst
 store_min() { # NAME MIN: the ScaledObject as the worker stores it, minReplicaCount MIN
   local t=$DRV_TEMPLATE
   DRV_TEMPLATE="$MLA_TMP/so-$1.json"

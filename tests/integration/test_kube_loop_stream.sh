@@ -11,7 +11,7 @@ PLOG="$MLA_TMP/prom-queries.log"
 loop_test_start stream --query-log "$PLOG"
 cfg='{"enabled":true,"query":"sum(rate(http_requests_total[1m]))","lookbackHours":1,"stepSeconds":5,"horizonMinutes":10,"scaleAheadMinutes":5,"capacityPerReplica":20,"minReplicas":1,"maxReplicas":50}'
 predictive_template "$cfg"
-loop_driver_start stream --list-page-size 2
+loop_driver_start drv stream --list-page-size 2
 for n in web api search; do store_worker_so "$NS" "$n"; done
 : >"$PLOG"; clearlog
 out=$(send '{"cmd":"reconcile"}')
