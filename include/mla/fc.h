@@ -80,6 +80,11 @@ struct mla_fc_config {
                                  a quarter of it until one half-life has been scored */
     double day_s;             /* daily period (86400) */
     double week_s;            /* weekly period (604800) */
+    bool no_cycles;           /* true: the result's daily and weekly cycles are left undetected
+                                 (zero: period 0, not present); the forecast, its band, the
+                                 confidence and the trend are the same bits. For a caller that
+                                 reads none of them (the predictive loop: the cycle tests were
+                                 15 % of its forecast over a two-week window). Default false. */
 };
 
 /* Fills the defaults documented above. */

@@ -874,6 +874,7 @@ void mla_fc_config_default(struct mla_fc_config *cfg)
     cfg->weight_power = 16;
     cfg->day_s = 86400;
     cfg->week_s = 7 * 86400;
+    cfg->no_cycles = false;
 }
 
 static const char *const fc_trend_names[] = {"stable", "increasing", "decreasing", "volatile"};
@@ -1049,7 +1050,32 @@ static void eg_path(const struct mla__fc_engine *e, double qh, double ql,
     }
 }
 
-/* Cycles and trend on the filtered history the rings hold (model space for cycles). */
+/* The daily and weekly cycles of xs[first..len) (filtered, model space), their strengths in
+ * the series' units. */
+static void eg_cycles(const struct mla__fc_engine *e, const double *xs, size_t first, size_t len,
+                      struct mla_fc_result *r)
+{
+    mla__fc_cycle_detect(xs + first, len - first, e->md, &r->daily);
+    mla__fc_cycle_detect_weekly(xs + first, len - first, e->md, e->mw, &r->weekly);
+    if (e->logsp) {
+        r->daily.strength = expm1(r->daily.strength);
+        r->weekly.strength = expm1(r->weekly.strength);
+        return;
+    }
+    double sum = 0;
+    size_t cnt = 0;
+    for (size_t j = first; j < len; j++)
+        if (!isnan(xs[j])) {
+            sum += xs[j];
+            cnt++;
+        }
+    double mean = cnt ? fabs(sum / (double)cnt) : 0;
+    r->daily.strength = mean > 0 ? r->daily.strength / mean : 0;
+    r->weekly.strength = mean > 0 ? r->weekly.strength / mean : 0;
+}
+
+/* Cycles (unless cfg.no_cycles: r->daily and r->weekly stay as eg_result cleared them, period
+ * 0 and not present) and trend on the filtered history the rings hold. */
 static void eg_shape(const struct mla__fc_engine *e, struct mla_fc_result *r)
 {
     size_t cap = e->mask + 1, len = e->t < cap ? e->t : cap;
@@ -1066,23 +1092,8 @@ static void eg_shape(const struct mla__fc_engine *e, struct mla_fc_result *r)
     size_t first = 0;
     while (first < len && isnan(xs[first]))
         first++;
-    mla__fc_cycle_detect(xs + first, len - first, e->md, &r->daily);
-    mla__fc_cycle_detect_weekly(xs + first, len - first, e->md, e->mw, &r->weekly);
-    if (e->logsp) {
-        r->daily.strength = expm1(r->daily.strength);
-        r->weekly.strength = expm1(r->weekly.strength);
-    } else {
-        double sum = 0;
-        size_t cnt = 0;
-        for (size_t j = first; j < len; j++)
-            if (!isnan(xs[j])) {
-                sum += xs[j];
-                cnt++;
-            }
-        double mean = cnt ? fabs(sum / (double)cnt) : 0;
-        r->daily.strength = mean > 0 ? r->daily.strength / mean : 0;
-        r->weekly.strength = mean > 0 ? r->weekly.strength / mean : 0;
-    }
+    if (!e->cfg.no_cycles)
+        eg_cycles(e, xs, first, len, r);
     r->trend = mla__fc_trend_classify(xs + first, len - first, e->md, e->logsp,
                                       &r->trend_change);
     free(copy);

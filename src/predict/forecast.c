@@ -19,6 +19,7 @@ void mla__predict_fc_config(int horizon_steps, double quantile, double anomaly_t
                             struct mla_fc_config *cfg)
 {
     mla_fc_config_default(cfg);
+    cfg->no_cycles = true; /* the loop reads the path, the band, the confidence, the trend */
     cfg->horizon_steps = horizon_steps < 1 ? 1
                          : horizon_steps > MLA_FC_MAX_HORIZON ? MLA_FC_MAX_HORIZON
                                                               : horizon_steps;

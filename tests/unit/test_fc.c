@@ -66,6 +66,37 @@ Test(fc, daily_sine_is_detected_and_forecast_tightly)
     free(v);
 }
 
+Test(fc, no_cycles_leaves_the_cycles_out_and_the_forecast_as_it_is)
+{
+    /* two weeks with a daily cycle and a weekly one: both are detected by default */
+    size_t n = 14 * DAY;
+    double *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = tf_sine(i) * ((i / DAY) % 7 >= 5 ? 0.5 : 1) + tf_gauss();
+    struct mla_fc_config cfg;
+    mla_fc_config_default(&cfg);
+    cr_assert(!cfg.no_cycles, "cycles are detected by default");
+    struct mla_fc_result with, without;
+    cr_assert_eq(mla_fc_forecast(v, n, 300, &cfg, &with, NULL), MLA_OK);
+    cr_assert(with.daily.present && with.weekly.present, "daily %f weekly %f",
+              with.daily.confidence, with.weekly.confidence);
+    cfg.no_cycles = true;
+    cr_assert_eq(mla_fc_forecast(v, n, 300, &cfg, &without, NULL), MLA_OK);
+    cr_assert(!without.daily.present && !without.weekly.present);
+    cr_assert_eq(without.daily.period_steps, 0);
+    cr_assert_eq(without.weekly.period_steps, 0);
+    cr_assert_eq(without.daily.strength, 0);
+    /* everything else: the same bits */
+    cr_assert_eq(memcmp(with.point, without.point, sizeof with.point), 0);
+    cr_assert_eq(memcmp(with.upper, without.upper, sizeof with.upper), 0);
+    cr_assert_eq(memcmp(with.lower, without.lower, sizeof with.lower), 0);
+    cr_assert_eq(memcmp(with.weight, without.weight, sizeof with.weight), 0);
+    cr_assert_eq(with.confidence, without.confidence);
+    cr_assert_eq(with.trend, without.trend);
+    cr_assert_eq(with.trend_change, without.trend_change);
+    free(v);
+}
+
 Test(fc, white_noise_has_no_cycle_and_lower_confidence)
 {
     size_t n = 14 * DAY;
