@@ -29,6 +29,7 @@ void mla__fc_hw_init(struct mla__fc_hw *hw, double alpha, double beta, double ph
     hw->level = hw->trend = 0;
     hw->classic = m0 > 0 && m1 <= 0 && !(beta > 0);
     hw->trend_only = m0 <= 0 && m1 <= 0 && beta > 0;
+    hw->smoothed = false; /* until mla__fc_hw_smooth has smoothed every season */
     hw->started = false;
     hw->at = 0;
     hw->base[0] = hw->base[1] = 0;
@@ -66,6 +67,8 @@ void mla__fc_hw_smooth(struct mla__fc_hw *hw, int k, int kw)
         hw->rd[k] = hw->box[k];
         hw->rd_scale[k] = hw->inv_win[k];
     }
+    hw->smoothed = hw->m[0] > 0 && hw->kw[0] > 0 && (hw->m[1] <= 0 || hw->kw[1] > 0) &&
+                   !(hw->beta > 0);
 }
 
 void mla__fc_hw_fini(struct mla__fc_hw *hw)
@@ -98,93 +101,6 @@ static inline size_t hw_slot(const struct mla__fc_hw *hw, int k, size_t i)
     return i % m;
 }
 
-/* Adds d to b[0..len-1] in vectors (GCC/Clang vector extension) of `lanes` lanes (4: AVX2, 2:
- * SSE2). Each element gets exactly the one addition the scalar loop did, so results are
- * bit-identical; the scalar loop (6 instructions per slot, 2*kw+1 = 25 slots, three smoothed
- * seasons per point) was a fifth of the forecast's instructions. Eight (four) slots per
- * iteration: the loop's count and branch cost as much as the adds. */
-typedef double hw_v2 __attribute__((vector_size(16)));
-typedef double hw_v4 __attribute__((vector_size(32)));
-static MLA__FC_INLINE void hw_add_run(double *b, size_t len, double d, int lanes)
-{
-    size_t i = 0;
-    if (lanes == 4) {
-        const hw_v4 dv = {d, d, d, d};
-        for (; i + 8 <= len; i += 8) {
-            hw_v4 a, c;
-            memcpy(&a, b + i, sizeof a); /* unaligned loads: slots start anywhere */
-            memcpy(&c, b + i + 4, sizeof c);
-            a += dv;
-            c += dv;
-            memcpy(b + i, &a, sizeof a);
-            memcpy(b + i + 4, &c, sizeof c);
-        }
-        for (; i + 4 <= len; i += 4) {
-            hw_v4 a;
-            memcpy(&a, b + i, sizeof a);
-            a += dv;
-            memcpy(b + i, &a, sizeof a);
-        }
-    } else {
-        const hw_v2 dv = {d, d};
-        for (; i + 4 <= len; i += 4) {
-            hw_v2 a, c;
-            memcpy(&a, b + i, sizeof a);
-            memcpy(&c, b + i + 2, sizeof c);
-            a += dv;
-            c += dv;
-            memcpy(b + i, &a, sizeof a);
-            memcpy(b + i + 2, &c, sizeof c);
-        }
-    }
-    for (; i < len; i++)
-        b[i] += d;
-}
-
-/* hw_add_run for the common window (a constant length: the loops are unrolled whole). */
-static MLA__FC_INLINE void hw_add_common(double *b, double d, int lanes)
-{
-    size_t i = 0;
-    if (lanes == 4) {
-        const hw_v4 dv = {d, d, d, d};
-#pragma GCC unroll 8
-        for (; i + 4 <= MLA__FC_BOX_COMMON; i += 4) {
-            hw_v4 a;
-            memcpy(&a, b + i, sizeof a);
-            a += dv;
-            memcpy(b + i, &a, sizeof a);
-        }
-    } else {
-        const hw_v2 dv = {d, d};
-#pragma GCC unroll 16
-        for (; i + 2 <= MLA__FC_BOX_COMMON; i += 2) {
-            hw_v2 a;
-            memcpy(&a, b + i, sizeof a);
-            a += dv;
-            memcpy(b + i, &a, sizeof a);
-        }
-    }
-#pragma GCC unroll 4
-    for (; i < MLA__FC_BOX_COMMON; i++)
-        b[i] += d;
-}
-
-/* Adds d to the box sums of the slots whose window holds slot j. */
-static MLA__FC_INLINE void hw_box_add(struct mla__fc_hw *hw, int k, size_t j, double d, int lanes)
-{
-    size_t m = (size_t)hw->m[k], w = (size_t)hw->kw[k];
-    size_t lo = j >= w ? j - w : j + m - w, len = 2 * w + 1;
-    double *b = hw->box[k];
-    size_t first = m - lo < len ? m - lo : len;
-    if (len == MLA__FC_BOX_COMMON && first == len) { /* no wrap */
-        hw_add_common(b + lo, d, lanes);
-        return;
-    }
-    hw_add_run(b + lo, first, d, lanes);
-    if (first < len)
-        hw_add_run(b, len - first, d, lanes);
-}
-
 double mla__fc_hw_pred(const struct mla__fc_hw *hw, size_t i, int h)
 {
     if (!hw->started)
@@ -199,7 +115,7 @@ static void hw_set_slot(struct mla__fc_hw *hw, int k, size_t j, double v)
     double d = v - hw->s[k][j];
     hw->s[k][j] = v;
     if (hw->kw[k])
-        hw_box_add(hw, k, j, d, 2);
+        mla__fc_box_add(hw, k, j, d, 2);
     hw->seen[k][j] = 1;
 }
 
@@ -272,7 +188,7 @@ static MLA__FC_INLINE void hw_update(struct mla__fc_hw *hw, size_t i, size_t j0,
         } else {
             double d = hw->gamma[0] * ((y - l0 - (season - r0)) - hw->s[0][j0]);
             hw->s[0][j0] += d;
-            hw_box_add(hw, 0, j0, first0 + d, lanes);
+            mla__fc_box_add(hw, 0, j0, first0 + d, lanes);
         }
     }
     if (has1) {
@@ -281,7 +197,7 @@ static MLA__FC_INLINE void hw_update(struct mla__fc_hw *hw, size_t i, size_t j0,
         } else {
             double d = hw->gamma[1] * ((y - l0 - (season - r1)) - hw->s[1][j1]);
             hw->s[1][j1] += d;
-            hw_box_add(hw, 1, j1, first1 + d, lanes);
+            mla__fc_box_add(hw, 1, j1, first1 + d, lanes);
         }
     }
     hw->at = i;
